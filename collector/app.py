@@ -1,0 +1,100 @@
+"""The OTLP/HTTP edge: a Flask app that maps requests to the pipeline and errors to responses.
+
+It follows the OTLP/HTTP specification: protobuf or JSON in, the response in the request's
+encoding, `partial_success` when some items were rejected, a google.rpc.Status body on errors,
+Retry-After on 503 so exporters back off.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+
+from flask import Flask, Response, request
+
+from collector.auth import KeyAuth
+from collector.decode import (
+    GRPC_CODE_BY_HTTP_STATUS,
+    encode_logs_response,
+    encode_metrics_response,
+    encode_status,
+    encode_trace_response,
+)
+from collector.errors import IngestError, Overloaded, PayloadTooLarge
+from collector.pipeline import SIGNAL_LOGS, SIGNAL_METRICS, SIGNAL_TRACES, IngestPipeline, media_type
+
+log = logging.getLogger(__name__)
+
+JSON = "application/json"
+PROTOBUF = "application/x-protobuf"
+
+# Langfuse's exporter posts to its own path; accepting it lets such apps switch by URL alone.
+ENCODERS = {
+    SIGNAL_TRACES: encode_trace_response,
+    SIGNAL_LOGS: encode_logs_response,
+    SIGNAL_METRICS: encode_metrics_response,
+}
+ROUTES = {
+    "/v1/traces": SIGNAL_TRACES,
+    "/api/public/otel/v1/traces": SIGNAL_TRACES,
+    "/v1/logs": SIGNAL_LOGS,
+    "/v1/metrics": SIGNAL_METRICS,
+}
+
+
+def create_collector_app(pipeline: IngestPipeline, auth: KeyAuth, ready: Callable[[], bool],
+                         max_body_bytes: int) -> Flask:
+    app = Flask("llmpulse.collector")
+
+    def handle(signal: str) -> Response:
+        media = _response_media()
+        try:
+            _check_length(max_body_bytes)
+            project = auth.project_for(request.headers)
+            result = pipeline.accept(
+                project, signal, request.content_type, request.headers.get("Content-Encoding"),
+                request.get_data(cache=False),
+            )
+        except IngestError as exc:
+            return error_response(exc, media)
+        body = ENCODERS[signal](result.rejected, result.message, media)
+        return Response(body, status=200, content_type=media)
+
+    for path, signal in ROUTES.items():
+        app.add_url_rule(path, f"ingest_{path}", lambda signal=signal: handle(signal), methods=["POST"])
+    add_health_routes(app, ready)
+    return app
+
+
+def add_health_routes(app: Flask, ready: Callable[[], bool]) -> None:
+    app.add_url_rule("/healthz", "healthz", lambda: ({"status": "ok"}, 200))
+    app.add_url_rule(
+        "/readyz", "readyz",
+        lambda: ({"status": "ready"}, 200) if ready() else ({"status": "storage unavailable"}, 503),
+    )
+
+
+def _response_media() -> str:
+    try:
+        return media_type(request.content_type)
+    except IngestError:
+        return JSON
+
+
+def _check_length(limit: int) -> None:
+    length = request.content_length
+    if length is not None and length > limit:
+        raise PayloadTooLarge(
+            f"request body of {length} bytes exceeds the {limit}-byte limit; "
+            "lower the exporter's batch size (OTEL_BSP_MAX_EXPORT_BATCH_SIZE)"
+        )
+
+
+def error_response(exc: IngestError, media: str) -> Response:
+    if exc.status >= 500:
+        log.warning("ingest refused with %d: %s", exc.status, exc.message)
+    code = GRPC_CODE_BY_HTTP_STATUS.get(exc.status, 2)  # 2: UNKNOWN
+    response = Response(encode_status(code, exc.message, media), status=exc.status, content_type=media)
+    if isinstance(exc, Overloaded):
+        response.headers["Retry-After"] = str(exc.retry_after)
+    return response

@@ -1,0 +1,57 @@
+"""Which project a request belongs to, from its ingest key."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Mapping
+
+from collector.errors import Unauthorized
+from schemas.models import DEFAULT_PROJECT
+
+KEY_HEADER = "x-llmpulse-key"
+
+
+def key_from_headers(headers: Mapping[str, str]) -> str | None:
+    auth = headers.get("Authorization") or headers.get("authorization") or ""
+    if auth[:7].lower() == "bearer ":
+        return auth[7:].strip() or None
+    return (headers.get(KEY_HEADER) or headers.get(KEY_HEADER.title()) or "").strip() or None
+
+
+class KeyAuth:
+    """Resolves keys through the metadata DB, caching answers briefly (the hot path is per request)."""
+
+    def __init__(self, resolve: Callable[[str], str | None], *, require_key: bool, ttl: float = 30.0) -> None:
+        self._resolve = resolve
+        self.require_key = require_key
+        self._ttl = ttl
+        self._cache: dict[str, tuple[float, str | None]] = {}
+        self._lock = threading.Lock()
+
+    def project_for(self, headers: Mapping[str, str]) -> str:
+        key = key_from_headers(headers)
+        if key is None:
+            if self.require_key:
+                raise Unauthorized(
+                    "an ingest key is required: create one with `llmpulse keys create --project NAME` and "
+                    "send it as `Authorization: Bearer <key>` (OTEL_EXPORTER_OTLP_HEADERS)"
+                )
+            return DEFAULT_PROJECT
+        project = self._lookup(key)
+        if project is None:
+            raise Unauthorized("the ingest key is unknown or revoked; create a new one with `llmpulse keys create`")
+        return project
+
+    def _lookup(self, key: str) -> str | None:
+        now = time.monotonic()
+        with self._lock:
+            hit = self._cache.get(key)
+        if hit and now - hit[0] < self._ttl:
+            return hit[1]
+        project = self._resolve(key)
+        with self._lock:
+            if len(self._cache) > 10000:
+                self._cache.clear()
+            self._cache[key] = (now, project)
+        return project

@@ -1,0 +1,160 @@
+"""Lenient value coercions for attribute values of unknown shape.
+
+Instrumentations disagree on types (a token count as int, float or string; a list as a list
+or JSON text; Langfuse JSON-quotes its metadata strings), and a malformed value must never
+cost the span: every function here returns None instead of raising.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+_MAX_UINT = 2**63 - 1
+_MAX_AMOUNT = Decimal(10) ** 26  # Decimal(38, 12) holds 26 integer digits
+_TRUE = frozenset({"true", "1", "yes", "y", "on", "hit"})
+_FALSE = frozenset({"false", "0", "no", "n", "off", "miss", ""})
+_NS_SCALES = ((1e17, 1), (1e14, 1e3), (1e11, 1e6))  # above 1e17: ns, 1e14: µs, 1e11: ms, else s
+
+
+def unquote(text: str) -> str:
+    """Langfuse JSON-encodes metadata values ('"stop"'); undo that, keep anything else."""
+    if len(text) >= 2 and text[0] == '"' and text[-1] == '"':
+        try:
+            inner = json.loads(text)
+        except ValueError:
+            return text
+        return inner if isinstance(inner, str) else text
+    return text
+
+
+def as_text(value: Any) -> str | None:
+    if isinstance(value, str):
+        text = unquote(value.strip())
+        return text or None
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | float) and not (isinstance(value, float) and not math.isfinite(value)):
+        return str(value)
+    return None
+
+
+def as_int(value: Any) -> int | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_number(value)
+    if isinstance(value, int):
+        return value if 0 <= value <= _MAX_UINT else None
+    if isinstance(value, float) and math.isfinite(value) and 0 <= value <= _MAX_UINT:
+        return int(value)
+    return None
+
+
+def as_float(value: Any) -> float | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    if isinstance(value, str):
+        value = parse_number(value)
+    if isinstance(value, int | float) and math.isfinite(value):
+        return float(value)
+    return None
+
+
+def parse_number(text: str) -> int | float | None:
+    text = text.strip()
+    try:
+        return int(text)
+    except ValueError:
+        pass
+    try:
+        return float(text)
+    except ValueError:
+        return None
+
+
+def as_bool(value: Any) -> bool | None:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, int | float):
+        return value != 0
+    if isinstance(value, str):
+        text = unquote(value.strip()).lower()
+        return True if text in _TRUE else False if text in _FALSE else None
+    return None
+
+
+def as_decimal(value: Any) -> Decimal | None:
+    if isinstance(value, bool) or value is None:
+        return None
+    try:
+        amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(unquote(str(value).strip()))
+    except (InvalidOperation, ValueError):
+        return None
+    return amount if amount.is_finite() and 0 <= amount < _MAX_AMOUNT else None
+
+
+def as_str_list(value: Any) -> list[str] | None:
+    if isinstance(value, str):
+        text = value.strip()
+        if text.startswith("["):
+            value = loads(text)
+        else:
+            text = unquote(text)
+            return [text] if text else None
+    if isinstance(value, list | tuple):
+        items = [as_text(item) for item in value]
+        return [item for item in items if item] or None
+    return None
+
+
+def as_ns(value: Any) -> int | None:
+    """A timestamp as epoch ns: ISO text (maybe JSON-quoted) or a number in s/ms/µs/ns."""
+    if isinstance(value, str):
+        try:
+            moment = datetime.fromisoformat(unquote(value.strip()))
+        except ValueError:
+            return as_ns(parse_number(value))
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+        return (moment - EPOCH) // timedelta(microseconds=1) * 1000
+    number = as_float(value)
+    if number is None or number <= 0:
+        return None
+    for limit, factor in _NS_SCALES:
+        if number > limit:
+            return int(number * factor)
+    return int(number * 1e9)
+
+
+def loads(text: Any) -> Any:
+    """Parse JSON text; None on anything that is not valid JSON text."""
+    if not isinstance(text, str | bytes):
+        return None
+    try:
+        return json.loads(text)
+    except (ValueError, RecursionError):
+        return None
+
+
+def dumps(value: Any) -> str:
+    """Compact JSON that never raises on an odd value (anything unknown becomes its str())."""
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+
+
+def clip(text: str, max_chars: int) -> str:
+    """Cut text to `max_chars`, leaving a visible marker that says how much was cut."""
+    if len(text) <= max_chars:
+        return text
+    return f"{text[:max_chars]}…[truncated {len(text) - max_chars} chars]"
+
+
+def utc_datetime(ns: Any) -> datetime:
+    """Epoch ns → aware UTC datetime, exact to the µs (a float division would round)."""
+    try:
+        return EPOCH + timedelta(microseconds=max(int(ns), 0) // 1000)
+    except (OverflowError, TypeError, ValueError):
+        return EPOCH

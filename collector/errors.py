@@ -1,0 +1,51 @@
+"""The errors the OTLP edge can answer with.
+
+Each carries its HTTP status and a message written for the person who has to fix the
+exporter, so the HTTP layer maps them to responses in one place and never invents wording.
+"""
+
+from __future__ import annotations
+
+
+class IngestError(Exception):
+    """Base of every error the ingest path reports to the sender."""
+
+    status: int = 500
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+class DecodeError(IngestError):
+    """The body is not a valid OTLP message in the declared format; retrying will not help."""
+
+    status = 400
+
+
+class Unauthorized(IngestError):
+    """No usable ingest key; the exporter must send one in its headers."""
+
+    status = 401
+
+
+class PayloadTooLarge(IngestError):
+    """The (decompressed) body exceeds the configured limit; the exporter must send smaller batches."""
+
+    status = 413
+
+
+class UnsupportedMediaType(IngestError):
+    """A Content-Type or Content-Encoding we cannot read."""
+
+    status = 415
+
+
+class Overloaded(IngestError):
+    """The ingest queue is full; OTLP exporters retry 503 after `retry_after` seconds."""
+
+    status = 503
+
+    def __init__(self, message: str, retry_after: int = 1) -> None:
+        super().__init__(message)
+        self.retry_after = retry_after

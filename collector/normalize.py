@@ -1,0 +1,347 @@
+"""Span normalization: one decoded `RawSpan` in, one `spans` row out. Pure functions, no I/O.
+
+The mapping itself is data (`schemas.conventions`); this module applies it, `coerce` makes
+odd values harmless and `messages` reads chat content. JSON-valued attributes are parsed only
+when present, at most once per span (`_Reader`). Costs are left empty for pricing to fill.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from collector.coerce import (
+    as_bool,
+    as_decimal,
+    as_float,
+    as_int,
+    as_ns,
+    as_str_list,
+    as_text,
+    clip,
+    dumps,
+    loads,
+    utc_datetime,
+)
+from collector.messages import extract_log_messages, span_content
+from schemas import conventions as cv
+from schemas import fields as f
+from schemas.records import RawSpan
+
+__all__ = ["detect_convention", "extract_log_messages", "normalize_provider", "normalize_span"]
+
+DEFAULT_MAX_CHARS = 32768
+_KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
+_STATUSES = ("unset", "ok", "error")
+_MODEL_KEYS = ("gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "ai.model.id")
+
+
+def _index_exclusive_rules() -> dict[tuple[str, str], tuple[cv.ExclusiveInput, ...]]:
+    index: dict[tuple[str, str], tuple[cv.ExclusiveInput, ...]] = {}
+    for rule in cv.EXCLUSIVE_INPUT:
+        index[(rule.convention, rule.source)] = (*index.get((rule.convention, rule.source), ()), rule)
+    return index
+
+
+_EXCLUSIVE = _index_exclusive_rules()
+
+
+class _Reader:
+    """Resolves canonical fields over one span's attributes; JSON blobs are parsed once."""
+
+    __slots__ = ("attrs", "blobs", "llm")
+
+    def __init__(self, attrs: dict[str, Any], llm: bool) -> None:
+        self.attrs = attrs
+        self.blobs: dict[str, Any] = {}
+        self.llm = llm
+
+    def first(self, field: str, coerce: Any, streaming: bool = False) -> tuple[Any, cv.Source | None]:
+        """First non-null source of `field` in table order, and which source it was."""
+        attrs = self.attrs
+        for source in cv.FIELD_SOURCES[field]:
+            raw = attrs.get(source.key)
+            if raw is None or (source.streaming_only and not streaming):
+                continue
+            if source.path:
+                if source.llm_only and not self.llm:
+                    continue
+                raw = _dig(self.blob(source.key), source.path)
+            value = None if raw is None else coerce(raw)
+            if value is not None and not (source.zero_is_null and value == 0):
+                return value, source
+        return None, None
+
+    def value(self, field: str, coerce: Any, default: Any = None) -> Any:
+        found, _ = self.first(field, coerce)
+        return default if found is None else found
+
+    def blob(self, key: str) -> Any:
+        if key not in self.blobs:
+            raw = self.attrs.get(key)
+            self.blobs[key] = raw if isinstance(raw, dict | list) else loads(raw)
+        return self.blobs[key]
+
+
+def _dig(node: Any, path: tuple[str, ...]) -> Any:
+    for step in path:
+        if not isinstance(node, dict):
+            return None
+        node = node.get(step)
+    return node
+
+
+def detect_convention(span: RawSpan) -> str:
+    """Which GenAI convention a span follows ('' for a span that is not GenAI at all)."""
+    attrs = span.attributes if isinstance(span.attributes, dict) else {}
+    scope = span.scope_name if isinstance(span.scope_name, str) else ""
+    for prefix, convention in cv.SCOPE_CONVENTIONS:
+        if scope.startswith(prefix):
+            return convention
+    if scope == cv.VERCEL_SCOPE:
+        return cv.VERCEL_AI
+    if attrs.get("telemetry.sdk.name") == cv.OPENLIT_SDK_NAME:
+        return cv.OPENLIT
+    keys = attrs.keys()
+    for convention, markers in cv.MARKER_KEYS:
+        if not keys.isdisjoint(markers):
+            return convention
+    for convention, prefixes in cv.MARKER_PREFIXES:
+        if any(isinstance(key, str) and key.startswith(prefixes) for key in keys):
+            return convention
+    return cv.NO_CONVENTION
+
+
+def _span_type(name: str, attrs: dict[str, Any]) -> str:
+    for key, table in cv.SPAN_TYPE_SOURCES:
+        hint = attrs.get(key)
+        if isinstance(hint, str) and (found := table.get(hint.strip().lower())):
+            return found
+    by_name = cv.VERCEL_SPAN_TYPES.get(name.lower())
+    if by_name:
+        return by_name
+    return f.TYPE_LLM if any(attrs.get(key) for key in _MODEL_KEYS) else f.TYPE_OTHER
+
+
+def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
+    """The `spans` row for one span: every column of `fields.SPAN_COLUMNS`, costs left to pricing."""
+    attrs = span.attributes if isinstance(span.attributes, dict) else {}
+    name = _text(span.name)
+    span_type = _span_type(name, attrs)
+    reader = _Reader(attrs, span_type == f.TYPE_LLM)
+    row = _identity_columns(span, project_id, name, reader)
+    row[f.CONVENTION] = detect_convention(span)
+    row[f.SPAN_TYPE] = span_type
+    row.update(_model_columns(reader, span_type))
+    row.update(_token_columns(reader, row[f.CONVENTION], row[f.PROVIDER]))
+    row.update(_timing_columns(span, reader, name))
+    row.update(_context_columns(span, reader, max_chars))
+    row.update(_content_columns(span, reader, span_type, max_chars))
+    row[f.IS_CALL] = span_type in f.CALL_TYPES
+    row[f.CALL_KEY] = row[f.RESPONSE_ID] or row[f.SPAN_ID]
+    return row
+
+
+def _text(value: Any) -> str:
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def _identity_columns(span: RawSpan, project_id: str, name: str, reader: _Reader) -> dict[str, Any]:
+    start, end = _nanos(span.start_ns), _nanos(span.end_ns)
+    status = _enum(_STATUSES, span.status_code)
+    if reader.attrs.get(cv.LANGFUSE_LEVEL) == cv.LANGFUSE_ERROR_LEVEL:
+        status = "error"
+    return {
+        f.PROJECT_ID: _text(project_id), f.TRACE_ID: _text(span.trace_id), f.SPAN_ID: _text(span.span_id),
+        f.PARENT_SPAN_ID: _text(span.parent_span_id), f.NAME: name, f.KIND: _enum(_KINDS, span.kind),
+        f.SCOPE_NAME: _text(span.scope_name), f.START_TIME: utc_datetime(start),
+        f.END_TIME: utc_datetime(end),
+        f.DURATION_MS: max(end - start, 0) / 1e6, f.STATUS_CODE: status,
+        f.STATUS_MESSAGE: _text(span.status_message) or reader.value(f.STATUS_MESSAGE, as_text, ""),
+    }
+
+
+def _enum(names: tuple[str, ...], code: Any) -> str:
+    """OTLP enum int → name; anything unknown → the zero value ('unspecified' / 'unset')."""
+    return names[code] if type(code) is int and 0 <= code < len(names) else names[0]
+
+
+def _nanos(value: Any) -> int:
+    return value if type(value) is int and value > 0 else 0
+
+
+def _model_columns(reader: _Reader, span_type: str) -> dict[str, Any]:
+    model_name = reader.value(cv.MODEL_NAME, as_text, "")
+    request = reader.value(f.REQUEST_MODEL, as_text) or model_name
+    response = reader.value(f.RESPONSE_MODEL, as_text) or model_name
+    provider = normalize_provider(reader.value(f.PROVIDER, as_text, ""))
+    return {
+        f.PROVIDER: provider or _provider_of(request or response),
+        f.OPERATION: _operation(reader.value(f.OPERATION, as_text, ""), span_type),
+        f.REQUEST_MODEL: request, f.RESPONSE_MODEL: response,
+        f.RESPONSE_ID: reader.value(f.RESPONSE_ID, as_text, ""),
+        f.SYSTEM_FINGERPRINT: reader.value(f.SYSTEM_FINGERPRINT, as_text, ""),
+    }
+
+
+def _operation(reported: str, span_type: str) -> str:
+    """OTel operation name; derived from the span type when the convention has none (OpenInference)."""
+    if reported:
+        return cv.OPERATION_ALIASES.get(reported.lower(), reported)
+    return cv.SPAN_TYPE_OPERATIONS.get(span_type, "")
+
+
+def normalize_provider(name: str) -> str:
+    """OTel `gen_ai.provider.name` spelling of a provider; dotted vendor forms by longest prefix."""
+    name = name.strip().lower()
+    candidate = name
+    while candidate:
+        if candidate in cv.PROVIDER_ALIASES:
+            return cv.PROVIDER_ALIASES[candidate]
+        candidate = candidate.rpartition(".")[0]
+    return name
+
+
+def _provider_of(model: str) -> str:
+    model = model.lower().rpartition("/")[2]
+    return next((provider for prefix, provider in cv.MODEL_PROVIDER_PREFIXES if model.startswith(prefix)), "")
+
+
+def _token_columns(reader: _Reader, convention: str, provider: str) -> dict[str, int]:
+    """Token counts, input made inclusive of cache (OTel rule) where the source excluded it."""
+    input_tokens, source = reader.first(f.INPUT_TOKENS, as_int)
+    input_tokens = input_tokens or 0
+    output = reader.value(f.OUTPUT_TOKENS, as_int, 0)
+    cache_read = reader.value(f.CACHE_READ_TOKENS, as_int, 0)
+    cache_write = reader.value(f.CACHE_WRITE_TOKENS, as_int, 0)
+    cached = cache_read + cache_write
+    total = reader.value(f.TOTAL_TOKENS, as_int)
+    # Safety net: cached tokens are part of the input, so more cache than input means exclusive.
+    if cached and (cached > input_tokens or _excludes_cache(reader.attrs, convention, provider, source)):
+        input_tokens += cached
+        total = max(total or 0, input_tokens + output)
+    return {
+        f.INPUT_TOKENS: input_tokens, f.OUTPUT_TOKENS: output,
+        f.CACHE_READ_TOKENS: cache_read, f.CACHE_WRITE_TOKENS: cache_write,
+        f.REASONING_TOKENS: reader.value(f.REASONING_TOKENS, as_int, 0),
+        f.TOTAL_TOKENS: input_tokens + output if total is None else total,
+    }
+
+
+def _excludes_cache(attrs: dict[str, Any], convention: str, provider: str, source: cv.Source | None) -> bool:
+    if source is None:
+        return False
+    for rule in _EXCLUSIVE.get((convention, source.source_id), ()):
+        if rule.provider in (cv.ANY, provider) and not any(key in attrs for key in rule.unless):
+            return True
+    return False
+
+
+def _timing_columns(span: RawSpan, reader: _Reader, name: str) -> dict[str, Any]:
+    streaming = reader.value(cv.STREAM, as_bool)
+    if streaming is None and name.lower() in cv.STREAMING_SPAN_NAMES:
+        streaming = True
+    ttft = _ttft_ms(span, reader, bool(streaming))
+    # No stream flag: a first-token time is itself the evidence that the call streamed.
+    return {f.TTFT_MS: ttft, f.STREAMING: streaming if streaming is not None else ttft is not None}
+
+
+def _ttft_ms(span: RawSpan, reader: _Reader, streaming: bool) -> float | None:
+    """TTFT from an attribute (scaled to ms), a first-token timestamp, or a first-chunk event."""
+    value, source = reader.first(f.TTFT_MS, as_float, streaming)
+    if source is not None:
+        return value * source.scale
+    start = _nanos(span.start_ns)
+    first_ns = reader.value(cv.FIRST_TOKEN_TIME, as_ns) or _first_token_event(span.events)
+    if first_ns is None or not start or first_ns < start:
+        return None
+    return (first_ns - start) / 1e6
+
+
+def _first_token_event(events: Any) -> int | None:
+    times = [e.time_ns for e in events if e.name in cv.FIRST_TOKEN_EVENTS and type(e.time_ns) is int]
+    return min(times) if times else None
+
+
+def _context_columns(span: RawSpan, reader: _Reader, max_chars: int) -> dict[str, Any]:
+    resource = span.resource if isinstance(span.resource, dict) else {}
+    return {
+        f.SERVICE_NAME: _service_name(resource, reader),
+        f.ENVIRONMENT: _from_resource(resource, f.ENVIRONMENT) or reader.value(f.ENVIRONMENT, as_text, ""),
+        f.ERROR_TYPE: reader.value(f.ERROR_TYPE, as_text) or _exception_type(span.events),
+        f.CACHE_HIT: reader.value(f.CACHE_HIT, as_bool, False),
+        **dict.fromkeys(f.COST_FIELDS), f.COST_SOURCE: f.SOURCE_NONE,
+        f.COST_REPORTED: reader.value(f.COST_REPORTED, as_decimal),
+        f.USER_ID: reader.value(f.USER_ID, as_text, ""),
+        f.SESSION_ID: reader.value(f.SESSION_ID, as_text, ""),
+        f.TAGS: reader.value(f.TAGS, as_str_list, []),
+        f.ATTRIBUTES: _string_map(reader.attrs, max_chars),
+        f.RESOURCE_ATTRIBUTES: _string_map(resource, max_chars),
+        f.EVENTS: _events_json(span.events, max_chars),
+        f.LINKS: _links_json(span.links, max_chars),
+    }
+
+
+def _from_resource(resource: dict[str, Any], field: str) -> str:
+    return next((text for key in cv.RESOURCE_SOURCES[field] if (text := as_text(resource.get(key)))), "")
+
+
+def _service_name(resource: dict[str, Any], reader: _Reader) -> str:
+    """Resource `service.name`, unless it is the SDK default and the span names its application."""
+    name = _from_resource(resource, f.SERVICE_NAME)
+    if name and not name.startswith(cv.UNKNOWN_SERVICE_PREFIX):
+        return name
+    return reader.value(f.SERVICE_NAME, as_text) or name
+
+
+def _exception_type(events: Any) -> str:
+    for event in events:
+        if event.name == cv.EXCEPTION_EVENT and (found := as_text(event.attributes.get(cv.EXCEPTION_TYPE))):
+            return found
+    return ""
+
+
+def _string_map(values: dict[str, Any], max_chars: int) -> dict[str, str]:
+    """Every attribute kept: strings clipped, anything else JSON-encoded (then clipped)."""
+    out = {}
+    for key, value in values.items():
+        text = value if type(value) is str else dumps(value)
+        out[key if type(key) is str else str(key)] = text if len(text) <= max_chars else clip(text, max_chars)
+    return out
+
+
+def _clip_values(values: dict[str, Any], max_chars: int) -> dict[str, Any]:
+    return {str(k): clip(v, max_chars) if isinstance(v, str) else v for k, v in values.items()}
+
+
+def _events_json(events: Any, max_chars: int) -> str:
+    if not events:
+        return "[]"
+    return dumps([
+        {"name": e.name, "time_unix_nano": e.time_ns, "attributes": _clip_values(e.attributes, max_chars)}
+        for e in events
+    ])
+
+
+def _links_json(links: Any, max_chars: int) -> str:
+    if not links:
+        return "[]"
+    return dumps([
+        {"trace_id": k.trace_id, "span_id": k.span_id, "attributes": _clip_values(k.attributes, max_chars)}
+        for k in links
+    ])
+
+
+def _content_columns(span: RawSpan, reader: _Reader, span_type: str, max_chars: int) -> dict[str, Any]:
+    inputs, outputs, documents = span_content(span, reader.attrs, span_type, max_chars)
+    return {
+        f.INPUT_MESSAGES: dumps(inputs) if inputs else "",
+        f.OUTPUT_MESSAGES: dumps(outputs) if outputs else "",
+        f.RETRIEVAL_DOCUMENTS: dumps(documents) if documents else "",
+        f.FINISH_REASONS: _finish_reasons(reader, outputs),
+    }
+
+
+def _finish_reasons(reader: _Reader, outputs: list[dict[str, Any]]) -> list[str]:
+    """Reported finish reasons, else the ones the output messages carry (openai-v2 streaming)."""
+    reported = reader.value(f.FINISH_REASONS, as_str_list)
+    return reported or [m["finish_reason"] for m in outputs if "finish_reason" in m]

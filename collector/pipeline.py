@@ -1,0 +1,175 @@
+"""The ingest pipeline: decode → normalize → price → spool → queue for the writer.
+
+It knows nothing of HTTP (the edge hands it bytes and headers) nor of ClickHouse (the writer
+takes rows). Everything that can refuse a request runs before the spool append, so a refused
+request leaves nothing behind, and an acknowledged one is already on disk.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from collector.decode import decode_logs, decode_traces, decompress_body, validate_metrics
+from collector.errors import UnsupportedMediaType
+from collector.normalize import normalize_span
+from collector.pricing import PriceBook, PriceOverride, price_row
+from collector.spool import Spool, SpoolRecord
+from collector.writer import BatchWriter, WriteItem
+from schemas.fields import SPAN_COLUMNS
+from schemas.records import RawLogRecord
+
+log = logging.getLogger(__name__)
+
+SIGNAL_TRACES = "traces"
+SIGNAL_LOGS = "logs"
+SIGNAL_METRICS = "metrics"
+SPANS_TABLE = "spans"
+EVENTS_TABLE = "genai_events"
+EVENT_COLUMNS = (
+    "project_id", "trace_id", "span_id", "time", "event_name", "record_id", "body", "attributes",
+)
+CONTENT_TYPES = {
+    "application/x-protobuf": "application/x-protobuf",
+    "application/protobuf": "application/x-protobuf",
+    "application/json": "application/json",
+}
+
+
+@dataclass(frozen=True)
+class IngestResult:
+    accepted: int
+    rejected: int
+    message: str
+
+
+def media_type(content_type: str | None) -> str:
+    """The canonical media type of a Content-Type header, or UnsupportedMediaType."""
+    base = (content_type or "").split(";", 1)[0].strip().lower()
+    if base not in CONTENT_TYPES:
+        raise UnsupportedMediaType(
+            f"Content-Type {content_type or '(none)'!r} is not supported; send OTLP as "
+            "application/x-protobuf or application/json"
+        )
+    return CONTENT_TYPES[base]
+
+
+class PriceBookSource:
+    """The current PriceBook, rebuilt from the metadata DB's overrides at most every `ttl` seconds."""
+
+    def __init__(self, load: Callable[[], Iterable[dict[str, Any]]], ttl: float = 30.0) -> None:
+        self._load = load
+        self._ttl = ttl
+        self._book = PriceBook()
+        self._loaded_at = float("-inf")
+        self._lock = threading.Lock()
+
+    def current(self) -> PriceBook:
+        if time.monotonic() - self._loaded_at > self._ttl:
+            self.refresh()
+        return self._book
+
+    def refresh(self) -> None:
+        with self._lock:
+            try:
+                overrides = [PriceOverride(**_override_fields(d)) for d in self._load()]
+                self._book = PriceBook(overrides)
+            except Exception:  # keep pricing with the last good book
+                log.exception("could not load price overrides")
+            self._loaded_at = time.monotonic()
+
+
+def _override_fields(row: dict[str, Any]) -> dict[str, Any]:
+    return {k: v for k, v in row.items() if k != "id"}
+
+
+class IngestPipeline:
+    def __init__(self, spool: Spool, writer: BatchWriter, prices: PriceBookSource, *,
+                 max_body_bytes: int, max_value_chars: int) -> None:
+        self.spool = spool
+        self.writer = writer
+        self.prices = prices
+        self.max_body_bytes = max_body_bytes
+        self.max_value_chars = max_value_chars
+
+    def accept(self, project: str, signal: str, content_type: str | None, encoding: str | None,
+               body: bytes) -> IngestResult:
+        """Validate and durably queue one OTLP request; raises an IngestError to refuse it."""
+        media = media_type(content_type)
+        raw = decompress_body(body, encoding, self.max_body_bytes)
+        if signal == SIGNAL_METRICS:
+            validate_metrics(raw, media)
+            return IngestResult(0, 0, "")
+        items, rejected, reasons = self._items_for(project, signal, media, raw)
+        rows = sum(len(item.rows) for item in items)
+        if rows:
+            self._queue(items, rows, SpoolRecord(project, signal, media, raw))
+        return IngestResult(rows, rejected, "; ".join(reasons[:5]))
+
+    def _queue(self, items: list[WriteItem], rows: int, record: SpoolRecord) -> None:
+        self.writer.reserve(rows)
+        try:
+            ticket = self.spool.append(record)
+        except BaseException:
+            self.writer.unreserve(rows)
+            raise
+        for item in items:
+            item.ticket = None
+        items[-1].ticket = ticket
+        self.writer.enqueue(items, rows)
+
+    def _items_for(self, project: str, signal: str, media: str, raw: bytes) -> tuple[list[WriteItem], int, list[str]]:
+        if signal == SIGNAL_TRACES:
+            decoded = decode_traces(raw, media)
+            rows = [self._span_row(span, project) for span in decoded.spans]
+            return [WriteItem(SPANS_TABLE, SPAN_COLUMNS, rows)], decoded.rejected, decoded.reasons
+        decoded_logs = decode_logs(raw, media)
+        events = [event_row(rec, project) for rec in decoded_logs.records if is_genai_event(rec)]
+        return [WriteItem(EVENTS_TABLE, EVENT_COLUMNS, events)], decoded_logs.rejected, decoded_logs.reasons
+
+    def _span_row(self, span: Any, project: str) -> dict[str, Any]:
+        row = normalize_span(span, project, self.max_value_chars)
+        price_row(row, self.prices.current())
+        return row
+
+    def replay_spool(self) -> int:
+        """Re-queue what a previous process acknowledged but may not have written; returns rows."""
+        total = 0
+        for record in self.spool.recovered():
+            items, _, _ = self._items_for(record.project, record.signal, record.content_type, record.body)
+            rows = sum(len(item.rows) for item in items)
+            if rows:
+                self.writer.put_blocking(items, rows)
+                total += rows
+        if self.writer.force_flush(timeout=300):
+            self.spool.drop_recovered()
+        else:
+            log.error("spool replay not confirmed written; the records stay for the next start")
+        return total
+
+
+def is_genai_event(record: RawLogRecord) -> bool:
+    return record.event_name.startswith("gen_ai.")
+
+
+def event_row(record: RawLogRecord, project: str) -> dict[str, Any]:
+    body = json.dumps(record.body, default=str, ensure_ascii=False)
+    identity = f"{record.time_ns}|{record.event_name}|{body}|{sorted(record.attributes.items())}"
+    return {
+        "project_id": project,
+        "trace_id": record.trace_id,
+        "span_id": record.span_id,
+        "time": datetime.fromtimestamp(record.time_ns / 1e9, UTC),
+        "event_name": record.event_name,
+        "record_id": hashlib.sha1(identity.encode(), usedforsecurity=False).hexdigest(),
+        "body": body,
+        "attributes": {k: v if isinstance(v, str) else json.dumps(v, default=str)
+                       for k, v in record.attributes.items()},
+    }

@@ -1,0 +1,143 @@
+"""Durable spool: every acknowledged request body is on disk before its 200 goes out.
+
+Append-only segment files of CRC-framed records. A record stays until the writer has put its
+rows in ClickHouse; a segment is deleted once it is sealed and all its records are released.
+At start-up every remaining record is replayed. Replaying a record that was in fact already
+inserted is harmless: span tables are ReplacingMergeTree on the span identity and readers use
+FINAL, so a span is never counted twice.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import struct
+import threading
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger(__name__)
+
+_FRAME = struct.Struct("<4sII")  # magic, payload length, crc32 of payload
+_MAGIC = b"LPS1"
+_SUFFIX = ".spool"
+
+
+@dataclass(frozen=True)
+class SpoolRecord:
+    """One acknowledged request: which project, which signal, and the body as received."""
+
+    project: str
+    signal: str
+    content_type: str
+    body: bytes
+
+
+@dataclass(frozen=True)
+class Ticket:
+    segment: int
+
+
+class Spool:
+    def __init__(self, directory: Path, *, fsync: bool = False, segment_bytes: int = 64 << 20) -> None:
+        self.directory = directory
+        self.fsync = fsync
+        self.segment_bytes = segment_bytes
+        self._lock = threading.Lock()
+        self._outstanding: dict[int, int] = {}
+        directory.mkdir(parents=True, exist_ok=True)
+        self._recovered = sorted(self._segment_ids())
+        self._segment = (self._recovered[-1] + 1) if self._recovered else 1
+        self._file = self._open_segment(self._segment)
+
+    def _segment_ids(self) -> list[int]:
+        return [int(p.stem) for p in self.directory.glob(f"*{_SUFFIX}") if p.stem.isdigit()]
+
+    def _path(self, segment: int) -> Path:
+        return self.directory / f"{segment:012d}{_SUFFIX}"
+
+    def _open_segment(self, segment: int):
+        self._outstanding[segment] = 0
+        return open(self._path(segment), "ab", buffering=0)
+
+    def append(self, record: SpoolRecord) -> Ticket:
+        """Write the record; when this returns, a kill -9 can no longer lose it."""
+        payload = _encode(record)
+        frame = _FRAME.pack(_MAGIC, len(payload), zlib.crc32(payload)) + payload
+        with self._lock:
+            self._file.write(frame)
+            if self.fsync:
+                os.fdatasync(self._file.fileno())
+            ticket = Ticket(self._segment)
+            self._outstanding[self._segment] += 1
+            if self._file.tell() >= self.segment_bytes:
+                self._roll()
+            return ticket
+
+    def release(self, ticket: Ticket) -> None:
+        """The record's rows are in ClickHouse; its segment may go once nothing else needs it."""
+        with self._lock:
+            self._outstanding[ticket.segment] -= 1
+            if ticket.segment != self._segment and self._outstanding[ticket.segment] == 0:
+                self._delete(ticket.segment)
+
+    def _roll(self) -> None:
+        self._file.close()
+        old = self._segment
+        self._segment += 1
+        self._file = self._open_segment(self._segment)
+        if self._outstanding[old] == 0:
+            self._delete(old)
+
+    def _delete(self, segment: int) -> None:
+        self._outstanding.pop(segment, None)
+        self._path(segment).unlink(missing_ok=True)
+
+    def recovered(self) -> Iterator[SpoolRecord]:
+        """Records left by a previous process, oldest first (read-only; see `drop_recovered`)."""
+        for segment in self._recovered:
+            yield from read_segment(self._path(segment))
+
+    def drop_recovered(self) -> None:
+        """Called once the recovered records are all in ClickHouse."""
+        for segment in self._recovered:
+            self._path(segment).unlink(missing_ok=True)
+        self._recovered = []
+
+    def pending(self) -> int:
+        with self._lock:
+            return sum(self._outstanding.values())
+
+    def close(self) -> None:
+        with self._lock:
+            self._file.close()
+            if self._outstanding.get(self._segment) == 0:
+                self._delete(self._segment)
+
+
+def _encode(record: SpoolRecord) -> bytes:
+    header = json.dumps([record.project, record.signal, record.content_type]).encode()
+    return struct.pack("<I", len(header)) + header + record.body
+
+
+def _decode(payload: bytes) -> SpoolRecord:
+    (header_len,) = struct.unpack_from("<I", payload)
+    project, signal, content_type = json.loads(payload[4 : 4 + header_len])
+    return SpoolRecord(project, signal, content_type, payload[4 + header_len :])
+
+
+def read_segment(path: Path) -> Iterator[SpoolRecord]:
+    """Every intact record; a torn tail (a write cut short by a crash) ends the segment."""
+    data = path.read_bytes()
+    offset = 0
+    while offset + _FRAME.size <= len(data):
+        magic, length, crc = _FRAME.unpack_from(data, offset)
+        payload = data[offset + _FRAME.size : offset + _FRAME.size + length]
+        if magic != _MAGIC or len(payload) != length or zlib.crc32(payload) != crc:
+            log.warning("spool %s: torn or corrupt record at byte %d; the rest is skipped", path, offset)
+            return
+        yield _decode(payload)
+        offset += _FRAME.size + length

@@ -1,0 +1,232 @@
+"""The batch writer: a bounded queue in front of batched, column-oriented ClickHouse inserts.
+
+One worker thread flushes on size or on a timer. Capacity is reserved before a request is
+acknowledged, so a slow store turns into 503s at the edge (backpressure), never into an
+unbounded heap. Transient failures are retried with jittered backoff; a batch that ClickHouse
+refuses is split in halves until the bad rows are isolated and dead-lettered.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import random
+import threading
+import time
+from collections import defaultdict
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from clickhouse_connect.driver.exceptions import OperationalError
+
+from collector.errors import Overloaded
+from collector.spool import Ticket
+
+log = logging.getLogger(__name__)
+
+# Failures worth retrying as they are: the store is unreachable or busy, not the data bad.
+RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, ConnectionError, TimeoutError)
+
+
+@dataclass
+class WriteItem:
+    table: str
+    columns: Sequence[str]
+    rows: list[dict[str, Any]]
+    ticket: Ticket | None = None
+
+
+@dataclass
+class WriterStats:
+    rows_written: int = 0
+    batches: int = 0
+    retries: int = 0
+    dead_lettered: int = 0
+    last_error: str = ""
+    per_table: dict[str, int] = field(default_factory=lambda: defaultdict(int))
+
+
+InsertFn = Callable[[str, Sequence[str], Sequence[list[Any]]], None]
+ReleaseFn = Callable[[Ticket], None]
+
+
+class BatchWriter:
+    def __init__(self, insert: InsertFn, release: ReleaseFn, *, batch_rows: int, flush_seconds: float,
+                 max_rows: int, dead_letter: Path | None = None, max_retry_seconds: float = 30.0) -> None:
+        self._insert = insert
+        self._release = release
+        self.batch_rows = batch_rows
+        self.flush_seconds = flush_seconds
+        self.max_rows = max_rows
+        self.dead_letter = dead_letter
+        self.max_retry_seconds = max_retry_seconds
+        self.stats = WriterStats()
+        self._items: list[WriteItem] = []
+        self._queued_rows = 0
+        self._reserved = 0
+        self._in_flight = 0
+        self._cond = threading.Condition()
+        self._stopping = False
+        self._flush_now = False
+        self._thread = threading.Thread(target=self._run, name="llmpulse-writer", daemon=True)
+
+    def start(self) -> None:
+        self._thread.start()
+
+    def reserve(self, rows: int) -> None:
+        """Claim room for `rows` before acknowledging them; raises Overloaded when full."""
+        with self._cond:
+            if self._reserved and self._reserved + rows > self.max_rows:
+                wait = max(1, round(self.flush_seconds * 2))
+                raise Overloaded(
+                    f"llmpulse is writing {self._reserved} spans to storage and has no room for more; "
+                    f"retry after {wait}s (OTLP exporters do this by themselves)", retry_after=wait,
+                )
+            self._reserved += rows
+
+    def put_blocking(self, items: Sequence[WriteItem], rows: int, timeout: float = 120.0) -> None:
+        """Queue items, waiting for room instead of refusing (spool replay at start-up)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while self._reserved and self._reserved + rows > self.max_rows:
+                if time.monotonic() > deadline:
+                    raise TimeoutError("the writer made no room within the timeout")
+                self._cond.wait(0.05)
+            self._reserved += rows
+        self.enqueue(items, rows)
+
+    def unreserve(self, rows: int) -> None:
+        with self._cond:
+            self._reserved -= rows
+
+    def enqueue(self, items: Sequence[WriteItem], reserved: int) -> None:
+        """Queue items whose room was reserved; rows counted once whatever the split."""
+        with self._cond:
+            self._items.extend(items)
+            self._queued_rows += reserved
+            if self._queued_rows >= self.batch_rows:
+                self._cond.notify()
+
+    def pending_rows(self) -> int:
+        with self._cond:
+            return self._reserved
+
+    def force_flush(self, timeout: float = 30.0) -> bool:
+        """Block until every queued row is written (tests and shutdown)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            self._flush_now = True
+            self._cond.notify()
+            while self._items or self._in_flight:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(min(remaining, 0.05))
+                self._cond.notify()
+        return True
+
+    def stop(self, timeout: float = 30.0) -> None:
+        self.force_flush(timeout)
+        with self._cond:
+            self._stopping = True
+            self._cond.notify_all()
+        self._thread.join(timeout)
+
+    def _run(self) -> None:
+        while True:
+            batch, rows = self._next_batch()
+            if batch is None:
+                return
+            written = self._try_batch(batch)
+            with self._cond:
+                self._in_flight -= 1
+                if written:
+                    self._reserved -= rows
+                else:  # store unreachable past the retry deadline: keep the rows, try again
+                    self._items[:0] = batch
+                    self._queued_rows += rows
+                self._cond.notify_all()
+            if not written:
+                time.sleep(self.flush_seconds)
+
+    def _try_batch(self, batch: list[WriteItem]) -> bool:
+        try:
+            self._write_batch(batch)
+            return True
+        except RETRYABLE_ERRORS:
+            log.error("ClickHouse unreachable; %d items kept in memory and spool", len(batch))
+            return False
+        except Exception:  # the loop must survive anything; the rows stay in the spool
+            log.exception("writer batch failed unexpectedly")
+            return True
+
+    def _next_batch(self) -> tuple[list[WriteItem] | None, int]:
+        with self._cond:
+            deadline = time.monotonic() + self.flush_seconds
+            while self._queued_rows < self.batch_rows and not self._stopping:
+                remaining = deadline - time.monotonic()
+                if (remaining <= 0 or self._flush_now) and self._items:
+                    break
+                self._cond.wait(remaining if remaining > 0 else self.flush_seconds)
+                if remaining <= 0:
+                    deadline = time.monotonic() + self.flush_seconds
+            if self._stopping and not self._items:
+                return None, 0
+            batch, rows = self._items, self._queued_rows
+            self._items, self._queued_rows, self._flush_now = [], 0, False
+            self._in_flight += 1
+            return batch, rows
+
+    def _write_batch(self, batch: list[WriteItem]) -> None:
+        by_table: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
+        for item in batch:
+            by_table[(item.table, tuple(item.columns))].extend(item.rows)
+        for (table, columns), rows in by_table.items():
+            if rows:
+                self._write_rows(table, columns, rows)
+        for item in batch:
+            if item.ticket is not None:
+                self._release(item.ticket)
+        self.stats.batches += 1
+
+    def _write_rows(self, table: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+        try:
+            self._insert_with_retry(table, columns, rows)
+        except RETRYABLE_ERRORS:
+            raise
+        except Exception as exc:
+            if len(rows) == 1:
+                self._dead_letter(table, rows[0], exc)
+                return
+            half = len(rows) // 2
+            self._write_rows(table, columns, rows[:half])
+            self._write_rows(table, columns, rows[half:])
+            return
+        self.stats.rows_written += len(rows)
+        self.stats.per_table[table] += len(rows)
+
+    def _insert_with_retry(self, table: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
+        data = [[row[c] for row in rows] for c in columns]
+        delay, deadline = 0.1, time.monotonic() + self.max_retry_seconds
+        while True:
+            try:
+                self._insert(table, columns, data)
+                return
+            except RETRYABLE_ERRORS as exc:
+                if time.monotonic() + delay > deadline:
+                    raise
+                self.stats.retries += 1
+                self.stats.last_error = str(exc)
+                log.warning("insert into %s failed (%s); retrying in %.1fs", table, exc, delay)
+                time.sleep(delay * random.uniform(0.5, 1.5))
+                delay = min(delay * 2, 5.0)
+
+    def _dead_letter(self, table: str, row: dict[str, Any], exc: Exception) -> None:
+        self.stats.dead_lettered += 1
+        self.stats.last_error = str(exc)
+        log.error("row refused by ClickHouse table %s: %s", table, exc)
+        if self.dead_letter is not None:
+            with self.dead_letter.open("a") as out:
+                out.write(json.dumps({"table": table, "error": str(exc), "row": row}, default=str) + "\n")

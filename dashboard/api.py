@@ -1,0 +1,187 @@
+"""The JSON read API on the UI port; the dashboard pages are built on the same functions."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from flask import Blueprint, Flask, jsonify, request
+from werkzeug.exceptions import HTTPException
+
+from schemas import queries
+from schemas.metadata import Metadata
+from schemas.models import DEFAULT_PROJECT
+from schemas.store import Store
+
+MAX_PAGE = 500
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def parse_time(text: str | None, default: datetime, name: str) -> datetime:
+    """ISO-8601 (naive means UTC) or epoch seconds."""
+    if text is None or text == "":
+        return default
+    try:
+        return datetime.fromtimestamp(float(text), UTC)
+    except ValueError:
+        pass
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, f"{name}={text!r} is not a time: use ISO-8601 (2026-11-23T10:00:00Z) "
+                            "or epoch seconds") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def time_range(default_span: timedelta = timedelta(days=1)) -> tuple[datetime, datetime]:
+    end = parse_time(request.args.get("to"), datetime.now(UTC), "to")
+    start = parse_time(request.args.get("from"), end - default_span, "from")
+    if start >= end:
+        raise ApiError(400, f"from ({start.isoformat()}) must be before to ({end.isoformat()})")
+    return start, end
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name}={raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ApiError(400, f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def choice_arg(name: str, choices: Any, default: str | None) -> str | None:
+    value = request.args.get(name) or default
+    if value is not None and value not in choices:
+        raise ApiError(400, f"{name}={value!r} is not one of: {', '.join(sorted(choices))}")
+    return value
+
+
+def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
+    api = Blueprint("api", __name__, url_prefix="/api/v1")
+
+    def project_arg() -> str:
+        name = request.args.get("project") or DEFAULT_PROJECT
+        if metadata.get_project(name) is None:
+            raise ApiError(404, f"project {name!r} does not exist")
+        return name
+
+    @api.get("/projects")
+    def projects() -> Any:
+        return jsonify({"projects": [{"name": p.name, "created_at": p.created_at.isoformat(),
+                                      "eval_sample_rate": p.eval_sample_rate} for p in metadata.list_projects()]})
+
+    @api.get("/traces")
+    def traces() -> Any:
+        start, end = time_range(timedelta(days=7))
+        flt = queries.TraceFilter(
+            project=project_arg(), start=start, end=end, model=request.args.get("model"),
+            service=request.args.get("service"), user=request.args.get("user"),
+            session=request.args.get("session"), status=choice_arg("status", ("ok", "error"), None),
+            text=request.args.get("text") or request.args.get("q"),
+        )
+        sort = choice_arg("sort", queries.TRACE_SORTS, "start_time") or "start_time"
+        order = choice_arg("order", ("asc", "desc"), "desc")
+        page = queries.list_traces(store, flt, limit=int_arg("limit", 50, 1, MAX_PAGE),
+                                   offset=int_arg("offset", 0, 0, 10_000_000), sort=sort,
+                                   descending=order == "desc")
+        return jsonify(page)
+
+    @api.get("/traces/<trace_id>")
+    def trace(trace_id: str) -> Any:
+        project = project_arg()
+        trace_id = trace_id.lower()
+        if len(trace_id) != 32 or any(c not in "0123456789abcdef" for c in trace_id):
+            raise ApiError(400, f"trace id {trace_id!r} must be 32 hex characters")
+        spans = queries.get_trace_spans(store, project, trace_id)
+        if not spans:
+            raise ApiError(404, f"trace {trace_id} not found in project {project!r}")
+        events = queries.get_trace_events(store, project, trace_id)
+        return jsonify({"trace_id": trace_id, "project": project, "spans": assemble_spans(spans, events)})
+
+    @api.get("/metrics/summary")
+    def metrics_summary() -> Any:
+        project = project_arg()
+        start, end = time_range()
+        group_by = choice_arg("group_by", queries.GROUP_KEYS, None)
+        result = queries.metrics_summary(store, project, start, end, group_by)
+        return jsonify({"project": project, "from": start.isoformat(), "to": end.isoformat(),
+                        "group_by": group_by, **result})
+
+    return api
+
+
+def assemble_spans(spans: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """Span rows as JSON, with messages that arrived as log records attached to their span."""
+    by_span: dict[str, list[dict[str, Any]]] = {}
+    for event in events:
+        by_span.setdefault(event["span_id"], []).append(event)
+    return [_span_json(span, by_span.get(span["span_id"], [])) for span in spans]
+
+
+def _span_json(span: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:
+    out = {k: _jsonable(v) for k, v in span.items()}
+    for name in ("input_messages", "output_messages", "retrieval_documents", "events", "links"):
+        out[name] = _loads_list(span[name])
+    for event in events:
+        out["input_messages"] += _loads_list(event["input_messages"])
+        out["output_messages"] += _loads_list(event["output_messages"])
+    out["log_events"] = [{"name": e["event_name"], "time": e["time"].isoformat(), "body": _loads(e["body"])}
+                         for e in events]
+    return out
+
+
+def _loads_list(text: str) -> list[Any]:
+    value = _loads(text)
+    return value if isinstance(value, list) else []
+
+
+def _loads(text: str) -> Any:
+    try:
+        return json.loads(text) if text else None
+    except ValueError:
+        return text
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, datetime):
+        return value.isoformat()
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Every API error is JSON `{"error": message}` with its status."""
+
+    @app.errorhandler(ApiError)
+    def _api_error(exc: ApiError) -> Any:
+        return jsonify({"error": exc.message}), exc.status
+
+    @app.errorhandler(HTTPException)
+    def _http_error(exc: HTTPException) -> Any:
+        return jsonify({"error": exc.description or exc.name}), exc.code or 500
+
+
+def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool]) -> Flask:
+    app = Flask("llmpulse.ui")
+    app.json.sort_keys = False  # type: ignore[attr-defined]
+    app.register_blueprint(create_api_blueprint(store, metadata))
+    app.add_url_rule("/healthz", "healthz", lambda: ({"status": "ok"}, 200))
+    app.add_url_rule("/readyz", "readyz",
+                     lambda: ({"status": "ready"}, 200) if ready() else ({"status": "storage unavailable"}, 503))
+    register_error_handlers(app)
+    return app

@@ -1,0 +1,125 @@
+"""The llmpulse service object: built from explicit Settings, asked for its web apps.
+
+Embedded mode runs everything in one process (chDB allows one engine per process and data
+directory); server mode runs the collector and the UI as separate processes against a
+ClickHouse server and PostgreSQL, each built from this same object.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from dataclasses import dataclass, field
+from functools import cached_property
+
+from flask import Flask
+from waitress.server import create_server
+
+from collector.app import create_collector_app
+from collector.auth import KeyAuth
+from collector.pipeline import IngestPipeline, PriceBookSource
+from collector.spool import Spool
+from collector.writer import BatchWriter
+from dashboard.api import create_ui_app
+from llmpulse.config import Settings
+from schemas.metadata import Metadata, create_metadata_engine
+from schemas.store import Store, connect
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Llmpulse:
+    settings: Settings
+    _servers: list = field(default_factory=list)
+
+    @cached_property
+    def store(self) -> Store:
+        return Store(connect(self.settings.resolved_clickhouse_dsn), self.settings.clickhouse_database)
+
+    @cached_property
+    def metadata(self) -> Metadata:
+        return Metadata(create_metadata_engine(self.settings.resolved_metadata_url))
+
+    def migrate(self) -> list[str]:
+        self.settings.data_dir.mkdir(parents=True, exist_ok=True)
+        self.metadata.migrate()
+        return self.store.migrate()
+
+    def ready(self) -> bool:
+        return self.store.ping()
+
+    @cached_property
+    def spool(self) -> Spool:
+        return Spool(self.settings.spool_dir, fsync=self.settings.spool_fsync)
+
+    @cached_property
+    def writer(self) -> BatchWriter:
+        s = self.settings
+        return BatchWriter(
+            self.store.insert_columns, self.spool.release, batch_rows=s.batch_rows,
+            flush_seconds=s.flush_seconds, max_rows=s.queue_max_rows,
+            dead_letter=s.data_dir / "dead-letter.jsonl",
+        )
+
+    @cached_property
+    def pipeline(self) -> IngestPipeline:
+        return IngestPipeline(
+            self.spool, self.writer, PriceBookSource(self.metadata.list_price_overrides),
+            max_body_bytes=self.settings.max_body_bytes, max_value_chars=self.settings.max_value_chars,
+        )
+
+    def start_ingest(self) -> int:
+        """Start the writer and replay what the last process acknowledged; returns replayed rows."""
+        self.writer.start()
+        replayed = self.pipeline.replay_spool()
+        if replayed:
+            log.info("replayed %d rows from the spool", replayed)
+        return replayed
+
+    def collector_app(self) -> Flask:
+        auth = KeyAuth(self.metadata.resolve_key, require_key=self.settings.require_key)
+        return create_collector_app(self.pipeline, auth, self.ready, self.settings.max_body_bytes)
+
+    def ui_app(self) -> Flask:
+        return create_ui_app(self.store, self.metadata, self.ready)
+
+    def serve(self, *, collector: bool = True, ui: bool = True) -> None:
+        """Run the requested HTTP servers until `stop()`; blocks."""
+        for thread in self.start(collector=collector, ui=ui):
+            thread.join()
+
+    def start(self, *, collector: bool = True, ui: bool = True) -> list[threading.Thread]:
+        """Migrate, replay the spool, and start the HTTP servers in background threads."""
+        self.migrate()
+        if collector:
+            self.start_ingest()
+            self._add_server(self.collector_app(), self.settings.otlp_port, "otlp")
+        if ui:
+            self._add_server(self.ui_app(), self.settings.ui_port, "ui")
+        threads = [threading.Thread(target=srv.run, name=f"llmpulse-{name}", daemon=True)
+                   for name, srv in self._servers]
+        for thread in threads:
+            thread.start()
+        return threads
+
+    def port(self, name: str) -> int:
+        """The bound port of server `name` ("otlp" or "ui"); useful when configured as 0."""
+        return next(srv.effective_port for n, srv in self._servers if n == name)
+
+    def _add_server(self, app: Flask, port: int, name: str) -> None:
+        s = self.settings
+        server = create_server(
+            app, host=s.host, port=port, threads=s.threads, ident="llmpulse",
+            max_request_body_size=s.max_body_bytes + 1, channel_timeout=30, clear_untrusted_proxy_headers=True,
+        )
+        log.info("%s listening on http://%s:%d", name, s.host, server.effective_port)
+        self._servers.append((name, server))
+
+    def stop(self) -> None:
+        """Stop accepting, then write every acknowledged row before returning."""
+        for _, server in self._servers:
+            server.close()
+        if "writer" in self.__dict__:
+            self.writer.stop()
+            self.spool.close()

@@ -1,0 +1,224 @@
+"""The `llmpulse` command line; with no command it serves."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import signal
+import sys
+from datetime import UTC, datetime
+from decimal import Decimal, InvalidOperation
+from typing import Any
+
+import click
+
+from llmpulse.app import Llmpulse
+from llmpulse.config import ConfigError, load_settings
+
+_SERVE_OPTIONS = [
+    click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (LLMPULSE_DATA_DIR)."),
+    click.option("--host", help="Bind address (LLMPULSE_HOST)."),
+    click.option("--otlp-port", type=int, help="OTLP/HTTP port (LLMPULSE_OTLP_PORT)."),
+    click.option("--ui-port", type=int, help="UI and API port (LLMPULSE_UI_PORT)."),
+]
+
+
+def serve_options(func: Any) -> Any:
+    for option in reversed(_SERVE_OPTIONS):
+        func = option(func)
+    return func
+
+
+def build(ctx: click.Context, **overrides: Any) -> Llmpulse:
+    try:
+        settings = load_settings(os.environ, {**ctx.obj.get("overrides", {}), **overrides})
+    except ConfigError as exc:
+        raise click.UsageError(str(exc)) from exc
+    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return Llmpulse(settings)
+
+
+@click.group(invoke_without_command=True)
+@click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (LLMPULSE_DATA_DIR).")
+@click.pass_context
+def main(ctx: click.Context, data_dir: str | None) -> None:
+    """llmpulse: LLM observability and cost monitoring over OpenTelemetry."""
+    ctx.ensure_object(dict)
+    ctx.obj["overrides"] = {"data_dir": data_dir}
+    if ctx.invoked_subcommand is None:
+        ctx.invoke(serve)
+
+
+def _run(service: Llmpulse, *, collector: bool, ui: bool) -> None:
+    def shutdown(signum: int, _frame: Any) -> None:
+        click.echo(f"llmpulse: signal {signum}, flushing and stopping", err=True)
+        service.stop()
+        sys.exit(0)
+
+    signal.signal(signal.SIGTERM, shutdown)
+    signal.signal(signal.SIGINT, shutdown)
+    s = service.settings
+    if collector:
+        click.echo(f"llmpulse: OTLP/HTTP on http://{s.host}:{s.otlp_port}  "
+                   f"(export OTEL_EXPORTER_OTLP_ENDPOINT=http://{s.host}:{s.otlp_port})")
+    if ui:
+        click.echo(f"llmpulse: UI and API on http://{s.host}:{s.ui_port}")
+    service.serve(collector=collector, ui=ui)
+
+
+@main.command()
+@serve_options
+@click.pass_context
+def serve(ctx: click.Context, **flags: Any) -> None:
+    """Run everything in one process on embedded storage (the default command)."""
+    _run(build(ctx, **flags), collector=True, ui=True)
+
+
+@main.command()
+@serve_options
+@click.pass_context
+def collector(ctx: click.Context, **flags: Any) -> None:
+    """Run only the OTLP collector (server mode)."""
+    _run(build(ctx, **flags), collector=True, ui=False)
+
+
+@main.command()
+@serve_options
+@click.pass_context
+def dashboard(ctx: click.Context, **flags: Any) -> None:
+    """Run only the UI and read API (server mode)."""
+    _run(build(ctx, **flags), collector=False, ui=True)
+
+
+@main.command()
+@click.pass_context
+def migrate(ctx: click.Context) -> None:
+    """Apply pending ClickHouse and metadata migrations."""
+    applied = build(ctx).migrate()
+    click.echo("applied: " + (", ".join(applied) if applied else "nothing (up to date)"))
+
+
+@main.group()
+def keys() -> None:
+    """Ingest keys: create, list, revoke."""
+
+
+@keys.command("create")
+@click.option("--project", required=True, help="Project the key sends spans to (created if new).")
+@click.option("--name", default="", help="A label for the key.")
+@click.pass_context
+def keys_create(ctx: click.Context, project: str, name: str) -> None:
+    service = build(ctx)
+    service.metadata.migrate()
+    new = _metadata_call(lambda: service.metadata.create_key(project, name))
+    click.echo(new.key)
+    click.echo(f"# key {new.info.id} for project {project!r}; it is shown only once. Send it as "
+               f"OTEL_EXPORTER_OTLP_HEADERS='Authorization=Bearer {new.key}'", err=True)
+
+
+@keys.command("list")
+@click.option("--project", default=None)
+@click.pass_context
+def keys_list(ctx: click.Context, project: str | None) -> None:
+    service = build(ctx)
+    service.metadata.migrate()
+    for key in service.metadata.list_keys(project):
+        state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
+        click.echo(f"{key.id}\t{key.project}\t{key.prefix}…\t{key.name}\t{state}")
+
+
+@keys.command("revoke")
+@click.argument("key_id", type=int)
+@click.pass_context
+def keys_revoke(ctx: click.Context, key_id: int) -> None:
+    service = build(ctx)
+    service.metadata.migrate()
+    if not service.metadata.revoke_key(key_id):
+        raise click.ClickException(f"no active key with id {key_id}")
+    click.echo(f"revoked key {key_id}")
+
+
+@main.group()
+def prices() -> None:
+    """Per-project price overrides (custom models, negotiated discounts)."""
+
+
+@prices.command("add")
+@click.option("--project", default="default")
+@click.option("--model", "model_pattern", required=True, help="Model name or glob, e.g. 'ft:gpt-4o-mini:acme:*'.")
+@click.option("--provider", default="", help="Limit to one provider.")
+@click.option("--input", "input_per_mtok", required=True, help="USD per million input tokens.")
+@click.option("--output", "output_per_mtok", required=True, help="USD per million output tokens.")
+@click.option("--cache-read", "cache_read_per_mtok", default=None, help="USD per million cache-read tokens.")
+@click.option("--cache-write", "cache_write_per_mtok", default=None, help="USD per million cache-write tokens.")
+@click.option("--valid-from", default=None, help="ISO-8601 time the price takes effect (default: now).")
+@click.pass_context
+def prices_add(ctx: click.Context, project: str, model_pattern: str, provider: str, **raw: str | None) -> None:
+    service = build(ctx)
+    service.metadata.migrate()
+    valid_from = _parse_when(raw.pop("valid_from"))
+    amounts = {name: _parse_usd(name, value) for name, value in raw.items()}
+    override_id = _metadata_call(lambda: service.metadata.add_price_override(
+        project, model_pattern, valid_from=valid_from, provider=provider, **amounts))
+    click.echo(f"price override {override_id} for {model_pattern!r} in project {project!r}")
+
+
+@prices.command("list")
+@click.option("--project", default=None)
+@click.pass_context
+def prices_list(ctx: click.Context, project: str | None) -> None:
+    service = build(ctx)
+    service.metadata.migrate()
+    for row in service.metadata.list_price_overrides(project):
+        click.echo(json.dumps(row, default=str))
+
+
+def _parse_usd(name: str, value: str | None) -> Decimal | None:
+    if value is None:
+        return None
+    try:
+        amount = Decimal(value)
+    except InvalidOperation:
+        raise click.BadParameter(f"{value!r} is not an amount in USD", param_hint=name) from None
+    if amount < 0:
+        raise click.BadParameter("prices cannot be negative", param_hint=name)
+    return amount
+
+
+def _parse_when(value: str | None) -> datetime:
+    if not value:
+        return datetime.now(UTC)
+    try:
+        parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise click.BadParameter(f"{value!r} is not ISO-8601", param_hint="--valid-from") from None
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
+
+
+def _metadata_call(call: Any) -> Any:
+    from schemas.metadata import MetadataError
+
+    try:
+        return call()
+    except MetadataError as exc:
+        raise click.ClickException(str(exc)) from exc
+
+
+@main.command()
+@click.option("--endpoint", default="http://127.0.0.1:4318", show_default=True, help="OTLP/HTTP endpoint.")
+@click.option("--traces", "trace_count", default=300, show_default=True, help="How many traces to send.")
+@click.option("--key", default=None, help="Ingest key, if the collector requires one.")
+@click.option("--seed", default=7, show_default=True)
+def demo(endpoint: str, trace_count: int, key: str | None, seed: int) -> None:
+    """Send realistic LLM traffic through the OpenTelemetry SDK, so the UI has data at once."""
+    from llmpulse.demo import run_demo
+
+    with click.progressbar(length=trace_count, label="sending demo traces") as bar:
+        summary = run_demo(endpoint, traces=trace_count, seed=seed, api_key=key,
+                           progress=lambda done, total: bar.update(done - bar.pos))
+    click.echo(f"sent {summary}")
+
+
+if __name__ == "__main__":
+    main()

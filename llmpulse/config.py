@@ -1,0 +1,166 @@
+"""Every llmpulse setting, read once from the environment and CLI flags.
+
+Nothing else in the code base reads the environment: components receive a `Settings`
+(or the pieces of it they need) as arguments. The table below is also the README's
+settings table (a test keeps the two in step).
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, fields, replace
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A setting has a value llmpulse cannot use; the message names the setting and the fix."""
+
+
+@dataclass(frozen=True)
+class Spec:
+    name: str
+    env: str
+    parse: Callable[[str], Any]
+    default: Any
+    help: str
+
+
+def _parse_bool(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError("expected true/false")
+
+
+def _parse_port(text: str) -> int:
+    port = int(text)
+    if not 0 <= port <= 65535:
+        raise ValueError("expected a port number from 0 to 65535")
+    return port
+
+
+def _parse_positive_int(text: str) -> int:
+    value = int(text)
+    if value <= 0:
+        raise ValueError("expected a whole number above 0")
+    return value
+
+
+def _parse_positive_float(text: str) -> float:
+    value = float(text)
+    if value <= 0:
+        raise ValueError("expected a number above 0")
+    return value
+
+
+SPECS: tuple[Spec, ...] = (
+    Spec("data_dir", "LLMPULSE_DATA_DIR", Path, Path(".llmpulse"),
+         "Where embedded storage (chDB, SQLite) and the ingest spool live."),
+    Spec("host", "LLMPULSE_HOST", str, "127.0.0.1",
+         "Address both ports bind to. Any non-loopback address makes ingest keys mandatory."),
+    Spec("otlp_port", "LLMPULSE_OTLP_PORT", _parse_port, 4318, "OTLP/HTTP port (POST /v1/traces, /v1/logs)."),
+    Spec("ui_port", "LLMPULSE_UI_PORT", _parse_port, 8050, "UI and JSON read API port."),
+    Spec("clickhouse_dsn", "LLMPULSE_CLICKHOUSE_DSN", str, "",
+         "ClickHouse DSN; empty means embedded chDB at chdb:///<data dir>/clickhouse."),
+    Spec("clickhouse_database", "LLMPULSE_CLICKHOUSE_DATABASE", str, "llmpulse", "ClickHouse database name."),
+    Spec("metadata_url", "LLMPULSE_METADATA_URL", str, "",
+         "SQLAlchemy URL of the metadata DB; empty means sqlite:///<data dir>/meta.db."),
+    Spec("max_body_bytes", "LLMPULSE_MAX_BODY_BYTES", _parse_positive_int, 16 * 1024 * 1024,
+         "Largest OTLP request body accepted, checked before and after decompression (413 above)."),
+    Spec("max_value_chars", "LLMPULSE_MAX_VALUE_CHARS", _parse_positive_int, 32768,
+         "Longer attribute and message strings are truncated with a visible marker."),
+    Spec("batch_rows", "LLMPULSE_BATCH_ROWS", _parse_positive_int, 20000,
+         "The writer flushes to ClickHouse once this many rows are waiting."),
+    Spec("flush_seconds", "LLMPULSE_FLUSH_SECONDS", _parse_positive_float, 0.5,
+         "The writer flushes at least this often when rows are waiting."),
+    Spec("queue_max_rows", "LLMPULSE_QUEUE_MAX_ROWS", _parse_positive_int, 60000,
+         "Rows acknowledged but not yet in ClickHouse; above this ingest answers 503 with Retry-After."),
+    Spec("spool_fsync", "LLMPULSE_SPOOL_FSYNC", _parse_bool, False,
+         "fsync the spool before acknowledging (survives power loss, not only kill -9)."),
+    Spec("threads", "LLMPULSE_THREADS", _parse_positive_int, 8, "HTTP worker threads per port."),
+    Spec("log_level", "LLMPULSE_LOG_LEVEL", str, "INFO", "Python logging level."),
+)
+
+
+@dataclass(frozen=True)
+class Settings:
+    data_dir: Path = Path(".llmpulse")
+    host: str = "127.0.0.1"
+    otlp_port: int = 4318
+    ui_port: int = 8050
+    clickhouse_dsn: str = ""
+    clickhouse_database: str = "llmpulse"
+    metadata_url: str = ""
+    max_body_bytes: int = 16 * 1024 * 1024
+    max_value_chars: int = 32768
+    batch_rows: int = 20000
+    flush_seconds: float = 0.5
+    queue_max_rows: int = 60000
+    spool_fsync: bool = False
+    threads: int = 8
+    log_level: str = "INFO"
+
+    @property
+    def resolved_clickhouse_dsn(self) -> str:
+        return self.clickhouse_dsn or f"chdb://{self.data_dir.resolve() / 'clickhouse'}"
+
+    @property
+    def resolved_metadata_url(self) -> str:
+        return self.metadata_url or f"sqlite:///{self.data_dir.resolve() / 'meta.db'}"
+
+    @property
+    def spool_dir(self) -> Path:
+        return self.data_dir / "spool"
+
+    @property
+    def embedded(self) -> bool:
+        return self.resolved_clickhouse_dsn.startswith("chdb:")
+
+    @property
+    def require_key(self) -> bool:
+        """Spans without a key go to `default` only when nobody but this machine can reach us."""
+        return not is_loopback(self.host)
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def _parse_value(spec: Spec, raw: str, origin: str) -> Any:
+    try:
+        return spec.parse(raw)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"{origin} has the value {raw!r}, which is not valid: {exc}. {spec.help}") from exc
+
+
+def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = None) -> Settings:
+    """Environment first, then explicit overrides (CLI flags) that are not None."""
+    values: dict[str, Any] = {}
+    for spec in SPECS:
+        if spec.env in env and env[spec.env] != "":
+            values[spec.name] = _parse_value(spec, env[spec.env], spec.env)
+    for name, value in (overrides or {}).items():
+        if value is not None:
+            spec = _spec_named(name)
+            values[name] = _parse_value(spec, str(value), f"--{name.replace('_', '-')}")
+    return replace(Settings(), **values)
+
+
+def _spec_named(name: str) -> Spec:
+    for spec in SPECS:
+        if spec.name == name:
+            return spec
+    raise ConfigError(f"unknown setting {name!r}")
+
+
+def settings_names() -> list[str]:
+    return [f.name for f in fields(Settings)]

@@ -1,0 +1,395 @@
+"""Which attribute of which GenAI convention means what — the mapping as data.
+
+`collector.normalize` applies these tables; nothing here runs per span. Precedence is one
+global order per canonical field rather than one order per convention: conventions share
+names (OpenLIT, OpenLLMetry and the Vercel AI SDK all set `gen_ai.*`), and one span often
+mixes them, so "first non-null source wins" over a single ordered tuple is both simpler and
+right for mixed spans. Sources with a `path` read inside a JSON-valued attribute (Langfuse
+usage_details, OpenInference invocation parameters, Vercel providerMetadata); the attribute is
+parsed only when it is present. Facts marked "corpus" were checked against the payloads in
+../shared/otlp-corpus/ (see its MANIFEST.md).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from schemas import fields as f
+
+OTEL_GENAI = "otel_genai"
+OPENINFERENCE = "openinference"
+OPENLLMETRY = "openllmetry"
+OPENLIT = "openlit"
+VERCEL_AI = "vercel_ai"
+LANGFUSE = "langfuse"
+NO_CONVENTION = ""
+CONVENTIONS = (OTEL_GENAI, OPENINFERENCE, OPENLLMETRY, OPENLIT, VERCEL_AI, LANGFUSE)
+
+# Intermediate canonical values that are not columns but feed one.
+STREAM = "stream"                      # → streaming
+FIRST_TOKEN_TIME = "first_token_time"  # absolute timestamp → ttft_ms
+MODEL_NAME = "model_name"              # a model attribute that is neither clearly requested nor served
+ANY = "*"                              # wildcard provider in EXCLUSIVE_INPUT
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """One place a canonical value can come from.
+
+    `scale` converts units (seconds → ms). `zero_is_null` treats 0 as "not reported" (a $0
+    cost is how OpenLIT and Langfuse say "no price known", which must stay unpriced, never
+    $0). `streaming_only` keeps the value only on streamed calls (OpenLIT writes its TTFT on
+    non-streaming calls too, where it is the full latency — corpus). `llm_only` reads the
+    source only on LLM spans, so a large payload is not parsed for nothing.
+    """
+
+    key: str
+    path: tuple[str, ...] = ()
+    scale: float = 1.0
+    zero_is_null: bool = False
+    streaming_only: bool = False
+    llm_only: bool = False
+
+    @property
+    def source_id(self) -> str:
+        """Stable name of this source, used by EXCLUSIVE_INPUT: `attr` or `attr:json.path`."""
+        return f"{self.key}:{'.'.join(self.path)}" if self.path else self.key
+
+
+def _flat(*keys: str) -> tuple[Source, ...]:
+    return tuple(Source(key) for key in keys)
+
+
+def _inside(key: str, *paths: str) -> tuple[Source, ...]:
+    return tuple(Source(key, tuple(path.split("."))) for path in paths)
+
+
+_LF_USAGE = "langfuse.observation.usage_details"
+_LF_COST = "langfuse.observation.cost_details"
+_AI_PROVIDER_METADATA = "ai.response.providerMetadata"
+_OI_LLM_PARAMS = "llm.invocation_parameters"
+_OI_EMBEDDING_PARAMS = "embedding.invocation_parameters"
+_LF_MODEL_PARAMS = "langfuse.observation.model.parameters"
+
+# Canonical field → sources, first non-null wins.
+FIELD_SOURCES: dict[str, tuple[Source, ...]] = {
+    f.PROVIDER: _flat(
+        "gen_ai.provider.name", "gen_ai.system", "llm.provider", "llm.system", "ai.model.provider",
+    ),
+    f.OPERATION: _flat("gen_ai.operation.name", "llm.request.type", "ai.operationId"),
+    f.REQUEST_MODEL: (
+        *_flat("gen_ai.request.model", "llm.request.model_name", "ai.model.id", "llm.request.model"),
+        *_inside(_OI_LLM_PARAMS, "model"),  # OpenInference+OpenAI: request model only here (corpus)
+        *_inside(_OI_EMBEDDING_PARAMS, "model"),
+    ),
+    f.RESPONSE_MODEL: _flat(
+        "gen_ai.response.model", "llm.response.model_name", "ai.response.model", "llm.response.model",
+        "llm.model_name",  # OpenInference: the served model (corpus)
+        "embedding.model_name",
+    ),
+    # Langfuse records one model name: the served one when a response came, else the requested.
+    MODEL_NAME: _flat("langfuse.observation.model.name", "gen_ai.model.name", "model"),
+    f.RESPONSE_ID: (
+        *_flat("gen_ai.response.id", "ai.response.id", "llm.response.id"),
+        Source("output.value", ("id",), llm_only=True),  # OpenInference: only in the raw response (corpus)
+    ),
+    f.SYSTEM_FINGERPRINT: (
+        *_flat(
+            "openai.response.system_fingerprint", "gen_ai.openai.response.system_fingerprint",
+            "gen_ai.openai.system_fingerprint",
+        ),
+        Source("output.value", ("system_fingerprint",), llm_only=True),
+    ),
+    f.INPUT_TOKENS: (
+        *_flat(
+            "gen_ai.usage.input_tokens", "gen_ai.usage.prompt_tokens", "llm.token_count.prompt",
+            "ai.usage.inputTokens", "ai.usage.promptTokens", "ai.usage.tokens", "llm.usage.prompt_tokens",
+        ),
+        *_inside(_LF_USAGE, "prompt_tokens", "input_tokens", "input", "promptTokens"),
+        Source("ai.usage.inputTokenDetails.noCacheTokens"),
+    ),
+    f.OUTPUT_TOKENS: (
+        *_flat(
+            "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion",
+            "ai.usage.outputTokens", "ai.usage.completionTokens", "llm.usage.completion_tokens",
+        ),
+        *_inside(_LF_USAGE, "completion_tokens", "output_tokens", "output", "completionTokens"),
+    ),
+    f.CACHE_READ_TOKENS: (
+        *_flat(
+            "gen_ai.usage.cache_read.input_tokens", "gen_ai.usage.cache_read_input_tokens",
+            "llm.token_count.prompt_details.cache_read", "gen_ai.usage.prompt_tokens_details.cached_tokens",
+            "ai.usage.inputTokenDetails.cacheReadTokens", "ai.usage.cachedInputTokens",
+            "llm.anthropic.usage.cache_read_input_tokens", "gen_ai.usage.details.cache_read_input_tokens",
+        ),
+        *_inside(
+            _LF_USAGE, "prompt_tokens_details.cached_tokens", "input_tokens_details.cached_tokens",
+            "cache_read_input_tokens", "input_cached_tokens", "input_cache_read", "cache_read",
+        ),
+        *_inside(
+            _AI_PROVIDER_METADATA, "anthropic.cacheReadInputTokens",
+            "anthropic.usage.cache_read_input_tokens", "bedrock.usage.cacheReadInputTokens",
+            "openai.cachedPromptTokens",
+        ),
+    ),
+    f.CACHE_WRITE_TOKENS: (
+        *_flat(
+            "gen_ai.usage.cache_creation.input_tokens", "gen_ai.usage.cache_write.input_tokens",
+            "gen_ai.usage.cache_creation_input_tokens", "llm.token_count.prompt_details.cache_write",
+            "gen_ai.usage.prompt_tokens_details.cache_creation_tokens",
+            "ai.usage.inputTokenDetails.cacheWriteTokens", "llm.anthropic.usage.cache_creation_input_tokens",
+            "gen_ai.usage.details.cache_creation_input_tokens",
+        ),
+        *_inside(
+            _LF_USAGE, "cache_creation_input_tokens", "input_cache_creation", "input_cache_write", "cache_write",
+        ),
+        *_inside(
+            _AI_PROVIDER_METADATA, "anthropic.cacheCreationInputTokens",
+            "anthropic.usage.cache_creation_input_tokens", "bedrock.usage.cacheWriteInputTokens",
+        ),
+    ),
+    f.REASONING_TOKENS: (
+        *_flat(
+            "gen_ai.usage.reasoning.output_tokens", "gen_ai.usage.reasoning_tokens",
+            "llm.token_count.completion_details.reasoning", "llm.usage.reasoning_tokens",
+            "gen_ai.usage.completion_tokens_details.reasoning_tokens", "ai.usage.reasoningTokens",
+            "ai.usage.outputTokenDetails.reasoningTokens",
+        ),
+        *_inside(_LF_USAGE, "completion_tokens_details.reasoning_tokens", "output_reasoning_tokens"),
+        *_inside(_AI_PROVIDER_METADATA, "openai.reasoningTokens"),
+    ),
+    f.TOTAL_TOKENS: (
+        *_flat(
+            "gen_ai.usage.total_tokens", "llm.usage.total_tokens", "llm.token_count.total", "ai.usage.totalTokens",
+        ),
+        *_inside(_LF_USAGE, "total_tokens", "total"),
+    ),
+    f.COST_REPORTED: (
+        Source("gen_ai.usage.cost", zero_is_null=True),  # OpenLIT, USD
+        Source("llm.cost.total", zero_is_null=True),     # OpenInference
+        Source(_LF_COST, ("total",), zero_is_null=True),  # Langfuse sends all zeros on failures (corpus)
+    ),
+    f.TTFT_MS: (
+        Source("gen_ai.response.time_to_first_chunk", scale=1000.0),  # OTel ≥1.41, seconds
+        Source("gen_ai.server.time_to_first_token", scale=1000.0, streaming_only=True),  # OpenLIT, seconds
+        Source("ai.response.msToFirstChunk"),  # Vercel, ms
+        Source("ai.stream.msToFirstChunk"),
+    ),
+    FIRST_TOKEN_TIME: _flat("langfuse.observation.completion_start_time"),  # ISO, maybe JSON-quoted
+    STREAM: (
+        *_flat("gen_ai.request.stream", "gen_ai.is_streaming", "llm.is_streaming"),
+        *_inside(_OI_LLM_PARAMS, "stream"),
+        *_inside(_LF_MODEL_PARAMS, "stream"),
+    ),
+    f.FINISH_REASONS: _flat(
+        "gen_ai.response.finish_reasons", "llm.finish_reason", "ai.response.finishReason", "ai.finishReason",
+        "langfuse.observation.metadata.finish_reason", "gen_ai.completion.0.finish_reason",
+    ),
+    f.USER_ID: _flat(
+        "user.id", "langfuse.user.id", "enduser.id", "traceloop.association.properties.user_id",
+        "traceloop.association.properties.userId", "ai.telemetry.metadata.userId",
+        "ai.telemetry.metadata.user_id", "gen_ai.request.user", "gen_ai.user", "llm.user",
+    ),
+    f.SESSION_ID: _flat(
+        "session.id", "gen_ai.conversation.id", "langfuse.session.id",
+        "traceloop.association.properties.session_id", "traceloop.association.properties.sessionId",
+        "ai.telemetry.metadata.sessionId", "ai.telemetry.metadata.session_id", "langsmith.trace.session_id",
+    ),
+    f.TAGS: _flat("tag.tags", "langfuse.trace.tags", "ai.telemetry.metadata.tags", "langsmith.span.tags"),
+    f.ENVIRONMENT: _flat(
+        "deployment.environment.name", "deployment.environment", "langfuse.environment", "gen_ai.environment",
+    ),
+    f.SERVICE_NAME: _flat("service.name", "gen_ai.application_name"),
+    f.ERROR_TYPE: _flat("error.type"),
+    # Application-level response cache (not the provider's prompt cache).
+    f.CACHE_HIT: _flat(
+        "llmpulse.cache_hit", "gen_ai.cache.hit", "gen_ai.response.cache_hit", "cache_hit", "cache.hit",
+    ),
+    f.STATUS_MESSAGE: _flat("langfuse.observation.status_message"),
+}
+
+# Resource attributes consulted before span attributes (same order rules).
+RESOURCE_SOURCES: dict[str, tuple[str, ...]] = {
+    f.SERVICE_NAME: ("service.name",),
+    f.ENVIRONMENT: ("deployment.environment.name", "deployment.environment", "langfuse.environment",
+                    "gen_ai.environment"),
+}
+UNKNOWN_SERVICE_PREFIX = "unknown_service"  # the SDK default; a span-level name beats it
+
+# Span type: (attribute, value → span type); values are lower-cased before lookup.
+_LLM, _EMB, _RET, _TOOL, _AGENT, _CHAIN, _OTHER = (
+    f.TYPE_LLM, f.TYPE_EMBEDDING, f.TYPE_RETRIEVAL, f.TYPE_TOOL, f.TYPE_AGENT, f.TYPE_CHAIN, f.TYPE_OTHER,
+)
+VERCEL_SPAN_TYPES: dict[str, str] = {
+    # Only the provider-call spans are calls; the wrappers would count each call twice.
+    "ai.generatetext.dogenerate": _LLM, "ai.streamtext.dostream": _LLM,
+    "ai.generateobject.dogenerate": _LLM, "ai.streamobject.dostream": _LLM,
+    "ai.embed.doembed": _EMB, "ai.embedmany.doembed": _EMB, "ai.toolcall": _TOOL,
+    "ai.generatetext": _CHAIN, "ai.streamtext": _CHAIN, "ai.generateobject": _CHAIN,
+    "ai.streamobject": _CHAIN, "ai.embed": _CHAIN, "ai.embedmany": _CHAIN,
+}
+SPAN_TYPE_SOURCES: tuple[tuple[str, dict[str, str]], ...] = (
+    ("openinference.span.kind", {
+        "llm": _LLM, "embedding": _EMB, "retriever": _RET, "reranker": _RET, "tool": _TOOL, "agent": _AGENT,
+        "chain": _CHAIN, "guardrail": _OTHER, "evaluator": _OTHER, "prompt": _OTHER, "unknown": _OTHER,
+    }),
+    ("langfuse.observation.type", {
+        "generation": _LLM, "embedding": _EMB, "retriever": _RET, "tool": _TOOL, "agent": _AGENT,
+        "chain": _CHAIN, "span": _OTHER, "event": _OTHER, "evaluator": _OTHER, "guardrail": _OTHER,
+    }),
+    ("ai.operationId", VERCEL_SPAN_TYPES),
+    ("traceloop.span.kind", {"workflow": _CHAIN, "task": _CHAIN, "agent": _AGENT, "tool": _TOOL}),
+    ("gen_ai.operation.name", {
+        "chat": _LLM, "text_completion": _LLM, "generate_content": _LLM, "completion": _LLM,
+        "embeddings": _EMB, "embedding": _EMB, "execute_tool": _TOOL, "invoke_agent": _AGENT,
+        "create_agent": _AGENT, "retrieval": _RET, "invoke_workflow": _CHAIN,
+    }),
+    ("llm.request.type", {"chat": _LLM, "completion": _LLM, "embedding": _EMB, "rerank": _RET}),
+    ("langsmith.span.kind", {
+        "llm": _LLM, "embedding": _EMB, "retriever": _RET, "tool": _TOOL, "chain": _CHAIN,
+        "prompt": _OTHER, "parser": _OTHER,
+    }),
+)
+
+# Operation names normalized to the OTel values; a missing operation is derived from span type.
+OPERATION_ALIASES: dict[str, str] = {
+    "completion": "text_completion", "embedding": "embeddings",
+    "ai.generatetext.dogenerate": "chat", "ai.streamtext.dostream": "chat",
+    "ai.generateobject.dogenerate": "chat", "ai.streamobject.dostream": "chat",
+    "ai.embed.doembed": "embeddings", "ai.embedmany.doembed": "embeddings", "ai.toolcall": "execute_tool",
+}
+SPAN_TYPE_OPERATIONS: dict[str, str] = {
+    _LLM: "chat", _EMB: "embeddings", _TOOL: "execute_tool", _AGENT: "invoke_agent",
+}
+
+# Provider names → OTel `gen_ai.provider.name` values. Dotted vendor forms ("openai.chat",
+# Vercel) resolve by their longest known dotted prefix.
+PROVIDER_ALIASES: dict[str, str] = {
+    "openai": "openai", "azure": "azure.ai.openai", "azure_openai": "azure.ai.openai",
+    "azure-openai": "azure.ai.openai", "azure.ai.openai": "azure.ai.openai",
+    "az.ai.openai": "azure.ai.openai", "azure.ai.inference": "azure.ai.inference",
+    "anthropic": "anthropic", "google": "gcp.gemini", "gemini": "gcp.gemini",
+    "google.generative-ai": "gcp.gemini", "gcp.gemini": "gcp.gemini", "google.vertex": "gcp.vertex_ai",
+    "vertex_ai": "gcp.vertex_ai", "vertexai": "gcp.vertex_ai", "gcp.vertex_ai": "gcp.vertex_ai",
+    "gcp.gen_ai": "gcp.gen_ai", "aws": "aws.bedrock", "bedrock": "aws.bedrock",
+    "amazon-bedrock": "aws.bedrock", "aws_bedrock": "aws.bedrock", "aws.bedrock": "aws.bedrock",
+    "mistralai": "mistral_ai", "mistral": "mistral_ai", "mistral_ai": "mistral_ai",
+    "xai": "x_ai", "x_ai": "x_ai", "cohere": "cohere", "groq": "groq", "deepseek": "deepseek",
+    "perplexity": "perplexity", "ollama": "ollama", "watsonx": "ibm.watsonx.ai",
+    "ibm.watsonx.ai": "ibm.watsonx.ai",
+}
+# When no provider attribute exists (Langfuse never sends one — corpus), infer it from the model.
+MODEL_PROVIDER_PREFIXES: tuple[tuple[str, str], ...] = (
+    ("gpt-", "openai"), ("chatgpt-", "openai"), ("text-embedding-", "openai"), ("o1", "openai"),
+    ("o3", "openai"), ("o4", "openai"), ("davinci", "openai"), ("claude", "anthropic"),
+    ("gemini", "gcp.gemini"), ("mistral", "mistral_ai"), ("codestral", "mistral_ai"),
+    ("command", "cohere"), ("deepseek", "deepseek"), ("grok", "x_ai"),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class ExclusiveInput:
+    """Where the input count that won excludes cached tokens, so cache must be added back.
+
+    OTel rule: input_tokens counts every input token, cached ones included. `unless` names
+    attributes whose presence shows the newer, inclusive semantics of the same source.
+    """
+
+    convention: str
+    provider: str
+    source: str
+    unless: tuple[str, ...] = ()
+
+
+_VERCEL_V6 = ("ai.usage.inputTokenDetails.noCacheTokens", "ai.usage.inputTokenDetails.cacheReadTokens")
+EXCLUSIVE_INPUT: tuple[ExclusiveInput, ...] = (
+    # OpenLIT passes Anthropic's raw `input_tokens`, which excludes cache (corpus: Σ 391 vs 3115).
+    ExclusiveInput(OPENLIT, "anthropic", "gen_ai.usage.input_tokens"),
+    # Langfuse usage types are disjoint and summed (its `input` is the uncached part).
+    ExclusiveInput(LANGFUSE, ANY, f"{_LF_USAGE}:input"),
+    ExclusiveInput(LANGFUSE, "anthropic", f"{_LF_USAGE}:input_tokens"),  # raw Anthropic usage keys
+    # Vercel: noCacheTokens is by definition exclusive; before v6 the Anthropic provider
+    # reported `input_tokens` as is, in every usage attribute.
+    ExclusiveInput(VERCEL_AI, ANY, "ai.usage.inputTokenDetails.noCacheTokens"),
+    ExclusiveInput(VERCEL_AI, "anthropic", "gen_ai.usage.input_tokens", _VERCEL_V6),
+    ExclusiveInput(VERCEL_AI, "anthropic", "ai.usage.inputTokens", _VERCEL_V6),
+    ExclusiveInput(VERCEL_AI, "anthropic", "ai.usage.promptTokens", _VERCEL_V6),
+)
+
+# Convention detection: scope-name prefixes first, then marker attributes, in this order.
+# Specific instrumentations come before Langfuse, whose SDK also stamps other libraries' spans.
+SCOPE_CONVENTIONS: tuple[tuple[str, str], ...] = (
+    ("openinference.", OPENINFERENCE), ("openlit.", OPENLIT), ("langfuse", LANGFUSE),
+    ("traceloop.", OPENLLMETRY), ("opentelemetry.instrumentation.openai.v", OPENLLMETRY),
+)
+VERCEL_SCOPE = "ai"
+MARKER_KEYS: tuple[tuple[str, frozenset[str]], ...] = (
+    (OPENINFERENCE, frozenset({"openinference.span.kind", "llm.token_count.prompt", "llm.model_name"})),
+    (VERCEL_AI, frozenset({"ai.operationId", "ai.model.id", "ai.model.provider", "ai.usage.promptTokens",
+                           "ai.usage.inputTokens", "ai.telemetry.functionId"})),
+    (OPENLIT, frozenset({"gen_ai.usage.cost", "gen_ai.application_name", "gen_ai.environment",
+                         "openlit.agent.version_hash"})),
+    (OPENLLMETRY, frozenset({"llm.request.type", "llm.usage.total_tokens", "gen_ai.is_streaming",
+                             "llm.is_streaming", "gen_ai.openai.api_base", "traceloop.span.kind",
+                             "traceloop.workflow.name", "traceloop.entity.name", "gen_ai.prompt.0.content",
+                             "gen_ai.completion.0.content"})),
+    (LANGFUSE, frozenset({"langfuse.observation.type", "langfuse.trace.name",
+                          "langfuse.observation.model.name", "langfuse.observation.usage_details"})),
+)
+MARKER_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
+    (OPENLLMETRY, ("traceloop.",)),
+    (LANGFUSE, ("langfuse.",)),
+    (OTEL_GENAI, ("gen_ai.",)),
+)
+OPENLIT_SDK_NAME = "openlit"  # OpenLIT stamps `telemetry.sdk.name` on its spans (corpus)
+
+# Message content carriers, in precedence order: the first that yields messages wins.
+# Kinds: "parts" (OTel ≥1.37 parts-based JSON), "events" (span events, OTel ≤1.36),
+# "indexed" (flattened `prefix.{i}.…` attributes), "json" (a JSON or plain-text payload).
+PARTS_INPUT = "gen_ai.input.messages"
+PARTS_OUTPUT = "gen_ai.output.messages"
+SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
+INPUT_CARRIERS: tuple[tuple[str, str], ...] = (
+    ("parts", PARTS_INPUT), ("events", "input"), ("indexed", "gen_ai.prompt."),
+    ("indexed", "llm.input_messages."), ("json", "ai.prompt.messages"), ("json", "ai.prompt"),
+    ("json", "langfuse.observation.input"), ("json", "traceloop.entity.input"), ("json", "input.value"),
+)
+OUTPUT_CARRIERS: tuple[tuple[str, str], ...] = (
+    ("parts", PARTS_OUTPUT), ("events", "output"), ("indexed", "gen_ai.completion."),
+    ("indexed", "llm.output_messages."), ("vercel", "ai.response.text"),
+    ("vercel", "ai.response.toolCalls"), ("json", "ai.response.object"),
+    ("json", "langfuse.observation.output"), ("json", "traceloop.entity.output"), ("json", "output.value"),
+)
+INDEXED_PREFIXES = ("gen_ai.prompt.", "gen_ai.completion.", "llm.input_messages.", "llm.output_messages.",
+                    "retrieval.documents.")
+NO_OUTPUT_CONTENT_TYPES = frozenset({f.TYPE_EMBEDDING})  # an embedding's "output" is a vector dump
+VERCEL_TOOL_CALLS = "ai.response.toolCalls"
+VERCEL_RESPONSE_TEXT = "ai.response.text"
+EVENT_CONTENT = "gen_ai.event.content"  # some emitters put a message event's body here, as JSON
+
+# Message events (span events or OTLP log records) → (side, role).
+MESSAGE_EVENTS: dict[str, tuple[str, str]] = {
+    "gen_ai.system.message": ("input", "system"), "gen_ai.user.message": ("input", "user"),
+    "gen_ai.assistant.message": ("input", "assistant"), "gen_ai.tool.message": ("input", "tool"),
+    "gen_ai.choice": ("output", "assistant"),
+}
+# ≤v1.27 span events holding a whole JSON message list in one attribute.
+CONTENT_EVENTS: dict[str, tuple[str, str]] = {
+    "gen_ai.content.prompt": ("input", "gen_ai.prompt"),
+    "gen_ai.content.completion": ("output", "gen_ai.completion"),
+}
+OPERATION_DETAILS_EVENT = "gen_ai.client.inference.operation.details"
+EXCEPTION_EVENT = "exception"
+EXCEPTION_TYPE = "exception.type"
+# The first of these span events marks the first streamed token (OpenInference, OpenLLMetry, Vercel).
+FIRST_TOKEN_EVENTS = frozenset({
+    "First Token Stream Event", "gen_ai.content.completion.chunk", "ai.stream.firstChunk",
+})
+STREAMING_SPAN_NAMES = frozenset({"ai.streamtext", "ai.streamtext.dostream", "ai.streamobject",
+                                  "ai.streamobject.dostream"})
+
+RETRIEVAL_PREFIX = "retrieval.documents."
+RETRIEVAL_JSON = "gen_ai.retrieval.documents"
+LANGFUSE_LEVEL = "langfuse.observation.level"
+LANGFUSE_ERROR_LEVEL = "ERROR"
+OUTPUT_MIME = "output.mime_type"

@@ -1,0 +1,89 @@
+"""Canonical column names of the `spans` table; code refers to these, never to bare strings."""
+
+from __future__ import annotations
+
+PROJECT_ID = "project_id"
+TRACE_ID = "trace_id"
+SPAN_ID = "span_id"
+PARENT_SPAN_ID = "parent_span_id"
+NAME = "name"
+KIND = "kind"
+SERVICE_NAME = "service_name"
+ENVIRONMENT = "environment"
+SCOPE_NAME = "scope_name"
+CONVENTION = "convention"
+START_TIME = "start_time"
+END_TIME = "end_time"
+DURATION_MS = "duration_ms"
+STATUS_CODE = "status_code"
+STATUS_MESSAGE = "status_message"
+ERROR_TYPE = "error_type"
+SPAN_TYPE = "span_type"
+PROVIDER = "provider"
+OPERATION = "operation"
+REQUEST_MODEL = "request_model"
+RESPONSE_MODEL = "response_model"
+RESPONSE_ID = "response_id"
+SYSTEM_FINGERPRINT = "system_fingerprint"
+INPUT_TOKENS = "input_tokens"
+OUTPUT_TOKENS = "output_tokens"
+CACHE_READ_TOKENS = "cache_read_tokens"
+CACHE_WRITE_TOKENS = "cache_write_tokens"
+REASONING_TOKENS = "reasoning_tokens"
+TOTAL_TOKENS = "total_tokens"
+TTFT_MS = "ttft_ms"
+FINISH_REASONS = "finish_reasons"
+STREAMING = "streaming"
+CACHE_HIT = "cache_hit"
+COST_INPUT = "cost_input"
+COST_OUTPUT = "cost_output"
+COST_CACHE_READ = "cost_cache_read"
+COST_CACHE_WRITE = "cost_cache_write"
+COST_TOTAL = "cost_total"
+COST_SOURCE = "cost_source"
+COST_REPORTED = "cost_reported"
+USER_ID = "user_id"
+SESSION_ID = "session_id"
+TAGS = "tags"
+INPUT_MESSAGES = "input_messages"
+OUTPUT_MESSAGES = "output_messages"
+RETRIEVAL_DOCUMENTS = "retrieval_documents"
+ATTRIBUTES = "attributes"
+RESOURCE_ATTRIBUTES = "resource_attributes"
+EVENTS = "events"
+LINKS = "links"
+IS_CALL = "is_call"
+CALL_KEY = "call_key"
+
+# Span types (`span_type` values).
+TYPE_LLM = "llm"
+TYPE_EMBEDDING = "embedding"
+TYPE_RETRIEVAL = "retrieval"
+TYPE_TOOL = "tool"
+TYPE_AGENT = "agent"
+TYPE_CHAIN = "chain"
+TYPE_OTHER = "other"
+CALL_TYPES = (TYPE_LLM, TYPE_EMBEDDING)
+
+# Cost sources (`cost_source` values).
+SOURCE_LIST_PRICE = "list_price"
+SOURCE_OVERRIDE = "override"
+SOURCE_REPORTED = "reported"
+SOURCE_UNPRICED = "unpriced"
+SOURCE_NONE = ""
+
+COST_FIELDS = (COST_INPUT, COST_OUTPUT, COST_CACHE_READ, COST_CACHE_WRITE, COST_TOTAL)
+TOKEN_FIELDS = (
+    INPUT_TOKENS, OUTPUT_TOKENS, CACHE_READ_TOKENS, CACHE_WRITE_TOKENS, REASONING_TOKENS, TOTAL_TOKENS,
+)
+
+# Every column the collector writes, in DDL order. `ingested_at` is filled by ClickHouse.
+SPAN_COLUMNS: tuple[str, ...] = (
+    PROJECT_ID, TRACE_ID, SPAN_ID, PARENT_SPAN_ID, NAME, KIND, SERVICE_NAME, ENVIRONMENT,
+    SCOPE_NAME, CONVENTION, START_TIME, END_TIME, DURATION_MS, STATUS_CODE, STATUS_MESSAGE,
+    ERROR_TYPE, SPAN_TYPE, PROVIDER, OPERATION, REQUEST_MODEL, RESPONSE_MODEL, RESPONSE_ID,
+    SYSTEM_FINGERPRINT, *TOKEN_FIELDS, TTFT_MS, FINISH_REASONS, STREAMING, CACHE_HIT,
+    *COST_FIELDS, COST_SOURCE, COST_REPORTED, USER_ID, SESSION_ID, TAGS, INPUT_MESSAGES,
+    OUTPUT_MESSAGES, RETRIEVAL_DOCUMENTS, ATTRIBUTES, RESOURCE_ATTRIBUTES, EVENTS, LINKS,
+    IS_CALL, CALL_KEY,
+)

@@ -1,0 +1,203 @@
+"""Read queries, one function per query shape, named by intent.
+
+Every query is scoped to a project, binds its values as ClickHouse `{name:Type}` parameters and
+is tagged with a log_comment. Redelivered spans collapse under FINAL; one LLM call traced by two
+instrumentations (same trace, same response id → same `call_key`) is collapsed by `CALLS`, which
+keeps the most informative of the twins (priced, with cache tokens, with more tokens).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from decimal import Decimal
+from typing import Any
+
+from schemas.store import Store
+
+
+def time_range(alias: str = "") -> str:
+    prefix = f"{alias}." if alias else ""
+    return (f"{prefix}start_time >= {{start:DateTime64(6, 'UTC')}} "
+            f"AND {prefix}start_time < {{end:DateTime64(6, 'UTC')}}")
+
+
+TIME_RANGE = time_range()
+
+# Column references are qualified (s.) because the aggregates reuse the column names as aliases.
+_RANK = "tuple(s.cost_total IS NOT NULL, s.cache_read_tokens + s.cache_write_tokens, s.total_tokens, s.span_id)"
+_CALL_COLUMNS = (
+    "request_model", "response_model", "provider", "service_name", "environment", "user_id", "session_id",
+    "status_code", "duration_ms", "ttft_ms", "input_tokens", "output_tokens", "cache_read_tokens",
+    "cache_write_tokens", "reasoning_tokens", "cost_total", "cost_source", "cache_hit", "start_time", "span_type",
+)
+
+# One row per LLM or embedding call in the window, twins collapsed.
+CALLS = (
+    "SELECT s.trace_id AS trace_id, s.call_key AS call_key, "
+    + ", ".join(f"argMax(s.{c}, {_RANK}) AS {c}" for c in _CALL_COLUMNS)
+    + " FROM {db}.spans AS s FINAL WHERE s.project_id = {project:String} AND s.is_call AND "
+    + time_range("s")
+    + " GROUP BY s.trace_id, s.call_key"
+)
+
+GROUP_KEYS = {
+    "model": "request_model",
+    "response_model": "response_model",
+    "provider": "provider",
+    "service": "service_name",
+    "user": "user_id",
+    "environment": "environment",
+}
+
+_SUMMARY_FIELDS = """
+    count() AS requests,
+    countIf(c.status_code = 'error') AS errors,
+    sum(c.input_tokens) AS input_tokens,
+    sum(c.output_tokens) AS output_tokens,
+    sum(c.cache_read_tokens) AS cache_read_tokens,
+    sum(c.cache_write_tokens) AS cache_write_tokens,
+    sum(ifNull(c.cost_total, toDecimal128(0, 12))) AS cost_total,
+    countIf(c.cost_total IS NULL) AS unpriced_requests,
+    quantilesExactInclusive(0.5, 0.95, 0.99)(c.duration_ms) AS latency,
+    quantilesExactInclusiveIf(0.5, 0.95, 0.99)(assumeNotNull(c.ttft_ms), c.ttft_ms IS NOT NULL) AS ttft,
+    countIf(c.ttft_ms IS NOT NULL) AS ttft_count,
+    countIf(c.cache_hit) / count() AS cache_hit_rate
+"""
+
+
+@dataclass(frozen=True)
+class TraceFilter:
+    project: str
+    start: datetime
+    end: datetime
+    model: str | None = None
+    service: str | None = None
+    user: str | None = None
+    session: str | None = None
+    status: str | None = None
+    text: str | None = None
+
+
+def metrics_summary(store: Store, project: str, start: datetime, end: datetime,
+                    group_by: str | None) -> dict[str, Any]:
+    """Per-group and overall request, error, token, cost, latency and cache figures."""
+    params = {"project": project, "start": start, "end": end}
+    total = store.query_dicts(f"SELECT {_SUMMARY_FIELDS} FROM ({CALLS}) AS c", params, "metrics_summary_total")
+    groups: list[dict[str, Any]] = []
+    if group_by:
+        column = GROUP_KEYS[group_by]
+        sql = (f"SELECT c.{column} AS key, {_SUMMARY_FIELDS} FROM ({CALLS}) AS c "
+               f"GROUP BY key ORDER BY cost_total DESC, requests DESC, key")
+        groups = [_summary(row, {group_by: row["key"]}) for row in store.query_dicts(sql, params, "metrics_summary")]
+    return {"groups": groups, "total": _summary(total[0], {})}
+
+
+def _summary(row: dict[str, Any], key: dict[str, Any]) -> dict[str, Any]:
+    has_requests = row["requests"] > 0
+    return {
+        "key": key,
+        "requests": row["requests"],
+        "errors": row["errors"],
+        "input_tokens": row["input_tokens"],
+        "output_tokens": row["output_tokens"],
+        "cache_read_tokens": row["cache_read_tokens"],
+        "cache_write_tokens": row["cache_write_tokens"],
+        "cost": _cost(row["cost_total"] if has_requests else None, row["unpriced_requests"]),
+        "latency_ms": _quantiles(row["latency"] if has_requests else None),
+        "ttft_ms": _quantiles(row["ttft"] if row["ttft_count"] else None),
+        "cache_hit_rate": float(row["cache_hit_rate"]) if has_requests else None,
+    }
+
+
+def _cost(total: Decimal | None, unpriced: int) -> dict[str, Any]:
+    """JSON numbers are floats to most clients, so the exact sum travels beside it as a string."""
+    exact = total if total is not None else Decimal(0)
+    return {"total": float(exact), "total_exact": format(exact.normalize(), "f"), "unpriced_requests": unpriced}
+
+
+def _quantiles(values: list[float] | None) -> dict[str, float | None]:
+    if not values:
+        return {"p50": None, "p95": None, "p99": None}
+    return {"p50": round(values[0], 3), "p95": round(values[1], 3), "p99": round(values[2], 3)}
+
+
+_TRACE_CONDITIONS = {
+    "model": "countIf(s.request_model = {model:String} OR s.response_model = {model:String}) > 0",
+    "service": "countIf(s.service_name = {service:String}) > 0",
+    "user": "countIf(s.user_id = {user:String}) > 0",
+    "session": "countIf(s.session_id = {session:String}) > 0",
+    "text": "countIf(positionCaseInsensitiveUTF8(concat(s.input_messages, ' ', s.output_messages, ' ', s.name), "
+            "{text:String}) > 0) > 0",
+}
+_STATUS_CONDITIONS = {"error": "countIf(s.status_code = 'error') > 0", "ok": "countIf(s.status_code = 'error') = 0"}
+
+TRACE_SORTS = {
+    "start_time": "start_time", "duration_ms": "duration_ms", "cost": "cost", "tokens": "tokens",
+    "llm_calls": "llm_calls", "errors": "errors",
+}
+
+
+def list_traces(store: Store, flt: TraceFilter, *, limit: int, offset: int, sort: str = "start_time",
+                descending: bool = True) -> dict[str, Any]:
+    """One row per trace that has a span in the window and matches every filter."""
+    params: dict[str, Any] = {"project": flt.project, "start": flt.start, "end": flt.end,
+                              "limit": limit, "offset": offset}
+    having = []
+    for name, condition in _TRACE_CONDITIONS.items():
+        value = getattr(flt, name)
+        if value:
+            params[name] = value
+            having.append(condition)
+    if flt.status:
+        having.append(_STATUS_CONDITIONS[flt.status])
+    sql = _trace_list_sql(having, TRACE_SORTS[sort], descending)
+    rows = store.query_dicts(sql, params, "list_traces")
+    total = rows[0]["total_count"] if rows else 0
+    return {"traces": [_trace_summary(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+
+
+def _trace_list_sql(having: list[str], sort: str, descending: bool) -> str:
+    direction = "DESC" if descending else "ASC"
+    return f"""
+    SELECT s.trace_id AS trace_id,
+        min(s.start_time) AS start_time, max(s.end_time) AS end_time,
+        dateDiff('microsecond', min(s.start_time), max(s.end_time)) / 1000 AS duration_ms,
+        argMin(s.name, (s.parent_span_id != '', s.start_time)) AS name,
+        argMin(s.service_name, (s.parent_span_id != '', s.start_time)) AS service_name,
+        count() AS spans, uniqExactIf(s.call_key, s.is_call) AS llm_calls,
+        countIf(s.status_code = 'error') AS errors,
+        groupUniqArrayIf(s.request_model, s.request_model != '') AS models,
+        anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id,
+        sumIf(s.input_tokens + s.output_tokens, s.is_call) AS tokens,
+        sumIf(ifNull(s.cost_total, toDecimal128(0, 12)), s.is_call) AS cost,
+        count() OVER () AS total_count
+    FROM {{db}}.spans AS s FINAL
+    WHERE s.project_id = {{project:String}} AND {time_range("s")}
+    GROUP BY s.trace_id
+    {"HAVING " + " AND ".join(having) if having else ""}
+    ORDER BY {sort} {direction}, trace_id
+    LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}
+    """
+
+
+def _trace_summary(row: dict[str, Any]) -> dict[str, Any]:
+    out = {k: v for k, v in row.items() if k != "total_count"}
+    out["start_time"] = row["start_time"].isoformat()
+    out["end_time"] = row["end_time"].isoformat()
+    out["cost"] = float(row["cost"])
+    out["cost_exact"] = format(row["cost"].normalize(), "f")
+    out["models"] = sorted(row["models"])
+    return out
+
+
+def get_trace_spans(store: Store, project: str, trace_id: str) -> list[dict[str, Any]]:
+    sql = ("SELECT * EXCEPT (ingested_at) FROM {db}.spans FINAL "
+           "WHERE project_id = {project:String} AND trace_id = {trace_id:String} ORDER BY start_time, span_id")
+    return store.query_dicts(sql, {"project": project, "trace_id": trace_id}, "get_trace")
+
+
+def get_trace_events(store: Store, project: str, trace_id: str) -> list[dict[str, Any]]:
+    sql = ("SELECT span_id, time, event_name, body, input_messages, output_messages FROM {db}.genai_events FINAL "
+           "WHERE project_id = {project:String} AND trace_id = {trace_id:String} ORDER BY time, record_id")
+    return store.query_dicts(sql, {"project": project, "trace_id": trace_id}, "get_trace_events")

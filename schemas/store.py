@@ -1,0 +1,119 @@
+"""The one place that talks to ClickHouse: connection, migrations, inserts, health.
+
+All access goes through clickhouse-connect; the DSN decides whether that is embedded chDB
+(`chdb:///dir`) or a server (`http(s)://…`). Read queries live in `schemas.queries`.
+"""
+
+from __future__ import annotations
+
+import logging
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass
+from importlib import resources
+from typing import Any
+
+import clickhouse_connect
+from clickhouse_connect.driver.client import Client
+
+log = logging.getLogger(__name__)
+
+_MIGRATIONS_TABLE = """
+CREATE TABLE IF NOT EXISTS {db}.schema_migrations
+(version UInt32, name String, applied_at DateTime DEFAULT now())
+ENGINE = ReplacingMergeTree ORDER BY version
+"""
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    sql: str
+
+
+def connect(dsn: str) -> Client:
+    """A client for `dsn`; chDB's backend is shared by every thread of this process."""
+    return clickhouse_connect.get_client(dsn=dsn)
+
+
+def load_migrations() -> list[Migration]:
+    """Numbered SQL files shipped in schemas/migrations; never edited once shipped."""
+    found = []
+    for entry in resources.files("schemas.migrations").iterdir():
+        if entry.name.endswith(".sql"):
+            version = int(entry.name.split("_", 1)[0])
+            found.append(Migration(version, entry.name, entry.read_text()))
+    return sorted(found, key=lambda m: m.version)
+
+
+class Store:
+    """ClickHouse tables of one llmpulse database."""
+
+    def __init__(self, client: Client, database: str = "llmpulse") -> None:
+        self.client = client
+        self.database = database
+        self._lock = threading.Lock()
+
+    def table(self, name: str) -> str:
+        return f"{self.database}.{name}"
+
+    def migrate(self) -> list[str]:
+        """Apply pending migrations in order; safe to run at every start-up and concurrently."""
+        with self._lock:
+            self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+            self.client.command(_MIGRATIONS_TABLE.format(db=self.database))
+            done = self._applied_versions()
+            applied = []
+            for migration in load_migrations():
+                if migration.version not in done:
+                    self._apply(migration)
+                    applied.append(migration.name)
+            return applied
+
+    def _applied_versions(self) -> set[int]:
+        rows = self.client.query(f"SELECT version FROM {self.database}.schema_migrations").result_rows
+        return {int(r[0]) for r in rows}
+
+    def _apply(self, migration: Migration) -> None:
+        for statement in _split_statements(migration.sql.format(db=self.database)):
+            self.client.command(statement)
+        self.client.insert(
+            self.table("schema_migrations"), [[migration.version, migration.name]],
+            column_names=["version", "name"],
+        )
+        log.info("applied ClickHouse migration %s", migration.name)
+
+    def insert_columns(self, table: str, column_names: Sequence[str], columns: Sequence[list[Any]]) -> None:
+        """Column-oriented insert: one list per column, all of the same length."""
+        self.client.insert(
+            self.table(table), list(columns), column_names=list(column_names), column_oriented=True,
+            settings={"log_comment": f"llmpulse:insert:{table}"},
+        )
+
+    def ping(self) -> bool:
+        try:
+            return self.client.command("SELECT 1") == 1
+        except Exception:  # readiness must answer, not raise
+            log.exception("ClickHouse ping failed")
+            return False
+
+    def query(self, sql: str, parameters: dict[str, Any], tag: str) -> list[tuple]:
+        """Every read binds its values server-side and carries a log_comment tag."""
+        result = self.client.query(
+            sql.replace("{db}", self.database), parameters=parameters,
+            settings={"log_comment": f"llmpulse:{tag}"},
+        )
+        return result.result_rows
+
+    def query_dicts(self, sql: str, parameters: dict[str, Any], tag: str) -> list[dict[str, Any]]:
+        result = self.client.query(
+            sql.replace("{db}", self.database), parameters=parameters,
+            settings={"log_comment": f"llmpulse:{tag}"},
+        )
+        return list(result.named_results())
+
+
+def _split_statements(sql: str) -> list[str]:
+    lines = [line for line in sql.splitlines() if not line.strip().startswith("--")]
+    return [s.strip() for s in "\n".join(lines).split(";") if s.strip()]

@@ -1,0 +1,76 @@
+"""Shared fixtures: a real llmpulse service on real ports, backed by real chDB and SQLite.
+
+chDB runs one engine per process and data directory, so every in-process test shares one chDB
+directory and gets a database of its own; subprocess tests (tests/e2e) get their own directory.
+"""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass, replace
+from pathlib import Path
+
+import pytest
+import requests
+
+from llmpulse.app import Llmpulse
+from llmpulse.config import Settings
+
+
+@pytest.fixture(scope="session")
+def chdb_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
+    return f"chdb://{tmp_path_factory.mktemp('chdb') / 'clickhouse'}"
+
+
+def make_settings(data_dir: Path, chdb_dsn: str, **overrides: object) -> Settings:
+    base = Settings(
+        data_dir=data_dir, clickhouse_dsn=chdb_dsn, clickhouse_database=f"t_{uuid.uuid4().hex[:12]}",
+        otlp_port=0, ui_port=0, flush_seconds=0.05, threads=4,
+    )
+    return replace(base, **overrides)
+
+
+@dataclass
+class Running:
+    service: Llmpulse
+    otlp_url: str
+    ui_url: str
+
+    def flush(self) -> None:
+        assert self.service.writer.force_flush(timeout=30), "writer did not flush in 30 s"
+
+    def get(self, path: str, **params: object) -> requests.Response:
+        return requests.get(self.ui_url + path, params=params, timeout=30)
+
+    def post_otlp(self, path: str, body: bytes, headers: dict[str, str]) -> requests.Response:
+        return requests.post(self.otlp_url + path, data=body, headers=headers, timeout=30)
+
+
+def start_service(settings: Settings) -> Running:
+    service = Llmpulse(settings)
+    service.start()
+    running = Running(service, f"http://127.0.0.1:{service.port('otlp')}",
+                      f"http://127.0.0.1:{service.port('ui')}")
+    wait_ready(running.ui_url + "/readyz")
+    return running
+
+
+def wait_ready(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=2).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.05)
+    raise AssertionError(f"{url} not ready within {timeout}s")
+
+
+@pytest.fixture
+def running(tmp_path: Path, chdb_dsn: str) -> Iterator[Running]:
+    handle = start_service(make_settings(tmp_path, chdb_dsn))
+    yield handle
+    handle.service.stop()

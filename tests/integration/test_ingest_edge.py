@@ -1,0 +1,165 @@
+"""The OTLP/HTTP edge against bad input, auth, backpressure and redelivery; each refusal has
+its status code and message, and a refused request stores nothing."""
+
+from __future__ import annotations
+
+import gzip
+import json
+import time
+from pathlib import Path
+
+import requests
+from google.rpc import status_pb2
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
+    ExportTraceServiceRequest,
+    ExportTraceServiceResponse,
+)
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
+
+from tests.conftest import Running, make_settings, start_service
+
+PROTOBUF = {"Content-Type": "application/x-protobuf"}
+JSON = {"Content-Type": "application/json"}
+
+
+def chat_span(trace: int, span: int, response_id: str = "", model: str = "gpt-4o-mini") -> Span:
+    now = time.time_ns()
+    attrs = {"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": model,
+             "gen_ai.usage.input_tokens": 100, "gen_ai.usage.output_tokens": 10}
+    if response_id:
+        attrs["gen_ai.response.id"] = response_id
+    return Span(
+        trace_id=trace.to_bytes(16, "big"), span_id=span.to_bytes(8, "big"), name=f"chat {model}",
+        start_time_unix_nano=now - 50_000_000, end_time_unix_nano=now, kind=Span.SPAN_KIND_CLIENT,
+        attributes=[KeyValue(key=k, value=_any(v)) for k, v in attrs.items()],
+    )
+
+
+def _any(value: object) -> AnyValue:
+    return AnyValue(int_value=value) if isinstance(value, int) else AnyValue(string_value=str(value))
+
+
+def export_body(*spans: Span) -> bytes:
+    request = ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=list(spans))])])
+    return request.SerializeToString()
+
+
+def span_count(running: Running) -> int:
+    running.flush()
+    return running.service.store.query("SELECT count() FROM {db}.spans FINAL", {}, "test")[0][0]
+
+
+def test_unsupported_content_type_is_415_with_status_body(running: Running) -> None:
+    response = running.post_otlp("/v1/traces", b"hello", {"Content-Type": "text/plain"})
+    assert response.status_code == 415
+    assert "application/x-protobuf or application/json" in response.json()["message"]
+    assert span_count(running) == 0
+
+
+def test_undecodable_protobuf_is_400_with_rpc_status(running: Running) -> None:
+    response = running.post_otlp("/v1/traces", b"\xff\xfe not protobuf", PROTOBUF)
+    assert response.status_code == 400
+    status = status_pb2.Status.FromString(response.content)
+    assert status.code != 0 and status.message
+    bad_json = running.post_otlp("/v1/traces", b"{not json", JSON)
+    assert bad_json.status_code == 400 and bad_json.json()["message"]
+    assert span_count(running) == 0
+
+
+def test_body_over_limit_is_413_before_and_after_decompression(tmp_path: Path, chdb_dsn: str) -> None:
+    handle = start_service(make_settings(tmp_path, chdb_dsn, max_body_bytes=50_000))
+    try:
+        big = export_body(*[chat_span(1, i + 1) for i in range(2000)])
+        assert len(big) > 50_000
+        assert handle.post_otlp("/v1/traces", big, PROTOBUF).status_code == 413
+        bomb = gzip.compress(b"\0" * 5_000_000)
+        assert len(bomb) < 50_000
+        response = handle.post_otlp("/v1/traces", bomb, {**PROTOBUF, "Content-Encoding": "gzip"})
+        assert response.status_code == 413
+        assert "limit" in status_pb2.Status.FromString(response.content).message
+        assert span_count(handle) == 0
+    finally:
+        handle.service.stop()
+
+
+def test_unknown_encoding_and_corrupt_gzip(running: Running) -> None:
+    body = export_body(chat_span(1, 1))
+    assert running.post_otlp("/v1/traces", body, {**PROTOBUF, "Content-Encoding": "br"}).status_code == 415
+    corrupt = gzip.compress(body)[:-12] + b"garbage!"
+    assert running.post_otlp("/v1/traces", corrupt, {**PROTOBUF, "Content-Encoding": "gzip"}).status_code == 400
+    assert span_count(running) == 0
+
+
+def test_partial_success_rejects_only_bad_spans(running: Running) -> None:
+    good = chat_span(7, 1)
+    bad = chat_span(7, 2)
+    bad.span_id = b"\x01\x02"  # 2 bytes: not a span id
+    response = running.post_otlp("/v1/traces", export_body(good, bad), PROTOBUF)
+    assert response.status_code == 200
+    partial = ExportTraceServiceResponse.FromString(response.content).partial_success
+    assert partial.rejected_spans == 1 and partial.error_message
+    assert span_count(running) == 1
+
+    doc = {"resourceSpans": [{"scopeSpans": [{"spans": [
+        {"traceId": "0" * 31 + "9", "spanId": "0" * 15 + "1", "name": "ok", "startTimeUnixNano": "1",
+         "endTimeUnixNano": "2"},
+        {"traceId": "zz", "spanId": "0" * 15 + "2", "name": "bad"}]}]}]}
+    response = running.post_otlp("/v1/traces", json.dumps(doc).encode(), JSON)
+    assert response.status_code == 200
+    assert response.json()["partialSuccess"]["rejectedSpans"] in ("1", 1)
+
+
+def test_redelivered_spans_and_twin_instrumentations_count_once(running: Running) -> None:
+    body = export_body(chat_span(11, 1, "resp-1"), chat_span(11, 2, "resp-1"), chat_span(11, 3, "resp-2"))
+    for _ in range(3):  # an exporter retrying the same batch
+        assert running.post_otlp("/v1/traces", body, PROTOBUF).status_code == 200
+    running.flush()
+    total = running.get("/api/v1/metrics/summary").json()["total"]
+    assert total["requests"] == 2  # spans 1 and 2 are one call traced twice
+    assert total["input_tokens"] == 200
+    assert span_count(running) == 3
+
+
+def test_key_required_off_loopback(tmp_path: Path, chdb_dsn: str) -> None:
+    handle = start_service(make_settings(tmp_path, chdb_dsn, host="0.0.0.0"))
+    try:
+        body = export_body(chat_span(3, 1))
+        response = handle.post_otlp("/v1/traces", body, PROTOBUF)
+        assert response.status_code == 401
+        assert "llmpulse keys create" in status_pb2.Status.FromString(response.content).message
+        key = handle.service.metadata.create_key("acme")
+        assert handle.post_otlp("/v1/traces", body, {**PROTOBUF, "Authorization": f"Bearer {key.key}"}).ok
+        assert handle.post_otlp("/v1/traces", export_body(chat_span(3, 2)),
+                                {**PROTOBUF, "x-llmpulse-key": key.key}).ok
+        handle.service.metadata.revoke_key(key.info.id)
+        wrong = handle.post_otlp("/v1/traces", body, {**PROTOBUF, "Authorization": "Bearer lp_wrong"})
+        assert wrong.status_code == 401
+        handle.flush()
+        acme = handle.get("/api/v1/metrics/summary", project="acme").json()["total"]
+        assert acme["requests"] == 2
+        assert handle.get("/api/v1/metrics/summary").json()["total"]["requests"] == 0
+    finally:
+        handle.service.stop()
+
+
+def test_saturated_write_path_answers_503_with_retry_after(tmp_path: Path, chdb_dsn: str) -> None:
+    handle = start_service(make_settings(tmp_path, chdb_dsn, queue_max_rows=3, batch_rows=1000, flush_seconds=30))
+    try:
+        first = handle.post_otlp("/v1/traces", export_body(chat_span(5, 1), chat_span(5, 2)), PROTOBUF)
+        assert first.status_code == 200
+        second = handle.post_otlp("/v1/traces", export_body(chat_span(6, 1), chat_span(6, 2)), PROTOBUF)
+        assert second.status_code == 503
+        assert int(second.headers["Retry-After"]) >= 1
+        handle.flush()
+        assert span_count(handle) == 2
+        third = handle.post_otlp("/v1/traces", export_body(chat_span(6, 1), chat_span(6, 2)), PROTOBUF)
+        assert third.status_code == 200
+    finally:
+        handle.service.stop()
+
+
+def test_health_endpoints_on_both_ports(running: Running) -> None:
+    for base in (running.otlp_url, running.ui_url):
+        assert requests.get(base + "/healthz", timeout=5).json() == {"status": "ok"}
+        assert requests.get(base + "/readyz", timeout=5).status_code == 200

@@ -1,0 +1,53 @@
+"""The config module: precise errors, precedence, and a README that lists every setting."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from llmpulse.config import SPECS, ConfigError, Settings, is_loopback, load_settings, settings_names
+
+README = Path(__file__).resolve().parents[2] / "README.md"
+
+
+def test_defaults_and_derived_values() -> None:
+    settings = load_settings({})
+    assert settings == Settings()
+    assert settings.resolved_clickhouse_dsn.startswith("chdb://") and settings.embedded
+    assert settings.resolved_metadata_url.startswith("sqlite:///")
+    assert not settings.require_key
+
+
+def test_environment_then_flags() -> None:
+    env = {"LLMPULSE_OTLP_PORT": "5000", "LLMPULSE_SPOOL_FSYNC": "yes", "LLMPULSE_HOST": "0.0.0.0"}
+    settings = load_settings(env, {"otlp_port": 6000, "ui_port": None})
+    assert settings.otlp_port == 6000 and settings.ui_port == 8050
+    assert settings.spool_fsync is True
+    assert settings.require_key
+
+
+@pytest.mark.parametrize(("env", "message"), [
+    ({"LLMPULSE_OTLP_PORT": "http"}, "LLMPULSE_OTLP_PORT has the value 'http'"),
+    ({"LLMPULSE_UI_PORT": "70000"}, "port number from 0 to 65535"),
+    ({"LLMPULSE_SPOOL_FSYNC": "maybe"}, "expected true/false"),
+    ({"LLMPULSE_BATCH_ROWS": "-1"}, "above 0"),
+])
+def test_bad_values_name_the_setting(env: dict[str, str], message: str) -> None:
+    with pytest.raises(ConfigError, match=message):
+        load_settings(env)
+
+
+def test_loopback_detection() -> None:
+    assert is_loopback("127.0.0.1") and is_loopback("::1") and is_loopback("localhost")
+    assert not is_loopback("0.0.0.0") and not is_loopback("10.1.2.3")
+
+
+def test_readme_lists_every_setting_with_its_variable_and_default() -> None:
+    text = README.read_text()
+    assert [s.name for s in SPECS] == settings_names()
+    for spec in SPECS:
+        row = next((line for line in text.splitlines() if line.startswith(f"| {spec.name} |")), None)
+        assert row is not None, f"README settings table lacks {spec.name}"
+        assert f"`{spec.env}`" in row
+        assert (f"`{spec.default}`" if spec.default != "" else "(empty)") in row

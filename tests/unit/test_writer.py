@@ -1,0 +1,98 @@
+"""The batch writer's contract, with an in-memory insert standing in for ClickHouse."""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import pytest
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+
+from collector.errors import Overloaded
+from collector.spool import Ticket
+from collector.writer import BatchWriter, WriteItem
+
+
+class Table:
+    def __init__(self, fail_transient: int = 0, bad_value: Any = None) -> None:
+        self.rows: list[tuple] = []
+        self.calls = 0
+        self.fail_transient = fail_transient
+        self.bad_value = bad_value
+
+    def insert(self, table: str, columns: Sequence[str], data: Sequence[list[Any]]) -> None:
+        self.calls += 1
+        if self.fail_transient:
+            self.fail_transient -= 1
+            raise OperationalError("connection refused")
+        rows = list(zip(*data, strict=True))
+        if any(self.bad_value in row for row in rows):
+            raise DatabaseError("Cannot parse input")
+        self.rows += rows
+
+
+def make_writer(table: Table, released: list[Ticket], **kwargs: Any) -> BatchWriter:
+    options = {"batch_rows": 100, "flush_seconds": 0.02, "max_rows": 1000, **kwargs}
+    writer = BatchWriter(table.insert, released.append, **options)
+    writer.start()
+    return writer
+
+
+def item(values: list[int], ticket: int | None = None) -> WriteItem:
+    return WriteItem("spans", ("v",), [{"v": v} for v in values], Ticket(ticket) if ticket else None)
+
+
+def test_rows_are_written_and_tickets_released_after_insert() -> None:
+    table, released = Table(), []
+    writer = make_writer(table, released)
+    writer.reserve(3)
+    writer.enqueue([item([1, 2, 3], ticket=7)], 3)
+    assert writer.force_flush(5)
+    assert sorted(table.rows) == [(1,), (2,), (3,)]
+    assert released == [Ticket(7)]
+    assert writer.pending_rows() == 0
+    writer.stop()
+
+
+def test_transient_failures_are_retried() -> None:
+    table, released = Table(fail_transient=2), []
+    writer = make_writer(table, released)
+    writer.reserve(1)
+    writer.enqueue([item([5], ticket=1)], 1)
+    assert writer.force_flush(10)
+    assert table.rows == [(5,)] and writer.stats.retries == 2
+    writer.stop()
+
+
+def test_a_bad_row_is_isolated_and_the_rest_written(tmp_path: Any) -> None:
+    table, released = Table(bad_value=13), []
+    writer = make_writer(table, released, dead_letter=tmp_path / "dead.jsonl")
+    writer.reserve(8)
+    writer.enqueue([item([10, 11, 12, 13, 14, 15, 16, 17], ticket=2)], 8)
+    assert writer.force_flush(5)
+    assert sorted(r[0] for r in table.rows) == [10, 11, 12, 14, 15, 16, 17]
+    assert writer.stats.dead_lettered == 1
+    assert '"v": 13' in (tmp_path / "dead.jsonl").read_text()
+    assert released == [Ticket(2)]
+    writer.stop()
+
+
+def test_reserve_refuses_beyond_capacity() -> None:
+    table, released = Table(), []
+    gate = threading.Event()
+    writer = BatchWriter(lambda *a: gate.wait(5) and table.insert(*a), released.append,
+                         batch_rows=1, flush_seconds=0.01, max_rows=10)
+    writer.start()
+    writer.reserve(8)
+    writer.enqueue([item(list(range(8)))], 8)
+    with pytest.raises(Overloaded) as refused:
+        writer.reserve(5)
+    assert refused.value.retry_after >= 1
+    writer.reserve(2)  # what still fits is accepted
+    writer.unreserve(2)
+    gate.set()
+    assert writer.force_flush(5)
+    writer.reserve(9)  # room again once written
+    writer.unreserve(9)
+    writer.stop()
