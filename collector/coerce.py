@@ -10,14 +10,18 @@ from __future__ import annotations
 import json
 import math
 from datetime import UTC, datetime, timedelta
-from decimal import Decimal, InvalidOperation
+from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_UINT = 2**63 - 1
+_FLOAT_EXACT_MICROS = 2**32 * 10**6  # seconds below 2**32: float error < 0.5 µs
 _MAX_AMOUNT = Decimal(10) ** 26  # Decimal(38, 12) holds 26 integer digits
+_STORED_SCALE = Decimal("1e-12")
+_DECIMAL_38 = Context(prec=38)
 _TRUE = frozenset({"true", "1", "yes", "y", "on", "hit"})
 _FALSE = frozenset({"false", "0", "no", "n", "off", "miss", ""})
+_ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)  # built once: hot path
 _NS_SCALES = ((1e17, 1), (1e14, 1e3), (1e11, 1e6))  # above 1e17: ns, 1e14: µs, 1e11: ms, else s
 
 
@@ -95,7 +99,11 @@ def as_decimal(value: Any) -> Decimal | None:
         amount = Decimal(repr(value)) if isinstance(value, float) else Decimal(unquote(str(value).strip()))
     except (InvalidOperation, ValueError):
         return None
-    return amount if amount.is_finite() and 0 <= amount < _MAX_AMOUNT else None
+    if not (amount.is_finite() and 0 <= amount < _MAX_AMOUNT):
+        return None
+    # The store keeps 12 places (more would be refused); 26 + 12 digits need a 38-digit context,
+    # the default 28 would raise InvalidOperation for amounts from 1e16 up.
+    return amount.quantize(_STORED_SCALE, context=_DECIMAL_38)
 
 
 def as_str_list(value: Any) -> list[str] | None:
@@ -142,7 +150,10 @@ def loads(text: Any) -> Any:
 
 def dumps(value: Any) -> str:
     """Compact JSON that never raises on an odd value (anything unknown becomes its str())."""
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"), default=str)
+    try:
+        return _ENCODER.encode(value)
+    except (ValueError, RecursionError):  # circular structure: not from a decoder, but never raise
+        return str(value)
 
 
 def clip(text: str, max_chars: int) -> str:
@@ -153,8 +164,15 @@ def clip(text: str, max_chars: int) -> str:
 
 
 def utc_datetime(ns: Any) -> datetime:
-    """Epoch ns → aware UTC datetime, exact to the µs (a float division would round)."""
+    """Epoch ns → aware UTC datetime, exact to the µs.
+
+    The float seconds are within 0.25 µs of the true value until 2106, and `fromtimestamp`
+    rounds to the nearest µs, so the fast path is exact; later dates take the exact path.
+    """
     try:
-        return EPOCH + timedelta(microseconds=max(int(ns), 0) // 1000)
-    except (OverflowError, TypeError, ValueError):
+        micros = max(int(ns), 0) // 1000
+        if micros < _FLOAT_EXACT_MICROS:
+            return datetime.fromtimestamp(micros / 1e6, UTC)
+        return EPOCH + timedelta(microseconds=micros)
+    except (OverflowError, TypeError, ValueError, OSError):
         return EPOCH

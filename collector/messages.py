@@ -22,12 +22,19 @@ _TEXT_PARTS = frozenset({"text", "input_text", "output_text", "reasoning"})
 _TOOL_CALL_PARTS = frozenset({"tool_call", "tool-call", "function_call"})
 _TOOL_RESULT_PARTS = frozenset({"tool_call_response", "tool-result", "tool_result", "function_call_output"})
 Message = dict[str, Any]
+_CARRIER_KEYS = frozenset(key for _, key in cv.INPUT_CARRIERS + cv.OUTPUT_CARRIERS) | {cv.RETRIEVAL_JSON}
 
 
-def span_content(span: RawSpan, attrs: dict[str, Any], span_type: str, max_chars: int
-                 ) -> tuple[list[Message], list[Message], list[dict[str, Any]]]:
-    """(input messages, output messages, retrieval documents) of one span."""
-    indexed = _collect_indexed(attrs)
+def span_content(span: RawSpan, attrs: dict[str, Any], indexed: dict[str, dict[str, Any]] | None,
+                 span_type: str, max_chars: int) -> tuple[list[Message], list[Message], list[dict[str, Any]]]:
+    """(input messages, output messages, retrieval documents) of one span.
+
+    `indexed` is the span's `prefix.{i}.rest` attributes grouped by prefix, if the caller
+    already collected them in its own pass over the attributes; None collects them here.
+    """
+    indexed = collect_indexed(attrs) if indexed is None else indexed
+    if not indexed and not span.events and attrs.keys().isdisjoint(_CARRIER_KEYS):
+        return [], [], []  # most spans carry no content: one C-level test
     inputs = _first_messages(cv.INPUT_CARRIERS, INPUT, span, attrs, indexed, max_chars)
     outputs = []
     if span_type not in cv.NO_OUTPUT_CONTENT_TYPES:
@@ -50,7 +57,7 @@ def extract_log_messages(records: list[RawLogRecord], max_chars: int = 32768
     return found
 
 
-def _collect_indexed(attrs: dict[str, Any]) -> dict[str, dict[str, Any]]:
+def collect_indexed(attrs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """`prefix.{i}.rest` attributes grouped by prefix (one pass, C-level prefix test per key)."""
     found: dict[str, dict[str, Any]] = {}
     for key, value in attrs.items():

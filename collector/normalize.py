@@ -32,6 +32,7 @@ __all__ = ["detect_convention", "extract_log_messages", "normalize_provider", "n
 DEFAULT_MAX_CHARS = 32768
 _KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _STATUSES = ("unset", "ok", "error")
+_BOOL_TEXT = {True: "true", False: "false"}
 _MODEL_KEYS = ("gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "ai.model.id")
 
 
@@ -45,21 +46,87 @@ def _index_exclusive_rules() -> dict[tuple[str, str], tuple[cv.ExclusiveInput, .
 _EXCLUSIVE = _index_exclusive_rules()
 
 
-class _Reader:
-    """Resolves canonical fields over one span's attributes; JSON blobs are parsed once."""
+# Detection ranks: exact marker keys (in MARKER_KEYS order) beat attribute-name prefixes.
+_MARKER_CONVENTIONS = tuple(c for c, _ in cv.MARKER_KEYS) + tuple(c for c, _ in cv.MARKER_PREFIXES)
+_NO_MARKER = len(_MARKER_CONVENTIONS)
+_MARKER_PREFIXES = tuple(prefix for _, prefixes in cv.MARKER_PREFIXES for prefix in prefixes)
+_PREFIX_RANKS = {
+    prefix: len(cv.MARKER_KEYS) + rank for rank, (_, prefixes) in enumerate(cv.MARKER_PREFIXES) for prefix in prefixes
+}
+_MAX_LEARNED_KEYS = 100_000  # bound on the per-name cache (attribute names are few, but never trust that)
+# attribute name → (field sources it feeds, detection rank, flattened-content prefix or "")
+_KeyInfo = tuple[tuple[tuple[str, int, cv.Source], ...], int, str]
 
-    __slots__ = ("attrs", "blobs", "llm")
+
+def _index_keys() -> dict[str, _KeyInfo]:
+    """Everything the tables say about each attribute name they mention, computed once."""
+    sources: dict[str, tuple[tuple[str, int, cv.Source], ...]] = {}
+    for field, entries in cv.FIELD_SOURCES.items():
+        for rank, source in enumerate(entries):
+            sources[source.key] = (*sources.get(source.key, ()), (field, rank, source))
+    names = set(sources).union(*(markers for _, markers in cv.MARKER_KEYS))
+    return {name: _describe_key(name, sources.get(name, ())) for name in names}
+
+
+def _describe_key(name: str, sources: tuple[tuple[str, int, cv.Source], ...]) -> _KeyInfo:
+    marker = next((rank for rank, (_, markers) in enumerate(cv.MARKER_KEYS) if name in markers), _NO_MARKER)
+    if marker == _NO_MARKER and name.startswith(_MARKER_PREFIXES):
+        marker = _PREFIX_RANKS[next(p for p in _MARKER_PREFIXES if name.startswith(p))]
+    indexed = next((p for p in cv.INDEXED_PREFIXES if name.startswith(p)), "")
+    return sources, marker, indexed
+
+
+_KEY_INFO: dict[str, _KeyInfo] = _index_keys()
+
+
+def _key_info(key: Any) -> _KeyInfo:
+    """`_KEY_INFO` entry of any attribute name, learning (and caching) names the tables lack."""
+    info = _KEY_INFO.get(key)
+    if info is None:
+        info = _describe_key(key, ()) if type(key) is str else ((), _NO_MARKER, "")
+        if len(_KEY_INFO) < _MAX_LEARNED_KEYS:
+            _KEY_INFO[key] = info
+    return info
+
+
+class _Reader:
+    """Resolves canonical fields over one span's attributes.
+
+    One pass over the attribute names finds which table entries are present, the span's
+    convention markers and its flattened `prefix.{i}.…` content attributes, so a field the
+    span lacks costs one dict lookup however many sources it has. JSON blobs are parsed
+    once, and only when read.
+    """
+
+    __slots__ = ("attrs", "blobs", "hits", "indexed", "llm", "marker")
 
     def __init__(self, attrs: dict[str, Any], llm: bool) -> None:
         self.attrs = attrs
         self.blobs: dict[str, Any] = {}
         self.llm = llm
+        self.hits: dict[str, list[tuple[int, cv.Source]]] = {}
+        self.indexed: dict[str, dict[str, Any]] = {}
+        marker = _NO_MARKER
+        for key, value in attrs.items():
+            sources, key_marker, prefix = _KEY_INFO.get(key) or _key_info(key)
+            if key_marker < marker:
+                marker = key_marker
+            if prefix:
+                self.indexed.setdefault(prefix, {})[key[len(prefix):]] = value
+            for field, rank, source in sources:
+                self.hits.setdefault(field, []).append((rank, source))
+        self.marker = marker
 
     def first(self, field: str, coerce: Any, streaming: bool = False) -> tuple[Any, cv.Source | None]:
         """First non-null source of `field` in table order, and which source it was."""
+        found = self.hits.get(field)
+        if found is None:
+            return None, None
+        if len(found) > 1:
+            found.sort(key=_rank)
         attrs = self.attrs
-        for source in cv.FIELD_SOURCES[field]:
-            raw = attrs.get(source.key)
+        for _, source in found:
+            raw = attrs[source.key]
             if raw is None or (source.streaming_only and not streaming):
                 continue
             if source.path:
@@ -72,6 +139,8 @@ class _Reader:
         return None, None
 
     def value(self, field: str, coerce: Any, default: Any = None) -> Any:
+        if field not in self.hits:
+            return default
         found, _ = self.first(field, coerce)
         return default if found is None else found
 
@@ -80,6 +149,10 @@ class _Reader:
             raw = self.attrs.get(key)
             self.blobs[key] = raw if isinstance(raw, dict | list) else loads(raw)
         return self.blobs[key]
+
+
+def _rank(entry: tuple[int, cv.Source]) -> int:
+    return entry[0]
 
 
 def _dig(node: Any, path: tuple[str, ...]) -> Any:
@@ -93,7 +166,13 @@ def _dig(node: Any, path: tuple[str, ...]) -> Any:
 def detect_convention(span: RawSpan) -> str:
     """Which GenAI convention a span follows ('' for a span that is not GenAI at all)."""
     attrs = span.attributes if isinstance(span.attributes, dict) else {}
-    scope = span.scope_name if isinstance(span.scope_name, str) else ""
+    marker = min((_key_info(key)[1] for key in attrs), default=_NO_MARKER)
+    return _convention(span.scope_name, attrs, marker)
+
+
+def _convention(scope: Any, attrs: dict[str, Any], marker: int) -> str:
+    """Scope name first (most specific), then OpenLIT's sdk stamp, then attribute markers."""
+    scope = scope if isinstance(scope, str) else ""
     for prefix, convention in cv.SCOPE_CONVENTIONS:
         if scope.startswith(prefix):
             return convention
@@ -101,14 +180,7 @@ def detect_convention(span: RawSpan) -> str:
         return cv.VERCEL_AI
     if attrs.get("telemetry.sdk.name") == cv.OPENLIT_SDK_NAME:
         return cv.OPENLIT
-    keys = attrs.keys()
-    for convention, markers in cv.MARKER_KEYS:
-        if not keys.isdisjoint(markers):
-            return convention
-    for convention, prefixes in cv.MARKER_PREFIXES:
-        if any(isinstance(key, str) and key.startswith(prefixes) for key in keys):
-            return convention
-    return cv.NO_CONVENTION
+    return _MARKER_CONVENTIONS[marker] if marker < _NO_MARKER else cv.NO_CONVENTION
 
 
 def _span_type(name: str, attrs: dict[str, Any]) -> str:
@@ -129,7 +201,7 @@ def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_
     span_type = _span_type(name, attrs)
     reader = _Reader(attrs, span_type == f.TYPE_LLM)
     row = _identity_columns(span, project_id, name, reader)
-    row[f.CONVENTION] = detect_convention(span)
+    row[f.CONVENTION] = _convention(span.scope_name, attrs, reader.marker)
     row[f.SPAN_TYPE] = span_type
     row.update(_model_columns(reader, span_type))
     row.update(_token_columns(reader, row[f.CONVENTION], row[f.PROVIDER]))
@@ -264,9 +336,12 @@ def _first_token_event(events: Any) -> int | None:
 
 def _context_columns(span: RawSpan, reader: _Reader, max_chars: int) -> dict[str, Any]:
     resource = span.resource if isinstance(span.resource, dict) else {}
+    service, environment, resource_map = _resource_columns(resource, max_chars)
+    if not service or service.startswith(cv.UNKNOWN_SERVICE_PREFIX):  # the SDK default: the span may know better
+        service = reader.value(f.SERVICE_NAME, as_text) or service
     return {
-        f.SERVICE_NAME: _service_name(resource, reader),
-        f.ENVIRONMENT: _from_resource(resource, f.ENVIRONMENT) or reader.value(f.ENVIRONMENT, as_text, ""),
+        f.SERVICE_NAME: service,
+        f.ENVIRONMENT: environment or reader.value(f.ENVIRONMENT, as_text, ""),
         f.ERROR_TYPE: reader.value(f.ERROR_TYPE, as_text) or _exception_type(span.events),
         f.CACHE_HIT: reader.value(f.CACHE_HIT, as_bool, False),
         **dict.fromkeys(f.COST_FIELDS), f.COST_SOURCE: f.SOURCE_NONE,
@@ -275,22 +350,32 @@ def _context_columns(span: RawSpan, reader: _Reader, max_chars: int) -> dict[str
         f.SESSION_ID: reader.value(f.SESSION_ID, as_text, ""),
         f.TAGS: reader.value(f.TAGS, as_str_list, []),
         f.ATTRIBUTES: _string_map(reader.attrs, max_chars),
-        f.RESOURCE_ATTRIBUTES: _string_map(resource, max_chars),
+        f.RESOURCE_ATTRIBUTES: resource_map,
         f.EVENTS: _events_json(span.events, max_chars),
         f.LINKS: _links_json(span.links, max_chars),
     }
 
 
+def _resource_columns(resource: dict[str, Any], max_chars: int) -> tuple[str, str, dict[str, str]]:
+    """(service name, environment, string map) of a resource.
+
+    The decoder shares one resource dict among all the spans of a ResourceSpans, so the last
+    result is reused; the map is copied because a row may be edited downstream (redaction).
+    """
+    global _last_resource
+    cached, chars, columns = _last_resource
+    if cached is not resource or chars != max_chars:
+        service, environment = _from_resource(resource, f.SERVICE_NAME), _from_resource(resource, f.ENVIRONMENT)
+        columns = (service, environment, _string_map(resource, max_chars))
+        _last_resource = (resource, max_chars, columns)
+    return columns[0], columns[1], dict(columns[2])
+
+
+_last_resource: tuple[Any, int, tuple[str, str, dict[str, str]]] = (None, 0, ("", "", {}))
+
+
 def _from_resource(resource: dict[str, Any], field: str) -> str:
     return next((text for key in cv.RESOURCE_SOURCES[field] if (text := as_text(resource.get(key)))), "")
-
-
-def _service_name(resource: dict[str, Any], reader: _Reader) -> str:
-    """Resource `service.name`, unless it is the SDK default and the span names its application."""
-    name = _from_resource(resource, f.SERVICE_NAME)
-    if name and not name.startswith(cv.UNKNOWN_SERVICE_PREFIX):
-        return name
-    return reader.value(f.SERVICE_NAME, as_text) or name
 
 
 def _exception_type(events: Any) -> str:
@@ -304,7 +389,11 @@ def _string_map(values: dict[str, Any], max_chars: int) -> dict[str, str]:
     """Every attribute kept: strings clipped, anything else JSON-encoded (then clipped)."""
     out = {}
     for key, value in values.items():
-        text = value if type(value) is str else dumps(value)
+        kind = type(value)
+        if kind is str:
+            text = value
+        else:
+            text = str(value) if kind is int else _BOOL_TEXT[value] if kind is bool else dumps(value)
         out[key if type(key) is str else str(key)] = text if len(text) <= max_chars else clip(text, max_chars)
     return out
 
@@ -332,7 +421,7 @@ def _links_json(links: Any, max_chars: int) -> str:
 
 
 def _content_columns(span: RawSpan, reader: _Reader, span_type: str, max_chars: int) -> dict[str, Any]:
-    inputs, outputs, documents = span_content(span, reader.attrs, span_type, max_chars)
+    inputs, outputs, documents = span_content(span, reader.attrs, reader.indexed, span_type, max_chars)
     return {
         f.INPUT_MESSAGES: dumps(inputs) if inputs else "",
         f.OUTPUT_MESSAGES: dumps(outputs) if outputs else "",

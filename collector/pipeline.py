@@ -19,6 +19,7 @@ from typing import Any
 
 from collector.decode import decode_logs, decode_traces, decompress_body, validate_metrics
 from collector.errors import UnsupportedMediaType
+from collector.messages import INPUT, OUTPUT, extract_log_messages
 from collector.normalize import normalize_span
 from collector.pricing import PriceBook, PriceOverride, price_row
 from collector.spool import Spool, SpoolRecord
@@ -35,6 +36,7 @@ SPANS_TABLE = "spans"
 EVENTS_TABLE = "genai_events"
 EVENT_COLUMNS = (
     "project_id", "trace_id", "span_id", "time", "event_name", "record_id", "body", "attributes",
+    "input_messages", "output_messages",
 )
 CONTENT_TYPES = {
     "application/x-protobuf": "application/x-protobuf",
@@ -131,7 +133,8 @@ class IngestPipeline:
             rows = [self._span_row(span, project) for span in decoded.spans]
             return [WriteItem(SPANS_TABLE, SPAN_COLUMNS, rows)], decoded.rejected, decoded.reasons
         decoded_logs = decode_logs(raw, media)
-        events = [event_row(rec, project) for rec in decoded_logs.records if is_genai_event(rec)]
+        events = [event_row(rec, project, self.max_value_chars)
+                  for rec in decoded_logs.records if is_genai_event(rec)]
         return [WriteItem(EVENTS_TABLE, EVENT_COLUMNS, events)], decoded_logs.rejected, decoded_logs.reasons
 
     def _span_row(self, span: Any, project: str) -> dict[str, Any]:
@@ -159,8 +162,10 @@ def is_genai_event(record: RawLogRecord) -> bool:
     return record.event_name.startswith("gen_ai.")
 
 
-def event_row(record: RawLogRecord, project: str) -> dict[str, Any]:
+def event_row(record: RawLogRecord, project: str, max_chars: int) -> dict[str, Any]:
+    """A GenAI event row, with the chat messages it carries already extracted for the trace view."""
     body = json.dumps(record.body, default=str, ensure_ascii=False)
+    messages = extract_log_messages([record], max_chars).get((record.trace_id, record.span_id), {})
     identity = f"{record.time_ns}|{record.event_name}|{body}|{sorted(record.attributes.items())}"
     return {
         "project_id": project,
@@ -172,4 +177,10 @@ def event_row(record: RawLogRecord, project: str) -> dict[str, Any]:
         "body": body,
         "attributes": {k: v if isinstance(v, str) else json.dumps(v, default=str)
                        for k, v in record.attributes.items()},
+        "input_messages": _json_or_empty(messages.get(INPUT)),
+        "output_messages": _json_or_empty(messages.get(OUTPUT)),
     }
+
+
+def _json_or_empty(messages: list[dict[str, Any]] | None) -> str:
+    return json.dumps(messages, ensure_ascii=False) if messages else ""

@@ -11,6 +11,7 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
+from typing import Any
 
 from flask import Flask
 from waitress.server import create_server
@@ -32,6 +33,7 @@ log = logging.getLogger(__name__)
 class Llmpulse:
     settings: Settings
     _servers: list = field(default_factory=list)
+    _stopping: threading.Event = field(default_factory=threading.Event)
 
     @cached_property
     def store(self) -> Store:
@@ -97,7 +99,7 @@ class Llmpulse:
             self._add_server(self.collector_app(), self.settings.otlp_port, "otlp")
         if ui:
             self._add_server(self.ui_app(), self.settings.ui_port, "ui")
-        threads = [threading.Thread(target=srv.run, name=f"llmpulse-{name}", daemon=True)
+        threads = [threading.Thread(target=self._run_server, args=(srv,), name=f"llmpulse-{name}", daemon=True)
                    for name, srv in self._servers]
         for thread in threads:
             thread.start()
@@ -116,10 +118,19 @@ class Llmpulse:
         log.info("%s listening on http://%s:%d", name, s.host, server.effective_port)
         self._servers.append((name, server))
 
+    def _run_server(self, server: Any) -> None:
+        try:
+            server.run()
+        except OSError:
+            if not self._stopping.is_set():  # closing the socket under select() is how waitress stops
+                raise
+
     def stop(self) -> None:
         """Stop accepting, then write every acknowledged row before returning."""
+        self._stopping.set()
         for _, server in self._servers:
             server.close()
+            server.task_dispatcher.shutdown()
         if "writer" in self.__dict__:
             self.writer.stop()
             self.spool.close()

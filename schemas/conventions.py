@@ -317,7 +317,6 @@ EXCLUSIVE_INPUT: tuple[ExclusiveInput, ...] = (
 )
 
 # Convention detection: scope-name prefixes first, then marker attributes, in this order.
-# Specific instrumentations come before Langfuse, whose SDK also stamps other libraries' spans.
 SCOPE_CONVENTIONS: tuple[tuple[str, str], ...] = (
     ("openinference.", OPENINFERENCE), ("openlit.", OPENLIT), ("langfuse", LANGFUSE),
     ("traceloop.", OPENLLMETRY), ("opentelemetry.instrumentation.openai.v", OPENLLMETRY),
@@ -336,9 +335,10 @@ MARKER_KEYS: tuple[tuple[str, frozenset[str]], ...] = (
     (LANGFUSE, frozenset({"langfuse.observation.type", "langfuse.trace.name",
                           "langfuse.observation.model.name", "langfuse.observation.usage_details"})),
 )
+# Prefixes rank below every exact marker. `traceloop.` and `langfuse.` are deliberately not
+# prefixes: OpenLLMetry copies `traceloop.association.properties.*` and the Langfuse SDK copies
+# `langfuse.environment`/`.release` onto every span of the app, GenAI or not (corpus).
 MARKER_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
-    (OPENLLMETRY, ("traceloop.",)),
-    (LANGFUSE, ("langfuse.",)),
     (OTEL_GENAI, ("gen_ai.",)),
 )
 OPENLIT_SDK_NAME = "openlit"  # OpenLIT stamps `telemetry.sdk.name` on its spans (corpus)

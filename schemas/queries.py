@@ -127,8 +127,11 @@ _TRACE_CONDITIONS = {
     "service": "countIf(s.service_name = {service:String}) > 0",
     "user": "countIf(s.user_id = {user:String}) > 0",
     "session": "countIf(s.session_id = {session:String}) > 0",
-    "text": "countIf(positionCaseInsensitiveUTF8(concat(s.input_messages, ' ', s.output_messages, ' ', s.name), "
-            "{text:String}) > 0) > 0",
+    # Messages can arrive as log records (genai_events) rather than on the span itself.
+    "text": "(countIf(positionCaseInsensitiveUTF8(concat(s.input_messages, ' ', s.output_messages, ' ', s.name), "
+            "{text:String}) > 0) > 0 OR trace_id IN (SELECT e.trace_id FROM {db}.genai_events AS e "
+            "WHERE e.project_id = {project:String} AND positionCaseInsensitiveUTF8("
+            "concat(e.input_messages, ' ', e.output_messages), {text:String}) > 0))",
 }
 _STATUS_CONDITIONS = {"error": "countIf(s.status_code = 'error') > 0", "ok": "countIf(s.status_code = 'error') = 0"}
 

@@ -14,6 +14,7 @@ from importlib import resources
 from typing import Any
 
 import clickhouse_connect
+import pyarrow as pa
 from clickhouse_connect.driver.client import Client
 
 log = logging.getLogger(__name__)
@@ -54,6 +55,7 @@ class Store:
         self.client = client
         self.database = database
         self._lock = threading.Lock()
+        self._schemas: dict[tuple[str, tuple[str, ...]], pa.Schema] = {}
 
     def table(self, name: str) -> str:
         return f"{self.database}.{name}"
@@ -85,11 +87,28 @@ class Store:
         log.info("applied ClickHouse migration %s", migration.name)
 
     def insert_columns(self, table: str, column_names: Sequence[str], columns: Sequence[list[Any]]) -> None:
-        """Column-oriented insert: one list per column, all of the same length."""
-        self.client.insert(
-            self.table(table), list(columns), column_names=list(column_names), column_oriented=True,
+        """Column-oriented insert: one list per column, all of the same length.
+
+        Goes through Arrow: pyarrow builds the columns in C, where clickhouse-connect's Native
+        encoder would walk every value in Python (about half the cost per span).
+        """
+        schema = self._arrow_schema(table, tuple(column_names))
+        arrays = [pa.array(values, type=schema.field(i).type) for i, values in enumerate(columns)]
+        self.client.insert_arrow(
+            self.table(table), pa.Table.from_arrays(arrays, schema=schema),
             settings={"log_comment": f"llmpulse:insert:{table}"},
         )
+
+    def _arrow_schema(self, table: str, column_names: tuple[str, ...]) -> pa.Schema:
+        key = (table, column_names)
+        if key not in self._schemas:
+            rows = self.client.query(
+                "SELECT name, type FROM system.columns WHERE database = {db:String} AND table = {t:String}",
+                parameters={"db": self.database, "t": table},
+            ).result_rows
+            types = dict(rows)
+            self._schemas[key] = pa.schema([(name, arrow_type(types[name])) for name in column_names])
+        return self._schemas[key]
 
     def ping(self) -> bool:
         try:
@@ -112,6 +131,34 @@ class Store:
             settings={"log_comment": f"llmpulse:{tag}"},
         )
         return list(result.named_results())
+
+
+_ARROW_SCALARS = {
+    "String": pa.string(), "UInt64": pa.uint64(), "UInt32": pa.uint32(), "Float64": pa.float64(),
+    "Bool": pa.bool_(),
+}
+
+
+def arrow_type(ch_type: str) -> pa.DataType:
+    """The Arrow type for one of the ClickHouse column types our migrations use."""
+    for wrapper in ("LowCardinality(", "Nullable("):
+        if ch_type.startswith(wrapper):
+            return arrow_type(ch_type[len(wrapper):-1])
+    if ch_type in _ARROW_SCALARS:
+        return _ARROW_SCALARS[ch_type]
+    if ch_type.startswith("DateTime64(9"):
+        return pa.timestamp("ns", tz="UTC")
+    if ch_type.startswith("DateTime64"):
+        return pa.timestamp("us", tz="UTC")
+    if ch_type.startswith("Decimal("):
+        precision, scale = (int(x) for x in ch_type[8:-1].split(","))
+        return pa.decimal128(precision, scale)
+    if ch_type.startswith("Array("):
+        return pa.list_(arrow_type(ch_type[6:-1]))
+    if ch_type.startswith("Map("):
+        key, value = ch_type[4:-1].split(", ", 1)
+        return pa.map_(arrow_type(key), arrow_type(value))
+    raise ValueError(f"no Arrow type for ClickHouse type {ch_type}")
 
 
 def _split_statements(sql: str) -> list[str]:

@@ -74,3 +74,13 @@ def running(tmp_path: Path, chdb_dsn: str) -> Iterator[Running]:
     handle = start_service(make_settings(tmp_path, chdb_dsn))
     yield handle
     handle.service.stop()
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """In CI the corpus is always checked out beside the repo: its absence is a failure, not a skip."""
+    import os
+
+    from tests import corpus
+
+    if os.environ.get("CI") and not corpus.corpus_available():
+        pytest.exit(f"CI: the OTLP corpus is missing at {corpus.corpus_dir()}", returncode=3)

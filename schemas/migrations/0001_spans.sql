@@ -56,8 +56,7 @@ CREATE TABLE IF NOT EXISTS {db}.spans
     is_call Bool,
     call_key String,
     ingested_at DateTime64(6, 'UTC') DEFAULT now64(6),
-    INDEX idx_trace trace_id TYPE bloom_filter(0.01) GRANULARITY 4,
-    INDEX idx_text lower(concat(input_messages, ' ', output_messages)) TYPE ngrambf_v1(3, 65536, 2, 0) GRANULARITY 4
+    INDEX idx_trace trace_id TYPE bloom_filter(0.01) GRANULARITY 4
 )
 ENGINE = ReplacingMergeTree(ingested_at)
 PARTITION BY toYYYYMM(start_time)

@@ -75,3 +75,17 @@ def test_run_models_per_call(running: Running, label: str) -> None:
     assert {c["response_model"] for c in corpus.ground_truth(label)["calls"] if c["response_model"]} <= served
     providers = running.get("/api/v1/metrics/summary", group_by="provider", **{"from": "0"}).json()["groups"]
     assert [g["key"]["provider"] for g in providers] == ["openai"]
+
+
+@pytest.mark.parametrize("label", ["otel-openai-v2-2.3b0.content-true", "otel-openai-v2.content-span_and_event"])
+def test_messages_sent_as_log_records_are_attached_to_their_span(running: Running, label: str) -> None:
+    post_run(running, label)
+    traces = running.get("/api/v1/traces", **{"from": "0", "text": "capital of France"}).json()["traces"]
+    assert traces, "the question must be searchable"
+    spans = running.get(f"/api/v1/traces/{traces[0]['trace_id']}").json()["spans"]
+    chats = [s for s in spans if s["span_type"] == "llm" and s["log_events"]]
+    assert chats, "log-record events must be attached to their chat span"
+    questions = [m["content"] for s in chats for m in s["input_messages"]]
+    assert any("capital of France" in q for q in questions)
+    answers = [m["content"] for s in chats for m in s["output_messages"]]
+    assert any("Paris" in a for a in answers)
