@@ -38,7 +38,9 @@ def unquote(text: str) -> str:
 
 def as_text(value: Any) -> str | None:
     if isinstance(value, str):
-        text = unquote(value.strip())
+        text = value.strip()
+        if text[:1] == '"':
+            text = unquote(text)
         return text or None
     if isinstance(value, bool):
         return "true" if value else "false"

@@ -18,7 +18,8 @@ from schemas.records import RawLogRecord, RawSpan
 
 INPUT, OUTPUT = "input", "output"
 _DEFAULT_ROLE = {INPUT: "user", OUTPUT: "assistant"}
-_TEXT_PARTS = frozenset({"text", "input_text", "output_text", "reasoning"})
+_TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
+_SKIPPED_PARTS = frozenset({"reasoning", "thinking", "redacted_thinking"})  # not the answer: kept out of content
 _TOOL_CALL_PARTS = frozenset({"tool_call", "tool-call", "function_call"})
 _TOOL_RESULT_PARTS = frozenset({"tool_call_response", "tool-result", "tool_result", "function_call_output"})
 Message = dict[str, Any]
@@ -122,19 +123,20 @@ def _json_messages(raw: Any, side: str, max_chars: int) -> list[Message]:
 
 
 def _unwrap_payload(data: dict[str, Any], side: str) -> Any:
-    """Request bodies ({messages, system, prompt, input}) and responses ({choices}) → messages."""
-    if isinstance(data.get("messages"), list):
-        system = data.get("system")
-        return ([{"role": "system", "content": system}] if isinstance(system, str) else []) + data["messages"]
+    """Request bodies ({system, messages | prompt | input}) and responses ({choices}) → messages."""
     if isinstance(data.get("choices"), list):
         return [{**c["message"], "finish_reason": c.get("finish_reason")} for c in data["choices"]
                 if isinstance(c, dict) and isinstance(c.get("message"), dict)]
     if any(key in data for key in ("role", "parts", "content")):
         return [data]
+    system = [{"role": "system", "content": data["system"]}] if isinstance(data.get("system"), str) else []
+    if isinstance(data.get("messages"), list):
+        return [*system, *data["messages"]]
     for key in ("prompt", "input", "text"):
-        if isinstance(data.get(key), str):
-            return [{"role": _DEFAULT_ROLE[side], "content": data[key]}]
-    return dumps(data)
+        value = data.get(key)
+        if isinstance(value, str) or (isinstance(value, list) and value and all(isinstance(v, str) for v in value)):
+            return [*system, {"role": _DEFAULT_ROLE[side], "content": value}]
+    return [*system, {"role": _DEFAULT_ROLE[side], "content": dumps(data)}] if system else dumps(data)
 
 
 def _messages_from(data: Any, side: str, max_chars: int) -> list[Message]:
@@ -193,6 +195,8 @@ def _content_of(content: Any) -> tuple[str, list[dict[str, str]], str]:
             texts.append(_payload_text(_first_present(part, "response", "result", "output", "content")))
         elif isinstance(part, dict) and (kind in _TEXT_PARTS or kind is None):
             texts.append(_payload_text(_first_present(part, "content", "text")))
+        elif isinstance(kind, str) and kind not in _SKIPPED_PARTS:
+            texts.append(f"[{kind}]")  # image, audio, file…: the turn stays visible, the payload does not
     return "\n".join(t for t in texts if t), [c for c in calls if c], answered
 
 

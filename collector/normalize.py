@@ -7,6 +7,7 @@ when present, at most once per span (`_Reader`). Costs are left empty for pricin
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from collector.coerce import (
@@ -33,7 +34,6 @@ DEFAULT_MAX_CHARS = 32768
 _KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _STATUSES = ("unset", "ok", "error")
 _BOOL_TEXT = {True: "true", False: "false"}
-_MODEL_KEYS = ("gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "ai.model.id")
 
 
 def _index_exclusive_rules() -> dict[tuple[str, str], tuple[cv.ExclusiveInput, ...]]:
@@ -178,7 +178,7 @@ def _convention(scope: Any, attrs: dict[str, Any], marker: int) -> str:
             return convention
     if scope == cv.VERCEL_SCOPE:
         return cv.VERCEL_AI
-    if attrs.get("telemetry.sdk.name") == cv.OPENLIT_SDK_NAME:
+    if attrs.get(cv.SDK_NAME_KEY) == cv.OPENLIT_SDK_NAME:
         return cv.OPENLIT
     return _MARKER_CONVENTIONS[marker] if marker < _NO_MARKER else cv.NO_CONVENTION
 
@@ -191,7 +191,7 @@ def _span_type(name: str, attrs: dict[str, Any]) -> str:
     by_name = cv.VERCEL_SPAN_TYPES.get(name.lower())
     if by_name:
         return by_name
-    return f.TYPE_LLM if any(attrs.get(key) for key in _MODEL_KEYS) else f.TYPE_OTHER
+    return f.TYPE_LLM if any(attrs.get(key) for key in cv.MODEL_HINT_KEYS) else f.TYPE_OTHER
 
 
 def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
@@ -321,7 +321,7 @@ def _ttft_ms(span: RawSpan, reader: _Reader, streaming: bool) -> float | None:
     """TTFT from an attribute (scaled to ms), a first-token timestamp, or a first-chunk event."""
     value, source = reader.first(f.TTFT_MS, as_float, streaming)
     if source is not None:
-        return value * source.scale
+        return value * source.scale if value >= 0 else None
     start = _nanos(span.start_ns)
     first_ns = reader.value(cv.FIRST_TOKEN_TIME, as_ns) or _first_token_event(span.events)
     if first_ns is None or not start or first_ns < start:
@@ -392,8 +392,10 @@ def _string_map(values: dict[str, Any], max_chars: int) -> dict[str, str]:
         kind = type(value)
         if kind is str:
             text = value
+        elif kind is int or (kind is float and math.isfinite(value)):
+            text = repr(value)  # what JSON would write, without the encoder's per-call cost
         else:
-            text = str(value) if kind is int else _BOOL_TEXT[value] if kind is bool else dumps(value)
+            text = _BOOL_TEXT[value] if kind is bool else dumps(value)
         out[key if type(key) is str else str(key)] = text if len(text) <= max_chars else clip(text, max_chars)
     return out
 

@@ -88,7 +88,7 @@ FIELD_SOURCES: dict[str, tuple[Source, ...]] = {
         "embedding.model_name",
     ),
     # Langfuse records one model name: the served one when a response came, else the requested.
-    MODEL_NAME: _flat("langfuse.observation.model.name", "gen_ai.model.name", "model"),
+    MODEL_NAME: _flat("langfuse.observation.model.name"),
     f.RESPONSE_ID: (
         *_flat("gen_ai.response.id", "ai.response.id", "llm.response.id"),
         Source("output.value", ("id",), llm_only=True),  # OpenInference: only in the raw response (corpus)
@@ -228,6 +228,8 @@ VERCEL_SPAN_TYPES: dict[str, str] = {
     "ai.generatetext": _CHAIN, "ai.streamtext": _CHAIN, "ai.generateobject": _CHAIN,
     "ai.streamobject": _CHAIN, "ai.embed": _CHAIN, "ai.embedmany": _CHAIN,
 }
+# A span with no type hint at all but a model attribute is an LLM call (older OTel, OpenLLMetry).
+MODEL_HINT_KEYS = ("gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "ai.model.id")
 SPAN_TYPE_SOURCES: tuple[tuple[str, dict[str, str]], ...] = (
     ("openinference.span.kind", {
         "llm": _LLM, "embedding": _EMB, "retriever": _RET, "reranker": _RET, "tool": _TOOL, "agent": _AGENT,
@@ -341,6 +343,7 @@ MARKER_KEYS: tuple[tuple[str, frozenset[str]], ...] = (
 MARKER_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     (OTEL_GENAI, ("gen_ai.",)),
 )
+SDK_NAME_KEY = "telemetry.sdk.name"
 OPENLIT_SDK_NAME = "openlit"  # OpenLIT stamps `telemetry.sdk.name` on its spans (corpus)
 
 # Message content carriers, in precedence order: the first that yields messages wins.

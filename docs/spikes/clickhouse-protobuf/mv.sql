@@ -1,0 +1,53 @@
+CREATE TABLE otlp_in (resource_spans Array(Tuple(resource Tuple(attributes Array(Tuple(key String, value Tuple(string_value String, bool_value Bool, int_value Int64, double_value Float64, array_value Tuple(values Array(Tuple(string_value String, int_value Int64, double_value Float64, bool_value Bool))), value Enum8('none'=0,'string_value'=1,'bool_value'=2,'int_value'=3,'double_value'=4,'array_value'=5,'kvlist_value'=6,'bytes_value'=7,'string_value_strindex'=8))))), scope_spans Array(Tuple(scope Tuple(name String, version String), spans Array(Tuple(trace_id String, span_id String, parent_span_id String, name String, kind Int32,
+ start_time_unix_nano UInt64, end_time_unix_nano UInt64, attributes Array(Tuple(key String, value Tuple(string_value String, bool_value Bool, int_value Int64, double_value Float64, array_value Tuple(values Array(Tuple(string_value String, int_value Int64, double_value Float64, bool_value Bool))), value Enum8('none'=0,'string_value'=1,'bool_value'=2,'int_value'=3,'double_value'=4,'array_value'=5,'kvlist_value'=6,'bytes_value'=7,'string_value_strindex'=8)))),
+ events Array(Tuple(time_unix_nano UInt64, name String, attributes Array(Tuple(key String, value Tuple(string_value String, bool_value Bool, int_value Int64, double_value Float64, array_value Tuple(values Array(Tuple(string_value String, int_value Int64, double_value Float64, bool_value Bool))), value Enum8('none'=0,'string_value'=1,'bool_value'=2,'int_value'=3,'double_value'=4,'array_value'=5,'kvlist_value'=6,'bytes_value'=7,'string_value_strindex'=8)))))),
+ links Array(Tuple(trace_id String, span_id String, attributes Array(Tuple(key String, value Tuple(string_value String, bool_value Bool, int_value Int64, double_value Float64, array_value Tuple(values Array(Tuple(string_value String, int_value Int64, double_value Float64, bool_value Bool))), value Enum8('none'=0,'string_value'=1,'bool_value'=2,'int_value'=3,'double_value'=4,'array_value'=5,'kvlist_value'=6,'bytes_value'=7,'string_value_strindex'=8)))))),
+ status Tuple(message String, code Int32)))))))) ENGINE = Null;
+
+CREATE MATERIALIZED VIEW otlp_mv TO spans AS
+SELECT 'p1' AS project_id,
+  lower(hex(tid)) AS trace_id,
+  lower(hex(sid)) AS span_id,
+  lower(hex(psid)) AS parent_span_id,
+  sname AS name,
+  ['UNSPECIFIED','INTERNAL','SERVER','CLIENT','PRODUCER','CONSUMER'][skind+1] AS kind,
+  rs_attrs['service.name'] AS service_name,
+  coalesce(nullIf(rs_attrs['deployment.environment.name'],''), rs_attrs['deployment.environment']) AS environment,
+  scope_name AS scope_name,
+  multiIf(mapContains(a,'gen_ai.operation.name') OR mapContains(a,'gen_ai.system'), 'otel_genai', mapContains(a,'openinference.span.kind'), 'openinference', mapContains(a,'traceloop.span.kind'), 'traceloop', 'none') AS convention,
+  fromUnixTimestamp64Nano(toInt64(st)) AS start_time,
+  fromUnixTimestamp64Nano(toInt64(et)) AS end_time,
+  (et - st) / 1e6 AS duration_ms,
+  ['UNSET','OK','ERROR'][sstatus.code+1] AS status_code,
+  sstatus.message AS status_message,
+  multiIf(a['gen_ai.operation.name'] IN ('chat','text_completion','generate_content'), 'llm', a['gen_ai.operation.name']='embeddings','embedding', lower(a['openinference.span.kind'])='llm','llm', 'other') AS span_type,
+  coalesce(nullIf(a['gen_ai.provider.name'],''), nullIf(a['gen_ai.system'],''), nullIf(a['llm.provider'],''), '') AS provider,
+  a['gen_ai.operation.name'] AS operation,
+  coalesce(nullIf(a['gen_ai.request.model'],''), nullIf(a['llm.request.model_name'],''), nullIf(a['llm.model_name'],''), '') AS request_model,
+  coalesce(nullIf(a['gen_ai.response.model'],''), nullIf(a['llm.response.model'],''), '') AS response_model,
+  a['gen_ai.response.id'] AS response_id,
+  coalesce(nullIf(a['gen_ai.openai.response.system_fingerprint'],''), nullIf(a['gen_ai.response.system_fingerprint'],''), '') AS system_fingerprint,
+  greatest(toUInt64OrZero(a['gen_ai.usage.input_tokens']), toUInt64OrZero(a['gen_ai.usage.prompt_tokens']), toUInt64OrZero(a['llm.token_count.prompt'])) AS input_tokens,
+  greatest(toUInt64OrZero(a['gen_ai.usage.output_tokens']), toUInt64OrZero(a['gen_ai.usage.completion_tokens']), toUInt64OrZero(a['llm.token_count.completion'])) AS output_tokens,
+  toUInt64OrZero(a['gen_ai.usage.cache_read.input_tokens']) AS cache_read_tokens,
+  toUInt64OrZero(a['gen_ai.usage.input_tokens']) + toUInt64OrZero(a['gen_ai.usage.output_tokens']) AS total_tokens,
+  JSONExtract(a['gen_ai.response.finish_reasons'], 'Array(String)') AS finish_reasons,
+  a['gen_ai.request.stream'] = 'true' AS streaming,
+  coalesce(nullIf(a['user.id'],''), nullIf(a['enduser.id'],''), '') AS user_id,
+  a['gen_ai.input.messages'] AS input_messages,
+  a['gen_ai.output.messages'] AS output_messages,
+  mapFilter((k, v) -> k NOT IN ('gen_ai.input.messages','gen_ai.output.messages'), a) AS attributes,
+  rs_attrs AS resource_attributes,
+  a['gen_ai.operation.name'] != '' AS is_call,
+  a['gen_ai.response.id'] AS call_key
+ FROM (SELECT rs_attrs, ss.scope.name AS scope_name, sp.trace_id AS tid, sp.span_id AS sid, sp.parent_span_id AS psid,
+   sp.name AS sname, sp.kind AS skind, sp.start_time_unix_nano AS st, sp.end_time_unix_nano AS et, sp.status AS sstatus,
+   mapFromArrays(arrayMap(x -> x.key, sp.attributes), arrayMap(x -> multiIf(x.value.value = 'string_value', x.value.string_value, x.value.value = 'int_value', toString(x.value.int_value),
+      x.value.value = 'double_value', toString(x.value.double_value), x.value.value = 'bool_value', if(x.value.bool_value,'true','false'),
+      x.value.value = 'array_value', toJSONString(arrayMap(v -> v.string_value, x.value.array_value.values)), ''), sp.attributes)) AS a, length(sp.events) AS n_events, length(sp.links) AS n_links
+ FROM otlp_in
+ ARRAY JOIN resource_spans AS rs ARRAY JOIN rs.scope_spans AS ss ARRAY JOIN ss.spans AS sp
+ -- resource attributes computed per resource, not per span
+ LEFT ARRAY JOIN [mapFromArrays(arrayMap(x -> x.key, rs.resource.attributes), arrayMap(x -> multiIf(x.value.value = 'string_value', x.value.string_value, x.value.value = 'int_value', toString(x.value.int_value),
+      x.value.value = 'double_value', toString(x.value.double_value), x.value.value = 'bool_value', if(x.value.bool_value,'true','false'),
+      x.value.value = 'array_value', toJSONString(arrayMap(v -> v.string_value, x.value.array_value.values)), ''), rs.resource.attributes))] AS rs_attrs);
