@@ -161,24 +161,30 @@ def list_traces(store: Store, flt: TraceFilter, *, limit: int, offset: int, sort
 
 
 def _trace_list_sql(having: list[str], sort: str, descending: bool) -> str:
+    """Span-level facts per trace, joined with its calls' totals (twins collapsed by CALLS)."""
     direction = "DESC" if descending else "ASC"
     return f"""
-    SELECT s.trace_id AS trace_id,
-        min(s.start_time) AS start_time, max(s.end_time) AS end_time,
-        dateDiff('microsecond', min(s.start_time), max(s.end_time)) / 1000 AS duration_ms,
-        argMin(s.name, (s.parent_span_id != '', s.start_time)) AS name,
-        argMin(s.service_name, (s.parent_span_id != '', s.start_time)) AS service_name,
-        count() AS spans, uniqExactIf(s.call_key, s.is_call) AS llm_calls,
-        countIf(s.status_code = 'error') AS errors,
-        groupUniqArrayIf(s.request_model, s.request_model != '') AS models,
-        anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id,
-        sumIf(s.input_tokens + s.output_tokens, s.is_call) AS tokens,
-        sumIf(ifNull(s.cost_total, toDecimal128(0, 12)), s.is_call) AS cost,
-        count() OVER () AS total_count
-    FROM {{db}}.spans AS s FINAL
-    WHERE s.project_id = {{project:String}} AND {time_range("s")}
-    GROUP BY s.trace_id
-    {"HAVING " + " AND ".join(having) if having else ""}
+    SELECT t.*, c.tokens AS tokens, c.cost AS cost, count() OVER () AS total_count
+    FROM (
+        SELECT s.trace_id AS trace_id,
+            min(s.start_time) AS start_time, max(s.end_time) AS end_time,
+            dateDiff('microsecond', min(s.start_time), max(s.end_time)) / 1000 AS duration_ms,
+            argMin(s.name, (s.parent_span_id != '', s.start_time)) AS name,
+            argMin(s.service_name, (s.parent_span_id != '', s.start_time)) AS service_name,
+            count() AS spans, uniqExactIf(s.call_key, s.is_call) AS llm_calls,
+            countIf(s.status_code = 'error') AS errors,
+            groupUniqArrayIf(s.request_model, s.request_model != '') AS models,
+            anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id
+        FROM {{db}}.spans AS s FINAL
+        WHERE s.project_id = {{project:String}} AND {time_range("s")}
+        GROUP BY s.trace_id
+        {"HAVING " + " AND ".join(having) if having else ""}
+    ) AS t
+    LEFT JOIN (
+        SELECT k.trace_id AS trace_id, sum(k.input_tokens + k.output_tokens) AS tokens,
+            sum(ifNull(k.cost_total, toDecimal128(0, 12))) AS cost
+        FROM ({CALLS}) AS k GROUP BY k.trace_id
+    ) AS c ON c.trace_id = t.trace_id
     ORDER BY {sort} {direction}, trace_id
     LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}
     """

@@ -163,3 +163,14 @@ def test_health_endpoints_on_both_ports(running: Running) -> None:
     for base in (running.otlp_url, running.ui_url):
         assert requests.get(base + "/healthz", timeout=5).json() == {"status": "ok"}
         assert requests.get(base + "/readyz", timeout=5).status_code == 200
+
+
+def test_trace_list_totals_count_twin_spans_once(running: Running) -> None:
+    body = export_body(chat_span(21, 1, "resp-a"), chat_span(21, 2, "resp-a"), chat_span(21, 3, "resp-b"))
+    assert running.post_otlp("/v1/traces", body, PROTOBUF).ok
+    running.flush()
+    (trace,) = running.get("/api/v1/traces").json()["traces"]
+    assert (trace["spans"], trace["llm_calls"], trace["tokens"]) == (3, 2, 220)
+    one_call = running.get("/api/v1/metrics/summary").json()["total"]["cost"]["total_exact"]
+    assert trace["cost_exact"] == one_call
+    assert running.get("/api/v1/traces", sort="cost", order="asc").json()["traces"][0]["trace_id"] == trace["trace_id"]
