@@ -107,7 +107,7 @@ class Llmpulse:
 
     def port(self, name: str) -> int:
         """The bound port of server `name` ("otlp" or "ui"); useful when configured as 0."""
-        return next(srv.effective_port for n, srv in self._servers if n == name)
+        return int(next(srv.effective_port for n, srv in self._servers if n == name))
 
     def _add_server(self, app: Flask, port: int, name: str) -> None:
         s = self.settings
@@ -115,7 +115,7 @@ class Llmpulse:
             app, host=s.host, port=port, threads=s.threads, ident="llmpulse",
             max_request_body_size=s.max_body_bytes + 1, channel_timeout=30, clear_untrusted_proxy_headers=True,
         )
-        log.info("%s listening on http://%s:%d", name, s.host, server.effective_port)
+        log.info("%s listening on http://%s:%s", name, s.host, server.effective_port)
         self._servers.append((name, server))
 
     def _run_server(self, server: Any) -> None:

@@ -1,0 +1,42 @@
+"""A user's first minutes: `llmpulse serve`, then `llmpulse demo`, then the read API; SIGTERM stops
+the server cleanly with every acknowledged span written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import requests
+
+from tests.e2e.server import start_server
+
+
+@pytest.mark.slow
+def test_demo_traffic_is_queryable_and_shutdown_is_clean(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data", {"LLMPULSE_FLUSH_SECONDS": "30"})
+    try:
+        demo = subprocess.run(
+            [sys.executable, "-m", "llmpulse.cli", "demo", "--endpoint", server.otlp_url, "--traces", "60"],
+            capture_output=True, text=True, timeout=180,
+        )
+        assert demo.returncode == 0, demo.stderr[-2000:]
+        assert "llm_calls=" in demo.stdout
+        sent_calls = int(demo.stdout.split("llm_calls=")[1].split(",")[0])
+    finally:
+        # The 30 s flush interval means the rows are still queued: SIGTERM must write them.
+        assert server.terminate() == 0
+    log = server.log_path.read_text()
+    assert "Traceback" not in log, log[-3000:]
+
+    restarted = start_server(tmp_path / "data")
+    try:
+        summary = requests.get(restarted.ui_url + "/api/v1/metrics/summary",
+                               params={"from": "0", "group_by": "provider"}, timeout=30).json()
+        assert summary["total"]["requests"] == sent_calls
+        assert {g["key"]["provider"] for g in summary["groups"]} >= {"openai", "anthropic"}
+        assert summary["total"]["cost"]["unpriced_requests"] < sent_calls
+        assert summary["total"]["cache_read_tokens"] > 0 and summary["total"]["ttft_ms"]["p50"] is not None
+    finally:
+        assert restarted.terminate() == 0
