@@ -107,11 +107,14 @@ def _post(conn: http.client.HTTPConnection, path: str, body: bytes, headers: dic
 def _send(
     server: Server, conn: http.client.HTTPConnection, body: bytes, headers: dict
 ) -> tuple[int, http.client.HTTPConnection]:
-    try:
-        return _post(conn, server.path, body, headers), conn
-    except (OSError, http.client.HTTPException):
-        conn.close()
-        return 0, http.client.HTTPConnection(server.host, server.port, timeout=60)
+    """POST once, and once more on a fresh connection if the kept-alive one was closed meanwhile."""
+    for _ in range(2):
+        try:
+            return _post(conn, server.path, body, headers), conn
+        except (OSError, http.client.HTTPException):
+            conn.close()
+            conn = http.client.HTTPConnection(server.host, server.port, timeout=60)
+    return 0, conn
 
 
 def _worker(

@@ -243,8 +243,9 @@ def _nanos(value: Any) -> int:
 
 def _model_columns(reader: _Reader, span_type: str) -> dict[str, Any]:
     model_name = reader.value(cv.MODEL_NAME, as_text, "")
-    request = reader.value(f.REQUEST_MODEL, as_text) or model_name
     response = reader.value(f.RESPONSE_MODEL, as_text) or model_name
+    # With no requested model on record (OpenInference embeddings), group by the served one, not ''.
+    request = reader.value(f.REQUEST_MODEL, as_text) or model_name or response
     provider = normalize_provider(reader.value(f.PROVIDER, as_text, ""))
     return {
         f.PROVIDER: provider or _provider_of(request or response),

@@ -217,7 +217,8 @@ def demo(endpoint: str, trace_count: int, key: str | None, seed: int) -> None:
     with click.progressbar(length=trace_count, label="sending demo traces") as bar:
         summary = run_demo(endpoint, traces=trace_count, seed=seed, api_key=key,
                            progress=lambda done, total: bar.update(done - bar.pos))
-    click.echo(f"sent {summary}")
+    click.echo(summary.describe())
+    click.echo(f"llm_calls={summary.llm_calls}, spans={summary.spans}, errors={summary.errors}")
 
 
 if __name__ == "__main__":

@@ -73,11 +73,11 @@ SPECS: tuple[Spec, ...] = (
          "Largest OTLP request body accepted, checked before and after decompression (413 above)."),
     Spec("max_value_chars", "LLMPULSE_MAX_VALUE_CHARS", _parse_positive_int, 32768,
          "Longer attribute and message strings are truncated with a visible marker."),
-    Spec("batch_rows", "LLMPULSE_BATCH_ROWS", _parse_positive_int, 20000,
+    Spec("batch_rows", "LLMPULSE_BATCH_ROWS", _parse_positive_int, 5000,
          "The writer flushes to ClickHouse once this many rows are waiting."),
     Spec("flush_seconds", "LLMPULSE_FLUSH_SECONDS", _parse_positive_float, 0.5,
          "The writer flushes at least this often when rows are waiting."),
-    Spec("queue_max_rows", "LLMPULSE_QUEUE_MAX_ROWS", _parse_positive_int, 60000,
+    Spec("queue_max_rows", "LLMPULSE_QUEUE_MAX_ROWS", _parse_positive_int, 20000,
          "Rows acknowledged but not yet in ClickHouse; above this ingest answers 503 with Retry-After."),
     Spec("spool_fsync", "LLMPULSE_SPOOL_FSYNC", _parse_bool, False,
          "fsync the spool before acknowledging (survives power loss, not only kill -9)."),
@@ -97,9 +97,9 @@ class Settings:
     metadata_url: str = ""
     max_body_bytes: int = 16 * 1024 * 1024
     max_value_chars: int = 32768
-    batch_rows: int = 20000
+    batch_rows: int = 5000
     flush_seconds: float = 0.5
-    queue_max_rows: int = 60000
+    queue_max_rows: int = 20000
     spool_fsync: bool = False
     threads: int = 8
     log_level: str = "INFO"

@@ -32,7 +32,7 @@ from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from llmpulse.demo_calls import CALL_ROLES, RETRIEVAL, TOOL, PlannedSpan, TracePlan
-from llmpulse.demo_content import DRIFTING_MODEL, ENVIRONMENTS, MODELS, SERVICES
+from llmpulse.demo_content import DRIFTING_MODEL, ENVIRONMENTS, SERVICES
 from llmpulse.demo_scenarios import GROUNDED_ATTRIBUTE, plan_traces
 
 TRACES_PATH = "/v1/traces"
@@ -62,6 +62,21 @@ class DemoSummary:
     model_change_at: datetime  # from here on, DRIFTING_MODEL is served by its new version
     drifting_model: str
     spans_failed: int  # spans the endpoint did not accept
+
+    def describe(self) -> str:
+        """A few lines for a terminal: what was sent and what to look for in the UI."""
+        change = self.model_change_at.strftime("%Y-%m-%d %H:%M UTC")
+        lines = [
+            f"sent {self.traces} traces ({self.spans} spans, {self.llm_calls} LLM/embedding calls) "
+            f"from {', '.join(self.services)}",
+            f"  {self.errors} rate-limited calls (each retried), {self.cache_hits} response-cache hits, "
+            f"{self.retrievals} retrievals, {self.tool_calls} tool calls",
+            f"  {self.ungrounded} RAG answers not grounded in their context",
+            f"  {self.drifting_model} silently changed its response model at {change}",
+        ]
+        if self.spans_failed:
+            lines.append(f"  WARNING: {self.spans_failed} spans were not accepted by the endpoint")
+        return "\n".join(lines)
 
 
 class _SeededIds(IdGenerator):
@@ -135,9 +150,7 @@ def _make_providers(exporter: SpanExporter, ids: IdGenerator) -> dict[tuple[str,
     for service in SERVICES:
         for environment, _ in ENVIRONMENTS:
             provider = TracerProvider(resource=_resource(service, environment), id_generator=ids)
-            provider.add_span_processor(
-                BatchSpanProcessor(exporter, max_queue_size=8192, schedule_delay_millis=500)
-            )
+            provider.add_span_processor(BatchSpanProcessor(exporter, max_queue_size=8192, schedule_delay_millis=500))
             providers[service, environment] = provider
     return providers
 
@@ -197,8 +210,7 @@ def _flush(providers: Iterable[TracerProvider], sink: _CountingExporter, url: st
         provider.force_flush()
     if sink.failed and not sink.exported:
         raise DemoDeliveryError(
-            f"{url} accepted none of the demo's spans: is `llmpulse serve` running there, "
-            "and is the ingest key right?"
+            f"{url} accepted none of the demo's spans: is `llmpulse serve` running there, and is the ingest key right?"
         )
 
 
@@ -264,7 +276,7 @@ def run_demo(
 
     `seed` fixes the content; ids also depend on `now` (default: the current time), so a later
     run adds new traces instead of replaying the same ids. `exporter` replaces the OTLP
-    exporter (tests pass an in-memory one). `progress(done, total)` is called after each flush.
+    exporter (tests pass an in-memory one) and is left running. `progress(done, total)` is called after each flush.
     Raises DemoDeliveryError when the endpoint accepts nothing.
     """
     if traces < 1 or days <= 0:
@@ -280,8 +292,9 @@ def run_demo(
     finally:
         for provider in providers.values():
             provider.shutdown()
-        inner.shutdown()
+        if exporter is None:  # a caller's exporter stays the caller's to shut down
+            inner.shutdown()
     return summarize(plans, start_ns, end_ns, sink.failed)
 
 
-__all__ = ["MODELS", "DemoDeliveryError", "DemoSummary", "make_otlp_exporter", "run_demo", "traces_url"]
+__all__ = ["DemoDeliveryError", "DemoSummary", "make_otlp_exporter", "run_demo", "traces_url"]

@@ -148,9 +148,7 @@ class TraceBuilder:
     ) -> float:
         """Add a span and return its end (ms); `options` are the other PlannedSpan fields."""
         options.setdefault("scope", self.context.service)
-        span = PlannedSpan(
-            key or self.reserve(), parent, name, start_ms, duration_ms, attributes, role, **options
-        )
+        span = PlannedSpan(key or self.reserve(), parent, name, start_ms, duration_ms, attributes, role, **options)
         self.spans.append(span)
         return start_ms + duration_ms
 
@@ -265,9 +263,7 @@ def _scope(call: LlmCall, convention: str) -> str:
     return _SCOPES[convention].format(sdk=_SCOPE_SDKS.get(call.provider, call.provider))
 
 
-def _add_call_span(
-    builder: TraceBuilder, parent: str, start_ms: float, call: LlmCall, convention: str
-) -> float:
+def _add_call_span(builder: TraceBuilder, parent: str, start_ms: float, call: LlmCall, convention: str) -> float:
     rendered: Rendered = RENDERERS[convention](call)
     attributes = {**rendered.attributes, **call.extra}
     if call.failure:
@@ -301,9 +297,7 @@ def _call_with_retry(
     return _add_call_span(builder, parent, start_ms, call, request.convention), call
 
 
-def call_model(
-    builder: TraceBuilder, parent: str, start_ms: float, request: CallRequest
-) -> tuple[float, LlmCall]:
+def call_model(builder: TraceBuilder, parent: str, start_ms: float, request: CallRequest) -> tuple[float, LlmCall]:
     """Plan one model call (and its failed first attempt, sometimes); returns (end ms, the call)."""
     if request.convention != VERCEL:
         return _call_with_retry(builder, parent, start_ms, request)

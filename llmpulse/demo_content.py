@@ -57,12 +57,8 @@ MODELS: dict[str, ModelSpec] = {
             _one("gpt-4.1-mini-2025-04-14", "fp_6f2eabb9a5"),
         ),
         ModelSpec("text-embedding-3-small", "openai", "api.openai.com", 0, 0, _one("text-embedding-3-small")),
-        ModelSpec(
-            "claude-sonnet-4-5", "anthropic", "api.anthropic.com", 850, 16, _one("claude-sonnet-4-5-20250929")
-        ),
-        ModelSpec(
-            "claude-haiku-4-5", "anthropic", "api.anthropic.com", 420, 6, _one("claude-haiku-4-5-20251001")
-        ),
+        ModelSpec("claude-sonnet-4-5", "anthropic", "api.anthropic.com", 850, 16, _one("claude-sonnet-4-5-20250929")),
+        ModelSpec("claude-haiku-4-5", "anthropic", "api.anthropic.com", 420, 6, _one("claude-haiku-4-5-20251001")),
         ModelSpec(
             "gemini-2.5-flash",
             "gcp.gemini",
@@ -329,8 +325,7 @@ AGENT_TASKS: tuple[AgentTask, ...] = (
                 ToolStep(
                     "lookup_order",
                     '{"order_id": "{order}"}',
-                    '{"order_id": "{order}", "status": "shipped", "carrier": "UPS", '
-                    '"tracking": "1Z84{order}"}',
+                    '{"order_id": "{order}", "status": "shipped", "carrier": "UPS", "tracking": "1Z84{order}"}',
                 ),
             ),
             (
@@ -362,8 +357,7 @@ AGENT_TASKS: tuple[AgentTask, ...] = (
                 ),
             ),
         ),
-        "Done: order {order} was still processing, so I cancelled it. You'll get a full refund within "
-        "5 days.",
+        "Done: order {order} was still processing, so I cancelled it. You'll get a full refund within 5 days.",
     ),
     AgentTask(
         "I was charged twice for order {order}.",
@@ -377,8 +371,7 @@ AGENT_TASKS: tuple[AgentTask, ...] = (
                 ToolStep(
                     "list_payments",
                     '{"order_id": "{order}"}',
-                    '{"payments": [{"amount": 84.90, "state": "captured"}, '
-                    '{"amount": 84.90, "state": "captured"}]}',
+                    '{"payments": [{"amount": 84.90, "state": "captured"}, {"amount": 84.90, "state": "captured"}]}',
                 ),
             ),
             (

@@ -110,9 +110,7 @@ def _otel_parts(message: Message) -> dict[str, Any]:
 def _otel_content(call: LlmCall) -> Attributes:
     output = Message("assistant", call.output, call.tool_calls)
     return {
-        "gen_ai.system_instructions": _json([{"type": "text", "content": call.system}])
-        if call.system
-        else None,
+        "gen_ai.system_instructions": _json([{"type": "text", "content": call.system}]) if call.system else None,
         "gen_ai.input.messages": _json([_otel_parts(m) for m in call.messages]),
         "gen_ai.output.messages": _json([{**_otel_parts(output), "finish_reason": call.finish_reason}])
         if _succeeded(call) and call.operation == "chat"
@@ -240,9 +238,7 @@ def render_openinference(call: LlmCall) -> Rendered:
         **_oi_messages(call),
         **_oi_usage(call),
     }
-    first_token = (
-        (("First Token Stream Event", call.ttft_ms, {}),) if call.ttft_ms and _succeeded(call) else ()
-    )
+    first_token = (("First Token Stream Event", call.ttft_ms, {}),) if call.ttft_ms and _succeeded(call) else ()
     name = "Messages" if call.provider == "anthropic" else "ChatCompletion"
     return Rendered(name, _drop_empty(attributes), first_token, client_kind=False)
 
@@ -344,9 +340,7 @@ def _vercel_stream_timing(call: LlmCall) -> Attributes:
     return {
         "ai.response.msToFirstChunk": round(call.ttft_ms, 1),
         "ai.response.msToFinish": round(call.duration_ms, 1),
-        "ai.response.avgOutputTokensPerSecond": round(
-            call.output_tokens / max(call.duration_ms, 1) * 1000, 1
-        ),
+        "ai.response.avgOutputTokensPerSecond": round(call.output_tokens / max(call.duration_ms, 1) * 1000, 1),
     }
 
 

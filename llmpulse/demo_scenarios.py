@@ -103,9 +103,7 @@ def _retrieve_step(
     end, _ = call_model(b, parent, start_ms, embed)
     hits = _retrieve(b.context.rng, article)
     duration = b.context.rng.uniform(12, 70)
-    end = b.add(
-        parent, "vector_store.query", end + 1, duration, _retrieval_attributes(query, hits), RETRIEVAL
-    )
+    end = b.add(parent, "vector_store.query", end + 1, duration, _retrieval_attributes(query, hits), RETRIEVAL)
     return end, hits
 
 
@@ -214,9 +212,7 @@ def plan_search_summary(b: TraceBuilder) -> None:
 
 def _history(turn: int) -> tuple[Message, ...]:
     pairs = CHAT_TURNS[max(0, turn - 3) : turn]
-    return tuple(
-        m for user, assistant in pairs for m in (Message("user", user), Message("assistant", assistant))
-    )
+    return tuple(m for user, assistant in pairs for m in (Message("user", user), Message("assistant", assistant)))
 
 
 def plan_chat_turn(b: TraceBuilder) -> None:
@@ -276,9 +272,7 @@ def _agent_iteration(
     b: TraceBuilder, start_ms: float, request: CallRequest, steps: tuple, order: str
 ) -> tuple[float, tuple[Message, ...]]:
     """One loop turn: the model asks for tools, the tools run; returns the grown conversation."""
-    calls = tuple(
-        ToolCall(f"call_{b.ids_hex(48)}", s.name, s.arguments.replace("{order}", order)) for s in steps
-    )
+    calls = tuple(ToolCall(f"call_{b.ids_hex(48)}", s.name, s.arguments.replace("{order}", order)) for s in steps)
     end, _ = call_model(b, "root", start_ms, replace(request, tool_calls=calls, finish_reason="tool_calls"))
     results = []
     for tool_call, step in zip(calls, steps, strict=True):
@@ -297,9 +291,7 @@ def plan_agent_task(b: TraceBuilder) -> None:
     messages: tuple[Message, ...] = (Message("user", task.prompt.format(order=order)),)
     end = rng.uniform(1, 3)
     for iteration, steps in enumerate(task.steps):
-        end, messages = _agent_iteration(
-            b, end + 2, _agent_request(b, model, messages, iteration), steps, order
-        )
+        end, messages = _agent_iteration(b, end + 2, _agent_request(b, model, messages, iteration), steps, order)
     final = _agent_request(b, model, messages, len(task.steps))
     end, _ = call_model(b, "root", end + 2, replace(final, output=task.answer.format(order=order)))
     attributes = {
@@ -314,9 +306,7 @@ def plan_agent_task(b: TraceBuilder) -> None:
     b.add_root("invoke_agent order-assistant", end + 2, attributes, AGENT)
 
 
-def _task_span(
-    b: TraceBuilder, key: str, name: str, start_ms: float, end_ms: float, io: tuple[str, str]
-) -> None:
+def _task_span(b: TraceBuilder, key: str, name: str, start_ms: float, end_ms: float, io: tuple[str, str]) -> None:
     attributes = {
         "traceloop.span.kind": "task",
         "traceloop.entity.name": name,

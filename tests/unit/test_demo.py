@@ -41,9 +41,7 @@ def _attr(span: ReadableSpan, name: str):
 
 
 def _by_request_model(spans: Spans, model: str) -> list[ReadableSpan]:
-    return [
-        s for s in spans if _attr(s, "gen_ai.request.model") == model and _attr(s, "gen_ai.response.model")
-    ]
+    return [s for s in spans if _attr(s, "gen_ai.request.model") == model and _attr(s, "gen_ai.response.model")]
 
 
 def test_summary_matches_what_was_exported(demo):
@@ -57,8 +55,7 @@ def test_summary_matches_what_was_exported(demo):
 
 def test_resources_name_services_and_environments(spans):
     resources = {
-        (s.resource.attributes["service.name"], s.resource.attributes["deployment.environment.name"])
-        for s in spans
+        (s.resource.attributes["service.name"], s.resource.attributes["deployment.environment.name"]) for s in spans
     }
     assert {service for service, _ in resources} == {"support-bot", "search-api", "agent-worker"}
     assert {environment for _, environment in resources} == {"prod", "staging"}
@@ -107,10 +104,7 @@ def test_response_model_changes_silently_at_the_midpoint(demo):
     assert {_attr(s, "gen_ai.response.model") for s in before} == {"gpt-4o-mini-2024-07-18"}
     assert {_attr(s, "gen_ai.response.model") for s in after} == {"gpt-4o-mini-2025-01-31"}
     fingerprints = (
-        {
-            _attr(s, "openai.response.system_fingerprint") or _attr(s, "gen_ai.openai.system_fingerprint")
-            for s in group
-        }
+        {_attr(s, "openai.response.system_fingerprint") or _attr(s, "gen_ai.openai.system_fingerprint") for s in group}
         for group in (before, after)
     )
     assert len(set.union(*fingerprints)) == 2
@@ -123,9 +117,7 @@ def _mean_output_tokens(spans: list[ReadableSpan]) -> float:
 def test_changed_model_answers_longer_and_slower(demo):
     summary, spans = demo
     change_ns = summary.model_change_at.timestamp() * 1e9
-    answers = [
-        s for s in _by_request_model(spans, summary.drifting_model) if _attr(s, "gen_ai.output.messages")
-    ]
+    answers = [s for s in _by_request_model(spans, summary.drifting_model) if _attr(s, "gen_ai.output.messages")]
     before = [s for s in answers if s.start_time < change_ns]
     after = [s for s in answers if s.start_time >= change_ns]
     assert _mean_output_tokens(after) > 1.4 * _mean_output_tokens(before)
@@ -167,17 +159,13 @@ def test_retrieval_spans_carry_documents_used_by_the_answer(spans):
 
 def test_about_fifteen_percent_of_rag_answers_are_ungrounded(demo):
     summary, spans = demo
-    flags = [
-        _attr(s, "llmpulse.demo.grounded") for s in spans if _attr(s, "llmpulse.demo.grounded") is not None
-    ]
+    flags = [_attr(s, "llmpulse.demo.grounded") for s in spans if _attr(s, "llmpulse.demo.grounded") is not None]
     assert summary.ungrounded == flags.count(False)
     assert 0.07 < flags.count(False) / len(flags) < 0.25
 
 
 def test_streamed_calls_report_time_to_first_chunk(spans):
-    streamed = [
-        s for s in spans if _attr(s, "gen_ai.request.stream") and s.status.status_code is StatusCode.UNSET
-    ]
+    streamed = [s for s in spans if _attr(s, "gen_ai.request.stream") and s.status.status_code is StatusCode.UNSET]
     assert streamed
     for span in streamed:
         ttft_ns = _attr(span, "gen_ai.response.time_to_first_chunk") * 1e9
@@ -258,9 +246,7 @@ def test_other_seed_or_time_gives_other_traffic(spans):
 
 def test_progress_reaches_the_total():
     seen: list[tuple[int, int]] = []
-    run_demo(
-        "http://x", traces=60, exporter=InMemorySpanExporter(), progress=lambda d, t: seen.append((d, t))
-    )
+    run_demo("http://x", traces=60, exporter=InMemorySpanExporter(), progress=lambda d, t: seen.append((d, t)))
     assert seen[-1] == (60, 60) and [d for d, _ in seen] == sorted(d for d, _ in seen)
 
 
@@ -288,3 +274,8 @@ def test_tool_arguments_and_results_are_json(spans):
         arguments = json.loads(_attr(span, "gen_ai.tool.call.arguments"))
         json.loads(_attr(span, "gen_ai.tool.call.result"))
         assert all("{order}" not in str(value) for value in arguments.values())
+
+
+def test_describe_names_what_to_look_for(demo):
+    text = demo[0].describe()
+    assert "300 traces" in text and "gpt-4o-mini" in text and "not grounded" in text

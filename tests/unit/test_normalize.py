@@ -628,3 +628,10 @@ def test_extract_log_messages_truncates_and_survives_odd_records() -> None:
                RawLogRecord(TRACE, "aaaaaaaaaaaaaaaa", 0, None, None, None, None, "x")]  # type: ignore[arg-type]
     found = extract_log_messages(records, max_chars=5)
     assert found[(TRACE, "aaaaaaaaaaaaaaaa")]["input"] == [{"role": "user", "content": "zzzzz…[truncated 15 chars]"}]
+
+
+def test_openinference_embedding_without_request_model_groups_by_served_model() -> None:
+    row = row_of({"openinference.span.kind": "EMBEDDING", "embedding.model_name": "text-embedding-3-small",
+                  "llm.token_count.prompt": 8})
+    assert row[f.SPAN_TYPE] == "embedding"
+    assert (row[f.REQUEST_MODEL], row[f.RESPONSE_MODEL]) == ("text-embedding-3-small", "text-embedding-3-small")
