@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import base64
+import binascii
 import threading
 import time
 from collections.abc import Callable, Mapping
 
 from collector.errors import Unauthorized
+from schemas.metadata import KEY_PREFIX
 from schemas.models import DEFAULT_PROJECT
 
 KEY_HEADER = "x-llmpulse-key"
@@ -16,7 +19,19 @@ def key_from_headers(headers: Mapping[str, str]) -> str | None:
     auth = headers.get("Authorization") or headers.get("authorization") or ""
     if auth[:7].lower() == "bearer ":
         return auth[7:].strip() or None
+    if auth[:6].lower() == "basic ":
+        return _basic_password(auth[6:])
     return (headers.get(KEY_HEADER) or headers.get(KEY_HEADER.title()) or "").strip() or None
+
+
+def _basic_password(token: str) -> str | None:
+    """Langfuse's exporter sends Basic public:secret; an llmpulse key as the secret is accepted."""
+    try:
+        decoded = base64.b64decode(token.strip(), validate=True).decode()
+    except (binascii.Error, UnicodeDecodeError):
+        return None
+    password = decoded.partition(":")[2]
+    return password if password.startswith(KEY_PREFIX) else None
 
 
 class KeyAuth:

@@ -1,0 +1,56 @@
+"""The command line, run as a user runs it (a subprocess per command)."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+
+def llmpulse(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "llmpulse.cli", "--data-dir", str(data_dir), *args],
+        capture_output=True, text=True, timeout=120, env={**os.environ, **(env or {})},
+    )
+
+
+def test_migrate_is_idempotent(tmp_path: Path) -> None:
+    first = llmpulse(tmp_path, "migrate")
+    assert first.returncode == 0, first.stderr
+    assert "0001_spans.sql" in first.stdout
+    again = llmpulse(tmp_path, "migrate")
+    assert again.returncode == 0 and "up to date" in again.stdout
+
+
+def test_keys_create_list_revoke(tmp_path: Path) -> None:
+    created = llmpulse(tmp_path, "keys", "create", "--project", "acme", "--name", "ci")
+    assert created.returncode == 0, created.stderr
+    key = created.stdout.strip()
+    assert key.startswith("lp_") and "shown only once" in created.stderr
+    listed = llmpulse(tmp_path, "keys", "list").stdout
+    assert "acme" in listed and key not in listed and "active" in listed
+    assert llmpulse(tmp_path, "keys", "revoke", "1").returncode == 0
+    assert "revoked" in llmpulse(tmp_path, "keys", "list").stdout
+    missing = llmpulse(tmp_path, "keys", "revoke", "99")
+    assert missing.returncode == 1 and "no active key with id 99" in missing.stderr
+    bad = llmpulse(tmp_path, "keys", "create", "--project", "Bad Name")
+    assert bad.returncode == 1 and "invalid project name" in bad.stderr
+
+
+def test_price_overrides(tmp_path: Path) -> None:
+    added = llmpulse(tmp_path, "prices", "add", "--model", "ft:gpt-4o-mini:acme:*", "--input", "0.3",
+                     "--output", "1.2", "--valid-from", "2026-01-01T00:00:00Z")
+    assert added.returncode == 0, added.stderr
+    listed = llmpulse(tmp_path, "prices", "list").stdout
+    assert "ft:gpt-4o-mini:acme:*" in listed and "0.3" in listed
+    bad = llmpulse(tmp_path, "prices", "add", "--model", "x", "--input", "cheap", "--output", "1")
+    assert bad.returncode == 2 and "'cheap' is not an amount in USD" in bad.stderr
+    negative = llmpulse(tmp_path, "prices", "add", "--model", "x", "--input", "-1", "--output", "1")
+    assert negative.returncode == 2 and "cannot be negative" in negative.stderr
+
+
+def test_bad_setting_stops_with_a_message_naming_it(tmp_path: Path) -> None:
+    result = llmpulse(tmp_path, "migrate", env={"LLMPULSE_OTLP_PORT": "http"})
+    assert result.returncode == 2
+    assert "LLMPULSE_OTLP_PORT has the value 'http'" in result.stderr
