@@ -8,6 +8,7 @@ Retry-After on 503 so exporters back off.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable
 
 from flask import Flask, Response, request
@@ -43,18 +44,21 @@ ROUTES = {
 
 
 def create_collector_app(pipeline: IngestPipeline, auth: KeyAuth, ready: Callable[[], bool],
-                         max_body_bytes: int) -> Flask:
+                         max_body_bytes: int, concurrency: int = 2) -> Flask:
+    """`concurrency` bounds the requests read and decoded at once (their memory, not the queue's)."""
     app = Flask("llmpulse.collector")
+    decoding = threading.BoundedSemaphore(concurrency)
 
     def handle(signal: str) -> Response:
         media = _response_media()
         try:
             _check_length(max_body_bytes)
             project = auth.project_for(request.headers)
-            result = pipeline.accept(
-                project, signal, request.content_type, request.headers.get("Content-Encoding"),
-                request.get_data(cache=False),
-            )
+            with decoding:
+                result = pipeline.accept(
+                    project, signal, request.content_type, request.headers.get("Content-Encoding"),
+                    request.get_data(cache=False),
+                )
         except IngestError as exc:
             return error_response(exc, media)
         body = ENCODERS[signal](result.rejected, result.message, media)

@@ -48,22 +48,25 @@ class WriterStats:
     per_table: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
 
+Group = tuple[list[WriteItem], int]  # the items of one enqueue and the rows reserved for them
 InsertFn = Callable[[str, Sequence[str], Sequence[list[Any]]], None]
 ReleaseFn = Callable[[Ticket], None]
 
 
 class BatchWriter:
     def __init__(self, insert: InsertFn, release: ReleaseFn, *, batch_rows: int, flush_seconds: float,
-                 max_rows: int, dead_letter: Path | None = None, max_retry_seconds: float = 30.0) -> None:
+                 max_rows: int, dead_letter: Path | None = None, max_retry_seconds: float = 30.0,
+                 after_batch: Callable[[], None] | None = None) -> None:
         self._insert = insert
         self._release = release
+        self._after_batch = after_batch
         self.batch_rows = batch_rows
         self.flush_seconds = flush_seconds
         self.max_rows = max_rows
         self.dead_letter = dead_letter
         self.max_retry_seconds = max_retry_seconds
         self.stats = WriterStats()
-        self._items: list[WriteItem] = []
+        self._groups: list[Group] = []  # one per enqueue, kept whole: its ticket is on its last item
         self._queued_rows = 0
         self._reserved = 0
         self._in_flight = 0
@@ -104,7 +107,7 @@ class BatchWriter:
     def enqueue(self, items: Sequence[WriteItem], reserved: int) -> None:
         """Queue items whose room was reserved; rows counted once whatever the split."""
         with self._cond:
-            self._items.extend(items)
+            self._groups.append((list(items), reserved))
             self._queued_rows += reserved
             if self._queued_rows >= self.batch_rows:
                 self._cond.notify()
@@ -119,7 +122,7 @@ class BatchWriter:
         with self._cond:
             self._flush_now = True
             self._cond.notify()
-            while self._items or self._in_flight:
+            while self._groups or self._in_flight:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return False
@@ -136,20 +139,31 @@ class BatchWriter:
 
     def _run(self) -> None:
         while True:
-            batch, rows = self._next_batch()
-            if batch is None:
+            groups, rows = self._next_batch()
+            if groups is None:
                 return
-            written = self._try_batch(batch)
+            written = self._try_batch([item for items, _ in groups for item in items])
             with self._cond:
                 self._in_flight -= 1
                 if written:
                     self._reserved -= rows
                 else:  # store unreachable past the retry deadline: keep the rows, try again
-                    self._items[:0] = batch
+                    self._groups[:0] = groups
                     self._queued_rows += rows
                 self._cond.notify_all()
-            if not written:
+            if written:
+                self._run_after_batch()
+            else:
                 time.sleep(self.flush_seconds)
+
+    def _run_after_batch(self) -> None:
+        """The hook that returns a batch's freed memory; its failure must not stop the writer."""
+        if self._after_batch is None:
+            return
+        try:
+            self._after_batch()
+        except Exception:
+            log.exception("after-batch hook failed")
 
     def _try_batch(self, batch: list[WriteItem]) -> bool:
         try:
@@ -162,22 +176,35 @@ class BatchWriter:
             log.exception("writer batch failed unexpectedly")
             return True
 
-    def _next_batch(self) -> tuple[list[WriteItem] | None, int]:
+    def _next_batch(self) -> tuple[list[Group] | None, int]:
         with self._cond:
             deadline = time.monotonic() + self.flush_seconds
             while self._queued_rows < self.batch_rows and not self._stopping:
                 remaining = deadline - time.monotonic()
-                if (remaining <= 0 or self._flush_now) and self._items:
+                if (remaining <= 0 or self._flush_now) and self._groups:
                     break
                 self._cond.wait(remaining if remaining > 0 else self.flush_seconds)
                 if remaining <= 0:
                     deadline = time.monotonic() + self.flush_seconds
-            if self._stopping and not self._items:
+            if self._stopping and not self._groups:
                 return None, 0
-            batch, rows = self._items, self._queued_rows
-            self._items, self._queued_rows, self._flush_now = [], 0, False
+            groups, rows = self._take(self.batch_rows)
+            self._flush_now = self._flush_now and bool(self._groups)
             self._in_flight += 1
-            return batch, rows
+            return groups, rows
+
+    def _take(self, limit: int) -> tuple[list[Group], int]:
+        """Whole groups from the head of the queue, up to `limit` rows (at least one group).
+
+        A batch never grows with the backlog, so neither does the memory of one insert.
+        """
+        count, rows = 0, 0
+        while count < len(self._groups) and (count == 0 or rows + self._groups[count][1] <= limit):
+            rows += self._groups[count][1]
+            count += 1
+        taken, self._groups = self._groups[:count], self._groups[count:]
+        self._queued_rows -= rows
+        return taken, rows
 
     def _write_batch(self, batch: list[WriteItem]) -> None:
         by_table: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)

@@ -22,6 +22,7 @@ from collector.pipeline import IngestPipeline, PriceBookSource
 from collector.spool import Spool
 from collector.writer import BatchWriter
 from dashboard.api import create_ui_app
+from llmpulse import memory
 from llmpulse.config import Settings
 from schemas.metadata import Metadata, create_metadata_engine
 from schemas.store import Store, connect
@@ -37,7 +38,9 @@ class Llmpulse:
 
     @cached_property
     def store(self) -> Store:
-        return Store(connect(self.settings.resolved_clickhouse_dsn), self.settings.clickhouse_database)
+        s = self.settings
+        client = connect(s.resolved_clickhouse_dsn, s.chdb_cache_mb)
+        return Store(client, s.clickhouse_database, embedded=s.embedded)
 
     @cached_property
     def metadata(self) -> Metadata:
@@ -61,8 +64,13 @@ class Llmpulse:
         return BatchWriter(
             self.store.insert_columns, self.spool.release, batch_rows=s.batch_rows,
             flush_seconds=s.flush_seconds, max_rows=s.queue_max_rows,
-            dead_letter=s.data_dir / "dead-letter.jsonl",
+            dead_letter=s.data_dir / "dead-letter.jsonl", after_batch=self.release_memory,
         )
+
+    def release_memory(self) -> None:
+        """What a written batch freed goes back to the OS: chDB's jemalloc, then glibc's arenas."""
+        self.store.release_memory()
+        memory.release_heap()
 
     @cached_property
     def pipeline(self) -> IngestPipeline:
@@ -73,6 +81,8 @@ class Llmpulse:
 
     def start_ingest(self) -> int:
         """Start the writer and replay what the last process acknowledged; returns replayed rows."""
+        memory.tune_malloc()
+        memory.use_system_arrow_pool()
         self.writer.start()
         replayed = self.pipeline.replay_spool()
         if replayed:
@@ -81,7 +91,8 @@ class Llmpulse:
 
     def collector_app(self) -> Flask:
         auth = KeyAuth(self.metadata.resolve_key, require_key=self.settings.require_key)
-        return create_collector_app(self.pipeline, auth, self.ready, self.settings.max_body_bytes)
+        s = self.settings
+        return create_collector_app(self.pipeline, auth, self.ready, s.max_body_bytes, s.ingest_concurrency)
 
     def ui_app(self) -> Flask:
         return create_ui_app(self.store, self.metadata, self.ready)

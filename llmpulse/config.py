@@ -73,15 +73,24 @@ SPECS: tuple[Spec, ...] = (
          "Largest OTLP request body accepted, checked before and after decompression (413 above)."),
     Spec("max_value_chars", "LLMPULSE_MAX_VALUE_CHARS", _parse_positive_int, 32768,
          "Longer attribute and message strings are truncated with a visible marker."),
-    Spec("batch_rows", "LLMPULSE_BATCH_ROWS", _parse_positive_int, 5000,
-         "The writer flushes to ClickHouse once this many rows are waiting."),
+    Spec("batch_rows", "LLMPULSE_BATCH_ROWS", _parse_positive_int, 2000,
+         "Rows per ClickHouse insert: the writer flushes once this many are waiting and inserts no "
+         "more at once, unless one request alone has more (an insert briefly needs ~25 KB per span)."),
     Spec("flush_seconds", "LLMPULSE_FLUSH_SECONDS", _parse_positive_float, 0.5,
          "The writer flushes at least this often when rows are waiting."),
-    Spec("queue_max_rows", "LLMPULSE_QUEUE_MAX_ROWS", _parse_positive_int, 20000,
-         "Rows acknowledged but not yet in ClickHouse; above this ingest answers 503 with Retry-After."),
+    Spec("queue_max_rows", "LLMPULSE_QUEUE_MAX_ROWS", _parse_positive_int, 8000,
+         "Rows acknowledged but not yet in ClickHouse (about 7 KB of memory each); above this "
+         "ingest answers 503 with Retry-After."),
     Spec("spool_fsync", "LLMPULSE_SPOOL_FSYNC", _parse_bool, False,
          "fsync the spool before acknowledging (survives power loss, not only kill -9)."),
     Spec("threads", "LLMPULSE_THREADS", _parse_positive_int, 8, "HTTP worker threads per port."),
+    Spec("ingest_concurrency", "LLMPULSE_INGEST_CONCURRENCY", _parse_positive_int, 2,
+         "OTLP requests decoded at the same time; the others wait with their bodies unread. Each "
+         "1,000-span request needs about 12 MB while decoded, and decoding holds the GIL, so more "
+         "rarely raises throughput."),
+    Spec("chdb_cache_mb", "LLMPULSE_CHDB_CACHE_MB", _parse_positive_int, 64,
+         "Embedded chDB only: MiB for each of ClickHouse's mark, primary-index and index-mark caches "
+         "(ClickHouse's default of 5 GiB each lets RSS grow with every table read)."),
     Spec("log_level", "LLMPULSE_LOG_LEVEL", str, "INFO", "Python logging level."),
 )
 
@@ -97,11 +106,13 @@ class Settings:
     metadata_url: str = ""
     max_body_bytes: int = 16 * 1024 * 1024
     max_value_chars: int = 32768
-    batch_rows: int = 5000
+    batch_rows: int = 2000
     flush_seconds: float = 0.5
-    queue_max_rows: int = 20000
+    queue_max_rows: int = 8000
     spool_fsync: bool = False
     threads: int = 8
+    ingest_concurrency: int = 2
+    chdb_cache_mb: int = 64
     log_level: str = "INFO"
 
     @property

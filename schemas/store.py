@@ -33,8 +33,25 @@ class Migration:
     sql: str
 
 
-def connect(dsn: str) -> Client:
-    """A client for `dsn`; chDB's backend is shared by every thread of this process."""
+# Embedded chDB: the caches ClickHouse sizes for a dedicated server (5 GiB each by default).
+_CHDB_CACHES = ("mark_cache_size", "primary_index_cache_size", "index_mark_cache_size")
+# Vertical merges read one column at a time: a horizontal merge of small parts of our ~50-column
+# tables held ~300 MB in chDB, a vertical one under 100 MB.
+_EMBEDDED_MERGE_SETTINGS = (
+    "vertical_merge_algorithm_min_rows_to_activate = 1, "
+    "vertical_merge_algorithm_min_columns_to_activate = 1, "
+    "vertical_merge_algorithm_min_bytes_to_activate = 0"
+)
+
+
+def connect(dsn: str, chdb_cache_mb: int | None = None) -> Client:
+    """A client for `dsn`; chDB's backend is shared by every thread of this process.
+
+    `chdb_cache_mb` caps chDB's caches; it takes effect when this client starts the engine.
+    """
+    if dsn.startswith("chdb:") and chdb_cache_mb:
+        options = {name: chdb_cache_mb * 2**20 for name in _CHDB_CACHES}
+        return clickhouse_connect.get_client(dsn=dsn, chdb_options=options)
     return clickhouse_connect.get_client(dsn=dsn)
 
 
@@ -51,9 +68,10 @@ def load_migrations() -> list[Migration]:
 class Store:
     """ClickHouse tables of one llmpulse database."""
 
-    def __init__(self, client: Client, database: str = "llmpulse") -> None:
+    def __init__(self, client: Client, database: str = "llmpulse", *, embedded: bool = False) -> None:
         self.client = client
         self.database = database
+        self.embedded = embedded
         self._lock = threading.Lock()
         self._schemas: dict[tuple[str, tuple[str, ...]], pa.Schema] = {}
 
@@ -71,7 +89,22 @@ class Store:
                 if migration.version not in done:
                     self._apply(migration)
                     applied.append(migration.name)
+            if self.embedded:
+                self._tune_embedded_merges()
             return applied
+
+    def _tune_embedded_merges(self) -> None:
+        rows = self.client.query(
+            "SELECT name FROM system.tables WHERE database = {db:String} AND engine LIKE '%MergeTree'",
+            parameters={"db": self.database},
+        ).result_rows
+        for (name,) in rows:
+            self.client.command(f"ALTER TABLE {self.table(name)} MODIFY SETTING {_EMBEDDED_MERGE_SETTINGS}")
+
+    def release_memory(self) -> None:
+        """Embedded chDB: hand the pages its jemalloc keeps after inserts and merges back to the OS."""
+        if self.embedded:
+            self.client.command("SYSTEM JEMALLOC PURGE")
 
     def _applied_versions(self) -> set[int]:
         rows = self.client.query(f"SELECT version FROM {self.database}.schema_migrations").result_rows

@@ -96,3 +96,26 @@ def test_reserve_refuses_beyond_capacity() -> None:
     writer.reserve(9)  # room again once written
     writer.unreserve(9)
     writer.stop()
+
+
+def test_a_backlog_is_written_in_batches_of_whole_requests() -> None:
+    table, released, sizes, hooks = Table(), [], [], []
+    gate = threading.Event()
+
+    def insert(name: str, columns: Sequence[str], data: Sequence[list[Any]]) -> None:
+        gate.wait(5)
+        sizes.append(len(data[0]))
+        table.insert(name, columns, data)
+
+    writer = BatchWriter(insert, released.append, batch_rows=5, flush_seconds=0.01, max_rows=100,
+                         after_batch=lambda: hooks.append(1))
+    writer.start()
+    for n in range(6):  # a backlog of six 3-row requests behind a stalled insert
+        writer.reserve(3)
+        writer.enqueue([item([10 * n, 10 * n + 1, 10 * n + 2], ticket=n + 1)], 3)
+    gate.set()
+    assert writer.force_flush(5)
+    assert len(table.rows) == 18 and max(sizes) <= 5
+    assert sorted(released, key=lambda t: t.segment) == [Ticket(n) for n in range(1, 7)]
+    assert len(hooks) == len(sizes) and writer.pending_rows() == 0
+    writer.stop()
