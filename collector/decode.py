@@ -100,6 +100,37 @@ def decode_traces(body: bytes, content_type: str) -> DecodedTraces:
     return _spans_from_request(request)
 
 
+@dataclass(frozen=True, slots=True)
+class CheckedTraces:
+    """What the edge needs before acknowledging: the body as protobuf and its valid span count.
+
+    Checking only parses (in C) and looks at ids, so the ack does not wait for the much costlier
+    conversion of every attribute; `decode_traces` does that later, off the request path.
+    """
+
+    body: bytes
+    valid: int
+    rejected: int = 0
+    reasons: list[str] = field(default_factory=list)
+
+
+def check_traces(body: bytes, content_type: str) -> CheckedTraces:
+    """Validate an (already decompressed) trace body; JSON comes back re-encoded as protobuf."""
+    request = _parse_request(body, content_type, ExportTraceServiceRequest())
+    rejections = _Rejections()
+    valid = 0
+    for resource_spans in request.resource_spans:
+        for scope_spans in resource_spans.scope_spans:
+            for span in scope_spans.spans:
+                problem = _span_id_problem(span.trace_id, span.span_id, span.parent_span_id)
+                if problem:
+                    rejections.add(f"span {span.name!r}: {problem}")
+                else:
+                    valid += 1
+    protobuf = body if _media_type(content_type) in _PROTOBUF_MEDIA else request.SerializeToString()
+    return CheckedTraces(protobuf, valid, rejections.count, rejections.reasons)
+
+
 def decode_logs(body: bytes, content_type: str) -> DecodedLogs:
     """Decode an (already decompressed) ExportLogsServiceRequest body; GenAI events come this way."""
     request = _parse_request(body, content_type, ExportLogsServiceRequest())

@@ -15,9 +15,19 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any
 
-from collector.decode import decode_logs, decode_traces, decompress_body, validate_metrics
+from collector.decode import (
+    PROTOBUF_CONTENT_TYPE as PROTOBUF,
+)
+from collector.decode import (
+    check_traces,
+    decode_logs,
+    decode_traces,
+    decompress_body,
+    validate_metrics,
+)
 from collector.errors import UnsupportedMediaType
 from collector.messages import INPUT, OUTPUT, extract_log_messages
 from collector.normalize import normalize_span
@@ -43,6 +53,17 @@ CONTENT_TYPES = {
     "application/protobuf": "application/x-protobuf",
     "application/json": "application/json",
 }
+
+
+@dataclass(frozen=True)
+class Prepared:
+    """A checked request: what goes to the spool, what goes to the writer, what was refused."""
+
+    record: SpoolRecord
+    items: list[WriteItem]
+    rows: int
+    rejected: int
+    reasons: list[str]
 
 
 @dataclass(frozen=True)
@@ -109,48 +130,57 @@ class IngestPipeline:
         if signal == SIGNAL_METRICS:
             validate_metrics(raw, media)
             return IngestResult(0, 0, "")
-        items, rejected, reasons = self._items_for(project, signal, media, raw)
-        rows = sum(len(item.rows) for item in items)
-        if rows:
-            self._queue(items, rows, SpoolRecord(project, signal, media, raw))
-        return IngestResult(rows, rejected, "; ".join(reasons[:5]))
+        prepared = self._prepare(project, signal, media, raw)
+        if prepared.rows:
+            self._queue(prepared)
+        return IngestResult(prepared.rows, prepared.rejected, "; ".join(prepared.reasons[:5]))
 
-    def _queue(self, items: list[WriteItem], rows: int, record: SpoolRecord) -> None:
-        self.writer.reserve(rows)
-        try:
-            ticket = self.spool.append(record)
-        except BaseException:
-            self.writer.unreserve(rows)
-            raise
-        for item in items:
-            item.ticket = None
-        items[-1].ticket = ticket
-        self.writer.enqueue(items, rows)
-
-    def _items_for(self, project: str, signal: str, media: str, raw: bytes) -> tuple[list[WriteItem], int, list[str]]:
+    def _prepare(self, project: str, signal: str, media: str, raw: bytes) -> Prepared:
         if signal == SIGNAL_TRACES:
-            decoded = decode_traces(raw, media)
-            rows = [self._span_row(span, project) for span in decoded.spans]
-            return [WriteItem(SPANS_TABLE, SPAN_COLUMNS, rows)], decoded.rejected, decoded.reasons
-        decoded_logs = decode_logs(raw, media)
-        events = [event_row(rec, project, self.max_value_chars)
-                  for rec in decoded_logs.records if is_genai_event(rec)]
-        return [WriteItem(EVENTS_TABLE, EVENT_COLUMNS, events)], decoded_logs.rejected, decoded_logs.reasons
+            return self._prepare_traces(project, media, raw)
+        return self._prepare_logs(project, media, raw)
 
-    def _span_row(self, span: Any, project: str) -> dict[str, Any]:
-        row = normalize_span(span, project, self.max_value_chars)
-        price_row(row, self.prices.current())
-        return row
+    def _prepare_traces(self, project: str, media: str, raw: bytes) -> Prepared:
+        """Checked now, decoded and normalized later by the writer (see WriteItem.make_rows)."""
+        checked = check_traces(raw, media)
+        item = WriteItem(SPANS_TABLE, SPAN_COLUMNS, make_rows=partial(self._span_rows, project, checked.body))
+        record = SpoolRecord(project, SIGNAL_TRACES, PROTOBUF, checked.body)
+        return Prepared(record, [item], checked.valid, checked.rejected, checked.reasons)
+
+    def _prepare_logs(self, project: str, media: str, raw: bytes) -> Prepared:
+        decoded = decode_logs(raw, media)
+        events = [event_row(rec, project, self.max_value_chars) for rec in decoded.records if is_genai_event(rec)]
+        record = SpoolRecord(project, SIGNAL_LOGS, media, raw)
+        item = WriteItem(EVENTS_TABLE, EVENT_COLUMNS, rows=events)
+        return Prepared(record, [item], len(events), decoded.rejected, decoded.reasons)
+
+    def _queue(self, prepared: Prepared) -> None:
+        self.writer.reserve(prepared.rows)
+        try:
+            ticket = self.spool.append(prepared.record)
+        except BaseException:
+            self.writer.unreserve(prepared.rows)
+            raise
+        prepared.items[-1].ticket = ticket
+        self.writer.enqueue(prepared.items, prepared.rows)
+
+    def _span_rows(self, project: str, body: bytes) -> list[dict[str, Any]]:
+        book = self.prices.current()
+        rows = []
+        for span in decode_traces(body, PROTOBUF).spans:
+            row = normalize_span(span, project, self.max_value_chars)
+            price_row(row, book)
+            rows.append(row)
+        return rows
 
     def replay_spool(self) -> int:
         """Re-queue what a previous process acknowledged but may not have written; returns rows."""
         total = 0
         for record in self.spool.recovered():
-            items, _, _ = self._items_for(record.project, record.signal, record.content_type, record.body)
-            rows = sum(len(item.rows) for item in items)
-            if rows:
-                self.writer.put_blocking(items, rows)
-                total += rows
+            prepared = self._prepare(record.project, record.signal, record.content_type, record.body)
+            if prepared.rows:
+                self.writer.put_blocking(prepared.items, prepared.rows)
+                total += prepared.rows
         if self.writer.force_flush(timeout=300):
             self.spool.drop_recovered()
         else:

@@ -32,10 +32,20 @@ RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, Connectio
 
 @dataclass
 class WriteItem:
+    """Rows for one table, or the recipe for them: `make_rows` defers decoding and normalizing
+    to the writer thread, so a request is acknowledged once it is checked and spooled."""
+
     table: str
     columns: Sequence[str]
-    rows: list[dict[str, Any]]
+    rows: list[dict[str, Any]] | None = None
     ticket: Ticket | None = None
+    make_rows: Callable[[], list[dict[str, Any]]] | None = None
+
+    def materialize(self) -> list[dict[str, Any]]:
+        if self.rows is None:
+            self.rows = self.make_rows() if self.make_rows else []
+            self.make_rows = None
+        return self.rows
 
 
 @dataclass
@@ -208,15 +218,27 @@ class BatchWriter:
 
     def _write_batch(self, batch: list[WriteItem]) -> None:
         by_table: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
-        for item in batch:
-            by_table[(item.table, tuple(item.columns))].extend(item.rows)
+        done = [item for item in batch if self._materialize(item)]
+        for item in done:
+            by_table[(item.table, tuple(item.columns))].extend(item.rows or [])
         for (table, columns), rows in by_table.items():
             if rows:
                 self._write_rows(table, columns, rows)
-        for item in batch:
+        for item in done:
             if item.ticket is not None:
                 self._release(item.ticket)
         self.stats.batches += 1
+
+    def _materialize(self, item: WriteItem) -> bool:
+        """False when the rows cannot be made (a bug, not bad input: the edge checked it); the
+        request then stays in the spool for a fixed version to replay, instead of being lost."""
+        try:
+            item.materialize()
+            return True
+        except Exception as exc:
+            log.exception("could not build rows for %s; the request stays in the spool", item.table)
+            self.stats.last_error = str(exc)
+            return False
 
     def _write_rows(self, table: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
         try:

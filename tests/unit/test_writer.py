@@ -119,3 +119,20 @@ def test_a_backlog_is_written_in_batches_of_whole_requests() -> None:
     assert sorted(released, key=lambda t: t.segment) == [Ticket(n) for n in range(1, 7)]
     assert len(hooks) == len(sizes) and writer.pending_rows() == 0
     writer.stop()
+
+
+def test_rows_are_made_in_the_writer_and_a_failing_recipe_keeps_its_ticket() -> None:
+    table, released = Table(), []
+    writer = make_writer(table, released)
+
+    def broken() -> list[dict[str, Any]]:
+        raise RuntimeError("normalizer bug")
+
+    writer.reserve(3)
+    writer.enqueue([WriteItem("spans", ("v",), make_rows=lambda: [{"v": 1}, {"v": 2}], ticket=Ticket(1)),
+                    WriteItem("spans", ("v",), make_rows=broken, ticket=Ticket(2))], 3)
+    assert writer.force_flush(5)
+    assert sorted(table.rows) == [(1,), (2,)]
+    assert released == [Ticket(1)]  # the failed request stays in the spool for replay
+    assert "normalizer bug" in writer.stats.last_error
+    writer.stop()
