@@ -175,16 +175,16 @@ class IngestPipeline:
 
     def replay_spool(self) -> int:
         """Re-queue what a previous process acknowledged but may not have written; returns rows."""
-        total = 0
+        total, unmade = 0, self.writer.stats.unmade
         for record in self.spool.recovered():
             prepared = self._prepare(record.project, record.signal, record.content_type, record.body)
             if prepared.rows:
                 self.writer.put_blocking(prepared.items, prepared.rows)
                 total += prepared.rows
-        if self.writer.force_flush(timeout=300):
+        if self.writer.force_flush(timeout=300) and self.writer.stats.unmade == unmade:
             self.spool.drop_recovered()
         else:
-            log.error("spool replay not confirmed written; the records stay for the next start")
+            log.error("spool replay not all written; the records stay for the next start")
         return total
 
 

@@ -54,6 +54,7 @@ class WriterStats:
     batches: int = 0
     retries: int = 0
     dead_lettered: int = 0
+    unmade: int = 0  # items whose rows could not be built; they stay in the spool
     last_error: str = ""
     per_table: dict[str, int] = field(default_factory=lambda: defaultdict(int))
 
@@ -237,6 +238,7 @@ class BatchWriter:
             return True
         except Exception as exc:
             log.exception("could not build rows for %s; the request stays in the spool", item.table)
+            self.stats.unmade += 1
             self.stats.last_error = str(exc)
             return False
 

@@ -8,6 +8,7 @@ ClickHouse server and PostgreSQL, each built from this same object.
 from __future__ import annotations
 
 import logging
+import sys
 import threading
 from dataclasses import dataclass, field
 from functools import cached_property
@@ -83,6 +84,9 @@ class Llmpulse:
         """Start the writer and replay what the last process acknowledged; returns replayed rows."""
         memory.tune_malloc()
         memory.use_system_arrow_pool()
+        # The writer normalizes in long CPU runs; a 5 ms GIL switch interval would make each request
+        # thread wait that long at every I/O step (a convoy). 0.5 ms keeps acks short.
+        sys.setswitchinterval(0.0005)
         self.writer.start()
         replayed = self.pipeline.replay_spool()
         if replayed:

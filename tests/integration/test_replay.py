@@ -1,0 +1,40 @@
+"""Spool replay at start-up: what a previous process acknowledged is written, and a request
+that cannot be turned into rows is kept for a later version rather than dropped."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from collector import pipeline
+from collector.spool import Spool, SpoolRecord
+from tests.conftest import make_settings, start_service
+from tests.integration.test_ingest_edge import chat_span, export_body
+
+
+def leave_in_spool(spool_dir: Path) -> None:
+    """What a killed process leaves behind: an acknowledged body not yet in ClickHouse."""
+    body = export_body(chat_span(42, 1, "r-1"), chat_span(42, 2, "r-2"))
+    Spool(spool_dir).append(SpoolRecord("default", "traces", "application/x-protobuf", body))
+
+
+def test_replay_keeps_what_it_cannot_write(tmp_path: Path, chdb_dsn: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    settings = make_settings(tmp_path, chdb_dsn)
+    leave_in_spool(settings.spool_dir)
+
+    def broken(*_args: object) -> dict:
+        raise RuntimeError("normalizer bug")
+
+    monkeypatch.setattr(pipeline, "normalize_span", broken)
+    first = start_service(settings)
+    first.service.stop()
+    assert list(settings.spool_dir.glob("*.spool")), "the unwritable request must stay in the spool"
+
+    monkeypatch.undo()
+    second = start_service(settings)
+    try:
+        assert second.get("/api/v1/metrics/summary", **{"from": "0"}).json()["total"]["requests"] == 2
+        assert [p for p in settings.spool_dir.glob("*.spool") if p.stat().st_size] == []
+    finally:
+        second.service.stop()
