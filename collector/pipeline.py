@@ -19,9 +19,7 @@ from functools import partial
 from typing import Any
 
 from collector.decode import (
-    PROTOBUF_CONTENT_TYPE as PROTOBUF,
-)
-from collector.decode import (
+    PROTOBUF_CONTENT_TYPE,
     check_traces,
     decode_logs,
     decode_traces,
@@ -60,7 +58,7 @@ class Prepared:
     """A checked request: what goes to the spool, what goes to the writer, what was refused."""
 
     record: SpoolRecord
-    items: list[WriteItem]
+    item: WriteItem
     rows: int
     rejected: int
     reasons: list[str]
@@ -144,15 +142,15 @@ class IngestPipeline:
         """Checked now, decoded and normalized later by the writer (see WriteItem.make_rows)."""
         checked = check_traces(raw, media)
         item = WriteItem(SPANS_TABLE, SPAN_COLUMNS, make_rows=partial(self._span_rows, project, checked.body))
-        record = SpoolRecord(project, SIGNAL_TRACES, PROTOBUF, checked.body)
-        return Prepared(record, [item], checked.valid, checked.rejected, checked.reasons)
+        record = SpoolRecord(project, SIGNAL_TRACES, PROTOBUF_CONTENT_TYPE, checked.body)
+        return Prepared(record, item, checked.valid, checked.rejected, checked.reasons)
 
     def _prepare_logs(self, project: str, media: str, raw: bytes) -> Prepared:
         decoded = decode_logs(raw, media)
         events = [event_row(rec, project, self.max_value_chars) for rec in decoded.records if is_genai_event(rec)]
         record = SpoolRecord(project, SIGNAL_LOGS, media, raw)
         item = WriteItem(EVENTS_TABLE, EVENT_COLUMNS, rows=events)
-        return Prepared(record, [item], len(events), decoded.rejected, decoded.reasons)
+        return Prepared(record, item, len(events), decoded.rejected, decoded.reasons)
 
     def _queue(self, prepared: Prepared) -> None:
         self.writer.reserve(prepared.rows)
@@ -161,13 +159,13 @@ class IngestPipeline:
         except BaseException:
             self.writer.unreserve(prepared.rows)
             raise
-        prepared.items[-1].ticket = ticket
-        self.writer.enqueue(prepared.items, prepared.rows)
+        prepared.item.ticket = ticket
+        self.writer.enqueue([prepared.item], prepared.rows)
 
     def _span_rows(self, project: str, body: bytes) -> list[dict[str, Any]]:
         book = self.prices.current()
         rows = []
-        for span in decode_traces(body, PROTOBUF).spans:
+        for span in decode_traces(body, PROTOBUF_CONTENT_TYPE).spans:
             row = normalize_span(span, project, self.max_value_chars)
             price_row(row, book)
             rows.append(row)
@@ -179,7 +177,7 @@ class IngestPipeline:
         for record in self.spool.recovered():
             prepared = self._prepare(record.project, record.signal, record.content_type, record.body)
             if prepared.rows:
-                self.writer.put_blocking(prepared.items, prepared.rows)
+                self.writer.put_blocking([prepared.item], prepared.rows)
                 total += prepared.rows
         if self.writer.force_flush(timeout=300) and self.writer.stats.unmade == unmade:
             self.spool.drop_recovered()
