@@ -4,80 +4,29 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
+from dashboard import params
+from dashboard.api_detectors import create_detectors_blueprint
+from dashboard.params import ApiError, choice_arg, int_arg, time_range
+from detectors.runner import DetectorRunner
 from schemas import queries
 from schemas.metadata import Metadata
-from schemas.models import DEFAULT_PROJECT
 from schemas.store import Store
 
 MAX_PAGE = 500
-
-
-class ApiError(Exception):
-    def __init__(self, status: int, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.message = message
-
-
-def parse_time(text: str | None, default: datetime, name: str) -> datetime:
-    """ISO-8601 (naive means UTC) or epoch seconds."""
-    if text is None or text == "":
-        return default
-    try:
-        return datetime.fromtimestamp(float(text), UTC)
-    except ValueError:
-        pass
-    try:
-        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
-    except ValueError:
-        raise ApiError(400, f"{name}={text!r} is not a time: use ISO-8601 (2026-11-23T10:00:00Z) "
-                            "or epoch seconds") from None
-    return value if value.tzinfo else value.replace(tzinfo=UTC)
-
-
-def time_range(default_span: timedelta = timedelta(days=1)) -> tuple[datetime, datetime]:
-    end = parse_time(request.args.get("to"), datetime.now(UTC), "to")
-    start = parse_time(request.args.get("from"), end - default_span, "from")
-    if start >= end:
-        raise ApiError(400, f"from ({start.isoformat()}) must be before to ({end.isoformat()})")
-    return start, end
-
-
-def int_arg(name: str, default: int, low: int, high: int) -> int:
-    raw = request.args.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ApiError(400, f"{name}={raw!r} is not a whole number") from None
-    if not low <= value <= high:
-        raise ApiError(400, f"{name} must be between {low} and {high}, got {value}")
-    return value
-
-
-def choice_arg(name: str, choices: Any, default: str | None) -> str | None:
-    value = request.args.get(name) or default
-    if value is not None and value not in choices:
-        raise ApiError(400, f"{name}={value!r} is not one of: {', '.join(sorted(choices))}")
-    return value
 
 
 def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
     api = Blueprint("api", __name__, url_prefix="/api/v1")
 
     def project_arg() -> str:
-        name = request.args.get("project") or DEFAULT_PROJECT
-        if metadata.get_project(name) is None:
-            raise ApiError(404, f"project {name!r} does not exist")
-        return name
+        return params.project_arg(metadata)
 
     @api.get("/projects")
     def projects() -> Any:
@@ -176,10 +125,12 @@ def register_error_handlers(app: Flask) -> None:
         return jsonify({"error": exc.description or exc.name}), exc.code or 500
 
 
-def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool]) -> Flask:
+def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
+                  runner: DetectorRunner | None = None) -> Flask:
     app = Flask("llmpulse.ui")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(create_api_blueprint(store, metadata))
+    app.register_blueprint(create_detectors_blueprint(store, metadata, runner))
     app.add_url_rule("/healthz", "healthz", lambda: ({"status": "ok"}, 200))
     app.add_url_rule("/readyz", "readyz",
                      lambda: ({"status": "ready"}, 200) if ready() else ({"status": "storage unavailable"}, 503))

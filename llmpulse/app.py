@@ -23,6 +23,9 @@ from collector.pipeline import IngestPipeline, PriceBookSource
 from collector.spool import Spool
 from collector.writer import BatchWriter
 from dashboard.api import create_ui_app
+from detectors.registry import build_detectors
+from detectors.runner import DetectorRunner
+from detectors.scheduler import DetectorScheduler
 from llmpulse import memory
 from llmpulse.config import Settings
 from schemas.metadata import Metadata, create_metadata_engine
@@ -99,21 +102,34 @@ class Llmpulse:
         return create_collector_app(self.pipeline, auth, self.ready, s.max_body_bytes, s.ingest_concurrency)
 
     def ui_app(self) -> Flask:
-        return create_ui_app(self.store, self.metadata, self.ready)
+        return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner)
 
-    def serve(self, *, collector: bool = True, ui: bool = True) -> None:
-        """Run the requested HTTP servers until `stop()`; blocks."""
-        for thread in self.start(collector=collector, ui=ui):
+    @cached_property
+    def detector_runner(self) -> DetectorRunner:
+        return DetectorRunner(build_detectors(self.settings), self.store, self.metadata)
+
+    @cached_property
+    def scheduler(self) -> DetectorScheduler:
+        return DetectorScheduler(self.detector_runner, self.settings.lease_seconds)
+
+    def serve(self, *, collector: bool = True, ui: bool = True, detectors: bool = True) -> None:
+        """Run the requested parts until `stop()`; blocks."""
+        threads = self.start(collector=collector, ui=ui, detectors=detectors)
+        for thread in threads:
             thread.join()
+        if not threads:  # detectors only: the scheduler's threads do the work
+            self._stopping.wait()
 
-    def start(self, *, collector: bool = True, ui: bool = True) -> list[threading.Thread]:
-        """Migrate, replay the spool, and start the HTTP servers in background threads."""
+    def start(self, *, collector: bool = True, ui: bool = True, detectors: bool = True) -> list[threading.Thread]:
+        """Migrate, replay the spool, start the scheduler and the HTTP servers in background threads."""
         self.migrate()
         if collector:
             self.start_ingest()
             self._add_server(self.collector_app(), self.settings.otlp_port, "otlp")
         if ui:
             self._add_server(self.ui_app(), self.settings.ui_port, "ui")
+        if detectors and self.settings.detectors:
+            self.scheduler.start()
         threads = [threading.Thread(target=self._run_server, args=(srv,), name=f"llmpulse-{name}", daemon=True)
                    for name, srv in self._servers]
         for thread in threads:
@@ -143,6 +159,8 @@ class Llmpulse:
     def stop(self) -> None:
         """Stop accepting, then write every acknowledged row before returning."""
         self._stopping.set()
+        if "scheduler" in self.__dict__:
+            self.scheduler.stop()
         for _, server in self._servers:
             server.close()
             server.task_dispatcher.shutdown()

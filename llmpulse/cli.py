@@ -50,7 +50,7 @@ def main(ctx: click.Context, data_dir: str | None) -> None:
         ctx.invoke(serve)
 
 
-def _run(service: Llmpulse, *, collector: bool, ui: bool) -> None:
+def _run(service: Llmpulse, *, collector: bool = False, ui: bool = False, detectors: bool = False) -> None:
     def shutdown(signum: int, _frame: Any) -> None:
         click.echo(f"llmpulse: signal {signum}, flushing and stopping", err=True)
         service.stop()
@@ -64,7 +64,9 @@ def _run(service: Llmpulse, *, collector: bool, ui: bool) -> None:
                    f"(export OTEL_EXPORTER_OTLP_ENDPOINT=http://{s.host}:{s.otlp_port})")
     if ui:
         click.echo(f"llmpulse: UI and API on http://{s.host}:{s.ui_port}")
-    service.serve(collector=collector, ui=ui)
+    if detectors and s.detectors:
+        click.echo("llmpulse: detector scheduler on (leader lease in the metadata DB)")
+    service.serve(collector=collector, ui=ui, detectors=detectors)
 
 
 @main.command()
@@ -72,7 +74,7 @@ def _run(service: Llmpulse, *, collector: bool, ui: bool) -> None:
 @click.pass_context
 def serve(ctx: click.Context, **flags: Any) -> None:
     """Run everything in one process on embedded storage (the default command)."""
-    _run(build(ctx, **flags), collector=True, ui=True)
+    _run(build(ctx, **flags), collector=True, ui=True, detectors=True)
 
 
 @main.command()
@@ -80,7 +82,7 @@ def serve(ctx: click.Context, **flags: Any) -> None:
 @click.pass_context
 def collector(ctx: click.Context, **flags: Any) -> None:
     """Run only the OTLP collector (server mode)."""
-    _run(build(ctx, **flags), collector=True, ui=False)
+    _run(build(ctx, **flags), collector=True)
 
 
 @main.command()
@@ -88,7 +90,31 @@ def collector(ctx: click.Context, **flags: Any) -> None:
 @click.pass_context
 def dashboard(ctx: click.Context, **flags: Any) -> None:
     """Run only the UI and read API (server mode)."""
-    _run(build(ctx, **flags), collector=False, ui=True)
+    _run(build(ctx, **flags), ui=True)
+
+
+@main.command()
+@click.pass_context
+def detectors(ctx: click.Context) -> None:
+    """Run the detector scheduler only (server mode); a second one stands by and takes over."""
+    _run(build(ctx, detectors=True), detectors=True)
+
+
+@main.command()
+@click.argument("names", nargs=-1)
+@click.pass_context
+def detect(ctx: click.Context, names: tuple[str, ...]) -> None:
+    """Run detectors now (all, or the NAMES given) and print each outcome; exit 1 if one failed."""
+    service = build(ctx)
+    service.migrate()
+    try:
+        outcomes = service.detector_runner.run_many(list(names) or None)
+    except KeyError as exc:
+        raise click.UsageError(exc.args[0]) from exc
+    for outcome in outcomes:
+        click.echo(json.dumps(outcome.to_json()))
+    if any(o.outcome != "ok" for o in outcomes):
+        sys.exit(1)
 
 
 @main.command()

@@ -92,6 +92,28 @@ SPECS: tuple[Spec, ...] = (
          "Embedded chDB only: MiB for each of ClickHouse's mark, primary-index and index-mark caches "
          "(ClickHouse's default of 5 GiB each lets RSS grow with every table read)."),
     Spec("log_level", "LLMPULSE_LOG_LEVEL", str, "INFO", "Python logging level."),
+    Spec("detectors", "LLMPULSE_DETECTORS", _parse_bool, True,
+         "Run the detector scheduler inside `llmpulse serve` (server mode runs `llmpulse detectors`)."),
+    Spec("metrics_interval", "LLMPULSE_METRICS_INTERVAL", _parse_positive_float, 60.0,
+         "Seconds between runs of the metrics detector (per-minute rollups)."),
+    Spec("hallucination_interval", "LLMPULSE_HALLUCINATION_INTERVAL", _parse_positive_float, 300.0,
+         "Seconds between runs of the hallucination sampler and scorers."),
+    Spec("drift_interval", "LLMPULSE_DRIFT_INTERVAL", _parse_positive_float, 900.0,
+         "Seconds between runs of the drift detector."),
+    Spec("alerts_interval", "LLMPULSE_ALERTS_INTERVAL", _parse_positive_float, 60.0,
+         "Seconds between evaluations of alert rules and budgets."),
+    Spec("lease_seconds", "LLMPULSE_LEASE_SECONDS", _parse_positive_float, 30.0,
+         "Leader lease of the detector scheduler: a standby takes over this long after the leader dies."),
+    Spec("judge_url", "LLMPULSE_JUDGE_URL", str, "",
+         "Base URL of an OpenAI-compatible API (…/v1) for the LLM-as-judge scorer; empty disables it."),
+    Spec("judge_model", "LLMPULSE_JUDGE_MODEL", str, "gpt-4o-mini", "Model the LLM judge asks."),
+    Spec("judge_api_key", "LLMPULSE_JUDGE_API_KEY", str, "", "Bearer key for the LLM judge endpoint."),
+    Spec("public_url", "LLMPULSE_PUBLIC_URL", str, "",
+         "URL of the UI as on-call engineers reach it, for links in alerts; empty means http://<host>:<ui port>."),
+    Spec("secret_key", "LLMPULSE_SECRET_KEY", str, "",
+         "Key that encrypts channel secrets in the metadata DB; empty means a key file in the data dir."),
+    Spec("renotify_seconds", "LLMPULSE_RENOTIFY_SECONDS", _parse_positive_float, 4 * 3600.0,
+         "Default interval at which a still-firing, unacknowledged alert is sent again."),
 )
 
 
@@ -114,6 +136,18 @@ class Settings:
     ingest_concurrency: int = 2
     chdb_cache_mb: int = 64
     log_level: str = "INFO"
+    detectors: bool = True
+    metrics_interval: float = 60.0
+    hallucination_interval: float = 300.0
+    drift_interval: float = 900.0
+    alerts_interval: float = 60.0
+    lease_seconds: float = 30.0
+    judge_url: str = ""
+    judge_model: str = "gpt-4o-mini"
+    judge_api_key: str = ""
+    public_url: str = ""
+    secret_key: str = ""
+    renotify_seconds: float = 4 * 3600.0
 
     @property
     def resolved_clickhouse_dsn(self) -> str:
@@ -122,6 +156,10 @@ class Settings:
     @property
     def resolved_metadata_url(self) -> str:
         return self.metadata_url or f"sqlite:///{self.data_dir.resolve() / 'meta.db'}"
+
+    @property
+    def resolved_public_url(self) -> str:
+        return (self.public_url or f"http://{self.host}:{self.ui_port}").rstrip("/")
 
     @property
     def spool_dir(self) -> Path:

@@ -29,17 +29,26 @@ _RANK = "tuple(s.cost_total IS NOT NULL, s.cache_read_tokens + s.cache_write_tok
 _CALL_COLUMNS = (
     "request_model", "response_model", "provider", "service_name", "environment", "user_id", "session_id",
     "status_code", "duration_ms", "ttft_ms", "input_tokens", "output_tokens", "cache_read_tokens",
-    "cache_write_tokens", "reasoning_tokens", "cost_total", "cost_source", "cache_hit", "start_time", "span_type",
+    "cache_write_tokens", "reasoning_tokens", "cost_total", "cost_input", "cost_cache_read", "cost_source",
+    "cache_hit", "start_time", "span_type",
 )
 
-# One row per LLM or embedding call in the window, twins collapsed.
-CALLS = (
-    "SELECT s.trace_id AS trace_id, s.call_key AS call_key, "
-    + ", ".join(f"argMax(s.{c}, {_RANK}) AS {c}" for c in _CALL_COLUMNS)
-    + " FROM {db}.spans AS s FINAL WHERE s.project_id = {project:String} AND s.is_call AND "
-    + time_range("s")
-    + " GROUP BY s.trace_id, s.call_key"
-)
+
+def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: bool = False) -> str:
+    """One row per LLM or embedding call of `{project}` (in `{start}`..`{end}`), twins collapsed."""
+    columns = (*_CALL_COLUMNS, "tags") if with_tags else _CALL_COLUMNS
+    where = ["s.project_id = {project:String}", "s.is_call"]
+    where += [time_range("s")] if time_filtered else []
+    where += [condition] if condition else []
+    return (
+        "SELECT s.project_id AS project_id, s.trace_id AS trace_id, s.call_key AS call_key, "
+        + ", ".join(f"argMax(s.{c}, {_RANK}) AS {c}" for c in columns)
+        + " FROM {db}.spans AS s FINAL WHERE " + " AND ".join(where)
+        + " GROUP BY s.project_id, s.trace_id, s.call_key"
+    )
+
+
+CALLS = calls_query()
 
 GROUP_KEYS = {
     "model": "request_model",

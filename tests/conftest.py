@@ -18,6 +18,8 @@ import requests
 from llmpulse.app import Llmpulse
 from llmpulse.config import Settings
 
+pytest_plugins = ["tests.receiver", "tests.metadata_db"]  # the `receiver` fixture: a local stand-in for Slack, PagerDuty, webhooks
+
 
 @pytest.fixture(scope="session")
 def chdb_dsn(tmp_path_factory: pytest.TempPathFactory) -> str:
@@ -28,6 +30,7 @@ def make_settings(data_dir: Path, chdb_dsn: str, **overrides: object) -> Setting
     base = Settings(
         data_dir=data_dir, clickhouse_dsn=chdb_dsn, clickhouse_database=f"t_{uuid.uuid4().hex[:12]}",
         otlp_port=0, ui_port=0, flush_seconds=0.05, threads=4,
+        detectors=False,  # tests run detectors on demand; the scheduler has tests of its own
     )
     return replace(base, **overrides)
 

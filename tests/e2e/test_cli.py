@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import subprocess
 import sys
@@ -54,3 +55,12 @@ def test_bad_setting_stops_with_a_message_naming_it(tmp_path: Path) -> None:
     result = llmpulse(tmp_path, "migrate", env={"LLMPULSE_OTLP_PORT": "http"})
     assert result.returncode == 2
     assert "LLMPULSE_OTLP_PORT has the value 'http'" in result.stderr
+
+
+def test_detect_runs_detectors_and_refuses_unknown_names(tmp_path: Path) -> None:
+    ran = llmpulse(tmp_path, "detect", "metrics")
+    assert ran.returncode == 0, ran.stderr
+    outcome = json.loads(ran.stdout.strip().splitlines()[-1])
+    assert outcome["detector"] == "metrics" and outcome["outcome"] == "ok"
+    unknown = llmpulse(tmp_path, "detect", "nope")
+    assert unknown.returncode == 2 and "unknown detector nope" in unknown.stderr

@@ -3,49 +3,14 @@ at 127.0.0.1:5432 (trust auth, database `test`)."""
 
 from __future__ import annotations
 
-import uuid
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from pathlib import Path
 
 import pytest
-import sqlalchemy
 from sqlalchemy import text
 
-from schemas.metadata import Metadata, MetadataError, create_metadata_engine
+from schemas.metadata import Metadata, MetadataError
 from schemas.models import DEFAULT_PROJECT
-
-POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-
-
-def postgres_reachable() -> bool:
-    try:
-        with sqlalchemy.create_engine(POSTGRES_URL, connect_args={"connect_timeout": 2}).connect():
-            return True
-    except Exception:
-        return False
-
-
-@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
-def metadata(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Metadata]:
-    if request.param == "sqlite":
-        meta = Metadata(create_metadata_engine(f"sqlite:///{tmp_path / 'meta.db'}"))
-        meta.migrate()
-        yield meta
-        return
-    if not postgres_reachable():
-        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
-    schema = f"lp_{uuid.uuid4().hex[:10]}"
-    with sqlalchemy.create_engine(POSTGRES_URL).begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = sqlalchemy.create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    meta = Metadata(engine)
-    meta.migrate()
-    yield meta
-    engine.dispose()
-    with sqlalchemy.create_engine(POSTGRES_URL).begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
 
 
 def test_default_project_exists_and_migrate_is_idempotent(metadata: Metadata) -> None:

@@ -1,0 +1,78 @@
+"""Request parsing shared by every API blueprint: times, numbers, choices, the project, errors."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import request
+
+from schemas.metadata import Metadata
+from schemas.models import DEFAULT_PROJECT
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+def parse_time(text: str | None, default: datetime, name: str) -> datetime:
+    """ISO-8601 (naive means UTC) or epoch seconds."""
+    if text is None or text == "":
+        return default
+    try:
+        return datetime.fromtimestamp(float(text), UTC)
+    except ValueError:
+        pass
+    try:
+        value = datetime.fromisoformat(text.replace("Z", "+00:00"))
+    except ValueError:
+        raise ApiError(400, f"{name}={text!r} is not a time: use ISO-8601 (2026-11-23T10:00:00Z) "
+                            "or epoch seconds") from None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def time_range(default_span: timedelta = timedelta(days=1)) -> tuple[datetime, datetime]:
+    end = parse_time(request.args.get("to"), datetime.now(UTC), "to")
+    start = parse_time(request.args.get("from"), end - default_span, "from")
+    if start >= end:
+        raise ApiError(400, f"from ({start.isoformat()}) must be before to ({end.isoformat()})")
+    return start, end
+
+
+def int_arg(name: str, default: int, low: int, high: int) -> int:
+    raw = request.args.get(name)
+    if raw is None:
+        return default
+    try:
+        value = int(raw)
+    except ValueError:
+        raise ApiError(400, f"{name}={raw!r} is not a whole number") from None
+    if not low <= value <= high:
+        raise ApiError(400, f"{name} must be between {low} and {high}, got {value}")
+    return value
+
+
+def choice_arg(name: str, choices: Any, default: str | None) -> str | None:
+    value = request.args.get(name) or default
+    if value is not None and value not in choices:
+        raise ApiError(400, f"{name}={value!r} is not one of: {', '.join(sorted(choices))}")
+    return value
+
+
+def project_arg(metadata: Metadata) -> str:
+    """`project=` of the request (default `default`); 404 for a project that does not exist."""
+    name = request.args.get("project") or DEFAULT_PROJECT
+    if metadata.get_project(name) is None:
+        raise ApiError(404, f"project {name!r} does not exist")
+    return name
+
+
+def json_body() -> dict[str, Any]:
+    """The request's JSON object, or a 400 that says what was wrong with it."""
+    body = request.get_json(silent=True)
+    if not isinstance(body, dict):
+        raise ApiError(400, "the request body must be a JSON object (Content-Type: application/json)")
+    return body

@@ -1,0 +1,211 @@
+"""Call metrics: the per-minute rollup and the time series read from it.
+
+Both sides speak one intermediate form, *state rows* (counts, sums and aggregate-function states
+per minute and group), so a series can be merged from the rollup for minutes already rolled up
+and from the raw, deduplicated calls for the newest minutes: fresh to the second, cheap over
+months. Metric formulas are data (`METRICS`), written once over state rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from schemas.queries import calls_query
+from schemas.store import Store
+
+ROLLUP_TABLE = "call_metrics_minute"
+BUCKETS = {"minute": "1 MINUTE", "hour": "1 HOUR", "day": "1 DAY"}
+# API group/filter name → call column. The first four are rollup dimensions; the rest need raw calls.
+DIMENSIONS = {
+    "model": "request_model", "provider": "provider", "service": "service_name", "environment": "environment",
+    "user": "user_id", "session": "session_id", "tag": "tag",
+}
+ROLLUP_DIMENSIONS = ("model", "provider", "service", "environment")
+_ROLLUP_COLUMNS = ("request_model", "provider", "service_name", "environment")
+
+_ZERO = "toDecimal128(0, 12)"
+# Money a prompt-cache read saved: the read tokens at the call's own uncached input rate, minus what they cost.
+_CACHE_SAVING = (
+    f"if(c.cost_input IS NOT NULL AND c.input_tokens > c.cache_read_tokens + c.cache_write_tokens, "
+    f"assumeNotNull(c.cost_input) * c.cache_read_tokens "
+    f"/ (c.input_tokens - c.cache_read_tokens - c.cache_write_tokens) - ifNull(c.cost_cache_read, {_ZERO}), {_ZERO})"
+)
+_PRICED_UNCACHED = "NOT c.cache_hit AND c.cost_total IS NOT NULL"
+# Aggregates over calls `c` that produce one state row; the rollup table stores exactly these.
+STATE_COLUMNS = {
+    "requests": "count()",
+    "errors": "countIf(c.status_code = 'error')",
+    "cache_hits": "countIf(c.cache_hit)",
+    "input_tokens": "sum(c.input_tokens)",
+    "output_tokens": "sum(c.output_tokens)",
+    "cache_read_tokens": "sum(c.cache_read_tokens)",
+    "cache_write_tokens": "sum(c.cache_write_tokens)",
+    "cost_total": f"sum(ifNull(c.cost_total, {_ZERO}))",
+    "unpriced": "countIf(c.cost_total IS NULL)",
+    "cache_read_savings": f"sum({_CACHE_SAVING})",
+    "priced_uncached_cost": f"sumIf(ifNull(c.cost_total, {_ZERO}), {_PRICED_UNCACHED})",
+    "priced_uncached_requests": f"countIf({_PRICED_UNCACHED})",
+    "traces": "uniqState(c.trace_id)",
+    "users": "uniqStateIf(c.user_id, c.user_id != '')",
+    "latency": "quantilesTDigestState(0.5, 0.95, 0.99)(c.duration_ms)",
+    "ttft": "quantilesTDigestStateIf(0.5, 0.95, 0.99)(assumeNotNull(c.ttft_ms), c.ttft_ms IS NOT NULL)",
+    "ttft_count": "countIf(c.ttft_ms IS NOT NULL)",
+}
+
+_LATENCY = "quantilesTDigestMerge(0.5, 0.95, 0.99)(r.latency)"
+_TTFT = "if(sum(r.ttft_count) > 0, quantilesTDigestMerge(0.5, 0.95, 0.99)(r.ttft)[{i}], NULL)"
+_APP_CACHE_SAVING = "sum(r.cache_hits) * sum(r.priced_uncached_cost) / nullIf(sum(r.priced_uncached_requests), 0)"
+# Metric name → expression over state rows `r`; rates are fractions, money is USD, times ms.
+METRICS = {
+    "requests": "sum(r.requests)",
+    "errors": "sum(r.errors)",
+    "error_rate": "sum(r.errors) / nullIf(sum(r.requests), 0)",
+    "latency_p50_ms": f"{_LATENCY}[1]",
+    "latency_p95_ms": f"{_LATENCY}[2]",
+    "latency_p99_ms": f"{_LATENCY}[3]",
+    "ttft_p50_ms": _TTFT.format(i=1),
+    "ttft_p95_ms": _TTFT.format(i=2),
+    "ttft_p99_ms": _TTFT.format(i=3),
+    "input_tokens": "sum(r.input_tokens)",
+    "output_tokens": "sum(r.output_tokens)",
+    "cached_tokens": "sum(r.cache_read_tokens)",
+    "cache_write_tokens": "sum(r.cache_write_tokens)",
+    "cost_total": "sum(r.cost_total)",
+    "unpriced_requests": "sum(r.unpriced)",
+    "cost_per_request": "sum(r.cost_total) / nullIf(sum(r.requests), 0)",
+    "cost_per_trace": "sum(r.cost_total) / nullIf(uniqMerge(r.traces), 0)",
+    "cost_per_user": "sum(r.cost_total) / nullIf(uniqMerge(r.users), 0)",
+    "cache_hit_rate": "sum(r.cache_hits) / nullIf(sum(r.requests), 0)",
+    "prompt_cache_share": "sum(r.cache_read_tokens) / nullIf(sum(r.input_tokens), 0)",
+    "prompt_cache_savings": "sum(r.cache_read_savings)",
+    "app_cache_savings": f"ifNull({_APP_CACHE_SAVING}, {_ZERO})",
+    "cache_savings": f"sum(r.cache_read_savings) + ifNull({_APP_CACHE_SAVING}, {_ZERO})",
+}
+
+
+@dataclass(frozen=True)
+class SeriesQuery:
+    project: str
+    metrics: tuple[str, ...]
+    start: datetime
+    end: datetime
+    bucket: str = "hour"
+    group_by: str | None = None
+    filters: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def needs_raw(self) -> bool:
+        """User, session and tag are not rollup dimensions: such series come from raw calls."""
+        names = {*self.filters, *([self.group_by] if self.group_by else [])}
+        return not names <= set(ROLLUP_DIMENSIONS)
+
+
+# --- rollup maintenance ---------------------------------------------------------------------------
+
+
+def dirty_projects(store: Store, since: datetime) -> list[str]:
+    """Projects that received calls since `since` (ingest time), so their minutes need recomputing."""
+    sql = ("SELECT DISTINCT project_id FROM {db}.spans "
+           "WHERE ingested_at > {since:DateTime64(6, 'UTC')} AND is_call ORDER BY project_id")
+    return [row[0] for row in store.query(sql, {"since": since}, "metrics_dirty_projects")]
+
+
+def refresh_rollup(store: Store, project: str, since: datetime) -> int:
+    """Recompute, whole, every minute of `project` that received a call since `since`; returns calls read."""
+    params: dict[str, Any] = {"project": project, "since": since}
+    found = store.query(
+        "SELECT min(start_time), max(start_time), count() FROM {db}.spans WHERE project_id = {project:String} "
+        "AND is_call AND ingested_at > {since:DateTime64(6, 'UTC')}", params, "metrics_dirty_range")
+    low, high, count = found[0]
+    if not count:
+        return 0
+    # The range lets ClickHouse skip by primary key; the IN keeps untouched minutes out.
+    params.update(start=_minute(low), end=_minute(high) + timedelta(minutes=1))
+    dirty = ("(SELECT DISTINCT toStartOfMinute(d.start_time) FROM {db}.spans AS d WHERE d.project_id = "
+             "{project:String} AND d.is_call AND d.ingested_at > {since:DateTime64(6, 'UTC')})")
+    calls = calls_query(f"toStartOfMinute(s.start_time) IN {dirty}")
+    states = ", ".join(f"{expr} AS {name}" for name, expr in STATE_COLUMNS.items())
+    keys = ", ".join(f"c.{col} AS {col}" for col in _ROLLUP_COLUMNS)
+    sql = (f"INSERT INTO {{db}}.{ROLLUP_TABLE} SELECT c.project_id AS project_id, "
+           f"toStartOfMinute(c.start_time) AS bucket, {keys}, {states}, now64(6) AS computed_at "
+           f"FROM ({calls}) AS c GROUP BY project_id, bucket, {', '.join(_ROLLUP_COLUMNS)}")
+    store.query(sql, params, "metrics_refresh_rollup")
+    return int(count)
+
+
+def _minute(value: datetime) -> datetime:
+    return value.replace(second=0, microsecond=0)
+
+
+# --- reads ---------------------------------------------------------------------------------------
+
+
+def timeseries(store: Store, q: SeriesQuery, rolled_until: datetime | None) -> dict[str, Any]:
+    """Points per bucket (and group) for each metric in `q.metrics`; buckets without calls are absent."""
+    params: dict[str, Any] = {"project": q.project, "start": q.start, "end": q.end}
+    params.update({f"f_{name}": value for name, value in q.filters.items()})
+    key = _group_expression(q.group_by)
+    values = ", ".join(f"{METRICS[m]} AS `{m}`" for m in q.metrics)
+    sql = (f"SELECT toStartOfInterval(r.bucket, INTERVAL {BUCKETS[q.bucket]}, 'UTC') AS t, r.key AS key, "
+           f"{values} FROM ({_state_rows(q, key, rolled_until, params)}) AS r GROUP BY t, key ORDER BY key, t")
+    rows = store.query_dicts(sql, params, "metrics_timeseries")
+    return {"bucket": q.bucket, "group_by": q.group_by, "metrics": list(q.metrics), "series": _series(rows, q)}
+
+
+def _group_expression(group_by: str | None) -> str:
+    return f"c.{DIMENSIONS[group_by]}" if group_by else "''"
+
+
+def _state_rows(q: SeriesQuery, key: str, rolled_until: datetime | None, params: dict[str, Any]) -> str:
+    """Rolled-up minutes before `rolled_until`, raw calls from then on (or everywhere when needed)."""
+    if q.needs_raw or rolled_until is None or rolled_until <= q.start:
+        return _raw_states(q, key, "")
+    params["rolled_until"] = rolled_until
+    split = "{rolled_until:DateTime64(6, 'UTC')}"
+    rollup = _rollup_states(q, key, f"c.bucket < toStartOfMinute({split})")
+    raw = _raw_states(q, key, f"s.start_time >= toStartOfMinute({split})")
+    return f"{rollup} UNION ALL {raw}"
+
+
+def _raw_states(q: SeriesQuery, key: str, condition: str) -> str:
+    calls = calls_query(condition, time_filtered=True, with_tags=q.group_by == "tag" or "tag" in q.filters)
+    if q.group_by == "tag" or "tag" in q.filters:
+        calls = f"SELECT *, tag FROM ({calls}) ARRAY JOIN if(empty(tags), [''], tags) AS tag"
+    states = ", ".join(f"{expr} AS {name}" for name, expr in STATE_COLUMNS.items())
+    return (f"SELECT toStartOfMinute(c.start_time) AS bucket, {key} AS key, {states} FROM ({calls}) AS c "
+            f"{_where(q.filters)} GROUP BY bucket, key")
+
+
+def _rollup_states(q: SeriesQuery, key: str, condition: str) -> str:
+    columns = ", ".join(f"c.{name} AS {name}" for name in STATE_COLUMNS)
+    filters = " ".join(f"AND c.{DIMENSIONS[n]} = {{f_{n}:String}}" for n in q.filters)
+    return (f"SELECT c.bucket AS bucket, {key} AS key, {columns} FROM {{db}}.{ROLLUP_TABLE} AS c FINAL "
+            f"WHERE c.project_id = {{project:String}} AND c.bucket >= toStartOfMinute({{start:DateTime64(6, 'UTC')}}) "
+            f"AND c.bucket < {{end:DateTime64(6, 'UTC')}} AND {condition} {filters}")
+
+
+def _where(filters: dict[str, str]) -> str:
+    if not filters:
+        return ""
+    return "WHERE " + " AND ".join(f"c.{DIMENSIONS[n]} = {{f_{n}:String}}" for n in filters)
+
+
+def _series(rows: list[dict[str, Any]], q: SeriesQuery) -> list[dict[str, Any]]:
+    series: dict[str, dict[str, Any]] = {}
+    for row in rows:
+        entry = series.setdefault(row["key"], {"key": row["key"], "points": []})
+        point = {"t": row["t"].isoformat()}
+        point.update({m: _number(row[m]) for m in q.metrics})
+        entry["points"].append(point)
+    return list(series.values())
+
+
+def _number(value: Any) -> float | int | None:
+    if value is None:
+        return None
+    if isinstance(value, int):
+        return value
+    number = float(value)
+    return None if number != number else round(number, 12)  # NaN → null

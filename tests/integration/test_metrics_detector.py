@@ -1,0 +1,144 @@
+"""The metrics detector and /api/v1/metrics/timeseries on the real engine, fed over real OTLP/HTTP."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+import requests
+
+from tests.conftest import Running
+from tests.spans import PROTOBUF, Call, export_calls
+
+HOUR_NS = 3600 * 10**9
+
+
+def hours_ago(hours: float, offset_s: float = 0) -> int:
+    """A fixed point inside an hour that began `hours` ago (stays in one hour bucket during the test)."""
+    start = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=hours)
+    return int((start.timestamp() + 60 + offset_s) * 1e9)
+
+
+def send(running: Running, *calls: Call) -> None:
+    response = running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF)
+    assert response.status_code == 200, response.text
+    running.flush()
+
+
+def run_detectors(running: Running, *names: str) -> list[dict]:
+    body = {"detectors": list(names)} if names else None
+    response = requests.post(running.ui_url + "/api/v1/detectors/run", json=body, timeout=60)
+    assert response.status_code == 200, response.text
+    runs = response.json()["runs"]
+    assert all(r["outcome"] == "ok" for r in runs), runs
+    return runs
+
+
+def series(running: Running, **params: object) -> dict:
+    params.setdefault("from", (datetime.now(UTC) - timedelta(hours=6)).isoformat())
+    params.setdefault("to", datetime.now(UTC).isoformat())
+    response = running.get("/api/v1/metrics/timeseries", **params)
+    assert response.status_code == 200, response.text
+    return response.json()
+
+
+def points_by_key(result: dict) -> dict[str, list[dict]]:
+    return {s["key"]: s["points"] for s in result["series"]}
+
+
+def test_rollup_counts_late_redelivered_and_twin_spans_once(running: Running) -> None:
+    two_h, one_h = hours_ago(2), hours_ago(1)
+    batch = [
+        Call(1, 1, start_ns=two_h, duration_ms=100, user="u1", response_id="r1"),
+        Call(1, 2, start_ns=two_h + 10**6, duration_ms=100, user="u1", response_id="r1"),  # a twin of the first
+        Call(2, 1, start_ns=two_h, duration_ms=300, user="u2", error=True),
+        Call(3, 1, start_ns=one_h, duration_ms=900, model="gpt-4o", user="u1", cache_hit=True),
+    ]
+    send(running, *batch)
+    send(running, *batch)  # redelivered by an exporter retry
+    run_detectors(running, "metrics")
+    hourly = points_by_key(series(running, metric="requests,errors,error_rate,cache_hit_rate", bucket="hour"))[""]
+    assert [(p["requests"], p["errors"]) for p in hourly] == [(2, 1), (1, 0)]
+    assert hourly[0]["error_rate"] == 0.5 and hourly[1]["cache_hit_rate"] == 1.0
+
+    send(running, Call(4, 1, start_ns=two_h + 5 * 10**9, duration_ms=200, user="u3"))  # late, into a rolled minute
+    run_detectors(running, "metrics")
+    hourly = points_by_key(series(running, metric="requests", bucket="hour"))[""]
+    assert [p["requests"] for p in hourly] == [3, 1]
+
+
+def test_rollup_and_raw_calls_agree_with_the_summary(running: Running) -> None:
+    base = hours_ago(3)
+    calls = [Call(10 + i, 1, start_ns=base + i * 61 * 10**9, duration_ms=100.0 * (i + 1),
+                  model=("gpt-4o-mini", "gpt-4o")[i % 2], user=f"u{i % 3}", input_tokens=1000,
+                  cache_read_tokens=400 * (i % 2), ttft_ms=50.0 * (i + 1), tags=("beta",) if i < 4 else ())
+             for i in range(10)]
+    send(running, *calls)
+    run_detectors(running, "metrics")
+    window = {"from": datetime.fromtimestamp(base / 1e9 - 60, UTC).isoformat(),
+              "to": datetime.fromtimestamp(base / 1e9 + 3600, UTC).isoformat()}
+    summary = running.get("/api/v1/metrics/summary", **window).json()["total"]
+    metrics = "requests,cost_total,latency_p50_ms,latency_p99_ms,ttft_p95_ms,cached_tokens,prompt_cache_share"
+    by_model = series(running, metric=metrics, bucket="day", group_by="model", **window)  # rollup
+    by_user = series(running, metric=metrics, bucket="day", group_by="user", **window)  # raw calls
+    for result in (by_model, by_user):
+        points = [s["points"][0] for s in result["series"]]
+        assert sum(p["requests"] for p in points) == summary["requests"] == 10
+        assert sum(p["cost_total"] for p in points) == pytest.approx(summary["cost"]["total"], rel=1e-9)
+        assert sum(p["cached_tokens"] for p in points) == summary["cache_read_tokens"] == 2000
+    overall = series(running, metric=metrics, bucket="day", **window)["series"][0]["points"][0]
+    # t-digest quantiles (mergeable across minutes) land on a neighbouring sample of the exact ones here.
+    assert overall["latency_p50_ms"] == pytest.approx(summary["latency_ms"]["p50"], abs=50)
+    assert overall["prompt_cache_share"] == pytest.approx(2000 / 10000)
+    tagged = points_by_key(series(running, metric="requests", bucket="day", group_by="tag", **window))
+    assert tagged["beta"][0]["requests"] == 4 and tagged[""][0]["requests"] == 6
+    filtered = series(running, metric="requests", bucket="day", model="gpt-4o", **window)["series"][0]
+    assert filtered["points"][0]["requests"] == 5
+
+
+def test_fresh_spans_show_before_any_detector_run(running: Running) -> None:
+    send(running, Call(20, 1), Call(21, 1, user="u9"))
+    points = points_by_key(series(running, metric="requests", bucket="minute",
+                                  **{"from": (datetime.now(UTC) - timedelta(minutes=30)).isoformat()}))[""]
+    assert sum(p["requests"] for p in points) == 2
+
+
+def test_app_and_prompt_cache_savings(running: Running) -> None:
+    base = hours_ago(2)
+    send(running, Call(30, 1, start_ns=base, input_tokens=1_000_000, output_tokens=0),  # $0.15 list price
+         Call(31, 1, start_ns=base, input_tokens=1_000_000, output_tokens=0, cache_read_tokens=500_000),
+         Call(32, 1, start_ns=base, input_tokens=0, output_tokens=0, cache_hit=True))
+    run_detectors(running, "metrics")
+    point = series(running, metric="prompt_cache_savings,app_cache_savings,cache_savings",
+                   bucket="day")["series"][0]["points"][0]
+    # gpt-4o-mini: $0.15/M input, $0.075/M cache read → 500k read tokens saved $0.0375.
+    assert point["prompt_cache_savings"] == pytest.approx(0.0375)
+    assert point["app_cache_savings"] > 0
+    assert point["cache_savings"] == pytest.approx(point["prompt_cache_savings"] + point["app_cache_savings"])
+
+
+@pytest.mark.parametrize(("params", "message"), [
+    ({}, "metric= is required"),
+    ({"metric": "requests,bogus"}, "unknown metric bogus"),
+    ({"metric": "requests", "bucket": "week"}, "bucket='week' is not one of"),
+    ({"metric": "requests", "group_by": "colour"}, "group_by='colour' is not one of"),
+    ({"metric": "requests", "bucket": "minute", "from": "2020-01-01T00:00:00Z"}, "more than 5000 points"),
+    ({"metric": "requests", "project": "nope"}, "project 'nope' does not exist"),
+])
+def test_timeseries_bad_input(running: Running, params: dict, message: str) -> None:
+    response = running.get("/api/v1/metrics/timeseries", **params)
+    assert response.status_code in (400, 404) and message in response.json()["error"]
+
+
+def test_detector_runs_are_recorded_and_unknown_names_refused(running: Running) -> None:
+
+    bad = requests.post(running.ui_url + "/api/v1/detectors/run", json={"detectors": ["nope"]}, timeout=10)
+    assert bad.status_code == 400 and "unknown detector nope" in bad.json()["error"]
+    send(running, Call(40, 1))
+    started = time.time()
+    run_detectors(running)
+    runs = running.get("/api/v1/detectors/runs").json()["runs"]
+    latest = next(r for r in runs if r["detector"] == "metrics")
+    assert latest["outcome"] == "ok" and latest["rows_read"] >= 1 and latest["trigger"] == "manual"
+    assert datetime.fromisoformat(latest["finished_at"]).timestamp() >= started - 1
