@@ -12,6 +12,7 @@ from flask import Blueprint, Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from dashboard import params
+from dashboard.api_alerts import Alerting, create_alerts_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
 from dashboard.params import ApiError, choice_arg, int_arg, time_range
 from detectors.runner import DetectorRunner
@@ -126,11 +127,13 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
-                  runner: DetectorRunner | None = None) -> Flask:
+                  runner: DetectorRunner | None = None, alerting: Alerting | None = None) -> Flask:
     app = Flask("llmpulse.ui")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(create_api_blueprint(store, metadata))
     app.register_blueprint(create_detectors_blueprint(store, metadata, runner))
+    if alerting is not None:
+        app.register_blueprint(create_alerts_blueprint(store, metadata, alerting))
     app.add_url_rule("/healthz", "healthz", lambda: ({"status": "ok"}, 200))
     app.add_url_rule("/readyz", "readyz",
                      lambda: ({"status": "ready"}, 200) if ready() else ({"status": "storage unavailable"}, 503))

@@ -2,12 +2,19 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
+
+from detectors.alerting import AlertsDetector, AlertSettings
 from detectors.base import Detector
 from detectors.metrics import MetricsDetector
+from detectors.notify.dispatcher import Dispatcher
 from llmpulse.config import Settings
+from schemas.alerting import AlertStore
 
 
-def build_detectors(settings: Settings) -> list[Detector]:
+def build_detectors(settings: Settings, alerts: AlertStore, dispatcher: Dispatcher) -> list[Detector]:
+    alert_settings = AlertSettings(settings.resolved_public_url, timedelta(seconds=settings.renotify_seconds))
     return [
         MetricsDetector(settings.metrics_interval),
+        AlertsDetector(settings.alerts_interval, alerts, dispatcher, alert_settings),
     ]

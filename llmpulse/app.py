@@ -11,6 +11,7 @@ import logging
 import sys
 import threading
 from dataclasses import dataclass, field
+from datetime import timedelta
 from functools import cached_property
 from typing import Any
 
@@ -23,12 +24,16 @@ from collector.pipeline import IngestPipeline, PriceBookSource
 from collector.spool import Spool
 from collector.writer import BatchWriter
 from dashboard.api import create_ui_app
+from dashboard.api_alerts import Alerting
+from detectors.notify.dispatcher import Dispatcher
 from detectors.registry import build_detectors
 from detectors.runner import DetectorRunner
 from detectors.scheduler import DetectorScheduler
 from llmpulse import memory
 from llmpulse.config import Settings
+from schemas.alerting import AlertStore
 from schemas.metadata import Metadata, create_metadata_engine
+from schemas.secrets import SecretBox, load_or_create_key
 from schemas.store import Store, connect
 
 log = logging.getLogger(__name__)
@@ -102,11 +107,24 @@ class Llmpulse:
         return create_collector_app(self.pipeline, auth, self.ready, s.max_body_bytes, s.ingest_concurrency)
 
     def ui_app(self) -> Flask:
-        return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner)
+        engine = self.detector_runner.detectors.get("alerts")
+        renotify = timedelta(seconds=self.settings.renotify_seconds)
+        alerting = Alerting(self.alert_store, self.dispatcher, engine, renotify)  # type: ignore[arg-type]
+        return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner, alerting)
+
+    @cached_property
+    def alert_store(self) -> AlertStore:
+        key = load_or_create_key(self.settings.secret_key, self.settings.data_dir / "secret.key")
+        return AlertStore(self.metadata, SecretBox(key))
+
+    @cached_property
+    def dispatcher(self) -> Dispatcher:
+        return Dispatcher(self.alert_store)
 
     @cached_property
     def detector_runner(self) -> DetectorRunner:
-        return DetectorRunner(build_detectors(self.settings), self.store, self.metadata)
+        return DetectorRunner(build_detectors(self.settings, self.alert_store, self.dispatcher),
+                              self.store, self.metadata)
 
     @cached_property
     def scheduler(self) -> DetectorScheduler:
@@ -161,6 +179,8 @@ class Llmpulse:
         self._stopping.set()
         if "scheduler" in self.__dict__:
             self.scheduler.stop()
+        if "dispatcher" in self.__dict__:
+            self.dispatcher.close()
         for _, server in self._servers:
             server.close()
             server.task_dispatcher.shutdown()

@@ -144,14 +144,29 @@ def _minute(value: datetime) -> datetime:
 
 def timeseries(store: Store, q: SeriesQuery, rolled_until: datetime | None) -> dict[str, Any]:
     """Points per bucket (and group) for each metric in `q.metrics`; buckets without calls are absent."""
-    params: dict[str, Any] = {"project": q.project, "start": q.start, "end": q.end}
-    params.update({f"f_{name}": value for name, value in q.filters.items()})
+    params = _params(q)
     key = _group_expression(q.group_by)
     values = ", ".join(f"{METRICS[m]} AS `{m}`" for m in q.metrics)
     sql = (f"SELECT toStartOfInterval(r.bucket, INTERVAL {BUCKETS[q.bucket]}, 'UTC') AS t, r.key AS key, "
            f"{values} FROM ({_state_rows(q, key, rolled_until, params)}) AS r GROUP BY t, key ORDER BY key, t")
     rows = store.query_dicts(sql, params, "metrics_timeseries")
     return {"bucket": q.bucket, "group_by": q.group_by, "metrics": list(q.metrics), "series": _series(rows, q)}
+
+
+def window_values(store: Store, q: SeriesQuery, rolled_until: datetime | None) -> dict[str, Any]:
+    """Each metric of `q.metrics` over the whole window (alert rules, budgets, KPI tiles)."""
+    params = _params(q)
+    values = ", ".join(f"{METRICS[m]} AS `{m}`" for m in q.metrics)
+    states = _state_rows(q, _group_expression(None), rolled_until, params)
+    sql = f"SELECT {values} FROM ({states}) AS r"
+    row = store.query_dicts(sql, params, "metrics_window")[0]
+    return {m: _number(row[m]) for m in q.metrics}
+
+
+def _params(q: SeriesQuery) -> dict[str, Any]:
+    params: dict[str, Any] = {"project": q.project, "start": q.start, "end": q.end}
+    params.update({f"f_{name}": value for name, value in q.filters.items()})
+    return params
 
 
 def _group_expression(group_by: str | None) -> str:

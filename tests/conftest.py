@@ -18,7 +18,8 @@ import requests
 from llmpulse.app import Llmpulse
 from llmpulse.config import Settings
 
-pytest_plugins = ["tests.receiver", "tests.metadata_db"]  # the `receiver` fixture: a local stand-in for Slack, PagerDuty, webhooks
+# `receiver`: a local stand-in for Slack, PagerDuty and webhooks; `metadata`: SQLite and PostgreSQL.
+pytest_plugins = ["tests.receiver", "tests.metadata_db"]
 
 
 @pytest.fixture(scope="session")

@@ -1,0 +1,234 @@
+"""API of alerting: channels, alert rules, budgets and the kill switch, incidents (ack, silence)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from dashboard.params import ApiError, choice_arg, int_arg, json_body, parse_time, project_arg
+from detectors.alerting import AlertsDetector, state_from_json, state_to_json
+from detectors.alerts.budget import BudgetStatus, parse_budget
+from detectors.alerts.channels import parse_channel
+from detectors.alerts.incidents import IncidentError, IncidentState, acknowledge, silence
+from detectors.alerts.rules import AlertInputError, RuleSpec, merge_rule, parse_duration, parse_rule
+from detectors.budgets import compute_budget_status
+from detectors.metrics import rolled_until
+from detectors.notify.dispatcher import Dispatcher
+from detectors.notify.message import Notification
+from schemas.alerting import AlertStore, StoredSpec
+from schemas.metadata import Metadata
+from schemas.models import utcnow
+from schemas.runs import StateStore
+from schemas.store import Store
+
+INCIDENT_STATES = ("pending", "firing", "resolved")
+
+
+@dataclass(frozen=True)
+class Alerting:
+    """What the alerting API needs from the service; `engine` words test messages like real ones."""
+
+    alerts: AlertStore
+    dispatcher: Dispatcher
+    engine: AlertsDetector | None
+    default_renotify: timedelta
+
+
+def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting) -> Blueprint:
+    api = Blueprint("alerts_api", __name__, url_prefix="/api/v1")
+    alerts, dispatcher, engine = alerting.alerts, alerting.dispatcher, alerting.engine
+    default_renotify = alerting.default_renotify
+    state = StateStore(metadata)
+
+    def rule_spec(project: str, body: Any) -> dict[str, Any]:
+        return parse_rule(body, known_channels=alerts.channel_ids(project), default_renotify=default_renotify
+                          ).to_json()
+
+    @api.post("/channels")
+    def create_channel() -> Any:
+        project, spec = project_arg(metadata), parse_channel(json_body())
+        channel_id = alerts.create_channel(project, spec.type, spec.name, spec.secrets, spec.hint)
+        return jsonify({"id": channel_id, "type": spec.type, "name": spec.name, "target": spec.hint}), 201
+
+    @api.get("/channels")
+    def list_channels() -> Any:
+        return jsonify({"channels": alerts.list_channels(project_arg(metadata))})
+
+    @api.delete("/channels/<int:channel_id>")
+    def delete_channel(channel_id: int) -> Any:
+        return _deleted(alerts.delete_channel(project_arg(metadata), channel_id), "channel", channel_id)
+
+    @api.post("/channels/<int:channel_id>/test")
+    def test_channel(channel_id: int) -> Any:
+        project = project_arg(metadata)
+        if alerts.channel_secrets(project, channel_id) is None:
+            raise ApiError(404, f"channel {channel_id} does not exist in project {project!r}")
+        result = dispatcher.send_test(project, channel_id, _test_notification(project, engine))
+        return jsonify({"ok": result.ok, "http_status": result.status, "attempts": result.attempts,
+                        "error": result.error}), (200 if result.ok else 502)
+
+    @api.get("/channels/<int:channel_id>/deliveries")
+    def channel_deliveries(channel_id: int) -> Any:
+        project = project_arg(metadata)
+        return jsonify({"deliveries": alerts.list_deliveries(project, channel_id, int_arg("limit", 100, 1, 1000))})
+
+    @api.post("/alert-rules")
+    def create_rule() -> Any:
+        project = project_arg(metadata)
+        spec = rule_spec(project, json_body())
+        return jsonify({"id": alerts.create_rule(project, spec), **spec}), 201
+
+    @api.get("/alert-rules")
+    def list_rules() -> Any:
+        return jsonify({"rules": [_rule_json(r) for r in alerts.list_rules(project_arg(metadata))]})
+
+    @api.get("/alert-rules/<int:rule_id>")
+    def get_rule(rule_id: int) -> Any:
+        return jsonify(_rule_json(_find_rule(alerts, project_arg(metadata), rule_id)))
+
+    @api.put("/alert-rules/<int:rule_id>")
+    def update_rule(rule_id: int) -> Any:
+        project = project_arg(metadata)
+        existing = parse_rule(_find_rule(alerts, project, rule_id).spec, known_channels=alerts.channel_ids(project),
+                              default_renotify=default_renotify)
+        spec = merge_rule(existing, json_body(), known_channels=alerts.channel_ids(project)).to_json()
+        alerts.update_rule(project, rule_id, spec)
+        return jsonify({"id": rule_id, **spec})
+
+    @api.delete("/alert-rules/<int:rule_id>")
+    def delete_rule(rule_id: int) -> Any:
+        return _deleted(alerts.delete_rule(project_arg(metadata), rule_id), "alert rule", rule_id)
+
+    @api.post("/budgets")
+    def create_budget() -> Any:
+        project = project_arg(metadata)
+        spec = parse_budget(json_body(), known_channels=alerts.channel_ids(project)).to_json()
+        return jsonify({"id": alerts.create_budget(project, spec), **spec}), 201
+
+    @api.get("/budgets")
+    def list_budgets() -> Any:
+        return jsonify({"budgets": [{"id": b.id, **b.spec} for b in alerts.list_budgets(project_arg(metadata))]})
+
+    @api.delete("/budgets/<int:budget_id>")
+    def delete_budget(budget_id: int) -> Any:
+        return _deleted(alerts.delete_budget(project_arg(metadata), budget_id), "budget", budget_id)
+
+    @api.get("/budget/status")
+    def budget_status() -> Any:
+        """The kill switch an LLM gateway polls: may this project still spend?"""
+        project, now = project_arg(metadata), utcnow()
+        statuses = [(b, compute_budget_status(store, project, parse_budget(b.spec, known_channels=set(
+            b.spec.get("channels") or ())), now, rolled_until(state))) for b in alerts.list_budgets(project)]
+        return jsonify(_budget_answer(project, statuses))
+
+    @api.get("/alerts")
+    def list_incidents() -> Any:
+        project = project_arg(metadata)
+        wanted = choice_arg("state", INCIDENT_STATES, None)
+        return jsonify({"alerts": alerts.list_incidents(project, wanted, int_arg("limit", 100, 1, 1000))})
+
+    @api.get("/alerts/<int:incident_id>")
+    def get_incident(incident_id: int) -> Any:
+        return jsonify(_find_incident(alerts, project_arg(metadata), incident_id))
+
+    @api.post("/alerts/<int:incident_id>/ack")
+    def ack_incident(incident_id: int) -> Any:
+        project, now = project_arg(metadata), utcnow()
+        incident = _find_incident(alerts, project, incident_id)
+        if incident["state"] != "firing":
+            raise ApiError(409, f"only a firing alert can be acknowledged; this one is {incident['state']}")
+        _change_rule_state(alerts, incident, lambda s: acknowledge(s, now))
+        alerts.update_incident(incident_id, acknowledged_at=now)
+        alerts.add_incident_event(incident_id, now, "acknowledged", None, request.args.get("by", ""))
+        return jsonify(_find_incident(alerts, project, incident_id))
+
+    @api.post("/alerts/<int:incident_id>/silence")
+    def silence_incident(incident_id: int) -> Any:
+        project, now = project_arg(metadata), utcnow()
+        incident = _find_incident(alerts, project, incident_id)
+        until = _silence_until(json_body(), now)
+        _change_rule_state(alerts, incident, lambda s: silence(s, until))
+        alerts.update_incident(incident_id, silenced_until=until)
+        alerts.add_incident_event(incident_id, now, "silenced", None, f"until {until.isoformat()}")
+        return jsonify(_find_incident(alerts, project, incident_id))
+
+    @api.errorhandler(AlertInputError)
+    def _input_error(exc: AlertInputError) -> Any:
+        return jsonify({"error": exc.message, "field": exc.field}), exc.status
+
+    @api.errorhandler(IncidentError)
+    def _incident_error(exc: IncidentError) -> Any:
+        return jsonify({"error": exc.message}), exc.status
+
+    return api
+
+
+def _deleted(found: bool, what: str, item_id: int) -> Any:
+    if not found:
+        raise ApiError(404, f"{what} {item_id} does not exist in this project")
+    return "", 204
+
+
+def _find_rule(alerts: AlertStore, project: str, rule_id: int) -> StoredSpec:
+    rule = alerts.get_rule(project, rule_id)
+    if rule is None:
+        raise ApiError(404, f"alert rule {rule_id} does not exist in project {project!r}")
+    return rule
+
+
+def _rule_json(rule: StoredSpec) -> dict[str, Any]:
+    state = state_from_json(rule.state)
+    return {"id": rule.id, **rule.spec, "state": state.state, "incident_id": rule.incident_id,
+            "created_at": rule.created_at.isoformat() if rule.created_at else None}
+
+
+def _find_incident(alerts: AlertStore, project: str, incident_id: int) -> dict[str, Any]:
+    incident = alerts.get_incident(project, incident_id)
+    if incident is None:
+        raise ApiError(404, f"alert {incident_id} does not exist in project {project!r}")
+    return incident
+
+
+def _change_rule_state(alerts: AlertStore, incident: dict[str, Any], change: Any) -> None:
+    """Acks and silences live in the rule's state machine too, so the engine honours them."""
+    rule_id = incident["rule_id"]
+    if rule_id is None:
+        return
+    rule = next((r for r in alerts.list_rules() if r.id == rule_id), None)
+    if rule is not None and rule.incident_id == incident["id"]:
+        alerts.save_rule_state(rule_id, state_to_json(change(state_from_json(rule.state))), rule.incident_id)
+
+
+def _silence_until(body: dict[str, Any], now: Any) -> Any:
+    if "until" in body:
+        until = parse_time(str(body["until"]), now, "until")
+    elif "for" in body:
+        until = now + parse_duration(body["for"], "for")
+    else:
+        raise ApiError(400, 'give "for" (e.g. "1h") or "until" (an ISO-8601 time)')
+    if until <= now:
+        raise ApiError(400, "a silence must end in the future")
+    return until
+
+
+def _budget_answer(project: str, statuses: list[tuple[StoredSpec, BudgetStatus]]) -> dict[str, Any]:
+    """The tightest budget speaks for the project; every budget is listed beside it."""
+    if not statuses:
+        return {"project": project, "allowed": True, "spent_usd": None, "budget_usd": None, "projected_usd": None,
+                "period_end": None, "budgets": [], "reason": "no budget set for this project"}
+    _, tightest = max(statuses, key=lambda item: item[1].used_pct)
+    return {"project": project, **tightest.to_json(), "allowed": all(s.allowed for _, s in statuses),
+            "budgets": [{"id": b.id, **b.spec, "status": s.to_json()} for b, s in statuses]}
+
+
+def _test_notification(project: str, engine: AlertsDetector | None) -> Notification:
+    spec = RuleSpec(name="llmpulse test notification", metric="error_rate", comparator=">", threshold=0.05,
+                    window=timedelta(minutes=5), severity="info")
+    state = IncidentState(state="firing", firing_since=utcnow())
+    if engine is not None:
+        made = engine.notification(project, None, spec, "firing", state, 0.07)
+        return replace(made, event="test", summary=f"[{project}] Test from llmpulse: this channel works.")
+    raise ApiError(503, "alerting is not configured in this process")

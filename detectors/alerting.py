@@ -1,0 +1,211 @@
+"""The alerts detector: evaluates every rule and budget, moves incidents, hands out notifications.
+
+Rule logic is pure (`detectors.alerts`); this module reads each rule's metric over its window,
+steps its incident through the state machine, persists the result and queues deliveries on the
+dispatcher, so a slow channel never holds up the next rule. One failing rule is recorded in
+the run's message and the others still run.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, fields
+from datetime import datetime, timedelta
+from typing import Any
+
+from detectors.alerts.budget import BudgetSpec, BudgetStatus, parse_budget
+from detectors.alerts.incidents import (
+    FIRING,
+    OK,
+    PENDING,
+    RESOLVE,
+    RESOLVED,
+    IncidentState,
+    is_new_incident,
+    step,
+)
+from detectors.alerts.rules import RuleSpec, evaluate, format_duration, parse_rule
+from detectors.base import DetectorContext, RunResult
+from detectors.budgets import compute_budget_status
+from detectors.metrics import rolled_until
+from detectors.notify.dispatcher import Dispatcher
+from detectors.notify.message import Notification, format_value
+from schemas.alerting import AlertStore, StoredSpec
+from schemas.metrics import SeriesQuery, window_values
+from schemas.quality import drift_event_count, hallucination_counts
+
+log = logging.getLogger(__name__)
+
+BUDGET_METRICS = ("budget_used_pct", "projected_spend")
+# A pending breach that recovers is closed without ever having been announced.
+_ROW_STATE = {PENDING: PENDING, FIRING: FIRING, RESOLVED: RESOLVED, OK: RESOLVED}
+_TIMELINE_KIND = {FIRING: FIRING, RESOLVED: RESOLVED, OK: "recovered before firing"}
+_TIME_FIELDS = {f.name for f in fields(IncidentState) if f.name not in ("state", "value")}
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    public_url: str
+    default_renotify: timedelta
+
+
+def state_to_json(state: IncidentState) -> dict[str, Any]:
+    return {f.name: (v.isoformat() if isinstance(v := getattr(state, f.name), datetime) else v)
+            for f in fields(IncidentState)}
+
+
+def state_from_json(data: dict[str, Any]) -> IncidentState:
+    values = {k: (datetime.fromisoformat(v) if k in _TIME_FIELDS and v else v) for k, v in data.items()}
+    return IncidentState(**{k: v for k, v in values.items() if k in {f.name for f in fields(IncidentState)}})
+
+
+class AlertsDetector:
+    name = "alerts"
+
+    def __init__(self, interval: float, alerts: AlertStore, dispatcher: Dispatcher, settings: AlertSettings) -> None:
+        self.interval, self.alerts, self.dispatcher, self.settings = interval, alerts, dispatcher, settings
+
+    def run(self, ctx: DetectorContext) -> RunResult:
+        rules, budgets = self.alerts.list_rules(), self.alerts.list_budgets()
+        failures: list[str] = []
+        sent = sum(self._guarded(self._evaluate_rule, ctx, r, failures, "rule") for r in rules)
+        sent += sum(self._guarded(self._evaluate_budget, ctx, b, failures, "budget") for b in budgets)
+        message = f"{len(rules)} rule(s), {len(budgets)} budget(s), {sent} notification(s)"
+        return RunResult(rows_read=len(rules) + len(budgets), rows_written=sent,
+                         message="; ".join([message, *failures]))
+
+    def _guarded(self, evaluate_one: Any, ctx: DetectorContext, stored: StoredSpec, failures: list[str],
+                 kind: str) -> int:
+        try:
+            return evaluate_one(ctx, stored)
+        except Exception as exc:  # one broken rule must not silence the others
+            log.exception("%s %s failed", kind, stored.id)
+            failures.append(f"{kind} {stored.id}: {type(exc).__name__}: {exc}")
+            return 0
+
+    # --- rules ---------------------------------------------------------------------------------
+
+    def _evaluate_rule(self, ctx: DetectorContext, stored: StoredSpec) -> int:
+        spec = parse_rule(stored.spec, known_channels=set(stored.spec.get("channels") or ()),
+                          default_renotify=self.settings.default_renotify)
+        if not spec.enabled:
+            return 0
+        value = self.metric_value(ctx, stored.project, spec)
+        before = state_from_json(stored.state)
+        after, actions = step(before, evaluate(spec, value), value, ctx.now,
+                              for_duration=spec.for_duration, renotify=spec.renotify)
+        incident_id = self._track_incident(stored, spec, before, after, ctx.now)
+        for action in actions:
+            event = "resolved" if action.kind == RESOLVE else "firing"
+            self._notify(stored.project, incident_id, spec, event, after, action.value)
+            if incident_id is not None:
+                self.alerts.add_incident_event(incident_id, ctx.now, f"notified:{action.kind}", action.value)
+        self.alerts.save_rule_state(stored.id, state_to_json(after), incident_id)
+        return len(actions) * len(spec.channels)
+
+    def _track_incident(self, stored: StoredSpec, spec: RuleSpec, before: IncidentState, after: IncidentState,
+                        now: datetime) -> int | None:
+        """Open a row for a new incident, log each state change on its timeline, mirror the state."""
+        incident_id = stored.incident_id
+        if is_new_incident(before, after):
+            incident_id = self.alerts.open_incident(stored.project, spec.name, spec.severity,
+                                                    after.started_at or now, rule_id=stored.id)
+            self.alerts.add_incident_event(incident_id, now, PENDING, after.value)
+        if incident_id is None or before == after:
+            return incident_id
+        if after.state != before.state and after.state != PENDING:
+            self.alerts.add_incident_event(incident_id, now, _TIMELINE_KIND[after.state], after.value)
+        self.alerts.update_incident(
+            incident_id, state=_ROW_STATE[after.state], value=after.value, firing_since=after.firing_since,
+            resolved_at=after.resolved_at or (now if after.state == OK else None),
+            acknowledged_at=after.acknowledged_at, silenced_until=after.silenced_until)
+        return incident_id
+
+    def metric_value(self, ctx: DetectorContext, project: str, spec: RuleSpec) -> float | None:
+        """The rule's metric over [now - window, now) with its filters; None when there is no data."""
+        start, filters = ctx.now - spec.window, spec.filter_map
+        if spec.metric == "hallucination_rate":
+            rows = hallucination_counts(ctx.store, project, start, ctx.now, model=filters.get("model"))
+            sampled = sum(r["sampled"] for r in rows)
+            return sum(r["flagged"] for r in rows) / sampled if sampled else None
+        if spec.metric == "drift":
+            return float(drift_event_count(ctx.store, project, start, ctx.now, filters.get("model")))
+        if spec.metric in BUDGET_METRICS:
+            return self._budget_metric(ctx, project, spec.metric)
+        query = SeriesQuery(project, (spec.metric,), start, ctx.now, filters=filters)
+        value = window_values(ctx.store, query, rolled_until(ctx.state))[spec.metric]
+        return None if value is None else float(value)
+
+    def _budget_metric(self, ctx: DetectorContext, project: str, metric: str) -> float | None:
+        statuses = [self._status(ctx, b) for b in self.alerts.list_budgets(project)]
+        if not statuses:
+            return None
+        if metric == "budget_used_pct":
+            return float(max(s.used_pct for s in statuses))
+        return float(max(s.projected_usd for s in statuses))
+
+    # --- budgets -------------------------------------------------------------------------------
+
+    def _status(self, ctx: DetectorContext, stored: StoredSpec) -> BudgetStatus:
+        return compute_budget_status(ctx.store, stored.project, self._budget_spec(stored), ctx.now,
+                                     rolled_until(ctx.state))
+
+    @staticmethod
+    def _budget_spec(stored: StoredSpec) -> BudgetSpec:
+        return parse_budget(stored.spec, known_channels=set(stored.spec.get("channels") or ()))
+
+    def _evaluate_budget(self, ctx: DetectorContext, stored: StoredSpec) -> int:
+        """Each threshold is announced once per period; crossings are incidents, resolved when it ends."""
+        spec, status = self._budget_spec(stored), self._status(ctx, stored)
+        same_period = stored.state.get("period_start") == status.period_start.isoformat()
+        notified = list(stored.state.get("notified", [])) if same_period else []
+        if not same_period:
+            self._close_budget_incidents(stored, spec, ctx.now)
+        fresh = [t for t in status.crossed if t not in notified]
+        for threshold in fresh:
+            self._announce_budget(stored, spec, status, threshold, ctx.now)
+        self.alerts.save_budget_progress(stored.id, status.period_start, sorted({*notified, *fresh}))
+        return len(fresh) * len(spec.channels)
+
+    def _announce_budget(self, stored: StoredSpec, spec: BudgetSpec, status: BudgetStatus, threshold: int,
+                         now: datetime) -> None:
+        title = f"Budget {threshold}% of ${spec.amount_usd} per {spec.period} reached"
+        severity = "critical" if threshold >= 100 else "warning"
+        incident_id = self.alerts.open_incident(stored.project, title, severity, now, budget_id=stored.id)
+        self.alerts.update_incident(incident_id, state=FIRING, value=float(status.used_pct), firing_since=now)
+        self.alerts.add_incident_event(incident_id, now, FIRING, float(status.used_pct), title)
+        rule = RuleSpec(name=title, metric="budget_used_pct", comparator=">=", threshold=float(threshold),
+                        window=status.period_end - status.period_start, severity=severity,
+                        filters=spec.filters, channels=spec.channels)
+        self._notify(stored.project, incident_id, rule, "firing", IncidentState(state=FIRING, firing_since=now),
+                     float(status.used_pct))
+
+    def _close_budget_incidents(self, stored: StoredSpec, spec: BudgetSpec, now: datetime) -> None:
+        for incident in self.alerts.list_incidents(stored.project, state=FIRING, limit=1000):
+            if incident["budget_id"] == stored.id:
+                self.alerts.update_incident(incident["id"], state=RESOLVED, resolved_at=now)
+                self.alerts.add_incident_event(incident["id"], now, RESOLVED, None, "a new budget period began")
+
+    # --- notifications -------------------------------------------------------------------------
+
+    def _notify(self, project: str, incident_id: int | None, spec: RuleSpec, event: str, state: IncidentState,
+                value: float | None) -> None:
+        if not spec.channels:
+            return
+        self.dispatcher.notify(project, incident_id, spec.channels, self.notification(
+            project, incident_id, spec, event, state, value))
+
+    def notification(self, project: str, incident_id: int | None, spec: RuleSpec, event: str,
+                     state: IncidentState, value: float | None) -> Notification:
+        url = f"{self.settings.public_url}/alerts?project={project}" + (f"&incident={incident_id}" if incident_id
+                                                                          else "")
+        verb = "resolved" if event == "resolved" else "firing"
+        shown, limit = format_value(spec.metric, value), format_value(spec.metric, spec.threshold)
+        return Notification(
+            event=event, incident_id=str(incident_id or 0), project=project, rule_name=spec.name,
+            metric=spec.metric, severity=spec.severity, value=value, threshold=spec.threshold,
+            comparator=spec.comparator, window=format_duration(spec.window), scope=spec.filter_map,
+            started_at=state.started_at or state.firing_since or state.resolved_at or datetime.now().astimezone(),
+            dashboard_url=url,
+            summary=f"[{project}] {spec.name} {verb}: {spec.metric} = {shown} ({spec.comparator} {limit})",
+        )

@@ -1,0 +1,229 @@
+"""Metadata access for alerting: channels (secrets sealed), rules, budgets, incidents, deliveries.
+
+Specs travel as the API's JSON dicts; validating them is `detectors.alerts`' job, storing them
+is this module's. Every call is scoped to a project by name.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import delete, select
+
+from schemas.alert_models import AlertRuleRow, BudgetRow, ChannelRow, DeliveryRow, IncidentEventRow, IncidentRow
+from schemas.metadata import Metadata
+from schemas.models import Project, utcnow
+from schemas.secrets import SecretBox
+
+
+@dataclass(frozen=True)
+class StoredSpec:
+    """A rule or budget as stored: its id, project, spec (API JSON) and engine state."""
+
+    id: int
+    project: str
+    spec: dict[str, Any]
+    state: dict[str, Any]
+    incident_id: int | None = None
+    created_at: datetime | None = None
+
+
+class AlertStore:
+    def __init__(self, metadata: Metadata, box: SecretBox) -> None:
+        self.metadata, self.box = metadata, box
+
+    def _project_id(self, project: str) -> int:
+        return self.metadata.require_project(project).id
+
+    # --- channels ------------------------------------------------------------------------------
+
+    def create_channel(self, project: str, kind: str, name: str, secrets: dict[str, str], hint: str) -> int:
+        row = ChannelRow(project_id=self._project_id(project), type=kind, name=name,
+                         secrets=self.box.seal(secrets), hint=hint)
+        return self._add(row)
+
+    def list_channels(self, project: str) -> list[dict[str, Any]]:
+        """Never the secrets: only what identifies the channel to a person."""
+        with self.metadata.session() as db:
+            rows = db.scalars(select(ChannelRow).where(ChannelRow.project_id == self._project_id(project))
+                              .order_by(ChannelRow.id))
+            return [_channel_json(row) for row in rows]
+
+    def channel_secrets(self, project: str, channel_id: int) -> tuple[dict[str, Any], dict[str, str]] | None:
+        with self.metadata.session() as db:
+            row = db.get(ChannelRow, channel_id)
+            if row is None or row.project_id != self._project_id(project):
+                return None
+            return _channel_json(row), self.box.open(row.secrets)
+
+    def delete_channel(self, project: str, channel_id: int) -> bool:
+        return self._delete(ChannelRow, project, channel_id)
+
+    def channel_ids(self, project: str) -> set[int]:
+        with self.metadata.session() as db:
+            return set(db.scalars(select(ChannelRow.id).where(ChannelRow.project_id == self._project_id(project))))
+
+    # --- rules and budgets ---------------------------------------------------------------------
+
+    def create_rule(self, project: str, spec: dict[str, Any]) -> int:
+        return self._add(AlertRuleRow(project_id=self._project_id(project), spec=json.dumps(spec)))
+
+    def list_rules(self, project: str | None = None) -> list[StoredSpec]:
+        return self._list_specs(AlertRuleRow, project)
+
+    def get_rule(self, project: str, rule_id: int) -> StoredSpec | None:
+        return next((r for r in self.list_rules(project) if r.id == rule_id), None)
+
+    def update_rule(self, project: str, rule_id: int, spec: dict[str, Any]) -> bool:
+        return self._update(AlertRuleRow, project, rule_id, spec=json.dumps(spec))
+
+    def save_rule_state(self, rule_id: int, state: dict[str, Any], incident_id: int | None) -> None:
+        with self.metadata.session() as db:
+            row = db.get(AlertRuleRow, rule_id)
+            if row is not None:
+                row.state, row.incident_id = json.dumps(state), incident_id
+                db.commit()
+
+    def delete_rule(self, project: str, rule_id: int) -> bool:
+        return self._delete(AlertRuleRow, project, rule_id)
+
+    def create_budget(self, project: str, spec: dict[str, Any]) -> int:
+        return self._add(BudgetRow(project_id=self._project_id(project), spec=json.dumps(spec)))
+
+    def list_budgets(self, project: str | None = None) -> list[StoredSpec]:
+        return self._list_specs(BudgetRow, project)
+
+    def save_budget_progress(self, budget_id: int, period_start: datetime, notified: list[int]) -> None:
+        with self.metadata.session() as db:
+            row = db.get(BudgetRow, budget_id)
+            if row is not None:
+                row.period_start, row.notified = period_start, json.dumps(notified)
+                db.commit()
+
+    def delete_budget(self, project: str, budget_id: int) -> bool:
+        return self._delete(BudgetRow, project, budget_id)
+
+    # --- incidents and deliveries --------------------------------------------------------------
+
+    def open_incident(self, project: str, title: str, severity: str, started_at: datetime, *,
+                      rule_id: int | None = None, budget_id: int | None = None) -> int:
+        row = IncidentRow(project_id=self._project_id(project), rule_id=rule_id, budget_id=budget_id,
+                          title=title[:300], severity=severity, state="pending", started_at=started_at)
+        return self._add(row)
+
+    def update_incident(self, incident_id: int, **values: Any) -> None:
+        with self.metadata.session() as db:
+            row = db.get(IncidentRow, incident_id)
+            if row is not None:
+                for name, value in values.items():
+                    setattr(row, name, value)
+                db.commit()
+
+    def add_incident_event(self, incident_id: int, at: datetime, kind: str, value: float | None = None,
+                           note: str = "") -> None:
+        self._add(IncidentEventRow(incident_id=incident_id, at=at, kind=kind, value=value, note=note))
+
+    def get_incident(self, project: str, incident_id: int) -> dict[str, Any] | None:
+        found = [i for i in self.list_incidents(project, limit=10_000) if i["id"] == incident_id]
+        return found[0] if found else None
+
+    def list_incidents(self, project: str, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        """Newest first, each with its timeline and deliveries."""
+        with self.metadata.session() as db:
+            stmt = (select(IncidentRow).where(IncidentRow.project_id == self._project_id(project))
+                    .order_by(IncidentRow.id.desc()).limit(limit))
+            if state:
+                stmt = stmt.where(IncidentRow.state == state)
+            return [_incident_json(db, row) for row in db.scalars(stmt)]
+
+    def add_delivery(self, project: str, incident_id: int | None, channel_id: int, event: str) -> int:
+        return self._add(DeliveryRow(project_id=self._project_id(project), incident_id=incident_id,
+                                     channel_id=channel_id, event=event))
+
+    def finish_delivery(self, delivery_id: int, ok: bool, http_status: int | None, attempts: int,
+                        error: str) -> None:
+        with self.metadata.session() as db:
+            row = db.get(DeliveryRow, delivery_id)
+            if row is not None:
+                row.status, row.http_status, row.attempts = ("sent" if ok else "failed"), http_status, attempts
+                row.error, row.finished_at = error[:2000], utcnow()
+                db.commit()
+
+    def list_deliveries(self, project: str, channel_id: int | None = None, limit: int = 100) -> list[dict[str, Any]]:
+        with self.metadata.session() as db:
+            stmt = (select(DeliveryRow).where(DeliveryRow.project_id == self._project_id(project))
+                    .order_by(DeliveryRow.id.desc()).limit(limit))
+            if channel_id is not None:
+                stmt = stmt.where(DeliveryRow.channel_id == channel_id)
+            return [_delivery_json(row) for row in db.scalars(stmt)]
+
+    # --- shared --------------------------------------------------------------------------------
+
+    def _add(self, row: Any) -> int:
+        with self.metadata.session() as db:
+            db.add(row)
+            db.commit()
+            return int(row.id)
+
+    def _list_specs(self, model: Any, project: str | None) -> list[StoredSpec]:
+        with self.metadata.session() as db:
+            stmt = select(model, Project.name).join(Project, model.project_id == Project.id).order_by(model.id)
+            if project:
+                stmt = stmt.where(Project.name == project)
+            return [_stored(row, name) for row, name in db.execute(stmt)]
+
+    def _update(self, model: Any, project: str, row_id: int, **values: Any) -> bool:
+        with self.metadata.session() as db:
+            row = db.get(model, row_id)
+            if row is None or row.project_id != self._project_id(project):
+                return False
+            for name, value in values.items():
+                setattr(row, name, value)
+            db.commit()
+            return True
+
+    def _delete(self, model: Any, project: str, row_id: int) -> bool:
+        with self.metadata.session() as db:
+            result = db.execute(delete(model).where(model.id == row_id, model.project_id == self._project_id(project)))
+            db.commit()
+            return result.rowcount == 1
+
+
+def _stored(row: Any, project: str) -> StoredSpec:
+    if isinstance(row, BudgetRow):
+        state = {"period_start": _iso(row.period_start), "notified": json.loads(row.notified or "[]")}
+        return StoredSpec(row.id, project, json.loads(row.spec), state, None, row.created_at)
+    return StoredSpec(row.id, project, json.loads(row.spec), json.loads(row.state or "{}"), row.incident_id,
+                      row.created_at)
+
+
+def _channel_json(row: ChannelRow) -> dict[str, Any]:
+    return {"id": row.id, "type": row.type, "name": row.name, "target": row.hint,
+            "created_at": row.created_at.isoformat()}
+
+
+def _iso(value: datetime | None) -> str | None:
+    return value.isoformat() if value else None
+
+
+def _incident_json(db: Any, row: IncidentRow) -> dict[str, Any]:
+    events = db.scalars(select(IncidentEventRow).where(IncidentEventRow.incident_id == row.id)
+                        .order_by(IncidentEventRow.id))
+    deliveries = db.scalars(select(DeliveryRow).where(DeliveryRow.incident_id == row.id).order_by(DeliveryRow.id))
+    return {
+        "id": row.id, "rule_id": row.rule_id, "budget_id": row.budget_id, "title": row.title,
+        "severity": row.severity, "state": row.state, "value": row.value, "started_at": _iso(row.started_at),
+        "firing_since": _iso(row.firing_since), "resolved_at": _iso(row.resolved_at),
+        "acknowledged_at": _iso(row.acknowledged_at), "silenced_until": _iso(row.silenced_until),
+        "history": [{"at": _iso(e.at), "kind": e.kind, "value": e.value, "note": e.note} for e in events],
+        "deliveries": [_delivery_json(d) for d in deliveries],
+    }
+
+
+def _delivery_json(row: DeliveryRow) -> dict[str, Any]:
+    return {"id": row.id, "incident_id": row.incident_id, "channel_id": row.channel_id, "event": row.event,
+            "status": row.status, "http_status": row.http_status, "attempts": row.attempts, "error": row.error,
+            "created_at": _iso(row.created_at), "finished_at": _iso(row.finished_at)}

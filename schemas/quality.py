@@ -1,0 +1,49 @@
+"""Read queries over evaluations and drift events (the quality side of the detectors).
+
+A span may carry several verdicts (the offline scorer, the LLM judge, the app's own score or a
+user's feedback); the hallucination rate takes one per span, the most authoritative: what the
+app or a person said, then the judge, then the offline scorer.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from schemas.store import Store
+
+EVALUATIONS_TABLE = "evaluations"
+DRIFT_TABLE = "drift_events"
+SOURCE_APP, SOURCE_JUDGE, SOURCE_OFFLINE = "app", "judge", "offline"
+_AUTHORITY = f"multiIf(e.source = '{SOURCE_APP}', 3, e.source = '{SOURCE_JUDGE}', 2, 1)"
+QUALITY_GROUPS = {"model": "request_model", "scorer": "scorer"}
+
+_SPAN_VERDICTS = f"""
+    SELECT e.trace_id, e.span_id, any(e.request_model) AS request_model,
+        argMax(e.hallucinated, tuple({_AUTHORITY}, e.created_at)) AS hallucinated,
+        argMax(e.scorer, tuple({_AUTHORITY}, e.created_at)) AS scorer,
+        min(e.span_time) AS span_time
+    FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL
+    WHERE e.project_id = {{project:String}} AND e.hallucinated IS NOT NULL
+        AND e.span_time >= {{start:DateTime64(6, 'UTC')}} AND e.span_time < {{end:DateTime64(6, 'UTC')}}
+    GROUP BY e.trace_id, e.span_id
+"""
+
+
+def hallucination_counts(store: Store, project: str, start: datetime, end: datetime,
+                         group_by: str | None = None, model: str | None = None) -> list[dict[str, Any]]:
+    """(key, sampled, flagged) per group: scored spans and those judged hallucinated."""
+    key = f"v.{QUALITY_GROUPS[group_by]}" if group_by else "''"
+    where = "WHERE v.request_model = {model:String}" if model else ""
+    sql = (f"SELECT {key} AS key, count() AS sampled, countIf(v.hallucinated) AS flagged "
+           f"FROM ({_SPAN_VERDICTS}) AS v {where} GROUP BY key ORDER BY key")
+    params = {"project": project, "start": start, "end": end, "model": model or ""}
+    return store.query_dicts(sql, params, "hallucination_counts")
+
+
+def drift_event_count(store: Store, project: str, start: datetime, end: datetime, model: str | None = None) -> int:
+    where = "AND request_model = {model:String}" if model else ""
+    sql = (f"SELECT count() FROM {{db}}.{DRIFT_TABLE} FINAL WHERE project_id = {{project:String}} "
+           f"AND detected_at >= {{start:DateTime64(6, 'UTC')}} AND detected_at < {{end:DateTime64(6, 'UTC')}} {where}")
+    params = {"project": project, "start": start, "end": end, "model": model or ""}
+    return int(store.query(sql, params, "drift_event_count")[0][0])
