@@ -14,6 +14,7 @@ from werkzeug.exceptions import HTTPException
 from dashboard import params
 from dashboard.api_alerts import Alerting, create_alerts_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
+from dashboard.api_quality import create_quality_blueprint
 from dashboard.params import ApiError, choice_arg, int_arg, time_range
 from detectors.runner import DetectorRunner
 from schemas import queries
@@ -132,6 +133,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     app.json.sort_keys = False  # type: ignore[attr-defined]
     app.register_blueprint(create_api_blueprint(store, metadata))
     app.register_blueprint(create_detectors_blueprint(store, metadata, runner))
+    app.register_blueprint(create_quality_blueprint(store, metadata))
     if alerting is not None:
         app.register_blueprint(create_alerts_blueprint(store, metadata, alerting))
     app.add_url_rule("/healthz", "healthz", lambda: ({"status": "ok"}, 200))

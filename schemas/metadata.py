@@ -101,6 +101,20 @@ class Metadata:
             )
         return project
 
+    def update_project(self, name: str, *, eval_sample_rate: float | None = None,
+                       retention_days: int | None = None) -> Project:
+        """Change a project's settings; values are validated by the caller (the API)."""
+        with self.session() as db:
+            project = db.scalar(select(Project).where(Project.name == name))
+            if project is None:
+                raise MetadataError(f"project {name!r} does not exist")
+            if eval_sample_rate is not None:
+                project.eval_sample_rate = eval_sample_rate
+            if retention_days is not None:
+                project.retention_days = retention_days
+            db.commit()
+            return project
+
     def list_projects(self) -> list[Project]:
         with self.session() as db:
             return list(db.scalars(select(Project).order_by(Project.name)))

@@ -7,6 +7,7 @@ app or a person said, then the judge, then the offline scorer.
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -18,16 +19,22 @@ SOURCE_APP, SOURCE_JUDGE, SOURCE_OFFLINE = "app", "judge", "offline"
 _AUTHORITY = f"multiIf(e.source = '{SOURCE_APP}', 3, e.source = '{SOURCE_JUDGE}', 2, 1)"
 QUALITY_GROUPS = {"model": "request_model", "scorer": "scorer"}
 
-_SPAN_VERDICTS = f"""
-    SELECT e.trace_id, e.span_id, any(e.request_model) AS request_model,
-        argMax(e.hallucinated, tuple({_AUTHORITY}, e.created_at)) AS hallucinated,
-        argMax(e.scorer, tuple({_AUTHORITY}, e.created_at)) AS scorer,
-        min(e.span_time) AS span_time
+_VERDICT = f"tuple({_AUTHORITY}, e.created_at)"
+
+
+def span_verdicts_sql(with_reason: bool = False) -> str:
+    """One verdict per scored span in `{start}`..`{end}`: the most authoritative one."""
+    extra = (f", argMax(e.score, {_VERDICT}) AS score, argMax(e.label, {_VERDICT}) AS label, "
+             f"argMax(e.reason, {_VERDICT}) AS reason" if with_reason else "")
+    return f"""
+    SELECT e.trace_id AS trace_id, e.span_id AS span_id, any(e.request_model) AS request_model,
+        argMax(e.hallucinated, {_VERDICT}) AS hallucinated, argMax(e.scorer, {_VERDICT}) AS scorer,
+        min(e.span_time) AS span_time {extra}
     FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL
     WHERE e.project_id = {{project:String}} AND e.hallucinated IS NOT NULL
         AND e.span_time >= {{start:DateTime64(6, 'UTC')}} AND e.span_time < {{end:DateTime64(6, 'UTC')}}
     GROUP BY e.trace_id, e.span_id
-"""
+    """
 
 
 def hallucination_counts(store: Store, project: str, start: datetime, end: datetime,
@@ -36,7 +43,7 @@ def hallucination_counts(store: Store, project: str, start: datetime, end: datet
     key = f"v.{QUALITY_GROUPS[group_by]}" if group_by else "''"
     where = "WHERE v.request_model = {model:String}" if model else ""
     sql = (f"SELECT {key} AS key, count() AS sampled, countIf(v.hallucinated) AS flagged "
-           f"FROM ({_SPAN_VERDICTS}) AS v {where} GROUP BY key ORDER BY key")
+           f"FROM ({span_verdicts_sql()}) AS v {where} GROUP BY key ORDER BY key")
     params = {"project": project, "start": start, "end": end, "model": model or ""}
     return store.query_dicts(sql, params, "hallucination_counts")
 
@@ -47,3 +54,25 @@ def drift_event_count(store: Store, project: str, start: datetime, end: datetime
            f"AND detected_at >= {{start:DateTime64(6, 'UTC')}} AND detected_at < {{end:DateTime64(6, 'UTC')}} {where}")
     params = {"project": project, "start": start, "end": end, "model": model or ""}
     return int(store.query(sql, params, "drift_event_count")[0][0])
+
+
+def drift_events(store: Store, project: str, start: datetime, end: datetime, model: str | None = None,
+                 kind: str | None = None) -> list[dict[str, Any]]:
+    """Drift events detected in the window, newest first, in the API's shape."""
+    where = " AND request_model = {model:String}" if model else ""
+    where += " AND kind = {kind:String}" if kind else ""
+    sql = (f"SELECT * FROM {{db}}.{DRIFT_TABLE} FINAL WHERE project_id = {{project:String}} "
+           f"AND detected_at >= {{start:DateTime64(6, 'UTC')}} AND detected_at < {{end:DateTime64(6, 'UTC')}}{where} "
+           "ORDER BY detected_at DESC, event_id")
+    params = {"project": project, "start": start, "end": end, "model": model or "", "kind": kind or ""}
+    return [_drift_json(row) for row in store.query_dicts(sql, params, "drift_events")]
+
+
+def _drift_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "id": row["event_id"], "kind": row["kind"], "model": row["request_model"], "provider": row["provider"],
+        "from": row["from_value"], "to": row["to_value"], "features": json.loads(row["features"] or "[]"),
+        "detected_at": row["detected_at"].isoformat(), "changed_at": row["changed_at"].isoformat(),
+        "auc": row["auc"], "p_value": row["p_value"], "baseline_n": row["baseline_n"],
+        "current_n": row["current_n"], "summary": row["summary"],
+    }

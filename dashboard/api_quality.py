@@ -1,0 +1,163 @@
+"""API of answer quality: hallucination rate with its interval, flagged spans, scores, drift events."""
+
+from __future__ import annotations
+
+import hashlib
+import math
+from datetime import timedelta
+from typing import Any
+
+from flask import Blueprint, jsonify, request
+
+from dashboard.params import ApiError, choice_arg, int_arg, json_body, project_arg, time_range
+from detectors.scoring.interval import rate_with_interval
+from schemas.evaluations import evaluation_key, flagged_spans, insert_evaluations, span_facts
+from schemas.metadata import Metadata
+from schemas.quality import QUALITY_GROUPS, SOURCE_APP, drift_events, hallucination_counts
+from schemas.store import Store
+
+SCORE_FIELDS = ("trace_id", "span_id", "name", "value", "label", "comment", "source", "id")
+SCORE_SOURCES = ("app", "feedback")
+_HEX = set("0123456789abcdef")
+
+
+def create_quality_blueprint(store: Store, metadata: Metadata) -> Blueprint:
+    api = Blueprint("quality_api", __name__, url_prefix="/api/v1")
+
+    @api.get("/quality/hallucination")
+    def hallucination() -> Any:
+        project = project_arg(metadata)
+        start, end = time_range(timedelta(days=7))
+        group_by = choice_arg("group_by", QUALITY_GROUPS, None)
+        rows = hallucination_counts(store, project, start, end, group_by, request.args.get("model"))
+        total = rate_with_interval(sum(r["flagged"] for r in rows), sum(r["sampled"] for r in rows))
+        return jsonify({"project": project, "from": start.isoformat(), "to": end.isoformat(), "group_by": group_by,
+                        "groups": [_rate_json(r["key"], rate_with_interval(r["flagged"], r["sampled"])) for r in rows],
+                        "total": _rate_json("", total)})
+
+    @api.get("/quality/flagged")
+    def flagged() -> Any:
+        project = project_arg(metadata)
+        start, end = time_range(timedelta(days=7))
+        rows = flagged_spans(store, project, start, end, int_arg("limit", 50, 1, 500))
+        return jsonify({"spans": [{**r, "span_time": r["span_time"].isoformat()} for r in rows]})
+
+    @api.post("/scores")
+    def post_score() -> Any:
+        project = project_arg(metadata)
+        row = score_row(store, project, json_body())
+        insert_evaluations(store, [row])
+        return jsonify({"id": row["evaluation_id"], "trace_id": row["trace_id"], "span_id": row["span_id"]}), 201
+
+    @api.put("/projects/<name>")
+    def update_project(name: str) -> Any:
+        if metadata.get_project(name) is None:
+            raise ApiError(404, f"project {name!r} does not exist")
+        body = json_body()
+        unknown = sorted(set(body) - {"eval_sample_rate", "retention_days"})
+        if unknown:
+            raise ApiError(400, f"unknown field {unknown[0]!r}; accepted: eval_sample_rate, retention_days")
+        project = metadata.update_project(name, eval_sample_rate=_rate_arg(body.get("eval_sample_rate")),
+                                          retention_days=_days_arg(body.get("retention_days")))
+        return jsonify({"name": project.name, "eval_sample_rate": project.eval_sample_rate,
+                        "retention_days": project.retention_days})
+
+    @api.get("/drift")
+    def drift() -> Any:
+        project = project_arg(metadata)
+        start, end = time_range(timedelta(days=30))
+        return jsonify({"events": drift_events(store, project, start, end, request.args.get("model"),
+                                               choice_arg("kind", ("model_change", "behaviour"), None))})
+
+    return api
+
+
+def _rate_json(key: str, rate: Any) -> dict[str, Any]:
+    return {"key": key, "sampled": rate.sampled, "flagged": rate.flagged,
+            "rate": rate.rate if rate.sampled else None, "ci_low": rate.ci_low, "ci_high": rate.ci_high}
+
+
+def _rate_arg(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or not 0 <= value <= 1:
+        raise ApiError(400, "eval_sample_rate must be a number from 0 to 1 (0.1 scores 10% of LLM calls), "
+                            f"got {value!r}")
+    return float(value)
+
+
+def _days_arg(value: Any) -> int | None:
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 3650:
+        raise ApiError(400, f"retention_days must be a whole number of days from 1 to 3650, got {value!r}")
+    return value
+
+
+def score_row(store: Store, project: str, body: dict[str, Any]) -> dict[str, Any]:
+    """An app's score or a user's feedback on a trace (or one span of it), as an evaluation row."""
+    unknown = sorted(set(body) - set(SCORE_FIELDS))
+    if unknown:
+        raise ApiError(400, f"unknown field {unknown[0]!r}; accepted: {', '.join(SCORE_FIELDS)}")
+    trace_id, span_id = _hex_id(body.get("trace_id"), 32, "trace_id"), body.get("span_id")
+    span_id = _hex_id(span_id, 16, "span_id") if span_id is not None else None
+    name, value, label = _score_name(body.get("name")), _score_value(body.get("value")), _label(body.get("label"))
+    if value is None and not label:
+        raise ApiError(400, "give a numeric value (e.g. 1 for thumbs up, 0 for down) or a label")
+    source = body.get("source", "app")
+    if source not in SCORE_SOURCES:
+        raise ApiError(400, f"source must be one of {', '.join(SCORE_SOURCES)}, got {source!r}")
+    facts = span_facts(store, project, trace_id, span_id)
+    if facts is None:
+        raise ApiError(404, f"no span {span_id or '(LLM call)'} in trace {trace_id} of project {project!r}; "
+                            "send the score after the trace's spans")
+    identity = str(body.get("id") or hashlib.sha1(f"{name}|{source}".encode(), usedforsecurity=False).hexdigest())
+    return {
+        "project_id": project, "trace_id": trace_id, "span_id": facts["span_id"],
+        "evaluation_id": evaluation_key(identity), "scorer": f"{source}:{name}", "name": name, "score": value,
+        "label": label, "reason": str(body.get("comment") or "")[:4000], "hallucinated": _hallucinated(name, label),
+        "request_model": facts["request_model"], "span_time": facts["start_time"], "source": SOURCE_APP,
+        "cost": None, "input_tokens": 0, "output_tokens": 0, "error": "",
+    }
+
+
+def _hex_id(value: Any, length: int, field: str) -> str:
+    text = value.lower() if isinstance(value, str) else ""
+    if len(text) != length or not set(text) <= _HEX:
+        raise ApiError(400, f"{field} must be {length} hex characters, got {value!r}")
+    return text
+
+
+def _score_name(value: Any) -> str:
+    if not isinstance(value, str) or not value.strip() or len(value) > 100:
+        raise ApiError(400, 'name is required: what was scored, e.g. "user_feedback" or "hallucination"')
+    return value.strip()
+
+
+def _score_value(value: Any) -> float | None:
+    if value is None:
+        return None
+    if isinstance(value, bool):
+        return float(value)
+    if not isinstance(value, int | float) or not math.isfinite(value):
+        raise ApiError(400, f"value must be a finite number, got {value!r}")
+    return float(value)
+
+
+def _label(value: Any) -> str:
+    if value is None:
+        return ""
+    if not isinstance(value, str) or len(value) > 100:
+        raise ApiError(400, "label must be a short text, e.g. \"correct\" or \"hallucinated\"")
+    return value.strip()
+
+
+_FLAGS = {"hallucinated": True, "hallucination": True, "ungrounded": True, "incorrect": True, "fail": True,
+          "grounded": False, "correct": False, "pass": False, "not_hallucinated": False}
+
+
+def _hallucinated(name: str, label: str) -> bool | None:
+    """A score counts towards the hallucination rate only when its name says it measures that."""
+    if not any(word in name.lower() for word in ("hallucinat", "grounded", "faithful", "factual")):
+        return None
+    return _FLAGS.get(label.lower())

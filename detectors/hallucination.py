@@ -1,0 +1,153 @@
+"""The hallucination detector: scores a deterministic sample of LLM spans and imports apps' scores.
+
+Per project it (1) copies `gen_ai.evaluation.result` events the app sent into evaluations,
+(2) scores sampled spans that have something to be grounded in (retrieved documents, tool
+results or a labelled context block) with the offline groundedness scorer, and (3) when an
+OpenAI-compatible judge is configured, asks it too and records what the judge itself cost.
+A span whose scoring fails gets an evaluation row with the error, so it is not retried forever.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal
+from typing import Any
+
+from genai_prices import Usage, calc_price
+
+from detectors.base import DetectorContext, RunResult
+from detectors.scoring.groundedness import HALLUCINATED, UNKNOWN, answer_text, extract_context, score_groundedness
+from detectors.scoring.judge import JudgeConfig, JudgeVerdict, judge_groundedness
+from schemas.evaluations import (
+    SpanToScore,
+    evaluation_key,
+    import_app_evaluations,
+    insert_evaluations,
+    sampled_spans,
+)
+from schemas.quality import SOURCE_JUDGE, SOURCE_OFFLINE
+
+log = logging.getLogger(__name__)
+
+OFFLINE_SCORER = "groundedness"
+JUDGE_SCORER = "llm_judge"
+IMPORT_KEY = "hallucination.imported_until"
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+@dataclass(frozen=True)
+class SamplingSettings:
+    lookback: timedelta = timedelta(days=1)  # spans older than this when first seen are not scored
+    max_per_run: int = 500  # per project and scorer: a backlog is worked off over several runs
+
+
+class HallucinationDetector:
+    name = "hallucination"
+
+    def __init__(self, interval: float, judge: JudgeConfig | None = None,
+                 sampling: SamplingSettings = SamplingSettings()) -> None:
+        self.interval, self.judge, self.sampling = interval, judge, sampling
+
+    def run(self, ctx: DetectorContext) -> RunResult:
+        since = _parse_time(ctx.state.get(IMPORT_KEY)) - timedelta(minutes=2)
+        imported = scored = 0
+        for project in ctx.metadata.list_projects():
+            imported += import_app_evaluations(ctx.store, project.name, since)
+            scored += self._score_project(ctx, project.name, project.eval_sample_rate)
+        ctx.state.set(IMPORT_KEY, ctx.now.isoformat())
+        return RunResult(rows_read=scored, rows_written=scored + imported,
+                         message=f"{scored} span(s) scored, {imported} app evaluation(s) imported")
+
+    def _score_project(self, ctx: DetectorContext, project: str, rate: float) -> int:
+        scorers = [(OFFLINE_SCORER, self._offline_row)] + ([(JUDGE_SCORER, self._judge_row)] if self.judge else [])
+        total = 0
+        for scorer, score in scorers:
+            spans = sampled_spans(ctx.store, project, rate, ctx.now - self.sampling.lookback, ctx.now, scorer,
+                                  self.sampling.max_per_run)
+            rows = [self._guarded(score, project, span, scorer) for span in spans]
+            insert_evaluations(ctx.store, rows)
+            total += len(rows)
+        return total
+
+    def _guarded(self, score: Any, project: str, span: SpanToScore, scorer: str) -> dict[str, Any]:
+        try:
+            return score(project, span)
+        except Exception as exc:  # one odd span must not stop the batch
+            log.exception("scoring span %s/%s failed", span.trace_id, span.span_id)
+            return evaluation_row(project, span, scorer, SOURCE_OFFLINE, error=f"{type(exc).__name__}: {exc}")
+
+    def _offline_row(self, project: str, span: SpanToScore) -> dict[str, Any]:
+        question, contexts, answer = span_texts(span)
+        if not contexts or not answer:
+            return evaluation_row(project, span, OFFLINE_SCORER, SOURCE_OFFLINE, label=UNKNOWN,
+                                  reason="nothing to check the answer against (no retrieved documents, tool "
+                                         "results or context block)" if answer else "no answer text")
+        result = score_groundedness(answer, contexts, question)
+        return evaluation_row(project, span, OFFLINE_SCORER, SOURCE_OFFLINE, score=result.score, label=result.label,
+                              reason=result.reason, hallucinated=_verdict(result.label))
+
+    def _judge_row(self, project: str, span: SpanToScore) -> dict[str, Any]:
+        question, contexts, answer = span_texts(span)
+        if not contexts or not answer:
+            return evaluation_row(project, span, JUDGE_SCORER, SOURCE_JUDGE, label=UNKNOWN, reason="not groundable")
+        assert self.judge is not None
+        verdict = judge_groundedness(self.judge, question, answer, contexts)
+        return evaluation_row(project, span, JUDGE_SCORER, SOURCE_JUDGE, score=verdict.score, label=verdict.label,
+                              reason=verdict.reason, hallucinated=None if verdict.error else _verdict(verdict.label),
+                              error=verdict.error, cost=judge_cost(verdict), input_tokens=verdict.input_tokens,
+                              output_tokens=verdict.output_tokens)
+
+
+def span_texts(span: SpanToScore) -> tuple[str, list[str], str]:
+    """(question, contexts, answer); contexts empty when only a system prompt could ground the answer.
+
+    A system prompt alone ("be a helpful assistant") grounds nothing, and scoring chat turns
+    against it would flag nearly every one.
+    """
+    inputs, documents = _json_list(span.input_messages), [d for raw in span.documents for d in _json_list(raw)]
+    _, grounding = extract_context([m for m in inputs if m.get("role") != "system"], documents)
+    question, contexts = extract_context(inputs, documents)
+    return question, contexts if grounding else [], answer_text(_json_list(span.output_messages))
+
+
+def evaluation_row(project: str, span: SpanToScore, scorer: str, source: str, *, score: float | None = None,
+                   label: str = "", reason: str = "", hallucinated: bool | None = None, error: str = "",
+                   cost: Decimal | None = None, input_tokens: int = 0, output_tokens: int = 0) -> dict[str, Any]:
+    return {
+        "project_id": project, "trace_id": span.trace_id, "span_id": span.span_id,
+        "evaluation_id": evaluation_key(f"{scorer}|{span.trace_id}|{span.span_id}"),
+        "scorer": scorer, "name": "hallucination", "score": score, "label": label or ("error" if error else ""),
+        "reason": reason[:4000], "hallucinated": hallucinated, "request_model": span.request_model,
+        "span_time": span.start_time, "source": source, "cost": cost, "input_tokens": input_tokens,
+        "output_tokens": output_tokens, "error": error[:2000],
+    }
+
+
+def judge_cost(verdict: JudgeVerdict) -> Decimal | None:
+    """What the judge's own call cost at list price; None when its model has no known price."""
+    if not verdict.input_tokens and not verdict.output_tokens:
+        return None
+    try:
+        usage = Usage(input_tokens=verdict.input_tokens, output_tokens=verdict.output_tokens)
+        return Decimal(calc_price(usage, model_ref=verdict.model).total_price)
+    except LookupError:
+        return None
+
+
+def _verdict(label: str) -> bool | None:
+    return None if label == UNKNOWN else label == HALLUCINATED
+
+
+def _json_list(text: str) -> list[dict[str, Any]]:
+    try:
+        value = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _parse_time(value: str | None) -> datetime:
+    return datetime.fromisoformat(value) if value else _EPOCH

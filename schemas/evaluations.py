@@ -1,0 +1,128 @@
+"""Evaluations: which LLM spans to score, storing scores, importing the scores apps send.
+
+Sampling is deterministic (a hash of trace and span id against the project's rate), so every
+process and every rerun picks the same spans, and raising the rate only adds spans.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from schemas.quality import EVALUATIONS_TABLE, SOURCE_APP, span_verdicts_sql
+from schemas.store import Store
+
+SAMPLE_SCALE = 1_000_000
+EVALUATION_EVENT = "gen_ai.evaluation.result"
+EVALUATION_COLUMNS = (
+    "project_id", "trace_id", "span_id", "evaluation_id", "scorer", "name", "score", "label", "reason",
+    "hallucinated", "request_model", "span_time", "source", "cost", "input_tokens", "output_tokens", "error",
+)
+# An app's evaluation counts towards the hallucination rate when its name says what it measured.
+_QUALITY_NAME = "match(lower(name), 'hallucinat|grounded|faithful|factual')"
+_FLAGGING_LABELS = "('hallucinated', 'hallucination', 'ungrounded', 'not_grounded', 'unfaithful', 'fail', 'incorrect')"
+_PASSING_LABELS = "('grounded', 'faithful', 'factual', 'pass', 'correct', 'not_hallucinated')"
+
+
+@dataclass(frozen=True)
+class SpanToScore:
+    trace_id: str
+    span_id: str
+    request_model: str
+    start_time: datetime
+    input_messages: str
+    output_messages: str
+    documents: list[str]  # retrieval_documents JSON of the span and of its trace's retrieval spans
+
+
+def sampled_spans(store: Store, project: str, rate: float, start: datetime, end: datetime, scorer: str,
+                  limit: int) -> list[SpanToScore]:
+    """LLM spans in [start, end) picked by the sample rate and not yet scored by `scorer`."""
+    sql = f"""
+    SELECT s.trace_id AS trace_id, s.span_id AS span_id, s.request_model AS request_model,
+        s.start_time AS start_time, s.input_messages AS input_messages, s.output_messages AS output_messages
+    FROM {{db}}.spans AS s FINAL
+    WHERE s.project_id = {{project:String}} AND s.span_type = 'llm'
+        AND s.start_time >= {{start:DateTime64(6, 'UTC')}} AND s.start_time < {{end:DateTime64(6, 'UTC')}}
+        AND cityHash64(s.trace_id, s.span_id) % {SAMPLE_SCALE} < {{threshold:UInt64}}
+        AND (s.trace_id, s.span_id) NOT IN (SELECT e.trace_id, e.span_id FROM {{db}}.{EVALUATIONS_TABLE} AS e
+            WHERE e.project_id = {{project:String}} AND e.scorer = {{scorer:String}})
+    ORDER BY s.start_time LIMIT {{limit:UInt32}}"""
+    params = {"project": project, "start": start, "end": end, "threshold": int(rate * SAMPLE_SCALE),
+              "scorer": scorer, "limit": limit}
+    rows = store.query_dicts(sql, params, "evaluations_sample")
+    documents = _trace_documents(store, project, [r["trace_id"] for r in rows])
+    return [_span_to_score(row, documents.get(row["trace_id"], [])) for row in rows]
+
+
+def _trace_documents(store: Store, project: str, trace_ids: Sequence[str]) -> dict[str, list[str]]:
+    if not trace_ids:
+        return {}
+    sql = ("SELECT trace_id, groupArray(retrieval_documents) AS docs FROM {db}.spans FINAL "
+           "WHERE project_id = {project:String} AND trace_id IN {traces:Array(String)} "
+           "AND retrieval_documents != '' GROUP BY trace_id")
+    rows = store.query(sql, {"project": project, "traces": list(set(trace_ids))}, "evaluations_documents")
+    return {trace_id: list(docs) for trace_id, docs in rows}
+
+
+def _span_to_score(row: dict[str, Any], documents: list[str]) -> SpanToScore:
+    return SpanToScore(row["trace_id"], row["span_id"], row["request_model"], row["start_time"],
+                       row["input_messages"], row["output_messages"], documents)
+
+
+def evaluation_key(identity: str) -> str:
+    """A short stable id: the same scorer on the same span replaces its earlier row."""
+    return hashlib.sha1(identity.encode(), usedforsecurity=False).hexdigest()[:16]
+
+
+def insert_evaluations(store: Store, rows: Sequence[dict[str, Any]]) -> None:
+    if rows:
+        store.insert_columns(EVALUATIONS_TABLE, EVALUATION_COLUMNS, [[r[c] for r in rows] for c in EVALUATION_COLUMNS])
+
+
+def import_app_evaluations(store: Store, project: str, since: datetime) -> int:
+    """Copy `gen_ai.evaluation.result` events (log records) received since `since` into evaluations."""
+    sql = f"""
+    INSERT INTO {{db}}.{EVALUATIONS_TABLE} ({", ".join(EVALUATION_COLUMNS)})
+    SELECT e.project_id, e.trace_id, e.span_id, e.record_id, concat('app:', name), name,
+        toFloat64OrNull(e.attributes['gen_ai.evaluation.score.value']), label,
+        e.attributes['gen_ai.evaluation.explanation'],
+        if({_QUALITY_NAME}, multiIf(lower(label) IN {_FLAGGING_LABELS}, true,
+                                    lower(label) IN {_PASSING_LABELS}, false, NULL), NULL),
+        ifNull(s.request_model, ''), ifNull(s.start_time, e.time), '{SOURCE_APP}', NULL, 0, 0,
+        e.attributes['error.type']
+    FROM (SELECT *, attributes['gen_ai.evaluation.name'] AS name, attributes['gen_ai.evaluation.score.label'] AS label
+          FROM {{db}}.genai_events FINAL WHERE project_id = {{project:String}} AND event_name = '{EVALUATION_EVENT}'
+              AND ingested_at > {{since:DateTime64(6, 'UTC')}}) AS e
+    LEFT JOIN (SELECT trace_id, span_id, request_model, start_time FROM {{db}}.spans FINAL
+               WHERE project_id = {{project:String}}) AS s
+        ON s.trace_id = e.trace_id AND s.span_id = e.span_id
+    SETTINGS join_use_nulls = 1"""
+    before = _count(store, project)
+    store.query(sql, {"project": project, "since": since}, "evaluations_import")
+    return _count(store, project) - before
+
+
+def _count(store: Store, project: str) -> int:
+    sql = f"SELECT count() FROM {{db}}.{EVALUATIONS_TABLE} WHERE project_id = {{project:String}}"
+    return int(store.query(sql, {"project": project}, "evaluations_count")[0][0])
+
+
+def span_facts(store: Store, project: str, trace_id: str, span_id: str | None) -> dict[str, Any] | None:
+    """The model and time of a span (or of a trace's first LLM call), to file a score sent by an app."""
+    where = "AND span_id = {span:String}" if span_id else "AND is_call"
+    sql = (f"SELECT span_id, request_model, start_time FROM {{db}}.spans FINAL WHERE project_id = {{project:String}} "
+           f"AND trace_id = {{trace:String}} {where} ORDER BY start_time LIMIT 1")
+    rows = store.query_dicts(sql, {"project": project, "trace": trace_id, "span": span_id or ""}, "evaluations_span")
+    return rows[0] if rows else None
+
+
+def flagged_spans(store: Store, project: str, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
+    """Spans judged hallucinated, newest first, with the verdict that counts (see schemas.quality)."""
+    sql = (f"SELECT v.* FROM ({span_verdicts_sql(with_reason=True)}) AS v WHERE v.hallucinated "
+           f"ORDER BY v.span_time DESC LIMIT {{limit:UInt32}}")
+    params = {"project": project, "start": start, "end": end, "limit": limit}
+    return store.query_dicts(sql, params, "evaluations_flagged")

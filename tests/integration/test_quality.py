@@ -1,0 +1,111 @@
+"""Hallucination sampling and scoring on `llmpulse demo` traffic (real OTel exporter, real engine),
+scores sent by apps, and the quality API."""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+import requests
+
+from llmpulse.demo import run_demo
+from tests.conftest import Running
+from tests.spans import PROTOBUF, Call, export_calls
+
+
+def api(running: Running, method: str, path: str, body: object = None, **params: object) -> requests.Response:
+    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, params=params, timeout=120)
+
+
+def run_detector(running: Running, name: str) -> dict:
+    runs = api(running, "POST", "/detectors/run", {"detectors": [name]}).json()["runs"]
+    assert runs[0]["outcome"] == "ok", runs
+    return runs[0]
+
+
+@pytest.fixture
+def demo(running: Running) -> Running:
+    run_demo(running.otlp_url, traces=160, seed=11, days=0.5)
+    running.flush()
+    return running
+
+
+def ground_truth(running: Running) -> dict[tuple[str, str], bool]:
+    rows = running.service.store.query(
+        "SELECT trace_id, span_id, attributes['llmpulse.demo.grounded'] FROM {db}.spans FINAL "
+        "WHERE mapContains(attributes, 'llmpulse.demo.grounded') AND span_type = 'llm'", {}, "test")
+    return {(t, s): g == "true" for t, s, g in rows}
+
+
+def test_offline_scorer_finds_the_demo_ungrounded_answers(demo: Running) -> None:
+    assert api(demo, "PUT", "/projects/default", {"eval_sample_rate": 1.0}).json()["eval_sample_rate"] == 1.0
+    run_detector(demo, "hallucination")
+    truth = ground_truth(demo)
+    flagged = {(s["trace_id"], s["span_id"]) for s in api(demo, "GET", "/quality/flagged", limit=500).json()["spans"]}
+    ungrounded = {key for key, grounded in truth.items() if not grounded}
+    assert len(ungrounded) >= 5
+    caught = len(ungrounded & flagged) / len(ungrounded)
+    false_alarms = len({k for k, g in truth.items() if g} & flagged)
+    assert caught >= 0.9 and false_alarms <= 0.05 * len(truth), (caught, false_alarms, len(truth))
+    result = api(demo, "GET", "/quality/hallucination", group_by="model").json()
+    total = result["total"]
+    assert total["sampled"] >= len(truth) and total["ci_low"] <= total["rate"] <= total["ci_high"]
+    assert sum(g["sampled"] for g in result["groups"]) == total["sampled"]
+    again = run_detector(demo, "hallucination")
+    assert again["rows_read"] == 0  # a scored span is never scored twice
+
+
+def test_sample_rate_is_deterministic_and_bounded(demo: Running) -> None:
+    api(demo, "PUT", "/projects/default", {"eval_sample_rate": 0.3})
+    first = run_detector(demo, "hallucination")["rows_read"]
+    llm_calls = demo.service.store.query(
+        "SELECT count() FROM {db}.spans FINAL WHERE span_type = 'llm'", {}, "test")[0][0]
+    assert 0.15 * llm_calls < first < 0.45 * llm_calls
+    api(demo, "PUT", "/projects/default", {"eval_sample_rate": 0.6})
+    second = run_detector(demo, "hallucination")["rows_read"]  # only the newly sampled spans
+    assert 0.1 * llm_calls < second < 0.5 * llm_calls
+    bad = api(demo, "PUT", "/projects/default", {"eval_sample_rate": 1.5})
+    assert bad.status_code == 400 and "from 0 to 1" in bad.json()["error"]
+
+
+def test_app_scores_and_feedback(running: Running) -> None:
+    assert running.post_otlp("/v1/traces", export_calls(Call(7, 3)), PROTOBUF).status_code == 200
+    running.flush()
+    trace = f"{7:032x}"
+    made = api(running, "POST", "/scores", {"trace_id": trace, "name": "hallucination", "label": "hallucinated",
+                                            "comment": "made up a refund window"})
+    assert made.status_code == 201 and made.json()["span_id"] == f"{3:016x}"
+    thumbs = api(running, "POST", "/scores", {"trace_id": trace, "name": "user_feedback", "value": 0,
+                                              "source": "feedback"})
+    assert thumbs.status_code == 201
+    rate = api(running, "GET", "/quality/hallucination").json()["total"]
+    assert (rate["sampled"], rate["flagged"]) == (1, 1)
+    missing = api(running, "POST", "/scores", {"trace_id": "f" * 32, "name": "x", "value": 1})
+    assert missing.status_code == 404 and "send the score after the trace" in missing.json()["error"]
+    for body, message in [({"trace_id": "xyz", "name": "x", "value": 1}, "trace_id must be 32 hex"),
+                          ({"trace_id": trace, "name": "x"}, "give a numeric value"),
+                          ({"trace_id": trace, "name": "x", "value": "high"}, "value must be a finite number"),
+                          ({"trace_id": trace, "name": "x", "value": 1, "colour": 1}, "unknown field 'colour'")]:
+        response = api(running, "POST", "/scores", body)
+        assert response.status_code == 400 and message in response.json()["error"], response.text
+
+
+def test_evaluation_events_from_the_app_are_imported(running: Running) -> None:
+    from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
+    from opentelemetry.proto.logs.v1.logs_pb2 import LogRecord, ResourceLogs, ScopeLogs
+
+    from tests.spans import any_value
+
+    assert running.post_otlp("/v1/traces", export_calls(Call(8, 1)), PROTOBUF).status_code == 200
+    record = LogRecord(time_unix_nano=time.time_ns(), event_name="gen_ai.evaluation.result",
+                       trace_id=(8).to_bytes(16, "big"), span_id=(1).to_bytes(8, "big"))
+    for key, value in {"gen_ai.evaluation.name": "Groundedness", "gen_ai.evaluation.score.value": 0.1,
+                       "gen_ai.evaluation.score.label": "ungrounded",
+                       "gen_ai.evaluation.explanation": "cites no source"}.items():
+        record.attributes.add(key=key, value=any_value(value))
+    body = ExportLogsServiceRequest(resource_logs=[ResourceLogs(scope_logs=[ScopeLogs(log_records=[record])])])
+    assert running.post_otlp("/v1/logs", body.SerializeToString(), PROTOBUF).status_code == 200
+    running.flush()
+    assert run_detector(running, "hallucination")["rows_written"] >= 1
+    flagged = api(running, "GET", "/quality/flagged").json()["spans"]
+    assert [(s["scorer"], s["reason"]) for s in flagged] == [("app:Groundedness", "cites no source")]
