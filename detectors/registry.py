@@ -6,6 +6,7 @@ from datetime import timedelta
 
 from detectors.alerting import AlertsDetector, AlertSettings
 from detectors.base import Detector
+from detectors.drift import DriftDetector
 from detectors.hallucination import HallucinationDetector
 from detectors.metrics import MetricsDetector
 from detectors.notify.dispatcher import Dispatcher
@@ -21,5 +22,6 @@ def build_detectors(settings: Settings, alerts: AlertStore, dispatcher: Dispatch
     return [
         MetricsDetector(settings.metrics_interval),
         HallucinationDetector(settings.hallucination_interval, judge),
+        DriftDetector(settings.drift_interval),
         AlertsDetector(settings.alerts_interval, alerts, dispatcher, alert_settings),
     ]

@@ -8,7 +8,7 @@ app or a person said, then the judge, then the offline scorer.
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from schemas.store import Store
@@ -72,7 +72,11 @@ def _drift_json(row: dict[str, Any]) -> dict[str, Any]:
     return {
         "id": row["event_id"], "kind": row["kind"], "model": row["request_model"], "provider": row["provider"],
         "from": row["from_value"], "to": row["to_value"], "features": json.loads(row["features"] or "[]"),
-        "detected_at": row["detected_at"].isoformat(), "changed_at": row["changed_at"].isoformat(),
+        "detected_at": _iso_utc(row["detected_at"]), "changed_at": _iso_utc(row["changed_at"]),
         "auc": row["auc"], "p_value": row["p_value"], "baseline_n": row["baseline_n"],
         "current_n": row["current_n"], "summary": row["summary"],
     }
+
+
+def _iso_utc(value: datetime) -> str:
+    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()

@@ -1,0 +1,169 @@
+"""The drift detector: explicit model changes and silent behaviour shifts, per requested model.
+
+Explicit: a response model or system fingerprint first served behind a requested model after
+others had been, becomes a `model_change` event dated to its first sighting. Silent: the last
+`current` window of calls is compared with the `baseline` window before it by `detectors.shift`
+(a test per feature plus a classifier two-sample test); a shift becomes a `behaviour` event.
+Events are idempotent: a change is reported once, however many runs see it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from itertools import pairwise
+from typing import Any
+
+from detectors.base import DetectorContext, RunResult
+from detectors.scoring.groundedness import answer_text
+from detectors.shift import FeatureShift, ShiftReport, compare_windows, sample_from_rows
+from schemas.drift import (
+    VERSION_COLUMNS,
+    ServedVersion,
+    busy_models,
+    call_features,
+    insert_drift_events,
+    known_event_ids,
+    served_versions,
+)
+from schemas.quality import drift_events
+
+MODEL_CHANGE, BEHAVIOUR = "model_change", "behaviour"
+
+
+@dataclass(frozen=True)
+class DriftSettings:
+    current: timedelta = timedelta(hours=6)  # the window tested for a shift
+    baseline: timedelta = timedelta(days=7)  # what it is compared with
+    version_lookback: timedelta = timedelta(days=30)
+    min_version_calls: int = 3  # a version served fewer times is noise (a canary, a retry), not a change
+    settle: timedelta = timedelta(hours=1)  # versions first seen this close to the first one are the initial mix
+    max_calls: int = 5000  # per window and model: an even sample keeps the test fast and memory bounded
+    min_calls: int = 30
+
+
+class DriftDetector:
+    name = "drift"
+
+    def __init__(self, interval: float, settings: DriftSettings = DriftSettings()) -> None:
+        self.interval, self.settings = interval, settings
+
+    def run(self, ctx: DetectorContext) -> RunResult:
+        found: list[dict[str, Any]] = []
+        read = 0
+        for project in ctx.metadata.list_projects():
+            found += self.model_changes(ctx, project.name)
+            shifts, calls = self.behaviour_shifts(ctx, project.name)
+            found += shifts
+            read += calls
+        insert_drift_events(ctx.store, found)
+        return RunResult(rows_read=read, rows_written=len(found), message=f"{len(found)} new drift event(s)")
+
+    # --- explicit changes ----------------------------------------------------------------------
+
+    def model_changes(self, ctx: DetectorContext, project: str) -> list[dict[str, Any]]:
+        s, known = self.settings, known_event_ids(ctx.store, project)
+        events = []
+        for column in VERSION_COLUMNS:
+            versions = served_versions(ctx.store, project, column, ctx.now - s.version_lookback, ctx.now,
+                                       s.min_version_calls)
+            for before, after in _changes(versions, s.settle):
+                event = self._change_event(ctx, project, column, before, after)
+                if event["event_id"] not in known:
+                    events.append(event)
+        return events
+
+    def _change_event(self, ctx: DetectorContext, project: str, column: str, before: ServedVersion,
+                      after: ServedVersion) -> dict[str, Any]:
+        label = column.replace("_", " ")
+        return _event(project, MODEL_CHANGE, after.request_model, after.provider, ctx.now,
+                      key=f"{column}|{before.value}|{after.value}", from_value=before.value, to_value=after.value,
+                      changed_at=after.first_seen, features=[{"name": column, "from": before.value,
+                                                              "to": after.value, "calls": after.calls}],
+                      summary=f"{after.request_model}: {label} changed from {before.value} to {after.value}")
+
+    # --- silent shifts -------------------------------------------------------------------------
+
+    def behaviour_shifts(self, ctx: DetectorContext, project: str) -> tuple[list[dict[str, Any]], int]:
+        s = self.settings
+        split, start = ctx.now - s.current, ctx.now - s.current - s.baseline
+        recent = {e["model"] for e in drift_events(ctx.store, project, split, ctx.now, kind=BEHAVIOUR)}
+        events, read = [], 0
+        for model in busy_models(ctx.store, project, start, ctx.now, 2 * s.min_calls):
+            baseline = self._sample(ctx, project, model, start, split)
+            current = self._sample(ctx, project, model, split, ctx.now)
+            read += len(baseline) + len(current)
+            report = compare_windows(sample_from_rows(baseline), sample_from_rows(current), min_samples=s.min_calls)
+            if report.drifted and model not in recent:  # one event per shift, not one per run
+                events.append(self._shift_event(ctx, project, model, report))
+        return events, read
+
+    def _sample(self, ctx: DetectorContext, project: str, model: str, start: datetime,
+                end: datetime) -> list[dict[str, Any]]:
+        rows = call_features(ctx.store, project, model, start, end, self.settings.max_calls)
+        return [{**row, "start_time": row["time"], "answer": answer_text(_messages(row["output_messages"]))}
+                for row in rows]
+
+    def _shift_event(self, ctx: DetectorContext, project: str, model: str, report: ShiftReport) -> dict[str, Any]:
+        moved = [f for f in report.features if f.moved]
+        fallback = ctx.now - self.settings.current
+        changed = datetime.fromtimestamp(report.changed_at, UTC) if report.changed_at else fallback
+        return _event(project, BEHAVIOUR, model, "", ctx.now, key=f"behaviour|{changed.isoformat()}",
+                      from_value="; ".join(f"{f.name} {_shown(f.baseline)}" for f in moved),
+                      to_value="; ".join(f"{f.name} {_shown(f.current)}" for f in moved),
+                      changed_at=changed, features=[_feature_json(f) for f in report.features],
+                      summary=f"{model}: {report.reason}", auc=report.auc, p_value=report.auc_p_value,
+                      baseline_n=report.baseline_n, current_n=report.current_n)
+
+
+def _changes(versions: list[ServedVersion], settle: timedelta) -> Iterator[tuple[ServedVersion, ServedVersion]]:
+    """(previous, new) for each version first served well after the model's first version."""
+    by_model: dict[str, list[ServedVersion]] = {}
+    for version in versions:
+        by_model.setdefault(version.request_model, []).append(version)
+    for served in by_model.values():
+        first = served[0].first_seen
+        for before, after in pairwise(served):
+            if after.first_seen - first >= settle:
+                yield before, after
+
+
+def _event(project: str, kind: str, model: str, provider: str, now: datetime, *, key: str, from_value: str,
+           to_value: str, changed_at: datetime, features: list[dict[str, Any]], summary: str,
+           auc: float | None = None, p_value: float | None = None, baseline_n: int = 0,
+           current_n: int = 0) -> dict[str, Any]:
+    event_id = hashlib.sha1(f"{project}|{kind}|{model}|{key}".encode(), usedforsecurity=False).hexdigest()[:16]
+    return {"project_id": project, "event_id": event_id, "kind": kind, "request_model": model,
+            "provider": provider, "from_value": from_value[:1000], "to_value": to_value[:1000],
+            "changed_at": changed_at, "detected_at": now, "features": features, "auc": auc, "p_value": p_value,
+            "baseline_n": baseline_n, "current_n": current_n, "summary": summary[:2000]}
+
+
+def _feature_json(feature: FeatureShift) -> dict[str, Any]:
+    return {"name": feature.name, "test": feature.test, "moved": feature.moved, "p_value": feature.p_value,
+            "p_adjusted": feature.p_adjusted,
+            "baseline": _jsonable(feature.baseline), "current": _jsonable(feature.current),
+            "change": _jsonable(feature.change), "effect": _jsonable(feature.effect)}
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, float | int) and not isinstance(value, bool):
+        return None if value != value else round(float(value), 6)
+    return value
+
+
+def _shown(value: Any) -> str:
+    return f"{value:.4g}" if isinstance(value, float | int) and not isinstance(value, bool) else str(value)
+
+
+def _messages(text: str) -> list[dict[str, Any]]:
+    try:
+        value = json.loads(text) if text else []
+    except ValueError:  # cut at 4,000 characters by the query: the text is still useful
+        return [{"role": "assistant", "content": text}]
+    return [m for m in value if isinstance(m, dict)] if isinstance(value, list) else []

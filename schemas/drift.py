@@ -1,0 +1,92 @@
+"""What the drift detector reads and writes: served versions per requested model, call features,
+drift events. Aggregation and sampling happen in ClickHouse; Python sees at most a capped sample."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from schemas.quality import DRIFT_TABLE, EVALUATIONS_TABLE
+from schemas.store import Store
+
+DRIFT_COLUMNS = (
+    "project_id", "event_id", "kind", "request_model", "provider", "from_value", "to_value", "changed_at",
+    "detected_at", "features", "auc", "p_value", "baseline_n", "current_n", "summary",
+)
+VERSION_COLUMNS = {"response_model": "response_model", "system_fingerprint": "system_fingerprint"}
+_REFUSAL = ("match(lower(s.output_messages), 'i can(no|.)?t (help|assist|provide|do that)"
+            "|i.?m (sorry|afraid),? (but )?i can|unable to (help|assist)')")
+
+
+@dataclass(frozen=True)
+class ServedVersion:
+    """One value (response model or fingerprint) served behind a requested model, and when."""
+
+    request_model: str
+    provider: str
+    value: str
+    first_seen: datetime
+    last_seen: datetime
+    calls: int
+
+
+def served_versions(store: Store, project: str, column: str, start: datetime, end: datetime,
+                    min_calls: int) -> list[ServedVersion]:
+    """Versions seen at least `min_calls` times in the window, by requested model and first sighting."""
+    sql = f"""
+    SELECT request_model, any(provider) AS provider, {VERSION_COLUMNS[column]} AS value,
+        min(start_time) AS first_seen, max(start_time) AS last_seen, count() AS calls
+    FROM {{db}}.spans FINAL
+    WHERE project_id = {{project:String}} AND span_type = 'llm' AND request_model != '' AND value != ''
+        AND status_code != 'error'
+        AND start_time >= {{start:DateTime64(6, 'UTC')}} AND start_time < {{end:DateTime64(6, 'UTC')}}
+    GROUP BY request_model, value HAVING calls >= {{min_calls:UInt32}}
+    ORDER BY request_model, first_seen"""
+    params = {"project": project, "start": start, "end": end, "min_calls": min_calls}
+    return [ServedVersion(**row) for row in store.query_dicts(sql, params, "drift_versions")]
+
+
+def busy_models(store: Store, project: str, start: datetime, end: datetime, min_calls: int) -> list[str]:
+    sql = ("SELECT request_model FROM {db}.spans FINAL WHERE project_id = {project:String} AND span_type = 'llm' "
+           "AND request_model != '' AND start_time >= {start:DateTime64(6, 'UTC')} "
+           "AND start_time < {end:DateTime64(6, 'UTC')} GROUP BY request_model HAVING count() >= {n:UInt32} "
+           "ORDER BY request_model")
+    params = {"project": project, "start": start, "end": end, "n": min_calls}
+    return [row[0] for row in store.query(sql, params, "drift_models")]
+
+
+def call_features(store: Store, project: str, model: str, start: datetime, end: datetime,
+                  limit: int) -> list[dict[str, Any]]:
+    """Per-call behaviour features of one requested model: an even sample of at most `limit` calls."""
+    sql = f"""
+    SELECT toUnixTimestamp64Micro(s.start_time) / 1e6 AS time, s.output_tokens AS output_tokens,
+        if(s.output_tokens > 0, (s.duration_ms - ifNull(s.ttft_ms, 0)) / s.output_tokens, NULL)
+            AS latency_per_token_ms,
+        s.ttft_ms AS ttft_ms, if(empty(s.finish_reasons), '', s.finish_reasons[1]) AS finish_reason,
+        s.status_code = 'error' AS error, {_REFUSAL} OR has(s.finish_reasons, 'content_filter') AS refusal,
+        substring(s.output_messages, 1, 4000) AS output_messages, ev.score AS score
+    FROM {{db}}.spans AS s FINAL
+    LEFT JOIN (SELECT e.trace_id AS trace_id, e.span_id AS span_id, avg(e.score) AS score
+               FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL
+               WHERE e.project_id = {{project:String}} AND e.score IS NOT NULL AND e.source != 'app'
+               GROUP BY e.trace_id, e.span_id) AS ev ON ev.trace_id = s.trace_id AND ev.span_id = s.span_id
+    WHERE s.project_id = {{project:String}} AND s.span_type = 'llm' AND s.request_model = {{model:String}}
+        AND s.start_time >= {{start:DateTime64(6, 'UTC')}} AND s.start_time < {{end:DateTime64(6, 'UTC')}}
+    ORDER BY cityHash64(s.trace_id, s.span_id) LIMIT {{limit:UInt32}}
+    SETTINGS join_use_nulls = 1"""
+    params = {"project": project, "model": model, "start": start, "end": end, "limit": limit}
+    return store.query_dicts(sql, params, "drift_features")
+
+
+def insert_drift_events(store: Store, events: Sequence[dict[str, Any]]) -> None:
+    if events:
+        rows = [{**e, "features": json.dumps(e["features"])} for e in events]
+        store.insert_columns(DRIFT_TABLE, DRIFT_COLUMNS, [[r[c] for r in rows] for c in DRIFT_COLUMNS])
+
+
+def known_event_ids(store: Store, project: str) -> set[str]:
+    sql = f"SELECT DISTINCT event_id FROM {{db}}.{DRIFT_TABLE} WHERE project_id = {{project:String}}"
+    return {row[0] for row in store.query(sql, {"project": project}, "drift_known")}

@@ -1,0 +1,63 @@
+"""Drift after silent model updates: the change `llmpulse demo` makes is found, a stable stream gives
+no event (real OTel exporter and OTLP/HTTP, real engine)."""
+
+from __future__ import annotations
+
+import random
+import time
+from datetime import UTC, datetime
+
+import requests
+
+from llmpulse.demo import run_demo
+from tests.conftest import Running
+from tests.spans import PROTOBUF, Call, export_calls
+
+DAY_NS = 86_400 * 10**9
+
+
+def api(running: Running, method: str, path: str, body: object = None, **params: object) -> requests.Response:
+    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, params=params, timeout=300)
+
+
+def run_drift(running: Running) -> dict:
+    run = api(running, "POST", "/detectors/run", {"detectors": ["drift"]}).json()["runs"][0]
+    assert run["outcome"] == "ok", run
+    return run
+
+
+def test_the_demo_silent_update_is_found(running: Running) -> None:
+    now = datetime.now(UTC)
+    run_demo(running.otlp_url, traces=700, seed=5, days=1.0, now=now)
+    running.flush()
+    run_drift(running)
+    events = api(running, "GET", "/drift", model="gpt-4o-mini").json()["events"]
+    changes = [e for e in events if e["kind"] == "model_change"]
+    assert changes, events
+    change = next(e for e in changes if e["features"][0]["name"] == "response_model")
+    midpoint = now.timestamp() - 43_200
+    assert abs(datetime.fromisoformat(change["changed_at"]).timestamp() - midpoint) < 3 * 3600
+    assert change["from"] != change["to"] and change["to"].startswith("gpt-4o-mini")
+    shifts = [e for e in events if e["kind"] == "behaviour"]
+    assert len(shifts) == 1, events
+    moved = {f["name"] for f in shifts[0]["features"] if f["moved"]}
+    assert "output_tokens" in moved or (shifts[0]["auc"] or 0) >= 0.6, shifts[0]
+    assert run_drift(running)["rows_written"] == 0  # a change is reported once
+
+
+def test_a_stable_stream_gives_no_event(running: Running) -> None:
+    rng = random.Random(3)
+    start = time.time_ns() - 3 * DAY_NS
+    calls = []
+    for i in range(1200):
+        output = int(rng.lognormvariate(5, 0.4))
+        calls.append(Call(10_000 + i, start_ns=start + int(i * 3 * DAY_NS / 1200), output_tokens=output,
+                          duration_ms=300 + output * rng.uniform(18, 22), ttft_ms=rng.uniform(200, 400),
+                          response_model="gpt-4o-2024-08-06", fingerprint="fp_stable", model="gpt-4o",
+                          finish_reason=rng.choices(["stop", "length"], [0.95, 0.05])[0], error=rng.random() < 0.01))
+    for batch in range(0, len(calls), 300):
+        assert running.post_otlp("/v1/traces", export_calls(*calls[batch:batch + 300]), PROTOBUF).status_code == 200
+    running.flush()
+    run = run_drift(running)
+    assert run["rows_read"] >= 400 and run["rows_written"] == 0, run
+    assert api(running, "GET", "/drift").json()["events"] == []
