@@ -128,7 +128,8 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
     def list_incidents() -> Any:
         project = project_arg(metadata)
         wanted = choice_arg("state", INCIDENT_STATES, None)
-        return jsonify({"alerts": alerts.list_incidents(project, wanted, int_arg("limit", 100, 1, 1000))})
+        # A bare list, as the API contract has it; each with its timeline and deliveries.
+        return jsonify(alerts.list_incidents(project, wanted, int_arg("limit", 100, 1, 1000)))
 
     @api.get("/alerts/<int:incident_id>")
     def get_incident(incident_id: int) -> Any:

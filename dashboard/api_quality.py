@@ -66,8 +66,8 @@ def create_quality_blueprint(store: Store, metadata: Metadata) -> Blueprint:
     def drift() -> Any:
         project = project_arg(metadata)
         start, end = time_range(timedelta(days=30))
-        return jsonify({"events": drift_events(store, project, start, end, request.args.get("model"),
-                                               choice_arg("kind", ("model_change", "behaviour"), None))})
+        return jsonify(drift_events(store, project, start, end, request.args.get("model"),  # a bare list: the contract
+                                    choice_arg("kind", ("model_change", "behaviour"), None)))
 
     return api
 

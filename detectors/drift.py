@@ -23,10 +23,10 @@ from detectors.shift import FeatureShift, ShiftReport, compare_windows, sample_f
 from schemas.drift import (
     VERSION_COLUMNS,
     ServedVersion,
-    busy_models,
     call_features,
     insert_drift_events,
     known_event_ids,
+    model_window_counts,
     served_versions,
 )
 from schemas.quality import drift_events
@@ -41,7 +41,7 @@ class DriftSettings:
     version_lookback: timedelta = timedelta(days=30)
     min_version_calls: int = 3  # a version served fewer times is noise (a canary, a retry), not a change
     settle: timedelta = timedelta(hours=1)  # versions first seen this close to the first one are the initial mix
-    max_calls: int = 5000  # per window and model: an even sample keeps the test fast and memory bounded
+    max_calls: int = 3000  # per window and model: an even sample keeps the test fast and memory bounded
     min_calls: int = 30
 
 
@@ -92,18 +92,19 @@ class DriftDetector:
         split, start = ctx.now - s.current, ctx.now - s.current - s.baseline
         recent = {e["model"] for e in drift_events(ctx.store, project, split, ctx.now, kind=BEHAVIOUR)}
         events, read = [], 0
-        for model in busy_models(ctx.store, project, start, ctx.now, 2 * s.min_calls):
-            baseline = self._sample(ctx, project, model, start, split)
-            current = self._sample(ctx, project, model, split, ctx.now)
+        counts = model_window_counts(ctx.store, project, start, split, ctx.now, s.min_calls)
+        for model, (before, after) in counts.items():
+            baseline = self._sample(ctx, project, model, start, split, before)
+            current = self._sample(ctx, project, model, split, ctx.now, after)
             read += len(baseline) + len(current)
             report = compare_windows(sample_from_rows(baseline), sample_from_rows(current), min_samples=s.min_calls)
             if report.drifted and model not in recent:  # one event per shift, not one per run
                 events.append(self._shift_event(ctx, project, model, report))
         return events, read
 
-    def _sample(self, ctx: DetectorContext, project: str, model: str, start: datetime,
-                end: datetime) -> list[dict[str, Any]]:
-        rows = call_features(ctx.store, project, model, start, end, self.settings.max_calls)
+    def _sample(self, ctx: DetectorContext, project: str, model: str, start: datetime, end: datetime,
+                calls: int) -> list[dict[str, Any]]:
+        rows = call_features(ctx.store, project, model, start, end, self.settings.max_calls, calls)
         return [{**row, "start_time": row["time"], "answer": answer_text(_messages(row["output_messages"]))}
                 for row in rows]
 

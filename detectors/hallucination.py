@@ -36,6 +36,7 @@ OFFLINE_SCORER = "groundedness"
 JUDGE_SCORER = "llm_judge"
 IMPORT_KEY = "hallucination.imported_until"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+VISIBILITY_LAG = timedelta(minutes=2)  # rows become readable a little after their ingested_at
 
 
 @dataclass(frozen=True)
@@ -65,12 +66,22 @@ class HallucinationDetector:
         scorers = [(OFFLINE_SCORER, self._offline_row)] + ([(JUDGE_SCORER, self._judge_row)] if self.judge else [])
         total = 0
         for scorer, score in scorers:
-            spans = sampled_spans(ctx.store, project, rate, ctx.now - self.sampling.lookback, ctx.now, scorer,
+            key = f"hallucination.{project}.{scorer}.ingested_until"
+            since = _parse_time(ctx.state.get(key))
+            spans = sampled_spans(ctx.store, project, rate, since, ctx.now - self.sampling.lookback, scorer,
                                   self.sampling.max_per_run)
             rows = [self._guarded(score, project, span, scorer) for span in spans]
             insert_evaluations(ctx.store, rows)
+            ctx.state.set(key, self._next_since(ctx, spans).isoformat())
             total += len(rows)
         return total
+
+    def _next_since(self, ctx: DetectorContext, spans: list[SpanToScore]) -> datetime:
+        """Where the next run starts reading: after a full batch, at its last span (the backlog goes
+        on); otherwise shortly before this run, as spans ingested meanwhile may not be visible yet."""
+        if len(spans) >= self.sampling.max_per_run and spans[-1].ingested_at is not None:
+            return spans[-1].ingested_at.replace(tzinfo=UTC) - timedelta(microseconds=1)
+        return ctx.now - VISIBILITY_LAG
 
     def _guarded(self, score: Any, project: str, span: SpanToScore, scorer: str) -> dict[str, Any]:
         try:

@@ -231,6 +231,76 @@ def _metadata_call(call: Any) -> Any:
         raise click.ClickException(str(exc)) from exc
 
 
+@main.group()
+def rules() -> None:
+    """Alert rules (the same validation as POST /api/v1/alert-rules)."""
+
+
+@rules.command("list")
+@click.option("--project", default="default", show_default=True)
+@click.pass_context
+def rules_list(ctx: click.Context, project: str) -> None:
+    for rule in _metadata_call(lambda: _alert_store(ctx).list_rules(project)):
+        click.echo(json.dumps({"id": rule.id, **rule.spec, "state": rule.state.get("state", "ok")}))
+
+
+@rules.command("add")
+@click.option("--project", default="default", show_default=True)
+@click.option("--name", required=True)
+@click.option("--metric", required=True, help="e.g. error_rate, latency_p95_ms, cost_total, hallucination_rate.")
+@click.option("--comparator", default=">", show_default=True, type=click.Choice([">", ">=", "<", "<="]))
+@click.option("--threshold", required=True, type=float, help="Rates are fractions: 0.05 for 5%.")
+@click.option("--window", default="5m", show_default=True)
+@click.option("--for", "for_duration", default="0s", show_default=True, help="How long the breach must last.")
+@click.option("--severity", default="warning", show_default=True)
+@click.option("--filter", "filters", multiple=True, help="key=value, e.g. model=gpt-4o (repeatable).")
+@click.option("--channel", "channels", multiple=True, type=int, help="Channel id to notify (repeatable).")
+@click.pass_context
+def rules_add(ctx: click.Context, project: str, filters: tuple[str, ...], channels: tuple[int, ...],
+              for_duration: str, **fields: Any) -> None:
+    from datetime import timedelta
+
+    from detectors.alerts.rules import AlertInputError, parse_rule
+
+    service = build(ctx)
+    service.metadata.migrate()
+    body = {**fields, "for": for_duration, "channels": list(channels), "filters": _key_values(filters)}
+    try:
+        known = _metadata_call(lambda: service.alert_store.channel_ids(project))
+        spec = parse_rule(body, known_channels=known,
+                          default_renotify=timedelta(seconds=service.settings.renotify_seconds))
+    except AlertInputError as exc:
+        raise click.BadParameter(exc.message, param_hint=f"--{exc.field or 'rule'}") from exc
+    click.echo(service.alert_store.create_rule(project, spec.to_json()))
+
+
+@rules.command("delete")
+@click.argument("rule_id", type=int)
+@click.option("--project", default="default", show_default=True)
+@click.pass_context
+def rules_delete(ctx: click.Context, rule_id: int, project: str) -> None:
+    if not _metadata_call(lambda: _alert_store(ctx).delete_rule(project, rule_id)):
+        click.echo(f"no alert rule {rule_id} in project {project!r}", err=True)
+        sys.exit(1)
+    click.echo(f"alert rule {rule_id} deleted")
+
+
+def _alert_store(ctx: click.Context) -> Any:
+    service = build(ctx)
+    service.metadata.migrate()  # the metadata tables only: no ClickHouse needed to manage rules
+    return service.alert_store
+
+
+def _key_values(pairs: tuple[str, ...]) -> dict[str, str]:
+    out = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise click.BadParameter(f"{pair!r} is not key=value", param_hint="--filter")
+        out[key.strip()] = value.strip()
+    return out
+
+
 @main.command()
 @click.option("--endpoint", default="http://127.0.0.1:4318", show_default=True, help="OTLP/HTTP endpoint.")
 @click.option("--traces", "trace_count", default=300, show_default=True, help="How many traces to send.")

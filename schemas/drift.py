@@ -16,6 +16,7 @@ DRIFT_COLUMNS = (
     "project_id", "event_id", "kind", "request_model", "provider", "from_value", "to_value", "changed_at",
     "detected_at", "features", "auc", "p_value", "baseline_n", "current_n", "summary",
 )
+SAMPLE_SCALE = 1_000_000
 VERSION_COLUMNS = {"response_model": "response_model", "system_fingerprint": "system_fingerprint"}
 _REFUSAL = ("match(lower(s.output_messages), 'i can(no|.)?t (help|assist|provide|do that)"
             "|i.?m (sorry|afraid),? (but )?i can|unable to (help|assist)')")
@@ -35,11 +36,14 @@ class ServedVersion:
 
 def served_versions(store: Store, project: str, column: str, start: datetime, end: datetime,
                     min_calls: int) -> list[ServedVersion]:
-    """Versions seen at least `min_calls` times in the window, by requested model and first sighting."""
+    """Versions seen at least `min_calls` times in the window, by requested model and first sighting.
+
+    No FINAL: a redelivered span changes no first or last sighting, only inflates `calls` a little.
+    """
     sql = f"""
     SELECT request_model, any(provider) AS provider, {VERSION_COLUMNS[column]} AS value,
         min(start_time) AS first_seen, max(start_time) AS last_seen, count() AS calls
-    FROM {{db}}.spans FINAL
+    FROM {{db}}.spans
     WHERE project_id = {{project:String}} AND span_type = 'llm' AND request_model != '' AND value != ''
         AND status_code != 'error'
         AND start_time >= {{start:DateTime64(6, 'UTC')}} AND start_time < {{end:DateTime64(6, 'UTC')}}
@@ -49,18 +53,26 @@ def served_versions(store: Store, project: str, column: str, start: datetime, en
     return [ServedVersion(**row) for row in store.query_dicts(sql, params, "drift_versions")]
 
 
-def busy_models(store: Store, project: str, start: datetime, end: datetime, min_calls: int) -> list[str]:
-    sql = ("SELECT request_model FROM {db}.spans FINAL WHERE project_id = {project:String} AND span_type = 'llm' "
-           "AND request_model != '' AND start_time >= {start:DateTime64(6, 'UTC')} "
-           "AND start_time < {end:DateTime64(6, 'UTC')} GROUP BY request_model HAVING count() >= {n:UInt32} "
-           "ORDER BY request_model")
-    params = {"project": project, "start": start, "end": end, "n": min_calls}
-    return [row[0] for row in store.query(sql, params, "drift_models")]
+def model_window_counts(store: Store, project: str, start: datetime, split: datetime, end: datetime,
+                        min_calls: int) -> dict[str, tuple[int, int]]:
+    """Requested model → (calls in [start, split), calls in [split, end)), for models with enough of both."""
+    sql = ("SELECT request_model, countIf(start_time < {split:DateTime64(6, 'UTC')}) AS before, "
+           "countIf(start_time >= {split:DateTime64(6, 'UTC')}) AS after FROM {db}.spans "
+           "WHERE project_id = {project:String} AND span_type = 'llm' AND request_model != '' "
+           "AND start_time >= {start:DateTime64(6, 'UTC')} AND start_time < {end:DateTime64(6, 'UTC')} "
+           "GROUP BY request_model HAVING before >= {n:UInt32} AND after >= {n:UInt32} ORDER BY request_model")
+    params = {"project": project, "start": start, "split": split, "end": end, "n": min_calls}
+    return {model: (int(b), int(a)) for model, b, a in store.query(sql, params, "drift_models")}
 
 
-def call_features(store: Store, project: str, model: str, start: datetime, end: datetime,
-                  limit: int) -> list[dict[str, Any]]:
-    """Per-call behaviour features of one requested model: an even sample of at most `limit` calls."""
+def call_features(store: Store, project: str, model: str, start: datetime, end: datetime, limit: int,
+                  calls_in_window: int) -> list[dict[str, Any]]:
+    """Per-call behaviour features of one requested model: an even sample of at most `limit` calls.
+
+    A hash of the span picks about twice the sample before anything is sorted, so a week of a busy
+    model costs a filtered scan, not a sort of every call; `LIMIT 1 BY` drops redelivered copies.
+    """
+    keep = min(SAMPLE_SCALE, SAMPLE_SCALE * 2 * limit // max(calls_in_window, 1))
     sql = f"""
     SELECT toUnixTimestamp64Micro(s.start_time) / 1e6 AS time, s.output_tokens AS output_tokens,
         if(s.output_tokens > 0, (s.duration_ms - ifNull(s.ttft_ms, 0)) / s.output_tokens, NULL)
@@ -68,16 +80,17 @@ def call_features(store: Store, project: str, model: str, start: datetime, end: 
         s.ttft_ms AS ttft_ms, if(empty(s.finish_reasons), '', s.finish_reasons[1]) AS finish_reason,
         s.status_code = 'error' AS error, {_REFUSAL} OR has(s.finish_reasons, 'content_filter') AS refusal,
         substring(s.output_messages, 1, 4000) AS output_messages, ev.score AS score
-    FROM {{db}}.spans AS s FINAL
+    FROM {{db}}.spans AS s
     LEFT JOIN (SELECT e.trace_id AS trace_id, e.span_id AS span_id, avg(e.score) AS score
                FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL
                WHERE e.project_id = {{project:String}} AND e.score IS NOT NULL AND e.source != 'app'
                GROUP BY e.trace_id, e.span_id) AS ev ON ev.trace_id = s.trace_id AND ev.span_id = s.span_id
     WHERE s.project_id = {{project:String}} AND s.span_type = 'llm' AND s.request_model = {{model:String}}
         AND s.start_time >= {{start:DateTime64(6, 'UTC')}} AND s.start_time < {{end:DateTime64(6, 'UTC')}}
-    ORDER BY cityHash64(s.trace_id, s.span_id) LIMIT {{limit:UInt32}}
+        AND cityHash64(s.trace_id, s.span_id) % {SAMPLE_SCALE} < {{keep:UInt64}}
+    ORDER BY cityHash64(s.trace_id, s.span_id) LIMIT 1 BY s.trace_id, s.span_id LIMIT {{limit:UInt32}}
     SETTINGS join_use_nulls = 1"""
-    params = {"project": project, "model": model, "start": start, "end": end, "limit": limit}
+    params = {"project": project, "model": model, "start": start, "end": end, "limit": limit, "keep": keep}
     return store.query_dicts(sql, params, "drift_features")
 
 

@@ -24,6 +24,8 @@ EVALUATION_COLUMNS = (
 # An app's evaluation counts towards the hallucination rate when its name says what it measured.
 _QUALITY_NAME = "match(lower(name), 'hallucinat|grounded|faithful|factual')"
 _FLAGGING_LABELS = "('hallucinated', 'hallucination', 'ungrounded', 'not_grounded', 'unfaithful', 'fail', 'incorrect')"
+_NEW_EVALUATION_EVENTS = (f"project_id = {{project:String}} AND event_name = '{EVALUATION_EVENT}' "
+                          "AND ingested_at > {since:DateTime64(6, 'UTC')}")
 _PASSING_LABELS = "('grounded', 'faithful', 'factual', 'pass', 'correct', 'not_hallucinated')"
 
 
@@ -36,22 +38,27 @@ class SpanToScore:
     input_messages: str
     output_messages: str
     documents: list[str]  # retrieval_documents JSON of the span and of its trace's retrieval spans
+    ingested_at: datetime | None = None
 
 
-def sampled_spans(store: Store, project: str, rate: float, start: datetime, end: datetime, scorer: str,
+def sampled_spans(store: Store, project: str, rate: float, since: datetime, oldest: datetime, scorer: str,
                   limit: int) -> list[SpanToScore]:
-    """LLM spans in [start, end) picked by the sample rate and not yet scored by `scorer`."""
+    """LLM spans ingested after `since` (started after `oldest`), picked by the sample rate, oldest
+    ingest first, that `scorer` has not scored yet; the ingest-time bound keeps each run's scan to
+    what arrived since the last one."""
     sql = f"""
-    SELECT s.trace_id AS trace_id, s.span_id AS span_id, s.request_model AS request_model,
-        s.start_time AS start_time, s.input_messages AS input_messages, s.output_messages AS output_messages
-    FROM {{db}}.spans AS s FINAL
+    SELECT s.trace_id AS trace_id, s.span_id AS span_id, any(s.request_model) AS request_model,
+        any(s.start_time) AS start_time, any(s.input_messages) AS input_messages,
+        any(s.output_messages) AS output_messages, max(s.ingested_at) AS ingested_at
+    FROM {{db}}.spans AS s
     WHERE s.project_id = {{project:String}} AND s.span_type = 'llm'
-        AND s.start_time >= {{start:DateTime64(6, 'UTC')}} AND s.start_time < {{end:DateTime64(6, 'UTC')}}
+        AND s.ingested_at > {{since:DateTime64(6, 'UTC')}} AND s.start_time >= {{oldest:DateTime64(6, 'UTC')}}
         AND cityHash64(s.trace_id, s.span_id) % {SAMPLE_SCALE} < {{threshold:UInt64}}
         AND (s.trace_id, s.span_id) NOT IN (SELECT e.trace_id, e.span_id FROM {{db}}.{EVALUATIONS_TABLE} AS e
             WHERE e.project_id = {{project:String}} AND e.scorer = {{scorer:String}})
-    ORDER BY s.start_time LIMIT {{limit:UInt32}}"""
-    params = {"project": project, "start": start, "end": end, "threshold": int(rate * SAMPLE_SCALE),
+    GROUP BY s.trace_id, s.span_id
+    ORDER BY ingested_at LIMIT {{limit:UInt32}}"""
+    params = {"project": project, "since": since, "oldest": oldest, "threshold": int(rate * SAMPLE_SCALE),
               "scorer": scorer, "limit": limit}
     rows = store.query_dicts(sql, params, "evaluations_sample")
     documents = _trace_documents(store, project, [r["trace_id"] for r in rows])
@@ -70,7 +77,7 @@ def _trace_documents(store: Store, project: str, trace_ids: Sequence[str]) -> di
 
 def _span_to_score(row: dict[str, Any], documents: list[str]) -> SpanToScore:
     return SpanToScore(row["trace_id"], row["span_id"], row["request_model"], row["start_time"],
-                       row["input_messages"], row["output_messages"], documents)
+                       row["input_messages"], row["output_messages"], documents, row.get("ingested_at"))
 
 
 def evaluation_key(identity: str) -> str:
@@ -95,12 +102,16 @@ def import_app_evaluations(store: Store, project: str, since: datetime) -> int:
         ifNull(s.request_model, ''), ifNull(s.start_time, e.time), '{SOURCE_APP}', NULL, 0, 0,
         e.attributes['error.type']
     FROM (SELECT *, attributes['gen_ai.evaluation.name'] AS name, attributes['gen_ai.evaluation.score.label'] AS label
-          FROM {{db}}.genai_events FINAL WHERE project_id = {{project:String}} AND event_name = '{EVALUATION_EVENT}'
-              AND ingested_at > {{since:DateTime64(6, 'UTC')}}) AS e
-    LEFT JOIN (SELECT trace_id, span_id, request_model, start_time FROM {{db}}.spans FINAL
-               WHERE project_id = {{project:String}}) AS s
+          FROM {{db}}.genai_events FINAL WHERE {_NEW_EVALUATION_EVENTS}) AS e
+    LEFT JOIN (SELECT trace_id, span_id, any(request_model) AS request_model, any(start_time) AS start_time
+               FROM {{db}}.spans WHERE project_id = {{project:String}} AND trace_id IN
+                   (SELECT trace_id FROM {{db}}.genai_events WHERE {_NEW_EVALUATION_EVENTS})
+               GROUP BY trace_id, span_id) AS s
         ON s.trace_id = e.trace_id AND s.span_id = e.span_id
     SETTINGS join_use_nulls = 1"""
+    fresh = f"SELECT count() FROM {{db}}.genai_events WHERE {_NEW_EVALUATION_EVENTS}"
+    if not store.query(fresh, {"project": project, "since": since}, "evaluations_new_events")[0][0]:
+        return 0
     before = _count(store, project)
     store.query(sql, {"project": project, "since": since}, "evaluations_import")
     return _count(store, project) - before

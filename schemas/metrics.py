@@ -113,26 +113,33 @@ def dirty_projects(store: Store, since: datetime) -> list[str]:
 
 
 def refresh_rollup(store: Store, project: str, since: datetime) -> int:
-    """Recompute, whole, every minute of `project` that received a call since `since`; returns calls read."""
+    """Recompute, whole, every minute of `project` that received a call since `since`; returns calls read.
+
+    One INSERT per day touched keeps memory bounded (the twin-collapsing GROUP BY holds a day of
+    calls, not the whole backlog) and time linear in the spans read.
+    """
     params: dict[str, Any] = {"project": project, "since": since}
-    found = store.query(
-        "SELECT min(start_time), max(start_time), count() FROM {db}.spans WHERE project_id = {project:String} "
-        "AND is_call AND ingested_at > {since:DateTime64(6, 'UTC')}", params, "metrics_dirty_range")
-    low, high, count = found[0]
-    if not count:
-        return 0
-    # The range lets ClickHouse skip by primary key; the IN keeps untouched minutes out.
-    params.update(start=_minute(low), end=_minute(high) + timedelta(minutes=1))
-    dirty = ("(SELECT DISTINCT toStartOfMinute(d.start_time) FROM {db}.spans AS d WHERE d.project_id = "
-             "{project:String} AND d.is_call AND d.ingested_at > {since:DateTime64(6, 'UTC')})")
-    calls = calls_query(f"toStartOfMinute(s.start_time) IN {dirty}")
-    states = ", ".join(f"{expr} AS {name}" for name, expr in STATE_COLUMNS.items())
-    keys = ", ".join(f"c.{col} AS {col}" for col in _ROLLUP_COLUMNS)
-    sql = (f"INSERT INTO {{db}}.{ROLLUP_TABLE} SELECT c.project_id AS project_id, "
-           f"toStartOfMinute(c.start_time) AS bucket, {keys}, {states}, now64(6) AS computed_at "
-           f"FROM ({calls}) AS c GROUP BY project_id, bucket, {', '.join(_ROLLUP_COLUMNS)}")
-    store.query(sql, params, "metrics_refresh_rollup")
-    return int(count)
+    days = store.query(
+        "SELECT toStartOfDay(start_time) AS day, min(start_time), max(start_time), count() FROM {db}.spans "
+        "WHERE project_id = {project:String} AND is_call AND ingested_at > {since:DateTime64(6, 'UTC')} "
+        "GROUP BY day ORDER BY day", params, "metrics_dirty_days")
+    for _, low, high, _ in days:
+        # The range lets ClickHouse skip by primary key; the IN keeps untouched minutes out.
+        store.query(_REFRESH_SQL, {**params, "start": _minute(low), "end": _minute(high) + timedelta(minutes=1)},
+                    "metrics_refresh_rollup")
+    return sum(int(count) for *_, count in days)
+
+
+_DIRTY_MINUTES = ("(SELECT DISTINCT toStartOfMinute(d.start_time) FROM {db}.spans AS d WHERE d.project_id = "
+                  "{project:String} AND d.is_call AND d.ingested_at > {since:DateTime64(6, 'UTC')} "
+                  "AND d.start_time >= {start:DateTime64(6, 'UTC')} AND d.start_time < {end:DateTime64(6, 'UTC')})")
+_REFRESH_SQL = (
+    f"INSERT INTO {{db}}.{ROLLUP_TABLE} SELECT c.project_id AS project_id, toStartOfMinute(c.start_time) AS bucket, "
+    + ", ".join(f"c.{col} AS {col}" for col in _ROLLUP_COLUMNS) + ", "
+    + ", ".join(f"{expr} AS {name}" for name, expr in STATE_COLUMNS.items())
+    + f", now64(6) AS computed_at FROM ({calls_query(f'toStartOfMinute(s.start_time) IN {_DIRTY_MINUTES}')}) AS c "
+    + f"GROUP BY project_id, bucket, {', '.join(_ROLLUP_COLUMNS)}"
+)
 
 
 def _minute(value: datetime) -> datetime:

@@ -24,8 +24,14 @@ def time_range(alias: str = "") -> str:
 
 TIME_RANGE = time_range()
 
+# Which twin of a call to keep: priced first, then more cache tokens, then more tokens, as one UInt64
+# (a tuple with a string was 5x slower in argMax); the low byte, from the span id, breaks ties.
 # Column references are qualified (s.) because the aggregates reuse the column names as aliases.
-_RANK = "tuple(s.cost_total IS NOT NULL, s.cache_read_tokens + s.cache_write_tokens, s.total_tokens, s.span_id)"
+_RANK = (
+    "bitOr(bitShiftLeft(toUInt64(s.cost_total IS NOT NULL), 63), "
+    "bitOr(bitShiftLeft(least(toUInt64(s.cache_read_tokens + s.cache_write_tokens), 8388607), 40), "
+    "bitOr(bitShiftLeft(least(toUInt64(s.total_tokens), 4294967295), 8), cityHash64(s.span_id) % 256)))"
+)
 _CALL_COLUMNS = (
     "request_model", "response_model", "provider", "service_name", "environment", "user_id", "session_id",
     "status_code", "duration_ms", "ttft_ms", "input_tokens", "output_tokens", "cache_read_tokens",
@@ -35,7 +41,11 @@ _CALL_COLUMNS = (
 
 
 def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: bool = False) -> str:
-    """One row per LLM or embedding call of `{project}` (in `{start}`..`{end}`), twins collapsed."""
+    """One row per LLM or embedding call of `{project}` (in `{start}`..`{end}`), twins collapsed.
+
+    No FINAL: grouping by (trace, call key) already collapses a redelivered span (same trace and
+    span id, so the same call key) along with twins, and skipping the merge-on-read halves the cost.
+    """
     columns = (*_CALL_COLUMNS, "tags") if with_tags else _CALL_COLUMNS
     where = ["s.project_id = {project:String}", "s.is_call"]
     where += [time_range("s")] if time_filtered else []
@@ -43,7 +53,7 @@ def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: b
     return (
         "SELECT s.project_id AS project_id, s.trace_id AS trace_id, s.call_key AS call_key, "
         + ", ".join(f"argMax(s.{c}, {_RANK}) AS {c}" for c in columns)
-        + " FROM {db}.spans AS s FINAL WHERE " + " AND ".join(where)
+        + " FROM {db}.spans AS s WHERE " + " AND ".join(where)
         + " GROUP BY s.project_id, s.trace_id, s.call_key"
     )
 

@@ -64,3 +64,17 @@ def test_detect_runs_detectors_and_refuses_unknown_names(tmp_path: Path) -> None
     assert outcome["detector"] == "metrics" and outcome["outcome"] == "ok"
     unknown = llmpulse(tmp_path, "detect", "nope")
     assert unknown.returncode == 2 and "unknown detector nope" in unknown.stderr
+
+
+def test_rules_add_list_delete_with_validation(tmp_path: Path) -> None:
+    added = llmpulse(tmp_path, "rules", "add", "--name", "slow", "--metric", "latency_p95_ms", "--threshold", "2000",
+                     "--window", "15m", "--filter", "model=gpt-4o")
+    assert added.returncode == 0, added.stderr
+    rule_id = added.stdout.strip()
+    listed = [json.loads(line) for line in llmpulse(tmp_path, "rules", "list").stdout.splitlines()]
+    assert [(r["id"], r["metric"], r["filters"]) for r in listed] == [(int(rule_id), "latency_p95_ms",
+                                                                        {"model": "gpt-4o"})]
+    bad = llmpulse(tmp_path, "rules", "add", "--name", "x", "--metric", "vibes", "--threshold", "1")
+    assert bad.returncode == 2 and "unknown metric 'vibes'" in bad.stderr
+    assert llmpulse(tmp_path, "rules", "delete", rule_id).returncode == 0
+    assert llmpulse(tmp_path, "rules", "delete", rule_id).returncode == 1

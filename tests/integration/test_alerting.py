@@ -114,7 +114,7 @@ def test_rule_fires_notifies_every_channel_once_and_resolves(running: Running, r
     assert created.status_code == 201, created.text
     send(running, *[Call(100 + i, error=i < 3) for i in range(4)])
     run_detectors(running)
-    alerts = api(running, "GET", "/alerts").json()["alerts"]
+    alerts = api(running, "GET", "/alerts").json()
     assert [(a["state"], a["rule_id"], a["value"]) for a in alerts] == [("firing", created.json()["id"], 0.75)]
     deliveries = wait_deliveries(running, alerts[0]["id"], 3)
     assert {d["status"] for d in deliveries} == {"sent"}
@@ -154,7 +154,7 @@ def test_a_dead_channel_fails_with_a_reason_and_blocks_nothing(running: Running,
     started = time.monotonic()
     run_detectors(running)
     assert time.monotonic() - started < 5  # deliveries are retried off the detector's thread
-    incident = api(running, "GET", "/alerts").json()["alerts"][0]
+    incident = api(running, "GET", "/alerts").json()[0]
     delivery = wait_deliveries(running, incident["id"], 1)[0]
     assert delivery["status"] == "failed" and delivery["attempts"] == 5 and "HTTP 503" in delivery["error"]
 

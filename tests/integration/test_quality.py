@@ -3,13 +3,16 @@ scores sent by apps, and the quality API."""
 
 from __future__ import annotations
 
+import json
 import time
+from pathlib import Path
 
 import pytest
 import requests
 
 from llmpulse.demo import run_demo
-from tests.conftest import Running
+from tests.conftest import Running, make_settings, start_service
+from tests.receiver import Receiver, Reply
 from tests.spans import PROTOBUF, Call, export_calls
 
 
@@ -109,3 +112,32 @@ def test_evaluation_events_from_the_app_are_imported(running: Running) -> None:
     assert run_detector(running, "hallucination")["rows_written"] >= 1
     flagged = api(running, "GET", "/quality/flagged").json()["spans"]
     assert [(s["scorer"], s["reason"]) for s in flagged] == [("app:Groundedness", "cites no source")]
+
+
+def test_llm_judge_scores_and_its_cost_is_recorded(tmp_path: Path, chdb_dsn: str, receiver: Receiver) -> None:
+    verdict = {"score": 0.1, "label": "hallucinated", "reason": "the context says 14 days"}
+    receiver.default = Reply(200, {"model": "gpt-4o-mini", "usage": {"prompt_tokens": 1000, "completion_tokens": 50},
+                                   "choices": [{"message": {"role": "assistant", "content": json.dumps(verdict)}}]})
+    running = start_service(make_settings(tmp_path, chdb_dsn, judge_url=receiver.url + "/v1",
+                                          judge_api_key="sk-test"))
+    try:
+        prompt = [{"role": "user", "content": "Context: Refunds take 14 days.\n\nQuestion: how long do refunds take?"}]
+        answer = [{"role": "assistant", "content": "Refunds take 30 days."}]
+        call = Call(9, 1, extra={"gen_ai.input.messages": json.dumps(prompt),
+                                 "gen_ai.output.messages": json.dumps(answer)})
+        assert running.post_otlp("/v1/traces", export_calls(call), PROTOBUF).status_code == 200
+        running.flush()
+        api(running, "PUT", "/projects/default", {"eval_sample_rate": 1.0})
+        run_detector(running, "hallucination")
+        sent = receiver.wait_for(1)[0]
+        assert sent.path == "/v1/chat/completions" and sent.headers["Authorization"] == "Bearer sk-test"
+        assert "Refunds take 30 days." in json.dumps(sent.json()["messages"])
+        rows = running.service.store.query_dicts(
+            "SELECT scorer, hallucinated, cost, input_tokens FROM {db}.evaluations FINAL ORDER BY scorer", {}, "t")
+        judged = {r["scorer"]: r for r in rows}["llm_judge"]
+        assert judged["hallucinated"] is True and judged["input_tokens"] == 1000
+        assert float(judged["cost"]) == pytest.approx(1000 * 0.15e-6 + 50 * 0.6e-6)
+        by_scorer = api(running, "GET", "/quality/hallucination", group_by="scorer").json()
+        assert by_scorer["total"]["flagged"] == 1  # one span, counted once whichever scorers saw it
+    finally:
+        running.service.stop()

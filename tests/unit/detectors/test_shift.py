@@ -171,11 +171,12 @@ def test_the_report_says_by_how_much() -> None:
 
 
 def test_rare_flags_report_rates_and_their_difference() -> None:
-    refusal = by_name(compare(5, 1000, replace(STABLE, refusal_rate=0.08)))[REFUSAL]
+    report = compare(5, 1000, replace(STABLE, refusal_rate=0.08))
+    refusal = by_name(report)[REFUSAL]
     assert refusal.test == "fisher exact" and refusal.moved
     assert refusal.baseline == pytest.approx(0.01, abs=0.008) and refusal.current == pytest.approx(0.08, abs=0.02)
     assert refusal.change == pytest.approx(refusal.current - refusal.baseline)
-    assert "refusal rate" in compare(5, 1000, replace(STABLE, refusal_rate=0.08)).reason
+    assert f"refusal rate {refusal.baseline:.1%} → {refusal.current:.1%}" in report.reason
 
 
 # --- text ------------------------------------------------------------------------------------------
@@ -198,13 +199,19 @@ def test_a_change_of_wording_alone_is_caught_by_the_classifier_only() -> None:
 # --- change time -----------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("changed", [replace(STABLE, ms_per_token=18.0), replace(STABLE, refusal_rate=0.12)])
-def test_the_change_time_is_found_inside_the_current_window(changed: Traffic) -> None:
+@pytest.mark.parametrize(
+    ("changed", "by_classifier"),
+    [
+        pytest.param(replace(STABLE, ms_per_token=18.0), True, id="dated on the classifier's scores"),
+        pytest.param(replace(STABLE, refusal_rate=0.12), False, id="dated on the moved feature"),
+    ],
+)
+def test_the_change_time_is_found_inside_the_current_window(changed: Traffic, by_classifier: bool) -> None:
     rng = np.random.default_rng(21)
     change_at = CURRENT[0] + 0.4 * DAY
     current = concat(window(rng, 400, (CURRENT[0], change_at)), window(rng, 600, (change_at, CURRENT[1]), changed))
     report = compare_windows(window(rng, 3000, BASELINE), current)
-    assert report.drifted
+    assert report.drifted and report.classifier_moved is by_classifier
     assert abs(report.changed_at - change_at) < 0.1 * DAY
     assert datetime.fromtimestamp(change_at, UTC).strftime("%Y-%m-%d") in report.reason
 
@@ -297,6 +304,7 @@ def test_the_demo_model_change_is_found(size: int) -> None:
     report = compare_windows(demo_calls(1, size, 0, BASELINE), demo_calls(2, size, 1, CURRENT))
     assert report.drifted, report.reason
     assert report.classifier_moved
+    assert abs(report.changed_at - CURRENT[0]) < 0.1 * DAY  # the demo switches models at the window's start
     if size >= 400:
         assert {OUTPUT_TOKENS, LATENCY_PER_TOKEN, TTFT, ANSWER_CHARS} <= set(report.moved)
 
