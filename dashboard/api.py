@@ -19,6 +19,7 @@ from dashboard.params import ApiError, choice_arg, int_arg, time_range
 from detectors.runner import DetectorRunner
 from schemas import queries
 from schemas.metadata import Metadata
+from schemas.runs import StateStore
 from schemas.store import Store
 
 MAX_PAGE = 500
@@ -136,6 +137,9 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     app.register_blueprint(create_quality_blueprint(store, metadata))
     if alerting is not None:
         app.register_blueprint(create_alerts_blueprint(store, metadata, alerting))
+    from dashboard.ui.app import UiContext, create_dash  # Dash is heavy: only UI processes import it
+
+    create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting.alerts if alerting else None))
     app.add_url_rule("/healthz", "healthz", lambda: ({"status": "ok"}, 200))
     app.add_url_rule("/readyz", "readyz",
                      lambda: ({"status": "ready"}, 200) if ready() else ({"status": "storage unavailable"}, 503))

@@ -15,7 +15,7 @@ from detectors.alerts.channels import parse_channel
 from detectors.alerts.incidents import IncidentError, IncidentState, acknowledge, silence
 from detectors.alerts.rules import AlertInputError, RuleSpec, merge_rule, parse_duration, parse_rule
 from detectors.budgets import compute_budget_status
-from detectors.metrics import rolled_until
+from detectors.metrics import rollup_span
 from detectors.notify.dispatcher import Dispatcher
 from detectors.notify.message import Notification
 from schemas.alerting import AlertStore, StoredSpec
@@ -121,7 +121,7 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
         """The kill switch an LLM gateway polls: may this project still spend?"""
         project, now = project_arg(metadata), utcnow()
         statuses = [(b, compute_budget_status(store, project, parse_budget(b.spec, known_channels=set(
-            b.spec.get("channels") or ())), now, rolled_until(state))) for b in alerts.list_budgets(project)]
+            b.spec.get("channels") or ())), now, rollup_span(state))) for b in alerts.list_budgets(project)]
         return jsonify(_budget_answer(project, statuses))
 
     @api.get("/alerts")

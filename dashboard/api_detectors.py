@@ -8,7 +8,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from dashboard.params import ApiError, choice_arg, int_arg, json_body, project_arg, time_range
-from detectors.metrics import rolled_until
+from detectors.metrics import rollup_span
 from detectors.runner import DetectorRunner, UnknownDetector
 from schemas.metadata import Metadata
 from schemas.metrics import BUCKETS, DIMENSIONS, METRICS, SeriesQuery, timeseries
@@ -27,7 +27,7 @@ def create_detectors_blueprint(store: Store, metadata: Metadata, runner: Detecto
     def metrics_timeseries() -> Any:
         query = series_query(metadata)
         return jsonify({"project": query.project, "from": query.start.isoformat(), "to": query.end.isoformat(),
-                        **timeseries(store, query, rolled_until(state))})
+                        **timeseries(store, query, rollup_span(state))})
 
     @api.post("/detectors/run")
     def run_detectors() -> Any:

@@ -27,7 +27,7 @@ from detectors.alerts.incidents import (
 from detectors.alerts.rules import RuleSpec, evaluate, format_duration, parse_rule
 from detectors.base import DetectorContext, RunResult
 from detectors.budgets import compute_budget_status
-from detectors.metrics import rolled_until
+from detectors.metrics import rollup_span
 from detectors.notify.dispatcher import Dispatcher
 from detectors.notify.message import Notification, format_value
 from schemas.alerting import AlertStore, StoredSpec
@@ -133,7 +133,7 @@ class AlertsDetector:
         if spec.metric in BUDGET_METRICS:
             return self._budget_metric(ctx, project, spec.metric)
         query = SeriesQuery(project, (spec.metric,), start, ctx.now, filters=filters)
-        value = window_values(ctx.store, query, rolled_until(ctx.state))[spec.metric]
+        value = window_values(ctx.store, query, rollup_span(ctx.state))[spec.metric]
         return None if value is None else float(value)
 
     def _budget_metric(self, ctx: DetectorContext, project: str, metric: str) -> float | None:
@@ -148,7 +148,7 @@ class AlertsDetector:
 
     def _status(self, ctx: DetectorContext, stored: StoredSpec) -> BudgetStatus:
         return compute_budget_status(ctx.store, stored.project, self._budget_spec(stored), ctx.now,
-                                     rolled_until(ctx.state))
+                                     rollup_span(ctx.state))
 
     @staticmethod
     def _budget_spec(stored: StoredSpec) -> BudgetSpec:

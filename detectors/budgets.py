@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 
 from detectors.alerts.budget import BudgetSpec, BudgetStatus, budget_status, forecast_spend, period_bounds
-from schemas.metrics import SeriesQuery, window_values
+from schemas.metrics import RollupSpan, SeriesQuery, window_values
 from schemas.store import Store
 
 # The burn rate behind the forecast: recent enough to see a runaway agent within hours.
@@ -14,19 +14,19 @@ RECENT_WINDOW = timedelta(hours=6)
 
 
 def spend(store: Store, project: str, start: datetime, end: datetime, filters: dict[str, str],
-          rolled_until: datetime | None) -> Decimal:
+          rollup: RollupSpan | None) -> Decimal:
     query = SeriesQuery(project, ("cost_total",), start, end, filters=filters)
-    return Decimal(str(window_values(store, query, rolled_until)["cost_total"] or 0))
+    return Decimal(str(window_values(store, query, rollup)["cost_total"] or 0))
 
 
 def compute_budget_status(store: Store, project: str, spec: BudgetSpec, now: datetime,
-                          rolled_until: datetime | None) -> BudgetStatus:
+                          rollup: RollupSpan | None) -> BudgetStatus:
     start, end = period_bounds(spec.period, now)
     filters = dict(spec.filters)
-    spent = spend(store, project, start, now, filters, rolled_until)
+    spent = spend(store, project, start, now, filters, rollup)
     recent_start = max(start, now - RECENT_WINDOW)
     recent_hours = Decimal((now - recent_start).total_seconds()) / 3600
-    recent = spend(store, project, recent_start, now, filters, rolled_until)
+    recent = spend(store, project, recent_start, now, filters, rollup)
     rate = recent / recent_hours if recent_hours > Decimal("0.25") else None
     projected = forecast_spend(spent, start, end, now, rate)
     return budget_status(spec.amount_usd, spent, projected, spec.thresholds_pct, start, end)

@@ -93,20 +93,21 @@ class DriftDetector:
         recent = {e["model"] for e in drift_events(ctx.store, project, split, ctx.now, kind=BEHAVIOUR)}
         events, read = [], 0
         counts = model_window_counts(ctx.store, project, start, split, ctx.now, s.min_calls)
-        for model, (before, after) in counts.items():
-            baseline = self._sample(ctx, project, model, start, split, before)
-            current = self._sample(ctx, project, model, split, ctx.now, after)
+        baselines = self._samples(ctx, project, {m: b for m, (b, _) in counts.items()}, start, split)
+        currents = self._samples(ctx, project, {m: a for m, (_, a) in counts.items()}, split, ctx.now)
+        for model in counts:
+            baseline, current = baselines[model], currents[model]
             read += len(baseline) + len(current)
             report = compare_windows(sample_from_rows(baseline), sample_from_rows(current), min_samples=s.min_calls)
             if report.drifted and model not in recent:  # one event per shift, not one per run
                 events.append(self._shift_event(ctx, project, model, report))
         return events, read
 
-    def _sample(self, ctx: DetectorContext, project: str, model: str, start: datetime, end: datetime,
-                calls: int) -> list[dict[str, Any]]:
-        rows = call_features(ctx.store, project, model, start, end, self.settings.max_calls, calls)
-        return [{**row, "start_time": row["time"], "answer": answer_text(_messages(row["output_messages"]))}
-                for row in rows]
+    def _samples(self, ctx: DetectorContext, project: str, counts: dict[str, int], start: datetime,
+                 end: datetime) -> dict[str, list[dict[str, Any]]]:
+        found = call_features(ctx.store, project, counts, start, end, self.settings.max_calls)
+        return {model: [{**row, "start_time": row["time"], "answer": answer_text(_messages(row["output_messages"]))}
+                        for row in rows] for model, rows in found.items()}
 
     def _shift_event(self, ctx: DetectorContext, project: str, model: str, report: ShiftReport) -> dict[str, Any]:
         moved = [f for f in report.features if f.moved]

@@ -2,7 +2,9 @@
 
 Each run recomputes, whole and from deduplicated calls, every minute that received a span since
 the previous run (by ingest time, with an overlap), so late and redelivered spans land in the
-right minute exactly once. The watermark it leaves tells readers up to where the rollup is whole.
+right minute exactly once. History that predates the rollup (an upgrade, an import) is rolled
+up one day per run, newest first, so no tick is unbounded; until then readers take those days
+from raw calls. The two marks it leaves tell readers which minutes the rollup holds.
 """
 
 from __future__ import annotations
@@ -10,23 +12,26 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from detectors.base import DetectorContext, RunResult
-from schemas.metrics import dirty_projects, refresh_rollup
+from schemas.metrics import RollupSpan, dirty_projects, oldest_call, projects_with_calls, refresh_rollup, rollup_range
 from schemas.runs import StateStore
 
 WATERMARK_KEY = "metrics.rolled_until"
+BACKFILL_KEY = "metrics.backfilled_from"
 # Rows become visible a little after their ingested_at default is taken, and clocks of
 # collectors differ: everything ingested this long before the last watermark is read again.
 OVERLAP = timedelta(minutes=2)
 # A span arrives when its call ends (a long generation: minutes after its start minute), so
 # readers take the newest minutes from raw calls and trust the rollup only this far back.
 RAW_TAIL = timedelta(minutes=15)
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+BACKFILL_STEP = timedelta(days=1)
 
 
-def rolled_until(state: StateStore) -> datetime | None:
-    """Readers may take minutes before this from the rollup (None until the first run)."""
-    value = state.get(WATERMARK_KEY)
-    return datetime.fromisoformat(value) - RAW_TAIL if value else None
+def rollup_span(state: StateStore) -> RollupSpan | None:
+    """The minutes readers may take from the rollup (None until the first run)."""
+    until, since = state.get(WATERMARK_KEY), state.get(BACKFILL_KEY)
+    if not until or not since:
+        return None
+    return RollupSpan(datetime.fromisoformat(since), datetime.fromisoformat(until) - RAW_TAIL)
 
 
 class MetricsDetector:
@@ -36,10 +41,29 @@ class MetricsDetector:
         self.interval = interval
 
     def run(self, ctx: DetectorContext) -> RunResult:
-        value = ctx.state.get(WATERMARK_KEY)
-        previous = datetime.fromisoformat(value) if value else None
-        since = previous - OVERLAP if previous else _EPOCH
-        projects = dirty_projects(ctx.store, since)
-        read = sum(refresh_rollup(ctx.store, project, since) for project in projects)
+        watermark, backfilled = ctx.state.get(WATERMARK_KEY), ctx.state.get(BACKFILL_KEY)
+        if watermark and backfilled:
+            floor = datetime.fromisoformat(backfilled)
+            read = self._refresh(ctx, datetime.fromisoformat(watermark) - OVERLAP, floor)
+        else:  # first run: today now, older days one per run
+            floor = ctx.now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            read = self._roll(ctx, floor, ctx.now + timedelta(minutes=1))
+        floor, back = self._backfill_step(ctx, floor)
+        ctx.state.set(BACKFILL_KEY, floor.isoformat())
         ctx.state.set(WATERMARK_KEY, ctx.now.isoformat())
-        return RunResult(rows_read=read, message=f"{len(projects)} project(s) refreshed since {since.isoformat()}")
+        return RunResult(rows_read=read + back, message=f"{read} new call(s) rolled up; {back} from history, "
+                                                        f"rollup whole from {floor.isoformat()}")
+
+    def _refresh(self, ctx: DetectorContext, since: datetime, floor: datetime) -> int:
+        return sum(refresh_rollup(ctx.store, p, since, floor) for p in dirty_projects(ctx.store, since))
+
+    def _roll(self, ctx: DetectorContext, start: datetime, end: datetime) -> int:
+        return sum(rollup_range(ctx.store, p, start, end) for p in projects_with_calls(ctx.store, start, end))
+
+    def _backfill_step(self, ctx: DetectorContext, floor: datetime) -> tuple[datetime, int]:
+        """Roll up the day before `floor` if any call is older; returns the new floor and calls read."""
+        oldest = oldest_call(ctx.store)
+        if oldest is None or oldest >= floor:
+            return floor, 0
+        start = floor - BACKFILL_STEP
+        return start, self._roll(ctx, start, floor)

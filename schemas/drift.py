@@ -65,16 +65,22 @@ def model_window_counts(store: Store, project: str, start: datetime, split: date
     return {model: (int(b), int(a)) for model, b, a in store.query(sql, params, "drift_models")}
 
 
-def call_features(store: Store, project: str, model: str, start: datetime, end: datetime, limit: int,
-                  calls_in_window: int) -> list[dict[str, Any]]:
-    """Per-call behaviour features of one requested model: an even sample of at most `limit` calls.
+def call_features(store: Store, project: str, counts: dict[str, int], start: datetime, end: datetime,
+                  limit: int) -> dict[str, list[dict[str, Any]]]:
+    """Per-call behaviour features of each requested model in `counts` (model → calls in the window):
+    an even sample of at most `limit` calls per model, from one scan of the window.
 
     A hash of the span picks about twice the sample before anything is sorted, so a week of a busy
     model costs a filtered scan, not a sort of every call; `LIMIT 1 BY` drops redelivered copies.
     """
-    keep = min(SAMPLE_SCALE, SAMPLE_SCALE * 2 * limit // max(calls_in_window, 1))
+    if not counts:
+        return {}
+    keep = {model: min(SAMPLE_SCALE, SAMPLE_SCALE * 2 * limit // max(n, 1)) for model, n in counts.items()}
     sql = f"""
-    SELECT toUnixTimestamp64Micro(s.start_time) / 1e6 AS time, s.output_tokens AS output_tokens,
+    SELECT * FROM (
+    SELECT s.request_model AS model, cityHash64(s.trace_id, s.span_id) AS h,
+        toUnixTimestamp64Micro(s.start_time) / 1e6 AS time,
+        s.output_tokens AS output_tokens,
         if(s.output_tokens > 0, (s.duration_ms - ifNull(s.ttft_ms, 0)) / s.output_tokens, NULL)
             AS latency_per_token_ms,
         s.ttft_ms AS ttft_ms, if(empty(s.finish_reasons), '', s.finish_reasons[1]) AS finish_reason,
@@ -85,13 +91,19 @@ def call_features(store: Store, project: str, model: str, start: datetime, end: 
                FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL
                WHERE e.project_id = {{project:String}} AND e.score IS NOT NULL AND e.source != 'app'
                GROUP BY e.trace_id, e.span_id) AS ev ON ev.trace_id = s.trace_id AND ev.span_id = s.span_id
-    WHERE s.project_id = {{project:String}} AND s.span_type = 'llm' AND s.request_model = {{model:String}}
+    WHERE s.project_id = {{project:String}} AND s.span_type = 'llm' AND s.request_model IN {{models:Array(String)}}
         AND s.start_time >= {{start:DateTime64(6, 'UTC')}} AND s.start_time < {{end:DateTime64(6, 'UTC')}}
-        AND cityHash64(s.trace_id, s.span_id) % {SAMPLE_SCALE} < {{keep:UInt64}}
-    ORDER BY cityHash64(s.trace_id, s.span_id) LIMIT 1 BY s.trace_id, s.span_id LIMIT {{limit:UInt32}}
+        AND cityHash64(s.trace_id, s.span_id) % {SAMPLE_SCALE}
+            < transform(s.request_model, {{models:Array(String)}}, {{keep:Array(UInt64)}}, toUInt64(0))
+    LIMIT 1 BY s.trace_id, s.span_id
+    ) ORDER BY h LIMIT {{limit:UInt32}} BY model
     SETTINGS join_use_nulls = 1"""
-    params = {"project": project, "model": model, "start": start, "end": end, "limit": limit, "keep": keep}
-    return store.query_dicts(sql, params, "drift_features")
+    params = {"project": project, "models": list(keep), "keep": list(keep.values()), "start": start, "end": end,
+              "limit": limit}
+    by_model: dict[str, list[dict[str, Any]]] = {model: [] for model in counts}
+    for row in store.query_dicts(sql, params, "drift_features"):
+        by_model[row["model"]].append(row)
+    return by_model
 
 
 def insert_drift_events(store: Store, events: Sequence[dict[str, Any]]) -> None:

@@ -9,7 +9,7 @@ months. Metric formulas are data (`METRICS`), written once over state rows.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas.queries import calls_query
@@ -86,6 +86,14 @@ METRICS = {
 
 
 @dataclass(frozen=True)
+class RollupSpan:
+    """Minutes in [start, end) are whole in the rollup; readers take the rest from raw calls."""
+
+    start: datetime
+    end: datetime
+
+
+@dataclass(frozen=True)
 class SeriesQuery:
     project: str
     metrics: tuple[str, ...]
@@ -112,17 +120,18 @@ def dirty_projects(store: Store, since: datetime) -> list[str]:
     return [row[0] for row in store.query(sql, {"since": since}, "metrics_dirty_projects")]
 
 
-def refresh_rollup(store: Store, project: str, since: datetime) -> int:
-    """Recompute, whole, every minute of `project` that received a call since `since`; returns calls read.
+def refresh_rollup(store: Store, project: str, since: datetime, not_before: datetime) -> int:
+    """Recompute, whole, every minute from `not_before` on of `project` that received a call since
+    `since`; returns calls read.
 
     One INSERT per day touched keeps memory bounded (the twin-collapsing GROUP BY holds a day of
     calls, not the whole backlog) and time linear in the spans read.
     """
-    params: dict[str, Any] = {"project": project, "since": since}
+    params: dict[str, Any] = {"project": project, "since": since, "not_before": not_before}
     days = store.query(
         "SELECT toStartOfDay(start_time) AS day, min(start_time), max(start_time), count() FROM {db}.spans "
         "WHERE project_id = {project:String} AND is_call AND ingested_at > {since:DateTime64(6, 'UTC')} "
-        "GROUP BY day ORDER BY day", params, "metrics_dirty_days")
+        "AND start_time >= {not_before:DateTime64(6, 'UTC')} GROUP BY day ORDER BY day", params, "metrics_dirty_days")
     for _, low, high, _ in days:
         # The range lets ClickHouse skip by primary key; the IN keeps untouched minutes out.
         store.query(_REFRESH_SQL, {**params, "start": _minute(low), "end": _minute(high) + timedelta(minutes=1)},
@@ -130,16 +139,42 @@ def refresh_rollup(store: Store, project: str, since: datetime) -> int:
     return sum(int(count) for *_, count in days)
 
 
+def rollup_range(store: Store, project: str, start: datetime, end: datetime) -> int:
+    """Recompute every minute of [start, end) (a backfill); returns calls read."""
+    params = {"project": project, "start": start, "end": end}
+    store.query(_RANGE_SQL, params, "metrics_rollup_range")
+    sql = ("SELECT count() FROM {db}.spans WHERE project_id = {project:String} AND is_call "
+           "AND start_time >= {start:DateTime64(6, 'UTC')} AND start_time < {end:DateTime64(6, 'UTC')}")
+    return int(store.query(sql, params, "metrics_rollup_range_count")[0][0])
+
+
+def projects_with_calls(store: Store, start: datetime, end: datetime) -> list[str]:
+    sql = ("SELECT DISTINCT project_id FROM {db}.spans WHERE is_call AND start_time >= {start:DateTime64(6, 'UTC')} "
+           "AND start_time < {end:DateTime64(6, 'UTC')} ORDER BY project_id")
+    return [row[0] for row in store.query(sql, {"start": start, "end": end}, "metrics_projects_between")]
+
+
+def oldest_call(store: Store) -> datetime | None:
+    rows = store.query("SELECT min(start_time), count() FROM {db}.spans WHERE is_call", {}, "metrics_oldest")
+    return rows[0][0].replace(tzinfo=UTC) if rows and rows[0][1] else None
+
+
 _DIRTY_MINUTES = ("(SELECT DISTINCT toStartOfMinute(d.start_time) FROM {db}.spans AS d WHERE d.project_id = "
                   "{project:String} AND d.is_call AND d.ingested_at > {since:DateTime64(6, 'UTC')} "
                   "AND d.start_time >= {start:DateTime64(6, 'UTC')} AND d.start_time < {end:DateTime64(6, 'UTC')})")
-_REFRESH_SQL = (
-    f"INSERT INTO {{db}}.{ROLLUP_TABLE} SELECT c.project_id AS project_id, toStartOfMinute(c.start_time) AS bucket, "
-    + ", ".join(f"c.{col} AS {col}" for col in _ROLLUP_COLUMNS) + ", "
-    + ", ".join(f"{expr} AS {name}" for name, expr in STATE_COLUMNS.items())
-    + f", now64(6) AS computed_at FROM ({calls_query(f'toStartOfMinute(s.start_time) IN {_DIRTY_MINUTES}')}) AS c "
-    + f"GROUP BY project_id, bucket, {', '.join(_ROLLUP_COLUMNS)}"
-)
+
+
+def _rollup_insert(calls: str) -> str:
+    return (
+        f"INSERT INTO {{db}}.{ROLLUP_TABLE} SELECT c.project_id AS project_id, "
+        "toStartOfMinute(c.start_time) AS bucket, " + ", ".join(f"c.{col} AS {col}" for col in _ROLLUP_COLUMNS)
+        + ", " + ", ".join(f"{expr} AS {name}" for name, expr in STATE_COLUMNS.items())
+        + f", now64(6) AS computed_at FROM ({calls}) AS c GROUP BY project_id, bucket, {', '.join(_ROLLUP_COLUMNS)}"
+    )
+
+
+_REFRESH_SQL = _rollup_insert(calls_query(f"toStartOfMinute(s.start_time) IN {_DIRTY_MINUTES}"))
+_RANGE_SQL = _rollup_insert(calls_query())
 
 
 def _minute(value: datetime) -> datetime:
@@ -149,22 +184,22 @@ def _minute(value: datetime) -> datetime:
 # --- reads ---------------------------------------------------------------------------------------
 
 
-def timeseries(store: Store, q: SeriesQuery, rolled_until: datetime | None) -> dict[str, Any]:
+def timeseries(store: Store, q: SeriesQuery, rollup: RollupSpan | None) -> dict[str, Any]:
     """Points per bucket (and group) for each metric in `q.metrics`; buckets without calls are absent."""
     params = _params(q)
     key = _group_expression(q.group_by)
     values = ", ".join(f"{METRICS[m]} AS `{m}`" for m in q.metrics)
     sql = (f"SELECT toStartOfInterval(r.bucket, INTERVAL {BUCKETS[q.bucket]}, 'UTC') AS t, r.key AS key, "
-           f"{values} FROM ({_state_rows(q, key, rolled_until, params)}) AS r GROUP BY t, key ORDER BY key, t")
+           f"{values} FROM ({_state_rows(q, key, rollup, params)}) AS r GROUP BY t, key ORDER BY key, t")
     rows = store.query_dicts(sql, params, "metrics_timeseries")
     return {"bucket": q.bucket, "group_by": q.group_by, "metrics": list(q.metrics), "series": _series(rows, q)}
 
 
-def window_values(store: Store, q: SeriesQuery, rolled_until: datetime | None) -> dict[str, Any]:
+def window_values(store: Store, q: SeriesQuery, rollup: RollupSpan | None) -> dict[str, Any]:
     """Each metric of `q.metrics` over the whole window (alert rules, budgets, KPI tiles)."""
     params = _params(q)
     values = ", ".join(f"{METRICS[m]} AS `{m}`" for m in q.metrics)
-    states = _state_rows(q, _group_expression(None), rolled_until, params)
+    states = _state_rows(q, _group_expression(None), rollup, params)
     sql = f"SELECT {values} FROM ({states}) AS r"
     row = store.query_dicts(sql, params, "metrics_window")[0]
     return {m: _number(row[m]) for m in q.metrics}
@@ -180,15 +215,15 @@ def _group_expression(group_by: str | None) -> str:
     return f"c.{DIMENSIONS[group_by]}" if group_by else "''"
 
 
-def _state_rows(q: SeriesQuery, key: str, rolled_until: datetime | None, params: dict[str, Any]) -> str:
-    """Rolled-up minutes before `rolled_until`, raw calls from then on (or everywhere when needed)."""
-    if q.needs_raw or rolled_until is None or rolled_until <= q.start:
+def _state_rows(q: SeriesQuery, key: str, rollup: RollupSpan | None, params: dict[str, Any]) -> str:
+    """Minutes inside the rollup's span from the rollup, all others from raw calls (or all raw when needed)."""
+    if q.needs_raw or rollup is None or rollup.end <= q.start or rollup.start >= q.end:
         return _raw_states(q, key, "")
-    params["rolled_until"] = rolled_until
-    split = "{rolled_until:DateTime64(6, 'UTC')}"
-    rollup = _rollup_states(q, key, f"c.bucket < toStartOfMinute({split})")
-    raw = _raw_states(q, key, f"s.start_time >= toStartOfMinute({split})")
-    return f"{rollup} UNION ALL {raw}"
+    params["r_start"], params["r_end"] = rollup.start, rollup.end
+    start, end = "toStartOfMinute({r_start:DateTime64(6, 'UTC')})", "toStartOfMinute({r_end:DateTime64(6, 'UTC')})"
+    rolled = _rollup_states(q, key, f"c.bucket >= {start} AND c.bucket < {end}")
+    raw = _raw_states(q, key, f"(s.start_time < {start} OR s.start_time >= {end})")
+    return f"{rolled} UNION ALL {raw}"
 
 
 def _raw_states(q: SeriesQuery, key: str, condition: str) -> str:

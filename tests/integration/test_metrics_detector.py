@@ -142,3 +142,19 @@ def test_detector_runs_are_recorded_and_unknown_names_refused(running: Running) 
     latest = next(r for r in runs if r["detector"] == "metrics")
     assert latest["outcome"] == "ok" and latest["rows_read"] >= 1 and latest["trigger"] == "manual"
     assert datetime.fromisoformat(latest["finished_at"]).timestamp() >= started - 1
+
+
+def test_history_is_rolled_up_a_day_per_run_and_reads_stay_exact(running: Running) -> None:
+    old = [Call(60 + d, start_ns=hours_ago(24 * d + 1), duration_ms=100.0 * d) for d in range(1, 5)]
+    send(running, *old)
+    window = {"from": (datetime.now(UTC) - timedelta(days=6)).isoformat(), "bucket": "day", "metric": "requests"}
+    expected = sum(p["requests"] for p in points_by_key(series(running, **window))[""])
+    floors = []
+    for _ in range(4):
+        run = run_detectors(running, "metrics")[0]
+        floors.append(run["message"].rsplit("from ", 1)[1])
+        assert sum(p["requests"] for p in points_by_key(series(running, **window))[""]) == expected == 4
+    assert floors == sorted(floors, reverse=True) and len(set(floors)) >= 3  # one day further back each run
+    rolled = running.service.store.query(
+        "SELECT count() FROM {db}.call_metrics_minute FINAL WHERE requests > 0", {}, "test")[0][0]
+    assert rolled >= 3

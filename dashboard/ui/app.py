@@ -1,0 +1,112 @@
+"""The Dash app on the UI port: one shell (header, filters, navigation) and a page per path.
+
+Routing is explicit (a `dcc.Location` and one callback) rather than Dash's page registry, so
+a page is a plain module with `layout(ctx, query)`; filters live in the URL's query string, so
+every view is a shareable link.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+from urllib.parse import parse_qs, urlencode
+
+from dash import Dash, Input, Output, dcc, html
+from flask import Flask
+
+from dashboard.ui.pages import overview, placeholder, traces
+from schemas.alerting import AlertStore
+from schemas.metadata import Metadata
+from schemas.models import DEFAULT_PROJECT
+from schemas.runs import StateStore
+from schemas.store import Store
+
+RANGES = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
+NAV = (("/", "Overview"), ("/traces", "Traces"), ("/costs", "Costs"), ("/quality", "Quality"),
+       ("/alerts", "Alerts"), ("/settings", "Settings"))
+FILTERS = ("model", "service", "environment", "user")
+
+
+@dataclass(frozen=True)
+class UiContext:
+    """What pages read from: the same store and metadata as the JSON API."""
+
+    store: Store
+    metadata: Metadata
+    state: StateStore
+    alerts: AlertStore | None = None
+
+
+@dataclass(frozen=True)
+class PageQuery:
+    """The URL's query string, parsed once: project, time range and filters."""
+
+    project: str
+    range: str
+    start: datetime
+    end: datetime
+    filters: dict[str, str]
+    raw: dict[str, str]
+
+    def link(self, path: str, **changes: str) -> str:
+        values = {**self.raw, **changes}
+        return path + ("?" + urlencode({k: v for k, v in values.items() if v}) if values else "")
+
+
+def parse_query(search: str | None, now: datetime | None = None) -> PageQuery:
+    raw = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
+    end = now or datetime.now(UTC)
+    span = RANGES.get(raw.get("range", "24h"), RANGES["24h"])
+    filters = {k: raw[k] for k in FILTERS if raw.get(k)}
+    return PageQuery(raw.get("project") or DEFAULT_PROJECT, raw.get("range", "24h"), end - span, end, filters, raw)
+
+
+Page = Callable[[UiContext, PageQuery], Any]
+
+
+def pages() -> dict[str, Page]:
+    return {"/": overview.layout, "/traces": traces.layout, "/costs": placeholder.costs,
+            "/quality": placeholder.quality, "/alerts": placeholder.alerts, "/settings": placeholder.settings}
+
+
+def create_dash(server: Flask, ctx: UiContext) -> Dash:
+    app = Dash(__name__, server=server, url_base_pathname="/", title="llmpulse", suppress_callback_exceptions=True,
+               assets_folder=str(Path(__file__).parent / "assets"))
+    # callback-nav: a callback that changes the URL re-routes without reloading the page.
+    location = dcc.Location(id="url", refresh="callback-nav")
+    app.layout = html.Div([location, _header(), html.Main(id="page", className="page")], className="shell")
+    _register_router(app, ctx)
+    overview.register(app, ctx)
+    traces.register(app, ctx)
+    return app
+
+
+def _header() -> html.Header:
+    return html.Header([
+        html.A("llmpulse", href="/", className="brand"),
+        html.Nav(id="nav", className="nav"),
+        html.Div(id="ranges", className="ranges"),
+        html.Span("times in UTC", className="tz"),
+    ], className="header")
+
+
+def _register_router(app: Dash, ctx: UiContext) -> None:
+    routes = pages()
+
+    @app.callback(Output("page", "children"), Output("nav", "children"), Output("ranges", "children"),
+                  Input("url", "pathname"), Input("url", "search"))
+    def route(pathname: str | None, search: str | None) -> tuple[Any, Any, Any]:
+        query = parse_query(search)
+        path = pathname or "/"
+        if path.startswith("/traces/") and len(path) > len("/traces/"):
+            page = traces.detail(ctx, query, path.rsplit("/", 1)[1])
+        else:
+            page = routes.get(path, placeholder.not_found)(ctx, query)
+        nav = [dcc.Link(label, href=query.link(href), className="active" if href == path else "")
+               for href, label in NAV]
+        ranges = [dcc.Link(f"last {key}", href=query.link(path, range=key), id=f"range-{key}",
+                           className="active" if key == query.range else "") for key in RANGES]
+        return page, nav, ranges

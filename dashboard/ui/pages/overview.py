@@ -1,0 +1,122 @@
+"""Overview: KPI tiles against the previous period, trend charts with drift annotations, firing alerts."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+from typing import TYPE_CHECKING, Any
+
+import plotly.graph_objects as go
+from dash import Dash, dcc, html
+
+from dashboard.ui import format as fmt
+from detectors.metrics import rollup_span
+from schemas.metrics import SeriesQuery, timeseries, window_values
+from schemas.quality import drift_events, hallucination_counts
+
+if TYPE_CHECKING:
+    from dashboard.ui.app import PageQuery, UiContext
+
+# (metric, label, formatter, lower is better)
+KPIS = (
+    ("requests", "Requests", fmt.count, False),
+    ("cost_total", "Cost", fmt.usd, True),
+    ("cost_per_request", "Cost / request", fmt.usd, True),
+    ("latency_p95_ms", "p95 latency", fmt.ms, True),
+    ("error_rate", "Error rate", fmt.pct, True),
+    ("cache_hit_rate", "Cache hit rate", fmt.pct, False),
+)
+CHARTS = (
+    ("Cost (USD)", ("cost_total",)),
+    ("Requests", ("requests", "errors")),
+    ("Latency (ms)", ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms")),
+    ("Time to first token (ms)", ("ttft_p50_ms", "ttft_p95_ms")),
+    ("Tokens", ("input_tokens", "output_tokens", "cached_tokens")),
+    ("Cache hit rate", ("cache_hit_rate", "prompt_cache_share")),
+)
+BUCKET_FOR_RANGE = {"1h": "minute", "24h": "hour", "7d": "hour", "30d": "day"}
+ENDPOINT_LINE = "export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318"
+
+
+def layout(ctx: UiContext, query: PageQuery) -> Any:
+    rollup = rollup_span(ctx.state)
+    now_q = SeriesQuery(query.project, tuple(k for k, *_ in KPIS), query.start, query.end, filters=query.filters)
+    current = window_values(ctx.store, now_q, rollup)
+    if not current["requests"]:
+        return empty_state(query)
+    span = query.end - query.start
+    before = window_values(ctx.store, SeriesQuery(query.project, now_q.metrics, query.start - span, query.start,
+                                                  filters=query.filters), rollup)
+    return html.Div([
+        html.H1("Overview"),
+        _firing_alerts(ctx, query),
+        html.Div([_tile(m, label, f, better_low, current[m], before[m]) for m, label, f, better_low in KPIS]
+                 + [_hallucination_tile(ctx, query)], className="tiles"),
+        html.Div(_charts(ctx, query, rollup), className="charts"),
+    ])
+
+
+def register(app: Dash, ctx: UiContext) -> None:
+    """The overview has no callbacks of its own: the URL drives it."""
+
+
+def empty_state(query: PageQuery) -> Any:
+    return html.Div([
+        html.H1("No LLM calls yet"),
+        html.P(f"Project {query.project!r} has no calls in this time range. Point your app's OpenTelemetry "
+               "exporter at llmpulse (any GenAI instrumentation, default settings):"),
+        html.Pre(ENDPOINT_LINE, className="code", id="endpoint-line"),
+        html.P(["or send demo traffic: ", html.Code("llmpulse demo")]),
+    ], className="empty")
+
+
+def _tile(metric: str, label: str, formatter: Any, lower_is_better: bool, value: Any, before: Any) -> Any:
+    change, tone = "", "flat"
+    if value is not None and before not in (None, 0):
+        delta = (float(value) - float(before)) / abs(float(before))
+        change = f"{delta:+.0%} vs previous"
+        tone = "good" if (delta < 0) == lower_is_better and abs(delta) >= 0.005 else "bad" if abs(delta) >= 0.005 \
+            else "flat"
+    return html.Div([html.Div(label, className="label"), html.Div(formatter(value), className="value"),
+                     html.Div(change, className=f"change {tone}")], className="tile", id=f"kpi-{metric}")
+
+
+def _hallucination_tile(ctx: UiContext, query: PageQuery) -> Any:
+    rows = hallucination_counts(ctx.store, query.project, query.start, query.end, model=query.filters.get("model"))
+    sampled, flagged = sum(r["sampled"] for r in rows), sum(r["flagged"] for r in rows)
+    value = fmt.pct(flagged / sampled) if sampled else fmt.MISSING
+    return html.Div([html.Div("Hallucination rate", className="label"), html.Div(value, className="value"),
+                     html.Div(f"{sampled} scored", className="change flat")], className="tile",
+                    id="kpi-hallucination_rate")
+
+
+def _charts(ctx: UiContext, query: PageQuery, rollup: Any) -> list[Any]:
+    metrics = tuple(m for _, names in CHARTS for m in names)
+    bucket = BUCKET_FOR_RANGE.get(query.range, "hour")
+    series = timeseries(ctx.store, SeriesQuery(query.project, metrics, query.start, query.end, bucket,
+                                               filters=query.filters), rollup)
+    points = series["series"][0]["points"] if series["series"] else []
+    events = drift_events(ctx.store, query.project, query.start - timedelta(days=1), query.end,
+                          query.filters.get("model"))
+    return [dcc.Graph(figure=_figure(title, names, points, events), id=f"chart-{i}", config={"displaylogo": False})
+            for i, (title, names) in enumerate(CHARTS)]
+
+
+def _figure(title: str, names: tuple[str, ...], points: list[dict[str, Any]], events: list[dict[str, Any]]) -> Any:
+    figure = go.Figure([go.Scatter(x=[p["t"] for p in points], y=[p[n] for p in points], name=n, mode="lines")
+                        for n in names])
+    for event in events:
+        figure.add_vline(x=event["changed_at"], line_dash="dot", line_color="#f59e0b")
+        figure.add_annotation(x=event["changed_at"], y=1, yref="paper", text=f"{event['kind']}: {event['model']}",
+                              showarrow=False, font={"size": 10, "color": "#f59e0b"})
+    figure.update_layout(title=title, template="plotly_dark", height=260, margin={"l": 40, "r": 10, "t": 40, "b": 30},
+                         legend={"orientation": "h"}, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
+    return figure
+
+
+def _firing_alerts(ctx: UiContext, query: PageQuery) -> Any:
+    alerts = getattr(ctx, "alerts", None)
+    firing = alerts.list_incidents(query.project, "firing", 10) if alerts else []
+    if not firing:
+        return html.Div()
+    return html.Div([html.Div(f"🔥 {a['title']} ({a['severity']})", className="alert-item") for a in firing],
+                    className="alerts-banner", id="firing-alerts")

@@ -1,0 +1,145 @@
+"""Traces: a searchable, sortable, paginated list, and one trace as a span waterfall with its messages.
+
+Prompts and completions are rendered as text children (Dash escapes them), never as HTML or
+markdown, so a hostile completion stays inert.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+import plotly.graph_objects as go
+from dash import Dash, Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
+
+from dashboard.api import assemble_spans
+from dashboard.ui import format as fmt
+from schemas import queries
+
+if TYPE_CHECKING:
+    from dashboard.ui.app import PageQuery, UiContext
+
+PAGE_SIZE = 50
+COLUMNS = (("start_time", "Time"), ("name", "Name"), ("models", "Model"), ("duration_ms", "Latency"),
+           ("tokens", "Tokens"), ("cost", "Cost"), ("errors", "Status"), ("user_id", "User"),
+           ("session_id", "Session"))
+
+
+def layout(ctx: UiContext, query: PageQuery) -> Any:
+    sort = query.raw.get("sort") if query.raw.get("sort") in queries.TRACE_SORTS else "start_time"
+    page = max(int(query.raw.get("page", "1")) if query.raw.get("page", "1").isdigit() else 1, 1)
+    flt = queries.TraceFilter(query.project, query.start, query.end, model=query.filters.get("model"),
+                              service=query.filters.get("service"), user=query.filters.get("user"),
+                              text=query.raw.get("q") or None)
+    result = queries.list_traces(ctx.store, flt, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, sort=sort,
+                                 descending=query.raw.get("order", "desc") == "desc")
+    return html.Div([
+        html.H1("Traces"),
+        html.Div([dcc.Input(id="trace-search", type="search", value=query.raw.get("q", ""), debounce=True,
+                            placeholder="search prompts and completions…", className="search")], className="toolbar"),
+        _table(result["traces"], query),
+        _pager(result["total"], page, query),
+    ])
+
+
+def register(app: Dash, ctx: UiContext) -> None:
+    @app.callback(Output("url", "search", allow_duplicate=True), Input("trace-search", "value"),
+                  State("url", "search"), prevent_initial_call=True)
+    def search(text: str | None, current: str | None) -> str:
+        from dashboard.ui.app import parse_query
+
+        query = parse_query(current)
+        if (text or "") == query.raw.get("q", ""):
+            raise PreventUpdate
+        return query.link("", q=text or "", page="")
+
+
+def _table(rows: list[dict[str, Any]], query: PageQuery) -> Any:
+    head = html.Tr([html.Th(dcc.Link(label, href=query.link("/traces", sort=key, order=_flip(query, key))))
+                    if key in queries.TRACE_SORTS else html.Th(label) for key, label in COLUMNS])
+    body = [html.Tr([
+        html.Td(dcc.Link(fmt.when(r["start_time"]), href=query.link(f"/traces/{r['trace_id']}"))),
+        html.Td(r["name"]), html.Td(", ".join(r["models"])), html.Td(fmt.ms(r["duration_ms"])),
+        html.Td(fmt.count(r["tokens"])), html.Td(fmt.usd(r["cost"])),
+        html.Td("error" if r["errors"] else "ok", className="err" if r["errors"] else "ok"),
+        html.Td(r["user_id"]), html.Td(r["session_id"]),
+    ], className="trace-row") for r in rows]
+    if not rows:
+        body = [html.Tr(html.Td("No traces match.", colSpan=len(COLUMNS)))]
+    return html.Table([html.Thead(head), html.Tbody(body)], className="table", id="trace-table")
+
+
+def _flip(query: PageQuery, key: str) -> str:
+    same = query.raw.get("sort", "start_time") == key
+    return "asc" if same and query.raw.get("order", "desc") == "desc" else "desc"
+
+
+def _pager(total: int, page: int, query: PageQuery) -> Any:
+    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+    links = [dcc.Link("← newer", href=query.link("/traces", page=str(page - 1))) if page > 1 else html.Span(),
+             html.Span(f"page {page} of {pages} · {total} traces"),
+             dcc.Link("older →", href=query.link("/traces", page=str(page + 1))) if page < pages else html.Span()]
+    return html.Div(links, className="pager")
+
+
+def detail(ctx: UiContext, query: PageQuery, trace_id: str) -> Any:
+    trace_id = trace_id.lower()
+    spans = queries.get_trace_spans(ctx.store, query.project, trace_id) if len(trace_id) == 32 else []
+    if not spans:
+        return html.Div([html.H1("Trace not found"), html.P(f"No trace {trace_id} in project {query.project!r}.")])
+    assembled = assemble_spans(spans, queries.get_trace_events(ctx.store, query.project, trace_id))
+    return html.Div([
+        html.H1(f"Trace {trace_id}"), dcc.Link("← all traces", href=query.link("/traces")),
+        dcc.Graph(figure=_waterfall(assembled), id="waterfall", config={"displaylogo": False}),
+        html.Div([_span_panel(s) for s in assembled], id="spans"),
+    ])
+
+
+def _depths(spans: list[dict[str, Any]]) -> dict[str, int]:
+    parents = {s["span_id"]: s["parent_span_id"] for s in spans}
+    depth: dict[str, int] = {}
+    for span_id in parents:
+        d, cursor = 0, parents.get(span_id)
+        while cursor in parents and d < 50:
+            d, cursor = d + 1, parents.get(cursor)
+        depth[span_id] = d
+    return depth
+
+
+def _waterfall(spans: list[dict[str, Any]]) -> Any:
+    start = min(datetime.fromisoformat(s["start_time"]) for s in spans)
+    depth = _depths(spans)
+    labels = [("\u00a0\u00a0" * depth[s["span_id"]]) + s["name"] for s in spans]  # non-breaking: plotly trims spaces
+    offsets = [(datetime.fromisoformat(s["start_time"]) - start).total_seconds() * 1000 for s in spans]
+    colors = ["#ef4444" if s["status_code"] == "error" else "#6366f1" if s["span_type"] == "llm" else "#22c55e"
+              for s in spans]
+    figure = go.Figure(go.Bar(y=labels, x=[max(s["duration_ms"], 0.5) for s in spans], base=offsets,
+                              orientation="h", marker_color=colors,
+                              hovertext=[f"{s['span_type']} · {fmt.ms(s['duration_ms'])}" for s in spans]))
+    figure.update_layout(template="plotly_dark", height=80 + 28 * len(spans), xaxis_title="ms since trace start",
+                         yaxis={"autorange": "reversed"}, margin={"l": 200, "r": 10, "t": 10, "b": 40},
+                         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
+    return figure
+
+
+def _span_panel(span: dict[str, Any]) -> Any:
+    fields = ("span_type", "provider", "request_model", "response_model", "input_tokens", "output_tokens",
+              "cache_read_tokens", "ttft_ms", "cost_total", "cost_source", "status_code", "finish_reasons")
+    return html.Details([
+        html.Summary(f"{span['name']} · {span['span_type']} · {fmt.ms(span['duration_ms'])}"),
+        html.Table([html.Tr([html.Th(f), html.Td(str(span.get(f)))]) for f in fields], className="fields"),
+        html.Div([_turn(m) for m in span["input_messages"] + span["output_messages"]], className="chat"),
+        html.Div([html.Div(str(d.get("content", d)), className="document") for d in span["retrieval_documents"]]),
+        html.Details([html.Summary("attributes"),
+                      html.Pre("\n".join(f"{k} = {v}" for k, v in span["attributes"].items()), className="code")]),
+    ], className="span-panel", open=span["span_type"] == "llm")
+
+
+def _turn(message: dict[str, Any]) -> Any:
+    role = str(message.get("role", ""))
+    content = message.get("content")
+    if content is None and isinstance(message.get("parts"), list):
+        content = "\n".join(str(p.get("content", "")) for p in message["parts"] if isinstance(p, dict))
+    return html.Div([html.Div(role, className="role"), html.Div(str(content or ""), className="content")],
+                    className=f"turn {role}")

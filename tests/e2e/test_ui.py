@@ -1,0 +1,87 @@
+"""The Dash UI in real headless Chromium, against a service filled by the real OTel exporter."""
+
+from __future__ import annotations
+
+import json
+import time
+from collections.abc import Iterator
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from llmpulse.demo import run_demo
+from tests.conftest import Running, make_settings, start_service
+from tests.e2e.browser import browser, console_errors, screenshot  # noqa: F401 (the fixture)
+from tests.spans import PROTOBUF, Call, export_calls
+
+pytestmark = pytest.mark.slow
+PAGES = ("/", "/traces", "/costs", "/quality", "/alerts", "/settings")
+XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
+
+
+@pytest.fixture(scope="module")
+def filled(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[Running]:
+    running = start_service(make_settings(tmp_path_factory.mktemp("ui"), chdb_dsn))
+    run_demo(running.otlp_url, traces=120, seed=3, days=0.5)
+    hostile = Call(77, 1, extra={"gen_ai.output.messages": json.dumps([{"role": "assistant", "content": XSS}]),
+                                 "gen_ai.input.messages": json.dumps([{"role": "user", "content": "hi"}])})
+    assert running.post_otlp("/v1/traces", export_calls(hostile), PROTOBUF).status_code == 200
+    running.flush()
+    yield running
+    running.service.stop()
+
+
+def wait_for(driver, css: str, timeout: float = 20):
+    return WebDriverWait(driver, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+
+
+def wait_text(driver, css: str, text: str, timeout: float = 20) -> None:
+    WebDriverWait(driver, timeout).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+
+
+@pytest.mark.parametrize("path", PAGES)
+def test_every_page_loads_without_console_errors(filled: Running, browser, path: str) -> None:  # noqa: F811
+    browser.get(filled.ui_url + path)
+    wait_for(browser, "#page h1")
+    time.sleep(0.5)  # let late callbacks and figures finish
+    assert browser.find_element(By.CSS_SELECTOR, "#page h1").text
+    screenshot(browser, "page-" + (path.strip("/") or "overview"))
+    assert console_errors(browser) == []
+
+
+def test_overview_shows_kpis_and_the_range_filter_changes_the_charts(filled: Running, browser) -> None:  # noqa: F811
+    browser.get(filled.ui_url + "/?range=24h")
+    wait_for(browser, "#kpi-requests .value")
+    day = browser.find_element(By.CSS_SELECTOR, "#kpi-requests .value").text
+    assert day not in ("", "\u2013", "0")
+    browser.find_element(By.ID, "range-1h").click()
+    WebDriverWait(browser, 20).until(lambda d: "range=1h" in d.current_url)
+    wait_for(browser, "#page h1")
+    time.sleep(1.0)
+    hour = browser.find_element(By.CSS_SELECTOR, "#page").text
+    assert "No LLM calls yet" in hour or browser.find_element(By.CSS_SELECTOR, "#kpi-requests .value").text != day
+    assert console_errors(browser) == []
+
+
+def test_a_trace_opens_from_the_table_with_waterfall_and_messages(filled: Running, browser) -> None:  # noqa: F811
+    browser.get(filled.ui_url + "/traces?range=7d&q=refund")
+    wait_for(browser, "#trace-table .trace-row a")
+    browser.find_element(By.CSS_SELECTOR, "#trace-table .trace-row a").click()
+    wait_for(browser, "#waterfall .main-svg")
+    assert "/traces/" in browser.current_url
+    wait_for(browser, ".chat .turn")
+    assert browser.find_elements(By.CSS_SELECTOR, ".chat .turn.assistant")
+    screenshot(browser, "trace-view")
+    assert console_errors(browser) == []
+
+
+def test_a_hostile_completion_stays_inert(filled: Running, browser) -> None:  # noqa: F811
+    browser.get(filled.ui_url + f"/traces/{77:032x}?range=7d")
+    wait_for(browser, ".chat .turn.assistant")
+    shown = browser.find_element(By.CSS_SELECTOR, ".chat .turn.assistant .content").text
+    assert shown == XSS  # shown as text, verbatim
+    assert browser.execute_script("return window.__xss") is None
+    assert not browser.find_elements(By.CSS_SELECTOR, ".chat img")
+    screenshot(browser, "xss-inert")
