@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import secrets
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,12 +17,14 @@ from dashboard import params
 from dashboard.api_alerts import Alerting, create_alerts_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
 from dashboard.api_quality import create_quality_blueprint
+from dashboard.auth import install_login
 from dashboard.params import ApiError, choice_arg, int_arg, time_range
 from detectors.runner import DetectorRunner
 from schemas import queries
 from schemas.metadata import Metadata
 from schemas.runs import StateStore
 from schemas.store import Store
+from schemas.users import UserStore
 
 MAX_PAGE = 500
 
@@ -116,6 +120,14 @@ def _jsonable(value: Any) -> Any:
     return value
 
 
+@dataclass(frozen=True)
+class LoginSettings:
+    """Sessions are signed with `secret_key`; `required` off loopback (see dashboard.auth)."""
+
+    secret_key: str
+    required: bool
+
+
 def register_error_handlers(app: Flask) -> None:
     """Every API error is JSON `{"error": message}` with its status."""
 
@@ -129,9 +141,12 @@ def register_error_handlers(app: Flask) -> None:
 
 
 def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
-                  runner: DetectorRunner | None = None, alerting: Alerting | None = None) -> Flask:
+                  runner: DetectorRunner | None = None, alerting: Alerting | None = None,
+                  login: LoginSettings | None = None) -> Flask:
     app = Flask("llmpulse.ui")
     app.json.sort_keys = False  # type: ignore[attr-defined]
+    login = login or LoginSettings(secrets.token_urlsafe(32), required=False)
+    install_login(app, UserStore(metadata), login.secret_key, login.required)
     app.register_blueprint(create_api_blueprint(store, metadata))
     app.register_blueprint(create_detectors_blueprint(store, metadata, runner))
     app.register_blueprint(create_quality_blueprint(store, metadata))
@@ -139,7 +154,8 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
         app.register_blueprint(create_alerts_blueprint(store, metadata, alerting))
     from dashboard.ui.app import UiContext, create_dash  # Dash is heavy: only UI processes import it
 
-    create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting.alerts if alerting else None))
+    create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting.alerts if alerting else None,
+                               login.required))
     app.add_url_rule("/healthz", "healthz", lambda: ({"status": "ok"}, 200))
     app.add_url_rule("/readyz", "readyz",
                      lambda: ({"status": "ready"}, 200) if ready() else ({"status": "storage unavailable"}, 503))

@@ -23,7 +23,7 @@ from collector.auth import KeyAuth
 from collector.pipeline import IngestPipeline, PriceBookSource
 from collector.spool import Spool
 from collector.writer import BatchWriter
-from dashboard.api import create_ui_app
+from dashboard.api import LoginSettings, create_ui_app
 from dashboard.api_alerts import Alerting
 from detectors.notify.dispatcher import Dispatcher
 from detectors.registry import build_detectors
@@ -110,12 +110,17 @@ class Llmpulse:
         engine = self.detector_runner.detectors.get("alerts")
         renotify = timedelta(seconds=self.settings.renotify_seconds)
         alerting = Alerting(self.alert_store, self.dispatcher, engine, renotify)  # type: ignore[arg-type]
-        return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner, alerting)
+        login = LoginSettings(self.secret_key, required=self.settings.require_key)  # off loopback
+        return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner, alerting, login)
+
+    @cached_property
+    def secret_key(self) -> str:
+        """Seals channel secrets and signs UI sessions (config, else a key file in the data dir)."""
+        return load_or_create_key(self.settings.secret_key, self.settings.data_dir / "secret.key")
 
     @cached_property
     def alert_store(self) -> AlertStore:
-        key = load_or_create_key(self.settings.secret_key, self.settings.data_dir / "secret.key")
-        return AlertStore(self.metadata, SecretBox(key))
+        return AlertStore(self.metadata, SecretBox(self.secret_key))
 
     @cached_property
     def dispatcher(self) -> Dispatcher:

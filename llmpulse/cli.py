@@ -232,6 +232,36 @@ def _metadata_call(call: Any) -> Any:
 
 
 @main.group()
+def users() -> None:
+    """Local users of the UI (needed when it is bound to anything but loopback)."""
+
+
+@users.command("add")
+@click.argument("username")
+@click.option("--role", type=click.Choice(["viewer", "admin"]), default="viewer", show_default=True)
+@click.password_option(help="At least 10 characters (prompted when not given).")
+@click.pass_context
+def users_add(ctx: click.Context, username: str, role: str, password: str) -> None:
+    from schemas.users import UserStore
+
+    service = build(ctx)
+    service.metadata.migrate()
+    _metadata_call(lambda: UserStore(service.metadata).create(username, password, role))
+    click.echo(f"user {username} ({role}) created")
+
+
+@users.command("list")
+@click.pass_context
+def users_list(ctx: click.Context) -> None:
+    from schemas.users import UserStore
+
+    service = build(ctx)
+    service.metadata.migrate()
+    for username, role in UserStore(service.metadata).list():
+        click.echo(f"{username}\t{role}")
+
+
+@main.group()
 def rules() -> None:
     """Alert rules (the same validation as POST /api/v1/alert-rules)."""
 

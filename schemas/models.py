@@ -77,3 +77,15 @@ class PriceOverrideRow(Base):
     cache_write_per_mtok: Mapped[Decimal | None] = mapped_column(Numeric(24, 12), default=None)
     valid_from: Mapped[datetime] = mapped_column(UtcDateTime)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class User(Base):
+    """A local user of the UI; only a salted scrypt hash of the password is stored."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(256))
+    role: Mapped[str] = mapped_column(String(16))  # viewer | admin
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

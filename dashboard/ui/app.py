@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlencode
 from dash import Dash, Input, Output, dcc, html
 from flask import Flask
 
-from dashboard.ui.pages import overview, placeholder, traces
+from dashboard.ui.pages import alerts, overview, placeholder, traces
 from schemas.alerting import AlertStore
 from schemas.metadata import Metadata
 from schemas.models import DEFAULT_PROJECT
@@ -38,6 +38,7 @@ class UiContext:
     metadata: Metadata
     state: StateStore
     alerts: AlertStore | None = None
+    login_required: bool = False
 
 
 @dataclass(frozen=True)
@@ -69,7 +70,7 @@ Page = Callable[[UiContext, PageQuery], Any]
 
 def pages() -> dict[str, Page]:
     return {"/": overview.layout, "/traces": traces.layout, "/costs": placeholder.costs,
-            "/quality": placeholder.quality, "/alerts": placeholder.alerts, "/settings": placeholder.settings}
+            "/quality": placeholder.quality, "/alerts": alerts.layout, "/settings": placeholder.settings}
 
 
 def create_dash(server: Flask, ctx: UiContext) -> Dash:
@@ -81,6 +82,7 @@ def create_dash(server: Flask, ctx: UiContext) -> Dash:
     _register_router(app, ctx)
     overview.register(app, ctx)
     traces.register(app, ctx)
+    alerts.register(app, ctx)
     return app
 
 

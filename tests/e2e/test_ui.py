@@ -85,3 +85,22 @@ def test_a_hostile_completion_stays_inert(filled: Running, browser) -> None:  # 
     assert browser.execute_script("return window.__xss") is None
     assert not browser.find_elements(By.CSS_SELECTOR, ".chat img")
     screenshot(browser, "xss-inert")
+
+
+def test_an_alert_rule_created_in_the_ui_shows_up_in_the_api(filled: Running, browser) -> None:  # noqa: F811
+    browser.get(filled.ui_url + "/alerts")
+    wait_for(browser, "#rule-create")
+    browser.find_element(By.ID, "rule-name").send_keys("UI error rate")
+    browser.find_element(By.ID, "rule-threshold").send_keys("5")
+    browser.find_element(By.ID, "rule-create").click()
+    wait_text(browser, "#rule-message", "threshold")  # 5 is not a rate: the validation message shows
+    assert "0.05" in browser.find_element(By.ID, "rule-message").text
+    threshold = browser.find_element(By.ID, "rule-threshold")
+    threshold.clear()
+    threshold.send_keys("0.2")
+    browser.find_element(By.ID, "rule-create").click()
+    wait_for(browser, "#rule-created")
+    screenshot(browser, "alerts-rule-created")
+    rules = [r for r in filled.get("/api/v1/alert-rules").json()["rules"] if r["name"] == "UI error rate"]
+    assert [(r["metric"], r["threshold"], r["window"]) for r in rules] == [("error_rate", 0.2, "5m")]
+    assert console_errors(browser) == []

@@ -49,19 +49,6 @@ def quality(ctx: UiContext, query: PageQuery) -> Any:
                      _table(["Changed at", "Kind", "Model", "From", "To"], drift_rows, "drift")])
 
 
-def alerts(ctx: UiContext, query: PageQuery) -> Any:
-    store = getattr(ctx, "alerts", None)
-    incidents = store.list_incidents(query.project, None, 100) if store else []
-    rows = [[i["id"], i["title"], i["severity"], i["state"], fmt.when(i["started_at"]), len(i["deliveries"])]
-            for i in incidents]
-    rules = store.list_rules(query.project) if store else []
-    rule_rows = [[r.id, r.spec["name"], r.spec["metric"], f"{r.spec['comparator']} {r.spec['threshold']}",
-                  r.spec["window"]] for r in rules]
-    return html.Div([html.H1("Alerts"),
-                     _table(["#", "Alert", "Severity", "State", "Started", "Deliveries"], rows, "incidents"),
-                     html.H2("Rules"), _table(["#", "Name", "Metric", "Condition", "Window"], rule_rows, "rules")])
-
-
 def settings(ctx: UiContext, query: PageQuery) -> Any:
     rows = [[p.name, fmt.pct(p.eval_sample_rate), p.retention_days, fmt.when(p.created_at)]
             for p in ctx.metadata.list_projects()]
