@@ -73,6 +73,19 @@ def wait_ready(url: str, timeout: float = 30.0) -> None:
     raise AssertionError(f"{url} not ready within {timeout}s")
 
 
+def login_session(ui_url: str, username: str, password: str) -> requests.Session:
+    """A session logged in to a UI bound off loopback (see dashboard.auth)."""
+    import re
+
+    client = requests.Session()
+    form = client.get(ui_url + "/login", timeout=10).text
+    token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)  # type: ignore[union-attr]
+    answer = client.post(ui_url + "/login", data={"csrf": token, "username": username, "password": password},
+                         headers={"Origin": ui_url}, allow_redirects=False, timeout=10)
+    assert answer.status_code == 302, f"login as {username} failed: {answer.status_code}"
+    return client
+
+
 @pytest.fixture
 def running(tmp_path: Path, chdb_dsn: str) -> Iterator[Running]:
     handle = start_service(make_settings(tmp_path, chdb_dsn))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -13,7 +12,7 @@ from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from schemas.users import UserStore
-from tests.conftest import Running, make_settings, start_service
+from tests.conftest import Running, login_session, make_settings, start_service
 from tests.e2e.browser import browser, console_errors, screenshot  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.slow
@@ -31,13 +30,7 @@ def exposed(tmp_path: Path, chdb_dsn: str) -> Iterator[Running]:
 
 
 def logged_in(running: Running, username: str, password: str) -> requests.Session:
-    client = requests.Session()
-    form = client.get(running.ui_url + "/login", timeout=10).text
-    token = re.search(r'name="csrf" value="([^"]+)"', form).group(1)
-    answer = client.post(running.ui_url + "/login", data={"csrf": token, "username": username, "password": password},
-                         headers={"Origin": running.ui_url}, allow_redirects=False, timeout=10)
-    assert answer.status_code == 302, answer.text
-    return client
+    return login_session(running.ui_url, username, password)
 
 
 def test_everything_but_health_needs_a_login(exposed: Running) -> None:

@@ -17,7 +17,8 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from tests.conftest import Running, make_settings, start_service
+from schemas.users import UserStore
+from tests.conftest import Running, login_session, make_settings, start_service
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 JSON = {"Content-Type": "application/json"}
@@ -136,9 +137,11 @@ def test_key_required_off_loopback(tmp_path: Path, chdb_dsn: str) -> None:
         wrong = handle.post_otlp("/v1/traces", body, {**PROTOBUF, "Authorization": "Bearer lp_wrong"})
         assert wrong.status_code == 401
         handle.flush()
-        acme = handle.get("/api/v1/metrics/summary", project="acme").json()["total"]
-        assert acme["requests"] == 2
-        assert handle.get("/api/v1/metrics/summary").json()["total"]["requests"] == 0
+        UserStore(handle.service.metadata).create("ops", "a long password", "viewer")
+        ui = login_session(handle.ui_url, "ops", "a long password")  # off loopback the UI needs a login too
+        summary = handle.ui_url + "/api/v1/metrics/summary"
+        assert ui.get(summary, params={"project": "acme"}, timeout=30).json()["total"]["requests"] == 2
+        assert ui.get(summary, timeout=30).json()["total"]["requests"] == 0
     finally:
         handle.service.stop()
 
