@@ -17,7 +17,7 @@ from urllib.parse import parse_qs, urlencode
 from dash import Dash, Input, Output, dcc, html
 from flask import Flask
 
-from dashboard.ui.pages import alerts, overview, placeholder, traces
+from dashboard.ui.pages import alerts, costs, overview, placeholder, quality, settings, traces
 from schemas.alerting import AlertStore
 from schemas.metadata import Metadata
 from schemas.models import DEFAULT_PROJECT
@@ -69,8 +69,8 @@ Page = Callable[[UiContext, PageQuery], Any]
 
 
 def pages() -> dict[str, Page]:
-    return {"/": overview.layout, "/traces": traces.layout, "/costs": placeholder.costs,
-            "/quality": placeholder.quality, "/alerts": alerts.layout, "/settings": placeholder.settings}
+    return {"/": overview.layout, "/traces": traces.layout, "/costs": costs.layout, "/quality": quality.layout,
+            "/alerts": alerts.layout, "/settings": settings.layout}
 
 
 def create_dash(server: Flask, ctx: UiContext) -> Dash:
@@ -80,9 +80,8 @@ def create_dash(server: Flask, ctx: UiContext) -> Dash:
     location = dcc.Location(id="url", refresh="callback-nav")
     app.layout = html.Div([location, _header(), html.Main(id="page", className="page")], className="shell")
     _register_router(app, ctx)
-    overview.register(app, ctx)
-    traces.register(app, ctx)
-    alerts.register(app, ctx)
+    for page in (overview, traces, costs, quality, alerts, settings):
+        page.register(app, ctx)
     return app
 
 
