@@ -78,7 +78,9 @@ def create_dash(server: Flask, ctx: UiContext) -> Dash:
                assets_folder=str(Path(__file__).parent / "assets"))
     # callback-nav: a callback that changes the URL re-routes without reloading the page.
     location = dcc.Location(id="url", refresh="callback-nav")
-    app.layout = html.Div([location, _header(), html.Main(id="page", className="page")], className="shell")
+    # A long query shows a loading state instead of a stale page.
+    page = dcc.Loading(html.Main(id="page", className="page"), type="dot", delay_show=300, color="#6366f1")
+    app.layout = html.Div([location, _header(), page], className="shell")
     _register_router(app, ctx)
     for page in (overview, traces, costs, quality, alerts, settings):
         page.register(app, ctx)

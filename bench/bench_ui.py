@@ -1,0 +1,94 @@
+"""How long each dashboard page takes to render its data over 1M and 10M spans (embedded chDB).
+
+    python bench/bench_ui.py [--spans 1000000,10000000] [--range 24h] [--repeat 5] [--json out.json]
+
+For each size: spans generated as in bench_detectors.py (7 days, 6 models, RAG answers), the
+detectors run until the rollup holds all history (as on a live system), then each page's
+route is requested the way the browser does (POST /_dash-update-component for the router
+callback, through the real Flask app) and timed end to end on the server: queries, figures,
+JSON. Median and worst of `--repeat` runs per page. Target: under 1 s per page over 10M spans.
+The browser's own drawing is not included. A benchmark prints figures; nothing is asserted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from bench_detectors import _history_left, configure, fill, timed_pass
+
+from llmpulse.app import Llmpulse
+from llmpulse.config import Settings
+
+TARGET_SECONDS = 1.0
+PAGES = ("/", "/traces", "/costs", "/quality", "/alerts", "/settings")
+_OUTPUTS = [{"id": "page", "property": "children"}, {"id": "nav", "property": "children"},
+            {"id": "ranges", "property": "children"}]
+
+
+def route_body(path: str, search: str) -> dict:
+    return {"output": "..page.children...nav.children...ranges.children..", "outputs": _OUTPUTS,
+            "inputs": [{"id": "url", "property": "pathname", "value": path},
+                       {"id": "url", "property": "search", "value": search}],
+            "changedPropIds": ["url.pathname"], "state": []}
+
+
+def time_pages(service: Llmpulse, search: str, repeat: int, trace_id: str) -> dict[str, dict]:
+    client = service.ui_app().test_client()
+    out = {}
+    for path in (*PAGES, f"/traces/{trace_id}"):
+        seconds = []
+        for _ in range(repeat):
+            started = time.perf_counter()
+            response = client.post("/_dash-update-component", json=route_body(path, search))
+            seconds.append(time.perf_counter() - started)
+            assert response.status_code == 200, response.data[:300]
+        out["/traces/<id>" if path.startswith("/traces/") else path] = {
+            "median_s": round(statistics.median(seconds), 3), "max_s": round(max(seconds), 3)}
+    return out
+
+
+def bench(spans: int, search: str, repeat: int) -> dict:
+    with tempfile.TemporaryDirectory(prefix="llmpulse-bench-ui-") as tmp:
+        service = Llmpulse(Settings(data_dir=Path(tmp), detectors=False))
+        service.migrate()
+        fill(service, spans)
+        configure(service)
+        detector_pass = timed_pass(service)
+        while _history_left(detector_pass):
+            detector_pass = timed_pass(service)
+        trace_id = service.store.query("SELECT any(trace_id) FROM {db}.spans", {}, "bench")[0][0]
+        return {"spans": spans, "search": search, "pages": time_pages(service, search, repeat, trace_id)}
+
+
+def report(results: list[dict]) -> None:
+    paths = list(results[0]["pages"])
+    print("| spans | " + " | ".join(paths) + " |")
+    print("|---" * (1 + len(paths)) + "|")
+    for r in results:
+        print(f"| {r['spans']:,} | " + " | ".join(f"{r['pages'][p]['median_s']:.2f} s" for p in paths) + " |")
+    print(f"\nMedian server time per page ({results[0]['search']}); target under {TARGET_SECONDS:.0f} s over 10M.")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--spans", default="1000000,10000000")
+    parser.add_argument("--range", default="24h", choices=("1h", "24h", "7d", "30d"))
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    results = [bench(int(n), f"?range={args.range}", args.repeat) for n in args.spans.split(",")]
+    report(results)
+    if args.json:
+        args.json.write_text(json.dumps(results, indent=2))
+
+
+if __name__ == "__main__":
+    main()
