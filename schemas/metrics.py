@@ -205,6 +205,20 @@ def window_values(store: Store, q: SeriesQuery, rollup: RollupSpan | None) -> di
     return {m: _number(row[m]) for m in q.metrics}
 
 
+def grouped_values(store: Store, q: SeriesQuery, rollup: RollupSpan | None, *, order: str, limit: int,
+                   having: str = "", tag: str = "metrics_grouped") -> list[dict[str, Any]]:
+    """Each metric over the whole window per `q.group_by` key (spend by model, by user, …), in one query."""
+    if not q.group_by:
+        raise ValueError("a grouped read needs group_by")
+    params = {**_params(q), "limit": limit}
+    values = ", ".join(f"{METRICS[m]} AS `{m}`" for m in q.metrics)
+    states = _state_rows(q, _group_expression(q.group_by), rollup, params)
+    sql = (f"SELECT r.key AS key, {values} FROM ({states}) AS r GROUP BY key {having} "
+           f"ORDER BY {order} LIMIT {{limit:UInt32}}")
+    return [{"key": row["key"], **{m: _number(row[m]) for m in q.metrics}}
+            for row in store.query_dicts(sql, params, tag)]
+
+
 def _params(q: SeriesQuery) -> dict[str, Any]:
     params: dict[str, Any] = {"project": q.project, "start": q.start, "end": q.end}
     params.update({f"f_{name}": value for name, value in q.filters.items()})

@@ -1,30 +1,351 @@
-"""Costs: spend by model (first version)."""
+"""Costs: spend by a chosen dimension, daily spend against budgets, cache savings, unpriced calls.
+
+The grouping is part of the URL (`?by=provider`), like the time range, so every view is a link
+and the page needs no callback to re-query. The only callbacks are the price-override form's:
+prefill the pattern from an unpriced model's row, and save (admins only when login is on).
+"""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-from dash import Dash, html
+import plotly.graph_objects as go
+from dash import ALL, Dash, Input, Output, State, dcc, html
+from dash import ctx as callback_ctx
+from dash.exceptions import PreventUpdate
 
+from dashboard.auth import current_role
 from dashboard.ui import format as fmt
-from dashboard.ui.pages.placeholder import _table
-from schemas import queries
+from detectors.alerts.budget import DAY, BudgetSpec, BudgetStatus, parse_budget
+from detectors.budgets import compute_budget_status
+from detectors.metrics import rollup_span
+from schemas.cost_queries import COST_METRICS, DEFAULT_LIMIT, cost_by_group, unpriced_models
+from schemas.metadata import MetadataError
+from schemas.metrics import RollupSpan, SeriesQuery, timeseries, window_values
 
 if TYPE_CHECKING:
     from dashboard.ui.app import PageQuery, UiContext
 
+GROUPS = (("model", "Model"), ("provider", "Provider"), ("service", "Service"), ("user", "User"),
+          ("session", "Session"), ("tag", "Tag"))
+# (metric, label, formatter)
+TILES = (
+    ("cost_total", "Spend", fmt.usd),
+    ("cost_per_request", "Cost / request", fmt.usd),
+    ("unpriced_requests", "Unpriced calls", fmt.count),
+    ("prompt_cache_savings", "Saved by prompt caching", fmt.usd),
+    ("app_cache_savings", "Saved by app caches", fmt.usd),
+    ("cache_savings", "Saved by caching, total", fmt.usd),
+)
+MIN_DAYS = 7  # the daily chart shows at least a week, whatever the range
+CHART_GROUPS = 20
+DAY_MS = 86_400_000
+BAR_WIDTH_MS = 0.7 * DAY_MS
+MAX_PRICE = Decimal(1_000_000)  # USD per million tokens; the column holds 12 integer digits
+MAX_PATTERN, MAX_PROVIDER = 256, 64
+PRICE_NOTE = ("A new price applies to calls ingested after the collector reloads its price book (within 30 s); "
+              "calls already stored keep the cost they were given.")
+_LAYOUT = {"template": "plotly_dark", "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
+           "margin": {"l": 40, "r": 10, "t": 40, "b": 30}, "legend": {"orientation": "h"}}
+
+
+class PriceFormError(ValueError):
+    def __init__(self, message: str, field: str) -> None:
+        super().__init__(message)
+        self.message, self.field = message, field
+
+
+@dataclass(frozen=True)
+class PriceForm:
+    """A validated price override, in USD per million tokens."""
+
+    model_pattern: str
+    provider: str
+    input_per_mtok: Decimal
+    output_per_mtok: Decimal
+    cache_read_per_mtok: Decimal | None
+    cache_write_per_mtok: Decimal | None
+
 
 def layout(ctx: UiContext, query: PageQuery) -> Any:
-    summary = queries.metrics_summary(ctx.store, query.project, query.start, query.end, "model")
-    rows = [[g["key"]["model"] or "(none)", fmt.count(g["requests"]), fmt.usd(g["cost"]["total"]),
-             fmt.usd(g["cost"]["total"] / g["requests"] if g["requests"] else None), g["cost"]["unpriced_requests"]]
-            for g in summary["groups"]]
-    total = summary["total"]
-    return html.Div([html.H1("Costs"), html.P(f"Total {fmt.usd(total['cost']['total'])} over "
-                                              f"{fmt.count(total['requests'])} calls; "
-                                              f"{total['cost']['unpriced_requests']} unpriced."),
-                     _table(["Model", "Requests", "Cost", "Cost / request", "Unpriced"], rows, "cost-by-model")])
+    rollup = rollup_span(ctx.state)
+    by = query.raw.get("by") if query.raw.get("by") in dict(GROUPS) else "model"
+    totals = window_values(ctx.store, SeriesQuery(query.project, tuple(m for m, *_ in TILES), query.start,
+                                                  query.end, filters=query.filters), rollup)
+    return html.Div([
+        html.H1("Costs"), dcc.Store(id="costs-project", data=query.project),
+        html.Div([_tile(m, label, f, totals[m]) for m, label, f in TILES], className="tiles"),
+        _group_section(ctx, query, rollup, by, totals["cost_total"]),
+        _budget_section(ctx, query, rollup),
+        _price_section(ctx, query, rollup),
+    ], className="costs")
 
 
 def register(app: Dash, ctx: UiContext) -> None:
-    """No callbacks yet."""
+    @app.callback(Output("price-model", "value"), Input({"type": "price-pick", "model": ALL}, "n_clicks"),
+                  prevent_initial_call=True)
+    def pick_model(clicks: list[int | None]) -> str:
+        trigger = callback_ctx.triggered_id
+        if not any(clicks) or not isinstance(trigger, dict):
+            raise PreventUpdate
+        return str(trigger["model"])
+
+    @app.callback(Output("price-message", "children"), Output("price-overrides", "children"),
+                  Input("price-save", "n_clicks"), State("costs-project", "data"), State("price-model", "value"),
+                  State("price-provider", "value"), State("price-input", "value"), State("price-output", "value"),
+                  State("price-cache-read", "value"), State("price-cache-write", "value"),
+                  prevent_initial_call=True)
+    def save_price(clicks: int | None, project: str, *fields: Any) -> tuple[Any, Any]:
+        if not clicks:
+            raise PreventUpdate
+        if ctx.login_required and current_role() != "admin":
+            return _message("Adding prices needs the admin role.", "error"), _overrides(ctx, project)
+        return _save(ctx, project, *fields), _overrides(ctx, project)
+
+
+# --- spend by group ------------------------------------------------------------------------------
+
+
+def _group_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None, by: str, total: Any) -> Any:
+    label = dict(GROUPS)[by]
+    q = SeriesQuery(query.project, COST_METRICS, query.start, query.end, group_by=by, filters=query.filters)
+    rows = cost_by_group(ctx.store, q, rollup)
+    links = [dcc.Link(text, href=query.link("/costs", by=key), id=f"by-{key}",
+                      className="active" if key == by else "") for key, text in GROUPS]
+    notes = [text for text, shown in (
+        (f"The {DEFAULT_LIMIT} costliest shown.", len(rows) >= DEFAULT_LIMIT),
+        ("A call with several tags counts under each of them, so shares can add up to more than 100%.", by == "tag"),
+    ) if shown]
+    return html.Section([
+        html.Div([html.H2(f"Spend by {label.lower()}"), html.Span("group by", className="costs-muted"),
+                  html.Nav(links, className="costs-by", id="group-by")], className="costs-heading"),
+        html.P(" ".join(notes), className="costs-note") if notes else None,
+        html.Div([dcc.Graph(figure=_group_figure(label, rows), id="cost-by-group-chart",
+                            config={"displaylogo": False}),
+                  _group_table(label, rows, total)], className="costs-split"),
+    ])
+
+
+def _group_figure(label: str, rows: list[dict[str, Any]]) -> Any:
+    top = rows[:CHART_GROUPS][::-1]  # plotly draws horizontal bars bottom-up
+    figure = go.Figure(go.Bar(x=[r["cost_total"] for r in top], y=[_key(r["key"]) for r in top], orientation="h",
+                              marker_color="#6366f1", hovertemplate="%{y}: $%{x:.4f}<extra></extra>"))
+    figure.update_layout(title=f"Cost by {label.lower()} (USD)", height=max(260, 40 + 24 * len(top)), **_LAYOUT)
+    return figure
+
+
+def _group_table(label: str, rows: list[dict[str, Any]], total: Any) -> Any:
+    head = [label, "Requests", "Cost", "Cost / request", "Share", "Unpriced"]
+    body = [html.Tr([html.Td(_key(r["key"])), html.Td(fmt.count(r["requests"])), *_money_cells(r, total),
+                     html.Td(r["unpriced_requests"], className="err" if r["unpriced_requests"] else "")])
+            for r in rows] or [html.Tr(html.Td("Nothing in this time range.", colSpan=len(head)))]
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
+                      className="table costs-table", id="cost-table")
+
+
+def _money_cells(row: dict[str, Any], total: Any) -> list[Any]:
+    """A group none of whose calls has a price shows no cost, rather than a misleading $0."""
+    if row["unpriced_requests"] == row["requests"]:
+        return [html.Td(fmt.MISSING, title="no call of this group has a price") for _ in range(3)]
+    return [html.Td(fmt.usd(row["cost_total"])), html.Td(fmt.usd(row["cost_per_request"])),
+            html.Td(_share(row["cost_total"], total))]
+
+
+# --- daily spend and budgets ---------------------------------------------------------------------
+
+
+def _budget_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None) -> Any:
+    start = _midnight(min(query.start, query.end - timedelta(days=MIN_DAYS - 1)))
+    series = timeseries(ctx.store, SeriesQuery(query.project, ("cost_total",), start, query.end, "day",
+                                               filters=query.filters), rollup)
+    points = series["series"][0]["points"] if series["series"] else []
+    budgets = _budgets(ctx, query.project, query.end, rollup)
+    return html.Section([
+        html.H2("Daily spend and budgets"),
+        html.Div([dcc.Graph(figure=_daily_figure(points, budgets, start, query.end), id="daily-spend",
+                            config={"displaylogo": False}),
+                  _budget_table(budgets)], className="costs-split"),
+    ])
+
+
+def _budgets(ctx: UiContext, project: str, now: datetime,
+             rollup: RollupSpan | None) -> list[tuple[int, BudgetSpec, BudgetStatus]]:
+    stored = ctx.alerts.list_budgets(project) if ctx.alerts else []
+    specs = [(b.id, parse_budget(b.spec, known_channels=set(b.spec.get("channels") or ()))) for b in stored]
+    return [(i, spec, compute_budget_status(ctx.store, project, spec, now, rollup)) for i, spec in specs]
+
+
+def _daily_figure(points: list[dict[str, Any]], budgets: list[tuple[int, BudgetSpec, BudgetStatus]],
+                  start: datetime, end: datetime) -> Any:
+    # An explicit width: plotly draws a lone bar on a date axis one millisecond wide.
+    figure = go.Figure(go.Bar(x=[p["t"] for p in points], y=[p["cost_total"] for p in points], name="spend",
+                              marker_color="#6366f1", width=[BAR_WIDTH_MS] * len(points),
+                              xperiod=DAY_MS, xperiodalignment="middle",
+                              hovertemplate="%{x|%Y-%m-%d}: $%{y:.4f}<extra></extra>"))
+    first, last = start, _midnight(end) + timedelta(days=1)
+    for budget_id, spec, status in budgets:
+        per_day = spec.amount_usd / max(1, (status.period_end - status.period_start).days)
+        name = f"#{budget_id} {_budget_label(spec)}" + ("" if spec.period == DAY else " ÷ days (daily pace)")
+        figure.add_trace(go.Scatter(x=[first, last], y=[float(per_day)] * 2, mode="lines", name=name,
+                                    line={"dash": "solid" if spec.period == DAY else "dot", "width": 2}))
+    figure.update_layout(title="Daily spend (USD, UTC days)", height=300, xaxis={"range": [first, last]}, **_LAYOUT)
+    return figure
+
+
+def _budget_table(budgets: list[tuple[int, BudgetSpec, BudgetStatus]]) -> Any:
+    if not budgets:
+        return html.P(["No budgets for this project: add one with ", html.Code("POST /api/v1/budgets"), "."],
+                      id="budget-table", className="costs-note")
+    head = ["Budget", "Spent", "Used", "Forecast at period end", "Period ends", "Status"]
+    body = [html.Tr([html.Td(f"#{i} {_budget_label(spec)}"), html.Td(fmt.usd(s.spent_usd)),
+                     html.Td(fmt.pct(s.used_pct / 100)), html.Td(fmt.usd(s.projected_usd)),
+                     html.Td(fmt.when(s.period_end)), _budget_state(s)]) for i, spec, s in budgets]
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
+                      className="table costs-table", id="budget-table")
+
+
+def _budget_label(spec: BudgetSpec) -> str:
+    scope = ", ".join(f"{k}={v}" for k, v in spec.filters)
+    return f"{fmt.usd(spec.amount_usd)} per {spec.period}" + (f" ({scope})" if scope else "")
+
+
+def _budget_state(status: BudgetStatus) -> Any:
+    if not status.allowed:
+        return html.Td("over budget", className="err")
+    if status.projected_over:
+        return html.Td("forecast over", className="costs-warn")
+    return html.Td("on track", className="ok")
+
+
+# --- unpriced calls and price overrides ----------------------------------------------------------
+
+
+def _price_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None) -> Any:
+    q = SeriesQuery(query.project, ("unpriced_requests",), query.start, query.end, filters=query.filters)
+    return html.Section([
+        html.H2("Unpriced calls"),
+        html.P("Calls of models the price book does not know are stored without a cost (and count as $0 above). "
+               "Give such a model a price below.", className="costs-note"),
+        _unpriced_table(unpriced_models(ctx.store, q, rollup)),
+        html.H2("Price overrides"),
+        html.P(PRICE_NOTE, className="costs-note", id="price-note"),
+        _price_form(), html.Div(id="price-message", className="message"),
+        html.Div(_overrides(ctx, query.project), id="price-overrides"),
+    ])
+
+
+def _unpriced_table(rows: list[dict[str, Any]]) -> Any:
+    if not rows:
+        return html.P("Every call in this time range has a price.", id="unpriced-table", className="ok")
+    body = [html.Tr([html.Td(_key(r["key"])), html.Td(fmt.count(r["unpriced_requests"])),
+                     html.Td(fmt.count(r["requests"])),
+                     html.Td(html.Button("set price", id={"type": "price-pick", "model": r["key"]},
+                                         className="link costs-pick"))]) for r in rows]
+    head = html.Tr([html.Th(h) for h in ("Model", "Unpriced calls", "All calls", "")])
+    return html.Table([html.Thead(head), html.Tbody(body)], className="table costs-table", id="unpriced-table")
+
+
+def _price_form() -> Any:
+    def field(label: str, control: Any) -> Any:
+        return html.Label([html.Span(label), control], className="field")
+
+    def usd(control_id: str, placeholder: str) -> Any:
+        return dcc.Input(id=control_id, type="number", min=0, step="any", placeholder=placeholder)
+
+    return html.Div([
+        field("Model (name or glob)", dcc.Input(id="price-model", type="text", placeholder="ft:gpt-4o-mini:acme:*")),
+        field("Provider (optional)", dcc.Input(id="price-provider", type="text", placeholder="any")),
+        field("Input, USD / 1M tokens", usd("price-input", "e.g. 0.15")),
+        field("Output, USD / 1M tokens", usd("price-output", "e.g. 0.60")),
+        field("Cache read, USD / 1M (optional)", usd("price-cache-read", "input price")),
+        field("Cache write, USD / 1M (optional)", usd("price-cache-write", "input price")),
+        html.Span("valid from now", className="costs-muted"),
+        html.Button("Add price", id="price-save", className="button"),
+    ], className="form costs-price-form")
+
+
+def _save(ctx: UiContext, project: str, *fields: Any) -> Any:
+    try:
+        form = parse_price_form(*fields)
+        override_id = ctx.metadata.add_price_override(
+            project, form.model_pattern, form.input_per_mtok, form.output_per_mtok, datetime.now(UTC),
+            provider=form.provider, cache_read_per_mtok=form.cache_read_per_mtok,
+            cache_write_per_mtok=form.cache_write_per_mtok)
+    except PriceFormError as exc:
+        return _message(f"{exc.field}: {exc.message}", "error", "price-error")
+    except MetadataError as exc:
+        return _message(str(exc), "error", "price-error")
+    return _message(f"Price override {override_id} added for {form.model_pattern!r}. {PRICE_NOTE}", "ok",
+                    "price-saved")
+
+
+def parse_price_form(model: Any, provider: Any, input_: Any, output: Any, cache_read: Any,
+                     cache_write: Any) -> PriceForm:
+    """The form's values, checked: a pattern, and non-negative USD amounts (cache prices optional)."""
+    pattern, vendor = str(model or "").strip(), str(provider or "").strip()
+    if not pattern:
+        raise PriceFormError("a model name or glob pattern is required", "model")
+    if len(pattern) > MAX_PATTERN or len(vendor) > MAX_PROVIDER:
+        raise PriceFormError(f"at most {MAX_PATTERN} characters for a model, {MAX_PROVIDER} for a provider",
+                             "model" if len(pattern) > MAX_PATTERN else "provider")
+    return PriceForm(pattern, vendor, _usd(input_, "input", required=True), _usd(output, "output", required=True),
+                     _usd(cache_read, "cache read"), _usd(cache_write, "cache write"))
+
+
+def _usd(value: Any, name: str, required: bool = False) -> Any:
+    if value is None or value == "":
+        if required:
+            raise PriceFormError("a non-negative number of USD per million tokens is required", name)
+        return None
+    try:
+        amount = Decimal(str(value))
+    except InvalidOperation:
+        amount = Decimal("NaN")
+    if not amount.is_finite() or not 0 <= amount <= MAX_PRICE:
+        raise PriceFormError(f"{value!r} is not a non-negative number of USD per million tokens "
+                             f"(at most {MAX_PRICE:,})", name)
+    return amount
+
+
+def _overrides(ctx: UiContext, project: str) -> Any:
+    rows = ctx.metadata.list_price_overrides(project)
+    if not rows:
+        return html.P("No price overrides in this project.", className="costs-note")
+    head = ("#", "Model", "Provider", "Input", "Output", "Cache read", "Cache write", "Valid from")
+    body = [html.Tr([html.Td(r["id"]), html.Td(r["model_pattern"]), html.Td(r["provider"] or "any"),
+                     *(html.Td(_per_mtok(r[k])) for k in ("input_per_mtok", "output_per_mtok", "cache_read_per_mtok",
+                                                          "cache_write_per_mtok")),
+                     html.Td(fmt.when(r["valid_from"]))]) for r in rows]
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
+                      className="table costs-table", id="price-override-table")
+
+
+# --- small helpers -------------------------------------------------------------------------------
+
+
+def _tile(metric: str, label: str, formatter: Any, value: Any) -> Any:
+    return html.Div([html.Div(label, className="label"), html.Div(formatter(value), className="value")],
+                    className="tile", id=f"costs-{metric}")
+
+
+def _message(text: str, tone: str, element_id: str = "price-refused") -> Any:
+    return html.Span(text, className=tone, id=element_id)
+
+
+def _key(value: Any) -> str:
+    return str(value) if value not in (None, "") else "(none)"
+
+
+def _share(part: Any, total: Any) -> str:
+    return fmt.pct(float(part) / float(total)) if part is not None and total else fmt.MISSING
+
+
+def _per_mtok(value: Any) -> str:
+    return fmt.MISSING if value is None else f"${Decimal(value).normalize():f}"
+
+
+def _midnight(moment: datetime) -> datetime:
+    return moment.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
