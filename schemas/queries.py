@@ -154,6 +154,7 @@ _TRACE_CONDITIONS = {
 }
 _STATUS_CONDITIONS = {"error": "countIf(s.status_code = 'error') > 0", "ok": "countIf(s.status_code = 'error') = 0"}
 
+_CALL_SORTS = ("cost", "tokens")  # known only after the calls are totalled
 TRACE_SORTS = {
     "start_time": "start_time", "duration_ms": "duration_ms", "cost": "cost", "tokens": "tokens",
     "llm_calls": "llm_calls", "errors": "errors",
@@ -173,14 +174,53 @@ def list_traces(store: Store, flt: TraceFilter, *, limit: int, offset: int, sort
             having.append(condition)
     if flt.status:
         having.append(_STATUS_CONDITIONS[flt.status])
-    sql = _trace_list_sql(having, TRACE_SORTS[sort], descending)
+    build = _trace_list_sql_by_calls if sort in _CALL_SORTS else _trace_list_sql
+    sql = build(having, TRACE_SORTS[sort], descending)
     rows = store.query_dicts(sql, params, "list_traces")
     total = rows[0]["total_count"] if rows else 0
     return {"traces": [_trace_summary(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 
 
 def _trace_list_sql(having: list[str], sort: str, descending: bool) -> str:
-    """Span-level facts per trace, joined with its calls' totals (twins collapsed by CALLS)."""
+    """Span-level facts per trace, joined with the calls' totals of the page's traces only.
+
+    No FINAL: a redelivered span adds a duplicate row, so spans and errors are counted as
+    distinct span ids and everything else is a min, max or any that a duplicate cannot change.
+    """
+    direction = "DESC" if descending else "ASC"
+    return f"""
+    WITH page AS (
+        SELECT s.trace_id AS trace_id,
+            min(s.start_time) AS start_time, max(s.end_time) AS end_time,
+            dateDiff('microsecond', min(s.start_time), max(s.end_time)) / 1000 AS duration_ms,
+            argMin(s.name, (s.parent_span_id != '', s.start_time)) AS name,
+            argMin(s.service_name, (s.parent_span_id != '', s.start_time)) AS service_name,
+            uniqExact(s.span_id) AS spans, uniqExactIf(s.call_key, s.is_call) AS llm_calls,
+            uniqExactIf(s.span_id, s.status_code = 'error') AS errors,
+            groupUniqArrayIf(s.request_model, s.request_model != '') AS models,
+            anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id,
+            count() OVER () AS total_count
+        FROM {{db}}.spans AS s
+        WHERE s.project_id = {{project:String}} AND {time_range("s")}
+        GROUP BY s.trace_id
+        {"HAVING " + " AND ".join(having) if having else ""}
+        ORDER BY {sort} {direction}, trace_id
+        LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}
+    )
+    SELECT t.*, ifNull(c.tokens, 0) AS tokens, ifNull(c.cost, toDecimal128(0, 12)) AS cost
+    FROM page AS t
+    LEFT JOIN (
+        SELECT k.trace_id AS trace_id, sum(k.input_tokens + k.output_tokens) AS tokens,
+            sum(ifNull(k.cost_total, toDecimal128(0, 12))) AS cost
+        FROM ({calls_query("s.trace_id IN (SELECT trace_id FROM page)")}) AS k GROUP BY k.trace_id
+    ) AS c ON c.trace_id = t.trace_id
+    ORDER BY {sort} {direction}, trace_id
+    SETTINGS join_use_nulls = 1
+    """
+
+
+def _trace_list_sql_by_calls(having: list[str], sort: str, descending: bool) -> str:
+    """For a sort by cost or tokens: every trace's calls are totalled before the page is cut."""
     direction = "DESC" if descending else "ASC"
     return f"""
     SELECT t.*, c.tokens AS tokens, c.cost AS cost, count() OVER () AS total_count
@@ -190,11 +230,11 @@ def _trace_list_sql(having: list[str], sort: str, descending: bool) -> str:
             dateDiff('microsecond', min(s.start_time), max(s.end_time)) / 1000 AS duration_ms,
             argMin(s.name, (s.parent_span_id != '', s.start_time)) AS name,
             argMin(s.service_name, (s.parent_span_id != '', s.start_time)) AS service_name,
-            count() AS spans, uniqExactIf(s.call_key, s.is_call) AS llm_calls,
-            countIf(s.status_code = 'error') AS errors,
+            uniqExact(s.span_id) AS spans, uniqExactIf(s.call_key, s.is_call) AS llm_calls,
+            uniqExactIf(s.span_id, s.status_code = 'error') AS errors,
             groupUniqArrayIf(s.request_model, s.request_model != '') AS models,
             anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id
-        FROM {{db}}.spans AS s FINAL
+        FROM {{db}}.spans AS s
         WHERE s.project_id = {{project:String}} AND {time_range("s")}
         GROUP BY s.trace_id
         {"HAVING " + " AND ".join(having) if having else ""}

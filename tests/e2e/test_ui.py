@@ -104,3 +104,16 @@ def test_an_alert_rule_created_in_the_ui_shows_up_in_the_api(filled: Running, br
     rules = [r for r in filled.get("/api/v1/alert-rules").json()["rules"] if r["name"] == "UI error rate"]
     assert [(r["metric"], r["threshold"], r["window"]) for r in rules] == [("error_rate", 0.2, "5m")]
     assert console_errors(browser) == []
+
+
+def test_a_model_filter_narrows_the_overview(filled: Running, browser) -> None:  # noqa: F811
+    browser.get(filled.ui_url + "/?range=24h")
+    wait_for(browser, "#kpi-requests .value")
+    everything = browser.find_element(By.CSS_SELECTOR, "#kpi-requests .value").text
+    browser.get(filled.ui_url + "/?range=24h&model=gpt-4o-mini")
+    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#filter-model"))
+    wait_for(browser, "#kpi-requests .value")
+    narrowed = browser.find_element(By.CSS_SELECTOR, "#kpi-requests .value").text
+    assert "gpt-4o-mini" in browser.find_element(By.ID, "filter-model").text
+    assert int(narrowed.replace(",", "")) < int(everything.replace(",", ""))
+    assert console_errors(browser) == []

@@ -6,11 +6,12 @@ from datetime import timedelta
 from typing import TYPE_CHECKING, Any
 
 import plotly.graph_objects as go
-from dash import Dash, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
 
 from dashboard.ui import format as fmt
 from detectors.metrics import rollup_span
-from schemas.metrics import SeriesQuery, timeseries, window_values
+from schemas.metrics import SeriesQuery, grouped_values, timeseries, window_values
 from schemas.quality import drift_events, hallucination_counts
 
 if TYPE_CHECKING:
@@ -34,6 +35,7 @@ CHARTS = (
     ("Cache hit rate", ("cache_hit_rate", "prompt_cache_share")),
 )
 BUCKET_FOR_RANGE = {"1h": "minute", "24h": "hour", "7d": "hour", "30d": "day"}
+FILTERS = ("model", "service", "environment", "user")
 ENDPOINT_LINE = "export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318"
 
 
@@ -48,6 +50,7 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
                                                   filters=query.filters), rollup)
     return html.Div([
         html.H1("Overview"),
+        _filters(ctx, query, rollup),
         _firing_alerts(ctx, query),
         html.Div([_tile(m, label, f, better_low, current[m], before[m]) for m, label, f, better_low in KPIS]
                  + [_hallucination_tile(ctx, query)], className="tiles"),
@@ -56,7 +59,35 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
 
 
 def register(app: Dash, ctx: UiContext) -> None:
-    """The overview has no callbacks of its own: the URL drives it."""
+    """Filter dropdowns write the URL; the router re-renders the page from it."""
+
+    @app.callback(Output("url", "search", allow_duplicate=True),
+                  [Input(f"filter-{name}", "value") for name in FILTERS], State("url", "search"),
+                  prevent_initial_call=True)
+    def set_filters(*values: Any) -> str:
+        from dashboard.ui.app import parse_query
+
+        query = parse_query(values[-1])
+        chosen = {name: value or "" for name, value in zip(FILTERS, values[:-1], strict=True)}
+        if all(chosen[name] == query.raw.get(name, "") for name in FILTERS):
+            raise PreventUpdate
+        return query.link("", **chosen)
+
+
+def _filters(ctx: UiContext, query: PageQuery, rollup: Any) -> Any:
+    """A dropdown per rollup dimension, offering the values seen in the range (the busiest first);
+    users are typed, as listing them would read every raw call of the range."""
+    controls = []
+    for name in FILTERS[:-1]:
+        grouped = grouped_values(ctx.store, SeriesQuery(query.project, ("requests",), query.start, query.end,
+                                                        group_by=name), rollup, order="`requests` DESC, key",
+                                 limit=200, tag="overview_filter_values")
+        options = [{"label": row["key"] or "(none)", "value": row["key"]} for row in grouped if row["key"]]
+        controls.append(dcc.Dropdown(id=f"filter-{name}", options=options, value=query.filters.get(name),
+                                     placeholder=f"all {name}s", clearable=True, className="filter"))
+    controls.append(dcc.Input(id="filter-user", type="text", value=query.filters.get("user", ""), debounce=True,
+                              placeholder="user id", className="filter-text"))
+    return html.Div(controls, className="filters")
 
 
 def empty_state(query: PageQuery) -> Any:
