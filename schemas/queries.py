@@ -181,25 +181,25 @@ def list_traces(store: Store, flt: TraceFilter, *, limit: int, offset: int, sort
     return {"traces": [_trace_summary(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 
 
-def _trace_list_sql(having: list[str], sort: str, descending: bool) -> str:
-    """Span-level facts per trace, joined with the calls' totals of the page's traces only.
+# Per trace, from its spans; no FINAL needed: a redelivered span adds a duplicate row, so spans
+# and errors count distinct span ids and the rest are min, max or any that a duplicate cannot change.
+_TRACE_FACTS = """min(s.start_time) AS start_time, max(s.end_time) AS end_time,
+    dateDiff('microsecond', min(s.start_time), max(s.end_time)) / 1000 AS duration_ms,
+    argMin(s.name, (s.parent_span_id != '', s.start_time)) AS name,
+    argMin(s.service_name, (s.parent_span_id != '', s.start_time)) AS service_name,
+    uniqExact(s.span_id) AS spans, uniqExactIf(s.call_key, s.is_call) AS llm_calls,
+    uniqExactIf(s.span_id, s.status_code = 'error') AS errors,
+    groupUniqArrayIf(s.request_model, s.request_model != '') AS models,
+    anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id"""
 
-    No FINAL: a redelivered span adds a duplicate row, so spans and errors are counted as
-    distinct span ids and everything else is a min, max or any that a duplicate cannot change.
-    """
+
+def _trace_list_sql(having: list[str], sort: str, descending: bool) -> str:
+    """Span-level facts per trace, joined with the calls' totals of the page's traces only."""
     direction = "DESC" if descending else "ASC"
     return f"""
     WITH page AS (
         SELECT s.trace_id AS trace_id,
-            min(s.start_time) AS start_time, max(s.end_time) AS end_time,
-            dateDiff('microsecond', min(s.start_time), max(s.end_time)) / 1000 AS duration_ms,
-            argMin(s.name, (s.parent_span_id != '', s.start_time)) AS name,
-            argMin(s.service_name, (s.parent_span_id != '', s.start_time)) AS service_name,
-            uniqExact(s.span_id) AS spans, uniqExactIf(s.call_key, s.is_call) AS llm_calls,
-            uniqExactIf(s.span_id, s.status_code = 'error') AS errors,
-            groupUniqArrayIf(s.request_model, s.request_model != '') AS models,
-            anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id,
-            count() OVER () AS total_count
+            {_TRACE_FACTS}, count() OVER () AS total_count
         FROM {{db}}.spans AS s
         WHERE s.project_id = {{project:String}} AND {time_range("s")}
         GROUP BY s.trace_id
@@ -226,14 +226,7 @@ def _trace_list_sql_by_calls(having: list[str], sort: str, descending: bool) -> 
     SELECT t.*, c.tokens AS tokens, c.cost AS cost, count() OVER () AS total_count
     FROM (
         SELECT s.trace_id AS trace_id,
-            min(s.start_time) AS start_time, max(s.end_time) AS end_time,
-            dateDiff('microsecond', min(s.start_time), max(s.end_time)) / 1000 AS duration_ms,
-            argMin(s.name, (s.parent_span_id != '', s.start_time)) AS name,
-            argMin(s.service_name, (s.parent_span_id != '', s.start_time)) AS service_name,
-            uniqExact(s.span_id) AS spans, uniqExactIf(s.call_key, s.is_call) AS llm_calls,
-            uniqExactIf(s.span_id, s.status_code = 'error') AS errors,
-            groupUniqArrayIf(s.request_model, s.request_model != '') AS models,
-            anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id
+            {_TRACE_FACTS}
         FROM {{db}}.spans AS s
         WHERE s.project_id = {{project:String}} AND {time_range("s")}
         GROUP BY s.trace_id
