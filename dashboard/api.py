@@ -142,7 +142,7 @@ def register_error_handlers(app: Flask) -> None:
 
 def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
                   runner: DetectorRunner | None = None, alerting: Alerting | None = None,
-                  login: LoginSettings | None = None) -> Flask:
+                  login: LoginSettings | None = None, otlp_port: int = 4318) -> Flask:
     app = Flask("llmpulse.ui")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     login = login or LoginSettings(secrets.token_urlsafe(32), required=False)
@@ -155,7 +155,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     from dashboard.ui.app import UiContext, create_dash  # Dash is heavy: only UI processes import it
 
     create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting.alerts if alerting else None,
-                               login.required))
+                               login.required, otlp_port))
     app.add_url_rule("/healthz", "healthz", lambda: ({"status": "ok"}, 200))
     app.add_url_rule("/readyz", "readyz",
                      lambda: ({"status": "ready"}, 200) if ready() else ({"status": "storage unavailable"}, 503))

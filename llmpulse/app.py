@@ -111,7 +111,8 @@ class Llmpulse:
         renotify = timedelta(seconds=self.settings.renotify_seconds)
         alerting = Alerting(self.alert_store, self.dispatcher, engine, renotify)  # type: ignore[arg-type]
         login = LoginSettings(self.secret_key, required=self.settings.require_key)  # off loopback
-        return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner, alerting, login)
+        otlp_port = self.port("otlp") if any(n == "otlp" for n, _ in self._servers) else self.settings.otlp_port
+        return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner, alerting, login, otlp_port)
 
     @cached_property
     def secret_key(self) -> str:

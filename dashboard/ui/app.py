@@ -39,6 +39,7 @@ class UiContext:
     state: StateStore
     alerts: AlertStore | None = None
     login_required: bool = False
+    otlp_port: int = 4318  # where the collector listens, for the "point your exporter here" lines
 
 
 @dataclass(frozen=True)

@@ -117,3 +117,12 @@ def test_a_model_filter_narrows_the_overview(filled: Running, browser) -> None: 
     assert "gpt-4o-mini" in browser.find_element(By.ID, "filter-model").text
     assert int(narrowed.replace(",", "")) < int(everything.replace(",", ""))
     assert console_errors(browser) == []
+
+
+def test_an_empty_project_shows_how_to_send_the_first_span(filled: Running, browser) -> None:  # noqa: F811
+    browser.get(filled.ui_url + "/?project=nothing-yet")
+    wait_for(browser, "#endpoint-line")
+    port = filled.otlp_url.rsplit(":", 1)[1]
+    assert browser.find_element(By.ID, "endpoint-line").text == (
+        f"export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{port}")
+    assert console_errors(browser) == []

@@ -72,6 +72,7 @@ def test_a_key_created_in_the_ui_is_shown_once_ingests_and_revokes(running: Runn
     assert key.startswith("lp_")
     usage = browser.find_element(By.ID, "key-usage").text
     assert f'export OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer {key}"' in usage
+    assert usage.count(":" + running.otlp_url.rsplit(":", 1)[1]) == 1  # the collector's real port
     assert "OTEL_EXPORTER_OTLP_ENDPOINT=" in usage
     screenshot(browser, "settings-key-created")
 

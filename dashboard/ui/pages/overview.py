@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from datetime import timedelta
 from typing import TYPE_CHECKING, Any
+from urllib.parse import urlsplit
 
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
+from flask import request
 
 from dashboard.ui import format as fmt
 from detectors.metrics import rollup_span
@@ -36,7 +38,6 @@ CHARTS = (
 )
 BUCKET_FOR_RANGE = {"1h": "minute", "24h": "hour", "7d": "hour", "30d": "day"}
 FILTERS = ("model", "service", "environment", "user")
-ENDPOINT_LINE = "export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318"
 
 
 def layout(ctx: UiContext, query: PageQuery) -> Any:
@@ -44,7 +45,7 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
     now_q = SeriesQuery(query.project, tuple(k for k, *_ in KPIS), query.start, query.end, filters=query.filters)
     current = window_values(ctx.store, now_q, rollup)
     if not current["requests"]:
-        return empty_state(query)
+        return empty_state(ctx, query)
     span = query.end - query.start
     before = window_values(ctx.store, SeriesQuery(query.project, now_q.metrics, query.start - span, query.start,
                                                   filters=query.filters), rollup)
@@ -90,12 +91,19 @@ def _filters(ctx: UiContext, query: PageQuery, rollup: Any) -> Any:
     return html.Div(controls, className="filters")
 
 
-def empty_state(query: PageQuery) -> Any:
+def _ui_host() -> str:
+    """The host the browser reached us on: the collector listens there too (same process or host)."""
+    host = urlsplit(f"//{request.host}").hostname or "127.0.0.1"
+    return f"[{host}]" if ":" in host else host
+
+
+def empty_state(ctx: UiContext, query: PageQuery) -> Any:
     return html.Div([
         html.H1("No LLM calls yet"),
         html.P(f"Project {query.project!r} has no calls in this time range. Point your app's OpenTelemetry "
                "exporter at llmpulse (any GenAI instrumentation, default settings):"),
-        html.Pre(ENDPOINT_LINE, className="code", id="endpoint-line"),
+        html.Pre(f"export OTEL_EXPORTER_OTLP_ENDPOINT=http://{_ui_host()}:{ctx.otlp_port}", className="code",
+                 id="endpoint-line"),
         html.P(["or send demo traffic: ", html.Code("llmpulse demo")]),
     ], className="empty")
 

@@ -25,7 +25,6 @@ if TYPE_CHECKING:
 
 MAX_RETENTION_DAYS = 3650
 MAX_KEY_NAME = 128  # the ingest_keys.name column
-DEFAULT_OTLP_PORT = 4318  # the UI is not told the collector's port; see _usage()
 ADMIN_ONLY = "Changing settings needs the admin role."
 
 
@@ -163,7 +162,7 @@ def _create_key(ctx: UiContext, project: str, name: Any) -> tuple[Any, Any]:
     if not 1 <= len(name) <= MAX_KEY_NAME:
         return _error(f"Name the key (1 to {MAX_KEY_NAME} characters), e.g. where it is used: prod-api."), no_update
     new = ctx.metadata.create_key(project, name)
-    return _ok(f"Key {new.info.id} ({name}) created.", "key-created"), _shown_once(new.key)
+    return _ok(f"Key {new.info.id} ({name}) created.", "key-created"), _shown_once(new.key, ctx.otlp_port)
 
 
 def _revoke_key(ctx: UiContext, project: str, key_id: int) -> Any:
@@ -177,22 +176,22 @@ def _revoke_key(ctx: UiContext, project: str, key_id: int) -> Any:
                "key-revoked")
 
 
-def _shown_once(key: str) -> Any:
+def _shown_once(key: str, otlp_port: int) -> Any:
     return html.Div([
         html.Strong("Copy this key now: it is shown only once and cannot be recovered."),
         html.Pre(key, id="key-secret", className="code"),
         html.Span("Configure the app's OpenTelemetry exporter with:"),
-        html.Pre(_usage(key), id="key-usage", className="code"),
-        html.Small(f"The endpoint assumes the collector listens on this host's default OTLP port "
-                   f"{DEFAULT_OTLP_PORT}; change it if LLMPULSE_OTLP_PORT is set."),
+        html.Pre(_usage(key, otlp_port), id="key-usage", className="code"),
+        html.Small("The endpoint is this host with the collector's port; in server mode use the collector's "
+                   "address if it runs elsewhere."),
     ], className="key-once", id="key-once")
 
 
-def _usage(key: str) -> str:
-    """The collector's port is not in UiContext; the request's host with the default port is the best guess."""
+def _usage(key: str, otlp_port: int) -> str:
+    """The host the browser reached the UI on, with the collector's port."""
     host = urlsplit(f"//{request.host}").hostname or "localhost"
     host = f"[{host}]" if ":" in host else host
-    return (f'export OTEL_EXPORTER_OTLP_ENDPOINT="{request.scheme}://{host}:{DEFAULT_OTLP_PORT}"\n'
+    return (f'export OTEL_EXPORTER_OTLP_ENDPOINT="{request.scheme}://{host}:{otlp_port}"\n'
             f'export OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer {key}"')
 
 
