@@ -198,7 +198,7 @@ def _change_rule_state(alerts: AlertStore, incident: dict[str, Any], change: Any
     rule_id = incident["rule_id"]
     if rule_id is None:
         return
-    rule = next((r for r in alerts.list_rules() if r.id == rule_id), None)
+    rule = alerts.get_rule(None, rule_id)
     if rule is not None and rule.incident_id == incident["id"]:
         alerts.save_rule_state(rule_id, state_to_json(change(state_from_json(rule.state))), rule.incident_id)
 

@@ -74,8 +74,10 @@ class AlertStore:
     def list_rules(self, project: str | None = None) -> list[StoredSpec]:
         return self._list_specs(AlertRuleRow, project)
 
-    def get_rule(self, project: str, rule_id: int) -> StoredSpec | None:
-        return next((r for r in self.list_rules(project) if r.id == rule_id), None)
+    def get_rule(self, project: str | None, rule_id: int) -> StoredSpec | None:
+        """One rule by id (in `project`, or in any project when None)."""
+        found = self._list_specs(AlertRuleRow, project, row_id=rule_id)
+        return found[0] if found else None
 
     def update_rule(self, project: str, rule_id: int, spec: dict[str, Any]) -> bool:
         return self._update(AlertRuleRow, project, rule_id, spec=json.dumps(spec))
@@ -127,8 +129,11 @@ class AlertStore:
         self._add(IncidentEventRow(incident_id=incident_id, at=at, kind=kind, value=value, note=note))
 
     def get_incident(self, project: str, incident_id: int) -> dict[str, Any] | None:
-        found = [i for i in self.list_incidents(project, limit=10_000) if i["id"] == incident_id]
-        return found[0] if found else None
+        with self.metadata.session() as db:
+            row = db.get(IncidentRow, incident_id)
+            if row is None or row.project_id != self._project_id(project):
+                return None
+            return _incident_json(db, row)
 
     def list_incidents(self, project: str, state: str | None = None, limit: int = 100) -> list[dict[str, Any]]:
         """Newest first, each with its timeline and deliveries."""
@@ -168,11 +173,13 @@ class AlertStore:
             db.commit()
             return int(row.id)
 
-    def _list_specs(self, model: Any, project: str | None) -> list[StoredSpec]:
+    def _list_specs(self, model: Any, project: str | None, row_id: int | None = None) -> list[StoredSpec]:
         with self.metadata.session() as db:
             stmt = select(model, Project.name).join(Project, model.project_id == Project.id).order_by(model.id)
             if project:
                 stmt = stmt.where(Project.name == project)
+            if row_id is not None:
+                stmt = stmt.where(model.id == row_id)
             return [_stored(row, name) for row, name in db.execute(stmt)]
 
     def _update(self, model: Any, project: str, row_id: int, **values: Any) -> bool:

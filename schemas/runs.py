@@ -125,8 +125,3 @@ class LeaderLease:
                        .where(SchedulerLease.name == self.name, SchedulerLease.holder == self.holder)
                        .values(expires_at=utcnow() - timedelta(seconds=1)))
             db.commit()
-
-    def current_holder(self) -> str | None:
-        with self.metadata.session() as db:
-            row = db.get(SchedulerLease, self.name)
-            return row.holder if row is not None and row.expires_at > utcnow() else None
