@@ -9,25 +9,21 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qs, urlencode
 
 from dash import Dash, Input, Output, dcc, html
 from flask import Flask
 
 from dashboard.ui.pages import alerts, costs, overview, placeholder, quality, settings, traces
+from dashboard.ui.urls import RANGES, PageQuery, parse_query
 from schemas.alerting import AlertStore
 from schemas.metadata import Metadata
-from schemas.models import DEFAULT_PROJECT
 from schemas.runs import StateStore
 from schemas.store import Store
 
-RANGES = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 NAV = (("/", "Overview"), ("/traces", "Traces"), ("/costs", "Costs"), ("/quality", "Quality"),
        ("/alerts", "Alerts"), ("/settings", "Settings"))
-FILTERS = ("model", "service", "environment", "user")
 
 
 @dataclass(frozen=True)
@@ -40,30 +36,6 @@ class UiContext:
     alerts: AlertStore | None = None
     login_required: bool = False
     otlp_port: int = 4318  # where the collector listens, for the "point your exporter here" lines
-
-
-@dataclass(frozen=True)
-class PageQuery:
-    """The URL's query string, parsed once: project, time range and filters."""
-
-    project: str
-    range: str
-    start: datetime
-    end: datetime
-    filters: dict[str, str]
-    raw: dict[str, str]
-
-    def link(self, path: str, **changes: str) -> str:
-        values = {**self.raw, **changes}
-        return path + ("?" + urlencode({k: v for k, v in values.items() if v}) if values else "")
-
-
-def parse_query(search: str | None, now: datetime | None = None) -> PageQuery:
-    raw = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
-    end = now or datetime.now(UTC)
-    span = RANGES.get(raw.get("range", "24h"), RANGES["24h"])
-    filters = {k: raw[k] for k in FILTERS if raw.get(k)}
-    return PageQuery(raw.get("project") or DEFAULT_PROJECT, raw.get("range", "24h"), end - span, end, filters, raw)
 
 
 Page = Callable[[UiContext, PageQuery], Any]

@@ -14,7 +14,8 @@ from dashboard.ui import format as fmt
 from detectors.alerts.rules import COMPARATORS, METRICS, SEVERITIES, AlertInputError, parse_rule
 
 if TYPE_CHECKING:
-    from dashboard.ui.app import PageQuery, UiContext
+    from dashboard.ui.app import UiContext
+    from dashboard.ui.urls import PageQuery
 
 DEFAULT_RENOTIFY = timedelta(hours=4)
 

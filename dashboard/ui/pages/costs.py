@@ -27,7 +27,8 @@ from schemas.metadata import MetadataError
 from schemas.metrics import RollupSpan, SeriesQuery, timeseries, window_values
 
 if TYPE_CHECKING:
-    from dashboard.ui.app import PageQuery, UiContext
+    from dashboard.ui.app import UiContext
+    from dashboard.ui.urls import PageQuery
 
 GROUPS = (("model", "Model"), ("provider", "Provider"), ("service", "Service"), ("user", "User"),
           ("session", "Session"), ("tag", "Tag"))

@@ -8,16 +8,17 @@ from urllib.parse import urlsplit
 
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
-from dash.exceptions import PreventUpdate
 from flask import request
 
 from dashboard.ui import format as fmt
+from dashboard.ui.urls import FILTERS, search_with
 from detectors.metrics import rollup_span
 from schemas.metrics import SeriesQuery, grouped_values, timeseries, window_values
 from schemas.quality import drift_events, hallucination_counts
 
 if TYPE_CHECKING:
-    from dashboard.ui.app import PageQuery, UiContext
+    from dashboard.ui.app import UiContext
+    from dashboard.ui.urls import PageQuery
 
 # (metric, label, formatter, lower is better)
 KPIS = (
@@ -37,7 +38,6 @@ CHARTS = (
     ("Cache hit rate", ("cache_hit_rate", "prompt_cache_share")),
 )
 BUCKET_FOR_RANGE = {"1h": "minute", "24h": "hour", "7d": "hour", "30d": "day"}
-FILTERS = ("model", "service", "environment", "user")
 
 
 def layout(ctx: UiContext, query: PageQuery) -> Any:
@@ -66,13 +66,8 @@ def register(app: Dash, ctx: UiContext) -> None:
                   [Input(f"filter-{name}", "value") for name in FILTERS], State("url", "search"),
                   prevent_initial_call=True)
     def set_filters(*values: Any) -> str:
-        from dashboard.ui.app import parse_query
-
-        query = parse_query(values[-1])
         chosen = {name: value or "" for name, value in zip(FILTERS, values[:-1], strict=True)}
-        if all(chosen[name] == query.raw.get(name, "") for name in FILTERS):
-            raise PreventUpdate
-        return query.link("", **chosen)
+        return search_with(values[-1], chosen)
 
 
 def _filters(ctx: UiContext, query: PageQuery, rollup: Any) -> Any:

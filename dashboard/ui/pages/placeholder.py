@@ -7,7 +7,8 @@ from typing import TYPE_CHECKING, Any
 from dash import html
 
 if TYPE_CHECKING:
-    from dashboard.ui.app import PageQuery, UiContext
+    from dashboard.ui.app import UiContext
+    from dashboard.ui.urls import PageQuery
 
 
 def _table(head: list[str], rows: list[list[Any]], table_id: str) -> Any:

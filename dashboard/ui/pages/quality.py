@@ -16,16 +16,17 @@ from typing import TYPE_CHECKING, Any
 
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
-from dash.exceptions import PreventUpdate
 from plotly.subplots import make_subplots
 
 from dashboard.ui import format as fmt
+from dashboard.ui.urls import search_with
 from detectors.scoring.interval import rate_with_interval
 from schemas.quality import drift_events, hallucination_counts
 from schemas.quality_series import flagged_calls, hallucination_series, score_histograms, scored_models
 
 if TYPE_CHECKING:
-    from dashboard.ui.app import PageQuery, UiContext
+    from dashboard.ui.app import UiContext
+    from dashboard.ui.urls import PageQuery
 
 BUCKET_FOR_RANGE = {"30d": "day"}  # hourly otherwise: a day of hours, a week of hours
 FLAGGED_LIMIT = 25
@@ -66,12 +67,7 @@ def register(app: Dash, ctx: UiContext) -> None:
     @app.callback(Output("url", "search", allow_duplicate=True), Input("quality-model", "value"),
                   State("url", "search"), prevent_initial_call=True)
     def pick_model(model: str | None, current: str | None) -> str:
-        from dashboard.ui.app import parse_query
-
-        query = parse_query(current)
-        if (model or "") == query.raw.get("model", ""):
-            raise PreventUpdate
-        return query.link("", model=model or "")
+        return search_with(current, {"model": model or ""})
 
 
 # --- rates -------------------------------------------------------------------------------------

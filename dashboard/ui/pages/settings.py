@@ -17,11 +17,13 @@ from flask import request
 
 from dashboard.auth import current_role
 from dashboard.ui import format as fmt
+from dashboard.ui.urls import parse_query, search_with
 from schemas.metadata import KeyInfo, MetadataError, validate_project_name
 from schemas.users import UserStore
 
 if TYPE_CHECKING:
-    from dashboard.ui.app import PageQuery, UiContext
+    from dashboard.ui.app import UiContext
+    from dashboard.ui.urls import PageQuery
 
 MAX_RETENTION_DAYS = 3650
 MAX_KEY_NAME = 128  # the ingest_keys.name column
@@ -48,12 +50,9 @@ def register(app: Dash, ctx: UiContext) -> None:
                   State("url", "search"), prevent_initial_call=True)
     def select_project(name: str | None, current: str | None) -> str:
         """The selected project lives in the URL, like every other filter: the page re-renders for it."""
-        from dashboard.ui.app import parse_query
-
-        query = parse_query(current)
-        if not name or name == query.project:
+        if not name:
             raise PreventUpdate
-        return query.link("", project=name)
+        return search_with(current, {"project": name})
 
     @app.callback(Output("project-message", "children"), Output("project-create-message", "children"),
                   Output("projects-list", "children"), Output("settings-project-select", "options"),
@@ -63,8 +62,6 @@ def register(app: Dash, ctx: UiContext) -> None:
                   prevent_initial_call=True)
     def change_projects(save: int | None, create: int | None, selected: str, rate: Any, days: Any,
                         new_name: Any, search: str | None) -> tuple[Any, Any, Any, Any]:
-        from dashboard.ui.app import parse_query
-
         if not (save or create):
             raise PreventUpdate
         creating = callback_ctx.triggered_id == "project-create"

@@ -11,14 +11,15 @@ from typing import TYPE_CHECKING, Any
 
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
-from dash.exceptions import PreventUpdate
 
 from dashboard.api import assemble_spans
 from dashboard.ui import format as fmt
+from dashboard.ui.urls import search_with
 from schemas import queries
 
 if TYPE_CHECKING:
-    from dashboard.ui.app import PageQuery, UiContext
+    from dashboard.ui.app import UiContext
+    from dashboard.ui.urls import PageQuery
 
 PAGE_SIZE = 50
 COLUMNS = (("start_time", "Time"), ("name", "Name"), ("models", "Model"), ("duration_ms", "Latency"),
@@ -47,12 +48,7 @@ def register(app: Dash, ctx: UiContext) -> None:
     @app.callback(Output("url", "search", allow_duplicate=True), Input("trace-search", "value"),
                   State("url", "search"), prevent_initial_call=True)
     def search(text: str | None, current: str | None) -> str:
-        from dashboard.ui.app import parse_query
-
-        query = parse_query(current)
-        if (text or "") == query.raw.get("q", ""):
-            raise PreventUpdate
-        return query.link("", q=text or "", page="")
+        return search_with(current, {"q": text or ""}, resets=("page",))
 
 
 def _table(rows: list[dict[str, Any]], query: PageQuery) -> Any:
