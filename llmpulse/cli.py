@@ -36,6 +36,9 @@ def build(ctx: click.Context, **overrides: Any) -> Llmpulse:
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # APScheduler logs two INFO lines per job run (the lease alone renews every 10 s); runs are
+    # recorded in the metadata DB and failures logged by the runner, so keep only its warnings.
+    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
     return Llmpulse(settings)
 
 
