@@ -1,6 +1,6 @@
 """How long each dashboard page takes to render its data over 1M and 10M spans (embedded chDB).
 
-    python bench/bench_ui.py [--spans 1000000,10000000] [--range 24h] [--repeat 5] [--json out.json]
+    python bench/bench_ui.py [--spans 1000000,10000000] [--range 24h,7d] [--repeat 5] [--json out.json]
 
 For each size: spans generated as in bench_detectors.py (7 days, 6 models, RAG answers), the
 detectors run until the rollup holds all history (as on a live system), then each page's
@@ -25,6 +25,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from bench_detectors import _history_left, configure, fill, timed_pass
 
+from dashboard.ui.urls import RANGES
 from llmpulse.app import Llmpulse
 from llmpulse.config import Settings
 
@@ -56,7 +57,7 @@ def time_pages(service: Llmpulse, search: str, repeat: int, trace_id: str) -> di
     return out
 
 
-def bench(spans: int, search: str, repeat: int) -> dict:
+def bench(spans: int, ranges: list[str], repeat: int) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="llmpulse-bench-ui-") as tmp:
         service = Llmpulse(Settings(data_dir=Path(tmp), detectors=False))
         service.migrate()
@@ -66,38 +67,44 @@ def bench(spans: int, search: str, repeat: int) -> dict:
         while _history_left(detector_pass):
             detector_pass = timed_pass(service)
         trace_id = service.store.query("SELECT any(trace_id) FROM {db}.spans", {}, "bench")[0][0]
-        return {"spans": spans, "search": search, "pages": time_pages(service, search, repeat, trace_id)}
+        return [{"spans": spans, "search": f"?range={key}", "pages": time_pages(service, f"?range={key}", repeat,
+                                                                               trace_id)} for key in ranges]
 
 
 def report(results: list[dict]) -> None:
     paths = list(results[0]["pages"])
-    print("| spans | " + " | ".join(paths) + " |")
-    print("|---" * (1 + len(paths)) + "|")
+    print("| spans | range | " + " | ".join(paths) + " |")
+    print("|---" * (2 + len(paths)) + "|")
     for r in results:
-        print(f"| {r['spans']:,} | " + " | ".join(f"{r['pages'][p]['median_s']:.2f} s" for p in paths) + " |")
-    print(f"\nMedian server time per page ({results[0]['search']}); target under {TARGET_SECONDS:.0f} s over 10M.")
+        cells = " | ".join(f"{r['pages'][p]['median_s']:.2f} s" for p in paths)
+        print(f"| {r['spans']:,} | {r['search'].split('=')[1]} | {cells} |")
+    print(f"\nMedian server time per page; target under {TARGET_SECONDS:.0f} s over 10M.")
 
 
-def _run_alone(spans: int, args: argparse.Namespace) -> dict:
+def _run_alone(spans: int, args: argparse.Namespace) -> list[dict]:
     with tempfile.NamedTemporaryFile(suffix=".json") as out:
         command = [sys.executable, __file__, "--spans", str(spans), "--range", args.range,
                    "--repeat", str(args.repeat), "--json", out.name]
         subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
-        return json.loads(Path(out.name).read_text())[0]
+        return json.loads(Path(out.name).read_text())
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", default="1000000,10000000")
-    parser.add_argument("--range", default="24h", choices=("1h", "24h", "7d", "30d"))
+    parser.add_argument("--range", default="24h,7d", help="comma-separated: 1h, 24h, 7d, 30d")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", type=Path)
     args = parser.parse_args()
     sizes = [int(n) for n in args.spans.split(",")]
+    ranges = args.range.split(",")
+    unknown = sorted(set(ranges) - set(RANGES))
+    if unknown:
+        parser.error(f"--range: {unknown[0]!r} is not one of {', '.join(RANGES)}")
     if len(sizes) == 1:
-        results = [bench(sizes[0], f"?range={args.range}", args.repeat)]
+        results = bench(sizes[0], ranges, args.repeat)
     else:  # chDB holds one engine per process: each size runs in a process of its own
-        results = [_run_alone(n, args) for n in sizes]
+        results = [r for n in sizes for r in _run_alone(n, args)]
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -14,7 +14,8 @@ from flask import Blueprint, Flask, jsonify, request
 from werkzeug.exceptions import HTTPException
 
 from dashboard import params
-from dashboard.api_alerts import Alerting, create_alerts_blueprint
+from dashboard.alert_actions import Alerting
+from dashboard.api_alerts import create_alerts_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
 from dashboard.api_quality import create_quality_blueprint
 from dashboard.auth import install_login
@@ -154,8 +155,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
         app.register_blueprint(create_alerts_blueprint(store, metadata, alerting))
     from dashboard.ui.app import UiContext, create_dash  # Dash is heavy: only UI processes import it
 
-    create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting.alerts if alerting else None,
-                               login.required, otlp_port))
+    create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting, login.required, otlp_port))
     app.add_url_rule("/healthz", "healthz", lambda: ({"status": "ok"}, 200))
     app.add_url_rule("/readyz", "readyz",
                      lambda: ({"status": "ready"}, 200) if ready() else ({"status": "storage unavailable"}, 503))

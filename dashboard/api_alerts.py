@@ -2,22 +2,21 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 
+from dashboard.alert_actions import Alerting, acknowledge_incident, find_incident, send_test
+from dashboard.alert_actions import delete_channel as delete_channel_in_use
+from dashboard.alert_actions import silence_incident as alerts_silence
 from dashboard.params import ApiError, choice_arg, int_arg, json_body, parse_time, project_arg
-from detectors.alerting import AlertsDetector, state_from_json, state_to_json
+from detectors.alerting import state_from_json
 from detectors.alerts.budget import BudgetStatus, parse_budget
 from detectors.alerts.channels import parse_channel
-from detectors.alerts.incidents import IncidentError, IncidentState, acknowledge, silence
-from detectors.alerts.rules import AlertInputError, RuleSpec, merge_rule, parse_duration, parse_rule
-from detectors.budgets import compute_budget_status
+from detectors.alerts.incidents import IncidentError
+from detectors.alerts.rules import AlertInputError, merge_rule, parse_duration, parse_rule
+from detectors.budgets import project_budgets
 from detectors.metrics import rollup_span
-from detectors.notify.dispatcher import Dispatcher
-from detectors.notify.message import Notification
 from schemas.alerting import AlertStore, StoredSpec
 from schemas.metadata import Metadata
 from schemas.models import utcnow
@@ -27,20 +26,9 @@ from schemas.store import Store
 INCIDENT_STATES = ("pending", "firing", "resolved")
 
 
-@dataclass(frozen=True)
-class Alerting:
-    """What the alerting API needs from the service; `engine` words test messages like real ones."""
-
-    alerts: AlertStore
-    dispatcher: Dispatcher
-    engine: AlertsDetector | None
-    default_renotify: timedelta
-
-
 def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting) -> Blueprint:
     api = Blueprint("alerts_api", __name__, url_prefix="/api/v1")
-    alerts, dispatcher, engine = alerting.alerts, alerting.dispatcher, alerting.engine
-    default_renotify = alerting.default_renotify
+    alerts, default_renotify = alerting.alerts, alerting.default_renotify
     state = StateStore(metadata)
 
     def rule_spec(project: str, body: Any) -> dict[str, Any]:
@@ -59,14 +47,12 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
 
     @api.delete("/channels/<int:channel_id>")
     def delete_channel(channel_id: int) -> Any:
-        return _deleted(alerts.delete_channel(project_arg(metadata), channel_id), "channel", channel_id)
+        delete_channel_in_use(alerts, project_arg(metadata), channel_id)
+        return "", 204
 
     @api.post("/channels/<int:channel_id>/test")
     def test_channel(channel_id: int) -> Any:
-        project = project_arg(metadata)
-        if alerts.channel_secrets(project, channel_id) is None:
-            raise ApiError(404, f"channel {channel_id} does not exist in project {project!r}")
-        result = dispatcher.send_test(project, channel_id, _test_notification(project, engine))
+        result = send_test(alerting, project_arg(metadata), channel_id)
         return jsonify({"ok": result.ok, "http_status": result.status, "attempts": result.attempts,
                         "error": result.error}), (200 if result.ok else 502)
 
@@ -119,10 +105,9 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
     @api.get("/budget/status")
     def budget_status() -> Any:
         """The kill switch an LLM gateway polls: may this project still spend?"""
-        project, now = project_arg(metadata), utcnow()
-        statuses = [(b, compute_budget_status(store, project, parse_budget(b.spec, known_channels=set(
-            b.spec.get("channels") or ())), now, rollup_span(state))) for b in alerts.list_budgets(project)]
-        return jsonify(_budget_answer(project, statuses))
+        project = project_arg(metadata)
+        budgets = project_budgets(store, alerts, project, utcnow(), rollup_span(state))
+        return jsonify(_budget_answer(project, [(b, status) for b, _, status in budgets]))
 
     @api.get("/alerts")
     def list_incidents() -> Any:
@@ -133,28 +118,18 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
 
     @api.get("/alerts/<int:incident_id>")
     def get_incident(incident_id: int) -> Any:
-        return jsonify(_find_incident(alerts, project_arg(metadata), incident_id))
+        return jsonify(find_incident(alerts, project_arg(metadata), incident_id))
 
     @api.post("/alerts/<int:incident_id>/ack")
     def ack_incident(incident_id: int) -> Any:
-        project, now = project_arg(metadata), utcnow()
-        incident = _find_incident(alerts, project, incident_id)
-        if incident["state"] != "firing":
-            raise ApiError(409, f"only a firing alert can be acknowledged; this one is {incident['state']}")
-        _change_rule_state(alerts, incident, lambda s: acknowledge(s, now))
-        alerts.update_incident(incident_id, acknowledged_at=now)
-        alerts.add_incident_event(incident_id, now, "acknowledged", None, request.args.get("by", ""))
-        return jsonify(_find_incident(alerts, project, incident_id))
+        by = request.args.get("by", "")
+        return jsonify(acknowledge_incident(alerts, project_arg(metadata), incident_id, by, utcnow()))
 
     @api.post("/alerts/<int:incident_id>/silence")
     def silence_incident(incident_id: int) -> Any:
-        project, now = project_arg(metadata), utcnow()
-        incident = _find_incident(alerts, project, incident_id)
+        now = utcnow()
         until = _silence_until(json_body(), now)
-        _change_rule_state(alerts, incident, lambda s: silence(s, until))
-        alerts.update_incident(incident_id, silenced_until=until)
-        alerts.add_incident_event(incident_id, now, "silenced", None, f"until {until.isoformat()}")
-        return jsonify(_find_incident(alerts, project, incident_id))
+        return jsonify(alerts_silence(alerts, project_arg(metadata), incident_id, until, now))
 
     @api.errorhandler(AlertInputError)
     def _input_error(exc: AlertInputError) -> Any:
@@ -186,33 +161,12 @@ def _rule_json(rule: StoredSpec) -> dict[str, Any]:
             "created_at": rule.created_at.isoformat() if rule.created_at else None}
 
 
-def _find_incident(alerts: AlertStore, project: str, incident_id: int) -> dict[str, Any]:
-    incident = alerts.get_incident(project, incident_id)
-    if incident is None:
-        raise ApiError(404, f"alert {incident_id} does not exist in project {project!r}")
-    return incident
-
-
-def _change_rule_state(alerts: AlertStore, incident: dict[str, Any], change: Any) -> None:
-    """Acks and silences live in the rule's state machine too, so the engine honours them."""
-    rule_id = incident["rule_id"]
-    if rule_id is None:
-        return
-    rule = alerts.get_rule(None, rule_id)
-    if rule is not None and rule.incident_id == incident["id"]:
-        alerts.save_rule_state(rule_id, state_to_json(change(state_from_json(rule.state))), rule.incident_id)
-
-
 def _silence_until(body: dict[str, Any], now: Any) -> Any:
     if "until" in body:
-        until = parse_time(str(body["until"]), now, "until")
-    elif "for" in body:
-        until = now + parse_duration(body["for"], "for")
-    else:
-        raise ApiError(400, 'give "for" (e.g. "1h") or "until" (an ISO-8601 time)')
-    if until <= now:
-        raise ApiError(400, "a silence must end in the future")
-    return until
+        return parse_time(str(body["until"]), now, "until")
+    if "for" in body:
+        return now + parse_duration(body["for"], "for")
+    raise ApiError(400, 'give "for" (e.g. "1h") or "until" (an ISO-8601 time)')
 
 
 def _budget_answer(project: str, statuses: list[tuple[StoredSpec, BudgetStatus]]) -> dict[str, Any]:
@@ -225,11 +179,3 @@ def _budget_answer(project: str, statuses: list[tuple[StoredSpec, BudgetStatus]]
             "budgets": [{"id": b.id, **b.spec, "status": s.to_json()} for b, s in statuses]}
 
 
-def _test_notification(project: str, engine: AlertsDetector | None) -> Notification:
-    spec = RuleSpec(name="llmpulse test notification", metric="error_rate", comparator=">", threshold=0.05,
-                    window=timedelta(minutes=5), severity="info")
-    state = IncidentState(state="firing", firing_since=utcnow())
-    if engine is not None:
-        made = engine.notification(project, None, spec, "firing", state, 0.07)
-        return replace(made, event="test", summary=f"[{project}] Test from llmpulse: this channel works.")
-    raise ApiError(503, "alerting is not configured in this process")

@@ -40,6 +40,10 @@ def current_role() -> str | None:
     return session.get("role")
 
 
+def current_user() -> str | None:
+    return session.get("user")
+
+
 def _guard() -> Any:
     path = request.path
     if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):

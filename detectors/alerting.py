@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from detectors.alerts.budget import BudgetSpec, BudgetStatus, parse_budget
+from detectors.alerts.budget import BudgetSpec, BudgetStatus
 from detectors.alerts.incidents import (
     FIRING,
     OK,
@@ -26,7 +26,7 @@ from detectors.alerts.incidents import (
 )
 from detectors.alerts.rules import RuleSpec, evaluate, format_duration, parse_rule
 from detectors.base import DetectorContext, RunResult
-from detectors.budgets import compute_budget_status
+from detectors.budgets import compute_budget_status, stored_budget
 from detectors.metrics import rollup_span
 from detectors.notify.dispatcher import Dispatcher
 from detectors.notify.message import Notification, format_value
@@ -147,16 +147,12 @@ class AlertsDetector:
     # --- budgets -------------------------------------------------------------------------------
 
     def _status(self, ctx: DetectorContext, stored: StoredSpec) -> BudgetStatus:
-        return compute_budget_status(ctx.store, stored.project, self._budget_spec(stored), ctx.now,
+        return compute_budget_status(ctx.store, stored.project, stored_budget(stored), ctx.now,
                                      rollup_span(ctx.state))
-
-    @staticmethod
-    def _budget_spec(stored: StoredSpec) -> BudgetSpec:
-        return parse_budget(stored.spec, known_channels=set(stored.spec.get("channels") or ()))
 
     def _evaluate_budget(self, ctx: DetectorContext, stored: StoredSpec) -> int:
         """Each threshold is announced once per period; crossings are incidents, resolved when it ends."""
-        spec, status = self._budget_spec(stored), self._status(ctx, stored)
+        spec, status = stored_budget(stored), self._status(ctx, stored)
         same_period = stored.state.get("period_start") == status.period_start.isoformat()
         notified = list(stored.state.get("notified", [])) if same_period else []
         if not same_period:

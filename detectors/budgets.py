@@ -5,7 +5,15 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from detectors.alerts.budget import BudgetSpec, BudgetStatus, budget_status, forecast_spend, period_bounds
+from detectors.alerts.budget import (
+    BudgetSpec,
+    BudgetStatus,
+    budget_status,
+    forecast_spend,
+    parse_budget,
+    period_bounds,
+)
+from schemas.alerting import AlertStore, StoredSpec
 from schemas.metrics import RollupSpan, SeriesQuery, window_values
 from schemas.store import Store
 
@@ -30,3 +38,15 @@ def compute_budget_status(store: Store, project: str, spec: BudgetSpec, now: dat
     rate = recent / recent_hours if recent_hours > Decimal("0.25") else None
     projected = forecast_spend(spent, start, end, now, rate)
     return budget_status(spec.amount_usd, spent, projected, spec.thresholds_pct, start, end)
+
+
+def stored_budget(stored: StoredSpec) -> BudgetSpec:
+    """A stored budget's spec; its channels are trusted, they were checked when it was saved."""
+    return parse_budget(stored.spec, known_channels=set(stored.spec.get("channels") or ()))
+
+
+def project_budgets(store: Store, alerts: AlertStore, project: str, now: datetime,
+                    rollup: RollupSpan | None) -> list[tuple[StoredSpec, BudgetSpec, BudgetStatus]]:
+    """Every budget of a project with where it stands now: for the kill switch and the pages."""
+    specs = [(b, stored_budget(b)) for b in alerts.list_budgets(project)]
+    return [(b, spec, compute_budget_status(store, project, spec, now, rollup)) for b, spec in specs]

@@ -23,8 +23,8 @@ from collector.auth import KeyAuth
 from collector.pipeline import IngestPipeline, PriceBookSource
 from collector.spool import Spool
 from collector.writer import BatchWriter
+from dashboard.alert_actions import Alerting
 from dashboard.api import LoginSettings, create_ui_app
-from dashboard.api_alerts import Alerting
 from detectors.notify.dispatcher import Dispatcher
 from detectors.registry import build_detectors
 from detectors.runner import DetectorRunner

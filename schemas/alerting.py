@@ -62,6 +62,11 @@ class AlertStore:
     def delete_channel(self, project: str, channel_id: int) -> bool:
         return self._delete(ChannelRow, project, channel_id)
 
+    def channel_users(self, project: str, channel_id: int) -> list[str]:
+        """The rules and budgets that notify a channel, e.g. ["rule 3", "budget 1"]."""
+        specs = [("rule", r) for r in self.list_rules(project)] + [("budget", b) for b in self.list_budgets(project)]
+        return [f"{kind} {s.id}" for kind, s in specs if channel_id in (s.spec.get("channels") or ())]
+
     def channel_ids(self, project: str) -> set[int]:
         with self.metadata.session() as db:
             return set(db.scalars(select(ChannelRow.id).where(ChannelRow.project_id == self._project_id(project))))

@@ -58,11 +58,16 @@ def drift_event_count(store: Store, project: str, start: datetime, end: datetime
 
 def drift_events(store: Store, project: str, start: datetime, end: datetime, model: str | None = None,
                  kind: str | None = None) -> list[dict[str, Any]]:
-    """Drift events detected in the window, newest first, in the API's shape."""
+    """Drift events that touch the window, newest first, in the API's shape.
+
+    An event spans from the estimated change to its detection; it is listed when that span meets
+    the window, so a change inside the window shows even if it was detected later, and one
+    detected inside the window shows even if it began before.
+    """
     where = " AND request_model = {model:String}" if model else ""
     where += " AND kind = {kind:String}" if kind else ""
     sql = (f"SELECT * FROM {{db}}.{DRIFT_TABLE} FINAL WHERE project_id = {{project:String}} "
-           f"AND detected_at >= {{start:DateTime64(6, 'UTC')}} AND detected_at < {{end:DateTime64(6, 'UTC')}}{where} "
+           f"AND detected_at >= {{start:DateTime64(6, 'UTC')}} AND changed_at < {{end:DateTime64(6, 'UTC')}}{where} "
            "ORDER BY detected_at DESC, event_id")
     params = {"project": project, "start": start, "end": end, "model": model or "", "kind": kind or ""}
     return [_drift_json(row) for row in store.query_dicts(sql, params, "drift_events")]

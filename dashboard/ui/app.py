@@ -12,16 +12,20 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dash import Dash, Input, Output, dcc, html
+from dash import Dash, Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
 from flask import Flask
 
+from dashboard.alert_actions import Alerting
+from dashboard.ui import filters
 from dashboard.ui.pages import alerts, costs, overview, placeholder, quality, settings, traces
-from dashboard.ui.urls import RANGES, PageQuery, parse_query
+from dashboard.ui.urls import CUSTOM, RANGES, PageQuery, parse_query, search_with
 from schemas.alerting import AlertStore
 from schemas.metadata import Metadata
 from schemas.runs import StateStore
 from schemas.store import Store
 
+LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> reads and writes
 NAV = (("/", "Overview"), ("/traces", "Traces"), ("/costs", "Costs"), ("/quality", "Quality"),
        ("/alerts", "Alerts"), ("/settings", "Settings"))
 
@@ -33,9 +37,13 @@ class UiContext:
     store: Store
     metadata: Metadata
     state: StateStore
-    alerts: AlertStore | None = None
+    alerting: Alerting | None = None
     login_required: bool = False
     otlp_port: int = 4318  # where the collector listens, for the "point your exporter here" lines
+
+    @property
+    def alerts(self) -> AlertStore | None:
+        return self.alerting.alerts if self.alerting else None
 
 
 Page = Callable[[UiContext, PageQuery], Any]
@@ -55,7 +63,8 @@ def create_dash(server: Flask, ctx: UiContext) -> Dash:
     page = dcc.Loading(html.Main(id="page", className="page"), type="dot", delay_show=300, color="#6366f1")
     app.layout = html.Div([location, _header(), page], className="shell")
     _register_router(app, ctx)
-    for page in (overview, traces, costs, quality, alerts, settings):
+    filters.register(app)  # the filter bar of overview, traces and costs
+    for page in (traces, costs, quality, alerts, settings):
         page.register(app, ctx)
     return app
 
@@ -83,6 +92,28 @@ def _register_router(app: Dash, ctx: UiContext) -> None:
             page = routes.get(path, placeholder.not_found)(ctx, query)
         nav = [dcc.Link(label, href=query.link(href), className="active" if href == path else "")
                for href, label in NAV]
-        ranges = [dcc.Link(f"last {key}", href=query.link(path, range=key), id=f"range-{key}",
-                           className="active" if key == query.range else "") for key in RANGES]
-        return page, nav, ranges
+        return page, nav, _ranges(query, path)
+
+    @app.callback(Output("url", "search", allow_duplicate=True), Input("range-apply", "n_clicks"),
+                  State("range-from", "value"), State("range-to", "value"), State("url", "search"),
+                  prevent_initial_call=True)
+    def apply_custom_range(clicks: int | None, start: str | None, end: str | None, search: str | None) -> str:
+        if not clicks or not (start or end):
+            raise PreventUpdate
+        return search_with(search, {"from": start or "", "to": end or ""}, resets=("range",))
+
+
+def _ranges(query: PageQuery, path: str) -> list[Any]:
+    """Preset ranges as links, then a custom from/to (UTC, as every time on the page)."""
+    no_custom = {"from": "", "to": ""}
+    links = [dcc.Link(f"last {key}", href=query.link(path, range=key, **no_custom), id=f"range-{key}",
+                      className="active" if key == query.range else "") for key in RANGES]
+    custom = query.range == CUSTOM
+    start, end = (query.start.strftime(LOCAL_INPUT), query.end.strftime(LOCAL_INPUT)) if custom else ("", "")
+    return [*links, html.Span([
+        dcc.Input(id="range-from", type="datetime-local", value=start),
+        html.Span("to"),
+        dcc.Input(id="range-to", type="datetime-local", value=end),
+        html.Button("apply", id="range-apply", className="apply"),
+    ], className="custom-range" + (" active" if custom else "")),
+        html.Span(query.notice, className="error", id="range-notice") if query.notice else ""]

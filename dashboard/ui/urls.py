@@ -13,10 +13,14 @@ from urllib.parse import parse_qs, urlencode
 
 from dash.exceptions import PreventUpdate
 
+from dashboard.params import ApiError, parse_time
 from schemas.models import DEFAULT_PROJECT
 
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
-FILTERS = ("model", "service", "environment", "user")
+DEFAULT_RANGE = "24h"
+CUSTOM = "custom"  # `from` and `to` in the URL instead of a `range`
+MAX_CUSTOM = timedelta(days=400)
+FILTERS = ("model", "service", "environment", "user", "session", "tag")  # what metric queries filter by
 
 
 @dataclass(frozen=True)
@@ -29,6 +33,13 @@ class PageQuery:
     end: datetime
     filters: dict[str, str]
     raw: dict[str, str]
+    notice: str = ""  # why a custom range in the URL was not used
+
+    @property
+    def bucket(self) -> str:
+        """The chart bucket that keeps a range readable: minutes up to 3 h, hours up to 8 days, then days."""
+        span = self.end - self.start
+        return "minute" if span <= timedelta(hours=3) else "hour" if span <= timedelta(days=8) else "day"
 
     def link(self, path: str, **changes: str) -> str:
         values = {**self.raw, **changes}
@@ -41,10 +52,33 @@ class PageQuery:
 
 def parse_query(search: str | None, now: datetime | None = None) -> PageQuery:
     raw = {k: v[-1] for k, v in parse_qs((search or "").lstrip("?")).items()}
-    end = now or datetime.now(UTC)
-    span = RANGES.get(raw.get("range", "24h"), RANGES["24h"])
+    now = now or datetime.now(UTC)
     filters = {k: raw[k] for k in FILTERS if raw.get(k)}
-    return PageQuery(raw.get("project") or DEFAULT_PROJECT, raw.get("range", "24h"), end - span, end, filters, raw)
+    project = raw.get("project") or DEFAULT_PROJECT
+    notice = ""
+    if raw.get("from") or raw.get("to"):
+        try:
+            start, end = custom_range(raw.get("from", ""), raw.get("to", ""), now)
+            return PageQuery(project, CUSTOM, start, end, filters, raw)
+        except ValueError as exc:
+            notice = f"Custom range not used: {exc}"
+    key = raw.get("range", "")
+    key = key if key in RANGES else DEFAULT_RANGE
+    return PageQuery(project, key, now - RANGES[key], now, filters, raw, notice)
+
+
+def custom_range(start_text: str, end_text: str, now: datetime) -> tuple[datetime, datetime]:
+    """`from` and `to` as ISO-8601 (naive is UTC, as the UI shows times) or epoch seconds; `to` defaults to now."""
+    try:
+        end = parse_time(end_text, now, "to")
+        start = parse_time(start_text, end - RANGES[DEFAULT_RANGE], "from")
+    except ApiError as exc:
+        raise ValueError(exc.message) from None
+    if start >= end:
+        raise ValueError(f"from ({start:%Y-%m-%d %H:%M}) must be before to ({end:%Y-%m-%d %H:%M})")
+    if end - start > MAX_CUSTOM:
+        raise ValueError(f"a range spans at most {MAX_CUSTOM.days} days")
+    return start, end
 
 
 def search_with(search: str | None, changes: Mapping[str, str], *, resets: Sequence[str] = ()) -> str:

@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from selenium import webdriver
 from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
 
 CHROMIUM, CHROMEDRIVER = "/usr/bin/chromium", "/usr/bin/chromedriver"
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots"
@@ -46,3 +49,19 @@ def screenshot(driver: webdriver.Chrome, name: str) -> Path:
     path = SCREENSHOTS / f"{name}.png"
     driver.save_screenshot(str(path))
     return path
+
+
+def choose(driver: webdriver.Chrome, dropdown_id: str, *labels: str) -> None:
+    """Pick options of a Dash dropdown as a person does: open it, click each option, close it."""
+    driver.find_element(By.ID, dropdown_id).click()
+    for label in labels:
+        search = driver.find_elements(By.CSS_SELECTOR, "input.dash-dropdown-search")
+        if search:  # a long list: narrow it by typing, so the option is in view
+            search[0].send_keys(Keys.CONTROL, "a")
+            search[0].send_keys(label)
+        option = WebDriverWait(driver, 10).until(lambda d, text=label: next(
+            (o for o in d.find_elements(By.CSS_SELECTOR, "[role=option]") if o.text == text), None))
+        option.click()
+    if driver.find_elements(By.CSS_SELECTOR, "[role=option]"):
+        driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
+    WebDriverWait(driver, 10).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[role=option]"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from selenium.webdriver.common.by import By
@@ -13,7 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from llmpulse.demo import run_demo
 from tests.conftest import Running, make_settings, start_service
-from tests.e2e.browser import browser, console_errors, screenshot  # noqa: F401 (the fixture)
+from tests.e2e.browser import browser, choose, console_errors, screenshot  # noqa: F401 (the fixture)
 from tests.spans import PROTOBUF, Call, export_calls
 
 pytestmark = pytest.mark.slow
@@ -106,17 +107,68 @@ def test_an_alert_rule_created_in_the_ui_shows_up_in_the_api(filled: Running, br
     assert console_errors(browser) == []
 
 
-def test_a_model_filter_narrows_the_overview(filled: Running, browser) -> None:  # noqa: F811
+def test_the_model_dropdown_narrows_the_overview_and_lands_in_the_url(filled: Running, browser) -> None:  # noqa: F811
     browser.get(filled.ui_url + "/?range=24h")
     wait_for(browser, "#kpi-requests .value")
-    everything = browser.find_element(By.CSS_SELECTOR, "#kpi-requests .value").text
-    browser.get(filled.ui_url + "/?range=24h&model=gpt-4o-mini")
-    WebDriverWait(browser, 20).until(lambda d: d.find_elements(By.CSS_SELECTOR, "#filter-model"))
-    wait_for(browser, "#kpi-requests .value")
-    narrowed = browser.find_element(By.CSS_SELECTOR, "#kpi-requests .value").text
+    everything = kpi_requests(browser)
+    choose(browser, "filter-model", "gpt-4o-mini")
+    WebDriverWait(browser, 20).until(lambda d: "model=gpt-4o-mini" in d.current_url)
+    WebDriverWait(browser, 20).until(lambda d: kpi_requests(d) not in (None, everything))
+    assert 0 < kpi_requests(browser) < everything
     assert "gpt-4o-mini" in browser.find_element(By.ID, "filter-model").text
-    assert int(narrowed.replace(",", "")) < int(everything.replace(",", ""))
+    browser.refresh()  # the filter is in the URL: a reload (or a shared link) shows the same view
+    wait_for(browser, "#kpi-requests .value")
+    assert "gpt-4o-mini" in browser.find_element(By.ID, "filter-model").text
     assert console_errors(browser) == []
+
+
+def test_a_custom_time_range_is_applied_from_the_header(filled: Running, browser) -> None:  # noqa: F811
+    browser.get(filled.ui_url + "/?range=24h")
+    wait_for(browser, "#kpi-requests .value")
+    everything = kpi_requests(browser)
+    now = datetime.now(UTC)
+    set_input(browser, "range-from", (now - timedelta(hours=3)).strftime("%Y-%m-%dT%H:%M"))
+    set_input(browser, "range-to", (now + timedelta(minutes=5)).strftime("%Y-%m-%dT%H:%M"))
+    browser.find_element(By.ID, "range-apply").click()
+    WebDriverWait(browser, 20).until(lambda d: "from=" in d.current_url and "range=" not in d.current_url)
+    WebDriverWait(browser, 20).until(lambda d: kpi_requests(d) not in (None, everything))
+    assert 0 < kpi_requests(browser) < everything  # the demo spreads its traces over 12 hours
+    assert "active" in browser.find_element(By.CSS_SELECTOR, ".custom-range").get_attribute("class")
+    screenshot(browser, "overview-custom-range")
+    browser.get(filled.ui_url + "/?from=2026-11-22T00:00&to=2026-11-21T00:00")
+    wait_text(browser, "#range-notice", "must be before")
+    assert console_errors(browser) == []
+
+
+def test_the_traces_status_filter_keeps_failed_traces_only(filled: Running, browser) -> None:  # noqa: F811
+    browser.get(filled.ui_url + "/traces")
+    wait_for(browser, "#filter-status")
+    choose(browser, "filter-status", "error")
+    WebDriverWait(browser, 20).until(lambda d: "status=error" in d.current_url)
+    failed = filled.get("/api/v1/traces", status="error", limit=500).json()["total"]
+    assert failed > 0
+    wait_text(browser, "#trace-count", f"{failed} traces")
+    assert console_errors(browser) == []
+
+
+def kpi_requests(driver) -> float | None:
+    """The Requests tile as a number ("1.2k" is 1200); None while the page is re-rendering."""
+    text = driver.execute_script(  # one read: the tile may be replaced between find and text
+        "const el = document.querySelector('#kpi-requests .value'); return el ? el.textContent : '';")
+    text = text.replace(",", "")
+    if not text:
+        return None
+    scale = {"k": 1e3, "M": 1e6}.get(text[-1], 1)
+    return float(text.rstrip("kM")) * scale
+
+
+def set_input(driver, element_id: str, value: str) -> None:
+    """Set a date input the way the browser's picker does: the native setter, then an input event."""
+    driver.execute_script(
+        "const el = document.getElementById(arguments[0]);"
+        "Object.getOwnPropertyDescriptor(HTMLInputElement.prototype, 'value').set.call(el, arguments[1]);"
+        "el.dispatchEvent(new Event('input', {bubbles: true})); el.dispatchEvent(new Event('change', {bubbles: true}));"
+        "el.dispatchEvent(new Event('blur', {bubbles: true}));", element_id, value)
 
 
 def test_an_empty_project_shows_how_to_send_the_first_span(filled: Running, browser) -> None:  # noqa: F811

@@ -78,6 +78,22 @@ def test_channels_keep_secrets_and_send_a_test(running: Running, receiver: Recei
     assert log[0]["status"] == "failed" and log[0]["http_status"] == 400
 
 
+def test_a_channel_in_use_is_not_deleted(running: Running, receiver: Receiver) -> None:
+    channel = api(running, "POST", "/channels", {"type": "slack", "name": "in-use", "url": receiver.url}).json()
+    rule = api(running, "POST", "/alert-rules", {"name": "r", "metric": "error_rate", "comparator": ">",
+                                                 "threshold": 0.5, "window": "5m", "channels": [channel["id"]]})
+    budget = api(running, "POST", "/budgets", {"amount_usd": 5, "period": "day", "channels": [channel["id"]]})
+    refused = api(running, "DELETE", f"/channels/{channel['id']}")
+    assert refused.status_code == 409
+    assert refused.json()["error"] == (f"channel {channel['id']} is notified by rule {rule.json()['id']}, "
+                                       f"budget {budget.json()['id']}: remove it from them first")
+    api(running, "DELETE", f"/alert-rules/{rule.json()['id']}")
+    api(running, "DELETE", f"/budgets/{budget.json()['id']}")
+    assert api(running, "DELETE", f"/channels/{channel['id']}").status_code == 204
+    gone = api(running, "DELETE", f"/channels/{channel['id']}")
+    assert gone.status_code == 404 and "does not exist" in gone.json()["error"]
+
+
 @pytest.mark.parametrize(("body", "field", "message"), [
     ({"type": "email", "name": "x"}, "type", "type must be one of slack, pagerduty, webhook"),
     ({"type": "slack", "name": "x"}, "url", "url is required"),

@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 import requests
 
 from llmpulse.demo import run_demo
+from schemas.drift import insert_drift_events
 from tests.conftest import Running
 from tests.spans import PROTOBUF, Call, export_calls
 
@@ -61,3 +62,27 @@ def test_a_stable_stream_gives_no_event(running: Running) -> None:
     run = run_drift(running)
     assert run["rows_read"] >= 400 and run["rows_written"] == 0, run
     assert api(running, "GET", "/drift").json() == []
+
+
+def test_an_event_is_listed_for_every_window_its_change_to_detection_span_meets(running: Running) -> None:
+    def event(name: str, changed: datetime, detected: datetime) -> dict:
+        return {"project_id": "windows", "event_id": name, "kind": "model_change", "request_model": "m",
+                "provider": "p", "from_value": "a", "to_value": "b", "changed_at": changed, "detected_at": detected,
+                "features": [], "auc": None, "p_value": None, "baseline_n": 0, "current_n": 0, "summary": name}
+
+    day = datetime(2026, 3, 10, tzinfo=UTC)
+    running.service.metadata.ensure_project("windows")
+    insert_drift_events(running.service.store, [
+        event("inside", day.replace(hour=2), day.replace(hour=3)),
+        event("detected-later", day.replace(hour=22), day.replace(day=11, hour=1)),
+        event("began-before", day.replace(day=9, hour=20), day.replace(hour=1)),
+        event("before", day.replace(day=8), day.replace(day=9)),
+        event("after", day.replace(day=11, hour=2), day.replace(day=11, hour=3)),
+    ])
+
+    def listed(start: datetime, end: datetime) -> set[str]:
+        return {e["summary"] for e in api(running, "GET", "/drift", project="windows", **{
+            "from": start.isoformat(), "to": end.isoformat()}).json()}
+
+    assert listed(day, day.replace(day=11)) == {"inside", "detected-later", "began-before"}
+    assert listed(day.replace(hour=4), day.replace(hour=5)) == set()

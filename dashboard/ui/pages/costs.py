@@ -17,10 +17,13 @@ from dash import ALL, Dash, Input, Output, State, dcc, html
 from dash import ctx as callback_ctx
 from dash.exceptions import PreventUpdate
 
-from dashboard.auth import current_role
 from dashboard.ui import format as fmt
-from detectors.alerts.budget import DAY, BudgetSpec, BudgetStatus, parse_budget
-from detectors.budgets import compute_budget_status
+from dashboard.ui.filters import filter_bar
+from dashboard.ui.forms import clicked, clicked_id, field, refused
+from dashboard.ui.pages.alerts.budgets import budget_label, budget_state
+from dashboard.ui.urls import FILTERS
+from detectors.alerts.budget import DAY, BudgetSpec, BudgetStatus
+from detectors.budgets import project_budgets
 from detectors.metrics import rollup_span
 from schemas.cost_queries import COST_METRICS, DEFAULT_LIMIT, cost_by_group, unpriced_models
 from schemas.metadata import MetadataError
@@ -78,6 +81,7 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
                                                   query.end, filters=query.filters), rollup)
     return html.Div([
         html.H1("Costs"), dcc.Store(id="costs-project", data=query.project),
+        filter_bar(ctx, query, rollup, FILTERS),
         html.Div([_tile(m, label, f, totals[m]) for m, label, f in TILES], className="tiles"),
         _group_section(ctx, query, rollup, by, totals["cost_total"]),
         _budget_section(ctx, query, rollup),
@@ -95,16 +99,19 @@ def register(app: Dash, ctx: UiContext) -> None:
         return str(trigger["model"])
 
     @app.callback(Output("price-message", "children"), Output("price-overrides", "children"),
-                  Input("price-save", "n_clicks"), State("costs-project", "data"), State("price-model", "value"),
+                  Input("price-save", "n_clicks"), Input({"type": "price-delete", "id": ALL}, "n_clicks"),
+                  State("costs-project", "data"), State("price-model", "value"),
                   State("price-provider", "value"), State("price-input", "value"), State("price-output", "value"),
                   State("price-cache-read", "value"), State("price-cache-write", "value"),
                   prevent_initial_call=True)
-    def save_price(clicks: int | None, project: str, *fields: Any) -> tuple[Any, Any]:
-        if not clicks:
+    def change_prices(save: int | None, deletes: list[int | None], project: str, *fields: Any) -> tuple[Any, Any]:
+        delete_id = clicked_id("price-delete")
+        if delete_id is None and not clicked():
             raise PreventUpdate
-        if ctx.login_required and current_role() != "admin":
-            return _message("Adding prices needs the admin role.", "error"), _overrides(ctx, project)
-        return _save(ctx, project, *fields), _overrides(ctx, project)
+        if refused(ctx):
+            return _message("Changing prices needs the admin role.", "error"), _overrides(ctx, project)
+        answer = _save(ctx, project, *fields) if delete_id is None else _delete(ctx, project, delete_id)
+        return answer, _overrides(ctx, project)
 
 
 # --- spend by group ------------------------------------------------------------------------------
@@ -168,15 +175,15 @@ def _budget_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None)
         html.H2("Daily spend and budgets"),
         html.Div([dcc.Graph(figure=_daily_figure(points, budgets, start, query.end), id="daily-spend",
                             config={"displaylogo": False}),
-                  _budget_table(budgets)], className="costs-split"),
+                  _budget_table(budgets, query)], className="costs-split"),
     ])
 
 
 def _budgets(ctx: UiContext, project: str, now: datetime,
              rollup: RollupSpan | None) -> list[tuple[int, BudgetSpec, BudgetStatus]]:
-    stored = ctx.alerts.list_budgets(project) if ctx.alerts else []
-    specs = [(b.id, parse_budget(b.spec, known_channels=set(b.spec.get("channels") or ()))) for b in stored]
-    return [(i, spec, compute_budget_status(ctx.store, project, spec, now, rollup)) for i, spec in specs]
+    if ctx.alerts is None:
+        return []
+    return [(b.id, spec, status) for b, spec, status in project_budgets(ctx.store, ctx.alerts, project, now, rollup)]
 
 
 def _daily_figure(points: list[dict[str, Any]], budgets: list[tuple[int, BudgetSpec, BudgetStatus]],
@@ -189,36 +196,24 @@ def _daily_figure(points: list[dict[str, Any]], budgets: list[tuple[int, BudgetS
     first, last = start, _midnight(end) + timedelta(days=1)
     for budget_id, spec, status in budgets:
         per_day = spec.amount_usd / max(1, (status.period_end - status.period_start).days)
-        name = f"#{budget_id} {_budget_label(spec)}" + ("" if spec.period == DAY else " ÷ days (daily pace)")
+        name = f"#{budget_id} {budget_label(spec)}" + ("" if spec.period == DAY else " ÷ days (daily pace)")
         figure.add_trace(go.Scatter(x=[first, last], y=[float(per_day)] * 2, mode="lines", name=name,
                                     line={"dash": "solid" if spec.period == DAY else "dot", "width": 2}))
     figure.update_layout(title="Daily spend (USD, UTC days)", height=300, xaxis={"range": [first, last]}, **_LAYOUT)
     return figure
 
 
-def _budget_table(budgets: list[tuple[int, BudgetSpec, BudgetStatus]]) -> Any:
+def _budget_table(budgets: list[tuple[int, BudgetSpec, BudgetStatus]], query: PageQuery) -> Any:
     if not budgets:
-        return html.P(["No budgets for this project: add one with ", html.Code("POST /api/v1/budgets"), "."],
-                      id="budget-table", className="costs-note")
+        return html.P(["No budgets for this project: add one on the ", dcc.Link("Alerts page",
+                                                                                href=query.link("/alerts")),
+                       "."], id="budget-table", className="costs-note")
     head = ["Budget", "Spent", "Used", "Forecast at period end", "Period ends", "Status"]
-    body = [html.Tr([html.Td(f"#{i} {_budget_label(spec)}"), html.Td(fmt.usd(s.spent_usd)),
+    body = [html.Tr([html.Td(f"#{i} {budget_label(spec)}"), html.Td(fmt.usd(s.spent_usd)),
                      html.Td(fmt.pct(s.used_pct / 100)), html.Td(fmt.usd(s.projected_usd)),
-                     html.Td(fmt.when(s.period_end)), _budget_state(s)]) for i, spec, s in budgets]
+                     html.Td(fmt.when(s.period_end)), budget_state(s)]) for i, spec, s in budgets]
     return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
                       className="table costs-table", id="budget-table")
-
-
-def _budget_label(spec: BudgetSpec) -> str:
-    scope = ", ".join(f"{k}={v}" for k, v in spec.filters)
-    return f"{fmt.usd(spec.amount_usd)} per {spec.period}" + (f" ({scope})" if scope else "")
-
-
-def _budget_state(status: BudgetStatus) -> Any:
-    if not status.allowed:
-        return html.Td("over budget", className="err")
-    if status.projected_over:
-        return html.Td("forecast over", className="costs-warn")
-    return html.Td("on track", className="ok")
 
 
 # --- unpriced calls and price overrides ----------------------------------------------------------
@@ -250,9 +245,6 @@ def _unpriced_table(rows: list[dict[str, Any]]) -> Any:
 
 
 def _price_form() -> Any:
-    def field(label: str, control: Any) -> Any:
-        return html.Label([html.Span(label), control], className="field")
-
     def usd(control_id: str, placeholder: str) -> Any:
         return dcc.Input(id=control_id, type="number", min=0, step="any", placeholder=placeholder)
 
@@ -281,6 +273,15 @@ def _save(ctx: UiContext, project: str, *fields: Any) -> Any:
         return _message(str(exc), "error", "price-error")
     return _message(f"Price override {override_id} added for {form.model_pattern!r}. {PRICE_NOTE}", "ok",
                     "price-saved")
+
+
+def _delete(ctx: UiContext, project: str, override_id: int) -> Any:
+    if override_id not in {r["id"] for r in ctx.metadata.list_price_overrides(project)}:
+        return _message(f"Price override {override_id} is not one of project {project!r}.", "error", "price-error")
+    ctx.metadata.delete_price_override(override_id)
+    return _message(f"Price override {override_id} deleted: calls ingested after the collector reloads its price "
+                    "book (within 30 s) use the remaining overrides or list prices; stored calls keep their cost.",
+                    "ok", "price-deleted")
 
 
 def parse_price_form(model: Any, provider: Any, input_: Any, output: Any, cache_read: Any,
@@ -315,11 +316,13 @@ def _overrides(ctx: UiContext, project: str) -> Any:
     rows = ctx.metadata.list_price_overrides(project)
     if not rows:
         return html.P("No price overrides in this project.", className="costs-note")
-    head = ("#", "Model", "Provider", "Input", "Output", "Cache read", "Cache write", "Valid from")
+    head = ("#", "Model", "Provider", "Input", "Output", "Cache read", "Cache write", "Valid from", "")
     body = [html.Tr([html.Td(r["id"]), html.Td(r["model_pattern"]), html.Td(r["provider"] or "any"),
                      *(html.Td(_per_mtok(r[k])) for k in ("input_per_mtok", "output_per_mtok", "cache_read_per_mtok",
                                                           "cache_write_per_mtok")),
-                     html.Td(fmt.when(r["valid_from"]))]) for r in rows]
+                     html.Td(fmt.when(r["valid_from"])),
+                     html.Td(html.Button("delete", id={"type": "price-delete", "id": r["id"]}, className="link"))])
+            for r in rows]
     return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
                       className="table costs-table", id="price-override-table")
 

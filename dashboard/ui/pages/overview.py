@@ -2,18 +2,19 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 import plotly.graph_objects as go
-from dash import Dash, Input, Output, State, dcc, html
+from dash import dcc, html
 from flask import request
 
 from dashboard.ui import format as fmt
-from dashboard.ui.urls import FILTERS, search_with
+from dashboard.ui.filters import filter_bar
+from dashboard.ui.urls import FILTERS
 from detectors.metrics import rollup_span
-from schemas.metrics import SeriesQuery, grouped_values, timeseries, window_values
+from schemas.metrics import SeriesQuery, timeseries, window_values
 from schemas.quality import drift_events, hallucination_counts
 
 if TYPE_CHECKING:
@@ -37,7 +38,6 @@ CHARTS = (
     ("Tokens", ("input_tokens", "output_tokens", "cached_tokens")),
     ("Cache hit rate", ("cache_hit_rate", "prompt_cache_share")),
 )
-BUCKET_FOR_RANGE = {"1h": "minute", "24h": "hour", "7d": "hour", "30d": "day"}
 
 
 def layout(ctx: UiContext, query: PageQuery) -> Any:
@@ -51,39 +51,12 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
                                                   filters=query.filters), rollup)
     return html.Div([
         html.H1("Overview"),
-        _filters(ctx, query, rollup),
+        filter_bar(ctx, query, rollup, FILTERS),
         _firing_alerts(ctx, query),
         html.Div([_tile(m, label, f, better_low, current[m], before[m]) for m, label, f, better_low in KPIS]
                  + [_hallucination_tile(ctx, query)], className="tiles"),
         html.Div(_charts(ctx, query, rollup), className="charts"),
     ])
-
-
-def register(app: Dash, ctx: UiContext) -> None:
-    """Filter dropdowns write the URL; the router re-renders the page from it."""
-
-    @app.callback(Output("url", "search", allow_duplicate=True),
-                  [Input(f"filter-{name}", "value") for name in FILTERS], State("url", "search"),
-                  prevent_initial_call=True)
-    def set_filters(*values: Any) -> str:
-        chosen = {name: value or "" for name, value in zip(FILTERS, values[:-1], strict=True)}
-        return search_with(values[-1], chosen)
-
-
-def _filters(ctx: UiContext, query: PageQuery, rollup: Any) -> Any:
-    """A dropdown per rollup dimension, offering the values seen in the range (the busiest first);
-    users are typed, as listing them would read every raw call of the range."""
-    controls = []
-    for name in FILTERS[:-1]:
-        grouped = grouped_values(ctx.store, SeriesQuery(query.project, ("requests",), query.start, query.end,
-                                                        group_by=name), rollup, order="`requests` DESC, key",
-                                 limit=200, tag="overview_filter_values")
-        options = [{"label": row["key"] or "(none)", "value": row["key"]} for row in grouped if row["key"]]
-        controls.append(dcc.Dropdown(id=f"filter-{name}", options=options, value=query.filters.get(name),
-                                     placeholder=f"all {name}s", clearable=True, className="filter"))
-    controls.append(dcc.Input(id="filter-user", type="text", value=query.filters.get("user", ""), debounce=True,
-                              placeholder="user id", className="filter-text"))
-    return html.Div(controls, className="filters")
 
 
 def _ui_host() -> str:
@@ -125,12 +98,12 @@ def _hallucination_tile(ctx: UiContext, query: PageQuery) -> Any:
 
 def _charts(ctx: UiContext, query: PageQuery, rollup: Any) -> list[Any]:
     metrics = tuple(m for _, names in CHARTS for m in names)
-    bucket = BUCKET_FOR_RANGE.get(query.range, "hour")
+    bucket = query.bucket
     series = timeseries(ctx.store, SeriesQuery(query.project, metrics, query.start, query.end, bucket,
                                                filters=query.filters), rollup)
     points = series["series"][0]["points"] if series["series"] else []
-    events = drift_events(ctx.store, query.project, query.start - timedelta(days=1), query.end,
-                          query.filters.get("model"))
+    events = [e for e in drift_events(ctx.store, query.project, query.start, query.end, query.filters.get("model"))
+              if datetime.fromisoformat(e["changed_at"]) >= query.start]  # a line off the chart would widen it
     return [dcc.Graph(figure=_figure(title, names, points, events), id=f"chart-{i}", config={"displaylogo": False})
             for i, (title, names) in enumerate(CHARTS)]
 

@@ -28,7 +28,6 @@ if TYPE_CHECKING:
     from dashboard.ui.app import UiContext
     from dashboard.ui.urls import PageQuery
 
-BUCKET_FOR_RANGE = {"30d": "day"}  # hourly otherwise: a day of hours, a week of hours
 FLAGGED_LIMIT = 25
 MAX_FEATURE_CHARTS = 4
 RATE_COLOR, BAND_COLOR, SAMPLE_COLOR = "#ef4444", "rgba(239, 68, 68, 0.18)", "rgba(148, 163, 184, 0.35)"
@@ -95,7 +94,7 @@ def _interval(rate: Any) -> str:
 
 
 def _rate_chart(ctx: UiContext, query: PageQuery, model: str | None) -> Any:
-    bucket = BUCKET_FOR_RANGE.get(query.range, "hour")
+    bucket = "hour" if query.bucket == "minute" else query.bucket  # a minute holds too few scored calls
     rows = hallucination_series(ctx.store, query.project, query.start, query.end, bucket, model)
     if not rows:
         return html.P(["No scored spans in this time range. Spans are scored at the project's sample rate: "

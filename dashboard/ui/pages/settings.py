@@ -15,8 +15,8 @@ from dash import ctx as callback_ctx
 from dash.exceptions import PreventUpdate
 from flask import request
 
-from dashboard.auth import current_role
 from dashboard.ui import format as fmt
+from dashboard.ui.forms import error, field, ok, refused
 from dashboard.ui.urls import parse_query, search_with
 from schemas.metadata import KeyInfo, MetadataError, validate_project_name
 from schemas.users import UserStore
@@ -65,7 +65,7 @@ def register(app: Dash, ctx: UiContext) -> None:
         if not (save or create):
             raise PreventUpdate
         creating = callback_ctx.triggered_id == "project-create"
-        if _refused(ctx):
+        if refused(ctx):
             message = _error(ADMIN_ONLY)
         elif creating:
             message = _create_project(ctx, new_name)
@@ -82,7 +82,7 @@ def register(app: Dash, ctx: UiContext) -> None:
         trigger = callback_ctx.triggered_id
         if trigger is None or not callback_ctx.triggered[0]["value"]:
             raise PreventUpdate  # a re-rendered list's buttons, not a click
-        if _refused(ctx):
+        if refused(ctx):
             return _error(ADMIN_ONLY), _keys(ctx, project), no_update
         if isinstance(trigger, dict):
             return _revoke_key(ctx, project, int(trigger["id"])), _keys(ctx, project), no_update
@@ -118,16 +118,8 @@ def _shown(text: Any) -> str:
     return repr(str(text).strip()) if text not in (None, "") else "nothing"
 
 
-def _refused(ctx: UiContext) -> bool:
-    return ctx.login_required and current_role() != "admin"
-
-
 def _error(text: str) -> Any:
-    return html.Span(text, className="error", id="settings-error")
-
-
-def _ok(text: str, element_id: str) -> Any:
-    return html.Span(text, className="ok", id=element_id)
+    return error(text, "settings-error")
 
 
 def _save_project(ctx: UiContext, name: str, rate: Any, days: Any) -> Any:
@@ -136,7 +128,7 @@ def _save_project(ctx: UiContext, name: str, rate: Any, days: Any) -> Any:
         project = ctx.metadata.update_project(name, eval_sample_rate=sample_rate, retention_days=retention)
     except (ValueError, MetadataError) as exc:  # MetadataError: the project was not found
         return _error(str(exc))
-    return _ok(f"Saved {project.name}: eval sample rate {fmt.pct(project.eval_sample_rate)}, "
+    return ok(f"Saved {project.name}: eval sample rate {fmt.pct(project.eval_sample_rate)}, "
                f"retention {project.retention_days} days.", "project-saved")
 
 
@@ -149,7 +141,7 @@ def _create_project(ctx: UiContext, name: Any) -> Any:
     if ctx.metadata.get_project(name) is not None:
         return _error(f"Project {name!r} already exists.")
     ctx.metadata.ensure_project(name)
-    return _ok(f"Project {name} created: select it above to give it ingest keys.", "project-created")
+    return ok(f"Project {name} created: select it above to give it ingest keys.", "project-created")
 
 
 def _create_key(ctx: UiContext, project: str, name: Any) -> tuple[Any, Any]:
@@ -159,7 +151,7 @@ def _create_key(ctx: UiContext, project: str, name: Any) -> tuple[Any, Any]:
     if not 1 <= len(name) <= MAX_KEY_NAME:
         return _error(f"Name the key (1 to {MAX_KEY_NAME} characters), e.g. where it is used: prod-api."), no_update
     new = ctx.metadata.create_key(project, name)
-    return _ok(f"Key {new.info.id} ({name}) created.", "key-created"), _shown_once(new.key, ctx.otlp_port)
+    return ok(f"Key {new.info.id} ({name}) created.", "key-created"), _shown_once(new.key, ctx.otlp_port)
 
 
 def _revoke_key(ctx: UiContext, project: str, key_id: int) -> Any:
@@ -169,7 +161,7 @@ def _revoke_key(ctx: UiContext, project: str, key_id: int) -> Any:
     if not ctx.metadata.revoke_key(key_id):
         return _error(f"Key {key_id} was already revoked.")
     # The collector caches key lookups for up to 30 s (collector/auth.py), so say so.
-    return _ok(f"Key {key_id} ({keys[key_id].prefix}…) revoked: the collector refuses it within 30 seconds.",
+    return ok(f"Key {key_id} ({keys[key_id].prefix}…) revoked: the collector refuses it within 30 seconds.",
                "key-revoked")
 
 
@@ -192,19 +184,15 @@ def _usage(key: str, otlp_port: int) -> str:
             f'export OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer {key}"')
 
 
-def _field(label: str, control: Any) -> Any:
-    return html.Label([html.Span(label), control], className="field")
-
-
 def _project_form(ctx: UiContext, name: str, project: Any) -> Any:
     rate = "" if project is None else str(project.eval_sample_rate)
     days = "" if project is None else str(project.retention_days)
     return html.Div([
-        _field("Project", dcc.Dropdown(id="settings-project-select", options=_project_names(ctx), value=name,
+        field("Project", dcc.Dropdown(id="settings-project-select", options=_project_names(ctx), value=name,
                                        clearable=False)),
-        _field("Eval sample rate (0 to 1)", dcc.Input(id="project-rate", type="text", inputMode="decimal",
+        field("Eval sample rate (0 to 1)", dcc.Input(id="project-rate", type="text", inputMode="decimal",
                                                       value=rate, placeholder="0.1 scores 10% of calls")),
-        _field(f"Retention (days, 1 to {MAX_RETENTION_DAYS})", dcc.Input(id="project-retention", type="text",
+        field(f"Retention (days, 1 to {MAX_RETENTION_DAYS})", dcc.Input(id="project-retention", type="text",
                                                                         inputMode="numeric", value=days)),
         html.Button("Save", id="project-save", className="button"),
     ], className="form")
@@ -212,7 +200,7 @@ def _project_form(ctx: UiContext, name: str, project: Any) -> Any:
 
 def _create_project_form() -> Any:
     return html.Div([
-        _field("Name (lowercase letters, digits, - and _)", dcc.Input(id="project-name", type="text",
+        field("Name (lowercase letters, digits, - and _)", dcc.Input(id="project-name", type="text",
                                                                       placeholder="checkout-bot")),
         html.Button("Create project", id="project-create", className="button"),
     ], className="form")
@@ -220,7 +208,7 @@ def _create_project_form() -> Any:
 
 def _create_key_form() -> Any:
     return html.Div([
-        _field("Key name", dcc.Input(id="key-name", type="text", placeholder="prod-api")),
+        field("Key name", dcc.Input(id="key-name", type="text", placeholder="prod-api")),
         html.Button("Create key", id="key-create", className="button"),
     ], className="form settings-key-form")
 

@@ -14,7 +14,9 @@ from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.api import assemble_spans
 from dashboard.ui import format as fmt
+from dashboard.ui.filters import filter_bar
 from dashboard.ui.urls import search_with
+from detectors.metrics import rollup_span
 from schemas import queries
 
 if TYPE_CHECKING:
@@ -22,6 +24,7 @@ if TYPE_CHECKING:
     from dashboard.ui.urls import PageQuery
 
 PAGE_SIZE = 50
+TRACE_FILTERS = ("model", "service", "user", "session", "status")  # what queries.TraceFilter honours
 COLUMNS = (("start_time", "Time"), ("name", "Name"), ("models", "Model"), ("duration_ms", "Latency"),
            ("tokens", "Tokens"), ("cost", "Cost"), ("errors", "Status"), ("user_id", "User"),
            ("session_id", "Session"))
@@ -30,15 +33,17 @@ COLUMNS = (("start_time", "Time"), ("name", "Name"), ("models", "Model"), ("dura
 def layout(ctx: UiContext, query: PageQuery) -> Any:
     sort = query.raw.get("sort") if query.raw.get("sort") in queries.TRACE_SORTS else "start_time"
     page = max(int(query.raw.get("page", "1")) if query.raw.get("page", "1").isdigit() else 1, 1)
+    status = query.raw.get("status") if query.raw.get("status") in ("ok", "error") else None
     flt = queries.TraceFilter(query.project, query.start, query.end, model=query.filters.get("model"),
                               service=query.filters.get("service"), user=query.filters.get("user"),
-                              text=query.raw.get("q") or None)
+                              session=query.filters.get("session"), status=status, text=query.raw.get("q") or None)
     result = queries.list_traces(ctx.store, flt, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, sort=sort,
                                  descending=query.raw.get("order", "desc") == "desc")
     return html.Div([
         html.H1("Traces"),
         html.Div([dcc.Input(id="trace-search", type="search", value=query.raw.get("q", ""), debounce=True,
                             placeholder="search prompts and completions…", className="search")], className="toolbar"),
+        filter_bar(ctx, query, rollup_span(ctx.state), TRACE_FILTERS),
         _table(result["traces"], query),
         _pager(result["total"], page, query),
     ])
@@ -74,7 +79,7 @@ def _flip(query: PageQuery, key: str) -> str:
 def _pager(total: int, page: int, query: PageQuery) -> Any:
     pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
     links = [dcc.Link("← newer", href=query.link("/traces", page=str(page - 1))) if page > 1 else html.Span(),
-             html.Span(f"page {page} of {pages} · {total} traces"),
+             html.Span(f"page {page} of {pages} · {total} traces", id="trace-count"),
              dcc.Link("older →", href=query.link("/traces", page=str(page + 1))) if page < pages else html.Span()]
     return html.Div(links, className="pager")
 

@@ -1,0 +1,58 @@
+"""The filter bar the Overview, Costs and Traces pages share; each control writes one URL parameter.
+
+Dimensions the rollup keeps (model, service, environment) are dropdowns offering the values
+seen in the range, the busiest first. Users, sessions and tags are typed: listing them would
+read every raw call of the range. One callback per control, so a page shows only the controls
+its queries honour and every callback still has all its inputs on the page.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dash import Dash, Input, Output, State, dcc, html
+
+from dashboard.ui.urls import search_with
+from schemas.metrics import RollupSpan, SeriesQuery, grouped_values
+
+if TYPE_CHECKING:
+    from dashboard.ui.app import UiContext
+    from dashboard.ui.urls import PageQuery
+
+LISTED = ("model", "service", "environment")
+TYPED = {"user": "user id", "session": "session id", "tag": "tag"}
+CHOICES = {"status": ("ok", "error")}
+MAX_LISTED = 200
+
+
+def filter_bar(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None, names: tuple[str, ...]) -> Any:
+    return html.Div([_control(ctx, query, rollup, name) for name in names], className="filters")
+
+
+def register(app: Dash) -> None:
+    for name in (*LISTED, *TYPED, *CHOICES):
+        _register_control(app, name)
+
+
+def _register_control(app: Dash, name: str) -> None:
+    @app.callback(Output("url", "search", allow_duplicate=True), Input(f"filter-{name}", "value"),
+                  State("url", "search"), prevent_initial_call=True)
+    def set_filter(value: Any, search: str | None) -> str:
+        return search_with(search, {name: str(value or "").strip()}, resets=("page",))
+
+
+def _control(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None, name: str) -> Any:
+    current = query.raw.get(name) or None
+    if name in TYPED:
+        return dcc.Input(id=f"filter-{name}", type="text", value=current or "", debounce=True,
+                         placeholder=TYPED[name], className="filter-text")
+    options = list(CHOICES[name]) if name in CHOICES else _seen_values(ctx, query, rollup, name)
+    return dcc.Dropdown(id=f"filter-{name}", options=options, value=current, placeholder=f"all {name}s",
+                        clearable=True, className="filter")
+
+
+def _seen_values(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None, name: str) -> list[str]:
+    q = SeriesQuery(query.project, ("requests",), query.start, query.end, group_by=name)
+    rows = grouped_values(ctx.store, q, rollup, order="`requests` DESC, key", limit=MAX_LISTED,
+                          tag="filter_values")
+    return [row["key"] for row in rows if row["key"]]

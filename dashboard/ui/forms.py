@@ -1,0 +1,58 @@
+"""Pieces every form on the pages shares: a labelled field, the admin check, answers, real clicks.
+
+Every change checks the admin role in its own callback, because Dash callbacks POST to
+/_dash-update-component, which the route guard lets any signed-in user reach.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dash import ctx as callback_ctx
+from dash import html
+
+from dashboard.auth import current_role
+from detectors.alerts.rules import AlertInputError
+
+if TYPE_CHECKING:
+    from dashboard.ui.app import UiContext
+
+
+def field(label: str, control: Any) -> Any:
+    return html.Label([html.Span(label), control], className="field")
+
+
+def refused(ctx: UiContext) -> bool:
+    """True when this user may look but not change: login is on and they are not an admin."""
+    return ctx.login_required and current_role() != "admin"
+
+
+def ok(text: str, element_id: str) -> Any:
+    return html.Span(text, className="ok", id=element_id)
+
+
+def error(text: str, element_id: str) -> Any:
+    return html.Span(text, className="error", id=element_id)
+
+
+def clicked() -> bool:
+    """True for a real click; False when a re-rendered list's buttons fired with n_clicks None."""
+    return callback_ctx.triggered_id is not None and bool(callback_ctx.triggered[0]["value"])
+
+
+def clicked_id(kind: str) -> int | None:
+    """The id of the row whose `kind` button (a pattern-matching id) was clicked, if one was."""
+    trigger = callback_ctx.triggered_id
+    if isinstance(trigger, dict) and trigger.get("type") == kind and clicked():
+        return int(trigger["id"])
+    return None
+
+
+def parse_pairs(text: Any, name: str) -> dict[str, str]:
+    """`model=gpt-4o, environment=production` as typed in a form; the keys are the caller's to check."""
+    pairs = [part.strip() for part in str(text or "").split(",") if part.strip()]
+    for pair in pairs:
+        key, _, value = pair.partition("=")
+        if not key.strip() or not value.strip():
+            raise AlertInputError(f"write each filter as key=value, e.g. model=gpt-4o; got {pair!r}", name)
+    return {key.strip(): value.strip() for key, _, value in (p.partition("=") for p in pairs)}

@@ -1,0 +1,124 @@
+"""Budgets: where each stands this period (spent, forecast), and a form to add one.
+
+Budgets are validated by the API's `parse_budget`, so the same refusals read the same here.
+The Costs page draws the same budgets against daily spend; the label and state are shared.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from dashboard.ui import format as fmt
+from dashboard.ui.forms import clicked, clicked_id, error, field, ok, parse_pairs, refused
+from dashboard.ui.pages.alerts.rules import channel_options
+from detectors.alerts.budget import DEFAULT_THRESHOLDS, PERIODS, BudgetSpec, BudgetStatus, parse_budget
+from detectors.alerts.rules import AlertInputError
+from detectors.budgets import project_budgets
+from detectors.metrics import rollup_span
+from schemas.models import utcnow
+
+if TYPE_CHECKING:
+    from dashboard.ui.app import UiContext
+
+ADMIN_ONLY = "Changing budgets needs the admin role."
+
+
+def section(ctx: UiContext, project: str) -> Any:
+    return html.Section([
+        html.H2("Budgets"), html.Div(budget_table(ctx, project), id="budgets-list"),
+        html.Div(id="budget-message", className="message"),
+        html.H3("New budget"), _form(ctx, project), html.Div(id="budget-create-message", className="message"),
+    ])
+
+
+def register(app: Dash, ctx: UiContext) -> None:
+    @app.callback(Output("budget-create-message", "children"), Output("budget-message", "children"),
+                  Output("budgets-list", "children"),
+                  Input("budget-create", "n_clicks"), Input({"type": "budget-delete", "id": ALL}, "n_clicks"),
+                  State("alerts-project", "data"), State("budget-amount", "value"), State("budget-period", "value"),
+                  State("budget-thresholds", "value"), State("budget-filters", "value"),
+                  State("budget-channels", "value"), prevent_initial_call=True)
+    def change_budgets(create: int | None, deletes: list[int | None], project: str,
+                       *fields: Any) -> tuple[Any, Any, Any]:
+        delete_id = clicked_id("budget-delete")
+        if ctx.alerts is None or not (delete_id is not None or clicked()):
+            raise PreventUpdate
+        if refused(ctx):
+            refusal = error(ADMIN_ONLY, "budget-error")
+            return (no_update, refusal, no_update) if delete_id is not None else (refusal, no_update, no_update)
+        if delete_id is not None:
+            return no_update, _delete(ctx, project, delete_id), budget_table(ctx, project)
+        return _create(ctx, project, *fields), no_update, budget_table(ctx, project)
+
+
+def parse_thresholds(text: Any) -> list[Any]:
+    """"50, 80, 100" as typed; each item is checked by `parse_budget`, which names what is wrong."""
+    items = [part.strip() for part in str(text or "").split(",") if part.strip()]
+    return [int(item) if item.isdigit() else item for item in items]
+
+
+def _create(ctx: UiContext, project: str, amount: Any, period: Any, thresholds: Any, filters: Any,
+            channels: Any) -> Any:
+    assert ctx.alerts is not None
+    try:
+        body = {"amount_usd": str(amount).strip() if amount not in (None, "") else None, "period": period,
+                "thresholds_pct": parse_thresholds(thresholds) or None, "filters": parse_pairs(filters, "filters"),
+                "channels": list(channels or [])}
+        spec = parse_budget(body, known_channels=ctx.alerts.channel_ids(project))
+    except AlertInputError as exc:  # the budget's own refusals and parse_pairs'
+        return error(f"{exc.field}: {exc.message}" if exc.field else exc.message, "budget-error")
+    budget_id = ctx.alerts.create_budget(project, spec.to_json())
+    return ok(f"Budget {budget_id} added: {budget_label(spec)}.", "budget-created")
+
+
+def _delete(ctx: UiContext, project: str, budget_id: int) -> Any:
+    assert ctx.alerts is not None
+    if not ctx.alerts.delete_budget(project, budget_id):
+        return error(f"Budget {budget_id} no longer exists.", "budget-error")
+    return ok(f"Budget {budget_id} deleted.", "budget-deleted")
+
+
+def _form(ctx: UiContext, project: str) -> Any:
+    return html.Div([
+        field("Amount (USD)", dcc.Input(id="budget-amount", type="text", inputMode="decimal", placeholder="100")),
+        field("Per", dcc.Dropdown(id="budget-period", options=list(PERIODS), value="month", clearable=False)),
+        field("Notify at (% of budget)", dcc.Input(id="budget-thresholds", type="text",
+                                                   placeholder=", ".join(map(str, DEFAULT_THRESHOLDS)))),
+        field("Scope (optional)", dcc.Input(id="budget-filters", type="text", placeholder="model=gpt-4o, tag=beta")),
+        field("Notify", dcc.Dropdown(id="budget-channels", options=channel_options(ctx, project), multi=True,
+                                     placeholder="channels")),
+        html.Button("Add budget", id="budget-create", className="button"),
+    ], className="form")
+
+
+def budget_table(ctx: UiContext, project: str) -> Any:
+    assert ctx.alerts is not None
+    budgets = project_budgets(ctx.store, ctx.alerts, project, utcnow(), rollup_span(ctx.state))
+    if not budgets:
+        return html.P("No budgets: add one below; GET /api/v1/budget/status then tells a gateway whether "
+                      "the project may still spend.")
+    head = ("#", "Budget", "Spent", "Used", "Forecast at period end", "Period ends", "Notify at", "Status", "")
+    rows = [html.Tr([html.Td(b.id), html.Td(budget_label(spec)), html.Td(fmt.usd(s.spent_usd)),
+                     html.Td(fmt.pct(s.used_pct / 100)), html.Td(fmt.usd(s.projected_usd)),
+                     html.Td(fmt.when(s.period_end)), html.Td(", ".join(f"{t}%" for t in spec.thresholds_pct)),
+                     budget_state(s),
+                     html.Td(html.Button("delete", id={"type": "budget-delete", "id": b.id}, className="link"))])
+            for b, spec, s in budgets]
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)], className="table",
+                      id="budgets")
+
+
+def budget_label(spec: BudgetSpec) -> str:
+    scope = ", ".join(f"{k}={v}" for k, v in spec.filters)
+    return f"{fmt.usd(spec.amount_usd)} per {spec.period}" + (f" ({scope})" if scope else "")
+
+
+def budget_state(status: BudgetStatus) -> Any:
+    if not status.allowed:
+        return html.Td("over budget", className="err")
+    if status.projected_over:
+        return html.Td("forecast over", className="costs-warn")
+    return html.Td("on track", className="ok")

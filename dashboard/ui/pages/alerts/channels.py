@@ -1,0 +1,159 @@
+"""Channels: add Slack, PagerDuty or a signed webhook, send a test, read the delivery log.
+
+Secrets (webhook URLs, routing keys, signing secrets) are sealed when saved and never shown
+again: the table names the target's host only. "Send test" waits for the real delivery, with the
+shorter retry policy a person waiting on a button deserves, and says what the endpoint answered.
+"""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
+from dash.exceptions import PreventUpdate
+
+from dashboard.alert_actions import delete_channel, send_test
+from dashboard.params import ApiError
+from dashboard.ui import format as fmt
+from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
+from dashboard.ui.pages.alerts.rules import channel_options
+from detectors.alerts.channels import CHANNEL_TYPES, ChannelError, parse_channel
+
+if TYPE_CHECKING:
+    from dashboard.ui.app import UiContext
+
+ADMIN_ONLY = "Changing channels needs the admin role."
+LOG_SHOWN = 20
+HIDDEN, SHOWN = {"display": "none"}, {}
+SECRET_INPUTS = ("channel-url", "channel-routing-key", "channel-secret")  # cleared once saved
+URL_HINTS = {"slack": "https://hooks.slack.com/services/…",
+             "pagerduty": "optional: the Events v2 URL (defaults to PagerDuty's)",
+             "webhook": "https://example.com/llmpulse-alerts"}
+
+
+def section(ctx: UiContext, project: str) -> Any:
+    return html.Section([
+        html.H2("Channels"), html.Div(channel_table(ctx, project), id="channels-list"),
+        html.Div(id="channel-message", className="message"),
+        html.H3("New channel"), _form(), html.Div(id="channel-create-message", className="message"),
+        html.H3("Delivery log"), html.Div(delivery_log(ctx, project), id="delivery-log"),
+    ])
+
+
+def register(app: Dash, ctx: UiContext) -> None:
+    @app.callback(Output("channel-routing-key-field", "style"), Output("channel-secret-field", "style"),
+                  Output("channel-url", "placeholder"), Input("channel-type", "value"))
+    def show_fields(kind: str) -> tuple[Any, Any, str]:
+        return (SHOWN if kind == "pagerduty" else HIDDEN, SHOWN if kind == "webhook" else HIDDEN,
+                URL_HINTS.get(kind, ""))
+
+    @app.callback(Output("channel-create-message", "children"), Output("channel-message", "children"),
+                  Output("channels-list", "children"), Output("delivery-log", "children"),
+                  Output("rule-channels", "options"), Output("budget-channels", "options"),
+                  *(Output(name, "value") for name in SECRET_INPUTS),
+                  Input("channel-create", "n_clicks"), Input({"type": "channel-test", "id": ALL}, "n_clicks"),
+                  Input({"type": "channel-delete", "id": ALL}, "n_clicks"),
+                  State("alerts-project", "data"), State("channel-type", "value"), State("channel-name", "value"),
+                  *(State(name, "value") for name in SECRET_INPUTS), prevent_initial_call=True)
+    def change_channels(create: int | None, tests: list[int | None], deletes: list[int | None], project: str,
+                        *fields: Any) -> tuple[Any, ...]:
+        test_id, delete_id = clicked_id("channel-test"), clicked_id("channel-delete")
+        creating = test_id is None and delete_id is None and clicked()
+        if ctx.alerts is None or not (creating or test_id is not None or delete_id is not None):
+            raise PreventUpdate
+        keep = (no_update,) * len(SECRET_INPUTS)
+        if refused(ctx):
+            refusal = error(ADMIN_ONLY, "channel-error")
+            return (refusal if creating else no_update, no_update if creating else refusal, *(no_update,) * 4, *keep)
+        created, answer, inputs = no_update, no_update, keep
+        if creating:
+            created, saved = _create(ctx, project, *fields)
+            inputs = ("",) * len(SECRET_INPUTS) if saved else keep  # a saved secret leaves the page
+        elif test_id is not None:
+            answer = _test(ctx, project, test_id)
+        else:
+            answer = _delete(ctx, project, delete_id)
+        options = channel_options(ctx, project)
+        return created, answer, channel_table(ctx, project), delivery_log(ctx, project), options, options, *inputs
+
+
+def _create(ctx: UiContext, project: str, kind: Any, name: Any, url: Any, routing_key: Any,
+            secret: Any) -> tuple[Any, bool]:
+    assert ctx.alerts is not None
+    payload = {"type": kind, "name": name, "url": url or None}
+    if kind == "pagerduty":
+        payload["routing_key"] = routing_key
+    if kind == "webhook" and secret:
+        payload["secret"] = secret
+    try:
+        spec = parse_channel(payload)
+    except ChannelError as exc:
+        return error(f"{exc.field}: {exc.message}" if exc.field else exc.message, "channel-error"), False
+    channel_id = ctx.alerts.create_channel(project, spec.type, spec.name, spec.secrets, spec.hint)
+    return ok(f"Channel {channel_id} ({spec.type}: {spec.name}) added: send it a test from the table.",
+              "channel-created"), True
+
+
+def _test(ctx: UiContext, project: str, channel_id: int) -> Any:
+    if ctx.alerting is None:
+        return error("Alerting is not configured in this process.", "channel-error")
+    try:
+        result = send_test(ctx.alerting, project, channel_id)
+    except ApiError as exc:
+        return error(exc.message, "channel-error")
+    tries = f"{result.attempts} attempt" + ("s" if result.attempts != 1 else "")
+    if result.ok:
+        return ok(f"Test delivered to channel {channel_id}: HTTP {result.status}, {tries}.", "channel-test-ok")
+    status = f"HTTP {result.status}" if result.status else "no answer"
+    return error(f"Test to channel {channel_id} failed: {status}, {tries}: {result.error}", "channel-test-failed")
+
+
+def _delete(ctx: UiContext, project: str, channel_id: int | None) -> Any:
+    assert ctx.alerts is not None and channel_id is not None
+    try:
+        delete_channel(ctx.alerts, project, channel_id)
+    except ApiError as exc:
+        return error(f"Channel not deleted: {exc.message}.", "channel-error")
+    return ok(f"Channel {channel_id} deleted.", "channel-deleted")
+
+
+def _form() -> Any:
+    return html.Div([
+        field("Type", dcc.Dropdown(id="channel-type", options=list(CHANNEL_TYPES), value="slack", clearable=False)),
+        field("Name", dcc.Input(id="channel-name", type="text", placeholder="on-call")),
+        field("URL", dcc.Input(id="channel-url", type="url")),
+        html.Div(field("Routing key", dcc.Input(id="channel-routing-key", type="password")),
+                 id="channel-routing-key-field", style=HIDDEN),
+        html.Div(field("Signing secret (optional)", dcc.Input(id="channel-secret", type="password")),
+                 id="channel-secret-field", style=HIDDEN),
+        html.Button("Add channel", id="channel-create", className="button"),
+    ], className="form")
+
+
+def channel_table(ctx: UiContext, project: str) -> Any:
+    assert ctx.alerts is not None
+    channels = ctx.alerts.list_channels(project)
+    if not channels:
+        return html.P("No channels yet: incidents show here only. Add Slack, PagerDuty or a webhook below.")
+    head = ("#", "Type", "Name", "Target", "")
+    rows = [html.Tr([html.Td(c["id"]), html.Td(c["type"]), html.Td(c["name"]), html.Td(html.Code(c["target"])),
+                     html.Td([html.Button("send test", id={"type": "channel-test", "id": c["id"]}, className="link"),
+                              html.Button("delete", id={"type": "channel-delete", "id": c["id"]},
+                                          className="link")])]) for c in channels]
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)], className="table",
+                      id="channels")
+
+
+def delivery_log(ctx: UiContext, project: str) -> Any:
+    assert ctx.alerts is not None
+    deliveries = ctx.alerts.list_deliveries(project, None, LOG_SHOWN)
+    if not deliveries:
+        return html.P("Nothing delivered yet.")
+    head = ("Time", "Channel", "Event", "Incident", "Status", "HTTP", "Attempts", "Error")
+    rows = [html.Tr([html.Td(fmt.when(d["created_at"])), html.Td(f"#{d['channel_id']}"), html.Td(d["event"]),
+                     html.Td(d["incident_id"] or fmt.MISSING),
+                     html.Td(d["status"], className={"sent": "ok", "failed": "err"}.get(d["status"], "")),
+                     html.Td(d["http_status"] or fmt.MISSING), html.Td(d["attempts"]),
+                     html.Td(d["error"] or "")]) for d in deliveries]
+    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)], className="table",
+                      id="deliveries")

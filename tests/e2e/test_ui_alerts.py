@@ -1,0 +1,191 @@
+"""The Alerts page in real Chromium: channels with a test delivery to a local receiver, rules
+edited and disabled, budgets, and an incident acknowledged and silenced by whoever is on call."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+
+import pytest
+import requests
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
+
+from detectors.notify.webhook import SIGNATURE_HEADER, verify_signature
+from llmpulse.demo import run_demo
+from tests.conftest import Running, make_settings, start_service
+from tests.e2e.browser import browser, choose, console_errors, screenshot  # noqa: F401 (the fixture)
+from tests.receiver import Receiver, receiver  # noqa: F401 (the fixture)
+
+pytestmark = pytest.mark.slow
+SECRET = "whsec-ui-test"
+
+
+@pytest.fixture(scope="module")
+def alerting(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[Running]:
+    running = start_service(make_settings(tmp_path_factory.mktemp("ui-alerts"), chdb_dsn))
+    run_demo(running.otlp_url, traces=60, seed=11, days=0.25)
+    running.flush()
+    yield running
+    running.service.stop()
+
+
+def wait_for(driver, css: str, timeout: float = 20):
+    try:
+        return WebDriverWait(driver, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
+    except Exception:
+        screenshot(driver, "DEBUG")
+        raise
+
+
+def wait_text(driver, css: str, text: str, timeout: float = 20) -> None:
+    WebDriverWait(driver, timeout).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
+
+
+def type_into(driver, element_id: str, text: str) -> None:
+    """Replace a field's text as a person does (select all, type): React ignores Selenium's clear()."""
+    box = driver.find_element(By.ID, element_id)
+    box.send_keys(Keys.CONTROL, "a")
+    box.send_keys(text)
+
+
+def api(running: Running, method: str, path: str, body: object = None) -> requests.Response:
+    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, timeout=30)
+
+
+def open_alerts(driver, running: Running) -> None:
+    driver.get(running.ui_url + "/alerts")
+    wait_for(driver, "#rule-create")
+
+
+def row_button(driver, table: str, row_text: str, label: str):
+    for row in driver.find_elements(By.CSS_SELECTOR, f"#{table} tbody tr"):
+        if row_text in row.text:
+            return next(b for b in row.find_elements(By.TAG_NAME, "button") if b.text == label)
+    raise AssertionError(f"no row with {row_text!r} in #{table}")
+
+
+def test_a_webhook_channel_is_added_and_its_test_reaches_the_receiver(alerting: Running, browser,  # noqa: F811
+                                                                       receiver: Receiver) -> None:  # noqa: F811
+    open_alerts(browser, alerting)
+    choose(browser, "channel-type", "webhook")
+    wait_for(browser, "#channel-secret-field:not([style*='none'])")
+    type_into(browser, "channel-name", "ops-hook")
+    type_into(browser, "channel-url", "ftp://nowhere")
+    browser.find_element(By.ID, "channel-create").click()
+    wait_text(browser, "#channel-create-message", "url must be an http(s) URL")
+    type_into(browser, "channel-url", receiver.url + "/hook")
+    type_into(browser, "channel-secret", SECRET)
+    browser.find_element(By.ID, "channel-create").click()
+    wait_for(browser, "#channel-created")
+    wait_text(browser, "#channels", "ops-hook")
+    assert SECRET not in browser.page_source  # sealed: never shown again
+    row_button(browser, "channels", "ops-hook", "send test").click()
+    wait_for(browser, "#channel-test-ok")
+    assert "HTTP 200, 1 attempt" in browser.find_element(By.ID, "channel-message").text
+    (sent,) = receiver.wait_for(1)
+    assert sent.path == "/hook" and sent.json()["event"] == "test"
+    assert verify_signature(sent.body, sent.headers[SIGNATURE_HEADER], SECRET, time.time())
+    wait_text(browser, "#deliveries", "sent")
+    screenshot(browser, "alerts-channel-tested")
+    assert console_errors(browser) == []
+
+
+def test_a_failing_channel_test_says_what_the_endpoint_answered(alerting: Running, browser,  # noqa: F811
+                                                                receiver: Receiver) -> None:  # noqa: F811
+    receiver.default.status = 404
+    channel = api(alerting, "POST", "/channels", {"type": "slack", "name": "gone", "url": receiver.url}).json()
+    open_alerts(browser, alerting)
+    row_button(browser, "channels", "gone", "send test").click()
+    wait_for(browser, "#channel-test-failed")
+    assert f"Test to channel {channel['id']} failed: HTTP 404, 1 attempt" in browser.find_element(
+        By.ID, "channel-message").text  # a 404 is not retried
+    assert console_errors(browser) == []
+
+
+def test_a_rule_is_created_with_a_channel_edited_and_disabled(alerting: Running, browser,  # noqa: F811
+                                                              receiver: Receiver) -> None:  # noqa: F811
+    channel = api(alerting, "POST", "/channels", {"type": "slack", "name": "rule-target", "url": receiver.url}).json()
+    open_alerts(browser, alerting)
+    type_into(browser, "rule-name", "Slow answers")
+    choose(browser, "rule-metric", "latency_p95_ms")
+    type_into(browser, "rule-threshold", "2500")
+    type_into(browser, "rule-filters", "model")
+    choose(browser, "rule-channels", f"#{channel['id']} slack: rule-target")
+    browser.find_element(By.ID, "rule-create").click()
+    wait_text(browser, "#rule-message", "write each filter as key=value")
+    type_into(browser, "rule-filters", "model=gpt-4o, environment=production")
+    browser.find_element(By.ID, "rule-create").click()
+    wait_for(browser, "#rule-created")
+    (rule,) = [r for r in api(alerting, "GET", "/alert-rules").json()["rules"] if r["name"] == "Slow answers"]
+    assert (rule["metric"], rule["threshold"], rule["channels"], rule["filters"]) == (
+        "latency_p95_ms", 2500, [channel["id"]], {"environment": "production", "model": "gpt-4o"})
+
+    row_button(browser, "rules", "Slow answers", "edit").click()
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "rule-name").get_attribute("value")
+                                     == "Slow answers")
+    assert browser.find_element(By.ID, "rule-create").text == f"Save rule {rule['id']}"
+    type_into(browser, "rule-threshold", "4000")
+    browser.find_element(By.ID, "rule-create").click()
+    wait_for(browser, "#rule-saved")
+    edited = api(alerting, "GET", f"/alert-rules/{rule['id']}").json()
+    assert (edited["threshold"], edited["channels"], edited["filters"]) == (4000, rule["channels"], rule["filters"])
+
+    row_button(browser, "rules", "Slow answers", "disable").click()
+    wait_for(browser, "#rule-toggled")
+    assert api(alerting, "GET", f"/alert-rules/{rule['id']}").json()["enabled"] is False
+    wait_text(browser, "#rules", "disabled")
+    screenshot(browser, "alerts-rule-disabled")
+
+    row_button(browser, "channels", "rule-target", "delete").click()
+    wait_text(browser, "#channel-message", f"is notified by rule {rule['id']}")
+    assert channel["id"] in {c["id"] for c in api(alerting, "GET", "/channels").json()["channels"]}
+    row_button(browser, "rules", "Slow answers", "delete").click()
+    wait_for(browser, "#rule-deleted")
+    row_button(browser, "channels", "rule-target", "delete").click()
+    wait_for(browser, "#channel-deleted")
+    assert channel["id"] not in {c["id"] for c in api(alerting, "GET", "/channels").json()["channels"]}
+    assert console_errors(browser) == []
+
+
+def test_a_budget_added_in_the_ui_is_what_the_kill_switch_answers(alerting: Running, browser) -> None:  # noqa: F811
+    open_alerts(browser, alerting)
+    type_into(browser, "budget-amount", "lots")
+    browser.find_element(By.ID, "budget-create").click()
+    wait_text(browser, "#budget-create-message", "amount_usd")
+    type_into(browser, "budget-amount", "0.000001")  # the demo has spent more than that today
+    choose(browser, "budget-period", "day")
+    type_into(browser, "budget-thresholds", "80, 100")
+    browser.find_element(By.ID, "budget-create").click()
+    wait_for(browser, "#budget-created")
+    wait_text(browser, "#budgets", "over budget")
+    status = api(alerting, "GET", "/budget/status").json()
+    assert status["allowed"] is False and [b["thresholds_pct"] for b in status["budgets"]] == [[80, 100]]
+    screenshot(browser, "alerts-budget")
+    row_button(browser, "budgets", "per day", "delete").click()
+    wait_for(browser, "#budget-deleted")
+    assert api(alerting, "GET", "/budget/status").json()["allowed"] is True
+    assert console_errors(browser) == []
+
+
+def test_a_firing_incident_is_acknowledged_then_silenced(alerting: Running, browser) -> None:  # noqa: F811
+    rule = api(alerting, "POST", "/alert-rules", {"name": "Any spend", "metric": "cost_total", "comparator": ">",
+                                                  "threshold": 0, "window": "1d"}).json()
+    runs = api(alerting, "POST", "/detectors/run", {"detectors": ["metrics", "alerts"]}).json()["runs"]
+    assert [r["outcome"] for r in runs] == ["ok", "ok"]
+    (incident,) = [i for i in api(alerting, "GET", "/alerts").json() if i["rule_id"] == rule["id"]]
+    assert incident["state"] == "firing"
+    open_alerts(browser, alerting)
+    row_button(browser, "incidents", "Any spend", "ack").click()
+    wait_for(browser, "#incident-acked")
+    acked = api(alerting, "GET", f"/alerts/{incident['id']}").json()
+    assert acked["acknowledged_at"] and [h["kind"] for h in acked["history"]][-1] == "acknowledged"
+    wait_text(browser, "#incidents", "acknowledged")
+    row_button(browser, "incidents", "Any spend", "silence 1h").click()
+    wait_for(browser, "#incident-silenced")
+    assert api(alerting, "GET", f"/alerts/{incident['id']}").json()["silenced_until"]
+    screenshot(browser, "alerts-incident-acknowledged")
+    api(alerting, "DELETE", f"/alert-rules/{rule['id']}")
+    assert console_errors(browser) == []
