@@ -57,12 +57,14 @@ def time_pages(service: Llmpulse, search: str, repeat: int, trace_id: str) -> di
     return out
 
 
-def bench(spans: int, ranges: list[str], repeat: int) -> list[dict]:
+def bench(spans: int, ranges: list[str], repeat: int, data_dir: Path | None = None) -> list[dict]:
     with tempfile.TemporaryDirectory(prefix="llmpulse-bench-ui-") as tmp:
-        service = Llmpulse(Settings(data_dir=Path(tmp), detectors=False))
+        service = Llmpulse(Settings(data_dir=data_dir or Path(tmp), detectors=False))
         service.migrate()
-        fill(service, spans)
-        configure(service)
+        held = service.store.query("SELECT count() FROM {db}.spans", {}, "bench")[0][0]
+        if held != spans:  # a kept --data-dir already filled with this many spans is reused
+            fill(service, spans)
+            configure(service)
         detector_pass = timed_pass(service)
         while _history_left(detector_pass):
             detector_pass = timed_pass(service)
@@ -95,6 +97,8 @@ def main() -> None:
     parser.add_argument("--range", default="24h,7d", help="comma-separated: 1h, 24h, 7d, 30d")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--data-dir", type=Path, help="keep the generated spans here and reuse them next run "
+                                                      "(one size only; the spans' times are relative to the fill)")
     args = parser.parse_args()
     sizes = [int(n) for n in args.spans.split(",")]
     ranges = args.range.split(",")
@@ -102,7 +106,7 @@ def main() -> None:
     if unknown:
         parser.error(f"--range: {unknown[0]!r} is not one of {', '.join(RANGES)}")
     if len(sizes) == 1:
-        results = bench(sizes[0], ranges, args.repeat)
+        results = bench(sizes[0], ranges, args.repeat, args.data_dir)
     else:  # chDB holds one engine per process: each size runs in a process of its own
         results = [r for n in sizes for r in _run_alone(n, args)]
     report(results)

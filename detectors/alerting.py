@@ -64,8 +64,12 @@ class AlertsDetector:
 
     def __init__(self, interval: float, alerts: AlertStore, dispatcher: Dispatcher, settings: AlertSettings) -> None:
         self.interval, self.alerts, self.dispatcher, self.settings = interval, alerts, dispatcher, settings
+        # Budget statuses of the current run: budget rules and the budgets themselves read each
+        # once. The runner never overlaps two runs of a detector, so one dict serves.
+        self._statuses: dict[int, BudgetStatus] = {}
 
     def run(self, ctx: DetectorContext) -> RunResult:
+        self._statuses = {}
         rules, budgets = self.alerts.list_rules(), self.alerts.list_budgets()
         failures: list[str] = []
         sent = sum(self._guarded(self._evaluate_rule, ctx, r, failures, "rule") for r in rules)
@@ -147,8 +151,10 @@ class AlertsDetector:
     # --- budgets -------------------------------------------------------------------------------
 
     def _status(self, ctx: DetectorContext, stored: StoredSpec) -> BudgetStatus:
-        return compute_budget_status(ctx.store, stored.project, stored_budget(stored), ctx.now,
-                                     rollup_span(ctx.state))
+        if stored.id not in self._statuses:
+            self._statuses[stored.id] = compute_budget_status(ctx.store, stored.project, stored_budget(stored),
+                                                              ctx.now, rollup_span(ctx.state))
+        return self._statuses[stored.id]
 
     def _evaluate_budget(self, ctx: DetectorContext, stored: StoredSpec) -> int:
         """Each threshold is announced once per period; crossings are incidents, resolved when it ends."""

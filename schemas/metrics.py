@@ -16,6 +16,7 @@ from schemas.queries import calls_query
 from schemas.store import Store
 
 ROLLUP_TABLE = "call_metrics_minute"
+HOUR_TABLE = "call_metrics_hour"  # made from the minute table (migration 0004)
 BUCKETS = {"minute": "1 MINUTE", "hour": "1 HOUR", "day": "1 DAY"}
 # API group/filter name → call column. The first four are rollup dimensions; the rest need raw calls.
 DIMENSIONS = {
@@ -52,6 +53,14 @@ STATE_COLUMNS = {
     "latency": "quantilesTDigestState(0.5, 0.95, 0.99)(c.duration_ms)",
     "ttft": "quantilesTDigestStateIf(0.5, 0.95, 0.99)(assumeNotNull(c.ttft_ms), c.ttft_ms IS NOT NULL)",
     "ttft_count": "countIf(c.ttft_ms IS NOT NULL)",
+}
+# How an hour's row is made from its minute rows: counts and money add, states merge into a state.
+HOUR_FROM_MINUTES = {
+    **{name: f"sum(m.{name})" for name in STATE_COLUMNS},
+    "traces": "uniqMergeState(m.traces)",
+    "users": "uniqMergeState(m.users)",
+    "latency": "quantilesTDigestMergeState(0.5, 0.95, 0.99)(m.latency)",
+    "ttft": "quantilesTDigestMergeState(0.5, 0.95, 0.99)(m.ttft)",
 }
 
 _LATENCY = "quantilesTDigestMerge(0.5, 0.95, 0.99)(r.latency)"
@@ -136,13 +145,21 @@ def refresh_rollup(store: Store, project: str, since: datetime, not_before: date
         # The range lets ClickHouse skip by primary key; the IN keeps untouched minutes out.
         store.query(_REFRESH_SQL, {**params, "start": _minute(low), "end": _minute(high) + timedelta(minutes=1)},
                     "metrics_refresh_rollup")
+        refresh_hours(store, project, low, high)
     return sum(int(count) for *_, count in days)
+
+
+def refresh_hours(store: Store, project: str, start: datetime, end: datetime) -> None:
+    """Remake, from the minute rollup, every hour of `project` that holds a minute of [start, end]."""
+    params = {"project": project, "start": floor_hour(start), "end": floor_hour(end) + HOUR}
+    store.query(_HOURS_SQL, params, "metrics_refresh_hours")
 
 
 def rollup_range(store: Store, project: str, start: datetime, end: datetime) -> int:
     """Recompute every minute of [start, end) (a backfill); returns calls read."""
     params = {"project": project, "start": start, "end": end}
     store.query(_RANGE_SQL, params, "metrics_rollup_range")
+    refresh_hours(store, project, start, end - timedelta(microseconds=1))
     sql = ("SELECT count() FROM {db}.spans WHERE project_id = {project:String} AND is_call "
            "AND start_time >= {start:DateTime64(6, 'UTC')} AND start_time < {end:DateTime64(6, 'UTC')}")
     return int(store.query(sql, params, "metrics_rollup_range_count")[0][0])
@@ -175,10 +192,29 @@ def _rollup_insert(calls: str) -> str:
 
 _REFRESH_SQL = _rollup_insert(calls_query(f"toStartOfMinute(s.start_time) IN {_DIRTY_MINUTES}"))
 _RANGE_SQL = _rollup_insert(calls_query())
+_DIMENSION_LIST = ", ".join(_ROLLUP_COLUMNS)
+_HOURS_SQL = (
+    f"INSERT INTO {{db}}.{HOUR_TABLE} SELECT m.project_id AS project_id, toStartOfHour(m.bucket) AS bucket, "
+    + ", ".join(f"m.{col} AS {col}" for col in _ROLLUP_COLUMNS) + ", "
+    + ", ".join(f"{expr} AS {name}" for name, expr in HOUR_FROM_MINUTES.items())
+    + f", now64(6) AS computed_at FROM {{db}}.{ROLLUP_TABLE} AS m FINAL WHERE m.project_id = {{project:String}} "
+    "AND m.bucket >= {start:DateTime64(6, 'UTC')} AND m.bucket < {end:DateTime64(6, 'UTC')} "
+    f"GROUP BY project_id, bucket, {_DIMENSION_LIST}"
+)
+HOUR = timedelta(hours=1)
 
 
 def _minute(value: datetime) -> datetime:
     return value.replace(second=0, microsecond=0)
+
+
+def floor_hour(value: datetime) -> datetime:
+    return value.replace(minute=0, second=0, microsecond=0)
+
+
+def ceil_hour(value: datetime) -> datetime:
+    floor = floor_hour(value)
+    return floor if floor == value else floor + HOUR
 
 
 # --- reads ---------------------------------------------------------------------------------------
@@ -219,6 +255,25 @@ def grouped_values(store: Store, q: SeriesQuery, rollup: RollupSpan | None, *, o
             for row in store.query_dicts(sql, params, tag)]
 
 
+def dimension_values(store: Store, q: SeriesQuery, rollup: RollupSpan | None, names: tuple[str, ...],
+                     limit: int) -> dict[str, list[str]]:
+    """The values each rollup dimension in `names` took in the window, busiest first: one read for
+    a whole filter bar. `q.filters` are ignored, so a chosen filter still offers its alternatives."""
+    unknown = sorted(set(names) - set(ROLLUP_DIMENSIONS))
+    if unknown:
+        raise ValueError(f"{unknown[0]!r} is not a rollup dimension")
+    q = SeriesQuery(q.project, ("requests",), q.start, q.end)
+    params = {**_params(q), "limit": limit}
+    key = "[" + ", ".join(f"('{name}', toString(c.{DIMENSIONS[name]}))" for name in names) + "]"
+    sql = (f"SELECT kv.1 AS dimension, kv.2 AS value, sum(r.requests) AS requests "
+           f"FROM ({_state_rows(q, key, rollup, params)}) AS r ARRAY JOIN r.key AS kv WHERE value != '' "
+           "GROUP BY dimension, value ORDER BY dimension, requests DESC, value LIMIT {limit:UInt32} BY dimension")
+    found: dict[str, list[str]] = {name: [] for name in names}
+    for row in store.query_dicts(sql, params, "dimension_values"):
+        found[row["dimension"]].append(row["value"])
+    return found
+
+
 def _params(q: SeriesQuery) -> dict[str, Any]:
     params: dict[str, Any] = {"project": q.project, "start": q.start, "end": q.end}
     params.update({f"f_{name}": value for name, value in q.filters.items()})
@@ -230,14 +285,30 @@ def _group_expression(group_by: str | None) -> str:
 
 
 def _state_rows(q: SeriesQuery, key: str, rollup: RollupSpan | None, params: dict[str, Any]) -> str:
-    """Minutes inside the rollup's span from the rollup, all others from raw calls (or all raw when needed)."""
+    """State rows for the window: whole hours inside the rollup's span from the hourly table (unless
+    the buckets are minutes), the other minutes inside it from the minute table, the rest from raw calls."""
     if q.needs_raw or rollup is None or rollup.end <= q.start or rollup.start >= q.end:
         return _raw_states(q, key, "")
     params["r_start"], params["r_end"] = rollup.start, rollup.end
     start, end = "toStartOfMinute({r_start:DateTime64(6, 'UTC')})", "toStartOfMinute({r_end:DateTime64(6, 'UTC')})"
-    rolled = _rollup_states(q, key, f"c.bucket >= {start} AND c.bucket < {end}")
     raw = _raw_states(q, key, f"(s.start_time < {start} OR s.start_time >= {end})")
-    return f"{rolled} UNION ALL {raw}"
+    hours = _whole_hours(q, rollup)
+    if hours is None:
+        return f"{_rollup_states(q, key, f'c.bucket >= {start} AND c.bucket < {end}')} UNION ALL {raw}"
+    params["h_start"], params["h_end"] = hours
+    h_start, h_end = "{h_start:DateTime64(6, 'UTC')}", "{h_end:DateTime64(6, 'UTC')}"
+    hourly = _rollup_states(q, key, f"c.bucket >= {h_start} AND c.bucket < {h_end}", HOUR_TABLE)
+    minutes = _rollup_states(q, key, f"c.bucket >= {start} AND c.bucket < {end} "
+                                     f"AND (c.bucket < {h_start} OR c.bucket >= {h_end})")
+    return f"{hourly} UNION ALL {minutes} UNION ALL {raw}"
+
+
+def _whole_hours(q: SeriesQuery, rollup: RollupSpan) -> tuple[datetime, datetime] | None:
+    """The whole hours both in the window and in the rollup's span, when hour rows may serve."""
+    if q.bucket == "minute":
+        return None
+    start, end = ceil_hour(max(q.start, rollup.start)), floor_hour(min(q.end, rollup.end))
+    return (start, end) if start < end else None
 
 
 def _raw_states(q: SeriesQuery, key: str, condition: str) -> str:
@@ -249,10 +320,10 @@ def _raw_states(q: SeriesQuery, key: str, condition: str) -> str:
             f"{_where(q.filters)} GROUP BY bucket, key")
 
 
-def _rollup_states(q: SeriesQuery, key: str, condition: str) -> str:
+def _rollup_states(q: SeriesQuery, key: str, condition: str, table: str = ROLLUP_TABLE) -> str:
     columns = ", ".join(f"c.{name} AS {name}" for name in STATE_COLUMNS)
     filters = " ".join(f"AND c.{DIMENSIONS[n]} = {{f_{n}:String}}" for n in q.filters)
-    return (f"SELECT c.bucket AS bucket, {key} AS key, {columns} FROM {{db}}.{ROLLUP_TABLE} AS c FINAL "
+    return (f"SELECT c.bucket AS bucket, {key} AS key, {columns} FROM {{db}}.{table} AS c FINAL "
             f"WHERE c.project_id = {{project:String}} AND c.bucket >= toStartOfMinute({{start:DateTime64(6, 'UTC')}}) "
             f"AND c.bucket < {{end:DateTime64(6, 'UTC')}} AND {condition} {filters}")
 

@@ -174,10 +174,15 @@ def list_traces(store: Store, flt: TraceFilter, *, limit: int, offset: int, sort
             having.append(condition)
     if flt.status:
         having.append(_STATUS_CONDITIONS[flt.status])
-    build = _trace_list_sql_by_calls if sort in _CALL_SORTS else _trace_list_sql
-    sql = build(having, TRACE_SORTS[sort], descending)
-    rows = store.query_dicts(sql, params, "list_traces")
-    total = rows[0]["total_count"] if rows else 0
+    direction, sort = "DESC" if descending else "ASC", TRACE_SORTS[sort]  # only known sorts reach the SQL
+    if sort in _CALL_SORTS:
+        rows = store.query_dicts(_trace_list_sql_by_calls(having, sort, direction), params, "list_traces")
+        total = rows[0]["total_count"] if rows else 0
+    else:
+        page = store.query_dicts(_trace_page_sql(having, sort, direction), params, "list_traces_page")
+        total = page[0]["total_count"] if page else 0
+        ids = {"trace_ids": [r["trace_id"] for r in page]}
+        rows = store.query_dicts(_trace_facts_sql(sort, direction), {**params, **ids}, "list_traces") if page else []
     return {"traces": [_trace_summary(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 
 
@@ -193,35 +198,52 @@ _TRACE_FACTS = """min(s.start_time) AS start_time, max(s.end_time) AS end_time,
     anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id"""
 
 
-def _trace_list_sql(having: list[str], sort: str, descending: bool) -> str:
-    """Span-level facts per trace, joined with the calls' totals of the page's traces only."""
-    direction = "DESC" if descending else "ASC"
+# The sort keys a page can be cut by before any other fact is computed (each reads a column or
+# two), so finding a page over a week of spans does not aggregate every trace's facts.
+_PAGE_KEYS = {
+    "start_time": "min(s.start_time)",
+    "duration_ms": "dateDiff('microsecond', min(s.start_time), max(s.end_time)) / 1000",
+    "llm_calls": "uniqExactIf(s.call_key, s.is_call)",
+    "errors": "uniqExactIf(s.span_id, s.status_code = 'error')",
+}
+
+
+def _trace_page_sql(having: list[str], sort: str, direction: str) -> str:
+    """The page's trace ids by their sort key alone: two columns per span of the window, not every fact."""
     return f"""
-    WITH page AS (
-        SELECT s.trace_id AS trace_id,
-            {_TRACE_FACTS}, count() OVER () AS total_count
-        FROM {{db}}.spans AS s
-        WHERE s.project_id = {{project:String}} AND {time_range("s")}
-        GROUP BY s.trace_id
-        {"HAVING " + " AND ".join(having) if having else ""}
-        ORDER BY {sort} {direction}, trace_id
-        LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}
-    )
+    SELECT s.trace_id AS trace_id, {_PAGE_KEYS[sort]} AS page_key, count() OVER () AS total_count
+    FROM {{db}}.spans AS s
+    WHERE s.project_id = {{project:String}} AND {time_range("s")}
+    GROUP BY s.trace_id
+    {"HAVING " + " AND ".join(having) if having else ""}
+    ORDER BY page_key {direction}, trace_id
+    LIMIT {{limit:UInt32}} OFFSET {{offset:UInt32}}
+    """
+
+
+def _trace_facts_sql(sort: str, direction: str) -> str:
+    """Span-level facts and call totals of the page's traces only."""
+    page = "s.trace_id IN {trace_ids:Array(String)}"
+    return f"""
     SELECT t.*, ifNull(c.tokens, 0) AS tokens, ifNull(c.cost, toDecimal128(0, 12)) AS cost
-    FROM page AS t
+    FROM (
+        SELECT s.trace_id AS trace_id, {_TRACE_FACTS}
+        FROM {{db}}.spans AS s
+        WHERE s.project_id = {{project:String}} AND {time_range("s")} AND {page}
+        GROUP BY s.trace_id
+    ) AS t
     LEFT JOIN (
         SELECT k.trace_id AS trace_id, sum(k.input_tokens + k.output_tokens) AS tokens,
             sum(ifNull(k.cost_total, toDecimal128(0, 12))) AS cost
-        FROM ({calls_query("s.trace_id IN (SELECT trace_id FROM page)")}) AS k GROUP BY k.trace_id
+        FROM ({calls_query(page)}) AS k GROUP BY k.trace_id
     ) AS c ON c.trace_id = t.trace_id
     ORDER BY {sort} {direction}, trace_id
     SETTINGS join_use_nulls = 1
     """
 
 
-def _trace_list_sql_by_calls(having: list[str], sort: str, descending: bool) -> str:
+def _trace_list_sql_by_calls(having: list[str], sort: str, direction: str) -> str:
     """For a sort by cost or tokens: every trace's calls are totalled before the page is cut."""
-    direction = "DESC" if descending else "ASC"
     return f"""
     SELECT t.*, c.tokens AS tokens, c.cost AS cost, count() OVER () AS total_count
     FROM (

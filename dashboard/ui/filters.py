@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.ui.urls import search_with
-from schemas.metrics import RollupSpan, SeriesQuery, grouped_values
+from schemas.metrics import RollupSpan, SeriesQuery, dimension_values
 
 if TYPE_CHECKING:
     from dashboard.ui.app import UiContext
@@ -26,7 +26,10 @@ MAX_LISTED = 200
 
 
 def filter_bar(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None, names: tuple[str, ...]) -> Any:
-    return html.Div([_control(ctx, query, rollup, name) for name in names], className="filters")
+    listed = tuple(name for name in names if name in LISTED)
+    seen = dimension_values(ctx.store, SeriesQuery(query.project, ("requests",), query.start, query.end), rollup,
+                            listed, MAX_LISTED) if listed else {}
+    return html.Div([_control(query, name, seen.get(name, [])) for name in names], className="filters")
 
 
 def register(app: Dash) -> None:
@@ -41,18 +44,11 @@ def _register_control(app: Dash, name: str) -> None:
         return search_with(search, {name: str(value or "").strip()}, resets=("page",))
 
 
-def _control(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None, name: str) -> Any:
+def _control(query: PageQuery, name: str, seen: list[str]) -> Any:
     current = query.raw.get(name) or None
     if name in TYPED:
         return dcc.Input(id=f"filter-{name}", type="text", value=current or "", debounce=True,
                          placeholder=TYPED[name], className="filter-text")
-    options = list(CHOICES[name]) if name in CHOICES else _seen_values(ctx, query, rollup, name)
+    options = list(CHOICES[name]) if name in CHOICES else seen
     return dcc.Dropdown(id=f"filter-{name}", options=options, value=current, placeholder=f"all {name}s",
                         clearable=True, className="filter")
-
-
-def _seen_values(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None, name: str) -> list[str]:
-    q = SeriesQuery(query.project, ("requests",), query.start, query.end, group_by=name)
-    rows = grouped_values(ctx.store, q, rollup, order="`requests` DESC, key", limit=MAX_LISTED,
-                          tag="filter_values")
-    return [row["key"] for row in rows if row["key"]]

@@ -12,25 +12,22 @@ import math
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from detectors.alerts import rules
+
 EVENTS = ("firing", "resolved", "test")
 SEVERITIES = ("critical", "error", "warning", "info")
 COMPARATORS = (">", ">=", "<", "<=")
 EVENT_LABELS = {"firing": "Firing", "resolved": "Resolved", "test": "Test"}
 
 # How a metric's value reads to a human. "fraction" values are stored as 0..1 and shown as a
-# percent; "percent" values are already percents. Exact names win over name suffixes.
+# percent; "percent" values are already percents. Alertable metrics take their unit from the
+# rule table (one definition); exact names win over name suffixes.
 USD, MS, FRACTION, PERCENT, PLAIN = "usd", "ms", "fraction", "percent", "plain"
+_RULE_UNITS = {rules.USD: USD, rules.MS: MS, rules.RATIO: FRACTION, rules.PCT: PERCENT, rules.COUNT: PLAIN}
 METRIC_UNITS: dict[str, str] = {
-    "cost_total": USD,
-    "projected_spend": USD,
-    "cost_per_request": USD,
-    "cost_per_trace": USD,
+    **{name: _RULE_UNITS[info.unit] for name, info in rules.METRICS.items()},
+    "cost_per_trace": USD,  # dashboard metrics that are not (yet) alertable
     "cost_per_user": USD,
-    "error_rate": FRACTION,
-    "hallucination_rate": FRACTION,
-    "cache_hit_rate": FRACTION,
-    "budget_used_pct": PERCENT,
-    "drift": PLAIN,
 }
 UNIT_SUFFIXES: tuple[tuple[str, str], ...] = (("_ms", MS), ("_usd", USD), ("_rate", FRACTION), ("_pct", PERCENT))
 NOT_AVAILABLE = "n/a"

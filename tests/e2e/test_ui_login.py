@@ -77,3 +77,23 @@ def test_login_in_the_browser(exposed: Running, browser) -> None:  # noqa: F811
     browser.find_element(By.ID, "login-submit").click()
     WebDriverWait(browser, 20).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, "#page h1"), "Traces"))
     assert [e for e in console_errors(browser) if "/login" not in e] == []
+
+
+def test_a_viewer_sees_alerts_but_cannot_change_them_from_the_page(exposed: Running, browser) -> None:  # noqa: F811
+    browser.get(exposed.ui_url + "/alerts")
+    WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.ID, "login-submit")))
+    browser.find_element(By.ID, "username").send_keys("vic")
+    browser.find_element(By.ID, "password").send_keys("viewer password 1")
+    browser.find_element(By.ID, "login-submit").click()
+    WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.ID, "rule-create")))
+    browser.find_element(By.ID, "rule-name").send_keys("sneaky")
+    browser.find_element(By.ID, "rule-threshold").send_keys("0.5")
+    browser.find_element(By.ID, "rule-create").click()
+    WebDriverWait(browser, 20).until(ec.text_to_be_present_in_element((By.ID, "rule-message"), "admin role"))
+    browser.find_element(By.ID, "budget-amount").send_keys("10")
+    browser.find_element(By.ID, "budget-create").click()
+    WebDriverWait(browser, 20).until(ec.text_to_be_present_in_element((By.ID, "budget-create-message"),
+                                                                      "admin role"))
+    assert exposed.service.alert_store.list_rules("default") == []
+    assert exposed.service.alert_store.list_budgets("default") == []
+    assert console_errors(browser) == []

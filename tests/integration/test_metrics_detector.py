@@ -8,6 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
+from detectors.metrics import rollup_span
+from schemas.metrics import RollupSpan, SeriesQuery, dimension_values
+from schemas.runs import StateStore
 from tests.conftest import Running
 from tests.spans import PROTOBUF, Call, export_calls
 
@@ -64,8 +67,11 @@ def test_rollup_counts_late_redelivered_and_twin_spans_once(running: Running) ->
 
     send(running, Call(4, 1, start_ns=two_h + 5 * 10**9, duration_ms=200, user="u3"))  # late, into a rolled minute
     run_detectors(running, "metrics")
-    hourly = points_by_key(series(running, metric="requests", bucket="hour"))[""]
+    hourly = points_by_key(series(running, metric="requests,latency_p99_ms", bucket="hour"))[""]
     assert [p["requests"] for p in hourly] == [3, 1]
+    by_minute = points_by_key(series(running, metric="requests,latency_p99_ms", bucket="minute"))[""]
+    assert sum(p["requests"] for p in by_minute) == 4  # minute rows and hour rows tell the same story
+    assert max(p["latency_p99_ms"] for p in by_minute) == pytest.approx(hourly[1]["latency_p99_ms"])
 
 
 def test_rollup_and_raw_calls_agree_with_the_summary(running: Running) -> None:
@@ -158,3 +164,38 @@ def test_history_is_rolled_up_a_day_per_run_and_reads_stay_exact(running: Runnin
     rolled = running.service.store.query(
         "SELECT count() FROM {db}.call_metrics_minute FINAL WHERE requests > 0", {}, "test")[0][0]
     assert rolled >= 3
+    hours = running.service.store.query(  # the backfill made the hours too, from the minutes
+        "SELECT count(), sum(requests) FROM {db}.call_metrics_hour FINAL", {}, "test")[0]
+    assert hours == (4, 4)
+
+
+def test_the_hourly_migration_builds_hours_from_a_minute_rollup_that_predates_it(running: Running) -> None:
+    send(running, *(Call(80 + i, start_ns=hours_ago(2 + i)) for i in range(3)))
+    run_detectors(running, "metrics")
+    store = running.service.store
+    store.client.command(f"TRUNCATE TABLE {store.table('call_metrics_hour')}")  # as before migration 0004
+    store.client.command(f"DELETE FROM {store.table('schema_migrations')} WHERE version = 4")
+    assert store.migrate() == ["0004_hourly_rollup.sql"]
+    hours = store.query("SELECT count(), sum(requests) FROM {db}.call_metrics_hour FINAL", {}, "test")[0]
+    assert hours == (3, 3)
+
+
+def test_a_filter_bar_gets_every_dimension_busiest_first_in_one_read(running: Running) -> None:
+    calls = [Call(90 + i, start_ns=hours_ago(2), model=model, service=service)
+             for i, (model, service) in enumerate([("m-a", "api"), ("m-a", "api"), ("m-a", "worker"), ("m-b", "api")])]
+    for call in calls:  # one request per call: a request carries one resource, so one service
+        send(running, call)
+    now = datetime.now(UTC)
+    q = SeriesQuery("default", ("requests",), now - timedelta(hours=6), now, filters={"model": "m-b"})
+    names = ("model", "service", "environment")
+
+    def values(rollup: RollupSpan | None) -> dict[str, list[str]]:
+        return dimension_values(running.service.store, q, rollup, names, limit=10)
+
+    raw = values(None)
+    assert raw["model"] == ["m-a", "m-b"] and raw["service"][:2] == ["api", "worker"]  # the filter is ignored
+    run_detectors(running, "metrics")
+    assert values(rollup_span(StateStore(running.service.metadata))) == raw
+    assert dimension_values(running.service.store, q, None, ("model",), limit=1) == {"model": ["m-a"]}
+    with pytest.raises(ValueError, match="'user' is not a rollup dimension"):
+        dimension_values(running.service.store, q, None, ("user",), limit=1)

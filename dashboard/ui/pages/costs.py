@@ -12,11 +12,11 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
 from typing import TYPE_CHECKING, Any
 
-import plotly.graph_objects as go
 from dash import ALL, Dash, Input, Output, State, dcc, html
 from dash import ctx as callback_ctx
 from dash.exceptions import PreventUpdate
 
+from dashboard.ui import charts
 from dashboard.ui import format as fmt
 from dashboard.ui.filters import filter_bar
 from dashboard.ui.forms import clicked, clicked_id, field, refused
@@ -52,8 +52,7 @@ MAX_PRICE = Decimal(1_000_000)  # USD per million tokens; the column holds 12 in
 MAX_PATTERN, MAX_PROVIDER = 256, 64
 PRICE_NOTE = ("A new price applies to calls ingested after the collector reloads its price book (within 30 s); "
               "calls already stored keep the cost they were given.")
-_LAYOUT = {"template": "plotly_dark", "paper_bgcolor": "rgba(0,0,0,0)", "plot_bgcolor": "rgba(0,0,0,0)",
-           "margin": {"l": 40, "r": 10, "t": 40, "b": 30}, "legend": {"orientation": "h"}}
+MARGIN = {"l": 40, "r": 10, "t": 40, "b": 30}
 
 
 class PriceFormError(ValueError):
@@ -139,10 +138,10 @@ def _group_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None, 
 
 def _group_figure(label: str, rows: list[dict[str, Any]]) -> Any:
     top = rows[:CHART_GROUPS][::-1]  # plotly draws horizontal bars bottom-up
-    figure = go.Figure(go.Bar(x=[r["cost_total"] for r in top], y=[_key(r["key"]) for r in top], orientation="h",
-                              marker_color="#6366f1", hovertemplate="%{y}: $%{x:.4f}<extra></extra>"))
-    figure.update_layout(title=f"Cost by {label.lower()} (USD)", height=max(260, 40 + 24 * len(top)), **_LAYOUT)
-    return figure
+    bars = {"type": "bar", "orientation": "h", "x": [r["cost_total"] for r in top], "y": [_key(r["key"]) for r in top],
+            "marker": {"color": charts.ACCENT}, "hovertemplate": "%{y}: $%{x:.4f}<extra></extra>"}
+    return charts.figure([bars], title={"text": f"Cost by {label.lower()} (USD)"},
+                         height=max(260, 40 + 24 * len(top)), margin=MARGIN)
 
 
 def _group_table(label: str, rows: list[dict[str, Any]], total: Any) -> Any:
@@ -189,18 +188,17 @@ def _budgets(ctx: UiContext, project: str, now: datetime,
 def _daily_figure(points: list[dict[str, Any]], budgets: list[tuple[int, BudgetSpec, BudgetStatus]],
                   start: datetime, end: datetime) -> Any:
     # An explicit width: plotly draws a lone bar on a date axis one millisecond wide.
-    figure = go.Figure(go.Bar(x=[p["t"] for p in points], y=[p["cost_total"] for p in points], name="spend",
-                              marker_color="#6366f1", width=[BAR_WIDTH_MS] * len(points),
-                              xperiod=DAY_MS, xperiodalignment="middle",
-                              hovertemplate="%{x|%Y-%m-%d}: $%{y:.4f}<extra></extra>"))
+    traces = [{"type": "bar", "name": "spend", "x": [p["t"] for p in points], "y": [p["cost_total"] for p in points],
+               "marker": {"color": charts.ACCENT}, "width": [BAR_WIDTH_MS] * len(points), "xperiod": DAY_MS,
+               "xperiodalignment": "middle", "hovertemplate": "%{x|%Y-%m-%d}: $%{y:.4f}<extra></extra>"}]
     first, last = start, _midnight(end) + timedelta(days=1)
     for budget_id, spec, status in budgets:
         per_day = spec.amount_usd / max(1, (status.period_end - status.period_start).days)
         name = f"#{budget_id} {budget_label(spec)}" + ("" if spec.period == DAY else " ÷ days (daily pace)")
-        figure.add_trace(go.Scatter(x=[first, last], y=[float(per_day)] * 2, mode="lines", name=name,
-                                    line={"dash": "solid" if spec.period == DAY else "dot", "width": 2}))
-    figure.update_layout(title="Daily spend (USD, UTC days)", height=300, xaxis={"range": [first, last]}, **_LAYOUT)
-    return figure
+        traces.append({"type": "scatter", "mode": "lines", "name": name, "x": [first, last], "y": [float(per_day)] * 2,
+                       "line": {"dash": "solid" if spec.period == DAY else "dot", "width": 2}})
+    return charts.figure(traces, title={"text": "Daily spend (USD, UTC days)"}, height=300,
+                         xaxis={"range": [first, last]}, margin=MARGIN)
 
 
 def _budget_table(budgets: list[tuple[int, BudgetSpec, BudgetStatus]], query: PageQuery) -> Any:

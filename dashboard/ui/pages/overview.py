@@ -6,10 +6,10 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import plotly.graph_objects as go
 from dash import dcc, html
 from flask import request
 
+from dashboard.ui import charts
 from dashboard.ui import format as fmt
 from dashboard.ui.filters import filter_bar
 from dashboard.ui.urls import FILTERS
@@ -109,15 +109,11 @@ def _charts(ctx: UiContext, query: PageQuery, rollup: Any) -> list[Any]:
 
 
 def _figure(title: str, names: tuple[str, ...], points: list[dict[str, Any]], events: list[dict[str, Any]]) -> Any:
-    figure = go.Figure([go.Scatter(x=[p["t"] for p in points], y=[p[n] for p in points], name=n, mode="lines")
-                        for n in names])
-    for event in events:
-        figure.add_vline(x=event["changed_at"], line_dash="dot", line_color="#f59e0b")
-        figure.add_annotation(x=event["changed_at"], y=1, yref="paper", text=f"{event['kind']}: {event['model']}",
-                              showarrow=False, font={"size": 10, "color": "#f59e0b"})
-    figure.update_layout(title=title, template="plotly_dark", height=260, margin={"l": 40, "r": 10, "t": 40, "b": 30},
-                         legend={"orientation": "h"}, paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
-    return figure
+    times = [p["t"] for p in points]
+    traces = [{"type": "scatter", "mode": "lines", "name": n, "x": times, "y": [p[n] for p in points]} for n in names]
+    return charts.figure(traces, title={"text": title}, height=260,
+                         shapes=[charts.vline(e["changed_at"]) for e in events],
+                         annotations=[charts.label(e["changed_at"], f"{e['kind']}: {e['model']}") for e in events])
 
 
 def _firing_alerts(ctx: UiContext, query: PageQuery) -> Any:

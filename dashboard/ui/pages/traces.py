@@ -9,10 +9,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.api import assemble_spans
+from dashboard.ui import charts
 from dashboard.ui import format as fmt
 from dashboard.ui.filters import filter_bar
 from dashboard.ui.urls import search_with
@@ -115,13 +115,11 @@ def _waterfall(spans: list[dict[str, Any]]) -> Any:
     offsets = [(datetime.fromisoformat(s["start_time"]) - start).total_seconds() * 1000 for s in spans]
     colors = ["#ef4444" if s["status_code"] == "error" else "#6366f1" if s["span_type"] == "llm" else "#22c55e"
               for s in spans]
-    figure = go.Figure(go.Bar(y=labels, x=[max(s["duration_ms"], 0.5) for s in spans], base=offsets,
-                              orientation="h", marker_color=colors,
-                              hovertext=[f"{s['span_type']} · {fmt.ms(s['duration_ms'])}" for s in spans]))
-    figure.update_layout(template="plotly_dark", height=80 + 28 * len(spans), xaxis_title="ms since trace start",
-                         yaxis={"autorange": "reversed"}, margin={"l": 200, "r": 10, "t": 10, "b": 40},
-                         paper_bgcolor="rgba(0,0,0,0)", plot_bgcolor="rgba(0,0,0,0)")
-    return figure
+    bars = {"type": "bar", "orientation": "h", "y": labels, "x": [max(s["duration_ms"], 0.5) for s in spans],
+            "base": offsets, "marker": {"color": colors},
+            "hovertext": [f"{s['span_type']} · {fmt.ms(s['duration_ms'])}" for s in spans]}
+    return charts.figure([bars], height=80 + 28 * len(spans), xaxis={"title": {"text": "ms since trace start"}},
+                         yaxis={"autorange": "reversed"}, margin={"l": 200, "r": 10, "t": 10, "b": 40})
 
 
 def _span_panel(span: dict[str, Any]) -> Any:
