@@ -10,6 +10,7 @@ from detectors.drift import DriftDetector
 from detectors.hallucination import HallucinationDetector
 from detectors.metrics import MetricsDetector
 from detectors.notify.dispatcher import Dispatcher
+from detectors.retention import RetentionDetector
 from detectors.scoring.judge import JudgeConfig
 from llmpulse.config import Settings
 from schemas.alerting import AlertStore
@@ -24,4 +25,5 @@ def build_detectors(settings: Settings, alerts: AlertStore, dispatcher: Dispatch
         HallucinationDetector(settings.hallucination_interval, judge),
         DriftDetector(settings.drift_interval),
         AlertsDetector(settings.alerts_interval, alerts, dispatcher, alert_settings),
+        RetentionDetector(settings.retention_interval),
     ]

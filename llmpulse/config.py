@@ -102,6 +102,9 @@ SPECS: tuple[Spec, ...] = (
          "Seconds between runs of the drift detector."),
     Spec("alerts_interval", "LLMPULSE_ALERTS_INTERVAL", _parse_positive_float, 60.0,
          "Seconds between evaluations of alert rules and budgets."),
+    Spec("retention_interval", "LLMPULSE_RETENTION_INTERVAL", _parse_positive_float, 3600.0,
+         "Seconds between runs of the retention detector, which deletes data older than each project's "
+         "retention."),
     Spec("lease_seconds", "LLMPULSE_LEASE_SECONDS", _parse_positive_float, 30.0,
          "Leader lease of the detector scheduler: a standby takes over this long after the leader dies."),
     Spec("judge_url", "LLMPULSE_JUDGE_URL", str, "",
@@ -141,6 +144,7 @@ class Settings:
     hallucination_interval: float = 300.0
     drift_interval: float = 900.0
     alerts_interval: float = 60.0
+    retention_interval: float = 3600.0
     lease_seconds: float = 30.0
     judge_url: str = ""
     judge_model: str = "gpt-4o-mini"

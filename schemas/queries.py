@@ -9,7 +9,7 @@ keeps the most informative of the twins (priced, with cache tokens, with more to
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -181,8 +181,12 @@ def list_traces(store: Store, flt: TraceFilter, *, limit: int, offset: int, sort
     else:
         page = store.query_dicts(_trace_page_sql(having, sort, direction), params, "list_traces_page")
         total = page[0]["total_count"] if page else 0
-        ids = {"trace_ids": [r["trace_id"] for r in page]}
-        rows = store.query_dicts(_trace_facts_sql(sort, direction), {**params, **ids}, "list_traces") if page else []
+        # The page's spans lie between its first and last span start: read only that stretch.
+        narrowed = {"trace_ids": [r["trace_id"] for r in page], "start": min((r["first_start"] for r in page),
+                                                                               default=flt.start),
+                    "end": max((r["last_start"] for r in page), default=flt.end) + timedelta(microseconds=1)}
+        rows = store.query_dicts(_trace_facts_sql(sort, direction), {**params, **narrowed}, "list_traces") \
+            if page else []
     return {"traces": [_trace_summary(r) for r in rows], "total": total, "limit": limit, "offset": offset}
 
 
@@ -211,7 +215,8 @@ _PAGE_KEYS = {
 def _trace_page_sql(having: list[str], sort: str, direction: str) -> str:
     """The page's trace ids by their sort key alone: two columns per span of the window, not every fact."""
     return f"""
-    SELECT s.trace_id AS trace_id, {_PAGE_KEYS[sort]} AS page_key, count() OVER () AS total_count
+    SELECT s.trace_id AS trace_id, {_PAGE_KEYS[sort]} AS page_key, count() OVER () AS total_count,
+        min(s.start_time) AS first_start, max(s.start_time) AS last_start
     FROM {{db}}.spans AS s
     WHERE s.project_id = {{project:String}} AND {time_range("s")}
     GROUP BY s.trace_id
