@@ -51,10 +51,11 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
             text=request.args.get("text") or request.args.get("q"),
         )
         sort = choice_arg("sort", queries.TRACE_SORTS, "start_time") or "start_time"
+        counted = choice_arg("count", ("true", "false"), "true") == "true"  # false: a long window's newest, fast
         order = choice_arg("order", ("asc", "desc"), "desc")
         page = queries.list_traces(store, flt, limit=int_arg("limit", 50, 1, MAX_PAGE),
                                    offset=int_arg("offset", 0, 0, 10_000_000), sort=sort,
-                                   descending=order == "desc")
+                                   descending=order == "desc", count_long_windows=counted)
         return jsonify(page)
 
     @api.get("/traces/<trace_id>")

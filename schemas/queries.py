@@ -13,6 +13,7 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
+from schemas import trace_page
 from schemas.store import Store
 
 
@@ -162,8 +163,12 @@ TRACE_SORTS = {
 
 
 def list_traces(store: Store, flt: TraceFilter, *, limit: int, offset: int, sort: str = "start_time",
-                descending: bool = True) -> dict[str, Any]:
-    """One row per trace that has a span in the window and matches every filter."""
+                descending: bool = True, count_long_windows: bool = True) -> dict[str, Any]:
+    """One row per trace that has a span in the window and matches every filter.
+
+    `count_long_windows=False`: a long window's newest-first page, unfiltered, is found in its
+    newest hours (`schemas.trace_page`) and its `total` is None (not counted).
+    """
     params: dict[str, Any] = {"project": flt.project, "start": flt.start, "end": flt.end,
                               "limit": limit, "offset": offset}
     having = []
@@ -179,8 +184,7 @@ def list_traces(store: Store, flt: TraceFilter, *, limit: int, offset: int, sort
         rows = store.query_dicts(_trace_list_sql_by_calls(having, sort, direction), params, "list_traces")
         total = rows[0]["total_count"] if rows else 0
     else:
-        page = store.query_dicts(_trace_page_sql(having, sort, direction), params, "list_traces_page")
-        total = page[0]["total_count"] if page else 0
+        page, total = _trace_page(store, flt, having, sort, direction, params, count_long_windows)
         # The page's spans lie between its first and last span start: read only that stretch.
         narrowed = {"trace_ids": [r["trace_id"] for r in page], "start": min((r["first_start"] for r in page),
                                                                                default=flt.start),
@@ -188,6 +192,18 @@ def list_traces(store: Store, flt: TraceFilter, *, limit: int, offset: int, sort
         rows = store.query_dicts(_trace_facts_sql(sort, direction), {**params, **narrowed}, "list_traces") \
             if page else []
     return {"traces": [_trace_summary(r) for r in rows], "total": total, "limit": limit, "offset": offset}
+
+
+def _trace_page(store: Store, flt: TraceFilter, having: list[str], sort: str, direction: str, params: dict[str, Any],
+                count_long_windows: bool) -> tuple[list[dict[str, Any]], int | None]:
+    """The page's trace ids (with their first and last span start) and the total (None: not counted)."""
+    newest_first = sort == "start_time" and direction == "DESC" and not having
+    if not count_long_windows and newest_first and flt.end - flt.start >= trace_page.MIN_WINDOW:
+        newest = trace_page.newest_traces(store, flt.project, flt.start, flt.end, params["offset"] + params["limit"])
+        if newest is not None:
+            return newest[params["offset"]:], None
+    page = store.query_dicts(_trace_page_sql(having, sort, direction), params, "list_traces_page")
+    return page, (page[0]["total_count"] if page else 0)
 
 
 # Per trace, from its spans; no FINAL needed: a redelivered span adds a duplicate row, so spans

@@ -178,3 +178,13 @@ def test_an_empty_project_shows_how_to_send_the_first_span(filled: Running, brow
     assert browser.find_element(By.ID, "endpoint-line").text == (
         f"export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{port}")
     assert console_errors(browser) == []
+
+
+def test_a_week_of_traces_lists_the_newest_without_counting_them(filled: Running, browser) -> None:  # noqa: F811
+    browser.get(filled.ui_url + "/traces?range=7d")
+    wait_text(browser, "#trace-count", "not counted over this range")
+    newest_api = filled.get("/api/v1/traces", limit=1, **{"from": time.time() - 7 * 86_400}).json()["traces"][0]
+    first_link = browser.find_element(By.CSS_SELECTOR, "#page table tbody tr a").get_attribute("href")
+    assert first_link.split("?")[0].endswith(newest_api["trace_id"])  # the same newest trace as the counted list
+    assert browser.find_elements(By.LINK_TEXT, "older →")  # 120 demo traces: more than a page
+    assert console_errors(browser) == []

@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 import requests
+from selenium import webdriver
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
@@ -27,6 +28,14 @@ def exposed(tmp_path: Path, chdb_dsn: str) -> Iterator[Running]:
     users.create("vic", "viewer password 1", "viewer")
     yield running
     running.service.stop()
+
+
+def submit_login(driver: webdriver.Chrome, username: str, password: str) -> None:
+    """Fill and send the login form the UI redirected to."""
+    WebDriverWait(driver, 20).until(ec.presence_of_element_located((By.ID, "login-submit")))
+    driver.find_element(By.ID, "username").send_keys(username)
+    driver.find_element(By.ID, "password").send_keys(password)
+    driver.find_element(By.ID, "login-submit").click()
 
 
 def logged_in(running: Running, username: str, password: str) -> requests.Session:
@@ -66,10 +75,7 @@ def test_roles_csrf_and_bad_passwords(exposed: Running) -> None:
 
 def test_login_in_the_browser(exposed: Running, browser) -> None:  # noqa: F811
     browser.get(exposed.ui_url + "/traces")
-    WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.ID, "login-submit")))
-    browser.find_element(By.ID, "username").send_keys("ada")
-    browser.find_element(By.ID, "password").send_keys("not the password")
-    browser.find_element(By.ID, "login-submit").click()
+    submit_login(browser, "ada", "not the password")
     assert "Wrong username or password" in browser.find_element(By.ID, "login-error").text
     screenshot(browser, "login")
     browser.find_element(By.ID, "username").send_keys("ada")
@@ -81,10 +87,7 @@ def test_login_in_the_browser(exposed: Running, browser) -> None:  # noqa: F811
 
 def test_a_viewer_sees_alerts_but_cannot_change_them_from_the_page(exposed: Running, browser) -> None:  # noqa: F811
     browser.get(exposed.ui_url + "/alerts")
-    WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.ID, "login-submit")))
-    browser.find_element(By.ID, "username").send_keys("vic")
-    browser.find_element(By.ID, "password").send_keys("viewer password 1")
-    browser.find_element(By.ID, "login-submit").click()
+    submit_login(browser, "vic", "viewer password 1")
     WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.ID, "rule-create")))
     browser.find_element(By.ID, "rule-name").send_keys("sneaky")
     browser.find_element(By.ID, "rule-threshold").send_keys("0.5")

@@ -70,3 +70,42 @@ def test_pages_add_up_and_filters_narrow_the_total(listed: Running) -> None:
     assert first["total"] == 3 and [int(t["trace_id"], 16) for t in first["traces"]] == [904]
     (row,) = [t for t in pages[0]["traces"] + pages[1]["traces"] if int(t["trace_id"], 16) == 904]
     assert (row["spans"], row["llm_calls"], row["errors"], row["tokens"]) == (4, 4, 2, 20)
+
+
+MINUTE_NS = 60 * 10**9
+
+
+@pytest.fixture(scope="module")
+def long_window(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[Running]:
+    """Traces over three days, one of them a straddler: a span 2 h ago and one 5 minutes ago."""
+    running = start_service(make_settings(tmp_path_factory.mktemp("trace-page"), chdb_dsn))
+    now = time.time_ns()
+    starts = {700: [-30], 701: [-40], 702: [-120, -5], 703: [-180], 704: [-50 * 60], 705: [-50]}
+    calls = [Call(n, span, start_ns=now + minutes * MINUTE_NS, duration_ms=10)
+             for n, offsets in starts.items() for span, minutes in enumerate(offsets, start=1)]
+    assert running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF).status_code == 200
+    running.flush()
+    yield running
+    running.service.stop()
+
+
+def newest(running: Running, **params: object) -> dict:
+    window = {"from": time.time() - 3 * 86_400, "to": time.time() + 60, "count": "false"}
+    return running.get("/api/v1/traces", **{**window, **params}).json()
+
+
+def test_a_long_windows_newest_page_is_found_in_the_newest_hours_straddlers_ranked_by_their_first_span(
+        long_window: Running) -> None:
+    first = newest(long_window, limit=3)
+    # 702 has a span 5 minutes ago, but its first span (2 h ago) ranks it after the traces of the last hour.
+    assert [int(t["trace_id"], 16) for t in first["traces"]] == [700, 701, 705]
+    assert first["total"] is None  # not counted: counting is the grouping this path avoids
+    wider = newest(long_window, limit=4)["traces"]
+    assert [int(t["trace_id"], 16) for t in wider] == [700, 701, 705, 702]
+    assert wider[3]["spans"] == 2  # both of the straddler's spans, in the facts
+    deep = newest(long_window, limit=2, offset=4)  # beyond the steps: the whole window is grouped
+    assert [int(t["trace_id"], 16) for t in deep["traces"]] == [703, 704] and deep["total"] == 6
+    counted = newest(long_window, limit=3, count="true")
+    assert counted["total"] == 6 and counted["traces"] == first["traces"]  # the API counts unless told not to
+    day = newest(long_window, limit=3, **{"from": time.time() - 86_400})
+    assert day["total"] == 5  # a shorter window is always grouped whole, and counted

@@ -38,14 +38,15 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
                               service=query.filters.get("service"), user=query.filters.get("user"),
                               session=query.filters.get("session"), status=status, text=query.raw.get("q") or None)
     result = queries.list_traces(ctx.store, flt, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, sort=sort,
-                                 descending=query.raw.get("order", "desc") == "desc")
+                                 descending=query.raw.get("order", "desc") == "desc",
+                                 count_long_windows=False)
     return html.Div([
         html.H1("Traces"),
         html.Div([dcc.Input(id="trace-search", type="search", value=query.raw.get("q", ""), debounce=True,
                             placeholder="search prompts and completions…", className="search")], className="toolbar"),
         filter_bar(ctx, query, rollup_span(ctx.state), TRACE_FILTERS),
         _table(result["traces"], query),
-        _pager(result["total"], page, query),
+        _pager(result["total"], len(result["traces"]), page, query),
     ])
 
 
@@ -76,11 +77,18 @@ def _flip(query: PageQuery, key: str) -> str:
     return "asc" if same and query.raw.get("order", "desc") == "desc" else "desc"
 
 
-def _pager(total: int, page: int, query: PageQuery) -> Any:
-    pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+def _pager(total: int | None, shown: int, page: int, query: PageQuery) -> Any:
+    """A long window's newest traces are not counted (schemas.trace_page): the pager then offers
+    older pages for as long as a page comes back full."""
+    if total is None:
+        more = shown == PAGE_SIZE
+        label = f"page {page} · newest first, not counted over this range (narrow it or filter for a count)"
+    else:
+        more = page < max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        label = f"page {page} of {max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1):,} · {total:,} traces"
     links = [dcc.Link("← newer", href=query.link("/traces", page=str(page - 1))) if page > 1 else html.Span(),
-             html.Span(f"page {page} of {pages} · {total} traces", id="trace-count"),
-             dcc.Link("older →", href=query.link("/traces", page=str(page + 1))) if page < pages else html.Span()]
+             html.Span(label, id="trace-count"),
+             dcc.Link("older →", href=query.link("/traces", page=str(page + 1))) if more else html.Span()]
     return html.Div(links, className="pager")
 
 
