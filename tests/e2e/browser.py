@@ -53,7 +53,8 @@ def screenshot(driver: webdriver.Chrome, name: str) -> Path:
 
 def choose(driver: webdriver.Chrome, dropdown_id: str, *labels: str) -> None:
     """Pick options of a Dash dropdown as a person does: open it, click each option, close it."""
-    driver.find_element(By.ID, dropdown_id).click()
+    # Under load the page may still be re-rendering from its first callbacks: wait for the control.
+    WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, dropdown_id))[0].click()
     for label in labels:
         search = driver.find_elements(By.CSS_SELECTOR, "input.dash-dropdown-search")
         if search:  # a long list: narrow it by typing, so the option is in view

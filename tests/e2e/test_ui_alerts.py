@@ -58,6 +58,7 @@ def api(running: Running, method: str, path: str, body: object = None) -> reques
 def open_alerts(driver, running: Running) -> None:
     driver.get(running.ui_url + "/alerts")
     wait_for(driver, "#rule-create")
+    wait_for(driver, "#channel-url[placeholder*='hooks.slack.com']")  # the page's first callbacks have run
 
 
 def row_button(driver, table: str, row_text: str, label: str):
@@ -119,6 +120,7 @@ def test_a_rule_is_created_with_a_channel_edited_and_disabled(alerting: Running,
     type_into(browser, "rule-filters", "model=gpt-4o, environment=production")
     browser.find_element(By.ID, "rule-create").click()
     wait_for(browser, "#rule-created")
+    WebDriverWait(browser, 20).until(lambda d: d.find_element(By.ID, "rule-name").get_attribute("value") == "")
     (rule,) = [r for r in api(alerting, "GET", "/alert-rules").json()["rules"] if r["name"] == "Slow answers"]
     assert (rule["metric"], rule["threshold"], rule["channels"], rule["filters"]) == (
         "latency_p95_ms", 2500, [channel["id"]], {"environment": "production", "model": "gpt-4o"})
@@ -143,7 +145,8 @@ def test_a_rule_is_created_with_a_channel_edited_and_disabled(alerting: Running,
     wait_text(browser, "#channel-message", f"is notified by rule {rule['id']}")
     assert channel["id"] in {c["id"] for c in api(alerting, "GET", "/channels").json()["channels"]}
     row_button(browser, "rules", "Slow answers", "delete").click()
-    wait_for(browser, "#rule-deleted")
+    wait_for(browser, "#rule-deleted")  # the rule being edited: the form is a new-rule form again
+    wait_text(browser, "#rule-create", "Create rule")
     row_button(browser, "channels", "rule-target", "delete").click()
     wait_for(browser, "#channel-deleted")
     assert channel["id"] not in {c["id"] for c in api(alerting, "GET", "/channels").json()["channels"]}

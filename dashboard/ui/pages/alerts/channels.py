@@ -149,8 +149,10 @@ def delivery_log(ctx: UiContext, project: str) -> Any:
     deliveries = ctx.alerts.list_deliveries(project, None, LOG_SHOWN)
     if not deliveries:
         return html.P("Nothing delivered yet.")
+    names = {c["id"]: f"#{c['id']} {c['name']}" for c in ctx.alerts.list_channels(project)}
     head = ("Time", "Channel", "Event", "Incident", "Status", "HTTP", "Attempts", "Error")
-    rows = [html.Tr([html.Td(fmt.when(d["created_at"])), html.Td(f"#{d['channel_id']}"), html.Td(d["event"]),
+    rows = [html.Tr([html.Td(fmt.when(d["created_at"])),
+                     html.Td(names.get(d["channel_id"], f"#{d['channel_id']} (deleted)")), html.Td(d["event"]),
                      html.Td(d["incident_id"] or fmt.MISSING),
                      html.Td(d["status"], className={"sent": "ok", "failed": "err"}.get(d["status"], "")),
                      html.Td(d["http_status"] or fmt.MISSING), html.Td(d["attempts"]),

@@ -42,6 +42,7 @@ THRESHOLD_HINTS = {RATIO: "a fraction: 0.05 for 5%", USD: "US dollars, e.g. 10",
 FIELDS = ("rule-name", "rule-metric", "rule-comparator", "rule-threshold", "rule-window", "rule-for",
           "rule-severity", "rule-filters", "rule-channels", "rule-renotify")
 BLANK = ("", "error_rate", ">", None, "5m", "0s", "warning", "", [], "")
+HIDDEN = {"display": "none"}
 
 
 def section(ctx: UiContext, project: str) -> Any:
@@ -68,31 +69,40 @@ def register(app: Dash, ctx: UiContext) -> None:
         if stored is None:
             if callback_ctx.triggered_id != "rule-cancel" or not cancel:
                 raise PreventUpdate
-            return *BLANK, None, "New rule", "Create rule", {"display": "none"}
+            return *BLANK, None, "New rule", "Create rule", HIDDEN
         return (*_form_values(stored.spec), stored.id, f"Edit rule {stored.id}", f"Save rule {stored.id}",
                 {"display": "inline-block"})
 
     @app.callback(Output("rule-message", "children"), Output("rules-list", "children"),
                   Output("rule-editing", "data", allow_duplicate=True),
+                  *(Output(name, "value", allow_duplicate=True) for name in FIELDS),
+                  Output("rule-form-title", "children", allow_duplicate=True),
+                  Output("rule-create", "children", allow_duplicate=True),
+                  Output("rule-cancel", "style", allow_duplicate=True),
                   Input("rule-create", "n_clicks"), Input({"type": "rule-delete", "id": ALL}, "n_clicks"),
                   Input({"type": "rule-toggle", "id": ALL}, "n_clicks"),
                   State("alerts-project", "data"), State("rule-editing", "data"),
                   *(State(name, "value") for name in FIELDS), prevent_initial_call=True)
     def change_rules(create: int | None, deletes: list[int | None], toggles: list[int | None], project: str,
-                     editing: int | None, *values: Any) -> tuple[Any, Any, Any]:
+                     editing: int | None, *values: Any) -> tuple[Any, ...]:
         delete_id, toggle_id = clicked_id("rule-delete"), clicked_id("rule-toggle")
         saving = callback_ctx.triggered_id == "rule-create" and bool(create)
         if ctx.alerts is None or (delete_id is None and toggle_id is None and not saving):
             raise PreventUpdate
+        keep_form = (no_update,) * (len(FIELDS) + 3)
         if refused(ctx):
-            return error(ADMIN_ONLY, "rule-error"), no_update, no_update
+            return error(ADMIN_ONLY, "rule-error"), no_update, no_update, *keep_form
+        reset = False
         if delete_id is not None:
-            answer, editing = _delete(ctx, project, delete_id), None if editing == delete_id else editing
+            answer, reset = _delete(ctx, project, delete_id), editing == delete_id
         elif toggle_id is not None:
             answer = _toggle(ctx, project, toggle_id)
         else:
-            answer, editing = _save(ctx, project, editing, _body(*values))
-        return answer, rule_table(ctx, project), editing
+            answer, created = _save(ctx, project, editing, _body(*values))
+            reset = created
+        # A new rule saved, or the rule being edited deleted: the form is a blank new-rule form again.
+        form = (*BLANK, "New rule", "Create rule", HIDDEN) if reset else keep_form
+        return answer, rule_table(ctx, project), None if reset else editing, *form
 
 
 def _body(name: Any, metric: Any, comparator: Any, threshold: Any, window: Any, for_: Any, severity: Any,
@@ -102,10 +112,13 @@ def _body(name: Any, metric: Any, comparator: Any, threshold: Any, window: Any, 
             "channels": list(channels or []), "renotify": renotify or None}
 
 
-def _save(ctx: UiContext, project: str, editing: int | None, body: dict[str, Any]) -> tuple[Any, int | None]:
+def _save(ctx: UiContext, project: str, editing: int | None, body: dict[str, Any]) -> tuple[Any, bool]:
+    """Create, or save the rule being edited; True when a new rule was created."""
     assert ctx.alerts is not None
     channels = ctx.alerts.channel_ids(project)
     existing = ctx.alerts.get_rule(project, editing) if editing is not None else None
+    if editing is not None and existing is None:
+        return error(f"Rule {editing} no longer exists: cancel the edit to create a new rule.", "rule-error"), False
     try:
         body["filters"] = parse_pairs(body["filters"], "filters")
         if existing is None:
@@ -113,11 +126,11 @@ def _save(ctx: UiContext, project: str, editing: int | None, body: dict[str, Any
         else:
             spec = merge_rule(_spec(existing), body, known_channels=channels)
     except AlertInputError as exc:
-        return error(f"{exc.field}: {exc.message}" if exc.field else exc.message, "rule-error"), editing
+        return error(f"{exc.field}: {exc.message}" if exc.field else exc.message, "rule-error"), False
     if existing is None:
-        return ok(f"Rule {ctx.alerts.create_rule(project, spec.to_json())} created.", "rule-created"), None
+        return ok(f"Rule {ctx.alerts.create_rule(project, spec.to_json())} created.", "rule-created"), True
     ctx.alerts.update_rule(project, existing.id, spec.to_json())
-    return ok(f"Rule {existing.id} saved.", "rule-saved"), existing.id
+    return ok(f"Rule {existing.id} saved.", "rule-saved"), False
 
 
 def _toggle(ctx: UiContext, project: str, rule_id: int) -> Any:
@@ -176,7 +189,7 @@ def _form(ctx: UiContext, project: str) -> Any:
         field("Re-notify every", dcc.Input(id="rule-renotify", type="text", value=renotify,
                                            placeholder=f"{format_duration(_default_renotify(ctx))} (0s: never)")),
         html.Button("Create rule", id="rule-create", className="button"),
-        html.Button("Cancel edit", id="rule-cancel", className="button secondary", style={"display": "none"}),
+        html.Button("Cancel edit", id="rule-cancel", className="button secondary", style=HIDDEN),
     ], className="form")
 
 
