@@ -164,6 +164,7 @@ def test_a_budget_added_in_the_ui_is_what_the_kill_switch_answers(alerting: Runn
     browser.find_element(By.ID, "budget-create").click()
     wait_for(browser, "#budget-created")
     wait_text(browser, "#budgets", "over budget")
+    assert browser.find_element(By.ID, "budget-amount").get_attribute("value") == ""  # ready for the next one
     status = api(alerting, "GET", "/budget/status").json()
     assert status["allowed"] is False and [b["thresholds_pct"] for b in status["budgets"]] == [[80, 100]]
     screenshot(browser, "alerts-budget")

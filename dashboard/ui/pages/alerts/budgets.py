@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from dashboard.ui.app import UiContext
 
 ADMIN_ONLY = "Changing budgets needs the admin role."
+CLEARED = ("budget-amount", "budget-thresholds", "budget-filters", "budget-channels")  # once a budget is added
 
 
 def section(ctx: UiContext, project: str) -> Any:
@@ -36,22 +37,25 @@ def section(ctx: UiContext, project: str) -> Any:
 
 def register(app: Dash, ctx: UiContext) -> None:
     @app.callback(Output("budget-create-message", "children"), Output("budget-message", "children"),
-                  Output("budgets-list", "children"),
+                  Output("budgets-list", "children"), *(Output(name, "value") for name in CLEARED),
                   Input("budget-create", "n_clicks"), Input({"type": "budget-delete", "id": ALL}, "n_clicks"),
                   State("alerts-project", "data"), State("budget-amount", "value"), State("budget-period", "value"),
                   State("budget-thresholds", "value"), State("budget-filters", "value"),
                   State("budget-channels", "value"), prevent_initial_call=True)
     def change_budgets(create: int | None, deletes: list[int | None], project: str,
-                       *fields: Any) -> tuple[Any, Any, Any]:
+                       *fields: Any) -> tuple[Any, ...]:
         delete_id = clicked_id("budget-delete")
         if ctx.alerts is None or not (delete_id is not None or clicked()):
             raise PreventUpdate
+        keep = (no_update,) * len(CLEARED)
         if refused(ctx):
             refusal = error(ADMIN_ONLY, "budget-error")
-            return (no_update, refusal, no_update) if delete_id is not None else (refusal, no_update, no_update)
+            answers = (no_update, refusal) if delete_id is not None else (refusal, no_update)
+            return *answers, no_update, *keep
         if delete_id is not None:
-            return no_update, _delete(ctx, project, delete_id), budget_table(ctx, project)
-        return _create(ctx, project, *fields), no_update, budget_table(ctx, project)
+            return no_update, _delete(ctx, project, delete_id), budget_table(ctx, project), *keep
+        answer, created = _create(ctx, project, *fields)
+        return answer, no_update, budget_table(ctx, project), *(("", "", "", []) if created else keep)
 
 
 def parse_thresholds(text: Any) -> list[Any]:
@@ -61,7 +65,7 @@ def parse_thresholds(text: Any) -> list[Any]:
 
 
 def _create(ctx: UiContext, project: str, amount: Any, period: Any, thresholds: Any, filters: Any,
-            channels: Any) -> Any:
+            channels: Any) -> tuple[Any, bool]:
     assert ctx.alerts is not None
     try:
         body = {"amount_usd": str(amount).strip() if amount not in (None, "") else None, "period": period,
@@ -69,9 +73,9 @@ def _create(ctx: UiContext, project: str, amount: Any, period: Any, thresholds: 
                 "channels": list(channels or [])}
         spec = parse_budget(body, known_channels=ctx.alerts.channel_ids(project))
     except AlertInputError as exc:  # the budget's own refusals and parse_pairs'
-        return error(f"{exc.field}: {exc.message}" if exc.field else exc.message, "budget-error")
+        return error(f"{exc.field}: {exc.message}" if exc.field else exc.message, "budget-error"), False
     budget_id = ctx.alerts.create_budget(project, spec.to_json())
-    return ok(f"Budget {budget_id} added: {budget_label(spec)}.", "budget-created")
+    return ok(f"Budget {budget_id} added: {budget_label(spec)}.", "budget-created"), True
 
 
 def _delete(ctx: UiContext, project: str, budget_id: int) -> Any:
