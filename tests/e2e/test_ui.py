@@ -9,12 +9,11 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from llmpulse.demo import run_demo
 from tests.conftest import Running, make_settings, start_service
-from tests.e2e.browser import browser, choose, console_errors, screenshot  # noqa: F401 (the fixture)
+from tests.e2e.browser import browser, choose, console_errors, screenshot, wait_for, wait_text  # noqa: F401 (the fixture)
 from tests.spans import PROTOBUF, Call, export_calls
 
 pytestmark = pytest.mark.slow
@@ -32,14 +31,6 @@ def filled(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[
     running.flush()
     yield running
     running.service.stop()
-
-
-def wait_for(driver, css: str, timeout: float = 20):
-    return WebDriverWait(driver, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
-
-
-def wait_text(driver, css: str, text: str, timeout: float = 20) -> None:
-    WebDriverWait(driver, timeout).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
 
 
 @pytest.mark.parametrize("path", PAGES)

@@ -9,14 +9,20 @@ from collections.abc import Iterator
 import pytest
 import requests
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from detectors.notify.webhook import SIGNATURE_HEADER, verify_signature
 from llmpulse.demo import run_demo
 from tests.conftest import Running, make_settings, start_service
-from tests.e2e.browser import browser, choose, console_errors, screenshot  # noqa: F401 (the fixture)
+from tests.e2e.browser import (  # noqa: F401 (the fixture)
+    browser,
+    choose,
+    console_errors,
+    screenshot,
+    type_into,
+    wait_for,
+    wait_text,
+)
 from tests.receiver import Receiver, receiver  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.slow
@@ -30,25 +36,6 @@ def alerting(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterato
     running.flush()
     yield running
     running.service.stop()
-
-
-def wait_for(driver, css: str, timeout: float = 20):
-    try:
-        return WebDriverWait(driver, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
-    except Exception:
-        screenshot(driver, "DEBUG")
-        raise
-
-
-def wait_text(driver, css: str, text: str, timeout: float = 20) -> None:
-    WebDriverWait(driver, timeout).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
-
-
-def type_into(driver, element_id: str, text: str) -> None:
-    """Replace a field's text as a person does (select all, type): React ignores Selenium's clear()."""
-    box = driver.find_element(By.ID, element_id)
-    box.send_keys(Keys.CONTROL, "a")
-    box.send_keys(text)
 
 
 def api(running: Running, method: str, path: str, body: object = None) -> requests.Response:

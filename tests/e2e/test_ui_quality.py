@@ -14,8 +14,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from llmpulse.demo import run_demo
 from tests.conftest import Running, make_settings, start_service
-from tests.e2e.browser import browser, console_errors, screenshot  # noqa: F401 (the fixture)
-from tests.e2e.test_ui import XSS, wait_for
+from tests.e2e.browser import browser, console_errors, screenshot, wait_for  # noqa: F401 (the fixture)
+from tests.e2e.test_ui import XSS
 
 pytestmark = pytest.mark.slow
 PAGE = "/quality?range=7d"

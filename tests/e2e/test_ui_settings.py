@@ -8,13 +8,11 @@ from pathlib import Path
 
 import pytest
 from selenium.webdriver.common.by import By
-from selenium.webdriver.common.keys import Keys
-from selenium.webdriver.support import expected_conditions as ec
 from selenium.webdriver.support.ui import WebDriverWait
 
 from schemas.users import UserStore
 from tests.conftest import Running, login_session, make_settings, start_service
-from tests.e2e.browser import browser, console_errors, screenshot  # noqa: F401 (the fixture)
+from tests.e2e.browser import browser, console_errors, screenshot, type_into, wait_for, wait_text  # noqa: F401 (the fixture)
 from tests.spans import PROTOBUF, Call, export_calls
 
 pytestmark = pytest.mark.slow
@@ -25,21 +23,6 @@ def running(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator
     handle = start_service(make_settings(tmp_path_factory.mktemp("settings"), chdb_dsn))
     yield handle
     handle.service.stop()
-
-
-def wait_for(driver, css: str, timeout: float = 20):
-    return WebDriverWait(driver, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
-
-
-def wait_text(driver, css: str, text: str, timeout: float = 20) -> None:
-    WebDriverWait(driver, timeout).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
-
-
-def type_into(driver, element_id: str, text: str) -> None:
-    """Select-all and type over: WebElement.clear() does not reach React's state in a Dash input."""
-    field = driver.find_element(By.ID, element_id)
-    field.send_keys(Keys.CONTROL, "a")
-    field.send_keys(Keys.BACKSPACE, text)
 
 
 def test_the_page_loads_without_console_errors(running: Running, browser) -> None:  # noqa: F811
