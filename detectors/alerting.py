@@ -24,7 +24,7 @@ from detectors.alerts.incidents import (
     is_new_incident,
     step,
 )
-from detectors.alerts.rules import RuleSpec, evaluate, format_duration, parse_rule
+from detectors.alerts.rules import RuleSpec, evaluate, format_duration, stored_rule
 from detectors.base import DetectorContext, RunResult
 from detectors.budgets import compute_budget_status, stored_budget
 from detectors.metrics import rollup_span
@@ -90,8 +90,7 @@ class AlertsDetector:
     # --- rules ---------------------------------------------------------------------------------
 
     def _evaluate_rule(self, ctx: DetectorContext, stored: StoredSpec) -> int:
-        spec = parse_rule(stored.spec, known_channels=set(stored.spec.get("channels") or ()),
-                          default_renotify=self.settings.default_renotify)
+        spec = stored_rule(stored.spec, self.settings.default_renotify)
         if not spec.enabled:
             return 0
         value = self.metric_value(ctx, stored.project, spec)

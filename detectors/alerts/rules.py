@@ -171,6 +171,12 @@ def parse_rule(payload: Any, *, known_channels: Collection[int], default_renotif
     )
 
 
+def stored_rule(spec: Mapping[str, Any], default_renotify: timedelta) -> RuleSpec:
+    """A rule as stored; its channels are trusted, they were checked when it was saved (a channel
+    in use cannot be deleted since)."""
+    return parse_rule(spec, known_channels=set(spec.get("channels") or ()), default_renotify=default_renotify)
+
+
 def merge_rule(existing: RuleSpec, patch: Any, *, known_channels: Collection[int],
                default_renotify: timedelta | None = None) -> RuleSpec:
     """Apply a full or partial update with the same validation as a new rule.

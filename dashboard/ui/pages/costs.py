@@ -19,7 +19,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.ui import charts
 from dashboard.ui import format as fmt
 from dashboard.ui.filters import filter_bar
-from dashboard.ui.forms import clicked, clicked_id, field, refused
+from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
 from dashboard.ui.pages.alerts.budgets import budget_label, budget_state
 from dashboard.ui.urls import FILTERS
 from detectors.alerts.budget import DAY, BudgetSpec, BudgetStatus
@@ -108,7 +108,7 @@ def register(app: Dash, ctx: UiContext) -> None:
         if delete_id is None and not clicked():
             raise PreventUpdate
         if refused(ctx):
-            return _message("Changing prices needs the admin role.", "error"), _overrides(ctx, project)
+            return error("Changing prices needs the admin role.", "price-refused"), _overrides(ctx, project)
         answer = _save(ctx, project, *fields) if delete_id is None else _delete(ctx, project, delete_id)
         return answer, _overrides(ctx, project)
 
@@ -266,20 +266,19 @@ def _save(ctx: UiContext, project: str, *fields: Any) -> Any:
             provider=form.provider, cache_read_per_mtok=form.cache_read_per_mtok,
             cache_write_per_mtok=form.cache_write_per_mtok)
     except PriceFormError as exc:
-        return _message(f"{exc.field}: {exc.message}", "error", "price-error")
+        return error(f"{exc.field}: {exc.message}", "price-error")
     except MetadataError as exc:
-        return _message(str(exc), "error", "price-error")
-    return _message(f"Price override {override_id} added for {form.model_pattern!r}. {PRICE_NOTE}", "ok",
-                    "price-saved")
+        return error(str(exc), "price-error")
+    return ok(f"Price override {override_id} added for {form.model_pattern!r}. {PRICE_NOTE}", "price-saved")
 
 
 def _delete(ctx: UiContext, project: str, override_id: int) -> Any:
     if override_id not in {r["id"] for r in ctx.metadata.list_price_overrides(project)}:
-        return _message(f"Price override {override_id} is not one of project {project!r}.", "error", "price-error")
+        return error(f"Price override {override_id} is not one of project {project!r}.", "price-error")
     ctx.metadata.delete_price_override(override_id)
-    return _message(f"Price override {override_id} deleted: calls ingested after the collector reloads its price "
-                    "book (within 30 s) use the remaining overrides or list prices; stored calls keep their cost.",
-                    "ok", "price-deleted")
+    return ok(f"Price override {override_id} deleted: calls ingested after the collector reloads its price "
+              "book (within 30 s) use the remaining overrides or list prices; stored calls keep their cost.",
+              "price-deleted")
 
 
 def parse_price_form(model: Any, provider: Any, input_: Any, output: Any, cache_read: Any,
@@ -331,10 +330,6 @@ def _overrides(ctx: UiContext, project: str) -> Any:
 def _tile(metric: str, label: str, formatter: Any, value: Any) -> Any:
     return html.Div([html.Div(label, className="label"), html.Div(formatter(value), className="value")],
                     className="tile", id=f"costs-{metric}")
-
-
-def _message(text: str, tone: str, element_id: str = "price-refused") -> Any:
-    return html.Span(text, className=tone, id=element_id)
 
 
 def _key(value: Any) -> str:

@@ -117,8 +117,7 @@ def _figure(title: str, names: tuple[str, ...], points: list[dict[str, Any]], ev
 
 
 def _firing_alerts(ctx: UiContext, query: PageQuery) -> Any:
-    alerts = getattr(ctx, "alerts", None)
-    firing = alerts.list_incidents(query.project, "firing", 10) if alerts else []
+    firing = ctx.alerts.list_incidents(query.project, "firing", 10) if ctx.alerts else []
     if not firing:
         return html.Div()
     return html.Div([html.Div(f"🔥 {a['title']} ({a['severity']})", className="alert-item") for a in firing],

@@ -29,6 +29,7 @@ from detectors.alerts.rules import (
     format_duration,
     merge_rule,
     parse_rule,
+    stored_rule,
 )
 from schemas.alerting import StoredSpec
 
@@ -124,7 +125,7 @@ def _save(ctx: UiContext, project: str, editing: int | None, body: dict[str, Any
         if existing is None:
             spec = parse_rule(body, known_channels=channels, default_renotify=_default_renotify(ctx))
         else:
-            spec = merge_rule(_spec(existing), body, known_channels=channels)
+            spec = merge_rule(stored_rule(existing.spec, _default_renotify(ctx)), body, known_channels=channels)
     except AlertInputError as exc:
         return error(f"{exc.field}: {exc.message}" if exc.field else exc.message, "rule-error"), False
     if existing is None:
@@ -138,7 +139,7 @@ def _toggle(ctx: UiContext, project: str, rule_id: int) -> Any:
     stored = ctx.alerts.get_rule(project, rule_id)
     if stored is None:
         return error(f"Rule {rule_id} no longer exists.", "rule-error")
-    spec = _spec(stored)
+    spec = stored_rule(stored.spec, _default_renotify(ctx))
     ctx.alerts.update_rule(project, rule_id, {**spec.to_json(), "enabled": not spec.enabled})
     verb = "enabled" if not spec.enabled else "disabled: it is not evaluated until enabled again"
     return ok(f"Rule {rule_id} {verb}.", "rule-toggled")
@@ -149,12 +150,6 @@ def _delete(ctx: UiContext, project: str, rule_id: int) -> Any:
     if not ctx.alerts.delete_rule(project, rule_id):
         return error(f"Rule {rule_id} no longer exists.", "rule-error")
     return ok(f"Rule {rule_id} deleted.", "rule-deleted")
-
-
-def _spec(stored: StoredSpec) -> RuleSpec:
-    """A stored rule; its channels are trusted, they were checked when it was saved."""
-    return parse_rule(stored.spec, known_channels=set(stored.spec.get("channels") or ()),
-                      default_renotify=RuleSpec.renotify)
 
 
 def _default_renotify(ctx: UiContext) -> timedelta:
