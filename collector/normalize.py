@@ -8,7 +8,7 @@ when present, at most once per span (`_Reader`). Costs are left empty for pricin
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, NamedTuple
 
 from collector.coerce import (
     as_bool,
@@ -89,13 +89,49 @@ def _key_info(key: Any) -> _KeyInfo:
     return info
 
 
+class _Plan(NamedTuple):
+    """What the tables say about one set of attribute names: computed once per distinct set."""
+
+    hits: dict[str, tuple[tuple[int, cv.Source], ...]]  # field → its sources present, in table order
+    marker: int  # best convention marker rank among the names
+    indexed: tuple[tuple[str, str], ...]  # (prefix, name) of flattened `prefix.{i}.…` content
+
+
+_MAX_PLANS = 10_000  # distinct attribute-name sets remembered; an instrumentation emits a handful
+_PLANS: dict[tuple[Any, ...], _Plan] = {}
+
+
+def _plan(attrs: dict[str, Any]) -> _Plan:
+    """The plan of `attrs`' names: spans of one instrumentation share it, so it is built once."""
+    names = tuple(attrs)
+    plan = _PLANS.get(names)
+    if plan is None:
+        plan = _build_plan(names)
+        if len(_PLANS) < _MAX_PLANS:
+            _PLANS[names] = plan
+    return plan
+
+
+def _build_plan(names: tuple[Any, ...]) -> _Plan:
+    hits: dict[str, list[tuple[int, cv.Source]]] = {}
+    marker, indexed = _NO_MARKER, []
+    for name in names:
+        sources, name_marker, prefix = _key_info(name)
+        marker = min(marker, name_marker)
+        if prefix:
+            indexed.append((prefix, name))
+        for field, rank, source in sources:
+            hits.setdefault(field, []).append((rank, source))
+    ordered = {field: tuple(sorted(found, key=_rank)) for field, found in hits.items()}
+    return _Plan(ordered, marker, tuple(indexed))
+
+
 class _Reader:
     """Resolves canonical fields over one span's attributes.
 
-    One pass over the attribute names finds which table entries are present, the span's
-    convention markers and its flattened `prefix.{i}.…` content attributes, so a field the
-    span lacks costs one dict lookup however many sources it has. JSON blobs are parsed
-    once, and only when read.
+    The span's plan (`_plan`) says which table entries are present, the convention marker and
+    the flattened `prefix.{i}.…` content attributes, so a field the span lacks costs one dict
+    lookup however many sources it has. JSON blobs are parsed once, and only when read.
     """
 
     __slots__ = ("attrs", "blobs", "hits", "indexed", "llm", "marker")
@@ -104,26 +140,18 @@ class _Reader:
         self.attrs = attrs
         self.blobs: dict[str, Any] = {}
         self.llm = llm
-        self.hits: dict[str, list[tuple[int, cv.Source]]] = {}
+        plan = _plan(attrs)
+        self.hits = plan.hits
+        self.marker = plan.marker
         self.indexed: dict[str, dict[str, Any]] = {}
-        marker = _NO_MARKER
-        for key, value in attrs.items():
-            sources, key_marker, prefix = _KEY_INFO.get(key) or _key_info(key)
-            if key_marker < marker:
-                marker = key_marker
-            if prefix:
-                self.indexed.setdefault(prefix, {})[key[len(prefix):]] = value
-            for field, rank, source in sources:
-                self.hits.setdefault(field, []).append((rank, source))
-        self.marker = marker
+        for prefix, name in plan.indexed:
+            self.indexed.setdefault(prefix, {})[name[len(prefix):]] = attrs[name]
 
     def first(self, field: str, coerce: Any, streaming: bool = False) -> tuple[Any, cv.Source | None]:
         """First non-null source of `field` in table order, and which source it was."""
         found = self.hits.get(field)
         if found is None:
             return None, None
-        if len(found) > 1:
-            found.sort(key=_rank)
         attrs = self.attrs
         for _, source in found:
             raw = attrs[source.key]

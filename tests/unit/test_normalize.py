@@ -109,6 +109,25 @@ def test_detect_convention(attributes: dict[str, Any], scope: str, expected: str
     assert row_of(attributes, scope_name=scope)[f.CONVENTION] == expected
 
 
+def test_spans_with_the_same_attribute_names_keep_their_own_values() -> None:
+    """The per-name-set plan is shared between such spans; the values read must not be."""
+    def openinference(model: str, prompt_tokens: int | None, question: str) -> dict[str, Any]:
+        return {
+            "openinference.span.kind": "LLM", "llm.model_name": model, "llm.token_count.prompt": prompt_tokens,
+            "llm.input_messages.0.message.role": "user", "llm.input_messages.0.message.content": question,
+        }
+
+    first = row_of(openinference("gpt-4o", 12, "first?"))
+    second = row_of(openinference("claude-sonnet-4-5", None, "second?"))
+    reordered = row_of(dict(reversed(openinference("gpt-4o-mini", 7, "third?").items())))
+    assert [r[f.REQUEST_MODEL] for r in (first, second, reordered)] == ["gpt-4o", "claude-sonnet-4-5", "gpt-4o-mini"]
+    assert [r[f.INPUT_TOKENS] for r in (first, second, reordered)] == [12, 0, 7]
+    assert [messages(r, f.INPUT_MESSAGES)[0]["content"] for r in (first, second, reordered)] == [
+        "first?", "second?", "third?",
+    ]
+    assert {r[f.CONVENTION] for r in (first, second, reordered)} == {"openinference"}
+
+
 # --- OTel GenAI, current and older names ---------------------------------------------------------
 
 
