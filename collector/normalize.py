@@ -97,7 +97,7 @@ class _Plan(NamedTuple):
     indexed: tuple[tuple[str, str], ...]  # (prefix, name) of flattened `prefix.{i}.…` content
 
 
-_MAX_PLANS = 10_000  # distinct attribute-name sets remembered; an instrumentation emits a handful
+_MAX_PLANS = 2_000  # name sets remembered (≤ a few MB); flattened message content makes them vary
 _PLANS: dict[tuple[Any, ...], _Plan] = {}
 
 

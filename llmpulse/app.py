@@ -145,6 +145,7 @@ class Llmpulse:
     def serve(self, *, collector: bool = True, ui: bool = True, detectors: bool = True) -> None:
         """Run the requested parts until `stop()`; blocks."""
         threads = self.start(collector=collector, ui=ui, detectors=detectors)
+        memory.freeze_startup_objects()
         for thread in threads:
             thread.join()
         if not threads:  # detectors only: the scheduler's threads do the work
