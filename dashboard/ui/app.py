@@ -11,10 +11,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
-from flask import Flask
+from flask import Flask, request
 
 from dashboard.alert_actions import Alerting
 from dashboard.ui import filters
@@ -44,6 +45,13 @@ class UiContext:
     @property
     def alerts(self) -> AlertStore | None:
         return self.alerting.alerts if self.alerting else None
+
+    def collector_endpoint(self) -> str:
+        """The collector's URL for an exporter: the host the browser reached the UI on (the
+        collector listens there too, same process or host) with the collector's port."""
+        host = urlsplit(f"//{request.host}").hostname or "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
+        return f"{request.scheme}://{host}:{self.otlp_port}"
 
 
 Page = Callable[[UiContext, PageQuery], Any]

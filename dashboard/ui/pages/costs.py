@@ -21,6 +21,7 @@ from dashboard.ui import format as fmt
 from dashboard.ui.filters import filter_bar
 from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
 from dashboard.ui.pages.alerts.budgets import budget_label, budget_state
+from dashboard.ui.tables import table
 from dashboard.ui.urls import FILTERS
 from detectors.alerts.budget import DAY, BudgetSpec, BudgetStatus
 from detectors.budgets import project_budgets
@@ -149,8 +150,7 @@ def _group_table(label: str, rows: list[dict[str, Any]], total: Any) -> Any:
     body = [html.Tr([html.Td(_key(r["key"])), html.Td(fmt.count(r["requests"])), *_money_cells(r, total),
                      html.Td(r["unpriced_requests"], className="err" if r["unpriced_requests"] else "")])
             for r in rows] or [html.Tr(html.Td("Nothing in this time range.", colSpan=len(head)))]
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
-                      className="table costs-table", id="cost-table")
+    return table(head, body, "cost-table", "table costs-table")
 
 
 def _money_cells(row: dict[str, Any], total: Any) -> list[Any]:
@@ -210,8 +210,7 @@ def _budget_table(budgets: list[tuple[int, BudgetSpec, BudgetStatus]], query: Pa
     body = [html.Tr([html.Td(f"#{i} {budget_label(spec)}"), html.Td(fmt.usd(s.spent_usd)),
                      html.Td(fmt.pct(s.used_pct / 100)), html.Td(fmt.usd(s.projected_usd)),
                      html.Td(fmt.when(s.period_end)), budget_state(s)]) for i, spec, s in budgets]
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
-                      className="table costs-table", id="budget-table")
+    return table(head, body, "budget-table", "table costs-table")
 
 
 # --- unpriced calls and price overrides ----------------------------------------------------------
@@ -320,8 +319,7 @@ def _overrides(ctx: UiContext, project: str) -> Any:
                      html.Td(fmt.when(r["valid_from"])),
                      html.Td(html.Button("delete", id={"type": "price-delete", "id": r["id"]}, className="link"))])
             for r in rows]
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)],
-                      className="table costs-table", id="price-override-table")
+    return table(head, body, "price-override-table", "table costs-table")
 
 
 # --- small helpers -------------------------------------------------------------------------------

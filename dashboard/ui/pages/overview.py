@@ -4,10 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from dash import dcc, html
-from flask import request
 
 from dashboard.ui import charts
 from dashboard.ui import format as fmt
@@ -59,18 +57,12 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
     ])
 
 
-def _ui_host() -> str:
-    """The host the browser reached us on: the collector listens there too (same process or host)."""
-    host = urlsplit(f"//{request.host}").hostname or "127.0.0.1"
-    return f"[{host}]" if ":" in host else host
-
-
 def empty_state(ctx: UiContext, query: PageQuery) -> Any:
     return html.Div([
         html.H1("No LLM calls yet"),
         html.P(f"Project {query.project!r} has no calls in this time range. Point your app's OpenTelemetry "
                "exporter at llmpulse (any GenAI instrumentation, default settings):"),
-        html.Pre(f"export OTEL_EXPORTER_OTLP_ENDPOINT=http://{_ui_host()}:{ctx.otlp_port}", className="code",
+        html.Pre(f"export OTEL_EXPORTER_OTLP_ENDPOINT={ctx.collector_endpoint()}", className="code",
                  id="endpoint-line"),
         html.P(["or send demo traffic: ", html.Code("llmpulse demo")]),
     ], className="empty")

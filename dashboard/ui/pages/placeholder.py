@@ -6,6 +6,8 @@ from typing import TYPE_CHECKING, Any
 
 from dash import html
 
+from dashboard.ui.tables import table
+
 if TYPE_CHECKING:
     from dashboard.ui.app import UiContext
     from dashboard.ui.urls import PageQuery
@@ -14,8 +16,7 @@ if TYPE_CHECKING:
 def _table(head: list[str], rows: list[list[Any]], table_id: str) -> Any:
     body = [html.Tr([html.Td(str(c)) for c in row]) for row in rows] or [
         html.Tr(html.Td("Nothing in this time range.", colSpan=len(head)))]
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(body)], className="table",
-                      id=table_id)
+    return table(head, body, table_id)
 
 
 def not_found(ctx: UiContext, query: PageQuery) -> Any:

@@ -8,15 +8,14 @@ Dash callbacks POST to /_dash-update-component, which the route guard lets any u
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
-from urllib.parse import urlsplit
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as callback_ctx
 from dash.exceptions import PreventUpdate
-from flask import request
 
 from dashboard.ui import format as fmt
 from dashboard.ui.forms import error, field, ok, refused
+from dashboard.ui.tables import table
 from dashboard.ui.urls import parse_query, search_with
 from schemas.metadata import KeyInfo, MetadataError, validate_project_name
 from schemas.users import UserStore
@@ -151,7 +150,7 @@ def _create_key(ctx: UiContext, project: str, name: Any) -> tuple[Any, Any]:
     if not 1 <= len(name) <= MAX_KEY_NAME:
         return _error(f"Name the key (1 to {MAX_KEY_NAME} characters), e.g. where it is used: prod-api."), no_update
     new = ctx.metadata.create_key(project, name)
-    return ok(f"Key {new.info.id} ({name}) created.", "key-created"), _shown_once(new.key, ctx.otlp_port)
+    return ok(f"Key {new.info.id} ({name}) created.", "key-created"), _shown_once(new.key, ctx.collector_endpoint())
 
 
 def _revoke_key(ctx: UiContext, project: str, key_id: int) -> Any:
@@ -165,22 +164,19 @@ def _revoke_key(ctx: UiContext, project: str, key_id: int) -> Any:
                "key-revoked")
 
 
-def _shown_once(key: str, otlp_port: int) -> Any:
+def _shown_once(key: str, endpoint: str) -> Any:
     return html.Div([
         html.Strong("Copy this key now: it is shown only once and cannot be recovered."),
         html.Pre(key, id="key-secret", className="code"),
         html.Span("Configure the app's OpenTelemetry exporter with:"),
-        html.Pre(_usage(key, otlp_port), id="key-usage", className="code"),
+        html.Pre(_usage(key, endpoint), id="key-usage", className="code"),
         html.Small("The endpoint is this host with the collector's port; in server mode use the collector's "
                    "address if it runs elsewhere."),
     ], className="key-once", id="key-once")
 
 
-def _usage(key: str, otlp_port: int) -> str:
-    """The host the browser reached the UI on, with the collector's port."""
-    host = urlsplit(f"//{request.host}").hostname or "localhost"
-    host = f"[{host}]" if ":" in host else host
-    return (f'export OTEL_EXPORTER_OTLP_ENDPOINT="{request.scheme}://{host}:{otlp_port}"\n'
+def _usage(key: str, endpoint: str) -> str:
+    return (f'export OTEL_EXPORTER_OTLP_ENDPOINT="{endpoint}"\n'
             f'export OTEL_EXPORTER_OTLP_HEADERS="Authorization=Bearer {key}"')
 
 
@@ -253,5 +249,4 @@ def _users(ctx: UiContext) -> Any:
         return html.P(["No users: on loopback the UI is open. Add some with ",
                        html.Code("llmpulse users add NAME --role admin"), " before binding it to another address."])
     rows = [html.Tr([html.Td(name), html.Td(role)]) for name, role in users]
-    return html.Table([html.Thead(html.Tr([html.Th("Username"), html.Th("Role")])), html.Tbody(rows)],
-                      className="table", id="users")
+    return table(("Username", "Role"), rows, "users")

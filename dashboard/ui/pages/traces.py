@@ -84,8 +84,9 @@ def _pager(total: int | None, shown: int, page: int, query: PageQuery) -> Any:
         more = shown == PAGE_SIZE
         label = f"page {page} · newest first, not counted over this range (narrow it or filter for a count)"
     else:
-        more = page < max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
-        label = f"page {page} of {max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1):,} · {total:,} traces"
+        pages = max((total + PAGE_SIZE - 1) // PAGE_SIZE, 1)
+        more = page < pages
+        label = f"page {page} of {pages:,} · {total:,} traces"
     links = [dcc.Link("← newer", href=query.link("/traces", page=str(page - 1))) if page > 1 else html.Span(),
              html.Span(label, id="trace-count"),
              dcc.Link("older →", href=query.link("/traces", page=str(page + 1))) if more else html.Span()]

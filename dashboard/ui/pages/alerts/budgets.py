@@ -14,6 +14,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.ui import format as fmt
 from dashboard.ui.forms import clicked, clicked_id, error, field, ok, parse_pairs, refused
 from dashboard.ui.pages.alerts.rules import channel_options
+from dashboard.ui.tables import table
 from detectors.alerts.budget import DEFAULT_THRESHOLDS, PERIODS, BudgetSpec, BudgetStatus, parse_budget
 from detectors.alerts.rules import AlertInputError
 from detectors.budgets import project_budgets
@@ -111,8 +112,7 @@ def budget_table(ctx: UiContext, project: str) -> Any:
                      budget_state(s),
                      html.Td(html.Button("delete", id={"type": "budget-delete", "id": b.id}, className="link"))])
             for b, spec, s in budgets]
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)], className="table",
-                      id="budgets")
+    return table(head, rows, "budgets")
 
 
 def budget_label(spec: BudgetSpec) -> str:

@@ -17,6 +17,7 @@ from dashboard.params import ApiError
 from dashboard.ui import format as fmt
 from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
 from dashboard.ui.pages.alerts.rules import channel_options
+from dashboard.ui.tables import table
 from detectors.alerts.channels import CHANNEL_TYPES, ChannelError, parse_channel
 
 if TYPE_CHECKING:
@@ -140,8 +141,7 @@ def channel_table(ctx: UiContext, project: str) -> Any:
                      html.Td([html.Button("send test", id={"type": "channel-test", "id": c["id"]}, className="link"),
                               html.Button("delete", id={"type": "channel-delete", "id": c["id"]},
                                           className="link")])]) for c in channels]
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)], className="table",
-                      id="channels")
+    return table(head, rows, "channels")
 
 
 def delivery_log(ctx: UiContext, project: str) -> Any:
@@ -157,5 +157,4 @@ def delivery_log(ctx: UiContext, project: str) -> Any:
                      html.Td(d["status"], className={"sent": "ok", "failed": "err"}.get(d["status"], "")),
                      html.Td(d["http_status"] or fmt.MISSING), html.Td(d["attempts"]),
                      html.Td(d["error"] or "")]) for d in deliveries]
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)], className="table",
-                      id="deliveries")
+    return table(head, rows, "deliveries")

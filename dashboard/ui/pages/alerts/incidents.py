@@ -17,6 +17,7 @@ from dashboard.auth import current_user
 from dashboard.params import ApiError
 from dashboard.ui import format as fmt
 from dashboard.ui.forms import clicked_id, error, ok
+from dashboard.ui.tables import table
 from schemas.models import utcnow
 
 if TYPE_CHECKING:
@@ -69,8 +70,7 @@ def incident_table(ctx: UiContext, project: str) -> Any:
                      html.Td(_state(i)), html.Td(fmt.when(i["started_at"])), html.Td(_timeline(i["history"])),
                      html.Td(_deliveries(i["deliveries"], names)), html.Td(_actions(i))],
                     className=f"incident incident-{i['state']}") for i in incidents]
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])), html.Tbody(rows)], className="table",
-                      id="incidents")
+    return table(head, rows, "incidents")
 
 
 def _state(incident: dict[str, Any]) -> Any:

@@ -15,6 +15,7 @@ from dash import ctx as callback_ctx
 from dash.exceptions import PreventUpdate
 
 from dashboard.ui.forms import clicked_id, error, field, ok, parse_pairs, refused
+from dashboard.ui.tables import table
 from detectors.alerts.rules import (
     COMPARATORS,
     COUNT,
@@ -199,8 +200,7 @@ def rule_table(ctx: UiContext, project: str) -> Any:
     if not rules:
         return html.P("No rules yet: create one below.")
     head = ("#", "Name", "Metric", "Condition", "Window", "Filters", "Notify", "Severity", "State", "")
-    return html.Table([html.Thead(html.Tr([html.Th(h) for h in head])),
-                       html.Tbody([_rule_row(r) for r in rules])], className="table", id="rules")
+    return table(head, [_rule_row(r) for r in rules], "rules")
 
 
 def _rule_row(rule: StoredSpec) -> Any:
