@@ -35,6 +35,11 @@ def error(text: str, element_id: str) -> Any:
     return html.Span(text, className="error", id=element_id)
 
 
+def input_error(exc: AlertInputError, element_id: str) -> Any:
+    """A validator's refusal as the API words it: the field it names, then what is wrong."""
+    return error(f"{exc.field}: {exc.message}" if exc.field else exc.message, element_id)
+
+
 def clicked() -> bool:
     """True for a real click; False when a re-rendered list's buttons fired with n_clicks None."""
     return callback_ctx.triggered_id is not None and bool(callback_ctx.triggered[0]["value"])

@@ -12,7 +12,7 @@ from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.ui import format as fmt
-from dashboard.ui.forms import clicked, clicked_id, error, field, ok, parse_pairs, refused
+from dashboard.ui.forms import clicked, clicked_id, error, field, input_error, ok, parse_pairs, refused
 from dashboard.ui.pages.alerts.rules import channel_options
 from dashboard.ui.tables import table
 from detectors.alerts.budget import DEFAULT_THRESHOLDS, PERIODS, BudgetSpec, BudgetStatus, parse_budget
@@ -74,7 +74,7 @@ def _create(ctx: UiContext, project: str, amount: Any, period: Any, thresholds: 
                 "channels": list(channels or [])}
         spec = parse_budget(body, known_channels=ctx.alerts.channel_ids(project))
     except AlertInputError as exc:  # the budget's own refusals and parse_pairs'
-        return error(f"{exc.field}: {exc.message}" if exc.field else exc.message, "budget-error"), False
+        return input_error(exc, "budget-error"), False
     budget_id = ctx.alerts.create_budget(project, spec.to_json())
     return ok(f"Budget {budget_id} added: {budget_label(spec)}.", "budget-created"), True
 

@@ -15,7 +15,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.alert_actions import delete_channel, send_test
 from dashboard.params import ApiError
 from dashboard.ui import format as fmt
-from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
+from dashboard.ui.forms import clicked, clicked_id, error, field, input_error, ok, refused
 from dashboard.ui.pages.alerts.rules import channel_options
 from dashboard.ui.tables import table
 from detectors.alerts.channels import CHANNEL_TYPES, ChannelError, parse_channel
@@ -89,7 +89,7 @@ def _create(ctx: UiContext, project: str, kind: Any, name: Any, url: Any, routin
     try:
         spec = parse_channel(payload)
     except ChannelError as exc:
-        return error(f"{exc.field}: {exc.message}" if exc.field else exc.message, "channel-error"), False
+        return input_error(exc, "channel-error"), False
     channel_id = ctx.alerts.create_channel(project, spec.type, spec.name, spec.secrets, spec.hint)
     return ok(f"Channel {channel_id} ({spec.type}: {spec.name}) added: send it a test from the table.",
               "channel-created"), True

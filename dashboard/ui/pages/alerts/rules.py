@@ -14,7 +14,7 @@ from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as callback_ctx
 from dash.exceptions import PreventUpdate
 
-from dashboard.ui.forms import clicked_id, error, field, ok, parse_pairs, refused
+from dashboard.ui.forms import clicked_id, error, field, input_error, ok, parse_pairs, refused
 from dashboard.ui.tables import table
 from detectors.alerts.rules import (
     COMPARATORS,
@@ -128,7 +128,7 @@ def _save(ctx: UiContext, project: str, editing: int | None, body: dict[str, Any
         else:
             spec = merge_rule(stored_rule(existing.spec, _default_renotify(ctx)), body, known_channels=channels)
     except AlertInputError as exc:
-        return error(f"{exc.field}: {exc.message}" if exc.field else exc.message, "rule-error"), False
+        return input_error(exc, "rule-error"), False
     if existing is None:
         return ok(f"Rule {ctx.alerts.create_rule(project, spec.to_json())} created.", "rule-created"), True
     ctx.alerts.update_rule(project, existing.id, spec.to_json())
