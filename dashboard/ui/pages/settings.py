@@ -14,7 +14,7 @@ from dash import ctx as callback_ctx
 from dash.exceptions import PreventUpdate
 
 from dashboard.ui import format as fmt
-from dashboard.ui.forms import error, field, ok, refused
+from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
 from dashboard.ui.tables import table
 from dashboard.ui.urls import parse_query, search_with
 from schemas.metadata import KeyInfo, MetadataError, validate_project_name
@@ -78,13 +78,13 @@ def register(app: Dash, ctx: UiContext) -> None:
                   Input("key-create", "n_clicks"), Input({"type": "key-revoke", "id": ALL}, "n_clicks"),
                   State("settings-project", "data"), State("key-name", "value"), prevent_initial_call=True)
     def change_keys(create: int | None, revokes: list[int | None], project: str, name: Any) -> tuple[Any, Any, Any]:
-        trigger = callback_ctx.triggered_id
-        if trigger is None or not callback_ctx.triggered[0]["value"]:
+        if not clicked():
             raise PreventUpdate  # a re-rendered list's buttons, not a click
         if refused(ctx):
             return _error(ADMIN_ONLY), _keys(ctx, project), no_update
-        if isinstance(trigger, dict):
-            return _revoke_key(ctx, project, int(trigger["id"])), _keys(ctx, project), no_update
+        revoke_id = clicked_id("key-revoke")
+        if revoke_id is not None:
+            return _revoke_key(ctx, project, revoke_id), _keys(ctx, project), no_update
         message, shown_once = _create_key(ctx, project, name)
         return message, _keys(ctx, project), shown_once
 
