@@ -9,12 +9,10 @@ import pytest
 import requests
 from selenium import webdriver
 from selenium.webdriver.common.by import By
-from selenium.webdriver.support import expected_conditions as ec
-from selenium.webdriver.support.ui import WebDriverWait
 
 from schemas.users import UserStore
 from tests.conftest import Running, login_session, make_settings, start_service
-from tests.e2e.browser import browser, console_errors, screenshot  # noqa: F401 (the fixture)
+from tests.e2e.browser import browser, console_errors, screenshot, wait_for, wait_text  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.slow
 RULE = {"name": "errors", "metric": "error_rate", "comparator": ">", "threshold": 0.1, "window": "5m"}
@@ -32,7 +30,7 @@ def exposed(tmp_path: Path, chdb_dsn: str) -> Iterator[Running]:
 
 def submit_login(driver: webdriver.Chrome, username: str, password: str) -> None:
     """Fill and send the login form the UI redirected to."""
-    WebDriverWait(driver, 20).until(ec.presence_of_element_located((By.ID, "login-submit")))
+    wait_for(driver, "#login-submit")
     driver.find_element(By.ID, "username").send_keys(username)
     driver.find_element(By.ID, "password").send_keys(password)
     driver.find_element(By.ID, "login-submit").click()
@@ -81,22 +79,21 @@ def test_login_in_the_browser(exposed: Running, browser) -> None:  # noqa: F811
     browser.find_element(By.ID, "username").send_keys("ada")
     browser.find_element(By.ID, "password").send_keys("correct horse battery")
     browser.find_element(By.ID, "login-submit").click()
-    WebDriverWait(browser, 20).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, "#page h1"), "Traces"))
+    wait_text(browser, "#page h1", "Traces")
     assert [e for e in console_errors(browser) if "/login" not in e] == []
 
 
 def test_a_viewer_sees_alerts_but_cannot_change_them_from_the_page(exposed: Running, browser) -> None:  # noqa: F811
     browser.get(exposed.ui_url + "/alerts")
     submit_login(browser, "vic", "viewer password 1")
-    WebDriverWait(browser, 20).until(ec.presence_of_element_located((By.ID, "rule-create")))
+    wait_for(browser, "#rule-create")
     browser.find_element(By.ID, "rule-name").send_keys("sneaky")
     browser.find_element(By.ID, "rule-threshold").send_keys("0.5")
     browser.find_element(By.ID, "rule-create").click()
-    WebDriverWait(browser, 20).until(ec.text_to_be_present_in_element((By.ID, "rule-message"), "admin role"))
+    wait_text(browser, "#rule-message", "admin role")
     browser.find_element(By.ID, "budget-amount").send_keys("10")
     browser.find_element(By.ID, "budget-create").click()
-    WebDriverWait(browser, 20).until(ec.text_to_be_present_in_element((By.ID, "budget-create-message"),
-                                                                      "admin role"))
+    wait_text(browser, "#budget-create-message", "admin role")
     assert exposed.service.alert_store.list_rules("default") == []
     assert exposed.service.alert_store.list_budgets("default") == []
     assert console_errors(browser) == []
