@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from llmpulse.demo import run_demo
-from tests.conftest import Running, make_settings, start_service
+from tests.conftest import Running, make_settings, run_detector, start_service
 from tests.e2e.browser import browser, console_errors, screenshot, wait_for  # noqa: F401 (the fixture)
 from tests.e2e.test_ui import XSS
 
@@ -22,12 +22,7 @@ PAGE = "/quality?range=7d"
 
 
 def api(running: Running, method: str, path: str, body: object = None, **params: object) -> requests.Response:
-    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, params=params, timeout=300)
-
-
-def run_detector(running: Running, name: str) -> None:
-    run = api(running, "POST", "/detectors/run", {"detectors": [name]}).json()["runs"][0]
-    assert run["outcome"] == "ok", run
+    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, params=params)
 
 
 @pytest.fixture(scope="module")

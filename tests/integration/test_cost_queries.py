@@ -10,8 +10,8 @@ from detectors.metrics import rollup_span
 from schemas.cost_queries import COST_METRICS, cost_by_group, unpriced_models
 from schemas.metrics import SeriesQuery, window_values
 from schemas.runs import StateStore
-from tests.conftest import Running
-from tests.integration.test_metrics_detector import hours_ago, run_detectors, send
+from tests.conftest import Running, run_detectors
+from tests.integration.test_metrics_detector import hours_ago, send
 from tests.spans import Call
 
 

@@ -11,27 +11,21 @@ import requests
 
 from llmpulse.demo import run_demo
 from schemas.drift import insert_drift_events
-from tests.conftest import Running
+from tests.conftest import Running, run_detector
 from tests.spans import PROTOBUF, Call, export_calls
 
 DAY_NS = 86_400 * 10**9
 
 
 def api(running: Running, method: str, path: str, body: object = None, **params: object) -> requests.Response:
-    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, params=params, timeout=300)
-
-
-def run_drift(running: Running) -> dict:
-    run = api(running, "POST", "/detectors/run", {"detectors": ["drift"]}).json()["runs"][0]
-    assert run["outcome"] == "ok", run
-    return run
+    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, params=params)
 
 
 def test_the_demo_silent_update_is_found(running: Running) -> None:
     now = datetime.now(UTC)
     run_demo(running.otlp_url, traces=700, seed=5, days=1.0, now=now)
     running.flush()
-    run_drift(running)
+    run_detector(running, "drift")
     events = api(running, "GET", "/drift", model="gpt-4o-mini").json()
     changes = [e for e in events if e["kind"] == "model_change"]
     assert changes, events
@@ -43,7 +37,7 @@ def test_the_demo_silent_update_is_found(running: Running) -> None:
     assert len(shifts) == 1, events
     moved = {f["name"] for f in shifts[0]["features"] if f["moved"]}
     assert "output_tokens" in moved or (shifts[0]["auc"] or 0) >= 0.6, shifts[0]
-    assert run_drift(running)["rows_written"] == 0  # a change is reported once
+    assert run_detector(running, "drift")["rows_written"] == 0  # a change is reported once
 
 
 def test_a_stable_stream_gives_no_event(running: Running) -> None:
@@ -59,7 +53,7 @@ def test_a_stable_stream_gives_no_event(running: Running) -> None:
     for batch in range(0, len(calls), 300):
         assert running.post_otlp("/v1/traces", export_calls(*calls[batch:batch + 300]), PROTOBUF).status_code == 200
     running.flush()
-    run = run_drift(running)
+    run = run_detector(running, "drift")
     assert run["rows_read"] >= 400 and run["rows_written"] == 0, run
     assert api(running, "GET", "/drift").json() == []
 

@@ -11,7 +11,7 @@ import requests
 from detectors.metrics import rollup_span
 from schemas.metrics import RollupSpan, SeriesQuery, dimension_values
 from schemas.runs import StateStore
-from tests.conftest import Running
+from tests.conftest import Running, run_detectors
 from tests.spans import PROTOBUF, Call, export_calls
 
 HOUR_NS = 3600 * 10**9
@@ -27,15 +27,6 @@ def send(running: Running, *calls: Call) -> None:
     response = running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF)
     assert response.status_code == 200, response.text
     running.flush()
-
-
-def run_detectors(running: Running, *names: str) -> list[dict]:
-    body = {"detectors": list(names)} if names else None
-    response = requests.post(running.ui_url + "/api/v1/detectors/run", json=body, timeout=60)
-    assert response.status_code == 200, response.text
-    runs = response.json()["runs"]
-    assert all(r["outcome"] == "ok" for r in runs), runs
-    return runs
 
 
 def series(running: Running, **params: object) -> dict:

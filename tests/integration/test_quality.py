@@ -11,19 +11,13 @@ import pytest
 import requests
 
 from llmpulse.demo import run_demo
-from tests.conftest import Running, make_settings, start_service
+from tests.conftest import Running, make_settings, run_detector, start_service
 from tests.receiver import Receiver, Reply
 from tests.spans import PROTOBUF, Call, export_calls
 
 
 def api(running: Running, method: str, path: str, body: object = None, **params: object) -> requests.Response:
-    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, params=params, timeout=120)
-
-
-def run_detector(running: Running, name: str) -> dict:
-    runs = api(running, "POST", "/detectors/run", {"detectors": [name]}).json()["runs"]
-    assert runs[0]["outcome"] == "ok", runs
-    return runs[0]
+    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, params=params)
 
 
 @pytest.fixture

@@ -4,19 +4,10 @@ from __future__ import annotations
 
 import time
 
-import requests
-
-from tests.conftest import Running
+from tests.conftest import Running, run_detector
 from tests.spans import PROTOBUF, Call, export_calls
 
 DAY_NS = 86_400 * 10**9
-
-
-def run(running: Running, name: str) -> dict:
-    response = requests.post(running.ui_url + "/api/v1/detectors/run", json={"detectors": [name]}, timeout=60)
-    (outcome,) = response.json()["runs"]
-    assert outcome["outcome"] == "ok", outcome
-    return outcome
 
 
 def counts(running: Running, project: str) -> dict[str, int]:
@@ -38,14 +29,14 @@ def test_data_older_than_a_projects_retention_is_deleted_and_the_rest_kept(runni
             assert running.post_otlp("/v1/traces", export_calls(*calls), headers).status_code == 200
     running.flush()
     for _ in range(6):  # the backfill goes one day further back per run
-        run(running, "metrics")
+        run_detector(running, "metrics")
     before = counts(running, "short")
     assert before["spans"] == 3 and before["call_metrics_hour"] == 3
 
-    first = run(running, "retention")
+    first = run_detector(running, "retention")
     assert first["rows_written"] >= 3 and first["message"].startswith("short: 1 span(s) before ")
     assert counts(running, "short") == {"spans": 2, "call_metrics_minute": 2, "call_metrics_hour": 2}
     assert counts(running, "default")["spans"] == 3
     summary = running.get("/api/v1/metrics/summary", project="short", **{"from": (now - 10 * DAY_NS) / 1e9})
     assert summary.json()["total"]["requests"] == 2
-    assert run(running, "retention")["message"] == "nothing past retention"  # nothing more to do: no writes
+    assert run_detector(running, "retention")["message"] == "nothing past retention"  # nothing more to do: no writes
