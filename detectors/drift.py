@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -18,8 +19,10 @@ from itertools import pairwise
 from typing import Any
 
 from detectors.base import DetectorContext, RunResult
-from detectors.scoring.groundedness import answer_text
-from detectors.shift import FeatureShift, ShiftReport, compare_windows, sample_from_rows
+from detectors.scoring.texts import answer_text
+from detectors.shift.report import FeatureShift, ShiftReport
+from detectors.shift.sample import sample_from_rows
+from detectors.worker import Failed, run_batch
 from schemas.drift import (
     VERSION_COLUMNS,
     ServedVersion,
@@ -32,6 +35,8 @@ from schemas.drift import (
 from schemas.quality import drift_events
 
 MODEL_CHANGE, BEHAVIOUR = "model_change", "behaviour"
+COMPARE_WINDOWS = "detectors.shift.compare:compare_windows"  # run in the worker process
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True)
@@ -95,11 +100,14 @@ class DriftDetector:
         counts = model_window_counts(ctx.store, project, start, split, ctx.now, s.min_calls)
         baselines = self._samples(ctx, project, {m: b for m, (b, _) in counts.items()}, start, split)
         currents = self._samples(ctx, project, {m: a for m, (_, a) in counts.items()}, split, ctx.now)
-        for model in counts:
-            baseline, current = baselines[model], currents[model]
-            read += len(baseline) + len(current)
-            report = compare_windows(sample_from_rows(baseline), sample_from_rows(current), min_samples=s.min_calls)
-            if report.drifted and model not in recent:  # one event per shift, not one per run
+        models = list(counts)
+        calls = [((sample_from_rows(baselines[m]), sample_from_rows(currents[m])), {"min_samples": s.min_calls})
+                 for m in models]
+        for model, report in zip(models, run_batch(COMPARE_WINDOWS, calls), strict=True):
+            read += len(baselines[model]) + len(currents[model])
+            if isinstance(report, Failed):
+                log.error("comparing windows of %s/%s failed: %s", project, model, report.error)
+            elif report.drifted and model not in recent:  # one event per shift, not one per run
                 events.append(self._shift_event(ctx, project, model, report))
         return events, read
 

@@ -19,8 +19,10 @@ from typing import Any
 from genai_prices import Usage, calc_price
 
 from detectors.base import DetectorContext, RunResult
-from detectors.scoring.groundedness import HALLUCINATED, UNKNOWN, answer_text, extract_context, score_groundedness
 from detectors.scoring.judge import JudgeConfig, JudgeVerdict, judge_groundedness
+from detectors.scoring.texts import answer_text, extract_context
+from detectors.scoring.verdict import HALLUCINATED, UNKNOWN, Groundedness
+from detectors.worker import Failed, run_batch
 from schemas.evaluations import (
     SpanToScore,
     evaluation_key,
@@ -33,6 +35,7 @@ from schemas.quality import SOURCE_JUDGE, SOURCE_OFFLINE
 log = logging.getLogger(__name__)
 
 OFFLINE_SCORER = "groundedness"
+SCORE_GROUNDEDNESS = "detectors.scoring.groundedness:score_groundedness"  # run in the worker process
 JUDGE_SCORER = "llm_judge"
 IMPORT_KEY = "hallucination.imported_until"
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
@@ -63,14 +66,14 @@ class HallucinationDetector:
                          message=f"{scored} span(s) scored, {imported} app evaluation(s) imported")
 
     def _score_project(self, ctx: DetectorContext, project: str, rate: float) -> int:
-        scorers = [(OFFLINE_SCORER, self._offline_row)] + ([(JUDGE_SCORER, self._judge_row)] if self.judge else [])
+        scorers = [(OFFLINE_SCORER, self._offline_rows)] + ([(JUDGE_SCORER, self._judge_rows)] if self.judge else [])
         total = 0
         for scorer, score in scorers:
             key = f"hallucination.{project}.{scorer}.ingested_until"
             since = _parse_time(ctx.state.get(key))
             spans = sampled_spans(ctx.store, project, rate, since, ctx.now - self.sampling.lookback, scorer,
                                   self.sampling.max_per_run)
-            rows = [self._guarded(score, project, span, scorer) for span in spans]
+            rows = score(project, spans)
             insert_evaluations(ctx.store, rows)
             ctx.state.set(key, self._next_since(ctx, spans).isoformat())
             total += len(rows)
@@ -83,22 +86,25 @@ class HallucinationDetector:
             return spans[-1].ingested_at.replace(tzinfo=UTC) - timedelta(microseconds=1)
         return ctx.now - VISIBILITY_LAG
 
-    def _guarded(self, score: Any, project: str, span: SpanToScore, scorer: str) -> dict[str, Any]:
+    def _guarded(self, score: Any, project: str, span: SpanToScore, scorer: str) -> dict[str, Any] | None:
         try:
             return score(project, span)
         except Exception as exc:  # one odd span must not stop the batch
             log.exception("scoring span %s/%s failed", span.trace_id, span.span_id)
-            return evaluation_row(project, span, scorer, SOURCE_OFFLINE, error=f"{type(exc).__name__}: {exc}")
+            source = SOURCE_JUDGE if scorer == JUDGE_SCORER else SOURCE_OFFLINE
+            return evaluation_row(project, span, scorer, source, error=f"{type(exc).__name__}: {exc}")
 
-    def _offline_row(self, project: str, span: SpanToScore) -> dict[str, Any]:
-        question, contexts, answer = span_texts(span)
-        if not contexts or not answer:
-            return evaluation_row(project, span, OFFLINE_SCORER, SOURCE_OFFLINE, label=UNKNOWN,
-                                  reason="nothing to check the answer against (no retrieved documents, tool "
-                                         "results or context block)" if answer else "no answer text")
-        result = score_groundedness(answer, contexts, question)
-        return evaluation_row(project, span, OFFLINE_SCORER, SOURCE_OFFLINE, score=result.score, label=result.label,
-                              reason=result.reason, hallucinated=_verdict(result.label))
+    def _offline_rows(self, project: str, spans: list[SpanToScore]) -> list[dict[str, Any]]:
+        """One row per span, in order; the groundable spans are scored together in one worker batch."""
+        rows = {i: self._guarded(_unscorable_row, project, span, OFFLINE_SCORER) for i, span in enumerate(spans)}
+        pending = [i for i, row in rows.items() if row is None]
+        results = run_batch(SCORE_GROUNDEDNESS, [(_score_arguments(spans[i]), {}) for i in pending])
+        for i, result in zip(pending, results, strict=True):
+            rows[i] = _offline_row(project, spans[i], result)
+        return [rows[i] for i in range(len(spans))]
+
+    def _judge_rows(self, project: str, spans: list[SpanToScore]) -> list[dict[str, Any]]:
+        return [self._guarded(self._judge_row, project, span, JUDGE_SCORER) for span in spans]
 
     def _judge_row(self, project: str, span: SpanToScore) -> dict[str, Any]:
         question, contexts, answer = span_texts(span)
@@ -110,6 +116,29 @@ class HallucinationDetector:
                               reason=verdict.reason, hallucinated=None if verdict.error else _verdict(verdict.label),
                               error=verdict.error, cost=judge_cost(verdict), input_tokens=verdict.input_tokens,
                               output_tokens=verdict.output_tokens)
+
+
+def _unscorable_row(project: str, span: SpanToScore) -> dict[str, Any] | None:
+    """The row of a span with nothing to check, or None when it can be scored."""
+    _, contexts, answer = span_texts(span)
+    if contexts and answer:
+        return None
+    return evaluation_row(project, span, OFFLINE_SCORER, SOURCE_OFFLINE, label=UNKNOWN,
+                          reason="nothing to check the answer against (no retrieved documents, tool "
+                                 "results or context block)" if answer else "no answer text")
+
+
+def _score_arguments(span: SpanToScore) -> tuple[str, list[str], str]:
+    question, contexts, answer = span_texts(span)
+    return answer, contexts, question
+
+
+def _offline_row(project: str, span: SpanToScore, result: Groundedness | Failed) -> dict[str, Any]:
+    if isinstance(result, Failed):
+        log.error("scoring span %s/%s failed: %s", span.trace_id, span.span_id, result.error)
+        return evaluation_row(project, span, OFFLINE_SCORER, SOURCE_OFFLINE, error=result.error)
+    return evaluation_row(project, span, OFFLINE_SCORER, SOURCE_OFFLINE, score=result.score, label=result.label,
+                          reason=result.reason, hallucinated=_verdict(result.label))
 
 
 def span_texts(span: SpanToScore) -> tuple[str, list[str], str]:

@@ -11,6 +11,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Protocol
 
 import pytest
 import requests
@@ -61,7 +62,13 @@ def start_service(settings: Settings) -> Running:
     return running
 
 
-def run_detectors(running: Running, *names: str) -> list[dict]:
+class ServesUi(Protocol):
+    """An in-process `Running` or a `llmpulse serve` subprocess: whatever answers the UI port."""
+
+    ui_url: str
+
+
+def run_detectors(running: ServesUi, *names: str) -> list[dict]:
     """Run detectors now through the API (every one when none is named); each run must end ok.
 
     The HTTP timeout only guards against a hang: it is pytest's per-test limit (pyproject.toml)."""
@@ -73,7 +80,7 @@ def run_detectors(running: Running, *names: str) -> list[dict]:
     return runs
 
 
-def run_detector(running: Running, name: str) -> dict:
+def run_detector(running: ServesUi, name: str) -> dict:
     (run,) = run_detectors(running, name)
     return run
 

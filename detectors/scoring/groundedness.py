@@ -15,11 +15,12 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 from scipy import sparse
 from sklearn.feature_extraction.text import TfidfVectorizer
+
+from detectors.scoring.verdict import GROUNDED, HALLUCINATED, UNKNOWN, ClaimSupport, Groundedness
 
 # Calibrated on the demo knowledge base (llmpulse/demo_content.py: 12 articles, each with a grounded
 # and a wrong answer, scored against the article, two random distractor articles and the system
@@ -39,24 +40,6 @@ MIN_CLAIM_WORDS = 3  # content words; "Yes." or "Sure thing!" claim nothing chec
 MIN_CLAUSE_WORDS = 4  # a shorter clause leans on its neighbour ("…codes; use one of them…"): kept whole
 STEM_LENGTH = 5  # truncation stemming: "refunded" and "refunds" both become "refun"
 MAX_QUOTE = 90  # characters of a claim quoted in a reason
-
-GROUNDED, HALLUCINATED, UNKNOWN = "grounded", "hallucinated", "unknown"
-
-
-@dataclass(frozen=True)
-class ClaimSupport:
-    text: str
-    support: float  # 0..1, 1 = the context says the same thing
-    best_evidence: str
-
-
-@dataclass(frozen=True)
-class Groundedness:
-    score: float  # 0..1, 1 = fully supported
-    label: str  # GROUNDED | HALLUCINATED | UNKNOWN
-    reason: str
-    claims: tuple[ClaimSupport, ...]
-
 
 # --- text units -------------------------------------------------------------------------------------
 
@@ -324,77 +307,3 @@ def _verdict(claims: tuple[ClaimSupport, ...]) -> Groundedness:
 
 def _quote(text: str) -> str:
     return f'"{text if len(text) <= MAX_QUOTE else text[: MAX_QUOTE - 1].rstrip() + "…"}"'
-
-
-# --- where the question, context and answer live in stored messages ---------------------------------
-
-_SECTION = re.compile(r"^[ \t]*(context|documents|sources|results|search results|retrieved documents|"
-                      r"question|query|user question)[ \t]*:[ \t]*", re.IGNORECASE | re.MULTILINE)
-_BLOCK_BREAK = re.compile(r"\n\s*\n|\n(?=[ \t]*[-*•][ \t])")  # paragraphs and list items: one document each
-_QUESTION_LABELS = frozenset({"question", "query", "user question"})
-_CONTEXT_ROLES = frozenset({"system", "developer", "tool"})
-
-
-def extract_context(input_messages: list[dict[str, Any]],
-                    retrieval_documents: list[dict[str, Any]]) -> tuple[str, list[str]]:
-    """(question, contexts) of an LLM call from its normalized input messages and retrieved documents.
-
-    Retrieved documents, system prompts, tool results and the labelled "Context:" blocks of user
-    messages are context; the last user message (its "Question:" section when labelled) is the question.
-    """
-    contexts = [_text(d.get("content")) for d in retrieval_documents if isinstance(d, dict)]
-    question = ""
-    for message in input_messages:
-        if not isinstance(message, dict):
-            continue
-        text = _message_text(message)
-        if message.get("role") in _CONTEXT_ROLES:
-            contexts.append(text)
-        elif message.get("role", "user") == "user":
-            question, blocks = _split_user_message(text)
-            contexts.extend(blocks)
-    return question, _distinct(contexts)
-
-
-def answer_text(output_messages: list[dict[str, Any]]) -> str:
-    """The text the model answered with (tool calls and reasoning are not part of it)."""
-    texts = [_message_text(m) for m in output_messages
-             if isinstance(m, dict) and m.get("role", "assistant") == "assistant"]
-    return "\n".join(t for t in texts if t)
-
-
-def _split_user_message(text: str) -> tuple[str, list[str]]:
-    """(question, context blocks) of a user message that may label its sections."""
-    sections = list(_SECTION.finditer(text))
-    if not sections:
-        return text.strip(), []
-    question, blocks = text[: sections[0].start()].strip(), []
-    for match, following in zip(sections, [*sections[1:], None], strict=True):
-        body = text[match.end(): following.start() if following else len(text)].strip()
-        if match.group(1).lower() in _QUESTION_LABELS:
-            question = body
-        else:
-            blocks.extend(p.strip(" \t\n-*•") for p in _BLOCK_BREAK.split(body) if p.strip())
-    return question, blocks
-
-
-def _message_text(message: dict[str, Any]) -> str:
-    content = message.get("content")
-    if not content and isinstance(message.get("parts"), list):
-        content = message["parts"]
-    return _text(content)
-
-
-def _text(content: Any) -> str:
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        return "\n".join(_text(p.get("content") or p.get("text")) if isinstance(p, dict) else _text(p)
-                         for p in content)
-    return ""
-
-
-def _distinct(contexts: list[str]) -> list[str]:
-    """Non-empty contexts in order, without any contained in another (a document also pasted in the prompt)."""
-    texts = list(dict.fromkeys(c.strip() for c in contexts if c and c.strip()))
-    return [t for t in texts if not any(t != other and t in other for other in texts)]

@@ -11,8 +11,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 from functools import lru_cache
-
-from scipy.stats import norm
+from statistics import NormalDist
 
 DEFAULT_CONFIDENCE = 0.95
 
@@ -54,7 +53,7 @@ def rate_with_interval(flagged: int, sampled: int, confidence: float = DEFAULT_C
 def _z_score(confidence: float) -> float:
     if not 0.0 < confidence < 1.0:
         raise ValueError(f"confidence must be between 0 and 1 (exclusive), got {confidence}")
-    return float(norm.ppf(1 - (1 - confidence) / 2))
+    return NormalDist().inv_cdf(1 - (1 - confidence) / 2)
 
 
 def _check_counts(successes: int, trials: int) -> None:

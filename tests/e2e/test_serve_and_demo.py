@@ -1,5 +1,5 @@
-"""A user's first minutes: `llmpulse serve`, then `llmpulse demo`, then the read API; SIGTERM stops
-the server cleanly with every acknowledged span written."""
+"""A user's first minutes: `llmpulse serve`, then `llmpulse demo`, then the read API and the
+detectors; SIGTERM stops the server cleanly with every acknowledged span written."""
 
 from __future__ import annotations
 
@@ -10,11 +10,16 @@ from pathlib import Path
 import pytest
 import requests
 
-from tests.e2e.server import start_server
+from tests.conftest import run_detectors
+from tests.e2e.server import ServerProcess, start_server
+
+# Detectors hand their SciPy and scikit-learn work to a child process (detectors/worker.py), so the
+# service never maps them. (pandas it does map: chDB requires it and pyarrow imports it on first use.)
+WORKER_ONLY_PACKAGES = ("/sklearn/", "/scipy/")
 
 
 @pytest.mark.slow
-def test_demo_traffic_is_queryable_and_shutdown_is_clean(tmp_path: Path) -> None:
+def test_demo_traffic_is_queryable_scored_and_shutdown_is_clean(tmp_path: Path) -> None:
     server = start_server(tmp_path / "data", {"LLMPULSE_FLUSH_SECONDS": "30"})
     try:
         demo = subprocess.run(
@@ -38,5 +43,14 @@ def test_demo_traffic_is_queryable_and_shutdown_is_clean(tmp_path: Path) -> None
         assert {g["key"]["provider"] for g in summary["groups"]} >= {"openai", "anthropic"}
         assert summary["total"]["cost"]["unpriced_requests"] < sent_calls
         assert summary["total"]["cache_read_tokens"] > 0 and summary["total"]["ttft_ms"]["p50"] is not None
+        runs = {r["detector"]: r for r in run_detectors(restarted)}
+        assert runs["hallucination"]["rows_read"] > 0  # the worker scored the demo's RAG answers
+        assert mapped_files(restarted) and not [f for f in mapped_files(restarted)
+                                                if any(p in f for p in WORKER_ONLY_PACKAGES)]
     finally:
         assert restarted.terminate() == 0
+
+
+def mapped_files(server: ServerProcess) -> set[str]:
+    maps = Path(f"/proc/{server.process.pid}/maps").read_text().splitlines()
+    return {line.split(maxsplit=5)[5] for line in maps if len(line.split(maxsplit=5)) == 6}

@@ -13,12 +13,11 @@ from detectors.scoring.groundedness import (
     GROUNDED,
     HALLUCINATED,
     UNKNOWN,
-    answer_text,
     extract_claims,
-    extract_context,
     score_groundedness,
     split_sentences,
 )
+from detectors.scoring.texts import answer_text, extract_context
 from llmpulse.demo_content import KNOWLEDGE_BASE, SUPPORT_SYSTEM_PROMPT, VERBOSE_TAILS, Article
 from llmpulse.demo_scenarios import _context_prompt
 

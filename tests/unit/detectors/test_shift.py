@@ -16,7 +16,9 @@ from datetime import UTC, datetime
 import numpy as np
 import pytest
 
-from detectors.shift import (
+from detectors.shift.compare import compare_windows, estimate_change_time, holm
+from detectors.shift.report import FeatureShift, ShiftReport
+from detectors.shift.sample import (
     ANSWER_CHARS,
     ERROR,
     FINISH_REASON,
@@ -26,11 +28,6 @@ from detectors.shift import (
     SCORE,
     TTFT,
     CallSample,
-    FeatureShift,
-    ShiftReport,
-    compare_windows,
-    estimate_change_time,
-    holm,
     sample_from_rows,
 )
 from llmpulse.demo_calls import CallRequest, TraceBuilder, TraceContext, complete_call

@@ -1,0 +1,109 @@
+"""SciPy and scikit-learn work, done in a short-lived child process.
+
+Importing scikit-learn (which brings pandas) and SciPy costs a process ~120 MB that it keeps for
+good, and in embedded mode the collector shares the detectors' process. Groundedness scoring and
+drift need them for seconds every few minutes, so the child imports them, works through one
+batch of calls and exits, and the memory goes back to the system.
+
+The parent writes a pickled `(target, calls)` to the child's stdin; the child answers with a
+pickled list holding one result, or one `Failed`, per call. Both ends are this module, so
+pickle carries numpy arrays and dataclasses as they are, and nothing else speaks to the child.
+"""
+
+from __future__ import annotations
+
+import importlib
+import logging
+import os
+import pickle
+import subprocess
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+log = logging.getLogger(__name__)
+
+TIMEOUT_SECONDS = 600.0  # a run's batch is bounded (500 spans, 3,000 calls a window): minutes mean a hang
+Call = tuple[tuple[Any, ...], dict[str, Any]]  # positional and keyword arguments of one call
+
+
+@dataclass(frozen=True)
+class Failed:
+    """One call raised in the child; the other calls of the batch still count."""
+
+    error: str
+
+
+class WorkerError(RuntimeError):
+    """The child itself failed: it crashed, hung, or answered something unreadable."""
+
+
+def run_batch(target: str, calls: Sequence[Call], timeout: float = TIMEOUT_SECONDS) -> list[Any]:
+    """`target` ("module:function") applied to each call in a fresh child process, in order."""
+    if not calls:
+        return []
+    request = pickle.dumps((target, list(calls)), protocol=pickle.HIGHEST_PROTOCOL)
+    try:
+        done = subprocess.run([sys.executable, "-m", __name__], input=request, capture_output=True,
+                              timeout=timeout, check=False)
+    except subprocess.TimeoutExpired as exc:
+        raise WorkerError(f"{target}: no answer within {timeout:.0f} s") from exc
+    if done.returncode != 0:
+        raise WorkerError(f"{target}: the worker exited with status {done.returncode}: {_tail(done.stderr)}")
+    if done.stderr.strip():
+        log.warning("worker %s: %s", target, _tail(done.stderr))
+    return _read_answer(target, done.stdout, len(calls))
+
+
+def _read_answer(target: str, answer: bytes, expected: int) -> list[Any]:
+    try:
+        results = pickle.loads(answer)
+    except Exception as exc:  # a truncated or foreign stdout: whatever it is, the batch is lost
+        raise WorkerError(f"{target}: unreadable answer ({type(exc).__name__}: {exc})") from exc
+    if not isinstance(results, list) or len(results) != expected:
+        raise WorkerError(f"{target}: expected {expected} result(s), got {_count(results)}")
+    return results
+
+
+def _count(results: object) -> str:
+    return str(len(results)) if isinstance(results, list) else type(results).__name__
+
+
+def _tail(stderr: bytes, limit: int = 2000) -> str:
+    text = stderr.decode("utf-8", "replace").strip()
+    return text[-limit:] if text else "(nothing on stderr)"
+
+
+# --- the child -------------------------------------------------------------------------------------
+
+
+def serve_batch() -> None:
+    """Read one batch from stdin, answer it on stdout; library output goes to stderr, not the answer."""
+    answer = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
+    os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    target, calls = pickle.load(sys.stdin.buffer)
+    function = resolve_target(target)
+    pickle.dump([_call(function, args, kwargs) for args, kwargs in calls], answer,
+                protocol=pickle.HIGHEST_PROTOCOL)
+    answer.close()
+
+
+def resolve_target(target: str) -> Callable[..., Any]:
+    module, _, name = target.partition(":")
+    if not module or not name:
+        raise ValueError(f"a worker target is 'module:function', got {target!r}")
+    return getattr(importlib.import_module(module), name)
+
+
+def _call(function: Callable[..., Any], args: tuple[Any, ...], kwargs: dict[str, Any]) -> Any:
+    try:
+        return function(*args, **kwargs)
+    except Exception as exc:  # one odd input must not cost the batch
+        return Failed(f"{type(exc).__name__}: {exc}")
+
+
+if __name__ == "__main__":  # run as `python -m detectors.worker`; the real module pickles `Failed` by its name
+    from detectors.worker import serve_batch as serve_from_module
+
+    serve_from_module()

@@ -1,0 +1,49 @@
+"""The worker process: the same answers as in-process, one failed call does not cost the batch,
+and a crashed, hung or misnamed worker is a clear error rather than a silent empty result."""
+
+from __future__ import annotations
+
+import pytest
+
+from detectors.scoring.groundedness import score_groundedness
+from detectors.scoring.verdict import GROUNDED, HALLUCINATED
+from detectors.worker import Failed, WorkerError, run_batch
+from llmpulse.demo_content import KNOWLEDGE_BASE
+
+
+def test_groundedness_in_the_worker_equals_in_process() -> None:
+    article = KNOWLEDGE_BASE[0]
+    calls = [((article.answer, [article.content], article.questions[0]), {}),
+             ((article.hallucination, [article.content], article.questions[0]), {})]
+    results = run_batch("detectors.scoring.groundedness:score_groundedness", calls)
+    assert results == [score_groundedness(*args) for args, _ in calls]
+    assert [r.label for r in results] == [GROUNDED, HALLUCINATED]
+
+
+def test_a_call_that_raises_is_failed_and_the_others_still_answer() -> None:
+    results = run_batch("statistics:mean", [(([1, 2, 3],), {}), (([],), {}), (([4],), {})])
+    assert results[0] == 2 and results[2] == 4
+    assert isinstance(results[1], Failed) and results[1].error.startswith("StatisticsError: mean requires")
+
+
+def test_library_output_on_stdout_does_not_corrupt_the_answer() -> None:
+    assert run_batch("builtins:print", [(("noise on stdout",), {})]) == [None]
+
+
+def test_a_worker_that_dies_is_an_error_with_its_exit_status() -> None:
+    with pytest.raises(WorkerError, match="os:_exit: the worker exited with status 3"):
+        run_batch("os:_exit", [((3,), {})])
+
+
+def test_a_hung_worker_is_stopped_at_the_timeout() -> None:
+    with pytest.raises(WorkerError, match=r"time:sleep: no answer within 1 s"):
+        run_batch("time:sleep", [((30,), {})], timeout=1)
+
+
+def test_a_misnamed_target_is_an_error_naming_the_expected_form() -> None:
+    with pytest.raises(WorkerError, match="a worker target is 'module:function'"):
+        run_batch("statistics.mean", [(([1],), {})])
+
+
+def test_no_calls_start_no_worker() -> None:
+    assert run_batch("os:_exit", []) == []
