@@ -1,9 +1,12 @@
 """The batch writer: a bounded queue in front of batched, column-oriented ClickHouse inserts.
 
-One worker thread flushes on size or on a timer. Capacity is reserved before a request is
-acknowledged, so a slow store turns into 503s at the edge (backpressure), never into an
-unbounded heap. Transient failures are retried with jittered backoff; a batch that ClickHouse
-refuses is split in halves until the bad rows are isolated and dead-lettered.
+Two worker threads form a pipeline: one builds a batch's rows (decoding and normalizing,
+which holds the GIL), the other inserts the batch before it (chDB and the network release the
+GIL), so a batch is built while the one before it is written. Batches flush on size or on a
+timer. Capacity is reserved before a request is acknowledged, so a slow store turns into 503s
+at the edge (backpressure), never into an unbounded heap. Transient failures are retried with
+jittered backoff; a batch that ClickHouse refuses is split in halves until the bad rows are
+isolated and dead-lettered.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from queue import SimpleQueue
 from typing import Any
 
 from clickhouse_connect.driver.exceptions import OperationalError
@@ -60,6 +64,18 @@ class WriterStats:
 
 
 Group = tuple[list[WriteItem], int]  # the items of one enqueue and the rows reserved for them
+TableRows = tuple[str, tuple[str, ...], list[dict[str, Any]]]
+BATCHES_IN_FLIGHT = 2  # one being built, one being inserted: the memory of two batches at most
+
+
+@dataclass
+class Built:
+    """A batch whose rows are made, waiting for the insert thread."""
+
+    groups: list[Group]
+    rows: int
+    tables: list[TableRows]
+    done: list[WriteItem]  # the items whose rows were made; their tickets are released once written
 InsertFn = Callable[[str, Sequence[str], Sequence[list[Any]]], None]
 ReleaseFn = Callable[[Ticket], None]
 
@@ -84,10 +100,14 @@ class BatchWriter:
         self._cond = threading.Condition()
         self._stopping = False
         self._flush_now = False
-        self._thread = threading.Thread(target=self._run, name="llmpulse-writer", daemon=True)
+        self._slots = threading.Semaphore(BATCHES_IN_FLIGHT)
+        self._built: SimpleQueue[Built | None] = SimpleQueue()
+        self._threads = (threading.Thread(target=self._build_loop, name="llmpulse-writer", daemon=True),
+                         threading.Thread(target=self._insert_loop, name="llmpulse-insert", daemon=True))
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def reserve(self, rows: int) -> None:
         """Claim room for `rows` before acknowledging them; raises Overloaded when full."""
@@ -146,22 +166,33 @@ class BatchWriter:
         with self._cond:
             self._stopping = True
             self._cond.notify_all()
-        self._thread.join(timeout)
+        deadline = time.monotonic() + timeout
+        for thread in self._threads:
+            thread.join(max(deadline - time.monotonic(), 0))
 
-    def _run(self) -> None:
+    def _build_loop(self) -> None:
         while True:
+            self._slots.acquire()
             groups, rows = self._next_batch()
             if groups is None:
+                self._built.put(None)
                 return
-            written = self._try_batch([item for items, _ in groups for item in items])
+            items = [item for items, _ in groups for item in items]
+            done = [item for item in items if self._materialize(item)]
+            self._built.put(Built(groups, rows, _rows_by_table(done), done))
+
+    def _insert_loop(self) -> None:
+        while (batch := self._built.get()) is not None:
+            written = self._try_batch(batch)
             with self._cond:
                 self._in_flight -= 1
                 if written:
-                    self._reserved -= rows
+                    self._reserved -= batch.rows
                 else:  # store unreachable past the retry deadline: keep the rows, try again
-                    self._groups[:0] = groups
-                    self._queued_rows += rows
+                    self._groups[:0] = batch.groups
+                    self._queued_rows += batch.rows
                 self._cond.notify_all()
+            self._slots.release()
             if written:
                 self._run_after_batch()
             else:
@@ -176,12 +207,12 @@ class BatchWriter:
         except Exception:
             log.exception("after-batch hook failed")
 
-    def _try_batch(self, batch: list[WriteItem]) -> bool:
+    def _try_batch(self, batch: Built) -> bool:
         try:
             self._write_batch(batch)
             return True
         except RETRYABLE_ERRORS:
-            log.error("ClickHouse unreachable; %d items kept in memory and spool", len(batch))
+            log.error("ClickHouse unreachable; %d items kept in memory and spool", len(batch.done))
             return False
         except Exception:  # the loop must survive anything; the rows stay in the spool
             log.exception("writer batch failed unexpectedly")
@@ -217,15 +248,10 @@ class BatchWriter:
         self._queued_rows -= rows
         return taken, rows
 
-    def _write_batch(self, batch: list[WriteItem]) -> None:
-        by_table: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
-        done = [item for item in batch if self._materialize(item)]
-        for item in done:
-            by_table[(item.table, tuple(item.columns))].extend(item.rows or [])
-        for (table, columns), rows in by_table.items():
-            if rows:
-                self._write_rows(table, columns, rows)
-        for item in done:
+    def _write_batch(self, batch: Built) -> None:
+        for table, columns, rows in batch.tables:
+            self._write_rows(table, columns, rows)
+        for item in batch.done:
             if item.ticket is not None:
                 self._release(item.ticket)
         self.stats.batches += 1
@@ -281,3 +307,10 @@ class BatchWriter:
         if self.dead_letter is not None:
             with self.dead_letter.open("a") as out:
                 out.write(json.dumps({"table": table, "error": str(exc), "row": row}, default=str) + "\n")
+
+
+def _rows_by_table(items: list[WriteItem]) -> list[TableRows]:
+    by_table: dict[tuple[str, tuple[str, ...]], list[dict[str, Any]]] = defaultdict(list)
+    for item in items:
+        by_table[(item.table, tuple(item.columns))].extend(item.rows or [])
+    return [(table, columns, rows) for (table, columns), rows in by_table.items() if rows]

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -135,4 +136,34 @@ def test_rows_are_made_in_the_writer_and_a_failing_recipe_keeps_its_ticket() -> 
     assert sorted(table.rows) == [(1,), (2,)]
     assert released == [Ticket(1)]  # the failed request stays in the spool for replay
     assert "normalizer bug" in writer.stats.last_error
+    writer.stop()
+
+
+def test_the_next_batch_is_built_while_the_one_before_it_is_inserted() -> None:
+    """Building rows holds the GIL and inserting mostly does not: the two overlap, two batches at most."""
+    inserting, release_insert, built = threading.Event(), threading.Event(), []
+    table = Table()
+
+    def slow_insert(name: str, columns: Sequence[str], data: Sequence[list[Any]]) -> None:
+        inserting.set()
+        assert release_insert.wait(5)
+        table.insert(name, columns, data)
+
+    def lazy(value: int) -> WriteItem:
+        return WriteItem("spans", ("v",), make_rows=lambda: built.append(value) or [{"v": value}])
+
+    writer = BatchWriter(slow_insert, [].append, batch_rows=1, flush_seconds=0.02, max_rows=10)
+    writer.start()
+    for value in (1, 2, 3):
+        writer.reserve(1)
+        writer.enqueue([lazy(value)], 1)
+    assert inserting.wait(5)
+    deadline = time.monotonic() + 5
+    while len(built) < 2 and time.monotonic() < deadline:
+        time.sleep(0.01)
+    time.sleep(0.1)  # room for a third build, were the bound broken
+    assert built == [1, 2]  # batch 2 built during batch 1's insert; batch 3 waits for a slot
+    release_insert.set()
+    assert writer.force_flush(5)
+    assert sorted(table.rows) == [(1,), (2,), (3,)] and built == [1, 2, 3]
     writer.stop()
