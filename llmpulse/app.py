@@ -54,7 +54,7 @@ class Llmpulse:
     @cached_property
     def store(self) -> Store:
         s = self.settings
-        client = connect(s.resolved_clickhouse_dsn, s.chdb_cache_mb)
+        client = connect(s.resolved_clickhouse_dsn, s.chdb_cache_mb, s.chdb_malloc_conf)
         return Store(client, s.clickhouse_database, embedded=s.embedded)
 
     @cached_property
@@ -146,6 +146,9 @@ class Llmpulse:
         """Run the requested parts until `stop()`; blocks."""
         threads = self.start(collector=collector, ui=ui, detectors=detectors)
         memory.freeze_startup_objects()
+        if self.settings.embedded:
+            paged = memory.page_out_library(memory.CHDB_LIBRARY)
+            log.info("start-up done: %d MB of chDB's library handed back to the kernel", paged >> 20)
         for thread in threads:
             thread.join()
         if not threads:  # detectors only: the scheduler's threads do the work

@@ -7,6 +7,7 @@ All access goes through clickhouse-connect; the DSN decides whether that is embe
 from __future__ import annotations
 
 import logging
+import os
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -35,6 +36,7 @@ class Migration:
 
 # Embedded chDB: the caches ClickHouse sizes for a dedicated server (5 GiB each by default).
 _CHDB_CACHES = ("mark_cache_size", "primary_index_cache_size", "index_mark_cache_size")
+_CHDB_MALLOC_ENV = "JE_MALLOC_CONF"  # the variable chDB's (prefixed) jemalloc reads its options from
 # Vertical merges read one column at a time: a horizontal merge of small parts of our ~50-column
 # tables held ~300 MB in chDB, a vertical one under 100 MB.
 _EMBEDDED_MERGE_SETTINGS = (
@@ -44,15 +46,19 @@ _EMBEDDED_MERGE_SETTINGS = (
 )
 
 
-def connect(dsn: str, chdb_cache_mb: int | None = None) -> Client:
+def connect(dsn: str, chdb_cache_mb: int | None = None, chdb_malloc_conf: str = "") -> Client:
     """A client for `dsn`; chDB's backend is shared by every thread of this process.
 
     `chdb_cache_mb` caps chDB's caches; it takes effect when this client starts the engine.
+    `chdb_malloc_conf` is read by chDB's jemalloc when the library loads, so only by the first
+    chDB client of a process.
     """
-    if dsn.startswith("chdb:") and chdb_cache_mb:
-        options = {name: chdb_cache_mb * 2**20 for name in _CHDB_CACHES}
-        return clickhouse_connect.get_client(dsn=dsn, chdb_options=options)
-    return clickhouse_connect.get_client(dsn=dsn)
+    if not dsn.startswith("chdb:"):
+        return clickhouse_connect.get_client(dsn=dsn)
+    if chdb_malloc_conf:
+        os.environ[_CHDB_MALLOC_ENV] = chdb_malloc_conf
+    options = {name: chdb_cache_mb * 2**20 for name in _CHDB_CACHES} if chdb_cache_mb else None
+    return clickhouse_connect.get_client(dsn=dsn, chdb_options=options)
 
 
 def load_migrations() -> list[Migration]:

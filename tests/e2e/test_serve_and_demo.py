@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -12,6 +13,7 @@ import requests
 
 from tests.conftest import run_detectors
 from tests.e2e.server import ServerProcess, start_server
+from tests.procfs import resident_kb
 
 # Detectors hand their SciPy and scikit-learn work to a child process (detectors/worker.py), so the
 # service never maps them. (pandas it does map: chDB requires it and pyarrow imports it on first use.)
@@ -22,6 +24,7 @@ WORKER_ONLY_PACKAGES = ("/sklearn/", "/scipy/")
 def test_demo_traffic_is_queryable_scored_and_shutdown_is_clean(tmp_path: Path) -> None:
     server = start_server(tmp_path / "data", {"LLMPULSE_FLUSH_SECONDS": "30"})
     try:
+        assert_started_small(server)
         demo = subprocess.run(
             [sys.executable, "-m", "llmpulse.cli", "demo", "--endpoint", server.otlp_url, "--traces", "60"],
             capture_output=True, text=True, timeout=180,
@@ -49,6 +52,14 @@ def test_demo_traffic_is_queryable_scored_and_shutdown_is_clean(tmp_path: Path) 
                                                 if any(p in f for p in WORKER_ONLY_PACKAGES)]
     finally:
         assert restarted.terminate() == 0
+
+
+def assert_started_small(server: ServerProcess) -> None:
+    """Start-up hands back the pages of chDB's library that it touched (~240 MB)."""
+    deadline = time.monotonic() + 30
+    while "start-up done" not in server.log_path.read_text() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert resident_kb("/chdb/_chdb", server.process.pid) < 100 * 1024
 
 
 def mapped_files(server: ServerProcess) -> set[str]:

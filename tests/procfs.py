@@ -1,0 +1,17 @@
+"""What /proc says of a process's memory: the resident size of its mappings of one file."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+
+def resident_kb(fragment: str, pid: int | str = "self") -> int:
+    """KiB resident of the mappings whose path contains `fragment`."""
+    total, inside = 0, False
+    for line in Path(f"/proc/{pid}/smaps").read_text().splitlines():
+        head = line.split(maxsplit=5)
+        if "-" in head[0]:  # a mapping's header line: address range, perms, offset, dev, inode[, path]
+            inside = len(head) == 6 and fragment in head[5]
+        elif inside and head[0] == "Rss:":
+            total += int(head[1])
+    return total

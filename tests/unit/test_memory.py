@@ -1,0 +1,27 @@
+"""Memory hygiene: paging out a library's resident file pages really drops them, and loses nothing."""
+
+from __future__ import annotations
+
+import mmap
+from pathlib import Path
+
+from llmpulse.memory import page_out_library
+from tests.procfs import resident_kb
+
+SIZE = 8 * 2**20
+
+
+def test_paging_out_a_mapping_drops_its_resident_pages_and_the_data_reads_back(tmp_path: Path) -> None:
+    path = tmp_path / "libfake_engine.so"
+    content = bytes(range(256)) * (SIZE // 256)
+    path.write_bytes(content)
+    with path.open("rb") as file, mmap.mmap(file.fileno(), 0, access=mmap.ACCESS_READ) as mapped:
+        assert sum(mapped[i] for i in range(0, SIZE, mmap.PAGESIZE)) >= 0  # touch every page
+        assert resident_kb("libfake_engine") >= SIZE // 1024 - 64
+        assert page_out_library("libfake_engine") >= SIZE
+        assert resident_kb("libfake_engine") < 1024
+        assert mapped[:] == content  # clean file pages fault back in unchanged
+
+
+def test_a_library_that_is_not_mapped_advises_nothing() -> None:
+    assert page_out_library("/no/such/library.so") == 0
