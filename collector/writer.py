@@ -66,6 +66,8 @@ class WriterStats:
 Group = tuple[list[WriteItem], int]  # the items of one enqueue and the rows reserved for them
 TableRows = tuple[str, tuple[str, ...], list[dict[str, Any]]]
 BATCHES_IN_FLIGHT = 2  # one being built, one being inserted: the memory of two batches at most
+InsertFn = Callable[[str, Sequence[str], Sequence[list[Any]]], None]
+ReleaseFn = Callable[[Ticket], None]
 
 
 @dataclass
@@ -76,8 +78,6 @@ class Built:
     rows: int
     tables: list[TableRows]
     done: list[WriteItem]  # the items whose rows were made; their tickets are released once written
-InsertFn = Callable[[str, Sequence[str], Sequence[list[Any]]], None]
-ReleaseFn = Callable[[Ticket], None]
 
 
 class BatchWriter:
