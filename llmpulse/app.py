@@ -146,9 +146,8 @@ class Llmpulse:
         """Run the requested parts until `stop()`; blocks."""
         threads = self.start(collector=collector, ui=ui, detectors=detectors)
         memory.freeze_startup_objects()
-        if self.settings.embedded:
-            paged = memory.page_out_library(memory.CHDB_LIBRARY)
-            log.info("start-up done: %d MB of chDB's library handed back to the kernel", paged >> 20)
+        paged = memory.page_out_files()
+        log.info("start-up done: %d MB of mapped files (libraries) handed back to the kernel", paged >> 20)
         for thread in threads:
             thread.join()
         if not threads:  # detectors only: the scheduler's threads do the work

@@ -26,7 +26,6 @@ _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 _MMAP_THRESHOLD = 256 * 1024
 _MADV_PAGEOUT = 21  # Linux 5.4+: reclaim these pages now; touched again, they fault back in
-CHDB_LIBRARY = "/chdb/_chdb"  # chDB's engine library, as its path appears in /proc/self/maps
 
 
 @cache
@@ -74,20 +73,22 @@ def freeze_startup_objects() -> None:
     gc.freeze()
 
 
-def page_out_library(fragment: str, maps: Path = Path("/proc/self/maps")) -> int:
-    """Hand back the resident pages of a library's file mappings; returns the bytes advised.
+def page_out_files(fragment: str = "/", maps: Path = Path("/proc/self/maps")) -> int:
+    """Hand back the resident pages of the files this process maps (paths containing `fragment`).
 
-    Importing chDB and starting ClickHouse touch ~240 MB of its 555 MB library (static
-    registration of every function, format and engine), and those clean pages stay in RSS
-    although inserts and the queries llmpulse runs use ~80 MB of them. Paged out after
-    start-up, the pages in use fault back in from the page cache or the file; nothing is lost,
-    since clean file pages can always be read again. No-op where madvise or the maps are missing.
+    Start-up touches code it never runs again: ClickHouse registers every function, format and
+    engine (~240 MB of chDB's 555 MB library resident; its inserts and our queries use ~80 MB),
+    and imports initialise libraries llmpulse never calls (pyarrow's Parquet, Substrait, Dataset).
+    Those clean file pages stay in RSS until the kernel needs the memory. Paged out after
+    start-up, the pages in use fault back in; nothing is lost, since a clean page of a file can
+    always be read again, and pages other processes map too are left alone by the kernel.
+    No-op where madvise or the maps are missing.
     """
     libc = _libc()
     if libc is None or not maps.exists():
         return 0
     advised = 0
-    for start, end in _library_ranges(maps, fragment):
+    for start, end in _file_ranges(maps, fragment):
         if libc.madvise(ctypes.c_void_p(start), ctypes.c_size_t(end - start), _MADV_PAGEOUT) == 0:
             advised += end - start
         else:
@@ -95,9 +96,10 @@ def page_out_library(fragment: str, maps: Path = Path("/proc/self/maps")) -> int
     return advised
 
 
-def _library_ranges(maps: Path, fragment: str) -> Iterator[tuple[int, int]]:
+def _file_ranges(maps: Path, fragment: str) -> Iterator[tuple[int, int]]:
+    """Address ranges of mapped files ([heap], [stack] and other pseudo-paths are not files)."""
     for line in maps.read_text().splitlines():
         fields = line.split(maxsplit=5)
-        if len(fields) == 6 and fragment in fields[5]:
+        if len(fields) == 6 and fields[5].startswith("/") and fragment in fields[5]:
             start, _, end = fields[0].partition("-")
             yield int(start, 16), int(end, 16)
