@@ -147,7 +147,7 @@ class Llmpulse:
         threads = self.start(collector=collector, ui=ui, detectors=detectors)
         memory.freeze_startup_objects()
         paged = memory.page_out_files()
-        log.info("start-up done: %d MB of mapped files (libraries) handed back to the kernel", paged >> 20)
+        log.info("start-up done: resident pages of %d MB of mapped files (libraries) paged out", paged >> 20)
         for thread in threads:
             thread.join()
         if not threads:  # detectors only: the scheduler's threads do the work

@@ -74,7 +74,7 @@ def freeze_startup_objects() -> None:
 
 
 def page_out_files(fragment: str = "/", maps: Path = Path("/proc/self/maps")) -> int:
-    """Hand back the resident pages of the files this process maps (paths containing `fragment`).
+    """Page out the files this process maps (paths containing `fragment`); returns the bytes of mappings advised.
 
     Start-up touches code it never runs again: ClickHouse registers every function, format and
     engine (~240 MB of chDB's 555 MB library resident; its inserts and our queries use ~80 MB),
