@@ -1,4 +1,4 @@
-"""What /proc says of a process's memory: the resident size of its mappings of one file."""
+"""What /proc says of a process's memory: the files it maps, and how much of them is resident."""
 
 from __future__ import annotations
 
@@ -15,3 +15,9 @@ def resident_kb(fragment: str, pid: int | str = "self") -> int:
         elif inside and head[0] == "Rss:":
             total += int(head[1])
     return total
+
+
+def mapped_files(pid: int | str = "self") -> set[str]:
+    """Paths (and pseudo-paths such as [heap]) of every mapping of the process."""
+    rows = (line.split(maxsplit=5) for line in Path(f"/proc/{pid}/maps").read_text().splitlines())
+    return {fields[5] for fields in rows if len(fields) == 6}

@@ -13,7 +13,7 @@ import requests
 
 from tests.conftest import run_detectors
 from tests.e2e.server import ServerProcess, start_server
-from tests.procfs import resident_kb
+from tests.procfs import mapped_files, resident_kb
 
 # Detectors hand their SciPy and scikit-learn work to a child process (detectors/worker.py), so the
 # service never maps them. (pandas it does map: chDB requires it and pyarrow imports it on first use.)
@@ -22,7 +22,9 @@ WORKER_ONLY_PACKAGES = ("/sklearn/", "/scipy/")
 
 @pytest.mark.slow
 def test_demo_traffic_is_queryable_scored_and_shutdown_is_clean(tmp_path: Path) -> None:
-    server = start_server(tmp_path / "data", {"LLMPULSE_FLUSH_SECONDS": "30"})
+    # No scheduler on the first server: its first detector pass (1 s after start) would fault chDB's
+    # pages back in before assert_started_small looks; the restarted server runs the detectors.
+    server = start_server(tmp_path / "data", {"LLMPULSE_FLUSH_SECONDS": "30", "LLMPULSE_DETECTORS": "false"})
     try:
         assert_started_small(server)
         demo = subprocess.run(
@@ -48,8 +50,8 @@ def test_demo_traffic_is_queryable_scored_and_shutdown_is_clean(tmp_path: Path) 
         assert summary["total"]["cache_read_tokens"] > 0 and summary["total"]["ttft_ms"]["p50"] is not None
         runs = {r["detector"]: r for r in run_detectors(restarted)}
         assert runs["hallucination"]["rows_read"] > 0  # the worker scored the demo's RAG answers
-        assert mapped_files(restarted) and not [f for f in mapped_files(restarted)
-                                                if any(p in f for p in WORKER_ONLY_PACKAGES)]
+        mapped = mapped_files(restarted.process.pid)
+        assert mapped and not [f for f in mapped if any(p in f for p in WORKER_ONLY_PACKAGES)]
     finally:
         assert restarted.terminate() == 0
 
@@ -60,8 +62,3 @@ def assert_started_small(server: ServerProcess) -> None:
     while "start-up done" not in server.log_path.read_text() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert resident_kb("/chdb/_chdb", server.process.pid) < 100 * 1024
-
-
-def mapped_files(server: ServerProcess) -> set[str]:
-    maps = Path(f"/proc/{server.process.pid}/maps").read_text().splitlines()
-    return {line.split(maxsplit=5)[5] for line in maps if len(line.split(maxsplit=5)) == 6}
