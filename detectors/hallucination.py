@@ -86,7 +86,7 @@ class HallucinationDetector:
             return spans[-1].ingested_at.replace(tzinfo=UTC) - timedelta(microseconds=1)
         return ctx.now - VISIBILITY_LAG
 
-    def _guarded(self, score: Any, project: str, span: SpanToScore, scorer: str) -> dict[str, Any] | None:
+    def _guarded(self, score: Any, project: str, span: SpanToScore, scorer: str) -> Any:
         try:
             return score(project, span)
         except Exception as exc:  # one odd span must not stop the batch
@@ -96,12 +96,12 @@ class HallucinationDetector:
 
     def _offline_rows(self, project: str, spans: list[SpanToScore]) -> list[dict[str, Any]]:
         """One row per span, in order; the groundable spans are scored together in one worker batch."""
-        rows = {i: self._guarded(_unscorable_row, project, span, OFFLINE_SCORER) for i, span in enumerate(spans)}
-        pending = [i for i, row in rows.items() if row is None]
-        results = run_batch(SCORE_GROUNDEDNESS, [(_score_arguments(spans[i]), {}) for i in pending])
+        found = {i: self._guarded(_row_or_arguments, project, span, OFFLINE_SCORER) for i, span in enumerate(spans)}
+        pending = [i for i, value in found.items() if isinstance(value, tuple)]
+        results = run_batch(SCORE_GROUNDEDNESS, [(found[i], {}) for i in pending])
         for i, result in zip(pending, results, strict=True):
-            rows[i] = _offline_row(project, spans[i], result)
-        return [rows[i] for i in range(len(spans))]
+            found[i] = _offline_row(project, spans[i], result)
+        return [found[i] for i in range(len(spans))]
 
     def _judge_rows(self, project: str, spans: list[SpanToScore]) -> list[dict[str, Any]]:
         return [self._guarded(self._judge_row, project, span, JUDGE_SCORER) for span in spans]
@@ -118,19 +118,14 @@ class HallucinationDetector:
                               output_tokens=verdict.output_tokens)
 
 
-def _unscorable_row(project: str, span: SpanToScore) -> dict[str, Any] | None:
-    """The row of a span with nothing to check, or None when it can be scored."""
-    _, contexts, answer = span_texts(span)
+def _row_or_arguments(project: str, span: SpanToScore) -> dict[str, Any] | tuple[str, list[str], str]:
+    """The row of a span with nothing to check, or the (answer, contexts, question) to score it with."""
+    question, contexts, answer = span_texts(span)
     if contexts and answer:
-        return None
+        return answer, contexts, question
     return evaluation_row(project, span, OFFLINE_SCORER, SOURCE_OFFLINE, label=UNKNOWN,
                           reason="nothing to check the answer against (no retrieved documents, tool "
                                  "results or context block)" if answer else "no answer text")
-
-
-def _score_arguments(span: SpanToScore) -> tuple[str, list[str], str]:
-    question, contexts, answer = span_texts(span)
-    return answer, contexts, question
 
 
 def _offline_row(project: str, span: SpanToScore, result: Groundedness | Failed) -> dict[str, Any]:
