@@ -36,6 +36,13 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from collector.errors import DecodeError, PayloadTooLarge, UnsupportedMediaType
 from schemas.records import RawLogRecord, RawSpan, SpanEvent, SpanLink
 
+try:  # built by `pip install` (setuptools ext-modules); the reference below stands in without it
+    from collector import _otlp
+except ImportError:  # pragma: no cover - a source checkout that was never installed
+    _otlp = None
+else:
+    _otlp.configure(RawSpan, SpanEvent, SpanLink)
+
 PROTOBUF_CONTENT_TYPE = "application/x-protobuf"
 JSON_CONTENT_TYPE = "application/json"
 _PROTOBUF_MEDIA = frozenset({PROTOBUF_CONTENT_TYPE, "application/protobuf"})
@@ -129,6 +136,22 @@ def check_traces(body: bytes, content_type: str) -> CheckedTraces:
                     valid += 1
     protobuf = body if _media_type(content_type) in _PROTOBUF_MEDIA else request.SerializeToString()
     return CheckedTraces(protobuf, valid, rejections.count, rejections.reasons)
+
+
+def decode_checked_traces(checked: CheckedTraces) -> DecodedTraces:
+    """The spans of a body `check_traces` accepted, read by the native decoder (collector/_otlp.c).
+
+    Only checked bodies go this way: upb has already said they are valid protobuf, so the native
+    reader never decides what is refused. It yields what `decode_traces` yields (tests hold the
+    two equal) at a fifth of the cost; whatever it declines, the reference reads instead.
+    """
+    if _otlp is not None:
+        try:
+            spans, rejected, reasons = _otlp.decode_traces(checked.body)
+            return DecodedTraces(spans, rejected, reasons)
+        except ValueError:
+            pass
+    return decode_traces(checked.body, PROTOBUF_CONTENT_TYPE)
 
 
 def decode_logs(body: bytes, content_type: str) -> DecodedLogs:

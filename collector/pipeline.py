@@ -20,9 +20,10 @@ from typing import Any
 
 from collector.decode import (
     PROTOBUF_CONTENT_TYPE,
+    CheckedTraces,
     check_traces,
+    decode_checked_traces,
     decode_logs,
-    decode_traces,
     decompress_body,
     validate_metrics,
 )
@@ -141,7 +142,7 @@ class IngestPipeline:
     def _prepare_traces(self, project: str, media: str, raw: bytes) -> Prepared:
         """Checked now, decoded and normalized later by the writer (see WriteItem.make_rows)."""
         checked = check_traces(raw, media)
-        item = WriteItem(SPANS_TABLE, SPAN_COLUMNS, make_rows=partial(self._span_rows, project, checked.body))
+        item = WriteItem(SPANS_TABLE, SPAN_COLUMNS, make_rows=partial(self._span_rows, project, checked))
         record = SpoolRecord(project, SIGNAL_TRACES, PROTOBUF_CONTENT_TYPE, checked.body)
         return Prepared(record, item, checked.valid, checked.rejected, checked.reasons)
 
@@ -162,10 +163,10 @@ class IngestPipeline:
         prepared.item.ticket = ticket
         self.writer.enqueue([prepared.item], prepared.rows)
 
-    def _span_rows(self, project: str, body: bytes) -> list[dict[str, Any]]:
+    def _span_rows(self, project: str, checked: CheckedTraces) -> list[dict[str, Any]]:
         book = self.prices.current()
         rows = []
-        for span in decode_traces(body, PROTOBUF_CONTENT_TYPE).spans:
+        for span in decode_checked_traces(checked).spans:
             row = normalize_span(span, project, self.max_value_chars)
             price_row(row, book)
             rows.append(row)

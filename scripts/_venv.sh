@@ -1,5 +1,5 @@
 # Sourced by serve.sh and test.sh: create .venv and install llmpulse (with extras in $1) once,
-# again whenever pyproject.toml changes.
+# again whenever pyproject.toml or a C source (compiled by the install) changes.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${LLMPULSE_VENV:-$ROOT/.venv}"
@@ -10,7 +10,11 @@ if [ ! -x "$VENV/bin/python" ]; then
   "$VENV/bin/pip" install --quiet --upgrade pip
 fi
 stamp="$VENV/.llmpulse-installed-${extras:-base}"
-if [ ! -f "$stamp" ] || [ "$ROOT/pyproject.toml" -nt "$stamp" ]; then
+stale=""
+for source in "$ROOT/pyproject.toml" "$ROOT"/collector/*.c; do
+  [ -f "$stamp" ] && [ ! "$source" -nt "$stamp" ] || stale=1
+done
+if [ -n "$stale" ]; then
   spec="$ROOT"
   [ -n "$extras" ] && spec="$ROOT[$extras]"
   "$VENV/bin/pip" install --quiet -e "$spec"
