@@ -13,6 +13,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
 
+import orjson
+
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_UINT = 2**63 - 1
 _FLOAT_EXACT_MICROS = 2**32 * 10**6  # seconds below 2**32: float error < 0.5 µs
@@ -22,6 +24,16 @@ _DECIMAL_38 = Context(prec=38)
 _TRUE = frozenset({"true", "1", "yes", "y", "on", "hit"})
 _FALSE = frozenset({"false", "0", "no", "n", "off", "miss", ""})
 _ENCODER = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)  # built once: hot path
+# orjson writes what _ENCODER writes (compact, UTF-8 as is, str() for the unknown), at a tenth of the
+# cost; datetimes and dataclasses go to str() as they do there. It differs only where JSON has no
+# answer: NaN and infinities become null (the standard encoder writes invalid JSON), and a float may
+# be spelled otherwise (1e16 for 1e+16), never valued otherwise.
+_ORJSON_OPTIONS = orjson.OPT_NON_STR_KEYS | orjson.OPT_PASSTHROUGH_DATETIME | orjson.OPT_PASSTHROUGH_DATACLASS
+# orjson reads an integer past 64 bits as a float, so a text with a run of 19 digits goes to the
+# standard parser, which is exact. Found by mapping digits to "0" and the rest to " " (a C table
+# lookup; a regular expression took 10x longer than the parse itself).
+_DIGITS_ONLY = bytes(0x30 if 0x30 <= i <= 0x39 else 0x20 for i in range(256))
+_LONG_DIGIT_RUN = b"0" * 19
 _NS_SCALES = ((1e17, 1), (1e14, 1e3), (1e11, 1e6))  # above 1e17: ns, 1e14: µs, 1e11: ms, else s
 
 
@@ -141,9 +153,21 @@ def as_ns(value: Any) -> int | None:
 
 
 def loads(text: Any) -> Any:
-    """Parse JSON text; None on anything that is not valid JSON text."""
+    """Parse JSON text; None on anything that is not valid JSON text.
+
+    orjson first (message content is parsed on the ingest hot path); what its strict reading
+    refuses (NaN, UTF-16 bytes, lone surrogates) or would read differently (integers past 64
+    bits) the standard parser reads as it always did, so the result never depends on which
+    parser answered.
+    """
     if not isinstance(text, str | bytes):
         return None
+    raw = text.encode(errors="surrogatepass") if isinstance(text, str) else text
+    if _LONG_DIGIT_RUN not in raw.translate(_DIGITS_ONLY):
+        try:
+            return orjson.loads(raw)
+        except orjson.JSONDecodeError:
+            pass
     try:
         return json.loads(text)
     except (ValueError, RecursionError):
@@ -152,6 +176,10 @@ def loads(text: Any) -> Any:
 
 def dumps(value: Any) -> str:
     """Compact JSON that never raises on an odd value (anything unknown becomes its str())."""
+    try:
+        return orjson.dumps(value, default=str, option=_ORJSON_OPTIONS).decode()
+    except orjson.JSONEncodeError:  # integers past 64 bits, lone surrogates, deep nesting
+        pass
     try:
         return _ENCODER.encode(value)
     except (ValueError, RecursionError):  # circular structure: not from a decoder, but never raise
