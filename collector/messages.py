@@ -6,6 +6,9 @@ each vendor's own shape (OpenLLMetry/OpenInference flattened `prefix.{i}.…` at
 Vercel `ai.prompt.messages`, Langfuse input/output, OpenInference `input.value`). All of
 them become one shape: `{"role", "content"}` plus optional `tool_calls` ([{id, name,
 arguments}]), `name`, `tool_call_id`, `finish_reason`. Every string is size-capped.
+
+Spans and log records are read untyped (`Any`): their fields hold whatever a decoder put there,
+and this module, compiled by mypyc (which checks annotations at run time), must not raise on them.
 """
 
 from __future__ import annotations
@@ -14,7 +17,6 @@ from typing import Any
 
 from collector.coerce import as_float, as_text, clip, dumps, loads
 from schemas import conventions as cv
-from schemas.records import RawLogRecord, RawSpan
 
 INPUT, OUTPUT = "input", "output"
 _DEFAULT_ROLE = {INPUT: "user", OUTPUT: "assistant"}
@@ -26,7 +28,7 @@ Message = dict[str, Any]
 _CARRIER_KEYS = frozenset(key for _, key in cv.INPUT_CARRIERS + cv.OUTPUT_CARRIERS) | {cv.RETRIEVAL_JSON}
 
 
-def span_content(span: RawSpan, attrs: dict[str, Any], indexed: dict[str, dict[str, Any]] | None,
+def span_content(span: Any, attrs: dict[str, Any], indexed: dict[str, dict[str, Any]] | None,
                  span_type: str, max_chars: int) -> tuple[list[Message], list[Message], list[dict[str, Any]]]:
     """(input messages, output messages, retrieval documents) of one span.
 
@@ -43,7 +45,7 @@ def span_content(span: RawSpan, attrs: dict[str, Any], indexed: dict[str, dict[s
     return inputs, outputs, _retrieval_documents(attrs, indexed.get(cv.RETRIEVAL_PREFIX), max_chars)
 
 
-def extract_log_messages(records: list[RawLogRecord], max_chars: int = 32768
+def extract_log_messages(records: list[Any], max_chars: int = 32768
                          ) -> dict[tuple[str, str], dict[str, list[Message]]]:
     """Messages carried by GenAI events sent as OTLP log records, keyed by (trace_id, span_id)."""
     found: dict[tuple[str, str], dict[str, list[Message]]] = {}
@@ -68,7 +70,7 @@ def collect_indexed(attrs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return found
 
 
-def _first_messages(carriers: tuple[tuple[str, str], ...], side: str, span: RawSpan, attrs: dict[str, Any],
+def _first_messages(carriers: tuple[tuple[str, str], ...], side: str, span: Any, attrs: dict[str, Any],
                     indexed: dict[str, dict[str, Any]], max_chars: int) -> list[Message]:
     for kind, key in carriers:
         if kind == "events":
@@ -216,7 +218,8 @@ def _tool_call(call: Any) -> dict[str, str] | None:
     """{id, name, arguments} from OpenAI ({function: {…}}), OTel parts or Vercel tool-call shapes."""
     if not isinstance(call, dict):
         return None
-    function = call.get("function") if isinstance(call.get("function"), dict) else call
+    nested = call.get("function")
+    function: dict[str, Any] = nested if isinstance(nested, dict) else call
     name = as_text(function.get("name") or call.get("toolName"))
     arguments = _first_present(function, "arguments", "args", "input")
     if not name and arguments is None:
@@ -314,6 +317,7 @@ def _details_messages(attributes: dict[str, Any], body: Any, max_chars: int) -> 
 
 def _retrieval_documents(attrs: dict[str, Any], flat: dict[str, Any] | None, max_chars: int) -> list[dict]:
     """OpenInference `retrieval.documents.{i}.document.*`, else OTel `gen_ai.retrieval.documents`."""
+    items: list[Any]  # JSON documents may be anything; only dicts become documents
     if flat:
         items = [{k.removeprefix("document."): v for k, v in group.items()} for group in _split_index(flat)]
     else:

@@ -28,6 +28,10 @@ from schemas import conventions as cv
 from schemas import fields as f
 from schemas.records import RawSpan
 
+# Inside this module a span is read untyped: its fields hold whatever a decoder put there, and
+# compiled (mypyc checks annotations at run time) it must not raise where the source would not.
+AnySpan = Any
+
 __all__ = ["detect_convention", "extract_log_messages", "normalize_provider", "normalize_span"]
 
 DEFAULT_MAX_CHARS = 32768
@@ -193,9 +197,10 @@ def _dig(node: Any, path: tuple[str, ...]) -> Any:
 
 def detect_convention(span: RawSpan) -> str:
     """Which GenAI convention a span follows ('' for a span that is not GenAI at all)."""
-    attrs = span.attributes if isinstance(span.attributes, dict) else {}
+    raw: AnySpan = span
+    attrs = raw.attributes if isinstance(raw.attributes, dict) else {}
     marker = min((_key_info(key)[1] for key in attrs), default=_NO_MARKER)
-    return _convention(span.scope_name, attrs, marker)
+    return _convention(raw.scope_name, attrs, marker)
 
 
 def _convention(scope: Any, attrs: dict[str, Any], marker: int) -> str:
@@ -224,18 +229,19 @@ def _span_type(name: str, attrs: dict[str, Any]) -> str:
 
 def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
     """The `spans` row for one span: every column of `fields.SPAN_COLUMNS`, costs left to pricing."""
-    attrs = span.attributes if isinstance(span.attributes, dict) else {}
-    name = _text(span.name)
+    raw: AnySpan = span
+    attrs = raw.attributes if isinstance(raw.attributes, dict) else {}
+    name = _text(raw.name)
     span_type = _span_type(name, attrs)
     reader = _Reader(attrs, span_type == f.TYPE_LLM)
-    row = _identity_columns(span, project_id, name, reader)
-    row[f.CONVENTION] = _convention(span.scope_name, attrs, reader.marker)
+    row = _identity_columns(raw, project_id, name, reader)
+    row[f.CONVENTION] = _convention(raw.scope_name, attrs, reader.marker)
     row[f.SPAN_TYPE] = span_type
     row.update(_model_columns(reader, span_type))
     row.update(_token_columns(reader, row[f.CONVENTION], row[f.PROVIDER]))
-    row.update(_timing_columns(span, reader, name))
-    row.update(_context_columns(span, reader, max_chars))
-    row.update(_content_columns(span, reader, span_type, max_chars))
+    row.update(_timing_columns(raw, reader, name))
+    row.update(_context_columns(raw, reader, max_chars))
+    row.update(_content_columns(raw, reader, span_type, max_chars))
     row[f.IS_CALL] = span_type in f.CALL_TYPES
     row[f.CALL_KEY] = row[f.RESPONSE_ID] or row[f.SPAN_ID]
     return row
@@ -245,7 +251,7 @@ def _text(value: Any) -> str:
     return value if isinstance(value, str) else "" if value is None else str(value)
 
 
-def _identity_columns(span: RawSpan, project_id: str, name: str, reader: _Reader) -> dict[str, Any]:
+def _identity_columns(span: AnySpan, project_id: str, name: str, reader: _Reader) -> dict[str, Any]:
     start, end = _nanos(span.start_ns), _nanos(span.end_ns)
     status = _enum(_STATUSES, span.status_code)
     if reader.attrs.get(cv.LANGFUSE_LEVEL) == cv.LANGFUSE_ERROR_LEVEL:
@@ -337,7 +343,7 @@ def _excludes_cache(attrs: dict[str, Any], convention: str, provider: str, sourc
     return False
 
 
-def _timing_columns(span: RawSpan, reader: _Reader, name: str) -> dict[str, Any]:
+def _timing_columns(span: AnySpan, reader: _Reader, name: str) -> dict[str, Any]:
     streaming = reader.value(cv.STREAM, as_bool)
     if streaming is None and name.lower() in cv.STREAMING_SPAN_NAMES:
         streaming = True
@@ -346,7 +352,7 @@ def _timing_columns(span: RawSpan, reader: _Reader, name: str) -> dict[str, Any]
     return {f.TTFT_MS: ttft, f.STREAMING: streaming if streaming is not None else ttft is not None}
 
 
-def _ttft_ms(span: RawSpan, reader: _Reader, streaming: bool) -> float | None:
+def _ttft_ms(span: AnySpan, reader: _Reader, streaming: bool) -> float | None:
     """TTFT from an attribute (scaled to ms), a first-token timestamp, or a first-chunk event."""
     value, source = reader.first(f.TTFT_MS, as_float, streaming)
     if source is not None:
@@ -363,7 +369,7 @@ def _first_token_event(events: Any) -> int | None:
     return min(times) if times else None
 
 
-def _context_columns(span: RawSpan, reader: _Reader, max_chars: int) -> dict[str, Any]:
+def _context_columns(span: AnySpan, reader: _Reader, max_chars: int) -> dict[str, Any]:
     resource = span.resource if isinstance(span.resource, dict) else {}
     service, environment, resource_map = _resource_columns(resource, max_chars)
     if not service or service.startswith(cv.UNKNOWN_SERVICE_PREFIX):  # the SDK default: the span may know better
@@ -414,7 +420,7 @@ def _exception_type(events: Any) -> str:
     return ""
 
 
-def _string_map(values: dict[str, Any], max_chars: int) -> dict[str, str]:
+def _string_map(values: dict[Any, Any], max_chars: int) -> dict[str, str]:
     """Every attribute kept: strings clipped, anything else JSON-encoded (then clipped)."""
     out = {}
     for key, value in values.items():
@@ -451,7 +457,7 @@ def _links_json(links: Any, max_chars: int) -> str:
     ])
 
 
-def _content_columns(span: RawSpan, reader: _Reader, span_type: str, max_chars: int) -> dict[str, Any]:
+def _content_columns(span: AnySpan, reader: _Reader, span_type: str, max_chars: int) -> dict[str, Any]:
     inputs, outputs, documents = span_content(span, reader.attrs, reader.indexed, span_type, max_chars)
     return {
         f.INPUT_MESSAGES: dumps(inputs) if inputs else "",

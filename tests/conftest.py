@@ -118,10 +118,15 @@ def running(tmp_path: Path, chdb_dsn: str) -> Iterator[Running]:
 
 
 def pytest_sessionstart(session: pytest.Session) -> None:
-    """In CI the corpus is always checked out beside the repo: its absence is a failure, not a skip."""
+    """In CI the corpus is always checked out beside the repo: its absence is a failure, not a skip.
+    Stale compiled modules are refused: they would shadow the source that was edited."""
     import os
 
     from tests import corpus
+    from tests.interpreted import stale_builds
 
     if os.environ.get("CI") and not corpus.corpus_available():
         pytest.exit(f"CI: the OTLP corpus is missing at {corpus.corpus_dir()}", returncode=3)
+    if stale := stale_builds():
+        pytest.exit("compiled modules older than their source: " + "; ".join(stale)
+                    + ". Rebuild with scripts/test.sh (or pip install -e .)", returncode=4)

@@ -82,7 +82,8 @@ def test_loads_reads_json_exactly_as_the_standard_parser() -> None:
 
 
 @pytest.mark.parametrize("text", [
-    "NaN", "[Infinity, -Infinity]", str(2**70), str(-(2**63) - 1), "[9223372036854775808]", '{"a": 18446744073709551616}', '"\\ud800"',
+    "NaN", "[Infinity, -Infinity]", str(2**70), str(-(2**63) - 1), "[9223372036854775808]",
+    '{"a": 18446744073709551616}', '"\\ud800"',
     json.dumps({"x": 1}).encode("utf-16"), "[" * 2000 + "]" * 2000, "1E400", "-0", "1.0e-400",
 ])
 def test_what_orjson_refuses_is_read_by_the_standard_parser(text: Any) -> None:
