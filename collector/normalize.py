@@ -40,10 +40,18 @@ _STATUSES = ("unset", "ok", "error")
 _BOOL_TEXT = {True: "true", False: "false"}
 
 
-def _index_exclusive_rules() -> dict[tuple[str, str], tuple[cv.ExclusiveInput, ...]]:
-    index: dict[tuple[str, str], tuple[cv.ExclusiveInput, ...]] = {}
+def _index_exclusive_rules() -> dict[tuple[str, int], tuple[cv.ExclusiveInput, ...]]:
+    """(convention, id of a table Source) → its rules: a span looks them up by the Source object
+    that gave its input tokens, without rebuilding that source's textual id every time."""
+    index: dict[tuple[str, int], tuple[cv.ExclusiveInput, ...]] = {}
+    sources = [source for entries in cv.FIELD_SOURCES.values() for source in entries]
     for rule in cv.EXCLUSIVE_INPUT:
-        index[(rule.convention, rule.source)] = (*index.get((rule.convention, rule.source), ()), rule)
+        matching = [source for source in sources if source.source_id == rule.source]
+        if not matching:  # a typo in the table would silently price cached tokens twice
+            raise ValueError(f"EXCLUSIVE_INPUT names {rule.source!r}, which no FIELD_SOURCES entry has")
+        for source in matching:
+            key = (rule.convention, id(source))
+            index[key] = (*index.get(key, ()), rule)
     return index
 
 
@@ -337,7 +345,7 @@ def _token_columns(reader: _Reader, convention: str, provider: str) -> dict[str,
 def _excludes_cache(attrs: dict[str, Any], convention: str, provider: str, source: cv.Source | None) -> bool:
     if source is None:
         return False
-    for rule in _EXCLUSIVE.get((convention, source.source_id), ()):
+    for rule in _EXCLUSIVE.get((convention, id(source)), ()):
         if rule.provider in (cv.ANY, provider) and not any(key in attrs for key in rule.unless):
             return True
     return False

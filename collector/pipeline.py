@@ -125,6 +125,8 @@ class IngestPipeline:
                body: bytes) -> IngestResult:
         """Validate and durably queue one OTLP request; raises an IngestError to refuse it."""
         media = media_type(content_type)
+        if signal != SIGNAL_METRICS:
+            self.writer.check_room()  # a full queue refuses before paying for the parse
         raw = decompress_body(body, encoding, self.max_body_bytes)
         if signal == SIGNAL_METRICS:
             validate_metrics(raw, media)

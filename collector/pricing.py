@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Any
 
 from genai_prices import Usage, calc_price
+from genai_prices.types import ModelPrice, TieredPrices
 
 from schemas import fields as f
 
@@ -163,10 +164,31 @@ def cost_from_rates(
 
 def list_rates(provider: str, model: str, at: datetime, input_tokens: int = 0) -> Rates | None:
     """genai-prices list rates at time `at` (prices change over time, and some by time of day)."""
-    info = _find_model(provider.lower(), model.lower())
+    provider, model = provider.lower(), model.lower()
+    invariant, rates = _invariant_rates(provider, model)
+    if invariant:
+        return rates
+    info = _find_model(provider, model)
+    return None if info is None else _rates_of(info.get_prices(at), input_tokens)
+
+
+@lru_cache(maxsize=4096)
+def _invariant_rates(provider: str, model: str) -> tuple[bool, Rates | None]:
+    """(True, rates) for a model whose list price depends neither on the call's time nor its size,
+    as most do: those rates are worked out once. (False, None) when each call must look."""
+    info = _find_model(provider, model)
     if info is None:
-        return None
-    prices = info.get_prices(at)
+        return True, None
+    prices = info.prices
+    if not isinstance(prices, ModelPrice) or any(
+        isinstance(getattr(prices, name), TieredPrices)
+        for name in ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+    ):
+        return False, None
+    return True, _rates_of(prices, 0)
+
+
+def _rates_of(prices: Any, input_tokens: int) -> Rates | None:
     base = _tier(prices.input_mtok, input_tokens)
     output = _tier(prices.output_mtok, input_tokens)
     if base is None and output is None:

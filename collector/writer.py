@@ -25,6 +25,7 @@ from typing import Any
 
 from clickhouse_connect.driver.exceptions import OperationalError
 
+from collector.columns import column_lists
 from collector.errors import Overloaded
 from collector.spool import Ticket
 
@@ -113,12 +114,21 @@ class BatchWriter:
         """Claim room for `rows` before acknowledging them; raises Overloaded when full."""
         with self._cond:
             if self._reserved and self._reserved + rows > self.max_rows:
-                wait = max(1, round(self.flush_seconds * 2))
-                raise Overloaded(
-                    f"llmpulse is writing {self._reserved} spans to storage and has no room for more; "
-                    f"retry after {wait}s (OTLP exporters do this by themselves)", retry_after=wait,
-                )
+                raise self._overloaded()
             self._reserved += rows
+
+    def check_room(self) -> None:
+        """Overloaded already when the queue is full, so a request is refused before it is parsed."""
+        with self._cond:
+            if self._reserved >= self.max_rows:
+                raise self._overloaded()
+
+    def _overloaded(self) -> Overloaded:
+        wait = max(1, round(self.flush_seconds * 2))
+        return Overloaded(
+            f"llmpulse is writing {self._reserved} spans to storage and has no room for more; "
+            f"retry after {wait}s (OTLP exporters do this by themselves)", retry_after=wait,
+        )
 
     def put_blocking(self, items: Sequence[WriteItem], rows: int, timeout: float = 120.0) -> None:
         """Queue items, waiting for room instead of refusing (spool replay at start-up)."""
@@ -285,7 +295,7 @@ class BatchWriter:
         self.stats.per_table[table] += len(rows)
 
     def _insert_with_retry(self, table: str, columns: Sequence[str], rows: list[dict[str, Any]]) -> None:
-        data = [[row[c] for row in rows] for c in columns]
+        data = column_lists(rows, columns)
         delay, deadline = 0.1, time.monotonic() + self.max_retry_seconds
         while True:
             try:

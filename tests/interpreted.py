@@ -7,6 +7,7 @@ hold them equal to what the compiled modules (mypyc, built by the install) make.
 
 from __future__ import annotations
 
+import importlib
 import importlib.abc
 import importlib.machinery
 import importlib.util
@@ -50,9 +51,13 @@ class SourceFirst(importlib.abc.MetaPathFinder):
 
 def main() -> None:
     sys.meta_path.insert(0, SourceFirst(compiled_modules()))
+    for name in compiled_modules():
+        importlib.import_module(name)
+    from collector.columns import column_lists
     from collector.messages import extract_log_messages
     from collector.normalize import normalize_span
     from collector.pricing import PriceBook, PriceOverride, price_row
+    from schemas.fields import SPAN_COLUMNS
 
     for name in compiled_modules():
         assert sys.modules[name].__file__.endswith(".py"), f"{name} was not loaded from its source"
@@ -63,7 +68,8 @@ def main() -> None:
         row = normalize_span(span, project, 2000)
         price_row(row, book)
         rows.append(row)
-    pickle.dump((rows, extract_log_messages(records, 2000)), sys.stdout.buffer)
+    columns = column_lists(rows, SPAN_COLUMNS)
+    pickle.dump((rows, extract_log_messages(records, 2000), columns), sys.stdout.buffer)
 
 
 if __name__ == "__main__":

@@ -20,11 +20,13 @@ from typing import Any
 
 import pytest
 
+from collector.columns import column_lists
 from collector.decode import decode_logs, decode_traces, decompress_body
 from collector.messages import extract_log_messages
 from collector.normalize import normalize_span
 from collector.pricing import PriceBook, PriceOverride, price_row
 from schemas import conventions as cv
+from schemas.fields import SPAN_COLUMNS
 from schemas.records import RawLogRecord, RawSpan, SpanEvent, SpanLink
 from tests.corpus import corpus_available, iter_payload_records, labels
 from tests.interpreted import ROOT, compiled_modules
@@ -124,7 +126,7 @@ def _compiled_rows(project: str, spans: list[RawSpan], records: list[RawLogRecor
         row = normalize_span(span, project, 2000)
         price_row(row, book)
         rows.append(row)
-    return rows, extract_log_messages(records, 2000)
+    return rows, extract_log_messages(records, 2000), column_lists(rows, SPAN_COLUMNS)
 
 
 def _interpreted_rows(project: str, spans: list[RawSpan], records: list[RawLogRecord]) -> Any:
@@ -165,5 +167,6 @@ def test_compiled_and_interpreted_modules_make_the_same_rows(project: str) -> No
     for got, expected in zip(compiled[0], interpreted[0], strict=True):
         assert _comparable(got) == _comparable(expected)
     assert _comparable(compiled[1]) == _comparable(interpreted[1])
+    assert _comparable(compiled[2]) == _comparable(interpreted[2])
     priced = {row["cost_source"] for row in compiled[0]}
     assert {"list_price", "unpriced"} <= priced and (project != "acme" or "override" in priced)

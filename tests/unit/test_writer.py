@@ -90,7 +90,10 @@ def test_reserve_refuses_beyond_capacity() -> None:
     with pytest.raises(Overloaded) as refused:
         writer.reserve(5)
     assert refused.value.retry_after >= 1
+    writer.check_room()  # 8 of 10: a request may still come in and be parsed
     writer.reserve(2)  # what still fits is accepted
+    with pytest.raises(Overloaded):
+        writer.check_room()  # full: refused before the body is even parsed
     writer.unreserve(2)
     gate.set()
     assert writer.force_flush(5)
