@@ -16,4 +16,4 @@ ROOT = Path(__file__).parent
 COMPILED = tomllib.loads((ROOT / "pyproject.toml").read_text())["tool"]["llmpulse"]["compiled"]
 
 otlp = Extension("collector._otlp", sources=["collector/_otlp.c"], extra_compile_args=["-O2", "-Wall", "-Werror"])
-setup(ext_modules=[otlp, *mypycify(COMPILED, opt_level="3")])
+setup(ext_modules=[otlp, *mypycify(COMPILED, opt_level="3", group_name="llmpulse_hotpath")])
