@@ -36,7 +36,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from collector.errors import DecodeError, PayloadTooLarge, UnsupportedMediaType
 from schemas.records import RawLogRecord, RawSpan, SpanEvent, SpanLink
 
-try:  # built by `pip install` (setuptools ext-modules); the reference below stands in without it
+try:  # compiled by the install (setup.py); without it the reference below does the work
     from collector import _otlp
 except ImportError:  # pragma: no cover - a source checkout that was never installed
     _otlp = None

@@ -16,6 +16,7 @@ import sys
 import tomllib
 from pathlib import Path
 from types import ModuleType
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -49,27 +50,30 @@ class SourceFirst(importlib.abc.MetaPathFinder):
         return importlib.util.spec_from_file_location(name, source) if source else None
 
 
-def main() -> None:
-    sys.meta_path.insert(0, SourceFirst(compiled_modules()))
-    for name in compiled_modules():
-        importlib.import_module(name)
+def make_rows(project: str, spans: list[Any], records: list[Any], overrides: list[dict[str, Any]]) -> Any:
+    """(priced rows, log-record messages, column lists): what the hot-path modules make of the input,
+    compiled or interpreted depending on which were imported."""
     from collector.columns import column_lists
     from collector.messages import extract_log_messages
     from collector.normalize import normalize_span
     from collector.pricing import PriceBook, PriceOverride, price_row
     from schemas.fields import SPAN_COLUMNS
 
-    for name in compiled_modules():
-        assert sys.modules[name].__file__.endswith(".py"), f"{name} was not loaded from its source"
-    project, spans, records, overrides = pickle.load(sys.stdin.buffer)
     book = PriceBook([PriceOverride(**override) for override in overrides])
     rows = []
     for span in spans:
         row = normalize_span(span, project, 2000)
         price_row(row, book)
         rows.append(row)
-    columns = column_lists(rows, SPAN_COLUMNS)
-    pickle.dump((rows, extract_log_messages(records, 2000), columns), sys.stdout.buffer)
+    return rows, extract_log_messages(records, 2000), column_lists(rows, SPAN_COLUMNS)
+
+
+def main() -> None:
+    sys.meta_path.insert(0, SourceFirst(compiled_modules()))
+    for name in compiled_modules():
+        module = importlib.import_module(name)
+        assert module.__file__ is not None and module.__file__.endswith(".py"), f"{name} not loaded from source"
+    pickle.dump(make_rows(*pickle.load(sys.stdin.buffer)), sys.stdout.buffer)
 
 
 if __name__ == "__main__":

@@ -50,6 +50,20 @@ def test_a_failing_detector_is_recorded_and_never_stops_the_others(metadata: Met
     assert runs["good"].rows_read == 7 and runs["good"].finished_at is not None
 
 
+def test_the_after_run_hook_follows_every_pass_and_its_failure_fails_none(metadata: Metadata) -> None:
+    calls: list[str] = []
+
+    def hand_back() -> None:
+        calls.append("hook")
+        raise OSError("madvise refused")
+
+    bad, good = CountingDetector("bad", 60, fail=True), CountingDetector("good", 60)
+    runner = DetectorRunner([bad, good], store=None, metadata=metadata, after_run=hand_back)  # type: ignore[arg-type]
+    outcomes = runner.run_many()
+    assert [(o.detector, o.outcome) for o in outcomes] == [("bad", "error"), ("good", "ok")]
+    assert calls == ["hook", "hook"]
+
+
 def test_only_the_leader_runs_and_a_standby_takes_over(metadata: Metadata) -> None:
     detectors = [CountingDetector("tick", 0.2), CountingDetector("tick", 0.2)]
     schedulers = [DetectorScheduler(DetectorRunner([d], None, metadata), lease_seconds=1.5,  # type: ignore[arg-type]

@@ -20,16 +20,11 @@ from typing import Any
 
 import pytest
 
-from collector.columns import column_lists
 from collector.decode import decode_logs, decode_traces, decompress_body
-from collector.messages import extract_log_messages
-from collector.normalize import normalize_span
-from collector.pricing import PriceBook, PriceOverride, price_row
 from schemas import conventions as cv
-from schemas.fields import SPAN_COLUMNS
 from schemas.records import RawLogRecord, RawSpan, SpanEvent, SpanLink
 from tests.corpus import corpus_available, iter_payload_records, labels
-from tests.interpreted import ROOT, compiled_modules
+from tests.interpreted import ROOT, compiled_modules, make_rows
 
 LIMIT = 64 << 20
 # As plain dicts: each process builds PriceOverride from its own (compiled or interpreted) module.
@@ -120,13 +115,7 @@ def _corpus() -> tuple[list[RawSpan], list[RawLogRecord]]:
 
 
 def _compiled_rows(project: str, spans: list[RawSpan], records: list[RawLogRecord]) -> Any:
-    book = PriceBook([PriceOverride(**override) for override in OVERRIDES])
-    rows = []
-    for span in spans:
-        row = normalize_span(span, project, 2000)
-        price_row(row, book)
-        rows.append(row)
-    return rows, extract_log_messages(records, 2000), column_lists(rows, SPAN_COLUMNS)
+    return make_rows(project, spans, records, OVERRIDES)
 
 
 def _interpreted_rows(project: str, spans: list[RawSpan], records: list[RawLogRecord]) -> Any:
