@@ -9,6 +9,7 @@ import pytest
 import requests
 
 from detectors.metrics import rollup_span
+from schemas import metrics
 from schemas.metrics import RollupSpan, SeriesQuery, dimension_values
 from schemas.runs import StateStore
 from tests.conftest import Running, run_detectors
@@ -139,6 +140,34 @@ def test_detector_runs_are_recorded_and_unknown_names_refused(running: Running) 
     latest = next(r for r in runs if r["detector"] == "metrics")
     assert latest["outcome"] == "ok" and latest["rows_read"] >= 1 and latest["trigger"] == "manual"
     assert datetime.fromisoformat(latest["finished_at"]).timestamp() >= started - 1
+
+
+def test_a_rollup_spilled_to_disk_matches_the_one_made_in_memory(running: Running,
+                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
+    """Past _ROLLUP_GROUP_BY_BYTES the rollup's GROUP BY spills to disk; here it spills at once."""
+    base, calls = hours_ago(1), []
+    for t in range(1, 121):  # six minutes of calls, two models, errors, and a twin every tenth call
+        start = base + (t % 6) * 60 * 10**9 + t * 10**6
+        model, user = ("gpt-4o" if t % 3 else "gpt-4o-mini"), f"u{t % 5}"
+        calls.append(Call(300 + t, 1, start_ns=start, duration_ms=50.0 + 7 * t, model=model, user=user,
+                          response_id=f"r{t}", error=t % 11 == 0))
+        if t % 10 == 0:
+            calls.append(Call(300 + t, 2, start_ns=start + 10**6, duration_ms=50.0 + 7 * t, model=model, user=user,
+                              response_id=f"r{t}"))
+    send(running, *calls)
+    run_detectors(running, "metrics")
+    now = datetime.now(UTC)
+    query = {"metric": "requests,errors,input_tokens,cost_total,latency_p50_ms,latency_p95_ms", "bucket": "minute",
+             "group_by": "model", "from": (now - timedelta(hours=3)).isoformat(), "to": now.isoformat()}
+    in_memory = series(running, **query)
+    assert sum(p["requests"] for points in points_by_key(in_memory).values() for p in points) == 120
+
+    monkeypatch.setattr(metrics, "_ROLLUP_GROUP_BY_BYTES", 1)
+    monkeypatch.setattr(metrics, "_RANGE_SQL", metrics._rollup_insert(metrics.calls_query()))
+    first_minute = datetime.fromtimestamp(base / 1e9, UTC).replace(second=0, microsecond=0)
+    read = metrics.rollup_range(running.service.store, "default", first_minute, first_minute + timedelta(minutes=10))
+    assert read == 132  # every span of every call, twins included, went through the spilled GROUP BY
+    assert series(running, **query) == in_memory  # (a rollup that dropped the errors instead makes this fail)
 
 
 def test_history_is_rolled_up_a_day_per_run_and_reads_stay_exact(running: Running) -> None:
