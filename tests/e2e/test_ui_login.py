@@ -74,7 +74,7 @@ def test_roles_csrf_and_bad_passwords(exposed: Running) -> None:
 def test_login_in_the_browser(exposed: Running, browser) -> None:  # noqa: F811
     browser.get(exposed.ui_url + "/traces")
     submit_login(browser, "ada", "not the password")
-    assert "Wrong username or password" in browser.find_element(By.ID, "login-error").text
+    wait_text(browser, "#login-error", "Wrong username or password")  # the form posts: wait for the answer page
     screenshot(browser, "login")
     browser.find_element(By.ID, "username").send_keys("ada")
     browser.find_element(By.ID, "password").send_keys("correct horse battery")
