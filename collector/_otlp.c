@@ -472,23 +472,26 @@ static int read_span(Buf b, Decoded *out, PyObject *resource, PyObject *scope_na
     return rc;
 }
 
-/* The strings of a field of type string inside each occurrence of message field `outer`. */
-static int last_string(Buf b, uint32_t outer, uint32_t inner, Buf *found) {
+/* The scope's name and version (InstrumentationScope fields 1 and 2) of a ScopeSpans, in one pass;
+ * a repeated scope message merges, so the last of each wins. */
+static int read_scope(Buf b, Buf *name, Buf *version) {
     uint32_t field, wt;
     int more;
     while ((more = next_field(&b, &field, &wt)) != 0) {
-        Buf sub;
+        Buf scope;
         if (more < 0) return -1;
-        if (field == outer && wt == WT_LEN) {
-            if (read_len(&b, &sub) < 0) return -1;
-            uint32_t f2, wt2;
-            int more2;
-            while ((more2 = next_field(&sub, &f2, &wt2)) != 0) {
-                if (more2 < 0) return -1;
-                if (f2 == inner && wt2 == WT_LEN ? read_len(&sub, found) < 0 : skip_field(&sub, wt2) < 0) return -1;
-            }
-        } else if (skip_field(&b, wt) < 0) {
-            return -1;
+        if (field != 1 || wt != WT_LEN) {
+            if (skip_field(&b, wt) < 0) return -1;
+            continue;
+        }
+        if (read_len(&b, &scope) < 0) return -1;
+        uint32_t inner, inner_wt;
+        int more_inner;
+        while ((more_inner = next_field(&scope, &inner, &inner_wt)) != 0) {
+            int rc = more_inner < 0 ? -1
+                   : (inner == 1 || inner == 2) && inner_wt == WT_LEN ? read_len(&scope, inner == 1 ? name : version)
+                   : skip_field(&scope, inner_wt);
+            if (rc < 0) return -1;
         }
     }
     return 0;
@@ -496,7 +499,7 @@ static int last_string(Buf b, uint32_t outer, uint32_t inner, Buf *found) {
 
 static int read_scope_spans(Buf b, Decoded *out, PyObject *resource) {
     Buf name = {b.p, b.p}, version = {b.p, b.p};
-    if (last_string(b, 1, 1, &name) < 0 || last_string(b, 1, 2, &version) < 0) return -1;
+    if (read_scope(b, &name, &version) < 0) return -1;
     PyObject *scope_name = utf8(name), *scope_version = utf8(version);
     int rc = scope_name && scope_version ? 0 : -1;
     uint32_t field, wt;
