@@ -25,9 +25,9 @@ from typing import Any
 
 from clickhouse_connect.driver.exceptions import OperationalError
 
-from collector.columns import column_lists
 from collector.errors import Overloaded
 from collector.spool import Ticket
+from schemas.columns import column_lists
 
 log = logging.getLogger(__name__)
 

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from schemas.columns import column_lists
 from schemas.quality import DRIFT_TABLE, EVALUATIONS_TABLE
 from schemas.store import Store
 
@@ -109,7 +110,7 @@ def call_features(store: Store, project: str, counts: dict[str, int], start: dat
 def insert_drift_events(store: Store, events: Sequence[dict[str, Any]]) -> None:
     if events:
         rows = [{**e, "features": json.dumps(e["features"])} for e in events]
-        store.insert_columns(DRIFT_TABLE, DRIFT_COLUMNS, [[r[c] for r in rows] for c in DRIFT_COLUMNS])
+        store.insert_columns(DRIFT_TABLE, DRIFT_COLUMNS, column_lists(rows, DRIFT_COLUMNS))
 
 
 def known_event_ids(store: Store, project: str) -> set[str]:

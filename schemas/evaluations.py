@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from schemas.columns import column_lists
 from schemas.quality import EVALUATIONS_TABLE, SOURCE_APP, span_verdicts_sql
 from schemas.store import Store
 
@@ -87,7 +88,7 @@ def evaluation_key(identity: str) -> str:
 
 def insert_evaluations(store: Store, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        store.insert_columns(EVALUATIONS_TABLE, EVALUATION_COLUMNS, [[r[c] for r in rows] for c in EVALUATION_COLUMNS])
+        store.insert_columns(EVALUATIONS_TABLE, EVALUATION_COLUMNS, column_lists(rows, EVALUATION_COLUMNS))
 
 
 def import_app_evaluations(store: Store, project: str, since: datetime) -> int:

@@ -53,10 +53,10 @@ class SourceFirst(importlib.abc.MetaPathFinder):
 def make_rows(project: str, spans: list[Any], records: list[Any], overrides: list[dict[str, Any]]) -> Any:
     """(priced rows, log-record messages, column lists): what the hot-path modules make of the input,
     compiled or interpreted depending on which were imported."""
-    from collector.columns import column_lists
     from collector.messages import extract_log_messages
     from collector.normalize import normalize_span
     from collector.pricing import PriceBook, PriceOverride, price_row
+    from schemas.columns import column_lists
     from schemas.fields import SPAN_COLUMNS
 
     book = PriceBook([PriceOverride(**override) for override in overrides])

@@ -1,7 +1,8 @@
 """Rows (dicts keyed by column name) to column lists, the shape every insert takes.
 
-A module of its own so that mypyc compiles it with the rest of the hot path: the writer runs
-this over every column of every batch (2,000 rows x 55 columns), holding the GIL.
+Every insert of rows goes through it: the ingest writer, evaluations and drift events. A module
+of its own so that mypyc compiles it with the rest of the hot path: the writer runs it over every
+column of every batch (2,000 rows x 55 columns), holding the GIL.
 """
 
 from __future__ import annotations
