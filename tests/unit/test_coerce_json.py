@@ -10,7 +10,6 @@ from __future__ import annotations
 import json
 import math
 import random
-import struct
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from decimal import Decimal
@@ -20,19 +19,9 @@ import pytest
 
 from collector.coerce import dumps, loads
 from tests.corpus import corpus_available, iter_payload_records, labels
+from tests.shapes import shape
 
 STANDARD = json.JSONEncoder(ensure_ascii=False, separators=(",", ":"), default=str)
-
-
-def _shape(value: Any) -> Any:
-    """Types, order and float bits: `==` alone would let 1 == 1.0 == True and NaN slip by."""
-    if isinstance(value, dict):
-        return ("dict", [(k, _shape(v)) for k, v in value.items()])
-    if isinstance(value, list):
-        return ("list", [_shape(v) for v in value])
-    if isinstance(value, float):
-        return ("float", struct.pack("<d", value))
-    return (type(value).__name__, value)
 
 
 def _standard_loads(text: Any) -> Any:
@@ -77,8 +66,8 @@ def test_loads_reads_json_exactly_as_the_standard_parser() -> None:
     texts = [STANDARD.encode(v) for v in RANDOM_VALUES] + [json.dumps(v) for v in RANDOM_VALUES]
     texts += _corpus_json_texts()
     for text in texts:
-        assert _shape(loads(text)) == _shape(json.loads(text))
-        assert _shape(loads(text.encode())) == _shape(json.loads(text.encode()))
+        assert shape(loads(text)) == shape(json.loads(text))
+        assert shape(loads(text.encode())) == shape(json.loads(text.encode()))
 
 
 @pytest.mark.parametrize("text", [
@@ -87,7 +76,7 @@ def test_loads_reads_json_exactly_as_the_standard_parser() -> None:
     json.dumps({"x": 1}).encode("utf-16"), "[" * 2000 + "]" * 2000, "1E400", "-0", "1.0e-400",
 ])
 def test_what_orjson_refuses_is_read_by_the_standard_parser(text: Any) -> None:
-    assert _shape(loads(text)) == _shape(_standard_loads(text))
+    assert shape(loads(text)) == shape(_standard_loads(text))
 
 
 @pytest.mark.parametrize("text", ["", "{", "nope", "[1,]", '{"a":1,}', b"\xff\xfe\x00", "'single'"])
@@ -102,8 +91,8 @@ def test_loads_answers_none_for_what_is_not_text() -> None:
 def test_dumps_writes_what_the_standard_encoder_writes() -> None:
     for value in RANDOM_VALUES:
         ours, standard = dumps(value), STANDARD.encode(value)
-        if "float" in repr(_shape(value)):  # same values; a float may be spelled 1e16 for 1e+16
-            assert _shape(json.loads(ours)) == _shape(json.loads(standard))
+        if "float" in repr(shape(value)):  # same values; a float may be spelled 1e16 for 1e+16
+            assert shape(json.loads(ours)) == shape(json.loads(standard))
         else:
             assert ours == standard
 

@@ -9,7 +9,6 @@ AnyValue kind, and from random corruptions of both (which must never crash the p
 from __future__ import annotations
 
 import random
-import struct
 from typing import Any
 
 import pytest
@@ -21,34 +20,21 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from collector import _otlp
 from collector.decode import PROTOBUF_CONTENT_TYPE, check_traces, decode_checked_traces, decode_traces
 from collector.errors import DecodeError
-from schemas.records import RawSpan, SpanEvent, SpanLink
 from tests.corpus import corpus_available, iter_payload_records, labels
+from tests.shapes import shape
 from tests.unit.test_decode import LIMIT, decompress_body
 
 PROTOBUF = PROTOBUF_CONTENT_TYPE
 
 
-def _shape(value: Any) -> Any:
-    """A comparable picture of a decoded value: types, dict order and float bits included."""
-    if isinstance(value, dict):
-        return ("dict", [(_shape(k), _shape(v)) for k, v in value.items()])
-    if isinstance(value, list | tuple):
-        return (type(value).__name__, [_shape(v) for v in value])
-    if isinstance(value, RawSpan | SpanEvent | SpanLink):
-        return (type(value).__name__, [_shape(getattr(value, slot)) for slot in value.__slots__])
-    if isinstance(value, float):
-        return ("float", struct.pack("<d", value))
-    return (type(value).__name__, value)
-
-
 def _native(body: bytes) -> Any:
     spans, rejected, reasons = _otlp.decode_traces(body)
-    return _shape((spans, rejected, reasons))
+    return shape((spans, rejected, reasons))
 
 
 def _reference(body: bytes) -> Any:
     decoded = decode_traces(body, PROTOBUF)
-    return _shape((decoded.spans, decoded.rejected, decoded.reasons))
+    return shape((decoded.spans, decoded.rejected, decoded.reasons))
 
 
 def _corpus_bodies() -> list[Any]:
@@ -194,7 +180,7 @@ def test_what_the_native_reader_declines_is_read_by_the_reference() -> None:
     with pytest.raises(ValueError, match="declined"):
         _otlp.decode_traces(body)
     checked = check_traces(body, PROTOBUF)
-    assert _shape(decode_checked_traces(checked).spans) == _shape(decode_traces(body, PROTOBUF).spans)
+    assert shape(decode_checked_traces(checked).spans) == shape(decode_traces(body, PROTOBUF).spans)
     assert decode_checked_traces(checked).spans[0].attributes == {"k": "a"}
 
 
