@@ -1,9 +1,10 @@
 """SciPy and scikit-learn work, done in a short-lived child process.
 
-Importing scikit-learn (which brings pandas) and SciPy costs a process ~120 MB that it keeps for
-good, and in embedded mode the collector shares the detectors' process. Groundedness scoring and
-drift need them for seconds every few minutes, so the child imports them, works through one
-batch of calls and exits, and the memory goes back to the system.
+Importing scikit-learn and SciPy costs a process ~115 MB that it keeps for good (~180 MB when
+scikit-learn also finds pandas, which the child therefore cannot import), and in embedded mode
+the collector shares the detectors' process. Groundedness scoring and drift need them for
+seconds every few minutes, so the child imports them, works through one batch of calls and
+exits, and the memory goes back to the system.
 
 The parent writes a pickled `(target, calls)` to the child's stdin; the child answers with a
 pickled list holding one result, or one `Failed`, per call. Both ends are this module, so
@@ -13,6 +14,7 @@ pickle carries numpy arrays and dataclasses as they are, and nothing else speaks
 from __future__ import annotations
 
 import importlib
+import importlib.abc
 import logging
 import os
 import pickle
@@ -24,6 +26,9 @@ from typing import Any
 
 log = logging.getLogger(__name__)
 
+# Installed (chDB needs pandas) but never used by the child's work, while scikit-learn imports
+# pandas whenever it can: ~60 MB of the child's ~180 MB resident, for nothing.
+UNUSED_IMPORTS = ("pandas",)
 TIMEOUT_SECONDS = 600.0  # a run's batch is bounded (500 spans, 3,000 calls a window): minutes mean a hang
 Call = tuple[tuple[Any, ...], dict[str, Any]]  # positional and keyword arguments of one call
 
@@ -82,11 +87,27 @@ def serve_batch() -> None:
     """Read one batch from stdin, answer it on stdout; library output goes to stderr, not the answer."""
     answer = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
+    block_unused_imports()
     target, calls = pickle.load(sys.stdin.buffer)
     function = resolve_target(target)
     pickle.dump([_call(function, args, kwargs) for args, kwargs in calls], answer,
                 protocol=pickle.HIGHEST_PROTOCOL)
     answer.close()
+
+
+class _Unfindable(importlib.abc.MetaPathFinder):
+    """Finds no UNUSED_IMPORTS module, as if not installed. Not a None in sys.modules: libraries
+    that test `"pandas" in sys.modules` would then take it for imported (scikit-learn does)."""
+
+    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+        if fullname.split(".", 1)[0] in UNUSED_IMPORTS:
+            raise ModuleNotFoundError(f"No module named {fullname!r} (not used by the worker)", name=fullname)
+        return None
+
+
+def block_unused_imports() -> None:
+    """Libraries that import UNUSED_IMPORTS only if they can do without them in the child."""
+    sys.meta_path.insert(0, _Unfindable())
 
 
 def resolve_target(target: str) -> Callable[..., Any]:

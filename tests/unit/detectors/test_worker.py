@@ -3,6 +3,9 @@ and a crashed, hung or misnamed worker is a clear error rather than a silent emp
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import pytest
 
 from detectors.scoring.groundedness import score_groundedness
@@ -18,6 +21,20 @@ def test_groundedness_in_the_worker_equals_in_process() -> None:
     results = run_batch("detectors.scoring.groundedness:score_groundedness", calls)
     assert results == [score_groundedness(*args) for args, _ in calls]
     assert [r.label for r in results] == [GROUNDED, HALLUCINATED]
+
+
+def test_the_worker_cannot_import_pandas() -> None:
+    [imported] = run_batch("importlib:import_module", [(("pandas",), {})])
+    assert isinstance(imported, Failed) and imported.error.startswith("ModuleNotFoundError")
+
+
+def test_scikit_learn_and_scipy_stats_import_without_pandas() -> None:
+    """What the worker's targets import works with pandas blocked, and does not bring it back."""
+    code = ("import sys; from detectors.worker import block_unused_imports; block_unused_imports(); "
+            "import detectors.scoring.groundedness, detectors.shift.compare; "
+            "print('pandas' in sys.modules, 'sklearn' in sys.modules)")
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.split() == ["False", "True"]
 
 
 def test_a_call_that_raises_is_failed_and_the_others_still_answer() -> None:
