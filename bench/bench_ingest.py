@@ -160,13 +160,18 @@ def _safe_count(server: Server) -> int | None:
 
 
 def wait_durable(server: Server, expected: int, timeout: float) -> tuple[float, int, bool]:
-    """Poll until the server shows `expected` spans: (when, last count, drained)."""
+    """Poll until the server shows `expected` spans: (when, last count, drained).
+
+    "When" is the time the deciding poll was sent: the count it answers was true by then (a
+    ClickHouse read sees the parts that exist when it starts), and a count query that itself
+    takes seconds over a large table must not be billed to the write path.
+    """
     deadline, last = time.perf_counter() + timeout, 0
     while True:
+        asked = time.perf_counter()
         last = _safe_count(server) or last
-        now = time.perf_counter()
-        if last >= expected or now >= deadline:
-            return now, last, last >= expected
+        if last >= expected or asked >= deadline:
+            return asked, last, last >= expected
         time.sleep(0.25)
 
 
