@@ -181,8 +181,9 @@ _DIRTY_MINUTES = ("(SELECT DISTINCT toStartOfMinute(d.start_time) FROM {db}.span
                   "AND d.start_time >= {start:DateTime64(6, 'UTC')} AND d.start_time < {end:DateTime64(6, 'UTC')})")
 
 
-# The twin-collapsing GROUP BY holds every call it rolls up, ~1.5 KB each: a refresh of 300k calls
-# (half a minute at 10k spans/s) took +470 MB in-process. Past this size ClickHouse spills the
+# The twin-collapsing GROUP BY holds every call it rolls up, ~1.5 KB each before calls were keyed
+# by a hash (queries.CALL_IDENTITY): a refresh of 300k calls (half a minute at 10k spans/s) took
+# +470 MB in-process. Past this size ClickHouse spills the
 # aggregation to disk instead (that refresh: 0.8 -> 3 s), so a pass's memory no longer grows with
 # the ingest rate.
 _ROLLUP_GROUP_BY_BYTES = 128 * 2**20
