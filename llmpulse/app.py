@@ -143,7 +143,7 @@ class Llmpulse:
     @cached_property
     def detector_runner(self) -> DetectorRunner:
         return DetectorRunner(build_detectors(self.settings, self.alert_store, self.dispatcher),
-                              self.store, self.metadata, after_run=self.release_detector_memory)
+                              self.store.background(), self.metadata, after_run=self.release_detector_memory)
 
     @cached_property
     def scheduler(self) -> DetectorScheduler:

@@ -6,6 +6,7 @@ All access goes through clickhouse-connect; the DSN decides whether that is embe
 
 from __future__ import annotations
 
+import copy
 import logging
 import os
 import threading
@@ -54,6 +55,10 @@ EMBEDDED_READ_SETTINGS = {
     "max_bytes_before_external_group_by": READ_SPILL_BYTES,
     "max_bytes_before_external_sort": READ_SPILL_BYTES,
 }
+# Scheduled work (detectors) in embedded mode: one thread a query. The other core stays with
+# ingest, and the metrics refresh of 600k calls took +84 MB in 6.5 s, against +190 MB in 11 s
+# with two threads contending for the same cores.
+EMBEDDED_BACKGROUND_SETTINGS = {"max_threads": 1}
 
 
 def connect(dsn: str, chdb_cache_mb: int | None = None, chdb_malloc_conf: str = "") -> Client:
@@ -88,6 +93,7 @@ class Store:
         self.client = client
         self.database = database
         self.embedded = embedded
+        self.is_background = False
         self._lock = threading.Lock()
         self._schemas: dict[tuple[str, tuple[str, ...]], pa.Schema] = {}
 
@@ -182,9 +188,18 @@ class Store:
                                    settings=self._read_settings(tag))
         return list(result.named_results())
 
+    def background(self) -> Store:
+        """These tables for scheduled work, whose reads in embedded mode yield to ingest and the UI."""
+        view = copy.copy(self)
+        view.is_background = True
+        return view
+
     def _read_settings(self, tag: str) -> dict[str, Any]:
         settings: dict[str, Any] = {"log_comment": f"llmpulse:{tag}"}
-        return {**settings, **EMBEDDED_READ_SETTINGS} if self.embedded else settings
+        if not self.embedded:
+            return settings
+        background = EMBEDDED_BACKGROUND_SETTINGS if self.is_background else {}
+        return {**settings, **EMBEDDED_READ_SETTINGS, **background}
 
 
 _ARROW_SCALARS = {

@@ -50,6 +50,16 @@ def test_embedded_reads_carry_the_spill_thresholds_and_server_reads_do_not(runni
     assert server.query(sql, {}, "test") != [(READ_SPILL_BYTES, READ_SPILL_BYTES)]
 
 
+def test_detectors_read_with_one_thread_in_embedded_mode_and_the_ui_does_not(running: Running) -> None:
+    sql = "SELECT getSetting('max_threads')"
+    detectors_store = running.service.detector_runner.store
+    assert detectors_store.query(sql, {}, "test") == [(1,)]
+    assert detectors_store.client is running.service.store.client
+    assert running.service.store.query(sql, {}, "test") != [(1,)]  # the UI's reads: every core
+    server = Store(detectors_store.client, detectors_store.database, embedded=False).background()
+    assert server.query(sql, {}, "test") != [(1,)]
+
+
 def test_a_summary_spilled_to_disk_equals_the_one_made_in_memory(running: Running,
                                                                  monkeypatch: pytest.MonkeyPatch) -> None:
     """Past READ_SPILL_BYTES the calls' twin-collapsing GROUP BY spills; here it spills at once."""
