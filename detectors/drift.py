@@ -22,7 +22,7 @@ from detectors.base import DetectorContext, RunResult
 from detectors.scoring.texts import answer_text
 from detectors.shift.report import FeatureShift, ShiftReport
 from detectors.shift.sample import sample_from_rows
-from detectors.worker import Failed, run_batch
+from detectors.worker import Failed, Worker
 from schemas.drift import (
     VERSION_COLUMNS,
     ServedVersion,
@@ -50,6 +50,16 @@ class DriftSettings:
     min_calls: int = 30
 
 
+@dataclass(frozen=True)
+class ModelWindows:
+    """One model's baseline and current samples, compared in the worker."""
+
+    project: str
+    model: str
+    baseline: list[dict[str, Any]]
+    current: list[dict[str, Any]]
+
+
 class DriftDetector:
     name = "drift"
 
@@ -57,14 +67,16 @@ class DriftDetector:
         self.interval, self.settings = interval, settings
 
     def run(self, ctx: DetectorContext) -> RunResult:
-        found: list[dict[str, Any]] = []
-        read = 0
-        for project in ctx.metadata.list_projects():
-            found += self.model_changes(ctx, project.name)
-            shifts, calls = self.behaviour_shifts(ctx, project.name)
-            found += shifts
-            read += calls
+        """One worker for every project, started first: it imports SciPy while the changes are
+        looked for and the samples read (~1 s each over 1M calls), not after."""
+        projects = [project.name for project in ctx.metadata.list_projects()]
+        with Worker(COMPARE_WINDOWS) as worker:
+            found = [event for project in projects for event in self.model_changes(ctx, project)]
+            windows = [w for project in projects for w in self._windows(ctx, project)]
+            reports = worker.run([self._comparison(w) for w in windows]) if windows else []
+        found += self._shift_events(ctx, windows, reports)
         insert_drift_events(ctx.store, found)
+        read = sum(len(w.baseline) + len(w.current) for w in windows)
         return RunResult(rows_read=read, rows_written=len(found), message=f"{len(found)} new drift event(s)")
 
     # --- explicit changes ----------------------------------------------------------------------
@@ -92,24 +104,33 @@ class DriftDetector:
 
     # --- silent shifts -------------------------------------------------------------------------
 
-    def behaviour_shifts(self, ctx: DetectorContext, project: str) -> tuple[list[dict[str, Any]], int]:
+    def _windows(self, ctx: DetectorContext, project: str) -> list[ModelWindows]:
         s = self.settings
         split, start = ctx.now - s.current, ctx.now - s.current - s.baseline
-        recent = {e["model"] for e in drift_events(ctx.store, project, split, ctx.now, kind=BEHAVIOUR)}
-        events, read = [], 0
         counts = model_window_counts(ctx.store, project, start, split, ctx.now, s.min_calls)
+        if not counts:
+            return []
         baselines = self._samples(ctx, project, {m: b for m, (b, _) in counts.items()}, start, split)
         currents = self._samples(ctx, project, {m: a for m, (_, a) in counts.items()}, split, ctx.now)
-        models = list(counts)
-        calls = [((sample_from_rows(baselines[m]), sample_from_rows(currents[m])), {"min_samples": s.min_calls})
-                 for m in models]
-        for model, report in zip(models, run_batch(COMPARE_WINDOWS, calls), strict=True):
-            read += len(baselines[model]) + len(currents[model])
+        return [ModelWindows(project, m, baselines[m], currents[m]) for m in counts]
+
+    def _comparison(self, windows: ModelWindows) -> tuple[tuple[Any, ...], dict[str, Any]]:
+        return ((sample_from_rows(windows.baseline), sample_from_rows(windows.current)),
+                {"min_samples": self.settings.min_calls})
+
+    def _shift_events(self, ctx: DetectorContext, windows: list[ModelWindows],
+                      reports: list[Any]) -> list[dict[str, Any]]:
+        """A `behaviour` event per drifted model, unless one was already reported this window."""
+        split = ctx.now - self.settings.current
+        recent = {(p, e["model"]) for p in {w.project for w in windows}
+                  for e in drift_events(ctx.store, p, split, ctx.now, kind=BEHAVIOUR)}
+        events = []
+        for w, report in zip(windows, reports, strict=True):
             if isinstance(report, Failed):
-                log.error("comparing windows of %s/%s failed: %s", project, model, report.error)
-            elif report.drifted and model not in recent:  # one event per shift, not one per run
-                events.append(self._shift_event(ctx, project, model, report))
-        return events, read
+                log.error("comparing windows of %s/%s failed: %s", w.project, w.model, report.error)
+            elif report.drifted and (w.project, w.model) not in recent:  # one event per shift, not per run
+                events.append(self._shift_event(ctx, w.project, w.model, report))
+        return events
 
     def _samples(self, ctx: DetectorContext, project: str, counts: dict[str, int], start: datetime,
                  end: datetime) -> dict[str, list[dict[str, Any]]]:

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from detectors.base import Detector, DetectorContext, RunResult
+from detectors.idle import IdleHook
 from schemas.metadata import Metadata
 from schemas.models import utcnow
 from schemas.runs import RunLog, StateStore
@@ -43,13 +44,18 @@ class Outcome:
 
 
 class DetectorRunner:
-    """One lock per detector: a manual run and a scheduled one never overlap (the second waits)."""
+    """One lock per detector: a manual run and a scheduled one never overlap (the second waits).
+
+    `after_idle` runs once the runner has had no run for `idle_delay` seconds (at once when 0):
+    once after `run_many`, once after a scheduler tick whose detectors start together.
+    """
 
     def __init__(self, detectors: Sequence[Detector], store: Store, metadata: Metadata,
-                 clock: Callable[[], datetime] = utcnow, after_run: Callable[[], None] | None = None) -> None:
+                 clock: Callable[[], datetime] = utcnow, after_idle: Callable[[], None] | None = None,
+                 idle_delay: float = 0.0) -> None:
         self.detectors = {d.name: d for d in detectors}
         self.store, self.metadata, self.clock = store, metadata, clock
-        self._after_run = after_run
+        self.idle = IdleHook(after_idle, idle_delay)
         self.runs, self.state = RunLog(metadata), StateStore(metadata)
         self._locks = {name: threading.Lock() for name in self.detectors}
 
@@ -66,23 +72,13 @@ class DetectorRunner:
     def run_many(self, names: Sequence[str] | None = None, trigger: str = TRIGGER_MANUAL) -> list[Outcome]:
         """Runs in registration order (metrics before alerts), each to completion."""
         wanted = self.check_names(names) if names else self.names
-        return [self.run(name, trigger) for name in self.names if name in wanted]
+        with self.idle.busy():
+            return [self.run(name, trigger) for name in self.names if name in wanted]
 
     def run(self, name: str, trigger: str = TRIGGER_MANUAL) -> Outcome:
         detector = self.detectors[self.check_names([name])[0]]
-        with self._locks[name]:
-            outcome = self._run_locked(detector, trigger)
-        self._run_after_run()
-        return outcome
-
-    def _run_after_run(self) -> None:
-        """The hook that hands back what a pass left resident; its failure must not fail the pass."""
-        if self._after_run is None:
-            return
-        try:
-            self._after_run()
-        except Exception:
-            log.exception("after-run hook failed")
+        with self.idle.busy(), self._locks[name]:
+            return self._run_locked(detector, trigger)
 
     def _run_locked(self, detector: Detector, trigger: str) -> Outcome:
         started = self.clock()

@@ -6,9 +6,10 @@ the collector shares the detectors' process. Groundedness scoring and drift need
 seconds every few minutes, so the child imports them, works through one batch of calls and
 exits, and the memory goes back to the system.
 
-The parent writes a pickled `(target, calls)` to the child's stdin; the child answers with a
-pickled list holding one result, or one `Failed`, per call. Both ends are this module, so
-pickle carries numpy arrays and dataclasses as they are, and nothing else speaks to the child.
+The parent writes a pickled target to the child's stdin at once and the pickled calls when it
+has them (`Worker`); the child imports the target in between, and answers with a pickled list
+holding one result, or one `Failed`, per call. Both ends are this module, so pickle carries
+numpy arrays and dataclasses as they are, and nothing else speaks to the child.
 """
 
 from __future__ import annotations
@@ -48,17 +49,60 @@ def run_batch(target: str, calls: Sequence[Call], timeout: float = TIMEOUT_SECON
     """`target` ("module:function") applied to each call in a fresh child process, in order."""
     if not calls:
         return []
-    request = pickle.dumps((target, list(calls)), protocol=pickle.HIGHEST_PROTOCOL)
-    try:
-        done = subprocess.run([sys.executable, "-m", __name__], input=request, capture_output=True,
-                              timeout=timeout, check=False)
-    except subprocess.TimeoutExpired as exc:
-        raise WorkerError(f"{target}: no answer within {timeout:.0f} s") from exc
-    if done.returncode != 0:
-        raise WorkerError(f"{target}: the worker exited with status {done.returncode}: {_tail(done.stderr)}")
-    if done.stderr.strip():
-        log.warning("worker %s: %s", target, _tail(done.stderr))
-    return _read_answer(target, done.stdout, len(calls))
+    with Worker(target, timeout) as worker:
+        return worker.run(calls)
+
+
+class Worker:
+    """A child started before its calls are ready: it imports `target` while the caller still
+    queries for them (SciPy and scikit-learn take ~1.2 s to import, drift's reads ~1 s)."""
+
+    def __init__(self, target: str, timeout: float = TIMEOUT_SECONDS) -> None:
+        self.target, self.timeout = target, timeout
+        self._child = subprocess.Popen([sys.executable, "-m", __name__], stdin=subprocess.PIPE,
+                                       stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        self._send(pickle.dumps(target, protocol=pickle.HIGHEST_PROTOCOL))
+
+    def __enter__(self) -> Worker:
+        return self
+
+    def __exit__(self, *_: object) -> None:
+        self.close()
+
+    def run(self, calls: Sequence[Call]) -> list[Any]:
+        """Each call's result, or its `Failed`, in order; the child exits after answering."""
+        request = pickle.dumps(list(calls), protocol=pickle.HIGHEST_PROTOCOL)
+        try:
+            answer, stderr = self._child.communicate(request, timeout=self.timeout)
+        except subprocess.TimeoutExpired as exc:
+            self.close()
+            raise WorkerError(f"{self.target}: no answer within {self.timeout:.0f} s") from exc
+        if self._child.returncode != 0:
+            raise WorkerError(f"{self.target}: the worker exited with status {self._child.returncode}: "
+                              f"{_tail(stderr)}")
+        if stderr.strip():
+            log.warning("worker %s: %s", self.target, _tail(stderr))
+        return _read_answer(self.target, answer, len(calls))
+
+    def close(self) -> None:
+        """Stop a child that was never given its calls, or overran; reap it either way."""
+        if self._child.poll() is None:
+            self._child.kill()
+        self._child.wait()
+        for pipe in (self._child.stdin, self._child.stdout, self._child.stderr):
+            if pipe is not None:
+                pipe.close()
+
+    def _send(self, data: bytes) -> None:
+        """The target goes first; a child that already died says why when its calls are sent."""
+        stdin = self._child.stdin
+        if stdin is None:
+            raise WorkerError(f"{self.target}: the worker has no stdin")
+        try:
+            stdin.write(data)
+            stdin.flush()
+        except BrokenPipeError:
+            pass
 
 
 def _read_answer(target: str, answer: bytes, expected: int) -> list[Any]:
@@ -88,8 +132,8 @@ def serve_batch() -> None:
     answer = os.fdopen(os.dup(sys.stdout.fileno()), "wb")
     os.dup2(sys.stderr.fileno(), sys.stdout.fileno())
     block_unused_imports()
-    target, calls = pickle.load(sys.stdin.buffer)
-    function = resolve_target(target)
+    function = resolve_target(pickle.load(sys.stdin.buffer))  # imports while the parent prepares the calls
+    calls = pickle.load(sys.stdin.buffer)
     pickle.dump([_call(function, args, kwargs) for args, kwargs in calls], answer,
                 protocol=pickle.HIGHEST_PROTOCOL)
     answer.close()

@@ -43,6 +43,9 @@ log = logging.getLogger(__name__)
 # In memory per request body up to INBUF_OVERFLOW; beyond it waitress still uses a temp file.
 RECV_BYTES = 256 * 1024
 INBUF_OVERFLOW = 2 * 2**20
+# Detectors whose intervals coincide start within a second of each other; the memory hand-back
+# waits until none has run for this long, so a tick pays for it once, not once a detector.
+DETECTOR_IDLE_SECONDS = 5.0
 
 
 @dataclass
@@ -88,9 +91,9 @@ class Llmpulse:
         memory.release_heap()
 
     def release_detector_memory(self) -> None:
-        """After a detector pass, also the library pages its queries faulted in (chDB's aggregate
-        functions, ~25-45 MB measured) go back, as after start-up: a pass runs once a minute at
-        most, and what ingest keeps using faults back in from the page cache."""
+        """Once the detectors are idle, also the library pages their queries faulted in (chDB's
+        aggregate functions, ~25-45 MB measured) go back, as after start-up: a tick comes once a
+        minute at most, and what ingest keeps using faults back in from the page cache."""
         self.release_memory()
         memory.page_out_files()
 
@@ -143,7 +146,8 @@ class Llmpulse:
     @cached_property
     def detector_runner(self) -> DetectorRunner:
         return DetectorRunner(build_detectors(self.settings, self.alert_store, self.dispatcher),
-                              self.store.background(), self.metadata, after_run=self.release_detector_memory)
+                              self.store.background(), self.metadata, after_idle=self.release_detector_memory,
+                              idle_delay=DETECTOR_IDLE_SECONDS)
 
     @cached_property
     def scheduler(self) -> DetectorScheduler:
@@ -202,6 +206,8 @@ class Llmpulse:
         self._stopping.set()
         if "scheduler" in self.__dict__:
             self.scheduler.stop()
+        if "detector_runner" in self.__dict__:
+            self.detector_runner.idle.cancel()
         if "dispatcher" in self.__dict__:
             self.dispatcher.close()
         for _, server in self._servers:

@@ -21,22 +21,25 @@ def api(running: Running, method: str, path: str, body: object = None, **params:
     return requests.request(method, running.ui_url + "/api/v1" + path, json=body, params=params)
 
 
-def test_the_demo_silent_update_is_found(running: Running) -> None:
+def test_the_demo_silent_update_is_found_in_each_project(running: Running) -> None:
     now = datetime.now(UTC)
     run_demo(running.otlp_url, traces=700, seed=5, days=1.0, now=now)
+    run_demo(running.otlp_url, traces=700, seed=6, days=1.0, now=now,
+             api_key=running.service.metadata.create_key("acme").key)
     running.flush()
-    run_detector(running, "drift")
-    events = api(running, "GET", "/drift", model="gpt-4o-mini").json()
-    changes = [e for e in events if e["kind"] == "model_change"]
-    assert changes, events
-    change = next(e for e in changes if e["features"][0]["name"] == "response_model")
-    midpoint = now.timestamp() - 43_200
-    assert abs(datetime.fromisoformat(change["changed_at"]).timestamp() - midpoint) < 3 * 3600
-    assert change["from"] != change["to"] and change["to"].startswith("gpt-4o-mini")
-    shifts = [e for e in events if e["kind"] == "behaviour"]
-    assert len(shifts) == 1, events
-    moved = {f["name"] for f in shifts[0]["features"] if f["moved"]}
-    assert "output_tokens" in moved or (shifts[0]["auc"] or 0) >= 0.6, shifts[0]
+    run = run_detector(running, "drift")
+    assert run["rows_written"] >= 4, run  # a model change and a behaviour shift in each project
+    for project in ("default", "acme"):
+        events = api(running, "GET", "/drift", model="gpt-4o-mini", project=project).json()
+        changes = [e for e in events if e["kind"] == "model_change"]
+        change = next(e for e in changes if e["features"][0]["name"] == "response_model")
+        midpoint = now.timestamp() - 43_200
+        assert abs(datetime.fromisoformat(change["changed_at"]).timestamp() - midpoint) < 3 * 3600
+        assert change["from"] != change["to"] and change["to"].startswith("gpt-4o-mini")
+        shifts = [e for e in events if e["kind"] == "behaviour"]
+        assert len(shifts) == 1, events
+        moved = {f["name"] for f in shifts[0]["features"] if f["moved"]}
+        assert "output_tokens" in moved or (shifts[0]["auc"] or 0) >= 0.6, shifts[0]
     assert run_detector(running, "drift")["rows_written"] == 0  # a change is reported once
 
 

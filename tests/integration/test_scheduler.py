@@ -50,7 +50,7 @@ def test_a_failing_detector_is_recorded_and_never_stops_the_others(metadata: Met
     assert runs["good"].rows_read == 7 and runs["good"].finished_at is not None
 
 
-def test_the_after_run_hook_follows_every_pass_and_its_failure_fails_none(metadata: Metadata) -> None:
+def test_the_idle_hook_follows_a_whole_pass_once_and_its_failure_fails_none(metadata: Metadata) -> None:
     calls: list[str] = []
 
     def hand_back() -> None:
@@ -58,9 +58,11 @@ def test_the_after_run_hook_follows_every_pass_and_its_failure_fails_none(metada
         raise OSError("madvise refused")
 
     bad, good = CountingDetector("bad", 60, fail=True), CountingDetector("good", 60)
-    runner = DetectorRunner([bad, good], store=None, metadata=metadata, after_run=hand_back)  # type: ignore[arg-type]
+    runner = DetectorRunner([bad, good], store=None, metadata=metadata, after_idle=hand_back)  # type: ignore[arg-type]
     outcomes = runner.run_many()
     assert [(o.detector, o.outcome) for o in outcomes] == [("bad", "error"), ("good", "ok")]
+    assert calls == ["hook"]
+    runner.run("good")
     assert calls == ["hook", "hook"]
 
 

@@ -5,12 +5,14 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import pytest
 
 from detectors.scoring.groundedness import score_groundedness
 from detectors.scoring.verdict import GROUNDED, HALLUCINATED
-from detectors.worker import Failed, WorkerError, run_batch
+from detectors.worker import Failed, Worker, WorkerError, run_batch
 from llmpulse.demo_content import KNOWLEDGE_BASE
 
 
@@ -64,3 +66,21 @@ def test_a_misnamed_target_is_an_error_naming_the_expected_form() -> None:
 
 def test_no_calls_start_no_worker() -> None:
     assert run_batch("os:_exit", []) == []
+
+
+def test_a_worker_imports_its_target_before_it_is_given_the_calls(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    mark = tmp_path / "imported"
+    monkeypatch.setenv("LLMPULSE_TEST_IMPORT_MARK", str(mark))
+    with Worker("tests.unit.detectors.worker_target:echo") as worker:
+        deadline = time.monotonic() + 30
+        while not mark.exists() and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert mark.exists(), "the child had not imported its target 30 s after it started"
+        assert worker.run([(("x",), {})]) == ["x"]
+
+
+def test_a_worker_never_given_calls_is_stopped_and_reaped() -> None:
+    worker = Worker("time:sleep")
+    worker.close()
+    assert worker._child.returncode is not None
