@@ -13,6 +13,7 @@ import hashlib
 import json
 import logging
 from collections.abc import Iterator
+from contextlib import nullcontext
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from itertools import pairwise
@@ -67,13 +68,14 @@ class DriftDetector:
         self.interval, self.settings = interval, settings
 
     def run(self, ctx: DetectorContext) -> RunResult:
-        """One worker for every project, started first: it imports SciPy while the changes are
-        looked for and the samples read (~1 s each over 1M calls), not after."""
-        projects = [project.name for project in ctx.metadata.list_projects()]
-        with Worker(COMPARE_WINDOWS) as worker:
-            found = [event for project in projects for event in self.model_changes(ctx, project)]
-            windows = [w for project in projects for w in self._windows(ctx, project)]
-            reports = worker.run([self._comparison(w) for w in windows]) if windows else []
+        """The worker starts once some model has calls in both windows, before the slow reads: it
+        imports SciPy while the changes are looked for and the samples read (~1 s each over 1M
+        calls), and one worker serves every project."""
+        counts = {p.name: self._window_counts(ctx, p.name) for p in ctx.metadata.list_projects()}
+        with Worker(COMPARE_WINDOWS) if any(counts.values()) else nullcontext() as worker:
+            found = [event for project in counts for event in self.model_changes(ctx, project)]
+            windows = [w for project, models in counts.items() for w in self._windows(ctx, project, models)]
+            reports = worker.run([self._comparison(w) for w in windows]) if worker else []
         found += self._shift_events(ctx, windows, reports)
         insert_drift_events(ctx.store, found)
         read = sum(len(w.baseline) + len(w.current) for w in windows)
@@ -104,12 +106,17 @@ class DriftDetector:
 
     # --- silent shifts -------------------------------------------------------------------------
 
-    def _windows(self, ctx: DetectorContext, project: str) -> list[ModelWindows]:
+    def _window_counts(self, ctx: DetectorContext, project: str) -> dict[str, tuple[int, int]]:
+        """Calls per model in the baseline and current windows, for models with enough of both."""
         s = self.settings
-        split, start = ctx.now - s.current, ctx.now - s.current - s.baseline
-        counts = model_window_counts(ctx.store, project, start, split, ctx.now, s.min_calls)
+        split = ctx.now - s.current
+        return model_window_counts(ctx.store, project, split - s.baseline, split, ctx.now, s.min_calls)
+
+    def _windows(self, ctx: DetectorContext, project: str, counts: dict[str, tuple[int, int]]) -> list[ModelWindows]:
         if not counts:
             return []
+        split = ctx.now - self.settings.current
+        start = split - self.settings.baseline
         baselines = self._samples(ctx, project, {m: b for m, (b, _) in counts.items()}, start, split)
         currents = self._samples(ctx, project, {m: a for m, (_, a) in counts.items()}, split, ctx.now)
         return [ModelWindows(project, m, baselines[m], currents[m]) for m in counts]

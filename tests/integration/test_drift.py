@@ -7,8 +7,11 @@ import random
 import time
 from datetime import UTC, datetime
 
+import pytest
 import requests
 
+import detectors.drift
+from detectors.worker import Worker
 from llmpulse.demo import run_demo
 from schemas.drift import insert_drift_events
 from tests.conftest import Running, run_detector
@@ -43,7 +46,19 @@ def test_the_demo_silent_update_is_found_in_each_project(running: Running) -> No
     assert run_detector(running, "drift")["rows_written"] == 0  # a change is reported once
 
 
-def test_a_stable_stream_gives_no_event(running: Running) -> None:
+def count_workers(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    started: list[str] = []
+
+    class CountedWorker(Worker):
+        def __init__(self, target: str) -> None:
+            started.append(target)
+            super().__init__(target)
+
+    monkeypatch.setattr(detectors.drift, "Worker", CountedWorker)
+    return started
+
+
+def test_a_stable_stream_gives_no_event(running: Running, monkeypatch: pytest.MonkeyPatch) -> None:
     rng = random.Random(3)
     start = time.time_ns() - 3 * DAY_NS
     calls = []
@@ -56,9 +71,22 @@ def test_a_stable_stream_gives_no_event(running: Running) -> None:
     for batch in range(0, len(calls), 300):
         assert running.post_otlp("/v1/traces", export_calls(*calls[batch:batch + 300]), PROTOBUF).status_code == 200
     running.flush()
+    workers = count_workers(monkeypatch)
     run = run_detector(running, "drift")
     assert run["rows_read"] >= 400 and run["rows_written"] == 0, run
     assert api(running, "GET", "/drift").json() == []
+    assert workers == [detectors.drift.COMPARE_WINDOWS]  # one worker compares every model's windows
+
+
+def test_without_two_windows_to_compare_no_worker_starts(running: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Calls of the last hour only: nothing to compare, so no SciPy child (~115 MB) for nothing."""
+    now = time.time_ns()
+    calls = [Call(20_000 + i, start_ns=now - (i + 1) * 10**9, model="gpt-4o") for i in range(100)]
+    assert running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF).status_code == 200
+    running.flush()
+    workers = count_workers(monkeypatch)
+    assert run_detector(running, "drift")["rows_read"] == 0
+    assert workers == []
 
 
 def test_an_event_is_listed_for_every_window_its_change_to_detection_span_meets(running: Running) -> None:
