@@ -25,7 +25,6 @@ from detectors.shift.report import FeatureShift, ShiftReport
 from detectors.shift.sample import sample_from_rows
 from detectors.worker import Failed, Worker
 from schemas.drift import (
-    VERSION_COLUMNS,
     ServedVersion,
     call_features,
     insert_drift_events,
@@ -86,9 +85,8 @@ class DriftDetector:
     def model_changes(self, ctx: DetectorContext, project: str) -> list[dict[str, Any]]:
         s, known = self.settings, known_event_ids(ctx.store, project)
         events = []
-        for column in VERSION_COLUMNS:
-            versions = served_versions(ctx.store, project, column, ctx.now - s.version_lookback, ctx.now,
-                                       s.min_version_calls)
+        served = served_versions(ctx.store, project, ctx.now - s.version_lookback, ctx.now, s.min_version_calls)
+        for column, versions in served.items():
             for before, after in _changes(versions, s.settle):
                 event = self._change_event(ctx, project, column, before, after)
                 if event["event_id"] not in known:

@@ -35,23 +35,36 @@ class ServedVersion:
     calls: int
 
 
-def served_versions(store: Store, project: str, column: str, start: datetime, end: datetime,
-                    min_calls: int) -> list[ServedVersion]:
-    """Versions seen at least `min_calls` times in the window, by requested model and first sighting.
+def served_versions(store: Store, project: str, start: datetime, end: datetime,
+                    min_calls: int) -> dict[str, list[ServedVersion]]:
+    """Per version column: versions seen at least `min_calls` times in the window, by requested
+    model and first sighting. One scan for every column (over 10M calls each scan took 1-2 s).
 
     No FINAL: a redelivered span changes no first or last sighting, only inflates `calls` a little.
     """
+    names = ", ".join(f"'{name}'" for name in VERSION_COLUMNS)
+    columns = ", ".join(VERSION_COLUMNS.values())
     sql = f"""
-    SELECT request_model, any(provider) AS provider, {VERSION_COLUMNS[column]} AS value,
-        min(start_time) AS first_seen, max(start_time) AS last_seen, count() AS calls
-    FROM {{db}}.spans
-    WHERE project_id = {{project:String}} AND span_type = 'llm' AND request_model != '' AND value != ''
-        AND status_code != 'error'
-        AND start_time >= {{start:DateTime64(6, 'UTC')}} AND start_time < {{end:DateTime64(6, 'UTC')}}
-    GROUP BY request_model, value HAVING calls >= {{min_calls:UInt32}}
-    ORDER BY request_model, first_seen"""
+    SELECT column, request_model, any(provider) AS provider, value,
+        min(first) AS first_seen, max(last) AS last_seen, sum(n) AS calls
+    FROM (
+        SELECT request_model, {columns}, any(provider) AS provider,
+            min(start_time) AS first, max(start_time) AS last, count() AS n
+        FROM {{db}}.spans
+        WHERE project_id = {{project:String}} AND span_type = 'llm' AND request_model != ''
+            AND status_code != 'error'
+            AND start_time >= {{start:DateTime64(6, 'UTC')}} AND start_time < {{end:DateTime64(6, 'UTC')}}
+        GROUP BY request_model, {columns}
+    )
+    ARRAY JOIN [{names}] AS column, [{columns}] AS value
+    WHERE value != ''
+    GROUP BY column, request_model, value HAVING calls >= {{min_calls:UInt32}}
+    ORDER BY column, request_model, first_seen"""
     params = {"project": project, "start": start, "end": end, "min_calls": min_calls}
-    return [ServedVersion(**row) for row in store.query_dicts(sql, params, "drift_versions")]
+    found: dict[str, list[ServedVersion]] = {name: [] for name in VERSION_COLUMNS}
+    for row in store.query_dicts(sql, params, "drift_versions"):
+        found[row.pop("column")].append(ServedVersion(**row))
+    return found
 
 
 def model_window_counts(store: Store, project: str, start: datetime, split: datetime, end: datetime,

@@ -35,6 +35,8 @@ def test_the_demo_silent_update_is_found_in_each_project(running: Running) -> No
     for project in ("default", "acme"):
         events = api(running, "GET", "/drift", model="gpt-4o-mini", project=project).json()
         changes = [e for e in events if e["kind"] == "model_change"]
+        assert {(e["features"][0]["name"], e["to"]) for e in changes} == {
+            ("response_model", "gpt-4o-mini-2025-01-31"), ("system_fingerprint", "fp_e4a9c27b5d")}, changes
         change = next(e for e in changes if e["features"][0]["name"] == "response_model")
         midpoint = now.timestamp() - 43_200
         assert abs(datetime.fromisoformat(change["changed_at"]).timestamp() - midpoint) < 3 * 3600
