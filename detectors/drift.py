@@ -104,17 +104,20 @@ class DriftDetector:
 
     # --- silent shifts -------------------------------------------------------------------------
 
+    def _bounds(self, now: datetime) -> tuple[datetime, datetime]:
+        """(start, split): the baseline window is [start, split), the current one [split, now)."""
+        split = now - self.settings.current
+        return split - self.settings.baseline, split
+
     def _window_counts(self, ctx: DetectorContext, project: str) -> dict[str, tuple[int, int]]:
         """Calls per model in the baseline and current windows, for models with enough of both."""
-        s = self.settings
-        split = ctx.now - s.current
-        return model_window_counts(ctx.store, project, split - s.baseline, split, ctx.now, s.min_calls)
+        start, split = self._bounds(ctx.now)
+        return model_window_counts(ctx.store, project, start, split, ctx.now, self.settings.min_calls)
 
     def _windows(self, ctx: DetectorContext, project: str, counts: dict[str, tuple[int, int]]) -> list[ModelWindows]:
         if not counts:
             return []
-        split = ctx.now - self.settings.current
-        start = split - self.settings.baseline
+        start, split = self._bounds(ctx.now)
         baselines = self._samples(ctx, project, {m: b for m, (b, _) in counts.items()}, start, split)
         currents = self._samples(ctx, project, {m: a for m, (_, a) in counts.items()}, split, ctx.now)
         return [ModelWindows(project, m, baselines[m], currents[m]) for m in counts]
@@ -126,7 +129,7 @@ class DriftDetector:
     def _shift_events(self, ctx: DetectorContext, windows: list[ModelWindows],
                       reports: list[Any]) -> list[dict[str, Any]]:
         """A `behaviour` event per drifted model, unless one was already reported this window."""
-        split = ctx.now - self.settings.current
+        _, split = self._bounds(ctx.now)
         recent = {(p, e["model"]) for p in {w.project for w in windows}
                   for e in drift_events(ctx.store, p, split, ctx.now, kind=BEHAVIOUR)}
         events = []

@@ -21,7 +21,7 @@ class IdleHook:
     With `delay` 0 it runs at once, on the thread that ended the last block.
     """
 
-    def __init__(self, hook: Callable[[], None] | None, delay: float = 0.0) -> None:
+    def __init__(self, hook: Callable[[], None], delay: float = 0.0) -> None:
         self.hook, self.delay = hook, delay
         self._active = 0
         self._timer: threading.Timer | None = None
@@ -48,7 +48,7 @@ class IdleHook:
     def _leave(self) -> None:
         with self._lock:
             self._active -= 1
-            if self._active or self.hook is None:
+            if self._active:
                 return
             if self.delay > 0:
                 self._arm()
@@ -75,8 +75,6 @@ class IdleHook:
 
     def _call(self) -> None:
         """The hook's failure must not fail a detector run."""
-        if self.hook is None:
-            return
         try:
             self.hook()
         except Exception:

@@ -55,7 +55,7 @@ class DetectorRunner:
                  idle_delay: float = 0.0) -> None:
         self.detectors = {d.name: d for d in detectors}
         self.store, self.metadata, self.clock = store, metadata, clock
-        self.idle = IdleHook(after_idle, idle_delay)
+        self.idle = IdleHook(after_idle or _nothing, idle_delay)
         self.runs, self.state = RunLog(metadata), StateStore(metadata)
         self._locks = {name: threading.Lock() for name in self.detectors}
 
@@ -91,3 +91,7 @@ class DetectorRunner:
             result, outcome = RunResult(message=f"{type(exc).__name__}: {exc}"), "error"
         self.runs.finish(run_id, outcome, result.rows_read, result.rows_written, result.message)
         return Outcome(detector.name, run_id, outcome, result, started, self.clock())
+
+
+def _nothing() -> None:
+    """The idle hook of a runner given none."""
