@@ -14,7 +14,9 @@ from typing import Any
 import click
 
 from llmpulse.app import Llmpulse
-from llmpulse.config import ConfigError, load_settings
+from llmpulse.config import ConfigError, load_settings, unknown_variables
+
+log = logging.getLogger("llmpulse")
 
 _SERVE_OPTIONS = [
     click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (LLMPULSE_DATA_DIR)."),
@@ -36,6 +38,8 @@ def build(ctx: click.Context, **overrides: Any) -> Llmpulse:
     except ConfigError as exc:
         raise click.UsageError(str(exc)) from exc
     logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    for warning in unknown_variables(os.environ):
+        log.warning("%s", warning)
     # APScheduler logs two INFO lines per job run (the lease alone renews every 10 s); runs are
     # recorded in the metadata DB and failures logged by the runner, so keep only its warnings.
     logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))

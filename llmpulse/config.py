@@ -7,6 +7,7 @@ settings table (a test keeps the two in step).
 
 from __future__ import annotations
 
+import difflib
 import ipaddress
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
@@ -14,6 +15,9 @@ from pathlib import Path
 from typing import Any
 
 CHDB_MALLOC_CONF = "dirty_decay_ms:0,muzzy_decay_ms:0"
+PREFIX = "LLMPULSE_"
+# LLMPULSE_ variables that are not service settings: read by scripts/_venv.sh and the test suite.
+TOOLING_VARIABLES = frozenset({"LLMPULSE_VENV", "LLMPULSE_CORPUS_DIR", "LLMPULSE_TEST_IMPORT_MARK"})
 
 
 class ConfigError(ValueError):
@@ -213,6 +217,18 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
             spec = _spec_named(name)
             values[name] = _parse_value(spec, str(value), f"--{name.replace('_', '-')}")
     return replace(Settings(), **values)
+
+
+def unknown_variables(env: Mapping[str, str]) -> list[str]:
+    """One warning per LLMPULSE_ variable that is no setting: a misspelt one is otherwise ignored
+    without a word, and the service runs on the default the user meant to change."""
+    known = [spec.env for spec in SPECS]
+    warnings = []
+    for name in sorted(k for k in env if k.startswith(PREFIX) and k not in known and k not in TOOLING_VARIABLES):
+        close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
+        hint = f"; did you mean {close[0]}?" if close else "; `llmpulse --help` and the README list the settings"
+        warnings.append(f"{name} is not an llmpulse setting and is ignored{hint}")
+    return warnings
 
 
 def _spec_named(name: str) -> Spec:

@@ -6,7 +6,15 @@ from pathlib import Path
 
 import pytest
 
-from llmpulse.config import SPECS, ConfigError, Settings, is_loopback, load_settings, settings_names
+from llmpulse.config import (
+    SPECS,
+    ConfigError,
+    Settings,
+    is_loopback,
+    load_settings,
+    settings_names,
+    unknown_variables,
+)
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -51,3 +59,14 @@ def test_readme_lists_every_setting_with_its_variable_and_default() -> None:
         assert row is not None, f"README settings table lacks {spec.name}"
         assert f"`{spec.env}`" in row
         assert (f"`{spec.default}`" if spec.default != "" else "(empty)") in row
+
+
+def test_unknown_llmpulse_variables_are_named_with_the_setting_meant() -> None:
+    env = {"LLMPULSE_PUBLIC_URI": "http://x", "LLMPULSE_FROBNICATE": "1", "LLMPULSE_UI_PORT": "9000",
+           "LLMPULSE_VENV": "/tmp/venv", "PATH": "/bin"}
+    assert unknown_variables(env) == [
+        "LLMPULSE_FROBNICATE is not an llmpulse setting and is ignored; `llmpulse --help` and the README "
+        "list the settings",
+        "LLMPULSE_PUBLIC_URI is not an llmpulse setting and is ignored; did you mean LLMPULSE_PUBLIC_URL?",
+    ]
+    assert load_settings(env).public_url == ""  # ignored, not guessed
