@@ -21,7 +21,7 @@ from collector.decode import (
     encode_status,
     encode_trace_response,
 )
-from collector.errors import IngestError, Overloaded, PayloadTooLarge
+from collector.errors import IngestError, PayloadTooLarge, Retryable
 from collector.pipeline import SIGNAL_LOGS, SIGNAL_METRICS, SIGNAL_TRACES, IngestPipeline, media_type
 
 log = logging.getLogger(__name__)
@@ -99,6 +99,6 @@ def error_response(exc: IngestError, media: str) -> Response:
         log.warning("ingest refused with %d: %s", exc.status, exc.message)
     code = GRPC_CODE_BY_HTTP_STATUS.get(exc.status, 2)  # 2: UNKNOWN
     response = Response(encode_status(code, exc.message, media), status=exc.status, content_type=media)
-    if isinstance(exc, Overloaded):
+    if isinstance(exc, Retryable):
         response.headers["Retry-After"] = str(exc.retry_after)
     return response

@@ -41,11 +41,19 @@ class UnsupportedMediaType(IngestError):
     status = 415
 
 
-class Overloaded(IngestError):
-    """The ingest queue is full; OTLP exporters retry 503 after `retry_after` seconds."""
+class Retryable(IngestError):
+    """Nothing of the request was kept, for now; OTLP exporters retry 503 after `retry_after` seconds."""
 
     status = 503
 
     def __init__(self, message: str, retry_after: int = 1) -> None:
         super().__init__(message)
         self.retry_after = retry_after
+
+
+class Overloaded(Retryable):
+    """The ingest queue is full."""
+
+
+class SpoolUnavailable(Retryable):
+    """The request could not be made durable: the spool's disk is full or failing."""

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from functools import partial
+from pathlib import Path
 from typing import Any
 
 from collector.decode import (
@@ -27,7 +28,7 @@ from collector.decode import (
     decompress_body,
     validate_metrics,
 )
-from collector.errors import UnsupportedMediaType
+from collector.errors import SpoolUnavailable, UnsupportedMediaType
 from collector.messages import INPUT, OUTPUT, extract_log_messages
 from collector.normalize import normalize_span
 from collector.pricing import PriceBook, PriceOverride, price_row
@@ -38,6 +39,7 @@ from schemas.records import RawLogRecord
 
 log = logging.getLogger(__name__)
 
+SPOOL_RETRY_SECONDS = 5  # a full disk is rarely freed within a second
 SIGNAL_TRACES = "traces"
 SIGNAL_LOGS = "logs"
 SIGNAL_METRICS = "metrics"
@@ -159,8 +161,10 @@ class IngestPipeline:
         self.writer.reserve(prepared.rows)
         try:
             ticket = self.spool.append(prepared.record)
-        except BaseException:
+        except BaseException as exc:
             self.writer.unreserve(prepared.rows)
+            if isinstance(exc, OSError):
+                raise spool_unavailable(exc, self.spool.directory) from exc
             raise
         prepared.item.ticket = ticket
         self.writer.enqueue([prepared.item], prepared.rows)
@@ -187,6 +191,14 @@ class IngestPipeline:
         else:
             log.error("spool replay not all written; the records stay for the next start")
         return total
+
+
+def spool_unavailable(exc: OSError, directory: Path) -> SpoolUnavailable:
+    return SpoolUnavailable(
+        f"llmpulse could not write the request to its spool ({exc.strerror or exc}), so nothing of it was "
+        f"kept; retry after {SPOOL_RETRY_SECONDS}s. Operators: check free space and errors on {directory}",
+        retry_after=SPOOL_RETRY_SECONDS,
+    )
 
 
 def is_genai_event(record: RawLogRecord) -> bool:

@@ -9,6 +9,7 @@ FINAL, so a span is never counted twice.
 
 from __future__ import annotations
 
+import errno
 import json
 import logging
 import os
@@ -60,22 +61,50 @@ class Spool:
         return self.directory / f"{segment:012d}{_SUFFIX}"
 
     def _open_segment(self, segment: int):
+        file = open(self._path(segment), "ab", buffering=0)  # noqa: SIM115 (closed by _roll and close)
         self._outstanding[segment] = 0
-        return open(self._path(segment), "ab", buffering=0)
+        return file
 
     def append(self, record: SpoolRecord) -> Ticket:
-        """Write the record; when this returns, a kill -9 can no longer lose it."""
+        """Write the record; when this returns, a kill -9 can no longer lose it.
+
+        Raises OSError when the disk refuses it (full, quota, I/O error); the segment is then left
+        as it was, so the records acknowledged after this one are not stuck behind a torn frame.
+        """
         payload = _encode(record)
         frame = _FRAME.pack(_MAGIC, len(payload), zlib.crc32(payload)) + payload
         with self._lock:
-            self._file.write(frame)
-            if self.fsync:
-                os.fdatasync(self._file.fileno())
+            start = os.fstat(self._file.fileno()).st_size
+            try:
+                self._write_frame(frame)
+            except OSError:
+                self._cut_back(start)
+                raise
             ticket = Ticket(self._segment)
             self._outstanding[self._segment] += 1
-            if self._file.tell() >= self.segment_bytes:
+            if start + len(frame) >= self.segment_bytes:
                 self._roll()
             return ticket
+
+    def _write_frame(self, frame: bytes) -> None:
+        """All of it or OSError: a write the kernel cuts short (a disk filling up) is continued."""
+        view = memoryview(frame)
+        while view:
+            written = self._file.write(view)
+            if not written:
+                raise OSError(errno.ENOSPC, "the spool file took no more bytes")
+            view = view[written:]
+        if self.fsync:
+            os.fdatasync(self._file.fileno())
+
+    def _cut_back(self, size: int) -> None:
+        """Drop a failed frame's bytes; if even that fails, seal the segment with the torn tail
+        (readers stop there, at its end) and go on in a new one."""
+        try:
+            os.ftruncate(self._file.fileno(), size)
+        except OSError:
+            log.exception("spool %s: could not drop a failed write; sealing the segment", self._path(self._segment))
+            self._roll()
 
     def release(self, ticket: Ticket) -> None:
         """The record's rows are in ClickHouse; its segment may go once nothing else needs it."""
@@ -85,10 +114,12 @@ class Spool:
                 self._delete(ticket.segment)
 
     def _roll(self) -> None:
-        self._file.close()
-        old = self._segment
-        self._segment += 1
-        self._file = self._open_segment(self._segment)
+        """The next segment is opened before the current one is closed: if it cannot be, appends
+        go on (or fail) in the current one."""
+        old, old_file = self._segment, self._file
+        self._file = self._open_segment(old + 1)
+        self._segment = old + 1
+        old_file.close()
         if self._outstanding[old] == 0:
             self._delete(old)
 

@@ -7,7 +7,7 @@ import signal
 import socket
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -38,16 +38,17 @@ class ServerProcess:
 
 def start_server(data_dir: Path, extra_env: dict[str, str] | None = None, otlp_port: int | None = None,
                  ui_port: int | None = None, llmpulse: Sequence[str] = (sys.executable, "-m", "llmpulse.cli"),
-                 cwd: Path | None = None) -> ServerProcess:
+                 cwd: Path | None = None, preexec: Callable[[], None] | None = None) -> ServerProcess:
     """`llmpulse` is how the command is invoked: the suite's source tree by default, or an
-    installed console script."""
+    installed console script. `preexec` runs in the child before it starts (resource limits)."""
     otlp_port, ui_port = otlp_port or free_port(), ui_port or free_port()
     env = {**os.environ, **(extra_env or {})}
     log_path = data_dir.parent / f"{data_dir.name}-server.log"
     command = [*llmpulse, "serve", "--data-dir", str(data_dir),
                "--otlp-port", str(otlp_port), "--ui-port", str(ui_port)]
     with log_path.open("ab") as log:
-        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd)
+        process = subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT, cwd=cwd,
+                                   preexec_fn=preexec)
     server = ServerProcess(process, f"http://127.0.0.1:{otlp_port}", f"http://127.0.0.1:{ui_port}", log_path)
     try:
         wait_ready(server.ui_url + "/readyz", timeout=60)

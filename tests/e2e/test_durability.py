@@ -2,12 +2,17 @@
 
 from __future__ import annotations
 
+import resource
 import threading
 import time
+from functools import partial
 from pathlib import Path
 
 import pytest
 import requests
+from google.rpc.status_pb2 import Status
+from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
+from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from tests.e2e.server import start_server
 from tests.integration.test_ingest_edge import PROTOBUF, chat_span, export_body
@@ -58,6 +63,43 @@ def test_kill9_under_load_loses_no_acked_span(tmp_path: Path) -> None:
         assert all(counts[t] == (SPANS_PER_TRACE, SPANS_PER_TRACE) for t in acked)
         total = requests.get(restarted.ui_url + "/api/v1/metrics/summary", params={"from": "0"}, timeout=30).json()
         assert total["total"]["requests"] == SPANS_PER_TRACE * len(counts)
+    finally:
+        assert restarted.terminate() == 0
+
+
+def limit_file_size(limit: int) -> None:
+    """In the server's process: no file it writes may grow past `limit` bytes. The kernel then
+    cuts a write short at the limit and refuses the next one (EFBIG), as when a disk fills up;
+    Python ignores the SIGXFSZ that comes with it."""
+    resource.setrlimit(resource.RLIMIT_FSIZE, (limit, resource.RLIM_INFINITY))
+
+
+@pytest.mark.slow
+def test_a_request_the_spool_disk_refuses_is_retryable_and_loses_no_other(tmp_path: Path) -> None:
+    data_dir = tmp_path / "data"
+    env = {"LLMPULSE_FLUSH_SECONDS": "60", "LLMPULSE_BATCH_ROWS": "100000"}  # rows wait in memory and spool
+    server = start_server(data_dir, env, preexec=partial(limit_file_size, 1 << 20))
+    url = server.otlp_url + "/v1/traces"
+    try:
+        before = requests.post(url, data=export_body(chat_span(1, 1, "r1")), headers=PROTOBUF, timeout=10)
+        big = chat_span(2, 1, "r2")
+        # 1.5 MB: past the spool file's limit, under the 2 MB that waitress keeps in memory
+        big.attributes.append(KeyValue(key="gen_ai.input.messages", value=AnyValue(string_value="x" * (3 << 19))))
+        refused = requests.post(url, data=export_body(big), headers=PROTOBUF, timeout=10)
+        after = requests.post(url, data=export_body(chat_span(3, 1, "r3")), headers=PROTOBUF, timeout=10)
+    finally:
+        server.kill9()
+    assert before.status_code == 200 and after.status_code == 200
+    assert ExportTraceServiceResponse.FromString(after.content).partial_success.rejected_spans == 0
+    assert refused.status_code == 503 and refused.headers["Retry-After"] == "5"  # OTLP exporters retry
+    status = Status.FromString(refused.content)
+    assert "could not write the request to its spool (File too large)" in status.message
+    assert str(data_dir / "spool") in status.message
+
+    restarted = start_server(data_dir)  # no limit now: the spool is replayed
+    try:
+        traces = {int(t["trace_id"], 16): t["spans"] for t in fetch_all_traces(restarted.ui_url)}
+        assert traces == {1: 1, 3: 1}  # what was acknowledged, once; nothing of the refused request
     finally:
         assert restarted.terminate() == 0
 

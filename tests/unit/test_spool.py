@@ -2,8 +2,15 @@
 
 from __future__ import annotations
 
+import errno
+import subprocess
+import sys
+import textwrap
 from pathlib import Path
 
+import pytest
+
+from collector import spool as spool_module
 from collector.spool import Spool, SpoolRecord
 
 
@@ -42,3 +49,58 @@ def test_torn_tail_is_skipped(tmp_path: Path) -> None:
     segment = next(tmp_path.glob("*.spool"))
     segment.write_bytes(segment.read_bytes()[:-10])  # a write cut short by a crash
     assert [r.body[0] for r in Spool(tmp_path).recovered()] == [1]
+
+
+# Run in a child: RLIMIT_FSIZE holds for every file its process writes, and the test process has others.
+FULL_DISK = textwrap.dedent("""
+    import resource, sys
+    from pathlib import Path
+    from collector.spool import Spool, SpoolRecord
+    spool, acked = Spool(Path(sys.argv[1])), []
+    resource.setrlimit(resource.RLIMIT_FSIZE, (2500, resource.RLIM_INFINITY))  # the disk fills up
+    for n in range(8):
+        if n == 5:
+            resource.setrlimit(resource.RLIMIT_FSIZE, (resource.RLIM_INFINITY,) * 2)  # and is freed
+        try:
+            spool.append(SpoolRecord("default", "traces", "application/x-protobuf", bytes([n]) * 1000))
+            acked.append(n)
+        except OSError as exc:
+            print("refused", n, exc.errno, file=sys.stderr)
+    print(*acked)
+""")
+
+
+def test_a_full_disk_refuses_records_without_tearing_the_ones_acknowledged_after(tmp_path: Path) -> None:
+    """The third record fits only in part: the kernel writes what fits and returns the count, then
+    refuses the rest. Before, that short write was acknowledged, and a replay stopped at its torn
+    frame, losing every record acknowledged after it."""
+    done = subprocess.run([sys.executable, "-c", FULL_DISK, str(tmp_path)], capture_output=True, text=True,
+                          timeout=60, cwd=Path(__file__).resolve().parents[2])
+    assert done.returncode == 0, done.stderr
+    acked = [int(n) for n in done.stdout.split()]
+    assert acked == [0, 1, 5, 6, 7]
+    assert f"refused 2 {errno.EFBIG}" in done.stderr
+    assert [r.body[0] for r in Spool(tmp_path).recovered()] == acked
+
+
+def test_a_failed_write_that_cannot_be_cut_back_seals_its_segment(tmp_path: Path,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    spool = Spool(tmp_path)
+    spool.append(record(1))
+    segment = spool._file
+
+    def fail_half_way(frame: bytes) -> None:
+        segment.write(frame[: len(frame) // 2])  # half a frame reaches the disk, then the device fails
+        raise OSError(errno.EIO, "I/O error")
+
+    def no_truncate(fd: int, size: int) -> None:
+        raise OSError(errno.EIO, "I/O error")
+
+    monkeypatch.setattr(spool, "_write_frame", fail_half_way)
+    monkeypatch.setattr(spool_module.os, "ftruncate", no_truncate)
+    with pytest.raises(OSError):
+        spool.append(record(2))
+    monkeypatch.undo()
+    spool.append(record(3))  # in a new segment: the torn frame ends the sealed one
+    assert len(list(tmp_path.glob("*.spool"))) == 2
+    assert [r.body[0] for r in Spool(tmp_path).recovered()] == [1, 3]
