@@ -13,6 +13,9 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, fields, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
+
+from sqlalchemy.engine import URL
 
 CHDB_MALLOC_CONF = "dirty_decay_ms:0,muzzy_decay_ms:0"
 PREFIX = "LLMPULSE_"
@@ -166,11 +169,13 @@ class Settings:
 
     @property
     def resolved_clickhouse_dsn(self) -> str:
-        return self.clickhouse_dsn or f"chdb://{self.data_dir.resolve() / 'clickhouse'}"
+        """The data directory's path is percent-encoded: a `#` or `?` in it would end the URL's path."""
+        return self.clickhouse_dsn or f"chdb://{quote(str(self.data_dir.resolve() / 'clickhouse'))}"
 
     @property
     def resolved_metadata_url(self) -> str:
-        return self.metadata_url or f"sqlite:///{self.data_dir.resolve() / 'meta.db'}"
+        sqlite = URL.create("sqlite", database=str(self.data_dir.resolve() / "meta.db"))
+        return self.metadata_url or sqlite.render_as_string()
 
     @property
     def resolved_public_url(self) -> str:
@@ -216,7 +221,16 @@ def load_settings(env: Mapping[str, str], overrides: Mapping[str, Any] | None = 
         if value is not None:
             spec = _spec_named(name)
             values[name] = _parse_value(spec, str(value), f"--{name.replace('_', '-')}")
-    return replace(Settings(), **values)
+    return _checked(replace(Settings(), **values))
+
+
+def _checked(settings: Settings) -> Settings:
+    """What no single value shows: settings that cannot work together."""
+    data_dir = settings.data_dir.resolve()
+    if settings.embedded and "?" in str(data_dir):  # chDB reads what follows a '?' in its path as options
+        raise ConfigError(f"the data directory {str(data_dir)!r} contains a '?', which embedded ClickHouse "
+                          "(chDB) cannot open; choose another (LLMPULSE_DATA_DIR or --data-dir)")
+    return settings
 
 
 def unknown_variables(env: Mapping[str, str]) -> list[str]:

@@ -14,6 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from importlib import resources
 from typing import Any
+from urllib.parse import unquote, urlsplit
 
 import clickhouse_connect
 import pyarrow as pa
@@ -73,7 +74,24 @@ def connect(dsn: str, chdb_cache_mb: int | None = None, chdb_malloc_conf: str = 
     if chdb_malloc_conf:
         os.environ[_CHDB_MALLOC_ENV] = chdb_malloc_conf
     options = {name: chdb_cache_mb * 2**20 for name in _CHDB_CACHES} if chdb_cache_mb else None
-    return clickhouse_connect.get_client(dsn=dsn, chdb_options=options)
+    path = chdb_path(dsn)
+    if path is None:
+        return clickhouse_connect.get_client(dsn=dsn, chdb_options=options)
+    return clickhouse_connect.get_client(interface="chdb", path=path, chdb_options=options)
+
+
+def chdb_path(dsn: str) -> str | None:
+    """The directory of a `chdb:///abs/path` DSN, percent-decoded (clickhouse-connect takes the raw
+    URL path, so a directory with `%`, `#` or `?` in its name could not be named); None for other forms."""
+    parts = urlsplit(dsn)
+    if parts.fragment:
+        raise ValueError(f"ClickHouse DSN {dsn!r}: a '#' ends a URL's path; write it as %23")
+    if parts.netloc or parts.query or not parts.path:
+        return None
+    path = unquote(parts.path)
+    if "?" in path:
+        raise ValueError(f"chDB cannot open {path!r}: it reads what follows a '?' as options")
+    return path
 
 
 def load_migrations() -> list[Migration]:

@@ -8,6 +8,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 
 def llmpulse(data_dir: Path, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
     return subprocess.run(
@@ -22,6 +24,23 @@ def test_migrate_is_idempotent(tmp_path: Path) -> None:
     assert "0001_spans.sql" in first.stdout
     again = llmpulse(tmp_path, "migrate")
     assert again.returncode == 0 and "up to date" in again.stdout
+
+
+@pytest.mark.parametrize("name", ["team #2", "50% sample", "a b"])
+def test_a_data_directory_with_url_characters_keeps_all_its_data(tmp_path: Path, name: str) -> None:
+    """Its path goes into chDB's and SQLite's URLs: a '#' once cut chDB's path short, so the
+    engine's files went to another directory, shared by every directory named alike."""
+    data_dir = tmp_path / name / "data"
+    done = llmpulse(data_dir, "migrate")
+    assert done.returncode == 0, done.stderr
+    assert (data_dir / "clickhouse" / "metadata").is_dir() and (data_dir / "meta.db").is_file()
+    assert sorted(p.name for p in tmp_path.iterdir()) == [name]  # nothing written beside it
+
+
+def test_a_data_directory_chdb_cannot_open_is_refused_before_anything_is_written(tmp_path: Path) -> None:
+    done = llmpulse(tmp_path / "what?" / "data", "migrate")
+    assert done.returncode == 2 and "contains a '?', which embedded ClickHouse (chDB) cannot open" in done.stderr
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_keys_create_list_revoke(tmp_path: Path) -> None:

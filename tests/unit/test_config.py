@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from sqlalchemy.engine import make_url
 
 from llmpulse.config import (
     SPECS,
@@ -15,6 +16,7 @@ from llmpulse.config import (
     settings_names,
     unknown_variables,
 )
+from schemas.store import chdb_path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 
@@ -70,3 +72,24 @@ def test_unknown_llmpulse_variables_are_named_with_the_setting_meant() -> None:
         "LLMPULSE_PUBLIC_URI is not an llmpulse setting and is ignored; did you mean LLMPULSE_PUBLIC_URL?",
     ]
     assert load_settings(env).public_url == ""  # ignored, not guessed
+
+
+@pytest.mark.parametrize("name", ["team #2", "50% sample", "a b", "what?"])
+def test_data_directory_urls_name_the_directory_itself(tmp_path: Path, name: str) -> None:
+    data_dir = tmp_path / name
+    settings = Settings(data_dir=data_dir, clickhouse_dsn="http://clickhouse:8123/llmpulse")
+    assert make_url(settings.resolved_metadata_url).database == str(data_dir / "meta.db")
+    if "?" not in name:
+        assert chdb_path(Settings(data_dir=data_dir).resolved_clickhouse_dsn) == str(data_dir / "clickhouse")
+
+
+def test_embedded_storage_refuses_a_data_directory_chdb_cannot_open() -> None:
+    with pytest.raises(ConfigError, match=r"contains a '\?', which embedded ClickHouse \(chDB\) cannot open"):
+        load_settings({"LLMPULSE_DATA_DIR": "/srv/what?/data"})
+    server = load_settings({"LLMPULSE_DATA_DIR": "/srv/what?/data", "LLMPULSE_CLICKHOUSE_DSN": "http://ch:8123/x"})
+    assert not server.embedded  # only the spool and SQLite live there, and both can
+
+
+def test_a_chdb_dsn_with_a_raw_hash_is_refused_not_cut_short() -> None:
+    with pytest.raises(ValueError, match="write it as %23"):
+        chdb_path("chdb:///srv/team#2/clickhouse")
