@@ -83,8 +83,17 @@ class Spool:
             ticket = Ticket(self._segment)
             self._outstanding[self._segment] += 1
             if start + len(frame) >= self.segment_bytes:
-                self._roll()
+                self._roll_if_possible()
             return ticket
+
+    def _roll_if_possible(self) -> None:
+        """The record is already durable: a new segment that cannot be opened now only means
+        this one grows past its size until one can."""
+        try:
+            self._roll()
+        except OSError as exc:
+            log.warning("spool %s: could not start a new segment (%s); appending to this one",
+                        self.directory, exc)
 
     def _write_frame(self, frame: bytes) -> None:
         """All of it or OSError: a write the kernel cuts short (a disk filling up) is continued."""

@@ -104,3 +104,18 @@ def test_a_failed_write_that_cannot_be_cut_back_seals_its_segment(tmp_path: Path
     spool.append(record(3))  # in a new segment: the torn frame ends the sealed one
     assert len(list(tmp_path.glob("*.spool"))) == 2
     assert [r.body[0] for r in Spool(tmp_path).recovered()] == [1, 3]
+
+
+def test_a_record_written_before_the_next_segment_fails_to_open_is_kept_and_acknowledged(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    spool = Spool(tmp_path, segment_bytes=250)
+
+    def no_new_file(segment: int) -> None:
+        raise OSError(errno.EMFILE, "Too many open files")
+
+    monkeypatch.setattr(spool, "_open_segment", no_new_file)
+    tickets = [spool.append(record(n)) for n in range(4)]  # each one would roll to a new segment
+    monkeypatch.undo()
+    assert {t.segment for t in tickets} == {1} and len(list(tmp_path.glob("*.spool"))) == 1
+    spool.append(record(4))
+    assert [r.body[0] for r in Spool(tmp_path).recovered()] == [0, 1, 2, 3, 4]
