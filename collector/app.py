@@ -12,6 +12,7 @@ import threading
 from collections.abc import Callable
 
 from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException
 
 from collector.auth import KeyAuth
 from collector.decode import (
@@ -67,7 +68,21 @@ def create_collector_app(pipeline: IngestPipeline, auth: KeyAuth, ready: Callabl
     for path, signal in ROUTES.items():
         app.add_url_rule(path, f"ingest_{path}", lambda signal=signal: handle(signal), methods=["POST"])
     add_health_routes(app, ready)
+    app.register_error_handler(HTTPException, http_error_response)
     return app
+
+
+def http_error_response(exc: HTTPException) -> Response:
+    """A wrong path or method is answered like every other OTLP error: a google.rpc.Status body."""
+    status = exc.code or 500
+    message = f"{exc.name}: {request.method} {request.path}; OTLP/HTTP is POST to {', '.join(ROUTES)}"
+    media = _response_media()
+    code = GRPC_CODE_BY_HTTP_STATUS.get(status, 2)
+    response = Response(encode_status(code, message, media), status=status, content_type=media)
+    for name, value in exc.get_headers():
+        if name.lower() == "allow":
+            response.headers[name] = value
+    return response
 
 
 def add_health_routes(app: Flask, ready: Callable[[], bool]) -> None:
@@ -79,10 +94,12 @@ def add_health_routes(app: Flask, ready: Callable[[], bool]) -> None:
 
 
 def _response_media() -> str:
+    """The request's own media type (`application/protobuf` is answered as such), JSON when unreadable."""
     try:
-        return media_type(request.content_type)
+        media_type(request.content_type)
     except IngestError:
         return JSON
+    return (request.content_type or "").split(";", 1)[0].strip().lower()
 
 
 def _check_length(limit: int) -> None:

@@ -171,6 +171,9 @@ def validate_metrics(body: bytes, content_type: str) -> int:
     )
 
 
+_ENCODINGS = frozenset({"identity", "gzip", "x-gzip", "deflate"})
+
+
 def decompress_body(body: bytes, encoding: str | None, limit: int) -> bytes:
     """Undo Content-Encoding, refusing more than `limit` decompressed bytes.
 
@@ -178,14 +181,14 @@ def decompress_body(body: bytes, encoding: str | None, limit: int) -> bytes:
     never gets to allocate its full expansion.
     """
     name = (encoding or "identity").strip().lower()
-    if name == "identity":
+    if name == "identity" or (not body and name in _ENCODINGS):  # no body is an empty request, however labelled
         return _check_size(body, limit)
     if name in ("gzip", "x-gzip"):
         return _inflate(body, _GZIP_WBITS, limit)
     if name == "deflate":
         return _inflate_deflate(body, limit)
     raise UnsupportedMediaType(
-        f"Content-Encoding {encoding!r} is not supported; send the body uncompressed or with gzip."
+        f"Content-Encoding {encoding!r} is not supported; send the body uncompressed, or with gzip or deflate."
     )
 
 
@@ -492,7 +495,7 @@ def _inflate_member(inflater: Any, data: bytes, out: bytearray, limit: int) -> b
         if len(out) > limit:
             raise _too_large(limit)
         data = inflater.unconsumed_tail
-        if not chunk and not data:
+        if not chunk and not data and not inflater.eof:  # a stream may end having made no bytes at all
             raise DecodeError("Compressed body is truncated; the exporter must send the complete stream.")
     return inflater.unused_data
 

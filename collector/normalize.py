@@ -437,10 +437,19 @@ def _string_map(values: dict[Any, Any], max_chars: int) -> dict[str, str]:
             text = value
         elif kind is int or (kind is float and math.isfinite(value)):
             text = repr(value)  # what JSON would write, without the encoder's per-call cost
+        elif kind is float:
+            text = _non_finite_text(value)
         else:
             text = _BOOL_TEXT[value] if kind is bool else dumps(value)
         out[key if type(key) is str else str(key)] = text if len(text) <= max_chars else clip(text, max_chars)
     return out
+
+
+def _non_finite_text(value: float) -> str:
+    """A NaN or infinite attribute as proto3 JSON spells it (JSON itself has no spelling for them)."""
+    if math.isnan(value):
+        return "NaN"
+    return "Infinity" if value > 0 else "-Infinity"
 
 
 def _clip_values(values: dict[str, Any], max_chars: int) -> dict[str, Any]:

@@ -23,6 +23,7 @@ from dashboard.params import ApiError, choice_arg, int_arg, time_range
 from detectors.runner import DetectorRunner
 from schemas import queries
 from schemas.metadata import Metadata
+from schemas.models import iso_utc
 from schemas.runs import StateStore
 from schemas.store import Store
 from schemas.users import UserStore
@@ -97,7 +98,7 @@ def _span_json(span: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, 
     for event in events:
         out["input_messages"] += _loads_list(event["input_messages"])
         out["output_messages"] += _loads_list(event["output_messages"])
-    out["log_events"] = [{"name": e["event_name"], "time": e["time"].isoformat(), "body": _loads(e["body"])}
+    out["log_events"] = [{"name": e["event_name"], "time": iso_utc(e["time"]), "body": _loads(e["body"])}
                          for e in events]
     return out
 
@@ -116,10 +117,14 @@ def _loads(text: str) -> Any:
 
 def _jsonable(value: Any) -> Any:
     if isinstance(value, datetime):
-        return value.isoformat()
+        return iso_utc(value)
     if isinstance(value, Decimal):
         return float(value)
     return value
+
+
+API_PREFIX = "/api/"
+DASH_PAGES_RULE = "/<path:path>"  # the route Dash serves its pages from
 
 
 @dataclass(frozen=True)
@@ -132,6 +137,13 @@ class LoginSettings:
 
 def register_error_handlers(app: Flask) -> None:
     """Every API error is JSON `{"error": message}` with its status."""
+
+    @app.before_request
+    def _unknown_api_path() -> None:
+        """Dash's page route takes every other path; under /api/ that would answer a typo 200 with HTML."""
+        rule = request.url_rule
+        if request.path.startswith(API_PREFIX) and rule is not None and rule.rule == DASH_PAGES_RULE:
+            raise ApiError(404, f"no API endpoint {request.path}; the README's Read API section lists them")
 
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Any:

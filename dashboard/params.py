@@ -18,14 +18,34 @@ class ApiError(Exception):
         self.message = message
 
 
+# What ClickHouse's DateTime64 holds; a time outside it means "since/until forever" and is clamped.
+EARLIEST = datetime(1900, 1, 1, tzinfo=UTC)
+LATEST = datetime(2299, 12, 31, 23, 59, 59, tzinfo=UTC)
+MAX_EPOCH_SECONDS = 1e11  # the year 5138: a larger number is milliseconds or nanoseconds
+
+
 def parse_time(text: str | None, default: datetime, name: str) -> datetime:
-    """ISO-8601 (naive means UTC) or epoch seconds."""
+    """ISO-8601 (naive means UTC) or epoch seconds, clamped to the years storage can hold."""
     if text is None or text == "":
         return default
+    value = _epoch_seconds(text, name)
+    if value is None:
+        value = _iso_time(text, name)
+    return min(max(value, EARLIEST), LATEST)
+
+
+def _epoch_seconds(text: str, name: str) -> datetime | None:
     try:
-        return datetime.fromtimestamp(float(text), UTC)
+        seconds = float(text)
     except ValueError:
-        pass
+        return None
+    if not abs(seconds) < MAX_EPOCH_SECONDS:  # also NaN and infinities
+        raise ApiError(400, f"{name}={text!r} is not a time in epoch seconds (milliseconds or nanoseconds? "
+                            "divide them) nor ISO-8601 (2026-11-23T10:00:00Z)")
+    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(seconds=seconds)
+
+
+def _iso_time(text: str, name: str) -> datetime:
     try:
         value = datetime.fromisoformat(text.replace("Z", "+00:00"))
     except ValueError:
@@ -36,7 +56,7 @@ def parse_time(text: str | None, default: datetime, name: str) -> datetime:
 
 def time_range(default_span: timedelta = timedelta(days=1)) -> tuple[datetime, datetime]:
     end = parse_time(request.args.get("to"), datetime.now(UTC), "to")
-    start = parse_time(request.args.get("from"), end - default_span, "from")
+    start = parse_time(request.args.get("from"), max(end - default_span, EARLIEST), "from")
     if start >= end:
         raise ApiError(400, f"from ({start.isoformat()}) must be before to ({end.isoformat()})")
     return start, end

@@ -14,6 +14,7 @@ from decimal import Decimal
 from typing import Any
 
 from schemas import trace_page
+from schemas.models import iso_utc
 from schemas.store import Store
 
 
@@ -187,8 +188,9 @@ def list_traces(store: Store, flt: TraceFilter, *, limit: int, offset: int, sort
         having.append(_STATUS_CONDITIONS[flt.status])
     direction, sort = "DESC" if descending else "ASC", TRACE_SORTS[sort]  # only known sorts reach the SQL
     if sort in _CALL_SORTS:
-        rows = store.query_dicts(_trace_list_sql_by_calls(having, sort, direction), params, "list_traces")
-        total = rows[0]["total_count"] if rows else 0
+        sql = _trace_list_sql_by_calls(having, sort, direction)
+        rows = store.query_dicts(sql, params, "list_traces")
+        total = _total_count(store, sql, params, rows)
     else:
         page, total = _trace_page(store, flt, having, sort, direction, params, count_long_windows)
         # The page's spans lie between its first and last span start: read only that stretch.
@@ -208,8 +210,18 @@ def _trace_page(store: Store, flt: TraceFilter, having: list[str], sort: str, di
         newest = trace_page.newest_traces(store, flt.project, flt.start, flt.end, params["offset"] + params["limit"])
         if newest is not None:
             return newest[params["offset"]:], None
-    page = store.query_dicts(_trace_page_sql(having, sort, direction), params, "list_traces_page")
-    return page, (page[0]["total_count"] if page else 0)
+    sql = _trace_page_sql(having, sort, direction)
+    page = store.query_dicts(sql, params, "list_traces_page")
+    return page, _total_count(store, sql, params, page)
+
+
+def _total_count(store: Store, sql: str, params: dict[str, Any], page: list[dict[str, Any]]) -> int:
+    """The matching traces, read off the page (`count() OVER ()`); a page past the last trace has
+    no row to read it from, so the first page is asked."""
+    if page or not params["offset"]:
+        return page[0]["total_count"] if page else 0
+    first = store.query_dicts(sql, {**params, "offset": 0, "limit": 1}, "list_traces_total")
+    return first[0]["total_count"] if first else 0
 
 
 # Per trace, from its spans; no FINAL needed: a redelivered span adds a duplicate row, so spans
@@ -222,6 +234,15 @@ _TRACE_FACTS = """min(s.start_time) AS start_time, max(s.end_time) AS end_time,
     uniqExactIf(s.span_id, s.status_code = 'error') AS errors,
     groupUniqArrayIf(s.request_model, s.request_model != '') AS models,
     anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id"""
+
+
+# A trace's calls: tokens, the cost of those with a price, and how many have none.
+_CALL_TOTALS = """sum(k.input_tokens + k.output_tokens) AS tokens,
+    sum(ifNull(k.cost_total, toDecimal128(0, 12))) AS cost, countIf(k.cost_total IS NULL) AS unpriced_calls,
+    count() AS calls"""
+# Unknown (NULL), never $0, when no call of the trace has a price; sorted last either way.
+_TRACE_COST = ("if(ifNull(c.unpriced_calls, 0) > 0 AND c.unpriced_calls = c.calls, NULL, "
+               "ifNull(c.cost, toDecimal128(0, 12))) AS cost")
 
 
 # The sort keys a page can be cut by before any other fact is computed (each reads a column or
@@ -252,7 +273,7 @@ def _trace_facts_sql(sort: str, direction: str) -> str:
     """Span-level facts and call totals of the page's traces only."""
     page = "s.trace_id IN {trace_ids:Array(String)}"
     return f"""
-    SELECT t.*, ifNull(c.tokens, 0) AS tokens, ifNull(c.cost, toDecimal128(0, 12)) AS cost
+    SELECT t.*, ifNull(c.tokens, 0) AS tokens, {_TRACE_COST}, ifNull(c.unpriced_calls, 0) AS unpriced_calls
     FROM (
         SELECT s.trace_id AS trace_id, {_TRACE_FACTS}
         FROM {{db}}.spans AS s
@@ -260,8 +281,7 @@ def _trace_facts_sql(sort: str, direction: str) -> str:
         GROUP BY s.trace_id
     ) AS t
     LEFT JOIN (
-        SELECT k.trace_id AS trace_id, sum(k.input_tokens + k.output_tokens) AS tokens,
-            sum(ifNull(k.cost_total, toDecimal128(0, 12))) AS cost
+        SELECT k.trace_id AS trace_id, {_CALL_TOTALS}
         FROM ({calls_query(page)}) AS k GROUP BY k.trace_id
     ) AS c ON c.trace_id = t.trace_id
     ORDER BY {sort} {direction}, trace_id
@@ -272,7 +292,8 @@ def _trace_facts_sql(sort: str, direction: str) -> str:
 def _trace_list_sql_by_calls(having: list[str], sort: str, direction: str) -> str:
     """For a sort by cost or tokens: every trace's calls are totalled before the page is cut."""
     return f"""
-    SELECT t.*, c.tokens AS tokens, c.cost AS cost, count() OVER () AS total_count
+    SELECT t.*, c.tokens AS tokens, {_TRACE_COST}, c.unpriced_calls AS unpriced_calls,
+        count() OVER () AS total_count
     FROM (
         SELECT s.trace_id AS trace_id,
             {_TRACE_FACTS}
@@ -282,8 +303,7 @@ def _trace_list_sql_by_calls(having: list[str], sort: str, direction: str) -> st
         {"HAVING " + " AND ".join(having) if having else ""}
     ) AS t
     LEFT JOIN (
-        SELECT k.trace_id AS trace_id, sum(k.input_tokens + k.output_tokens) AS tokens,
-            sum(ifNull(k.cost_total, toDecimal128(0, 12))) AS cost
+        SELECT k.trace_id AS trace_id, {_CALL_TOTALS}
         FROM ({CALLS}) AS k GROUP BY k.trace_id
     ) AS c ON c.trace_id = t.trace_id
     ORDER BY {sort} {direction}, trace_id
@@ -293,10 +313,11 @@ def _trace_list_sql_by_calls(having: list[str], sort: str, direction: str) -> st
 
 def _trace_summary(row: dict[str, Any]) -> dict[str, Any]:
     out = {k: v for k, v in row.items() if k != "total_count"}
-    out["start_time"] = row["start_time"].isoformat()
-    out["end_time"] = row["end_time"].isoformat()
-    out["cost"] = float(row["cost"])
-    out["cost_exact"] = format(row["cost"].normalize(), "f")
+    out["start_time"] = iso_utc(row["start_time"])
+    out["end_time"] = iso_utc(row["end_time"])
+    cost = row["cost"]
+    out["cost"] = None if cost is None else float(cost)
+    out["cost_exact"] = None if cost is None else format(cost.normalize(), "f")
     out["models"] = sorted(row["models"])
     return out
 

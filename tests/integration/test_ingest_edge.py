@@ -177,3 +177,43 @@ def test_trace_list_totals_count_twin_spans_once(running: Running) -> None:
     one_call = running.get("/api/v1/metrics/summary").json()["total"]["cost"]["total_exact"]
     assert trace["cost_exact"] == one_call
     assert running.get("/api/v1/traces", sort="cost", order="asc").json()["traces"][0]["trace_id"] == trace["trace_id"]
+
+
+def test_a_compressed_stream_that_holds_nothing_is_an_empty_request_not_a_truncated_one(running: Running) -> None:
+    """The spec answers an empty request with success; a last, empty gzip member once cost the
+    whole batch a 400, which exporters do not retry."""
+    for body in (gzip.compress(b""), b""):
+        response = running.post_otlp("/v1/traces", body, {**PROTOBUF, "Content-Encoding": "gzip"})
+        assert response.status_code == 200, response.content
+    members = gzip.compress(export_body(chat_span(8101, 1, "m1"))) + gzip.compress(b"")
+    assert running.post_otlp("/v1/traces", members, {**PROTOBUF, "Content-Encoding": "gzip"}).status_code == 200
+    assert span_count(running) == 1
+    truncated = gzip.compress(export_body(chat_span(8102, 1)))[:-12]
+    assert running.post_otlp("/v1/traces", truncated, {**PROTOBUF, "Content-Encoding": "gzip"}).status_code == 400
+
+
+def test_a_wrong_path_or_method_on_the_otlp_port_is_answered_with_a_status_body(running: Running) -> None:
+    wrong_method = requests.get(running.otlp_url + "/v1/traces", headers=PROTOBUF, timeout=30)
+    assert wrong_method.status_code == 405 and "POST" in wrong_method.headers["Allow"]
+    assert "POST to /v1/traces" in status_pb2.Status.FromString(wrong_method.content).message
+    wrong_path = running.post_otlp("/v1/traces/", export_body(chat_span(8103, 1)), JSON)
+    assert wrong_path.status_code == 404 and wrong_path.headers["Content-Type"] == "application/json"
+    assert "OTLP/HTTP is POST to /v1/traces" in wrong_path.json()["message"]
+
+
+def test_the_answer_has_the_request_s_own_content_type(running: Running) -> None:
+    response = running.post_otlp("/v1/traces", export_body(chat_span(8104, 1)),
+                                 {"Content-Type": "application/protobuf"})
+    assert response.status_code == 200 and response.headers["Content-Type"] == "application/protobuf"
+    refused = running.post_otlp("/v1/traces", b"\xff\xff", {"Content-Type": "application/protobuf"})
+    assert refused.status_code == 400 and refused.headers["Content-Type"] == "application/protobuf"
+
+
+def test_a_non_finite_number_attribute_is_kept_as_proto3_json_spells_it(running: Running) -> None:
+    span = chat_span(8105, 1)
+    for key, value in (("nan", float("nan")), ("up", float("inf")), ("down", -float("inf"))):
+        span.attributes.append(KeyValue(key=f"x.{key}", value=AnyValue(double_value=value)))
+    assert running.post_otlp("/v1/traces", export_body(span), PROTOBUF).status_code == 200
+    running.flush()
+    (stored,) = running.get(f"/api/v1/traces/{8105:032x}").json()["spans"]
+    assert [stored["attributes"][f"x.{k}"] for k in ("nan", "up", "down")] == ["NaN", "Infinity", "-Infinity"]

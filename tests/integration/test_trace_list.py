@@ -109,3 +109,64 @@ def test_a_long_windows_newest_page_is_found_in_the_newest_hours_straddlers_rank
     assert counted["total"] == 6 and counted["traces"] == first["traces"]  # the API counts unless told not to
     day = newest(long_window, limit=3, **{"from": time.time() - 86_400})
     assert day["total"] == 5  # a shorter window is always grouped whole, and counted
+
+
+def test_a_page_past_the_last_trace_still_says_how_many_there_are(listed: Running) -> None:
+    window = {"from": (NOW_NS / 1e9) - 60, "to": (NOW_NS / 1e9) + 600}
+    for sort in ("start_time", "cost"):  # the page-first and the calls-first query
+        past = listed.get("/api/v1/traces", limit=5, offset=60, sort=sort, **window).json()
+        assert past["traces"] == [] and past["total"] == 6
+        filtered = listed.get("/api/v1/traces", limit=5, offset=3, sort=sort, status="error", **window).json()
+        assert filtered["traces"] == [] and filtered["total"] == 3
+
+
+def test_times_carry_their_utc_offset(listed: Running) -> None:
+    trace = listed.get("/api/v1/traces", **{"from": (NOW_NS / 1e9) - 60}).json()["traces"][0]
+    assert trace["start_time"].endswith("+00:00") and trace["end_time"].endswith("+00:00")
+    spans = listed.get(f"/api/v1/traces/{trace['trace_id']}").json()["spans"]
+    assert spans[0]["start_time"].endswith("+00:00")
+
+
+@pytest.mark.parametrize(("value", "message"), [
+    ("inf", "is not a time in epoch seconds"), ("nan", "is not a time in epoch seconds"),
+    ("1e20", "is not a time in epoch seconds"), (str(NOW_NS // 10**6), "milliseconds or nanoseconds? divide them"),
+])
+def test_numbers_that_are_no_epoch_seconds_are_400s_that_say_why(listed: Running, value: str, message: str) -> None:
+    for path in ("/api/v1/traces", "/api/v1/metrics/summary"):
+        response = listed.get(path, **{"from": value})
+        assert response.status_code == 400 and message in response.json()["error"], response.text
+
+
+def test_times_beyond_what_storage_holds_mean_since_or_until_forever(listed: Running) -> None:
+    for since in ("0500-01-01", "0001-01-01T00:00:00Z", "-62135596800"):
+        response = listed.get("/api/v1/traces", **{"from": since, "to": "9999-12-31"})
+        assert response.status_code == 200 and response.json()["total"] == 6, response.text
+    summary = listed.get("/api/v1/metrics/summary", **{"from": "0001-01-01", "to": "9999-12-31"}).json()
+    assert summary["total"]["requests"] == 13
+    before_storage = listed.get("/api/v1/traces", to="0001-01-05")
+    assert before_storage.status_code == 400 and "must be before" in before_storage.json()["error"]
+
+
+@pytest.mark.parametrize("path", ["/api/v1/metrics/summry", "/api/v1/nonexistent", "/api/v1/traces/",
+                                  "/api/v1/metrics", "/api/v1/traces/00000000000000000000000000000384/extra"])
+def test_an_unknown_api_path_is_a_json_404_not_the_dashboard_page(listed: Running, path: str) -> None:
+    response = listed.get(path)
+    assert response.status_code == 404 and response.headers["Content-Type"] == "application/json"
+    assert f"no API endpoint {path}" in response.json()["error"]
+    assert listed.get("/traces").status_code == 200  # pages are still pages
+
+
+def test_a_trace_whose_calls_have_no_price_costs_null_not_zero(running: Running) -> None:
+    start = time.time_ns() - 60 * 10**9
+    calls = [Call(7001, 1, model="no-such-model-anywhere", start_ns=start),
+             Call(7002, 1, model="no-such-model-anywhere", start_ns=start),
+             Call(7002, 2, start_ns=start, input_tokens=1_000_000, output_tokens=0)]
+    assert running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF).status_code == 200
+    running.flush()
+    for sort in ("start_time", "cost"):
+        listed = running.get("/api/v1/traces", **{"from": start / 1e9 - 60}, sort=sort).json()["traces"]
+        by_id = {int(t["trace_id"], 16): t for t in listed}
+        assert (by_id[7001]["cost"], by_id[7001]["cost_exact"], by_id[7001]["unpriced_calls"]) == (None, None, 1)
+        assert by_id[7002]["cost"] > 0 and by_id[7002]["unpriced_calls"] == 1  # what is known, and what is not
+    by_cost = running.get("/api/v1/traces", **{"from": start / 1e9 - 60}, sort="cost", order="asc").json()
+    assert int(by_cost["traces"][-1]["trace_id"], 16) == 7001  # unknown cost sorts last, not as the cheapest

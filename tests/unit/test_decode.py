@@ -360,10 +360,18 @@ def test_limit_applies_exactly() -> None:
         decompress_body(body, None, 999)
 
 
-@pytest.mark.parametrize("body", [gzip.compress(b"hello world" * 100)[:-12], b"definitely not gzip", b""])
+@pytest.mark.parametrize("body", [gzip.compress(b"hello world" * 100)[:-12], b"definitely not gzip",
+                                  gzip.compress(b"")[:-1]])
 def test_corrupt_or_truncated_gzip_is_a_decode_error(body: bytes) -> None:
     with pytest.raises(DecodeError):
         decompress_body(body, "gzip", LIMIT)
+
+
+@pytest.mark.parametrize("encoding", ["gzip", "deflate", "identity"])
+def test_no_body_or_a_stream_of_nothing_is_an_empty_request(encoding: str) -> None:
+    """The spec answers an empty request with success, however it is labelled."""
+    compressed = {"gzip": gzip.compress(b""), "deflate": zlib.compress(b""), "identity": b""}[encoding]
+    assert decompress_body(b"", encoding, LIMIT) == b"" == decompress_body(compressed, encoding, LIMIT)
 
 
 def test_deflate_identity_and_concatenated_gzip() -> None:
