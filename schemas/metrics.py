@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from schemas.queries import calls_query
+from schemas.queries import TWIN_MARGIN, calls_query
 from schemas.store import Store
 
 ROLLUP_TABLE = "call_metrics_minute"
@@ -130,8 +130,9 @@ def dirty_projects(store: Store, since: datetime) -> list[str]:
 
 
 def refresh_rollup(store: Store, project: str, since: datetime, not_before: datetime) -> int:
-    """Recompute, whole, every minute from `not_before` on of `project` that received a call since
-    `since`; returns calls read.
+    """Recompute, whole, every minute from `not_before` on of `project` that holds a call with a
+    span ingested since `since` (any copy's minute: a later copy may move the call to its own
+    minute); returns calls read.
 
     One INSERT per day touched keeps memory bounded (the twin-collapsing GROUP BY holds a day of
     calls, not the whole backlog) and time linear in the spans read.
@@ -142,11 +143,22 @@ def refresh_rollup(store: Store, project: str, since: datetime, not_before: date
         "WHERE project_id = {project:String} AND is_call AND ingested_at > {since:DateTime64(6, 'UTC')} "
         "AND start_time >= {not_before:DateTime64(6, 'UTC')} GROUP BY day ORDER BY day", params, "metrics_dirty_days")
     for _, low, high, _ in days:
-        # The range lets ClickHouse skip by primary key; the IN keeps untouched minutes out.
-        store.query(_REFRESH_SQL, {**params, "start": _minute(low), "end": _minute(high) + timedelta(minutes=1)},
-                    "metrics_refresh_rollup")
-        refresh_hours(store, project, low, high)
+        window = {**params, "start": _minute(low), "end": _minute(high) + timedelta(minutes=1)}
+        minutes = [m for (m,) in store.query(_DIRTY_MINUTES_SQL, window, "metrics_dirty_minutes")
+                   if m.replace(tzinfo=UTC) >= _minute(not_before)]
+        if minutes:
+            _recompute_minutes(store, project, minutes)
     return sum(int(count) for *_, count in days)
+
+
+def _recompute_minutes(store: Store, project: str, minutes: list[datetime]) -> None:
+    """The minutes' rows, made again from their calls; a row whose group no longer has a call in
+    its minute (its call moved to a twin's minute, or took another service's name) is zeroed."""
+    params = {"project": project, "minutes": minutes, "start": min(minutes),
+              "end": max(minutes) + timedelta(minutes=1), "recomputed": datetime.now(UTC)}
+    store.query(_REFRESH_SQL, params, "metrics_refresh_rollup")
+    store.query(_ZERO_STALE_SQL, params, "metrics_zero_stale_rows")
+    refresh_hours(store, project, params["start"], max(minutes))
 
 
 def refresh_hours(store: Store, project: str, start: datetime, end: datetime) -> None:
@@ -176,9 +188,19 @@ def oldest_call(store: Store) -> datetime | None:
     return rows[0][0].replace(tzinfo=UTC) if rows and rows[0][1] else None
 
 
-_DIRTY_MINUTES = ("(SELECT DISTINCT toStartOfMinute(d.start_time) FROM {db}.spans AS d WHERE d.project_id = "
-                  "{project:String} AND d.is_call AND d.ingested_at > {since:DateTime64(6, 'UTC')} "
-                  "AND d.start_time >= {start:DateTime64(6, 'UTC')} AND d.start_time < {end:DateTime64(6, 'UTC')})")
+# Minutes of every copy of the calls that got a span since `since` (by a 64-bit hash of the call:
+# a collision only recomputes a minute more).
+_DIRTY_MINUTES_SQL = (
+    "SELECT DISTINCT toStartOfMinute(d.start_time) AS minute FROM {db}.spans AS d "
+    "WHERE d.project_id = {project:String} AND d.is_call "
+    f"AND d.start_time >= {{start:DateTime64(6, 'UTC')}} - {TWIN_MARGIN} "
+    f"AND d.start_time < {{end:DateTime64(6, 'UTC')}} + {TWIN_MARGIN} "
+    "AND cityHash64(d.trace_id, d.call_key) IN (SELECT cityHash64(n.trace_id, n.call_key) FROM {db}.spans AS n "
+    "WHERE n.project_id = {project:String} AND n.is_call AND n.ingested_at > {since:DateTime64(6, 'UTC')} "
+    "AND n.start_time >= {start:DateTime64(6, 'UTC')} AND n.start_time < {end:DateTime64(6, 'UTC')}) "
+    "ORDER BY minute"
+)
+_IN_MINUTES = "toStartOfMinute(c.start_time) IN {minutes:Array(DateTime('UTC'))}"
 
 
 # The twin-collapsing GROUP BY holds every call it rolls up, ~1.5 KB each before calls were keyed
@@ -199,7 +221,23 @@ def _rollup_insert(calls: str) -> str:
     )
 
 
-_REFRESH_SQL = _rollup_insert(calls_query(f"toStartOfMinute(s.start_time) IN {_DIRTY_MINUTES}"))
+_REFRESH_SQL = _rollup_insert(calls_query(call_condition=_IN_MINUTES))
+# Rows of the recomputed minutes that the recomputation did not write again: counts and money 0,
+# empty states (a -StateIf never true has the column's type), newer than the row they replace.
+_EMPTY_STATES = {
+    "traces": "uniqStateIf('', 0)", "users": "uniqStateIf('', 0)",
+    "latency": "quantilesTDigestStateIf(0.5, 0.95, 0.99)(toFloat64(0), 0)",
+    "ttft": "quantilesTDigestStateIf(0.5, 0.95, 0.99)(toFloat64(0), 0)",
+}
+# Readers skip zeroed rows (`requests > 0`: a row that counts anything counts a call).
+_ZERO_STALE_SQL = (
+    f"INSERT INTO {{db}}.{ROLLUP_TABLE} SELECT m.project_id AS project_id, m.bucket AS bucket, "
+    + ", ".join(f"m.{col} AS {col}" for col in _ROLLUP_COLUMNS) + ", "
+    + ", ".join(f"{_EMPTY_STATES.get(name, '0')} AS {name}" for name in STATE_COLUMNS)
+    + f", now64(6) AS computed_at FROM {{db}}.{ROLLUP_TABLE} AS m FINAL WHERE m.project_id = {{project:String}} "
+    "AND m.bucket IN {minutes:Array(DateTime('UTC'))} AND m.computed_at < {recomputed:DateTime64(6, 'UTC')} "
+    f"GROUP BY project_id, bucket, {', '.join(_ROLLUP_COLUMNS)}"
+)
 _RANGE_SQL = _rollup_insert(calls_query())
 _DIMENSION_LIST = ", ".join(_ROLLUP_COLUMNS)
 _HOURS_SQL = (
@@ -300,7 +338,7 @@ def _state_rows(q: SeriesQuery, key: str, rollup: RollupSpan | None, params: dic
         return _raw_states(q, key, "")
     params["r_start"], params["r_end"] = rollup.start, rollup.end
     start, end = "toStartOfMinute({r_start:DateTime64(6, 'UTC')})", "toStartOfMinute({r_end:DateTime64(6, 'UTC')})"
-    raw = _raw_states(q, key, f"(s.start_time < {start} OR s.start_time >= {end})")
+    raw = _raw_states(q, key, f"(c.start_time < {start} OR c.start_time >= {end})")
     hours = _whole_hours(q, rollup)
     if hours is None:
         return f"{_rollup_states(q, key, f'c.bucket >= {start} AND c.bucket < {end}')} UNION ALL {raw}"
@@ -320,8 +358,9 @@ def _whole_hours(q: SeriesQuery, rollup: RollupSpan) -> tuple[datetime, datetime
     return (start, end) if start < end else None
 
 
-def _raw_states(q: SeriesQuery, key: str, condition: str) -> str:
-    calls = calls_query(condition, time_filtered=True, with_tags=q.group_by == "tag" or "tag" in q.filters)
+def _raw_states(q: SeriesQuery, key: str, call_condition: str) -> str:
+    calls = calls_query(time_filtered=True, with_tags=q.group_by == "tag" or "tag" in q.filters,
+                        call_condition=call_condition)
     if q.group_by == "tag" or "tag" in q.filters:
         calls = f"SELECT *, tag FROM ({calls}) ARRAY JOIN if(empty(tags), [''], tags) AS tag"
     states = ", ".join(f"{expr} AS {name}" for name, expr in STATE_COLUMNS.items())
@@ -334,7 +373,7 @@ def _rollup_states(q: SeriesQuery, key: str, condition: str, table: str = ROLLUP
     filters = " ".join(f"AND c.{DIMENSIONS[n]} = {{f_{n}:String}}" for n in q.filters)
     return (f"SELECT c.bucket AS bucket, {key} AS key, {columns} FROM {{db}}.{table} AS c FINAL "
             f"WHERE c.project_id = {{project:String}} AND c.bucket >= toStartOfMinute({{start:DateTime64(6, 'UTC')}}) "
-            f"AND c.bucket < {{end:DateTime64(6, 'UTC')}} AND {condition} {filters}")
+            f"AND c.bucket < {{end:DateTime64(6, 'UTC')}} AND c.requests > 0 AND {condition} {filters}")
 
 
 def _where(filters: dict[str, str]) -> str:

@@ -25,6 +25,11 @@ def time_range(alias: str = "") -> str:
 
 
 TIME_RANGE = time_range()
+# The copies of one call (a redelivery, two instrumentations tracing it) start within seconds of
+# each other: spans are read this far beyond a window, and the window then applies to merged calls.
+TWIN_MARGIN = "INTERVAL 10 MINUTE"
+_TWIN_WIDE_RANGE = (f"s.start_time >= {{start:DateTime64(6, 'UTC')}} - {TWIN_MARGIN} "
+                    f"AND s.start_time < {{end:DateTime64(6, 'UTC')}} + {TWIN_MARGIN}")
 
 # Which twin of a call to keep: priced first, then more cache tokens, then more tokens, as one UInt64
 # (a tuple with a string was 5x slower in argMax); the low byte, from the span id, breaks ties.
@@ -48,22 +53,28 @@ _CALL_COLUMNS = (
 CALL_IDENTITY = "sipHash128(s.project_id, s.trace_id, s.call_key)"
 
 
-def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: bool = False) -> str:
+def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: bool = False,
+                call_condition: str = "") -> str:
     """One row per LLM or embedding call of `{project}` (in `{start}`..`{end}`), twins collapsed.
 
     No FINAL: grouping by (trace, call key) already collapses a redelivered span (same trace and
     span id, so the same call key) along with twins, and skipping the merge-on-read halves the cost.
+    `condition` filters spans and must hold for every copy of a call alike (its trace, say); the
+    window and `call_condition` (over `c.`, the merged call) apply once copies are merged, so a call
+    whose copies lie on both sides of a bound is one call, in the window of the copy that is kept.
     """
     columns = (*_CALL_COLUMNS, "tags") if with_tags else _CALL_COLUMNS
     where = ["s.project_id = {project:String}", "s.is_call"]
-    where += [time_range("s")] if time_filtered else []
+    where += [_TWIN_WIDE_RANGE] if time_filtered else []
     where += [condition] if condition else []
-    return (
+    merged = (
         "SELECT any(s.project_id) AS project_id, any(s.trace_id) AS trace_id, any(s.call_key) AS call_key, "
         + ", ".join(f"argMax(s.{c}, {_RANK}) AS {c}" for c in columns)
         + " FROM {db}.spans AS s WHERE " + " AND ".join(where)
         + f" GROUP BY {CALL_IDENTITY}"
     )
+    keep = ([time_range("c")] if time_filtered else []) + ([call_condition] if call_condition else [])
+    return f"SELECT * FROM ({merged}) AS c WHERE {' AND '.join(keep)}" if keep else merged
 
 
 CALLS = calls_query()

@@ -219,3 +219,51 @@ def test_a_filter_bar_gets_every_dimension_busiest_first_in_one_read(running: Ru
     assert dimension_values(running.service.store, q, None, ("model",), limit=1) == {"model": ["m-a"]}
     with pytest.raises(ValueError, match="'user' is not a rollup dimension"):
         dimension_values(running.service.store, q, None, ("user",), limit=1)
+
+
+def totals(running: Running, start_ns: int, end_ns: int) -> tuple[int, int]:
+    """(requests, input tokens) of [start, end) in the hourly series, read from the rollup."""
+    points = points_by_key(series(running, metric="requests,input_tokens", bucket="hour",
+                                  **{"from": start_ns / 1e9, "to": end_ns / 1e9}))[""]
+    return sum(p["requests"] for p in points), sum(p["input_tokens"] for p in points)
+
+
+def minute_boundary(hours: float) -> int:
+    return int(hours_ago(hours) // (60 * 10**9) * 60 * 10**9)
+
+
+def test_a_twin_arriving_after_a_run_moves_its_call_instead_of_adding_one(running: Running) -> None:
+    """The kept copy (more tokens) starts in the next minute: the first copy's minute is made again
+    without it, not left counting it."""
+    edge = minute_boundary(2)
+    send(running, Call(20, 1, start_ns=edge - 10**8, input_tokens=100, response_id="r20"))
+    run_detectors(running, "metrics")
+    send(running, Call(20, 2, start_ns=edge + 10**8, input_tokens=150, response_id="r20"))
+    run_detectors(running, "metrics")
+    assert totals(running, edge - HOUR_NS, edge + HOUR_NS) == (1, 150)
+
+
+def test_a_twin_under_another_service_name_replaces_the_first_copy_s_row(running: Running) -> None:
+    edge = minute_boundary(2) + 20 * 10**9
+    send(running, Call(21, 1, start_ns=edge, input_tokens=100, response_id="r21", service="checkout"))
+    run_detectors(running, "metrics")
+    send(running, Call(21, 2, start_ns=edge + 10**6, input_tokens=100, output_tokens=50, response_id="r21",
+                       service="checkout-langfuse", cache_read_tokens=40))  # the copy kept: cache tokens
+    run_detectors(running, "metrics")
+    assert totals(running, edge - HOUR_NS, edge + HOUR_NS) == (1, 100)
+    by_service = points_by_key(series(running, metric="requests", bucket="hour", group_by="service",
+                                      **{"from": (edge - HOUR_NS) / 1e9, "to": (edge + HOUR_NS) / 1e9}))
+    assert {k: sum(p["requests"] for p in v) for k, v in by_service.items()} == {"checkout-langfuse": 1}
+
+
+def test_copies_on_both_sides_of_a_window_bound_are_one_call_in_one_window(running: Running) -> None:
+    edge = minute_boundary(3)
+    send(running, Call(22, 1, start_ns=edge - 10**8, input_tokens=100, response_id="r22", cache_read_tokens=30),
+         Call(22, 2, start_ns=edge + 10**8, input_tokens=100, response_id="r22"))
+    run_detectors(running, "metrics")
+    minute = 60 * 10**9
+    windows = ((edge - minute, edge), (edge, edge + minute), (edge - minute, edge + minute))
+    requests = [running.get("/api/v1/metrics/summary", **{"from": a / 1e9, "to": b / 1e9}).json()["total"]["requests"]
+                for a, b in windows]
+    assert requests == [1, 0, 1]  # the kept copy (cache tokens) starts before the bound
+    assert totals(running, edge - HOUR_NS, edge + HOUR_NS) == (1, 100)
