@@ -244,11 +244,22 @@ def _indexed_messages(flat: dict[str, Any], side: str, max_chars: int) -> list[M
         contents = [c.get("message_content.text") for c in _split_index(_subkeys(group, "contents."))]
         calls = [{k.removeprefix("tool_call."): v for k, v in c.items()}
                  for c in _split_index(_subkeys(group, "tool_calls."))]
-        text = group.get("content") or "\n".join(t for t in contents if isinstance(t, str))
+        text = _typed_parts(group.get("content")) or "\n".join(t for t in contents if isinstance(t, str))
         item = {**group, "content": text, "tool_calls": [_nest_function(c) for c in calls]}
         if message := _message(item, _DEFAULT_ROLE[side], max_chars):
             messages.append(message)
     return messages
+
+
+def _typed_parts(content: Any) -> Any:
+    """OpenLLMetry writes a multimodal message's content as a JSON list of typed parts: read as
+    parts, its text stays and an image's base64 does not become the message text."""
+    if not (isinstance(content, str) and content.lstrip().startswith("[{")):
+        return content
+    parts = loads(content)
+    if isinstance(parts, list) and all(isinstance(p, dict) and isinstance(p.get("type"), str) for p in parts):
+        return parts
+    return content
 
 
 def _subkeys(group: dict[str, Any], prefix: str) -> dict[str, Any]:

@@ -8,6 +8,7 @@ when present, at most once per span (`_Reader`). Costs are left empty for pricin
 from __future__ import annotations
 
 import math
+from decimal import Decimal
 from typing import Any, NamedTuple
 
 from collector.coerce import (
@@ -40,22 +41,26 @@ _STATUSES = ("unset", "ok", "error")
 _BOOL_TEXT = {True: "true", False: "false"}
 
 
-def _index_exclusive_rules() -> dict[tuple[str, int], tuple[cv.ExclusiveInput, ...]]:
+_ExclusiveIndex = dict[tuple[str, int], tuple[cv.ExclusiveCount, ...]]
+
+
+def _index_exclusive_rules(rules: tuple[cv.ExclusiveCount, ...], table: str) -> _ExclusiveIndex:
     """(convention, id of a table Source) → its rules: a span looks them up by the Source object
-    that gave its input tokens, without rebuilding that source's textual id every time."""
-    index: dict[tuple[str, int], tuple[cv.ExclusiveInput, ...]] = {}
+    that gave its count, without rebuilding that source's textual id every time."""
+    index: _ExclusiveIndex = {}
     sources = [source for entries in cv.FIELD_SOURCES.values() for source in entries]
-    for rule in cv.EXCLUSIVE_INPUT:
+    for rule in rules:
         matching = [source for source in sources if source.source_id == rule.source]
-        if not matching:  # a typo in the table would silently price cached tokens twice
-            raise ValueError(f"EXCLUSIVE_INPUT names {rule.source!r}, which no FIELD_SOURCES entry has")
+        if not matching:  # a typo in the table would silently price tokens twice, or not at all
+            raise ValueError(f"{table} names {rule.source!r}, which no FIELD_SOURCES entry has")
         for source in matching:
             key = (rule.convention, id(source))
             index[key] = (*index.get(key, ()), rule)
     return index
 
 
-_EXCLUSIVE = _index_exclusive_rules()
+_EXCLUSIVE_INPUT = _index_exclusive_rules(cv.EXCLUSIVE_INPUT, "EXCLUSIVE_INPUT")
+_EXCLUSIVE_OUTPUT = _index_exclusive_rules(cv.EXCLUSIVE_OUTPUT, "EXCLUSIVE_OUTPUT")
 
 
 # Detection ranks: exact marker keys (in MARKER_KEYS order) beat attribute-name prefixes.
@@ -199,8 +204,15 @@ def _dig(node: Any, path: tuple[str, ...]) -> Any:
     for step in path:
         if not isinstance(node, dict):
             return None
-        node = node.get(step)
+        node = _sum_parts(node) if step == cv.SUM_OF_PARTS else node.get(step)
     return node
+
+
+def _sum_parts(parts: dict[str, Any]) -> Decimal | None:
+    """Total of a cost breakdown that has no total of its own; None when no part is a number."""
+    amounts = [as_decimal(value) for value in parts.values() if type(value) in (int, float, str)]
+    found = [amount for amount in amounts if amount is not None]
+    return sum(found, Decimal(0)) if found else None
 
 
 def detect_convention(span: RawSpan) -> str:
@@ -245,7 +257,7 @@ def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_
     row = _identity_columns(raw, project_id, name, reader)
     row[f.CONVENTION] = _convention(raw.scope_name, attrs, reader.marker)
     row[f.SPAN_TYPE] = span_type
-    row.update(_model_columns(reader, span_type))
+    row.update(_model_columns(reader, span_type, row[f.STATUS_CODE] == "error"))
     row.update(_token_columns(reader, row[f.CONVENTION], row[f.PROVIDER]))
     row.update(_timing_columns(raw, reader, name))
     row.update(_context_columns(raw, reader, max_chars))
@@ -283,9 +295,10 @@ def _nanos(value: Any) -> int:
     return value if type(value) is int and value > 0 else 0
 
 
-def _model_columns(reader: _Reader, span_type: str) -> dict[str, Any]:
+def _model_columns(reader: _Reader, span_type: str, failed: bool) -> dict[str, Any]:
     model_name = reader.value(cv.MODEL_NAME, as_text, "")
-    response = reader.value(f.RESPONSE_MODEL, as_text) or model_name
+    # Langfuse's one model name is the requested one when the call failed: nothing was served.
+    response = reader.value(f.RESPONSE_MODEL, as_text) or ("" if failed else model_name)
     # With no requested model on record (OpenInference embeddings), group by the served one, not ''.
     request = reader.value(f.REQUEST_MODEL, as_text) or model_name or response
     provider = normalize_provider(reader.value(f.PROVIDER, as_text, ""))
@@ -322,31 +335,43 @@ def _provider_of(model: str) -> str:
 
 
 def _token_columns(reader: _Reader, convention: str, provider: str) -> dict[str, int]:
-    """Token counts, input made inclusive of cache (OTel rule) where the source excluded it."""
-    input_tokens, source = reader.first(f.INPUT_TOKENS, as_int)
-    input_tokens = input_tokens or 0
-    output = reader.value(f.OUTPUT_TOKENS, as_int, 0)
+    """Token counts made inclusive (OTel rule) where the source left a part out: cache from
+    input, reasoning from output."""
+    input_tokens, input_source = reader.first(f.INPUT_TOKENS, as_int)
+    output, output_source = reader.first(f.OUTPUT_TOKENS, as_int)
+    input_tokens, output = input_tokens or 0, output or 0
     cache_read = reader.value(f.CACHE_READ_TOKENS, as_int, 0)
     cache_write = reader.value(f.CACHE_WRITE_TOKENS, as_int, 0)
-    cached = cache_read + cache_write
+    reasoning = reader.value(f.REASONING_TOKENS, as_int, 0)
     total = reader.value(f.TOTAL_TOKENS, as_int)
-    # Safety net: cached tokens are part of the input, so more cache than input means exclusive.
-    if cached and (cached > input_tokens or _excludes_cache(reader.attrs, convention, provider, source)):
-        input_tokens += cached
+    cached = cache_read + cache_write
+    # Safety nets: a part larger than its whole shows the whole left it out.
+    add_cache = cached > 0 and (
+        cached > input_tokens or _excludes(_EXCLUSIVE_INPUT, reader, convention, provider, input_source))
+    add_reasoning = reasoning > 0 and (
+        reasoning > output or _excludes(_EXCLUSIVE_OUTPUT, reader, convention, provider, output_source))
+    if add_cache or add_reasoning:
+        input_tokens += cached if add_cache else 0
+        output += reasoning if add_reasoning else 0
         total = max(total or 0, input_tokens + output)
     return {
         f.INPUT_TOKENS: input_tokens, f.OUTPUT_TOKENS: output,
         f.CACHE_READ_TOKENS: cache_read, f.CACHE_WRITE_TOKENS: cache_write,
-        f.REASONING_TOKENS: reader.value(f.REASONING_TOKENS, as_int, 0),
+        f.REASONING_TOKENS: reasoning,
         f.TOTAL_TOKENS: input_tokens + output if total is None else total,
     }
 
 
-def _excludes_cache(attrs: dict[str, Any], convention: str, provider: str, source: cv.Source | None) -> bool:
-    if source is None:
+def _excludes(index: _ExclusiveIndex, reader: _Reader, convention: str, provider: str,
+              source: cv.Source | None) -> bool:
+    """Does a rule say the count from `source` leaves its part out, for this span's provider?"""
+    rules = index.get((convention, id(source))) if source is not None else None
+    if not rules:
         return False
-    for rule in _EXCLUSIVE.get((convention, id(source)), ()):
-        if rule.provider in (cv.ANY, provider) and not any(key in attrs for key in rule.unless):
+    spelled = reader.value(f.PROVIDER, as_text, "").strip().lower()
+    for rule in rules:
+        named = rule.provider in (cv.ANY, provider) or spelled.startswith(rule.provider + ".")
+        if named and not any(key in reader.attrs for key in rule.unless):
             return True
     return False
 

@@ -14,7 +14,8 @@ is not undercut by a newer blanket `gpt-4*` discount.
 
 Token rule (OTel): input tokens include cache reads and writes, so uncached input is
 input - cache_read - cache_write (never below zero) and each token is priced exactly once.
-A missing cache rate means the provider bills those tokens as ordinary input.
+A missing cache rate means the provider bills those tokens as ordinary input. A list price
+with a per-request fee (Perplexity's search models) adds it once per call, as `request`.
 """
 
 from __future__ import annotations
@@ -63,6 +64,7 @@ class Rates:
     cache_read: Decimal
     cache_write: Decimal
     source: str
+    per_request: Decimal = _ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -75,6 +77,7 @@ class Cost:
     cache_write: Decimal
     total: Decimal
     source: str
+    request: Decimal = _ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -151,7 +154,8 @@ def cost_from_rates(
     rates: Rates, input_tokens: int, output_tokens: int,
     cache_read_tokens: int = 0, cache_write_tokens: int = 0,
 ) -> Cost:
-    """Price each token once: uncached input, output, cache reads and cache writes at their own rates."""
+    """Price each token once: uncached input, output, cache reads and cache writes at their own
+    rates, plus the per-request fee if the price has one."""
     uncached = max(input_tokens - cache_read_tokens - cache_write_tokens, 0)
     parts = (
         _money(uncached, rates.input),
@@ -159,7 +163,8 @@ def cost_from_rates(
         _money(cache_read_tokens, rates.cache_read),
         _money(cache_write_tokens, rates.cache_write),
     )
-    return Cost(*parts, total=sum(parts, _ZERO), source=rates.source)
+    request = rates.per_request
+    return Cost(*parts, total=sum(parts, request), source=rates.source, request=request)
 
 
 def list_rates(provider: str, model: str, at: datetime, input_tokens: int = 0) -> Rates | None:
@@ -200,7 +205,12 @@ def _rates_of(prices: Any, input_tokens: int) -> Rates | None:
         _fallback(_tier(prices.cache_read_mtok, input_tokens), base),
         _fallback(_tier(prices.cache_write_mtok, input_tokens), base),
         f.SOURCE_LIST_PRICE,
+        _per_request(prices.requests_kcount),
     )
+
+
+def _per_request(per_thousand: Decimal | None) -> Decimal:
+    return _ZERO if per_thousand is None else (per_thousand / 1000).quantize(_STORED_PRECISION)
 
 
 # --- helpers ----------------------------------------------------------------------------------
@@ -284,6 +294,7 @@ def _write_cost(row: dict[str, Any], cost: Cost) -> None:
     row[f.COST_OUTPUT] = cost.output
     row[f.COST_CACHE_READ] = cost.cache_read
     row[f.COST_CACHE_WRITE] = cost.cache_write
+    row[f.COST_REQUEST] = cost.request
     row[f.COST_TOTAL] = cost.total
     row[f.COST_SOURCE] = cost.source
 

@@ -29,7 +29,8 @@ CONVENTIONS = (OTEL_GENAI, OPENINFERENCE, OPENLLMETRY, OPENLIT, VERCEL_AI, LANGF
 STREAM = "stream"                      # → streaming
 FIRST_TOKEN_TIME = "first_token_time"  # absolute timestamp → ttft_ms
 MODEL_NAME = "model_name"              # a model attribute that is neither clearly requested nor served
-ANY = "*"                              # wildcard provider in EXCLUSIVE_INPUT
+ANY = "*"                              # wildcard provider in EXCLUSIVE_INPUT/OUTPUT
+SUM_OF_PARTS = "+"                     # a path step: the sum of the numbers in that object
 
 
 @dataclass(frozen=True, slots=True)
@@ -52,7 +53,7 @@ class Source:
 
     @property
     def source_id(self) -> str:
-        """Stable name of this source, used by EXCLUSIVE_INPUT: `attr` or `attr:json.path`."""
+        """Stable name of this source, used by EXCLUSIVE_INPUT/OUTPUT: `attr` or `attr:json.path`."""
         return f"{self.key}:{'.'.join(self.path)}" if self.path else self.key
 
 
@@ -156,7 +157,10 @@ FIELD_SOURCES: dict[str, tuple[Source, ...]] = {
             "ai.usage.outputTokenDetails.reasoningTokens",
         ),
         *_inside(_LF_USAGE, "completion_tokens_details.reasoning_tokens", "output_reasoning_tokens"),
-        *_inside(_AI_PROVIDER_METADATA, "openai.reasoningTokens"),
+        *_inside(
+            _AI_PROVIDER_METADATA, "openai.reasoningTokens", "google.usageMetadata.thoughtsTokenCount",
+            "vertex.usageMetadata.thoughtsTokenCount",
+        ),
     ),
     f.TOTAL_TOKENS: (
         *_flat(
@@ -168,6 +172,7 @@ FIELD_SOURCES: dict[str, tuple[Source, ...]] = {
         Source("gen_ai.usage.cost", zero_is_null=True),  # OpenLIT, USD
         Source("llm.cost.total", zero_is_null=True),     # OpenInference
         Source(_LF_COST, ("total",), zero_is_null=True),  # Langfuse sends all zeros on failures (corpus)
+        Source(_LF_COST, (SUM_OF_PARTS,), zero_is_null=True),  # parts only ({"input": …, "output": …})
     ),
     f.TTFT_MS: (
         Source("gen_ai.response.time_to_first_chunk", scale=1000.0),  # OTel ≥1.41, seconds
@@ -272,8 +277,8 @@ PROVIDER_ALIASES: dict[str, str] = {
     "az.ai.openai": "azure.ai.openai", "azure.ai.inference": "azure.ai.inference",
     "anthropic": "anthropic", "google": "gcp.gemini", "gemini": "gcp.gemini",
     "google.generative-ai": "gcp.gemini", "gcp.gemini": "gcp.gemini", "google.vertex": "gcp.vertex_ai",
-    "vertex_ai": "gcp.vertex_ai", "vertexai": "gcp.vertex_ai", "gcp.vertex_ai": "gcp.vertex_ai",
-    "gcp.gen_ai": "gcp.gen_ai", "aws": "aws.bedrock", "bedrock": "aws.bedrock",
+    "vertex": "gcp.vertex_ai", "vertex_ai": "gcp.vertex_ai", "vertexai": "gcp.vertex_ai",
+    "gcp.vertex_ai": "gcp.vertex_ai", "gcp.gen_ai": "gcp.gen_ai", "aws": "aws.bedrock", "bedrock": "aws.bedrock",
     "amazon-bedrock": "aws.bedrock", "aws_bedrock": "aws.bedrock", "aws.bedrock": "aws.bedrock",
     "mistralai": "mistral_ai", "mistral": "mistral_ai", "mistral_ai": "mistral_ai",
     "xai": "x_ai", "x_ai": "x_ai", "cohere": "cohere", "groq": "groq", "deepseek": "deepseek",
@@ -290,11 +295,14 @@ MODEL_PROVIDER_PREFIXES: tuple[tuple[str, str], ...] = (
 
 
 @dataclass(frozen=True, slots=True)
-class ExclusiveInput:
-    """Where the input count that won excludes cached tokens, so cache must be added back.
+class ExclusiveCount:
+    """Where the count that won leaves out a part it should include, so that part is added back.
 
-    OTel rule: input_tokens counts every input token, cached ones included. `unless` names
-    attributes whose presence shows the newer, inclusive semantics of the same source.
+    OTel rule: input_tokens counts every input token, cached ones included, and output_tokens
+    every generated one, reasoning included. `provider` is matched against the normalized
+    provider, or as a prefix of the provider as the span spelled it (`vertex.anthropic`, which
+    normalizes to Vertex, whose Gemini models count otherwise). `unless` names attributes whose
+    presence shows the newer, inclusive semantics of the same source.
     """
 
     convention: str
@@ -304,18 +312,28 @@ class ExclusiveInput:
 
 
 _VERCEL_V6 = ("ai.usage.inputTokenDetails.noCacheTokens", "ai.usage.inputTokenDetails.cacheReadTokens")
-EXCLUSIVE_INPUT: tuple[ExclusiveInput, ...] = (
+_VERCEL_V6_OUTPUT = ("ai.usage.outputTokenDetails.textTokens", "ai.usage.outputTokenDetails.reasoningTokens")
+# Before v6 the Vercel AI SDK passed on the provider's raw input count, which leaves cache out
+# for the Anthropic Messages API wherever it is hosted and for Bedrock's Converse API.
+_VERCEL_EXCLUSIVE_INPUT_APIS = ("anthropic", "vertex.anthropic", "aws.bedrock")
+_VERCEL_INPUT_COUNTS = ("gen_ai.usage.input_tokens", "ai.usage.inputTokens", "ai.usage.promptTokens")
+EXCLUSIVE_INPUT: tuple[ExclusiveCount, ...] = (
     # OpenLIT passes Anthropic's raw `input_tokens`, which excludes cache (corpus: Σ 391 vs 3115).
-    ExclusiveInput(OPENLIT, "anthropic", "gen_ai.usage.input_tokens"),
+    ExclusiveCount(OPENLIT, "anthropic", "gen_ai.usage.input_tokens"),
     # Langfuse usage types are disjoint and summed (its `input` is the uncached part).
-    ExclusiveInput(LANGFUSE, ANY, f"{_LF_USAGE}:input"),
-    ExclusiveInput(LANGFUSE, "anthropic", f"{_LF_USAGE}:input_tokens"),  # raw Anthropic usage keys
-    # Vercel: noCacheTokens is by definition exclusive; before v6 the Anthropic provider
-    # reported `input_tokens` as is, in every usage attribute.
-    ExclusiveInput(VERCEL_AI, ANY, "ai.usage.inputTokenDetails.noCacheTokens"),
-    ExclusiveInput(VERCEL_AI, "anthropic", "gen_ai.usage.input_tokens", _VERCEL_V6),
-    ExclusiveInput(VERCEL_AI, "anthropic", "ai.usage.inputTokens", _VERCEL_V6),
-    ExclusiveInput(VERCEL_AI, "anthropic", "ai.usage.promptTokens", _VERCEL_V6),
+    ExclusiveCount(LANGFUSE, ANY, f"{_LF_USAGE}:input"),
+    ExclusiveCount(LANGFUSE, "anthropic", f"{_LF_USAGE}:input_tokens"),  # raw Anthropic usage keys
+    # Vercel: noCacheTokens is by definition exclusive.
+    ExclusiveCount(VERCEL_AI, ANY, "ai.usage.inputTokenDetails.noCacheTokens"),
+    *(ExclusiveCount(VERCEL_AI, api, count, _VERCEL_V6)
+      for api in _VERCEL_EXCLUSIVE_INPUT_APIS for count in _VERCEL_INPUT_COUNTS),
+)
+# Before v6 the Vercel AI SDK's output count for Gemini is candidatesTokenCount alone; the
+# thoughts, billed as output, are reported apart (v6 adds them in). Vertex hosts Gemini too.
+_VERCEL_OUTPUT_COUNTS = ("gen_ai.usage.output_tokens", "ai.usage.outputTokens", "ai.usage.completionTokens")
+EXCLUSIVE_OUTPUT: tuple[ExclusiveCount, ...] = tuple(
+    ExclusiveCount(VERCEL_AI, api, count, _VERCEL_V6_OUTPUT)
+    for api in ("gcp.gemini", "google.vertex") for count in _VERCEL_OUTPUT_COUNTS
 )
 
 # Convention detection: scope-name prefixes first, then marker attributes, in this order.

@@ -43,3 +43,28 @@ def test_list_price_override_reported_and_unpriced(running: Running) -> None:
     total = running.get("/api/v1/metrics/summary").json()["total"]
     assert total["cost"]["unpriced_requests"] == 1
     assert Decimal(total["cost"]["total_exact"]) == Decimal("0.000021") + Decimal("0.00012") + Decimal("0.0042")
+
+
+def test_per_request_fee_is_stored_as_its_own_part(running: Running) -> None:
+    span = chat_span(5, 1, model="sonar")
+    for attribute in span.attributes:
+        if attribute.key == "gen_ai.provider.name":
+            attribute.value.string_value = "perplexity"
+    assert running.post_otlp("/v1/traces", export_body(span), PROTOBUF).ok
+    running.flush()
+    (call,) = running.get(f"/api/v1/traces/{5:032x}").json()["spans"]
+    parts = [Decimal(str(call[name])) for name in ("cost_input", "cost_output", "cost_request")]
+    assert parts[2] > parts[0] + parts[1]  # sonar's fee per request outweighs 110 tokens
+    assert Decimal(str(call["cost_total"])) == sum(parts) and call["cost_cache_read"] == 0
+
+
+def test_migration_adds_the_request_fee_to_an_existing_spans_table(running: Running) -> None:
+    store = running.service.store
+    listed = priced_call(running, 6, "gpt-4o-mini")
+    store.client.command(f"ALTER TABLE {store.table('spans')} DROP COLUMN cost_request")  # as before 0005
+    store.client.command(f"DELETE FROM {store.table('schema_migrations')} WHERE version = 5")
+    assert store.migrate() == ["0005_cost_request.sql"]
+    assert store.migrate() == []
+    again = running.get(f"/api/v1/traces/{6:032x}").json()["spans"][0]
+    assert again["cost_request"] is None and again["cost_total"] == listed["cost_total"]
+    assert priced_call(running, 7, "gpt-4o-mini")["cost_request"] == 0

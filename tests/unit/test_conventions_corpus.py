@@ -116,9 +116,10 @@ def test_per_call_models_tokens_and_errors(label: str) -> None:
         assert (row[f.INPUT_TOKENS], row[f.OUTPUT_TOKENS]) == (call["prompt_tokens"], call["completion_tokens"])
         assert (row[f.STATUS_CODE] == "error") == (call["status"] != 200)
         if label.startswith("langfuse"):
-            # Langfuse records one model name: the served one, or the requested one when the call failed.
-            served = call["response_model"] or call["request_model"]
-            assert (row[f.REQUEST_MODEL], row[f.RESPONSE_MODEL]) == (served, served)
+            # Langfuse records one model name: the served one, or the requested one when the call
+            # failed, which served nothing.
+            named = call["response_model"] or call["request_model"]
+            assert (row[f.REQUEST_MODEL], row[f.RESPONSE_MODEL]) == (named, call["response_model"] or "")
         else:
             assert row[f.REQUEST_MODEL] == call["request_model"]
             assert row[f.RESPONSE_MODEL] == (call["response_model"] or "")

@@ -316,6 +316,17 @@ def test_langfuse_all_zero_cost_and_error_level() -> None:
     assert (row[f.STATUS_CODE], row[f.STATUS_MESSAGE]) == ("error", "Rate limited")
 
 
+def test_langfuse_cost_given_only_as_parts_is_their_sum() -> None:
+    row = langfuse({"langfuse.observation.model.name": "in-house-llm",
+                    "langfuse.observation.cost_details": '{"input": 0.0003, "output": 0.00015}'})
+    assert row[f.COST_REPORTED] == Decimal("0.00045")
+
+
+def test_langfuse_failed_call_served_no_model() -> None:
+    row = langfuse({"langfuse.observation.model.name": "gpt-4o-mini", "langfuse.observation.level": "ERROR"})
+    assert (row[f.REQUEST_MODEL], row[f.RESPONSE_MODEL]) == ("gpt-4o-mini", "")
+
+
 def test_langfuse_raw_openai_usage_keys_are_inclusive() -> None:
     usage = {"prompt_tokens": 1387, "completion_tokens": 29, "total_tokens": 1416,
              "prompt_tokens_details": {"cached_tokens": 1280}}
@@ -410,6 +421,79 @@ def test_vercel_v6_input_total_is_inclusive() -> None:
     assert tokens(row) == (3050, 10, 1000, 50, 0, 3060)
 
 
+@pytest.mark.parametrize("provider", ["vertex.anthropic.messages", "bedrock.anthropic.messages", "amazon-bedrock"])
+def test_vercel_v5_claude_on_vertex_and_bedrock_input_excludes_cache(provider: str) -> None:
+    """Before v6 the SDK passed on the raw input count of the Anthropic Messages API wherever it
+    is hosted, and of Bedrock's Converse API: cache left out."""
+    row = vercel("ai.streamText.doStream", {
+        "ai.model.provider": provider, "ai.model.id": "claude-sonnet-4@20250514",
+        "ai.usage.inputTokens": 2000, "ai.usage.outputTokens": 10, "ai.usage.cachedInputTokens": 1000,
+        "ai.response.providerMetadata": json.dumps({"anthropic": {"cacheCreationInputTokens": 50}}),
+    })
+    assert tokens(row) == (3050, 10, 1000, 50, 0, 3060)
+    assert row[f.PROVIDER] == ("gcp.vertex_ai" if provider.startswith("vertex") else "aws.bedrock")
+
+
+def test_vercel_v6_claude_on_vertex_input_total_is_inclusive() -> None:
+    row = vercel("ai.generateText.doGenerate", {
+        "ai.model.provider": "vertex.anthropic.messages", "ai.usage.inputTokens": 3050, "ai.usage.outputTokens": 10,
+        "ai.usage.inputTokenDetails.noCacheTokens": 2000, "ai.usage.inputTokenDetails.cacheReadTokens": 1000,
+        "ai.usage.inputTokenDetails.cacheWriteTokens": 50,
+    })
+    assert tokens(row) == (3050, 10, 1000, 50, 0, 3060)
+
+
+def test_vercel_v5_gemini_on_vertex_input_already_includes_cache() -> None:
+    row = vercel("ai.streamText.doStream", {
+        "ai.model.provider": "google.vertex.chat", "ai.model.id": "gemini-2.5-pro",
+        "ai.usage.inputTokens": 2000, "ai.usage.outputTokens": 10, "ai.usage.cachedInputTokens": 1000,
+    })
+    assert row[f.PROVIDER] == "gcp.vertex_ai" and tokens(row) == (2000, 10, 1000, 0, 0, 2010)
+
+
+@pytest.mark.parametrize("provider", ["google.generative-ai", "google.vertex.chat"])
+def test_vercel_v5_gemini_output_excludes_thoughts(provider: str) -> None:
+    """Gemini bills thoughts as output; before v6 the SDK's output count is the candidates alone."""
+    row = vercel("ai.streamText.doStream", {
+        "ai.model.provider": provider, "ai.model.id": "gemini-2.5-flash", "ai.usage.inputTokens": 100,
+        "ai.usage.outputTokens": 40, "ai.usage.reasoningTokens": 200, "ai.usage.totalTokens": 340,
+    })
+    assert tokens(row) == (100, 240, 0, 0, 200, 340)
+
+
+def test_vercel_v5_gemini_generate_reads_thoughts_from_provider_metadata() -> None:
+    usage = {"promptTokenCount": 100, "candidatesTokenCount": 40, "thoughtsTokenCount": 200, "totalTokenCount": 340}
+    row = vercel("ai.generateText.doGenerate", {
+        "ai.model.provider": "google.generative-ai", "ai.model.id": "gemini-2.5-flash",
+        "ai.usage.promptTokens": 100, "ai.usage.completionTokens": 40,
+        "ai.response.providerMetadata": json.dumps({"google": {"usageMetadata": usage}}),
+    })
+    assert tokens(row) == (100, 240, 0, 0, 200, 340)
+
+
+def test_vercel_v6_gemini_output_total_includes_thoughts() -> None:
+    row = vercel("ai.streamText.doStream", {
+        "ai.model.provider": "google.generative-ai", "ai.usage.inputTokens": 100, "ai.usage.outputTokens": 240,
+        "ai.usage.outputTokenDetails.textTokens": 40, "ai.usage.outputTokenDetails.reasoningTokens": 200,
+        "ai.usage.reasoningTokens": 200,
+    })
+    assert tokens(row) == (100, 240, 0, 0, 200, 340)
+
+
+def test_vercel_openai_output_already_includes_reasoning() -> None:
+    row = vercel("ai.streamText.doStream", {
+        "ai.model.provider": "openai.responses", "ai.model.id": "o4-mini", "ai.usage.inputTokens": 100,
+        "ai.usage.outputTokens": 240, "ai.usage.reasoningTokens": 200,
+    })
+    assert tokens(row) == (100, 240, 0, 0, 200, 340)
+
+
+def test_reasoning_above_output_shows_output_left_it_out() -> None:
+    row = row_of({"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": 10,
+                  "gen_ai.usage.output_tokens": 5, "gen_ai.usage.reasoning_tokens": 50})
+    assert tokens(row) == (10, 55, 0, 0, 50, 65)
+
+
 def test_vercel_no_cache_tokens_alone_are_made_inclusive() -> None:
     row = vercel("ai.generateText.doGenerate", {
         "ai.usage.inputTokenDetails.noCacheTokens": 2000, "ai.usage.inputTokenDetails.cacheReadTokens": 1000,
@@ -418,6 +502,19 @@ def test_vercel_no_cache_tokens_alone_are_made_inclusive() -> None:
 
 
 # --- OpenLLMetry legacy, OpenInference, OpenLIT -----------------------------------------------------------
+
+
+def test_openllmetry_multimodal_content_is_read_as_parts_without_the_image_data() -> None:
+    image = "data:image/png;base64," + "iVBORw0KGgo" * 500
+    content = [{"type": "text", "text": "What is in this picture?"},
+               {"type": "image_url", "image_url": {"url": image}}]
+    row = row_of({"llm.request.type": "chat", "gen_ai.system": "openai", "gen_ai.request.model": "gpt-4o",
+                  "gen_ai.prompt.0.role": "user", "gen_ai.prompt.0.content": json.dumps(content),
+                  "gen_ai.prompt.1.role": "user", "gen_ai.prompt.1.content": '[{"not": "parts"}]'})
+    assert messages(row, f.INPUT_MESSAGES) == [
+        {"role": "user", "content": "What is in this picture?\n[image_url]"},
+        {"role": "user", "content": '[{"not": "parts"}]'}]
+    assert "iVBORw0KGgo" in row[f.ATTRIBUTES]["gen_ai.prompt.0.content"]  # the raw attribute is still kept
 
 
 def test_openllmetry_legacy_flattened_content() -> None:

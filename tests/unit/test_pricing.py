@@ -41,7 +41,7 @@ def _genai_total(model: str, provider: str, input_tokens: int, output_tokens: in
 
 
 def _assert_adds_up(cost: Cost) -> None:
-    assert cost.input + cost.output + cost.cache_read + cost.cache_write == cost.total
+    assert cost.input + cost.output + cost.cache_read + cost.cache_write + cost.request == cost.total
     assert all(isinstance(v, Decimal) for v in (cost.input, cost.output, cost.cache_read, cost.cache_write))
 
 
@@ -54,6 +54,24 @@ def test_list_price_gpt_4o_mini() -> None:
     assert cost.total == Decimal("0.00000705")
     assert cost.source == f.SOURCE_LIST_PRICE
     _assert_adds_up(cost)
+
+
+def test_list_price_per_request_fee_is_charged_once_per_call() -> None:
+    """Perplexity's search models bill a fee per request besides tokens (genai-prices' requests_kcount)."""
+    cost = LIST.price_call("acme", "perplexity", "sonar", 400, 100, 0, 0, AT)
+    assert cost is not None
+    usage = Usage(input_tokens=400, output_tokens=100, requests=1)
+    expected = calc_price(usage, model_ref="sonar", provider_id="perplexity", genai_request_timestamp=AT)
+    assert cost.request > 0 and cost.request > cost.input + cost.output  # the fee dominates a small call
+    assert cost.total == expected.total_price
+    _assert_adds_up(cost)
+
+
+def test_price_row_stores_the_request_fee() -> None:
+    row = _row(**{f.PROVIDER: "perplexity", f.REQUEST_MODEL: "sonar-pro", f.RESPONSE_MODEL: "sonar-pro"})
+    price_row(row, LIST)
+    assert row[f.COST_REQUEST] > 0
+    assert row[f.COST_TOTAL] == sum(row[name] for name in f.COST_FIELDS if name != f.COST_TOTAL)
 
 
 def test_list_price_with_cached_input_matches_genai_prices() -> None:
@@ -198,7 +216,7 @@ def test_price_row_override_on_request_model_beats_list_price_of_response_model(
 def test_price_row_keeps_reported_cost_when_model_unknown() -> None:
     row = _row(**{f.RESPONSE_MODEL: "mystery", f.REQUEST_MODEL: "mystery", f.COST_REPORTED: 0.0123})
     price_row(row, LIST)
-    assert _costs(row) == (None, None, None, None, Decimal("0.0123"), f.SOURCE_REPORTED)
+    assert _costs(row) == (None, None, None, None, None, Decimal("0.0123"), f.SOURCE_REPORTED)
 
 
 def test_price_row_known_model_keeps_reported_beside_ours() -> None:
@@ -211,13 +229,13 @@ def test_price_row_known_model_keeps_reported_beside_ours() -> None:
 def test_price_row_unpriced_unknown_model_is_not_zero() -> None:
     row = _row(**{f.RESPONSE_MODEL: "mystery", f.REQUEST_MODEL: ""})
     price_row(row, LIST)
-    assert _costs(row) == (None, None, None, None, None, f.SOURCE_UNPRICED)
+    assert _costs(row) == (None, None, None, None, None, None, f.SOURCE_UNPRICED)
 
 
 def test_price_row_non_call_has_no_cost() -> None:
     row = _row(**{f.IS_CALL: False})
     price_row(row, LIST)
-    assert _costs(row) == (None, None, None, None, None, f.SOURCE_NONE)
+    assert _costs(row) == (None, None, None, None, None, None, f.SOURCE_NONE)
 
 
 def test_price_row_tolerates_missing_and_inconsistent_tokens() -> None:
