@@ -111,11 +111,17 @@ def test_dated_model_names_price_like_their_alias(provider: str, dated: str, pla
     assert dated_cost == LIST.price_call("acme", provider, plain, 1000, 100, 0, 0, AT)
 
 
-def test_tiered_list_price_agrees_with_genai_prices() -> None:
-    for input_tokens in (3_000, 300_000):
-        cost = LIST.price_call("acme", "google", "gemini-2.5-pro", input_tokens, 100, 0, 0, AT)
+@pytest.mark.parametrize(("provider", "model"), [("google", "gemini-2.5-pro"),
+                                               ("anthropic", "claude-sonnet-4-5-20250929")])
+def test_tiered_list_price_agrees_with_genai_prices(provider: str, model: str) -> None:
+    """Each size tier, its bounds on both sides, and cached input counted toward the size."""
+    totals = set()
+    for input_tokens in (0, 3_000, 200_000, 200_001, 300_000):
+        cost = LIST.price_call("acme", provider, model, input_tokens, 100, input_tokens // 2, 0, AT)
         assert cost is not None
-        assert cost.total == _genai_total("gemini-2.5-pro", "google", input_tokens, 100)
+        assert cost.total == _genai_total(model, provider, input_tokens, 100, read=input_tokens // 2)
+        totals.add(cost.total / max(input_tokens, 1))
+    assert len(totals) >= 3  # the larger tier does cost more per token
 
 
 def test_unknown_provider_falls_back_to_model_name() -> None:
