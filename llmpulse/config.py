@@ -89,7 +89,7 @@ SPECS: tuple[Spec, ...] = (
          "The writer flushes at least this often when rows are waiting."),
     Spec("queue_max_rows", "LLMPULSE_QUEUE_MAX_ROWS", _parse_positive_int, 8000,
          "Rows acknowledged but not yet in ClickHouse (about 7 KB of memory each); above this "
-         "ingest answers 503 with Retry-After. At least LLMPULSE_BATCH_ROWS."),
+         "ingest answers 503 with Retry-After."),
     Spec("spool_fsync", "LLMPULSE_SPOOL_FSYNC", _parse_bool, False,
          "fsync the spool before acknowledging (survives power loss, not only kill -9)."),
     Spec("threads", "LLMPULSE_THREADS", _parse_positive_int, 8, "HTTP worker threads per port."),
@@ -230,10 +230,6 @@ def _checked(settings: Settings) -> Settings:
     if settings.embedded and "?" in str(data_dir):  # chDB reads what follows a '?' in its path as options
         raise ConfigError(f"the data directory {str(data_dir)!r} contains a '?', which embedded ClickHouse "
                           "(chDB) cannot open; choose another (LLMPULSE_DATA_DIR or --data-dir)")
-    if settings.queue_max_rows < settings.batch_rows:  # a batch could never fill: 503s while the queue idles
-        raise ConfigError(f"LLMPULSE_QUEUE_MAX_ROWS ({settings.queue_max_rows}) is below LLMPULSE_BATCH_ROWS "
-                          f"({settings.batch_rows}): the writer waits for a full batch the queue can never hold, "
-                          "so ingest would answer 503 between timed flushes; raise the first or lower the second")
     return settings
 
 

@@ -93,10 +93,3 @@ def test_embedded_storage_refuses_a_data_directory_chdb_cannot_open() -> None:
 def test_a_chdb_dsn_with_a_raw_hash_is_refused_not_cut_short() -> None:
     with pytest.raises(ValueError, match="write it as %23"):
         chdb_path("chdb:///srv/team#2/clickhouse")
-
-
-def test_a_queue_smaller_than_one_batch_is_refused_with_both_values() -> None:
-    env = {"LLMPULSE_QUEUE_MAX_ROWS": "500", "LLMPULSE_BATCH_ROWS": "2000"}
-    with pytest.raises(ConfigError, match=r"QUEUE_MAX_ROWS \(500\) is below LLMPULSE_BATCH_ROWS \(2000\)"):
-        load_settings(env)
-    assert load_settings({**env, "LLMPULSE_BATCH_ROWS": "500"}).queue_max_rows == 500
