@@ -60,7 +60,7 @@ def test_list_price_per_request_fee_is_charged_once_per_call() -> None:
     """Perplexity's search models bill a fee per request besides tokens (genai-prices' requests_kcount)."""
     cost = LIST.price_call("acme", "perplexity", "sonar", 400, 100, 0, 0, AT)
     assert cost is not None
-    usage = Usage(input_tokens=400, output_tokens=100, requests=1)
+    usage = Usage(input_tokens=400, output_tokens=100)  # genai-prices charges the fee per call
     expected = calc_price(usage, model_ref="sonar", provider_id="perplexity", genai_request_timestamp=AT)
     assert cost.request > 0 and cost.request > cost.input + cost.output  # the fee dominates a small call
     assert cost.total == expected.total_price
