@@ -170,10 +170,17 @@ class Store:
         copies inside that block only. Every reader collapses copies itself (FINAL, or grouping by
         call key), because a redelivery usually lands in another block anyway.
         """
+        self.insert_arrow(table, self.arrow_table(table, column_names, columns))
+
+    def arrow_table(self, table: str, column_names: Sequence[str], columns: Sequence[list[Any]]) -> pa.Table:
+        """The columns as an Arrow table typed as `table`'s ClickHouse columns are."""
         schema = self._arrow_schema(table, tuple(column_names))
         arrays = [pa.array(values, type=schema.field(i).type) for i, values in enumerate(columns)]
+        return pa.Table.from_arrays(arrays, schema=schema)
+
+    def insert_arrow(self, table: str, data: pa.Table) -> None:
         self.client.insert_arrow(
-            self.table(table), pa.Table.from_arrays(arrays, schema=schema),
+            self.table(table), data,
             settings={"log_comment": f"llmpulse:insert:{table}", "optimize_on_insert": 0},
         )
 
