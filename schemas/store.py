@@ -164,11 +164,6 @@ class Store:
 
         Goes through Arrow: pyarrow builds the columns in C, where clickhouse-connect's Native
         encoder would walk every value in Python (about half the cost per span).
-
-        `optimize_on_insert = 0`: ClickHouse would otherwise run each block through its
-        Replacing merge as it is written, a third of the engine's cost of a span row, to collapse
-        copies inside that block only. Every reader collapses copies itself (FINAL, or grouping by
-        call key), because a redelivery usually lands in another block anyway.
         """
         self.insert_arrow(table, self.arrow_table(table, column_names, columns))
 
@@ -179,6 +174,11 @@ class Store:
         return pa.Table.from_arrays(arrays, schema=schema)
 
     def insert_arrow(self, table: str, data: pa.Table) -> None:
+        """`optimize_on_insert = 0`: ClickHouse would otherwise run each block through its
+        Replacing merge as it is written, a third of the engine's cost of a span row, to collapse
+        copies inside that block only. Every reader collapses copies itself (FINAL, or grouping by
+        call key), because a redelivery usually lands in another block anyway.
+        """
         self.client.insert_arrow(
             self.table(table), data,
             settings={"log_comment": f"llmpulse:insert:{table}", "optimize_on_insert": 0},
