@@ -35,7 +35,7 @@ from collector.decode import PROTOBUF_CONTENT_TYPE, check_traces, decode_checked
 from collector.normalize import normalize_span
 from collector.pricing import PriceBook, price_row
 from collector.spool import Spool, SpoolRecord
-from llmpulse.config import CHDB_MALLOC_CONF, Settings
+from llmpulse.config import Settings
 from schemas.columns import column_lists
 from schemas.fields import SPAN_COLUMNS
 from schemas.store import Store, connect
@@ -67,7 +67,6 @@ def python_stages(body: bytes, spans: int, repeats: int, spool_dir: Path) -> tup
     decoded = decode_checked_traces(checked).spans
     book, max_chars = PriceBook(), Settings().max_value_chars
     normalized = [normalize_span(s, "default", max_chars) for s in decoded]
-    priced = [dict(r) for r in normalized]
     spool = Spool(spool_dir)
     record = SpoolRecord("default", "traces", PROTOBUF_CONTENT_TYPE, body)
     stages = {
@@ -78,6 +77,7 @@ def python_stages(body: bytes, spans: int, repeats: int, spool_dir: Path) -> tup
         "price": per_span_us(lambda: [price_row(dict(r), book) for r in normalized], spans, repeats)
         - per_span_us(lambda: [dict(r) for r in normalized], spans, repeats),
     }
+    priced = [dict(r) for r in normalized]
     for row in priced:
         price_row(row, book)
     stages["column lists"] = per_span_us(lambda: column_lists(priced, SPAN_COLUMNS), spans, repeats)
@@ -103,10 +103,18 @@ def wait_for_merges(store: Store, quiet_polls: int = 4) -> None:
         time.sleep(0.5)
 
 
+def open_store(data_dir: Path) -> Store:
+    """An embedded store with the service's default chDB cache and allocator settings."""
+    defaults = Settings()
+    client = connect(f"chdb://{data_dir}/clickhouse", defaults.chdb_cache_mb, defaults.chdb_malloc_conf)
+    store = Store(client, embedded=True)
+    store.migrate()
+    return store
+
+
 def engine_cost(data_dir: Path, table: pa.Table, rows: int, merges: bool) -> float:
     """µs of process CPU a row: INSERTs of `table` under new ids, and with `merges` their merges."""
-    store = Store(connect(f"chdb://{data_dir}/clickhouse", 64, CHDB_MALLOC_CONF), embedded=True)
-    store.migrate()
+    store = open_store(data_dir)
     if not merges:
         store.client.command(f"SYSTEM STOP MERGES {store.table(SPANS_TABLE)}")
     batches = [renumbered(table, n) for n in range(rows // table.num_rows)]
@@ -121,8 +129,7 @@ def engine_cost(data_dir: Path, table: pa.Table, rows: int, merges: bool) -> flo
 
 def engine_stages(priced: list[dict], rows: int, workdir: Path) -> dict[str, float]:
     """Arrow build, INSERT alone and merges, each in µs a row; each engine run in a child process."""
-    store = Store(connect(f"chdb://{workdir}/schema/clickhouse", 64, CHDB_MALLOC_CONF), embedded=True)
-    store.migrate()
+    store = open_store(workdir / "schema")
     columns = column_lists(priced, SPAN_COLUMNS)
     stages = {"Arrow table": per_span_us(lambda: store.arrow_table(SPANS_TABLE, SPAN_COLUMNS, columns), len(priced), 3)}
     table = store.arrow_table(SPANS_TABLE, SPAN_COLUMNS, columns)
@@ -143,7 +150,7 @@ def _in_child(data_dir: Path, table: pa.Table, rows: int, merges: bool) -> float
 def print_table(stages: dict[str, float], batch: int, rows: int) -> None:
     total = sum(stages.values())
     print(f"\nCPU per span, each stage alone in one thread ({batch}-span requests, {rows:,} rows into the engine)\n")
-    print("| stage | µs a span | share of the 50 µs budget |")
+    print(f"| stage | µs a span | share of the {BUDGET_US:.0f} µs budget |")
     print("|---|---|---|")
     for name, us in stages.items():
         print(f"| {name} | {us:.1f} | {us / BUDGET_US:.0%} |")
