@@ -24,6 +24,7 @@ from tests.e2e.browser import (  # noqa: F401 (the fixture)
     wait_text,
 )
 from tests.receiver import Receiver, receiver  # noqa: F401 (the fixture)
+from tests.spans import PROTOBUF, Call, export_calls
 
 pytestmark = pytest.mark.slow
 SECRET = "whsec-ui-test"
@@ -33,6 +34,8 @@ SECRET = "whsec-ui-test"
 def alerting(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[Running]:
     running = start_service(make_settings(tmp_path_factory.mktemp("ui-alerts"), chdb_dsn))
     run_demo(running.otlp_url, traces=60, seed=11, days=0.25)
+    # A priced call now: just after midnight UTC the demo may have spent nothing yet "today".
+    assert running.post_otlp("/v1/traces", export_calls(Call(9100)), PROTOBUF).status_code == 200
     running.flush()
     yield running
     running.service.stop()

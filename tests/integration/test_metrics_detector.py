@@ -24,6 +24,12 @@ def hours_ago(hours: float, offset_s: float = 0) -> int:
     return int((start.timestamp() + 60 + offset_s) * 1e9)
 
 
+def noon_days_ago(days: int) -> int:
+    """Noon of the UTC day `days` before today: the backfill's day steps hold it whatever the hour now."""
+    midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+    return int((midnight - timedelta(days=days, hours=-12)).timestamp() * 1e9)
+
+
 def send(running: Running, *calls: Call) -> None:
     response = running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF)
     assert response.status_code == 200, response.text
@@ -171,7 +177,7 @@ def test_a_rollup_spilled_to_disk_matches_the_one_made_in_memory(running: Runnin
 
 
 def test_history_is_rolled_up_a_day_per_run_and_reads_stay_exact(running: Running) -> None:
-    old = [Call(60 + d, start_ns=hours_ago(24 * d + 1), duration_ms=100.0 * d) for d in range(1, 5)]
+    old = [Call(60 + d, start_ns=noon_days_ago(d), duration_ms=100.0 * d) for d in range(1, 5)]
     send(running, *old)
     window = {"from": (datetime.now(UTC) - timedelta(days=6)).isoformat(), "bucket": "day", "metric": "requests"}
     expected = sum(p["requests"] for p in points_by_key(series(running, **window))[""])
@@ -180,10 +186,10 @@ def test_history_is_rolled_up_a_day_per_run_and_reads_stay_exact(running: Runnin
         run = run_detectors(running, "metrics")[0]
         floors.append(run["message"].rsplit("from ", 1)[1])
         assert sum(p["requests"] for p in points_by_key(series(running, **window))[""]) == expected == 4
-    assert floors == sorted(floors, reverse=True) and len(set(floors)) >= 3  # one day further back each run
+    assert floors == sorted(floors, reverse=True) and len(set(floors)) == 4  # one day further back each run
     rolled = running.service.store.query(
         "SELECT count() FROM {db}.call_metrics_minute FINAL WHERE requests > 0", {}, "test")[0][0]
-    assert rolled >= 3
+    assert rolled == 4
     hours = running.service.store.query(  # the backfill made the hours too, from the minutes
         "SELECT count(), sum(requests) FROM {db}.call_metrics_hour FINAL", {}, "test")[0]
     assert hours == (4, 4)
