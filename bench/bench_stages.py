@@ -35,10 +35,11 @@ from collector.decode import PROTOBUF_CONTENT_TYPE, check_traces, decode_checked
 from collector.normalize import normalize_span
 from collector.pricing import PriceBook, price_row
 from collector.spool import Spool, SpoolRecord
+from llmpulse.app import Llmpulse
 from llmpulse.config import Settings
 from schemas.columns import column_lists
 from schemas.fields import SPAN_COLUMNS
-from schemas.store import Store, connect
+from schemas.store import Store
 
 TARGET_SPANS_PER_SECOND = 20_000
 BUDGET_US = 1e6 / TARGET_SPANS_PER_SECOND  # one core
@@ -104,10 +105,8 @@ def wait_for_merges(store: Store, quiet_polls: int = 4) -> None:
 
 
 def open_store(data_dir: Path) -> Store:
-    """An embedded store with the service's default chDB cache and allocator settings."""
-    defaults = Settings()
-    client = connect(f"chdb://{data_dir}/clickhouse", defaults.chdb_cache_mb, defaults.chdb_malloc_conf)
-    store = Store(client, embedded=True)
+    """The embedded store the service opens on `data_dir` (its DSN, chDB cache and allocator), migrated."""
+    store = Llmpulse(Settings(data_dir=data_dir)).store
     store.migrate()
     return store
 
