@@ -77,8 +77,18 @@ class Dispatcher:
         return sent
 
     def close(self) -> None:
+        """Real deliveries are finished; queued test sends are dropped (and logged as such), so a
+        row of clicks at hung endpoints cannot hold up a shutdown for their whole timeouts."""
+        self._cancel_queued_tests()
         self._test_pool.shutdown(wait=True, cancel_futures=False)
         self._pool.shutdown(wait=True, cancel_futures=False)
+
+    def _cancel_queued_tests(self) -> None:
+        with self._tests_lock:
+            queued = list(self._tests.values())
+        for test in queued:  # outside the lock: a cancelled future runs its done callback right here
+            if test.future.cancel():
+                self.alerts.finish_delivery(test.delivery_id, False, None, 0, "not sent: the service stopped first")
 
     def _forget_test(self, key: tuple[str, int], future: Future[HttpResult]) -> None:
         """A finished test frees its channel for the next one."""

@@ -4,6 +4,8 @@ of their own, one in flight per channel, so a hung endpoint under test never del
 from __future__ import annotations
 
 import threading
+import time
+from collections.abc import Callable
 
 from detectors.notify.dispatcher import Dispatcher
 from detectors.outbound import RetryPolicy
@@ -60,3 +62,32 @@ def test_a_500_is_retried_with_millisecond_backoff(metadata: Metadata, receiver:
     dispatcher.close()
     (delivery,) = alerts.list_deliveries(PROJECT, channel)
     assert (delivery["status"], delivery["http_status"], delivery["attempts"]) == ("sent", 200, 3)
+
+
+def test_closing_drops_queued_test_sends_and_logs_them(metadata: Metadata, receiver: Receiver) -> None:
+    release = threading.Event()
+    receiver.default = Reply(200, until=release)
+    alerts, (held, queued) = store_with_channels(metadata, receiver, "held", "queued")
+    dispatcher = Dispatcher(alerts, test_policy=MS, test_workers=1)
+    running = dispatcher.send_test(PROJECT, held, make_notification(event="test"))
+    receiver.wait_for(1)
+    waiting = dispatcher.send_test(PROJECT, queued, make_notification(event="test"))
+    closing = threading.Thread(target=dispatcher.close)
+    closing.start()
+    try:
+        wait_until(waiting.future.cancelled)
+    finally:
+        release.set()
+    closing.join(timeout=30)
+    assert not closing.is_alive() and running.future.result().ok
+    assert [r.path for r in receiver.requests] == ["/held"]
+    (dropped,) = alerts.list_deliveries(PROJECT, queued)
+    assert (dropped["status"], dropped["attempts"], dropped["error"]) == (
+        "failed", 0, "not sent: the service stopped first")
+
+
+def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"{condition} still false after {timeout} s"
+        time.sleep(0.01)
