@@ -7,8 +7,10 @@ their message.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
-from dataclasses import dataclass, replace
+from concurrent.futures import CancelledError, Future
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -16,11 +18,21 @@ from dashboard.params import ApiError
 from detectors.alerting import AlertsDetector, state_from_json, state_to_json
 from detectors.alerts.incidents import IncidentState, acknowledge, silence
 from detectors.alerts.rules import RuleSpec
-from detectors.notify.dispatcher import Dispatcher
+from detectors.notify.dispatcher import ChannelTest, Dispatcher
 from detectors.notify.message import Notification
 from detectors.outbound import HttpResult
 from schemas.alerting import AlertStore
 from schemas.models import utcnow
+
+# A test send's answer is awaited this long (under the test policy's 5 s per attempt): a live
+# endpoint answers well within it, a hung one costs a UI thread no more than this.
+TEST_WAIT_SECONDS = 3.0
+
+
+def waiting_slots(ui_threads: int) -> threading.BoundedSemaphore:
+    """At most a quarter of the UI's threads ever wait on test sends (none below 4 threads): the
+    rest answer "pending" at once, so any number of clicks leaves the UI and /healthz answering."""
+    return threading.BoundedSemaphore(ui_threads // 4)
 
 
 @dataclass(frozen=True)
@@ -31,6 +43,18 @@ class Alerting:
     dispatcher: Dispatcher
     engine: AlertsDetector | None
     default_renotify: timedelta
+    waiters: threading.BoundedSemaphore = field(default_factory=lambda: waiting_slots(4))
+    test_wait: float = TEST_WAIT_SECONDS
+
+
+@dataclass(frozen=True)
+class ChannelTestOutcome:
+    """A test send as the caller sees it: its delivery, and its result unless still in flight."""
+
+    channel_id: int
+    delivery_id: int
+    result: HttpResult | None  # None: the endpoint has not answered within the wait
+    joined: bool  # another request's test to this channel was in flight and is the one reported
 
 
 def find_incident(alerts: AlertStore, project: str, incident_id: int) -> dict[str, Any]:
@@ -73,11 +97,33 @@ def delete_channel(alerts: AlertStore, project: str, channel_id: int) -> None:
     alerts.delete_channel(project, channel_id)
 
 
-def send_test(alerting: Alerting, project: str, channel_id: int) -> HttpResult:
-    """Deliver a test message now, logged like any delivery; the caller waits for the outcome."""
+def send_test(alerting: Alerting, project: str, channel_id: int) -> ChannelTestOutcome:
+    """Send a test message on the notifier's test pool, logged like any delivery, and wait a short,
+    bounded time for its outcome: a hung endpoint leaves the answer pending, never the UI stuck."""
     if alerting.alerts.channel_secrets(project, channel_id) is None:
         raise ApiError(404, f"channel {channel_id} does not exist in project {project!r}")
-    return alerting.dispatcher.send_test(project, channel_id, _test_notification(project, alerting.engine))
+    sent = alerting.dispatcher.send_test(project, channel_id, _test_notification(project, alerting.engine))
+    return ChannelTestOutcome(channel_id, sent.delivery_id, _await_briefly(alerting, sent), sent.joined)
+
+
+def _await_briefly(alerting: Alerting, sent: ChannelTest) -> HttpResult | None:
+    """The result if it comes within `test_wait`; no wait at all when enough threads already do."""
+    if sent.future.done():
+        return _result_within(sent.future, 0)
+    if not alerting.waiters.acquire(blocking=False):
+        return None
+    try:
+        return _result_within(sent.future, alerting.test_wait)
+    finally:
+        alerting.waiters.release()
+
+
+def _result_within(future: Future[HttpResult], seconds: float) -> HttpResult | None:
+    """None while in flight, and for a test the stopping service dropped (its log row says so)."""
+    try:
+        return future.result(timeout=seconds)
+    except (TimeoutError, CancelledError):
+        return None
 
 
 def _change_rule_state(alerts: AlertStore, incident: dict[str, Any],

@@ -6,7 +6,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from dashboard.alert_actions import Alerting, acknowledge_incident, find_incident, send_test
+from dashboard.alert_actions import Alerting, ChannelTestOutcome, acknowledge_incident, find_incident, send_test
 from dashboard.alert_actions import delete_channel as delete_channel_in_use
 from dashboard.alert_actions import silence_incident as alerts_silence
 from dashboard.params import ApiError, choice_arg, int_arg, json_body, parse_time, project_arg
@@ -52,9 +52,7 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
 
     @api.post("/channels/<int:channel_id>/test")
     def test_channel(channel_id: int) -> Any:
-        result = send_test(alerting, project_arg(metadata), channel_id)
-        return jsonify({"ok": result.ok, "http_status": result.status, "attempts": result.attempts,
-                        "error": result.error}), (200 if result.ok else 502)
+        return _test_answer(send_test(alerting, project_arg(metadata), channel_id))
 
     @api.get("/channels/<int:channel_id>/deliveries")
     def channel_deliveries(channel_id: int) -> Any:
@@ -140,6 +138,18 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
         return jsonify({"error": exc.message}), exc.status
 
     return api
+
+
+def _test_answer(outcome: ChannelTestOutcome) -> Any:
+    """200 or 502 with the endpoint's answer; 202 while it has not answered, with where to look."""
+    common = {"delivery_id": outcome.delivery_id, "joined": outcome.joined}
+    result = outcome.result
+    if result is None:
+        return jsonify({**common, "status": "pending", "ok": None,
+                        "poll": f"/api/v1/channels/{outcome.channel_id}/deliveries"}), 202
+    return jsonify({**common, "status": "sent" if result.ok else "failed", "ok": result.ok,
+                    "http_status": result.status, "attempts": result.attempts, "error": result.error}), \
+        (200 if result.ok else 502)
 
 
 def _deleted(found: bool, what: str, item_id: int) -> Any:

@@ -1,8 +1,9 @@
 """Outbound HTTP for notifiers and the LLM judge: one retry policy, a result value, never an exception.
 
-Only failures that another attempt can cure are retried (429, 502, 503, 504, connection errors
-and timeouts), with exponential backoff, full jitter and `Retry-After` honoured, all within a
-deadline, so a slow or dead receiver costs the caller a bounded time and never blocks a detector.
+Only failures that another attempt can cure are retried (every 5xx, 429, connection errors and
+timeouts), with exponential backoff, full jitter and `Retry-After` honoured, all within a deadline,
+so a slow or dead receiver costs the caller a bounded time and never blocks a detector. Any other
+4xx is permanent: the request itself is wrong (a revoked URL, a bad routing key) and stays wrong.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from typing import Any
 
 import requests
 
-RETRYABLE_STATUSES = frozenset({429, 502, 503, 504})
+THROTTLED = 429
 RETRYABLE_ERRORS = (requests.ConnectionError, requests.Timeout)
 _MAX_BODY_IN_RESULT = 2000
 _MIN_TIMEOUT = 0.01  # seconds; requests rejects a zero or negative timeout
@@ -26,6 +27,8 @@ _MIN_TIMEOUT = 0.01  # seconds; requests rejects a zero or negative timeout
 
 @dataclass(frozen=True)
 class RetryPolicy:
+    """How hard to try; `base_delay` is the backoff's scale (tests pass milliseconds)."""
+
     attempts: int = 5
     base_delay: float = 0.5
     max_delay: float = 30.0
@@ -76,7 +79,7 @@ def post_json(url: str, payload: Any, *, headers: Mapping[str, str] | None = Non
             if 200 <= status < 300:
                 return _result(True, status, attempt, "", body, started)
             error = f"HTTP {status}: {body[:200]}"
-            if status not in RETRYABLE_STATUSES:
+            if not is_retryable(status):
                 return _result(False, status, attempt, error, body, started)
             retry_after = parse_retry_after(response.headers.get("Retry-After"))
         delay = backoff_delay(attempt, policy, retry_after)
@@ -84,6 +87,11 @@ def post_json(url: str, payload: Any, *, headers: Mapping[str, str] | None = Non
             break
         sleep(delay)
     return _result(False, status, attempt, error or "gave up", body, started)
+
+
+def is_retryable(status: int) -> bool:
+    """A server error (a 500 from a receiver mid-deploy is as passing as a 503) or a throttle."""
+    return status == THROTTLED or 500 <= status <= 599
 
 
 def backoff_delay(attempt: int, policy: RetryPolicy, retry_after: float | None = None) -> float:

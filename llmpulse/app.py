@@ -23,7 +23,7 @@ from collector.auth import KeyAuth
 from collector.pipeline import IngestPipeline, PriceBookSource
 from collector.spool import Spool
 from collector.writer import BatchWriter
-from dashboard.alert_actions import Alerting
+from dashboard.alert_actions import Alerting, waiting_slots
 from dashboard.api import LoginSettings, create_ui_app
 from detectors.notify.dispatcher import Dispatcher
 from detectors.registry import build_detectors
@@ -125,7 +125,8 @@ class Llmpulse:
     def ui_app(self) -> Flask:
         engine = self.detector_runner.detectors.get("alerts")
         renotify = timedelta(seconds=self.settings.renotify_seconds)
-        alerting = Alerting(self.alert_store, self.dispatcher, engine, renotify)  # type: ignore[arg-type]
+        alerting = Alerting(self.alert_store, self.dispatcher, engine, renotify,  # type: ignore[arg-type]
+                            waiting_slots(self.settings.threads))
         login = LoginSettings(self.secret_key, required=self.settings.require_key)  # off loopback
         otlp_port = self.port("otlp") if any(n == "otlp" for n, _ in self._servers) else self.settings.otlp_port
         return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner, alerting, login, otlp_port)

@@ -35,6 +35,10 @@ class Reply:
     body: bytes | str | dict[str, Any] = b"ok"
     headers: dict[str, str] = field(default_factory=dict)
     delay: float = 0.0  # seconds before answering (a slow receiver)
+    until: threading.Event | None = None  # answer only once this is set (a hung receiver a test releases)
+
+
+HOLD_LIMIT = 60.0  # seconds a held reply waits for its release at most, so a failed test still ends
 
 
 Responder = Callable[[Recorded], Reply]
@@ -94,6 +98,8 @@ class Receiver:
                 reply = receiver._reply_for(recorded)
                 if reply.delay:
                     time.sleep(reply.delay)
+                if reply.until is not None:
+                    reply.until.wait(HOLD_LIMIT)
                 body = reply.body
                 if isinstance(body, dict):
                     body = json.dumps(body)

@@ -3,6 +3,7 @@ edited and disabled, budgets, and an incident acknowledged and silenced by whoev
 
 from __future__ import annotations
 
+import threading
 import time
 from collections.abc import Iterator
 
@@ -23,7 +24,7 @@ from tests.e2e.browser import (  # noqa: F401 (the fixture)
     wait_for,
     wait_text,
 )
-from tests.receiver import Receiver, receiver  # noqa: F401 (the fixture)
+from tests.receiver import Receiver, Reply, receiver  # noqa: F401 (the fixture)
 from tests.spans import PROTOBUF, Call, export_calls
 
 pytestmark = pytest.mark.slow
@@ -93,6 +94,26 @@ def test_a_failing_channel_test_says_what_the_endpoint_answered(alerting: Runnin
     wait_for(browser, "#channel-test-failed")
     assert f"Test to channel {channel['id']} failed: HTTP 404, 1 attempt" in browser.find_element(
         By.ID, "channel-message").text  # a 404 is not retried
+    assert console_errors(browser) == []
+
+
+def test_a_test_to_a_hung_channel_shows_pending_then_its_outcome(alerting: Running, browser,  # noqa: F811
+                                                                 receiver: Receiver) -> None:  # noqa: F811
+    release = threading.Event()
+    receiver.default = Reply(200, until=release)  # the endpoint holds the test until released
+    channel = api(alerting, "POST", "/channels", {"type": "slack", "name": "hangs", "url": receiver.url}).json()
+    open_alerts(browser, alerting)
+    try:
+        row_button(browser, "channels", "hangs", "send test").click()
+        wait_for(browser, "#channel-test-in-flight")
+        assert f"Test to channel {channel['id']} sent" in browser.find_element(By.ID, "channel-message").text
+        wait_text(browser, "#deliveries", "pending")
+    finally:
+        release.set()
+    wait_for(browser, "#channel-test-ok")  # the page polled the delivery log until the answer came
+    assert f"Test delivered to channel {channel['id']}: HTTP 200, 1 attempt" in browser.find_element(
+        By.ID, "channel-message").text
+    wait_text(browser, "#deliveries", "sent")
     assert console_errors(browser) == []
 
 

@@ -80,14 +80,50 @@ def test_429_is_retried(receiver: Receiver) -> None:
     assert (result.ok, result.status, result.attempts) == (True, 202, 2)
 
 
-@pytest.mark.parametrize("status", [502, 504])
-def test_gateway_errors_are_retried(receiver: Receiver, status: int) -> None:
-    receiver.script = [Reply(status), Reply(200)]
-    assert post_json(receiver.url, {}, policy=FAST, sleep=Sleeps()).attempts == 2
+@pytest.mark.parametrize("status", [500, 501, 502, 504, 507, 599])
+def test_server_errors_are_retried(receiver: Receiver, status: int) -> None:
+    receiver.script = [Reply(status, b"oops")]
+    sleeps = Sleeps()
+    result = post_json(receiver.url, {}, policy=FAST, sleep=sleeps)
+    assert (result.ok, result.status, result.attempts) == (True, 200, 2)
+    assert len(receiver.requests) == 2 and len(sleeps.delays) == 1
 
 
-@pytest.mark.parametrize("status", [400, 401, 403, 404, 500])
-def test_other_errors_are_not_retried(receiver: Receiver, status: int) -> None:
+def test_500_is_retried_until_the_attempts_run_out(receiver: Receiver) -> None:
+    receiver.default = Reply(500, b"internal error")
+    sleeps = Sleeps()
+    result = post_json(receiver.url, {}, policy=FAST, sleep=sleeps)
+    assert (result.ok, result.status, result.attempts) == (False, 500, FAST.attempts)
+    assert result.error.startswith("HTTP 500") and "internal error" in result.error
+    assert len(sleeps.delays) == FAST.attempts - 1
+
+
+def test_500_with_retry_after_is_honoured(receiver: Receiver) -> None:
+    receiver.script = [Reply(500, headers={"Retry-After": "4"})]
+    sleeps = Sleeps()
+    result = post_json(receiver.url, {}, policy=RetryPolicy(attempts=3, max_delay=30.0, deadline=60.0), sleep=sleeps)
+    assert result.ok and result.attempts == 2 and sleeps.delays == [4.0]
+
+
+def test_backoff_grows_exponentially_from_the_configured_base(receiver: Receiver) -> None:
+    receiver.default = Reply(500)
+    policy = RetryPolicy(attempts=6, base_delay=0.001, max_delay=1.0, deadline=30.0)
+    sleeps = Sleeps()
+    post_json(receiver.url, {}, policy=policy, sleep=sleeps)
+    assert len(sleeps.delays) == 5
+    assert all(0 <= d <= 0.001 * 2 ** i for i, d in enumerate(sleeps.delays)), sleeps.delays
+
+
+def test_real_millisecond_backoff_keeps_a_retried_500_fast(receiver: Receiver) -> None:
+    receiver.script = [Reply(500), Reply(500)]
+    started = time.monotonic()
+    result = post_json(receiver.url, {}, policy=RetryPolicy(attempts=3, base_delay=0.001, deadline=10.0))
+    assert (result.ok, result.attempts) == (True, 3)
+    assert time.monotonic() - started < 5  # a bound against the default 0.5 s base, not a benchmark
+
+
+@pytest.mark.parametrize("status", [400, 401, 403, 404, 405, 409, 410, 413, 422])
+def test_other_client_errors_are_permanent(receiver: Receiver, status: int) -> None:
     receiver.default = Reply(status, b'{"message": "invalid event"}')
     sleeps = Sleeps()
     result = post_json(receiver.url, {}, policy=FAST, sleep=sleeps)

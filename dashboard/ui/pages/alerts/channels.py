@@ -1,8 +1,10 @@
 """Channels: add Slack, PagerDuty or a signed webhook, send a test, read the delivery log.
 
 Secrets (webhook URLs, routing keys, signing secrets) are sealed when saved and never shown
-again: the table names the target's host only. "Send test" waits for the real delivery, with the
-shorter retry policy a person waiting on a button deserves, and says what the endpoint answered.
+again: the table names the target's host only. "Send test" waits a few seconds for the real
+delivery (with the shorter retry policy a person waiting on a button deserves) and says what the
+endpoint answered; when it has not answered yet, the page says so and polls the delivery log until
+it has, so a hung endpoint never holds a UI thread.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ if TYPE_CHECKING:
 
 ADMIN_ONLY = "Changing channels needs the admin role."
 LOG_SHOWN = 20
+POLL_MS = 1000  # how often a pending test send's outcome is looked up
 HIDDEN, SHOWN = {"display": "none"}, {}
 SECRET_INPUTS = ("channel-url", "channel-routing-key", "channel-secret")  # cleared once saved
 URL_HINTS = {"slack": "https://hooks.slack.com/services/…",
@@ -36,6 +39,7 @@ def section(ctx: UiContext, project: str) -> Any:
     return html.Section([
         html.H2("Channels"), html.Div(channel_table(ctx, project), id="channels-list"),
         html.Div(id="channel-message", className="message"),
+        dcc.Store(id="channel-test-pending"), dcc.Interval(id="channel-test-poll", interval=POLL_MS, disabled=True),
         html.H3("New channel"), _form(), html.Div(id="channel-create-message", className="message"),
         html.H3("Delivery log"), html.Div(delivery_log(ctx, project), id="delivery-log"),
     ])
@@ -51,7 +55,7 @@ def register(app: Dash, ctx: UiContext) -> None:
     @app.callback(Output("channel-create-message", "children"), Output("channel-message", "children"),
                   Output("channels-list", "children"), Output("delivery-log", "children"),
                   Output("rule-channels", "options"), Output("budget-channels", "options"),
-                  *(Output(name, "value") for name in SECRET_INPUTS),
+                  Output("channel-test-pending", "data"), *(Output(name, "value") for name in SECRET_INPUTS),
                   Input("channel-create", "n_clicks"), Input({"type": "channel-test", "id": ALL}, "n_clicks"),
                   Input({"type": "channel-delete", "id": ALL}, "n_clicks"),
                   State("alerts-project", "data"), State("channel-type", "value"), State("channel-name", "value"),
@@ -65,17 +69,36 @@ def register(app: Dash, ctx: UiContext) -> None:
         keep = (no_update,) * len(SECRET_INPUTS)
         if refused(ctx):
             refusal = error(ADMIN_ONLY, "channel-error")
-            return (refusal if creating else no_update, no_update if creating else refusal, *(no_update,) * 4, *keep)
-        created, answer, inputs = no_update, no_update, keep
+            return (refusal if creating else no_update, no_update if creating else refusal, *(no_update,) * 5, *keep)
+        created, answer, pending, inputs = no_update, no_update, no_update, keep
         if creating:
             created, saved = _create(ctx, project, *fields)
             inputs = ("",) * len(SECRET_INPUTS) if saved else keep  # a saved secret leaves the page
         elif test_id is not None:
-            answer = _test(ctx, project, test_id)
+            answer, pending = _test(ctx, project, test_id)
         else:
             answer = _delete(ctx, project, delete_id)
         options = channel_options(ctx, project)
-        return created, answer, channel_table(ctx, project), delivery_log(ctx, project), options, options, *inputs
+        return (created, answer, channel_table(ctx, project), delivery_log(ctx, project), options, options, pending,
+                *inputs)
+
+    @app.callback(Output("channel-test-poll", "disabled"), Input("channel-test-pending", "data"))
+    def poll_while_pending(pending: dict[str, int] | None) -> bool:
+        return not pending
+
+    @app.callback(Output("channel-message", "children", allow_duplicate=True),
+                  Output("delivery-log", "children", allow_duplicate=True),
+                  Output("channel-test-pending", "data", allow_duplicate=True),
+                  Input("channel-test-poll", "n_intervals"), State("channel-test-pending", "data"),
+                  State("alerts-project", "data"), prevent_initial_call=True)
+    def show_test_outcome(_: int, pending: dict[str, int] | None, project: str) -> tuple[Any, Any, Any]:
+        """One short read a tick: the delivery log says when the pending test has its answer."""
+        if ctx.alerts is None or not pending:
+            raise PreventUpdate
+        delivery = _find_delivery(ctx, project, pending["channel"], pending["delivery"])
+        if delivery is not None and delivery["status"] == "pending":
+            return no_update, delivery_log(ctx, project), no_update
+        return _delivery_message(pending["channel"], delivery), delivery_log(ctx, project), None
 
 
 def _create(ctx: UiContext, project: str, kind: Any, name: Any, url: Any, routing_key: Any,
@@ -95,18 +118,41 @@ def _create(ctx: UiContext, project: str, kind: Any, name: Any, url: Any, routin
               "channel-created"), True
 
 
-def _test(ctx: UiContext, project: str, channel_id: int) -> Any:
+def _test(ctx: UiContext, project: str, channel_id: int) -> tuple[Any, Any]:
+    """The message to show, and what to poll for (None when the outcome is already known)."""
     if ctx.alerting is None:
-        return error("Alerting is not configured in this process.", "channel-error")
+        return error("Alerting is not configured in this process.", "channel-error"), None
     try:
-        result = send_test(ctx.alerting, project, channel_id)
+        outcome = send_test(ctx.alerting, project, channel_id)
     except ApiError as exc:
-        return error(exc.message, "channel-error")
-    tries = f"{result.attempts} attempt" + ("s" if result.attempts != 1 else "")
-    if result.ok:
-        return ok(f"Test delivered to channel {channel_id}: HTTP {result.status}, {tries}.", "channel-test-ok")
-    status = f"HTTP {result.status}" if result.status else "no answer"
-    return error(f"Test to channel {channel_id} failed: {status}, {tries}: {result.error}", "channel-test-failed")
+        return error(exc.message, "channel-error"), None
+    result = outcome.result
+    if result is None:
+        message = (f"Test to channel {channel_id} sent (delivery {outcome.delivery_id}); the endpoint has not "
+                   "answered yet: its outcome shows here and in the delivery log when it does.")
+        return html.Span(message, id="channel-test-in-flight"), {"channel": channel_id, "delivery": outcome.delivery_id}
+    return _test_message(channel_id, result.ok, result.status, result.attempts, result.error), None
+
+
+def _test_message(channel_id: int, delivered: bool, status: int | None, attempts: int, why: str) -> Any:
+    tries = f"{attempts} attempt" + ("s" if attempts != 1 else "")
+    if delivered:
+        return ok(f"Test delivered to channel {channel_id}: HTTP {status}, {tries}.", "channel-test-ok")
+    answer = f"HTTP {status}" if status else "no answer"
+    return error(f"Test to channel {channel_id} failed: {answer}, {tries}: {why}", "channel-test-failed")
+
+
+def _find_delivery(ctx: UiContext, project: str, channel_id: int, delivery_id: int) -> dict[str, Any] | None:
+    assert ctx.alerts is not None
+    return next((d for d in ctx.alerts.list_deliveries(project, channel_id, LOG_SHOWN) if d["id"] == delivery_id),
+                None)
+
+
+def _delivery_message(channel_id: int, delivery: dict[str, Any] | None) -> Any:
+    if delivery is None:  # the channel was deleted meanwhile, or many deliveries came after it
+        return error(f"The test to channel {channel_id} is no longer in its delivery log.", "channel-error")
+    return _test_message(channel_id, delivery["status"] == "sent", delivery["http_status"], delivery["attempts"],
+                         delivery["error"])
 
 
 def _delete(ctx: UiContext, project: str, channel_id: int | None) -> Any:
