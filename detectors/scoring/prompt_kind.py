@@ -103,10 +103,15 @@ def classify_prompt(text: str) -> PromptKind:
 def is_statement(sentence: str) -> bool:
     """A sentence that says something about the world: not addressed to the model, not about the
     exchange, not a question, and long enough to state a fact."""
-    words = _WORD.findall(sentence.lower())
     if sentence.rstrip().endswith("?") or len(_content_words(sentence)) < MIN_STATEMENT_WORDS:
         return False
-    return not (ADDRESS.intersection(words) or META.intersection(words) or _instructs(sentence))
+    return not _directs(sentence)
+
+
+def _directs(sentence: str) -> bool:
+    """Addressed to the model, about the exchange itself, or an imperative."""
+    words = _WORD.findall(sentence.lower())
+    return bool(ADDRESS.intersection(words) or META.intersection(words) or _instructs(sentence))
 
 
 def _instructs(sentence: str) -> bool:
@@ -123,17 +128,23 @@ def _labelled_block(text: str) -> str:
     for match in _LABEL_LINE.finditer(text):
         rest = text[match.end():]
         following = _NEXT_SECTION.search(rest, 1)
-        body = rest[: following.start() if following else len(rest)]
-        if len(_WORD.findall(body.lower())) >= MIN_BLOCK_WORDS:
+        if _has_content(rest[: following.start() if following else len(rest)]):
             return f'a labelled block "{match.group(1).strip()}"'
     return ""
 
 
 def _tagged_block(text: str) -> str:
     for match in _TAG.finditer(text):
-        if len(_WORD.findall(match.group(2).lower())) >= MIN_BLOCK_WORDS:
+        if _has_content(match.group(2)):
             return f"a <{match.group(1).lower()}> block"
     return ""
+
+
+def _has_content(body: str) -> bool:
+    """A block body with words in it that are not all instructions ("Sources: always cite them" is a rule)."""
+    if len(_WORD.findall(body.lower())) < MIN_BLOCK_WORDS:
+        return False
+    return not all(_directs(sentence) for sentence in _sentences(body))
 
 
 def _delimited_passage(text: str) -> str:

@@ -21,6 +21,7 @@ from schemas.evaluations import SpanToScore
 
 CONTEXT_PROMPTS = {
     "short labelled": "Context: Our warranty covers parts and labour for 2 years.",
+    "short fact in a tag": "Be brief. <context>Paris is the capital.</context>",
     "instruction then label": (
         "Answer only from this context. If it does not say, reply that you don't know.\n\n"
         "Context:\nOur warranty covers parts and labour for two years from the date of purchase. "
@@ -43,6 +44,8 @@ CONTEXT_PROMPTS = {
     "sql schema": (
         "You write SQL for the analytics team. The warehouse runs PostgreSQL 15. Tables: orders(id, customer_id, "
         "total, created_at), customers(id, name, country, signup_date)."),
+    "unlabelled catalogue": ("Here is the product catalogue:\nWidget A - $10, blue, in stock\nWidget B - $12, red, "
+                             "out of stock\nWidget C - $15, green, ships in 2 weeks"),
     "knowledge base, developer role": "Knowledge base:\nThe office is closed on public holidays in Germany.",
 }
 
@@ -65,6 +68,11 @@ INSTRUCTION_PROMPTS = {
         'You only help with billing. If asked anything else, reply "Sorry, I can only help with billing '
         'questions right now."'),
     "persona with a date": "You are Max, a friendly travel agent. The current date is 2026-12-07.",
+    "declarative but about the exchange": ("The following is a conversation with an AI assistant. The assistant is "
+                                           "helpful, creative, clever, and very friendly."),
+    "knowledge cutoff and date": ("You are ChatGPT, a large language model trained by OpenAI. Knowledge cutoff: "
+                                  "2023-10. Current date: 2024-05-01."),
+    "labels over rules": "Sources: always cite them as [n].\nData: Do not share personal data with anyone.",
     "numbered rules": (
         "Rules:\n1. Be concise.\n2. Cite the article title.\n3. Never promise refunds or discounts.\n"
         "4. Escalate legal questions to a human.\n5. Ask for the order number before looking anything up."),
