@@ -17,7 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from schemas import alert_models, detector_models  # noqa: F401 (register their tables for create_all)
 from schemas.metadata_upgrade import add_missing_columns
-from schemas.models import COST_REPORTED, DEFAULT_PROJECT, Base, IngestKey, PriceOverrideRow, Project, utcnow
+from schemas.models import DEFAULT_PROJECT, PREFER_REPORTED, Base, IngestKey, PriceOverrideRow, Project, utcnow
 
 KEY_PREFIX = "lp_"
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -126,7 +126,7 @@ class Metadata:
     def projects_preferring_reported(self) -> list[str]:
         """Names of the projects whose apps' reported costs win over our prices (read by ingest)."""
         with self.session() as db:
-            return list(db.scalars(select(Project.name).where(Project.cost_preference == COST_REPORTED)))
+            return list(db.scalars(select(Project.name).where(Project.cost_preference == PREFER_REPORTED)))
 
     def create_key(self, project: str, name: str = "") -> NewKey:
         row_project = self.ensure_project(project)

@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 
 from schemas.metadata import Metadata
 from schemas.metadata_upgrade import add_missing_columns
-from schemas.models import COST_COMPUTED, COST_REPORTED, Base
+from schemas.models import PREFER_COMPUTED, PREFER_REPORTED, Base
 from tests.metadata_db import POSTGRES_URL, postgres_reachable
 
 
@@ -54,12 +54,12 @@ def test_an_old_database_gains_cost_preference_and_keeps_its_projects(empty_engi
     meta.migrate()
     assert "cost_preference" in {c["name"] for c in inspect(empty_engine).get_columns("projects")}
     project = meta.require_project("checkout")
-    assert (project.eval_sample_rate, project.retention_days, project.cost_preference) == (0.25, 14, COST_COMPUTED)
-    meta.update_project("checkout", cost_preference=COST_REPORTED)
+    assert (project.eval_sample_rate, project.retention_days, project.cost_preference) == (0.25, 14, PREFER_COMPUTED)
+    meta.update_project("checkout", cost_preference=PREFER_REPORTED)
     assert meta.projects_preferring_reported() == ["checkout"]
     meta.migrate()  # idempotent: nothing left to add
     assert add_missing_columns(empty_engine, Base.metadata) == []
-    assert meta.require_project("checkout").cost_preference == COST_REPORTED
+    assert meta.require_project("checkout").cost_preference == PREFER_REPORTED
 
 
 def test_a_new_column_that_cannot_be_added_is_refused_with_what_to_do(empty_engine: Engine) -> None:
@@ -72,4 +72,4 @@ def test_a_new_column_that_cannot_be_added_is_refused_with_what_to_do(empty_engi
 
 def test_a_fresh_database_has_the_column_from_create_all(metadata: Metadata) -> None:
     project = metadata.require_project("default")
-    assert project.cost_preference == COST_COMPUTED and project.created_at <= datetime.now(UTC)
+    assert project.cost_preference == PREFER_COMPUTED and project.created_at <= datetime.now(UTC)

@@ -18,7 +18,7 @@ from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
 from dashboard.ui.tables import table
 from dashboard.ui.urls import parse_query, search_with
 from schemas.metadata import KeyInfo, MetadataError, validate_project_name
-from schemas.models import COST_COMPUTED, COST_PREFERENCES, COST_REPORTED
+from schemas.models import COST_PREFERENCES, PREFER_COMPUTED, PREFER_REPORTED
 from schemas.users import UserStore
 
 if TYPE_CHECKING:
@@ -29,8 +29,8 @@ MAX_RETENTION_DAYS = 3650
 MAX_KEY_NAME = 128  # the ingest_keys.name column
 ADMIN_ONLY = "Changing settings needs the admin role."
 PREFERENCE_LABELS = {
-    COST_COMPUTED: "llmpulse's price (list or override)",
-    COST_REPORTED: "the app's reported cost",
+    PREFER_COMPUTED: "llmpulse's price (list or override)",
+    PREFER_REPORTED: "the app's reported cost",
 }
 
 
@@ -194,7 +194,7 @@ def _usage(key: str, endpoint: str) -> str:
 def _project_form(ctx: UiContext, name: str, project: Any) -> Any:
     rate = "" if project is None else str(project.eval_sample_rate)
     days = "" if project is None else str(project.retention_days)
-    preference = COST_COMPUTED if project is None else project.cost_preference
+    preference = PREFER_COMPUTED if project is None else project.cost_preference
     return html.Div([
         field("Project", dcc.Dropdown(id="settings-project-select", options=_project_names(ctx), value=name,
                                        clearable=False)),
