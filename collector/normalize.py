@@ -414,6 +414,7 @@ def _context_columns(span: AnySpan, reader: _Reader, max_chars: int) -> dict[str
         f.CACHE_HIT: reader.value(f.CACHE_HIT, as_bool, False),
         **dict.fromkeys(f.COST_FIELDS), f.COST_SOURCE: f.SOURCE_NONE,
         f.COST_REPORTED: reader.value(f.COST_REPORTED, as_decimal),
+        f.COST_COMPUTED: None,
         f.USER_ID: reader.value(f.USER_ID, as_text, ""),
         f.SESSION_ID: reader.value(f.SESSION_ID, as_text, ""),
         f.TAGS: reader.value(f.TAGS, as_str_list, []),

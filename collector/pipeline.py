@@ -86,10 +86,13 @@ def media_type(content_type: str | None) -> str:
 
 
 class PriceBookSource:
-    """The current PriceBook, rebuilt from the metadata DB's overrides at most every `ttl` seconds."""
+    """The current PriceBook, rebuilt from the metadata DB's overrides and the projects that prefer
+    reported costs at most every `ttl` seconds: a change reaches ingest within that time."""
 
-    def __init__(self, load: Callable[[], Iterable[dict[str, Any]]], ttl: float = 30.0) -> None:
+    def __init__(self, load: Callable[[], Iterable[dict[str, Any]]], ttl: float = 30.0,
+                 load_prefer_reported: Callable[[], Iterable[str]] = tuple) -> None:
         self._load = load
+        self._load_prefer_reported = load_prefer_reported
         self._ttl = ttl
         self._book = PriceBook()
         self._loaded_at = float("-inf")
@@ -104,7 +107,7 @@ class PriceBookSource:
         with self._lock:
             try:
                 overrides = [PriceOverride(**_override_fields(d)) for d in self._load()]
-                self._book = PriceBook(overrides)
+                self._book = PriceBook(overrides, self._load_prefer_reported())
             except Exception:  # keep pricing with the last good book
                 log.exception("could not load price overrides")
             self._loaded_at = time.monotonic()

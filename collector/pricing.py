@@ -5,6 +5,9 @@ Precedence for an LLM call, first hit wins:
 2. the genai-prices list price of the response model, then the request model;
 3. the cost the instrumentation reported (total only);
 4. unpriced — counted and shown as such, never a silent $0.
+A project whose `cost_preference` is "reported" puts 3 first: the cost its app reports wins
+whenever it sends one (as in Langfuse, whose users send negotiated prices), and our price, kept
+in `cost_computed` either way, only splits that total into parts (`apportion`).
 
 Override rule: among a project's overrides whose provider ('' = any) and glob pattern
 (fnmatch, case-insensitive) match and whose `valid_from` ≤ the call time, the most specific
@@ -25,7 +28,7 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_DOWN, Context, Decimal, InvalidOperation
 from functools import lru_cache
 from typing import Any
 
@@ -37,6 +40,7 @@ from schemas import fields as f
 _MILLION = Decimal(1_000_000)
 _STORED_PRECISION = Decimal("1e-12")  # the spans table stores Decimal(38, 12)
 _ZERO = Decimal(0)
+_DECIMAL_38 = Context(prec=38)  # 26 integer and 12 decimal digits, as stored
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _NO_COST = dict.fromkeys(f.COST_FIELDS)
 
@@ -90,10 +94,15 @@ class _Rule:
 class PriceBook:
     """Overrides indexed by project, in precedence order, plus cached list-price lookups."""
 
-    def __init__(self, overrides: Iterable[PriceOverride] = ()) -> None:
+    def __init__(self, overrides: Iterable[PriceOverride] = (), prefer_reported: Iterable[str] = ()) -> None:
         self._rules: dict[str, list[_Rule]] = {}
         for override in sorted(overrides, key=_precedence):
             self._rules.setdefault(override.project_id, []).append(_compile_rule(override))
+        self._prefer_reported: frozenset[str] = frozenset(prefer_reported)
+
+    def prefers_reported(self, project_id: str) -> bool:
+        """Whether the project counts the cost its app reports before our prices (`cost_preference`)."""
+        return project_id in self._prefer_reported
 
     def price_call(
         self, project_id: str, provider: str, model: str, input_tokens: int, output_tokens: int,
@@ -142,12 +151,18 @@ def price_row(row: dict[str, Any], book: PriceBook) -> None:
     tokens = [_count(row.get(name)) for name in (f.INPUT_TOKENS, f.OUTPUT_TOKENS)]
     cache = [_count(row.get(name)) for name in (f.CACHE_READ_TOKENS, f.CACHE_WRITE_TOKENS)]
     models = (row.get(f.RESPONSE_MODEL) or "", row.get(f.REQUEST_MODEL) or "")
-    rates = book.find_rates(row.get(f.PROJECT_ID) or "", row.get(f.PROVIDER) or "", models,
-                            _call_time(row), tokens[0])
-    if rates is not None:
-        _write_cost(row, cost_from_rates(rates, *tokens, *cache))
+    project = row.get(f.PROJECT_ID) or ""
+    rates = book.find_rates(project, row.get(f.PROVIDER) or "", models, _call_time(row), tokens[0])
+    ours = None if rates is None else cost_from_rates(rates, *tokens, *cache)
+    reported = _to_decimal(row.get(f.COST_REPORTED))
+    row[f.COST_COMPUTED] = None if ours is None else ours.total
+    counted = ours
+    if ours is not None and reported is not None and book.prefers_reported(project):
+        counted = apportion(ours, reported)
+    if counted is not None:
+        _write_cost(row, counted)
     else:
-        _write_fallback(row, _to_decimal(row.get(f.COST_REPORTED)))
+        _write_fallback(row, reported)
 
 
 def cost_from_rates(
@@ -165,6 +180,25 @@ def cost_from_rates(
     )
     request = rates.per_request
     return Cost(*parts, total=sum(parts, request), source=rates.source, request=request)
+
+
+def apportion(ours: Cost, reported: Decimal) -> Cost | None:
+    """The reported total split into parts in the shares of our own price, so the parts still add up
+    to the total; None when ours is $0 and the split is unknown.
+
+    Instrumentations report a total (the parts of Langfuse's cost details are not kept), so the
+    shares are ours: each part is scaled and rounded down to the stored precision, and what the
+    rounding left goes to the largest part.
+    """
+    if ours.total <= _ZERO:
+        return None
+    parts = [ours.input, ours.output, ours.cache_read, ours.cache_write, ours.request]
+    scaled = [_DECIMAL_38.divide(_DECIMAL_38.multiply(part, reported), ours.total)
+              .quantize(_STORED_PRECISION, rounding=ROUND_DOWN, context=_DECIMAL_38) for part in parts]
+    largest = max(range(len(scaled)), key=lambda i: scaled[i])
+    scaled[largest] = _DECIMAL_38.add(scaled[largest], _DECIMAL_38.subtract(reported, sum(scaled, _ZERO)))
+    return Cost(scaled[0], scaled[1], scaled[2], scaled[3], total=reported, source=f.SOURCE_REPORTED,
+                request=scaled[4])
 
 
 def list_rates(provider: str, model: str, at: datetime, input_tokens: int = 0) -> Rates | None:
@@ -300,7 +334,8 @@ def _write_cost(row: dict[str, Any], cost: Cost) -> None:
 
 
 def _write_fallback(row: dict[str, Any], reported: Decimal | None) -> None:
-    """No price known: keep the instrumentation's own total if it sent one, else say 'unpriced'."""
+    """No price known (or ours is $0 where the reported cost wins): keep the instrumentation's own
+    total if it sent one, its parts unknown, else say 'unpriced'."""
     row.update(_NO_COST)
     row[f.COST_TOTAL] = reported
     row[f.COST_SOURCE] = f.SOURCE_UNPRICED if reported is None else f.SOURCE_REPORTED

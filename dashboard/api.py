@@ -19,6 +19,7 @@ from dashboard.api_alerts import create_alerts_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
 from dashboard.api_quality import create_quality_blueprint
 from dashboard.auth import install_login
+from dashboard.cost_comparison import cost_comparison
 from dashboard.params import ApiError, choice_arg, int_arg, time_range
 from detectors.runner import DetectorRunner
 from schemas import queries
@@ -40,7 +41,8 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
     @api.get("/projects")
     def projects() -> Any:
         return jsonify({"projects": [{"name": p.name, "created_at": p.created_at.isoformat(),
-                                      "eval_sample_rate": p.eval_sample_rate} for p in metadata.list_projects()]})
+                                      "eval_sample_rate": p.eval_sample_rate, "retention_days": p.retention_days,
+                                      "cost_preference": p.cost_preference} for p in metadata.list_projects()]})
 
     @api.get("/traces")
     def traces() -> Any:
@@ -100,6 +102,7 @@ def _span_json(span: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, 
         out["output_messages"] += _loads_list(event["output_messages"])
     out["log_events"] = [{"name": e["event_name"], "time": iso_utc(e["time"]), "body": _loads(e["body"])}
                          for e in events]
+    out["cost_comparison"] = cost_comparison(span)
     return out
 
 

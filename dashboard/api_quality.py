@@ -13,6 +13,7 @@ from dashboard.params import ApiError, choice_arg, int_arg, json_body, project_a
 from detectors.scoring.interval import rate_with_interval
 from schemas.evaluations import evaluation_key, flagged_spans, insert_evaluations, span_facts
 from schemas.metadata import Metadata
+from schemas.models import COST_PREFERENCES
 from schemas.quality import QUALITY_GROUPS, SOURCE_APP, drift_events, hallucination_counts
 from schemas.store import Store
 
@@ -54,13 +55,14 @@ def create_quality_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         if metadata.get_project(name) is None:
             raise ApiError(404, f"project {name!r} does not exist")
         body = json_body()
-        unknown = sorted(set(body) - {"eval_sample_rate", "retention_days"})
+        unknown = sorted(set(body) - set(PROJECT_FIELDS))
         if unknown:
-            raise ApiError(400, f"unknown field {unknown[0]!r}; accepted: eval_sample_rate, retention_days")
+            raise ApiError(400, f"unknown field {unknown[0]!r}; accepted: {', '.join(PROJECT_FIELDS)}")
         project = metadata.update_project(name, eval_sample_rate=_rate_arg(body.get("eval_sample_rate")),
-                                          retention_days=_days_arg(body.get("retention_days")))
+                                          retention_days=_days_arg(body.get("retention_days")),
+                                          cost_preference=_preference_arg(body.get("cost_preference")))
         return jsonify({"name": project.name, "eval_sample_rate": project.eval_sample_rate,
-                        "retention_days": project.retention_days})
+                        "retention_days": project.retention_days, "cost_preference": project.cost_preference})
 
     @api.get("/drift")
     def drift() -> Any:
@@ -70,6 +72,9 @@ def create_quality_blueprint(store: Store, metadata: Metadata) -> Blueprint:
                                     choice_arg("kind", ("model_change", "behaviour"), None)))
 
     return api
+
+
+PROJECT_FIELDS = ("eval_sample_rate", "retention_days", "cost_preference")  # what PUT /projects/<name> sets
 
 
 def _rate_json(key: str, rate: Any) -> dict[str, Any]:
@@ -84,6 +89,13 @@ def _rate_arg(value: Any) -> float | None:
         raise ApiError(400, "eval_sample_rate must be a number from 0 to 1 (0.1 scores 10% of LLM calls), "
                             f"got {value!r}")
     return float(value)
+
+
+def _preference_arg(value: Any) -> str | None:
+    if value is None or value in COST_PREFERENCES:
+        return value
+    raise ApiError(400, f"cost_preference must be {' or '.join(map(repr, COST_PREFERENCES))} (which cost counts "
+                        f"when an app reports its own: ours at list or override price, or the app's), got {value!r}")
 
 
 def _days_arg(value: Any) -> int | None:

@@ -20,7 +20,7 @@ from genai_prices import Usage, calc_price
 
 from detectors.base import DetectorContext, RunResult
 from detectors.scoring.judge import JudgeConfig, JudgeVerdict, judge_groundedness
-from detectors.scoring.texts import answer_text, extract_context
+from detectors.scoring.texts import answer_text, extract_context, has_grounding
 from detectors.scoring.verdict import HALLUCINATED, UNKNOWN, Groundedness
 from detectors.worker import Failed, run_batch
 from schemas.evaluations import (
@@ -123,9 +123,10 @@ def _row_or_arguments(project: str, span: SpanToScore) -> dict[str, Any] | tuple
     question, contexts, answer = span_texts(span)
     if contexts and answer:
         return answer, contexts, question
+    nothing = ("nothing to check the answer against (no retrieved documents, tool results, context block "
+               "or system prompt with context)")
     return evaluation_row(project, span, OFFLINE_SCORER, SOURCE_OFFLINE, label=UNKNOWN,
-                          reason="nothing to check the answer against (no retrieved documents, tool "
-                                 "results or context block)" if answer else "no answer text")
+                          reason=nothing if answer else "no answer text")
 
 
 def _offline_row(project: str, span: SpanToScore, result: Groundedness | Failed) -> dict[str, Any]:
@@ -137,15 +138,11 @@ def _offline_row(project: str, span: SpanToScore, result: Groundedness | Failed)
 
 
 def span_texts(span: SpanToScore) -> tuple[str, list[str], str]:
-    """(question, contexts, answer); contexts empty when only a system prompt could ground the answer.
-
-    A system prompt alone ("be a helpful assistant") grounds nothing, and scoring chat turns
-    against it would flag nearly every one.
-    """
+    """(question, contexts, answer); contexts empty when nothing could ground the answer (only an
+    instruction prompt, see `has_grounding`)."""
     inputs, documents = _json_list(span.input_messages), [d for raw in span.documents for d in _json_list(raw)]
-    _, grounding = extract_context([m for m in inputs if m.get("role") != "system"], documents)
     question, contexts = extract_context(inputs, documents)
-    return question, contexts if grounding else [], answer_text(_json_list(span.output_messages))
+    return question, contexts if has_grounding(inputs, documents) else [], answer_text(_json_list(span.output_messages))
 
 
 def evaluation_row(project: str, span: SpanToScore, scorer: str, source: str, *, score: float | None = None,

@@ -100,7 +100,8 @@ class Llmpulse:
     @cached_property
     def pipeline(self) -> IngestPipeline:
         return IngestPipeline(
-            self.spool, self.writer, PriceBookSource(self.metadata.list_price_overrides),
+            self.spool, self.writer, PriceBookSource(self.metadata.list_price_overrides,
+                                                load_prefer_reported=self.metadata.projects_preferring_reported),
             max_body_bytes=self.settings.max_body_bytes, max_value_chars=self.settings.max_value_chars,
         )
 

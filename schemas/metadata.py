@@ -16,7 +16,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
 from schemas import alert_models, detector_models  # noqa: F401 (register their tables for create_all)
-from schemas.models import DEFAULT_PROJECT, Base, IngestKey, PriceOverrideRow, Project, utcnow
+from schemas.metadata_upgrade import add_missing_columns
+from schemas.models import DEFAULT_PROJECT, PREFER_REPORTED, Base, IngestKey, PriceOverrideRow, Project, utcnow
 
 KEY_PREFIX = "lp_"
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")
@@ -71,6 +72,7 @@ class Metadata:
 
     def migrate(self) -> None:
         Base.metadata.create_all(self.engine)
+        add_missing_columns(self.engine, Base.metadata)
         self.ensure_project(DEFAULT_PROJECT)
 
     def session(self) -> Session:
@@ -102,7 +104,7 @@ class Metadata:
         return project
 
     def update_project(self, name: str, *, eval_sample_rate: float | None = None,
-                       retention_days: int | None = None) -> Project:
+                       retention_days: int | None = None, cost_preference: str | None = None) -> Project:
         """Change a project's settings; values are validated by the caller (the API)."""
         with self.session() as db:
             project = db.scalar(select(Project).where(Project.name == name))
@@ -112,12 +114,19 @@ class Metadata:
                 project.eval_sample_rate = eval_sample_rate
             if retention_days is not None:
                 project.retention_days = retention_days
+            if cost_preference is not None:
+                project.cost_preference = cost_preference
             db.commit()
             return project
 
     def list_projects(self) -> list[Project]:
         with self.session() as db:
             return list(db.scalars(select(Project).order_by(Project.name)))
+
+    def projects_preferring_reported(self) -> list[str]:
+        """Names of the projects whose apps' reported costs win over our prices (read by ingest)."""
+        with self.session() as db:
+            return list(db.scalars(select(Project.name).where(Project.cost_preference == PREFER_REPORTED)))
 
     def create_key(self, project: str, name: str = "") -> NewKey:
         row_project = self.ensure_project(project)

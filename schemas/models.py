@@ -10,6 +10,12 @@ from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
 DEFAULT_PROJECT = "default"
+# Which cost of a call counts when its app reports one (collector/pricing.py). Ours by default:
+# many instrumentations compute their "reported" cost from their own, often stale, price tables;
+# a project that sends negotiated prices (as Langfuse users do) chooses "reported".
+PREFER_COMPUTED = "computed"
+PREFER_REPORTED = "reported"
+COST_PREFERENCES = (PREFER_COMPUTED, PREFER_REPORTED)
 
 
 class UtcDateTime(TypeDecorator[datetime]):
@@ -51,6 +57,8 @@ class Project(Base):
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     eval_sample_rate: Mapped[float] = mapped_column(default=0.1)
     retention_days: Mapped[int] = mapped_column(default=30)
+    # Added after the first release: the server default lets `add_missing_columns` add it to old DBs.
+    cost_preference: Mapped[str] = mapped_column(String(16), default=PREFER_COMPUTED, server_default=PREFER_COMPUTED)
 
 
 class IngestKey(Base):

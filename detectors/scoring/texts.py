@@ -9,11 +9,14 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from detectors.scoring.prompt_kind import classify_prompt
+
 _SECTION = re.compile(r"^[ \t]*(context|documents|sources|results|search results|retrieved documents|"
                       r"question|query|user question)[ \t]*:[ \t]*", re.IGNORECASE | re.MULTILINE)
 _BLOCK_BREAK = re.compile(r"\n\s*\n|\n(?=[ \t]*[-*•][ \t])")  # paragraphs and list items: one document each
 _QUESTION_LABELS = frozenset({"question", "query", "user question"})
 _CONTEXT_ROLES = frozenset({"system", "developer", "tool"})
+INSTRUCTION_ROLES = frozenset({"system", "developer"})
 
 
 def extract_context(input_messages: list[dict[str, Any]],
@@ -35,6 +38,19 @@ def extract_context(input_messages: list[dict[str, Any]],
             question, blocks = _split_user_message(text)
             contexts.extend(blocks)
     return question, _distinct(contexts)
+
+
+def has_grounding(input_messages: list[dict[str, Any]], retrieval_documents: list[dict[str, Any]]) -> bool:
+    """Whether a call had something to check its answer against: retrieved documents, tool results,
+    a labelled context block of a user message, or a system or developer prompt that carries
+    context (`prompt_kind`). A bare instruction prompt does not count: scoring chat turns against
+    "You are a helpful assistant" would flag nearly every one.
+    """
+    others = [m for m in input_messages if isinstance(m, dict) and m.get("role") not in INSTRUCTION_ROLES]
+    if extract_context(others, retrieval_documents)[1]:
+        return True
+    return any(classify_prompt(_message_text(m)).is_context for m in input_messages
+               if isinstance(m, dict) and m.get("role") in INSTRUCTION_ROLES)
 
 
 def answer_text(output_messages: list[dict[str, Any]]) -> str:

@@ -135,3 +135,29 @@ def test_llm_judge_scores_and_its_cost_is_recorded(tmp_path: Path, chdb_dsn: str
         assert by_scorer["total"]["flagged"] == 1  # one span, counted once whichever scorers saw it
     finally:
         running.service.stop()
+
+
+def test_context_in_the_system_prompt_is_scored_and_instructions_alone_are_not(running: Running) -> None:
+    """Many RAG apps put the retrieved text into the system prompt; a bare instruction prompt grounds nothing."""
+    question = {"role": "user", "content": "How long is the warranty on batteries?"}
+    rag = {"role": "system", "content": "Answer only from this context.\n\nContext:\nOur warranty covers parts "
+                                        "and labour for two years. Batteries are covered for 12 months."}
+    rules = {"role": "system", "content": "You are a helpful assistant. Always be concise. Never speculate."}
+    wrong = [{"role": "assistant", "content": "Batteries are covered for 5 years."}]
+    calls = [Call(21, 1, extra={"gen_ai.input.messages": json.dumps([rag, question]),
+                                "gen_ai.output.messages": json.dumps(wrong)}),
+             Call(22, 1, extra={"gen_ai.input.messages": json.dumps([rules, question]),
+                                "gen_ai.output.messages": json.dumps(wrong)})]
+    assert running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF).status_code == 200
+    running.flush()
+    api(running, "PUT", "/projects/default", {"eval_sample_rate": 1.0})
+    run_detector(running, "hallucination")
+    rows = running.service.store.query_dicts(
+        "SELECT trace_id, label, hallucinated, reason FROM {db}.evaluations FINAL WHERE scorer = 'groundedness'",
+        {}, "test")
+    by_trace = {r["trace_id"]: r for r in rows}
+    assert by_trace[f"{21:032x}"]["hallucinated"] is True, by_trace
+    assert "5 years" in by_trace[f"{21:032x}"]["reason"]
+    assert by_trace[f"{22:032x}"]["label"] == "unknown" and by_trace[f"{22:032x}"]["hallucinated"] is None
+    flagged = api(running, "GET", "/quality/flagged").json()["spans"]
+    assert [s["trace_id"] for s in flagged] == [f"{21:032x}"]

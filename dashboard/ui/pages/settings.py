@@ -1,4 +1,4 @@
-"""Settings: projects (eval sample rate, retention), their ingest keys, and the UI's users.
+"""Settings: projects (eval sample rate, retention, which cost counts), their ingest keys, and the UI's users.
 
 A new key is shown once, in the callback's answer only: it is never stored in plain text, so
 the list shows its prefix. Every change checks the admin role in its callback too, because
@@ -18,6 +18,7 @@ from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
 from dashboard.ui.tables import table
 from dashboard.ui.urls import parse_query, search_with
 from schemas.metadata import KeyInfo, MetadataError, validate_project_name
+from schemas.models import COST_PREFERENCES, PREFER_COMPUTED, PREFER_REPORTED
 from schemas.users import UserStore
 
 if TYPE_CHECKING:
@@ -27,6 +28,10 @@ if TYPE_CHECKING:
 MAX_RETENTION_DAYS = 3650
 MAX_KEY_NAME = 128  # the ingest_keys.name column
 ADMIN_ONLY = "Changing settings needs the admin role."
+PREFERENCE_LABELS = {
+    PREFER_COMPUTED: "llmpulse's price (list or override)",
+    PREFER_REPORTED: "the app's reported cost",
+}
 
 
 def layout(ctx: UiContext, query: PageQuery) -> Any:
@@ -57,10 +62,10 @@ def register(app: Dash, ctx: UiContext) -> None:
                   Output("projects-list", "children"), Output("settings-project-select", "options"),
                   Input("project-save", "n_clicks"), Input("project-create", "n_clicks"),
                   State("settings-project-select", "value"), State("project-rate", "value"),
-                  State("project-retention", "value"), State("project-name", "value"), State("url", "search"),
-                  prevent_initial_call=True)
+                  State("project-retention", "value"), State("project-cost-preference", "value"),
+                  State("project-name", "value"), State("url", "search"), prevent_initial_call=True)
     def change_projects(save: int | None, create: int | None, selected: str, rate: Any, days: Any,
-                        new_name: Any, search: str | None) -> tuple[Any, Any, Any, Any]:
+                        preference: Any, new_name: Any, search: str | None) -> tuple[Any, Any, Any, Any]:
         if not (save or create):
             raise PreventUpdate
         creating = callback_ctx.triggered_id == "project-create"
@@ -69,7 +74,7 @@ def register(app: Dash, ctx: UiContext) -> None:
         elif creating:
             message = _create_project(ctx, new_name)
         else:
-            message = _save_project(ctx, selected, rate, days)
+            message = _save_project(ctx, selected, rate, days, preference)
         query = parse_query(search)
         saved, created = ("", message) if creating else (message, "")
         return saved, created, _projects(ctx, query), _project_names(ctx)
@@ -121,14 +126,20 @@ def _error(text: str) -> Any:
     return error(text, "settings-error")
 
 
-def _save_project(ctx: UiContext, name: str, rate: Any, days: Any) -> Any:
+def _save_project(ctx: UiContext, name: str, rate: Any, days: Any, preference: Any) -> Any:
     try:
         sample_rate, retention = parse_rate(rate), parse_retention(days)
-        project = ctx.metadata.update_project(name, eval_sample_rate=sample_rate, retention_days=retention)
+        if preference not in COST_PREFERENCES:
+            raise ValueError(f"Choose which cost counts: {' or '.join(COST_PREFERENCES)}.")
+        project = ctx.metadata.update_project(name, eval_sample_rate=sample_rate, retention_days=retention,
+                                              cost_preference=preference)
     except (ValueError, MetadataError) as exc:  # MetadataError: the project was not found
         return _error(str(exc))
+    # The collector reloads prices and this choice every 30 s (collector/pipeline.py PriceBookSource).
     return ok(f"Saved {project.name}: eval sample rate {fmt.pct(project.eval_sample_rate)}, "
-               f"retention {project.retention_days} days.", "project-saved")
+               f"retention {project.retention_days} days, cost that counts: "
+               f"{PREFERENCE_LABELS[project.cost_preference]} (for calls ingested from within 30 seconds on).",
+               "project-saved")
 
 
 def _create_project(ctx: UiContext, name: Any) -> Any:
@@ -183,6 +194,7 @@ def _usage(key: str, endpoint: str) -> str:
 def _project_form(ctx: UiContext, name: str, project: Any) -> Any:
     rate = "" if project is None else str(project.eval_sample_rate)
     days = "" if project is None else str(project.retention_days)
+    preference = PREFER_COMPUTED if project is None else project.cost_preference
     return html.Div([
         field("Project", dcc.Dropdown(id="settings-project-select", options=_project_names(ctx), value=name,
                                        clearable=False)),
@@ -190,6 +202,9 @@ def _project_form(ctx: UiContext, name: str, project: Any) -> Any:
                                                       value=rate, placeholder="0.1 scores 10% of calls")),
         field(f"Retention (days, 1 to {MAX_RETENTION_DAYS})", dcc.Input(id="project-retention", type="text",
                                                                         inputMode="numeric", value=days)),
+        field("Cost that counts when an app reports one", dcc.Dropdown(
+            id="project-cost-preference", value=preference, clearable=False,
+            options=[{"label": PREFERENCE_LABELS[p], "value": p} for p in COST_PREFERENCES])),
         html.Button("Save", id="project-save", className="button"),
     ], className="form")
 
@@ -216,9 +231,10 @@ def _project_names(ctx: UiContext) -> list[str]:
 def _projects(ctx: UiContext, query: PageQuery) -> Any:
     rows = [html.Tr([
         html.Td(dcc.Link(p.name, href=query.link("/settings", project=p.name))), html.Td(fmt.when(p.created_at)),
-        html.Td(fmt.pct(p.eval_sample_rate)), html.Td(p.retention_days),
+        html.Td(fmt.pct(p.eval_sample_rate)), html.Td(p.retention_days), html.Td(p.cost_preference),
     ], className="selected" if p.name == query.project else "") for p in ctx.metadata.list_projects()]
-    head = html.Tr([html.Th(h) for h in ("Project", "Created", "Eval sample rate", "Retention (days)")])
+    head = html.Tr([html.Th(h) for h in ("Project", "Created", "Eval sample rate", "Retention (days)",
+                                         "Cost that counts")])
     return html.Table([html.Thead(head), html.Tbody(rows)], className="table", id="projects")
 
 

@@ -136,12 +136,35 @@ def _span_panel(span: dict[str, Any]) -> Any:
               "cache_read_tokens", "ttft_ms", "cost_total", "cost_source", "status_code", "finish_reasons")
     return html.Details([
         html.Summary(f"{span['name']} · {span['span_type']} · {fmt.ms(span['duration_ms'])}"),
+        _cost_comparison(span["cost_comparison"]),
         html.Table([html.Tr([html.Th(f), html.Td(str(span.get(f)))]) for f in fields], className="fields"),
         html.Div([_turn(m) for m in span["input_messages"] + span["output_messages"]], className="chat"),
         html.Div([html.Div(str(d.get("content", d)), className="document") for d in span["retrieval_documents"]]),
         html.Details([html.Summary("attributes"),
                       html.Pre("\n".join(f"{k} = {v}" for k, v in span["attributes"].items()), className="code")]),
     ], className="span-panel", open=span["span_type"] == "llm")
+
+
+def _cost_comparison(comparison: dict[str, Any] | None) -> Any:
+    """Both costs of a call whose app reported one that differs from ours by more than 1%, and which counts."""
+    if comparison is None:
+        return None
+    reported_counts = comparison["counted"] == "reported"
+    difference = comparison["difference_pct"]
+    versus = "" if difference is None else f" ({difference:+.1f}% against llmpulse's price)"
+    return html.Div([
+        html.Strong("Two costs: "),
+        html.Span(f"reported by the app {_call_usd(comparison['reported'])}{versus}"
+                  + (" — counts" if reported_counts else ""), className="counted" if reported_counts else ""),
+        html.Span(" · "),
+        html.Span(f"llmpulse's price {_call_usd(comparison['computed'])}"
+                  + ("" if reported_counts else " — counts"), className="" if reported_counts else "counted"),
+    ], className="cost-comparison")
+
+
+def _call_usd(value: float) -> str:
+    """One call's cost to six significant digits: two costs 1% apart must not look the same."""
+    return f"${value:,.6g}"
 
 
 def _turn(message: dict[str, Any]) -> Any:

@@ -1,0 +1,75 @@
+"""A metadata DB created by an older release gains the columns added since (create_all alone never
+alters a table), on SQLite and on PostgreSQL, keeping its rows; migrating again changes nothing."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+import sqlalchemy
+from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, inspect, text
+from sqlalchemy.engine import Engine
+
+from schemas.metadata import Metadata
+from schemas.metadata_upgrade import add_missing_columns
+from schemas.models import PREFER_COMPUTED, PREFER_REPORTED, Base
+from tests.metadata_db import POSTGRES_URL, postgres_reachable
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
+    if request.param == "sqlite":
+        yield sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'meta.db'}")
+        return
+    if not postgres_reachable():
+        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
+    schema = f"lp_{uuid.uuid4().hex[:10]}"
+    with sqlalchemy.create_engine(POSTGRES_URL).begin() as conn:
+        conn.execute(text(f"CREATE SCHEMA {schema}"))
+    engine = sqlalchemy.create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
+    yield engine
+    engine.dispose()
+    with sqlalchemy.create_engine(POSTGRES_URL).begin() as conn:
+        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+
+
+def _create_old_projects_table(engine: Engine) -> None:
+    """The projects table as releases before cost_preference created it, with one project in it."""
+    old = MetaData()
+    projects = Table("projects", old, Column("id", Integer, primary_key=True), Column("name", String(64), unique=True),
+                     Column("created_at", DateTime), Column("eval_sample_rate", Float),
+                     Column("retention_days", Integer))
+    old.create_all(engine)
+    with engine.begin() as conn:
+        conn.execute(projects.insert().values(name="checkout", created_at=datetime(2026, 11, 1),
+                                              eval_sample_rate=0.25, retention_days=14))
+
+
+def test_an_old_database_gains_cost_preference_and_keeps_its_projects(empty_engine: Engine) -> None:
+    _create_old_projects_table(empty_engine)
+    meta = Metadata(empty_engine)
+    meta.migrate()
+    assert "cost_preference" in {c["name"] for c in inspect(empty_engine).get_columns("projects")}
+    project = meta.require_project("checkout")
+    assert (project.eval_sample_rate, project.retention_days, project.cost_preference) == (0.25, 14, PREFER_COMPUTED)
+    meta.update_project("checkout", cost_preference=PREFER_REPORTED)
+    assert meta.projects_preferring_reported() == ["checkout"]
+    meta.migrate()  # idempotent: nothing left to add
+    assert add_missing_columns(empty_engine, Base.metadata) == []
+    assert meta.require_project("checkout").cost_preference == PREFER_REPORTED
+
+
+def test_a_new_column_that_cannot_be_added_is_refused_with_what_to_do(empty_engine: Engine) -> None:
+    _create_old_projects_table(empty_engine)
+    newer = MetaData()
+    Table("projects", newer, Column("id", Integer, primary_key=True), Column("owner", String(64), nullable=False))
+    with pytest.raises(RuntimeError, match="make it nullable or give it a server_default"):
+        add_missing_columns(empty_engine, newer)
+
+
+def test_a_fresh_database_has_the_column_from_create_all(metadata: Metadata) -> None:
+    project = metadata.require_project("default")
+    assert project.cost_preference == PREFER_COMPUTED and project.created_at <= datetime.now(UTC)
