@@ -5,7 +5,7 @@ generated one (reasoning and audio included); the part columns say how much of e
 cached, reasoning or audio. Instrumentations disagree on whether a count includes its parts, and
 the numbers cannot tell: a count of 5,734 beside 4,482 cached tokens may or may not hold them.
 So which count leaves which parts out is data (`EXCLUSIVE_INPUT` / `EXCLUSIVE_OUTPUT` in
-`schemas.conventions`), looked up by convention, provider and version markers; a count that no
+`schemas.token_parts`), looked up by convention, provider and version markers; a count that no
 rule names is inclusive, whatever its size. Pure functions, compiled with `normalize`.
 """
 
@@ -16,8 +16,9 @@ from typing import Any
 
 from schemas import conventions as cv
 from schemas import fields as f
+from schemas import token_parts as tp
 
-RuleIndex = dict[tuple[str, int], tuple[cv.ExclusiveCount, ...]]
+RuleIndex = dict[tuple[str, int], tuple[tp.ExclusiveCount, ...]]
 
 # The parts normalization reads beside the two wholes.
 PART_FIELDS = (
@@ -25,7 +26,7 @@ PART_FIELDS = (
 )
 
 
-def index_rules(rules: tuple[cv.ExclusiveCount, ...], table: str) -> RuleIndex:
+def index_rules(rules: tuple[tp.ExclusiveCount, ...], table: str) -> RuleIndex:
     """(convention, id of a table Source) → its rules: a span looks them up by the Source object
     that gave its count, without rebuilding that source's textual id every time."""
     index: RuleIndex = {}
@@ -43,8 +44,8 @@ def index_rules(rules: tuple[cv.ExclusiveCount, ...], table: str) -> RuleIndex:
     return index
 
 
-EXCLUSIVE_INPUT = index_rules(cv.EXCLUSIVE_INPUT, "EXCLUSIVE_INPUT")
-EXCLUSIVE_OUTPUT = index_rules(cv.EXCLUSIVE_OUTPUT, "EXCLUSIVE_OUTPUT")
+EXCLUSIVE_INPUT = index_rules(tp.EXCLUSIVE_INPUT, "EXCLUSIVE_INPUT")
+EXCLUSIVE_OUTPUT = index_rules(tp.EXCLUSIVE_OUTPUT, "EXCLUSIVE_OUTPUT")
 
 
 class CallScope:

@@ -313,6 +313,7 @@ SPAN_TYPE_SOURCES: tuple[tuple[str, dict[str, str]], ...] = (
         "model": _LLM, "embedder": _EMB, "retriever": _RET, "reranker": _RET, "indexer": _OTHER,
         "tool": _TOOL, "flow": _CHAIN, "prompt": _OTHER, "util": _OTHER,
     }),
+    ("genkit:type", {"flow": _CHAIN, "flowstep": _CHAIN}),  # older Genkit flows
     ("traceloop.span.kind", {"workflow": _CHAIN, "task": _CHAIN, "agent": _AGENT, "tool": _TOOL}),
     ("gen_ai.operation.name", {
         "chat": _LLM, "text_completion": _LLM, "generate_content": _LLM, "completion": _LLM,
@@ -372,65 +373,7 @@ MODEL_PROVIDER_PREFIXES: tuple[tuple[str, str], ...] = (
 )
 
 
-_CACHE = (f.CACHE_READ_TOKENS, f.CACHE_WRITE_TOKENS)
-_REASONING = (f.REASONING_TOKENS,)
-
-
-@dataclass(frozen=True, slots=True)
-class ExclusiveCount:
-    """Where the count that won leaves out parts it should include, so those parts are added back.
-
-    OTel rule: input_tokens counts every input token, cached (and audio) ones included, and
-    output_tokens every generated one, reasoning (and audio) included. Which count leaves what
-    out is known per convention, provider and version, never guessed from the numbers: a count
-    that no rule names is taken as inclusive. `provider` is matched against the normalized
-    provider (inferred from the model when the span names none), or as a prefix of the provider
-    as the span spelled it (`vertex.anthropic`, which normalizes to Vertex, whose Gemini models
-    count otherwise). `unless` names attributes whose presence shows a newer version of the same
-    source, which counts inclusively. `leaves_out` names the part columns added back.
-    """
-
-    convention: str
-    provider: str
-    source: str
-    unless: tuple[str, ...] = ()
-    leaves_out: tuple[str, ...] = _CACHE
-
-
-_VERCEL_V6 = ("ai.usage.inputTokenDetails.noCacheTokens", "ai.usage.inputTokenDetails.cacheReadTokens")
-_VERCEL_V6_OUTPUT = ("ai.usage.outputTokenDetails.textTokens", "ai.usage.outputTokenDetails.reasoningTokens")
-# Before v6 the Vercel AI SDK passed on the provider's raw input count, which leaves cache out
-# for the Anthropic Messages API wherever it is hosted and for Bedrock's Converse API (a span
-# that names no provider gets it from its Bedrock model id: `us.anthropic.claude-…-v2:0`).
-_VERCEL_EXCLUSIVE_INPUT_APIS = ("anthropic", "vertex.anthropic", BEDROCK)
-_VERCEL_INPUT_COUNTS = ("gen_ai.usage.input_tokens", "ai.usage.inputTokens", "ai.usage.promptTokens")
-_GEMINI_APIS = ("gcp.gemini", "gcp.vertex_ai")
-EXCLUSIVE_INPUT: tuple[ExclusiveCount, ...] = (
-    # OpenLIT passes Anthropic's raw `input_tokens`, which excludes cache (corpus: Σ 391 vs 3115).
-    ExclusiveCount(OPENLIT, "anthropic", "gen_ai.usage.input_tokens"),
-    # Langfuse usage types are disjoint and summed: its `input` is what no detail key counts
-    # (its OpenAI integration subtracts every `input_*` detail, audio included).
-    ExclusiveCount(LANGFUSE, ANY, f"{_LF_USAGE}:input", leaves_out=(*_CACHE, f.INPUT_AUDIO_TOKENS)),
-    ExclusiveCount(LANGFUSE, "anthropic", f"{_LF_USAGE}:input_tokens"),  # raw Anthropic usage keys
-    # Vercel: noCacheTokens is by definition exclusive.
-    ExclusiveCount(VERCEL_AI, ANY, "ai.usage.inputTokenDetails.noCacheTokens"),
-    *(ExclusiveCount(VERCEL_AI, api, count, _VERCEL_V6)
-      for api in _VERCEL_EXCLUSIVE_INPUT_APIS for count in _VERCEL_INPUT_COUNTS),
-)
-# Gemini bills thoughts as output but counts them apart from candidatesTokenCount: the Vercel
-# AI SDK before v6 (v6 adds them in; Vertex hosts Gemini too), Genkit's Gemini plugins and
-# Google ADK's usage_metadata pass the candidates count on as the output.
-_VERCEL_OUTPUT_COUNTS = ("gen_ai.usage.output_tokens", "ai.usage.outputTokens", "ai.usage.completionTokens")
-EXCLUSIVE_OUTPUT: tuple[ExclusiveCount, ...] = (
-    *(ExclusiveCount(VERCEL_AI, api, count, _VERCEL_V6_OUTPUT, _REASONING)
-      for api in ("gcp.gemini", "google.vertex") for count in _VERCEL_OUTPUT_COUNTS),
-    *(ExclusiveCount(GENKIT, api, f"{_GENKIT_OUTPUT}:usage.outputTokens", leaves_out=_REASONING)
-      for api in _GEMINI_APIS),
-    *(ExclusiveCount(GOOGLE_ADK, api, f"{_ADK_RESPONSE}:{_ADK_USAGE}.candidates_token_count",
-                     leaves_out=_REASONING) for api in _GEMINI_APIS),
-    # Langfuse's `output` is what no `output_*` detail counts (reasoning, audio).
-    ExclusiveCount(LANGFUSE, ANY, f"{_LF_USAGE}:output", leaves_out=(*_REASONING, f.OUTPUT_AUDIO_TOKENS)),
-)
+# Which count leaves which parts out (cache, reasoning, audio): schemas/token_parts.py.
 
 # Convention detection: scope-name prefixes first, then marker attributes, in this order.
 SCOPE_CONVENTIONS: tuple[tuple[str, str], ...] = (

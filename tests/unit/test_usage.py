@@ -16,6 +16,7 @@ from collector.pricing import PriceBook, price_row
 from collector.usage import index_rules
 from schemas import conventions as cv
 from schemas import fields as f
+from schemas import token_parts as tp
 from schemas.records import RawSpan
 
 START = 1_795_427_105_114_696_957
@@ -94,7 +95,7 @@ def test_a_small_count_beside_a_large_part_is_kept_when_no_rule_names_it() -> No
 
 
 def test_a_rule_leaving_out_an_unknown_part_is_refused() -> None:
-    rule = cv.ExclusiveCount(cv.LANGFUSE, cv.ANY, "gen_ai.usage.input_tokens", leaves_out=("image_tokens",))
+    rule = tp.ExclusiveCount(cv.LANGFUSE, cv.ANY, "gen_ai.usage.input_tokens", leaves_out=("image_tokens",))
     with pytest.raises(ValueError, match="unknown parts"):
         index_rules((rule,), "EXCLUSIVE_INPUT")
 
@@ -159,6 +160,11 @@ def test_genkit_flow_is_a_chain_without_a_model() -> None:
                   "genkit:isRoot": True, "genkit:output": '"Why…"', "genkit:state": "success"}, scope="genkit-tracer")
     assert (row[f.CONVENTION], row[f.SPAN_TYPE], row[f.IS_CALL], row[f.REQUEST_MODEL]) == (
         cv.GENKIT, f.TYPE_CHAIN, False, "")
+
+
+def test_older_genkit_flow_step_is_a_chain() -> None:
+    row = row_of({"genkit:type": "flowStep", "genkit:name": "fetch-context"}, scope="genkit-tracer")
+    assert (row[f.SPAN_TYPE], row[f.IS_CALL]) == (f.TYPE_CHAIN, False)
 
 
 # --- item 11: Google ADK -----------------------------------------------------------------------------
