@@ -350,11 +350,21 @@ def _token_columns(reader: _Reader, convention: str, provider: str) -> dict[str,
 
 def _timing_columns(span: AnySpan, reader: _Reader, name: str) -> dict[str, Any]:
     streaming = reader.value(cv.STREAM, as_bool)
-    if streaming is None and name.lower() in cv.STREAMING_SPAN_NAMES:
+    if streaming is None and _vercel_operation(name, reader.attrs) in cv.STREAMING_SPAN_NAMES:
         streaming = True
     ttft = _ttft_ms(span, reader, bool(streaming))
     # No stream flag: a first-token time is itself the evidence that the call streamed.
     return {f.TTFT_MS: ttft, f.STREAMING: streaming if streaming is not None else ttft is not None}
+
+
+def _vercel_operation(name: str, attrs: dict[str, Any]) -> str:
+    """The Vercel AI SDK's operation id: ai.operationId, else the first word of operation.name
+    (older SDKs, renamed spans), else the span name; lower-cased."""
+    for key in cv.VERCEL_OPERATION_KEYS:
+        value = attrs.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip().partition(" ")[0].lower()
+    return name.lower()
 
 
 def _ttft_ms(span: AnySpan, reader: _Reader, streaming: bool) -> float | None:

@@ -79,12 +79,12 @@ def token_columns(
     total: int | None, scope: CallScope,
 ) -> dict[str, int]:
     """The token columns of one call: (input, output) made inclusive where the table says their
-    source left a part out; the total follows when a part was added."""
+    source left a part out."""
     added_in = left_out(EXCLUSIVE_INPUT, scope, sources[0])
     added_out = left_out(EXCLUSIVE_OUTPUT, scope, sources[1])
     input_tokens = wholes[0] + sum(parts[part] for part in added_in)
     output = wholes[1] + sum(parts[part] for part in added_out)
-    if added_in or added_out:
+    if input_tokens != wholes[0] or output != wholes[1]:  # a part was added: the total follows
         total = max(total or 0, input_tokens + output)
     return {
         f.INPUT_TOKENS: input_tokens, f.OUTPUT_TOKENS: output,

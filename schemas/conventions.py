@@ -293,6 +293,7 @@ VERCEL_SPAN_TYPES: dict[str, str] = {
     "ai.streamobject": _CHAIN, "ai.embed": _CHAIN, "ai.embedmany": _CHAIN,
 }
 VERCEL_OPERATION_NAME = "operation.name"
+VERCEL_OPERATION_KEYS = ("ai.operationId", VERCEL_OPERATION_NAME)
 # Keys whose value's first word is the hint (the rest names the app's function).
 FIRST_WORD_KEYS = frozenset({VERCEL_OPERATION_NAME})
 # A span with no type hint at all but a model attribute is an LLM call (older OTel, OpenLLMetry).

@@ -119,6 +119,13 @@ def test_vercel_tool_call_named_only_by_operation_name_is_a_tool_not_a_call() ->
     assert (row[f.SPAN_TYPE], row[f.OPERATION], row[f.IS_CALL]) == (f.TYPE_TOOL, "execute_tool", False)
 
 
+def test_vercel_renamed_stream_call_is_known_as_streamed_by_operation_name() -> None:
+    row = row_of({"operation.name": "ai.streamText.doStream chat-bot", "ai.model.id": "gpt-4o-mini",
+                  "ai.model.provider": "openai.chat", "ai.usage.promptTokens": 17, "ai.usage.completionTokens": 24},
+                 scope="ai", name="answer question")
+    assert (row[f.SPAN_TYPE], row[f.STREAMING]) == (f.TYPE_LLM, True)
+
+
 def test_operation_name_of_other_libraries_types_nothing() -> None:
     row = row_of({"operation.name": "GET /users", "http.method": "GET"}, scope="opentelemetry.instrumentation.flask")
     assert (row[f.SPAN_TYPE], row[f.OPERATION]) == (f.TYPE_OTHER, "")
