@@ -32,8 +32,10 @@ def index_rules(rules: tuple[tp.ExclusiveCount, ...], table: str) -> RuleIndex:
     index: RuleIndex = {}
     sources = [source for entries in cv.FIELD_SOURCES.values() for source in entries]
     for rule in rules:
-        matching = [source for source in sources if source.source_id == rule.source]
-        if not matching:  # a typo in the table would silently price tokens twice, or not at all
+        matching: list[cv.Source | None] = [source for source in sources if source.source_id == rule.source]
+        if rule.source == tp.NO_COUNT:
+            matching = [None]
+        elif not matching:  # a typo in the table would silently price tokens twice, or not at all
             raise ValueError(f"{table} names {rule.source!r}, which no FIELD_SOURCES entry has")
         unknown = [part for part in rule.leaves_out if part not in PART_FIELDS]
         if unknown:
@@ -62,8 +64,8 @@ class CallScope:
 
 
 def left_out(index: RuleIndex, scope: CallScope, source: cv.Source | None) -> tuple[str, ...]:
-    """The part columns that the count read from `source` leaves out, per the table."""
-    rules = index.get((scope.convention, id(source))) if source is not None else None
+    """The part columns that the count read from `source` (None: no count) leaves out, per the table."""
+    rules = index.get((scope.convention, id(source)))
     if not rules:
         return ()
     parts: tuple[str, ...] = ()

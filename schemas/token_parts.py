@@ -20,6 +20,7 @@ GENKIT_OUTPUT = "genkit:output"
 ADK_RESPONSE = "gcp.vertex.agent.llm_response"
 ADK_USAGE = "usage_metadata"
 
+NO_COUNT = ""  # a rule's source for spans that carry no count at all: then their parts are the whole
 _CACHE = (f.CACHE_READ_TOKENS, f.CACHE_WRITE_TOKENS)
 _REASONING = (f.REASONING_TOKENS,)
 
@@ -56,6 +57,8 @@ EXCLUSIVE_INPUT: tuple[ExclusiveCount, ...] = (
     # Langfuse usage types are disjoint and summed: its `input` is what no detail key counts
     # (its OpenAI integration subtracts every `input_*` detail, audio included).
     ExclusiveCount(LANGFUSE, ANY, f"{LF_USAGE}:input", leaves_out=(*_CACHE, f.INPUT_AUDIO_TOKENS)),
+    # …and it drops `input` when the details account for all of it (everything cached).
+    ExclusiveCount(LANGFUSE, ANY, NO_COUNT, leaves_out=(*_CACHE, f.INPUT_AUDIO_TOKENS)),
     ExclusiveCount(LANGFUSE, "anthropic", f"{LF_USAGE}:input_tokens"),  # raw Anthropic usage keys
     # Vercel: noCacheTokens is by definition exclusive.
     ExclusiveCount(VERCEL_AI, ANY, "ai.usage.inputTokenDetails.noCacheTokens"),
@@ -75,4 +78,5 @@ EXCLUSIVE_OUTPUT: tuple[ExclusiveCount, ...] = (
                      leaves_out=_REASONING) for api in _GEMINI_APIS),
     # Langfuse's `output` is what no `output_*` detail counts (reasoning, audio).
     ExclusiveCount(LANGFUSE, ANY, f"{LF_USAGE}:output", leaves_out=(*_REASONING, f.OUTPUT_AUDIO_TOKENS)),
+    ExclusiveCount(LANGFUSE, ANY, NO_COUNT, leaves_out=(*_REASONING, f.OUTPUT_AUDIO_TOKENS)),
 )

@@ -229,6 +229,12 @@ def test_langfuse_openai_details_are_all_left_out_of_input_and_output() -> None:
     assert tokens(langfuse("o4-mini", reasoning)) == (1380, 60, 1280, 0, 20, 1440, 0, 0)
 
 
+def test_langfuse_without_input_has_its_details_as_the_whole() -> None:
+    """Langfuse's OpenAI integration drops `input` (and `output`) when the details hold all of it."""
+    usage = {"input_cached_tokens": 1000, "output_reasoning_tokens": 30, "total": 1030}
+    assert tokens(langfuse("o4-mini", usage)) == (1000, 30, 1000, 0, 30, 1030, 0, 0)
+
+
 def test_langfuse_cached_input_key() -> None:
     assert tokens(langfuse("gpt-4.1", {"input": 100, "cached_input": 900, "output": 10}))[:3] == (1000, 10, 900)
 
