@@ -207,6 +207,12 @@ FIELD_SOURCES: dict[str, tuple[Source, ...]] = {
             "input_tokens_details.audio_tokens",
         ),
         *_adk("prompt_tokens_details.modality=AUDIO.token_count"),
+        # Gemini's own usageMetadata, as the Vercel AI SDK and Genkit pass it on.
+        *_inside(
+            _AI_PROVIDER_METADATA, "google.usageMetadata.promptTokensDetails.modality=AUDIO.tokenCount",
+            "vertex.usageMetadata.promptTokensDetails.modality=AUDIO.tokenCount",
+        ),
+        *_genkit("custom.usageMetadata.promptTokensDetails.modality=AUDIO.tokenCount"),
     ),
     f.OUTPUT_AUDIO_TOKENS: (
         *_flat(
@@ -218,6 +224,11 @@ FIELD_SOURCES: dict[str, tuple[Source, ...]] = {
             "output_tokens_details.audio_tokens",
         ),
         *_adk("candidates_tokens_details.modality=AUDIO.token_count"),
+        *_inside(
+            _AI_PROVIDER_METADATA, "google.usageMetadata.candidatesTokensDetails.modality=AUDIO.tokenCount",
+            "vertex.usageMetadata.candidatesTokensDetails.modality=AUDIO.tokenCount",
+        ),
+        *_genkit("custom.usageMetadata.candidatesTokensDetails.modality=AUDIO.tokenCount"),
     ),
     f.TOTAL_TOKENS: (
         *_flat(

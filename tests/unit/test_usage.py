@@ -256,6 +256,20 @@ def test_flat_langfuse_usage_names_are_parts_of_an_inclusive_input() -> None:
     assert row[f.COST_OUTPUT_AUDIO] > 20 * row[f.COST_OUTPUT]  # 400 audio at $20/M against 100 text at $2.4/M
 
 
+def test_gemini_audio_details_inside_vercel_provider_metadata_and_genkit_output() -> None:
+    usage = {"promptTokenCount": 900, "candidatesTokenCount": 40, "totalTokenCount": 940,
+             "promptTokensDetails": [{"modality": "TEXT", "tokenCount": 300}, {"modality": "AUDIO", "tokenCount": 600}]}
+    vercel = row_of({"ai.operationId": "ai.generateText.doGenerate", "ai.model.id": "gemini-2.0-flash",
+                     "ai.model.provider": "google.generative-ai", "ai.usage.promptTokens": 900,
+                     "ai.usage.completionTokens": 40,
+                     "ai.response.providerMetadata": json.dumps({"google": {"usageMetadata": usage}})}, scope="ai")
+    output = json.loads(GENKIT_MODEL_SPAN["genkit:output"])
+    output["custom"]["usageMetadata"] = usage
+    genkit = row_of({**GENKIT_MODEL_SPAN, "genkit:output": json.dumps(output)}, scope="genkit-tracer")
+    assert priced(vercel)[f.INPUT_AUDIO_TOKENS] == genkit[f.INPUT_AUDIO_TOKENS] == 600
+    assert vercel[f.COST_INPUT_AUDIO] > 0  # Gemini 2.0 Flash lists an audio input rate
+
+
 def test_openinference_audio_details_without_an_audio_rate_are_priced_as_text() -> None:
     row = priced(row_of({"openinference.span.kind": "LLM", "llm.model_name": "gpt-4o-mini", "llm.provider": "openai",
                          "llm.token_count.prompt": 1000, "llm.token_count.completion": 50,
