@@ -25,6 +25,7 @@ from collector.coerce import (
     utc_datetime,
 )
 from collector.messages import extract_log_messages, span_content
+from collector.usage import PART_FIELDS, CallScope, token_columns
 from schemas import conventions as cv
 from schemas import fields as f
 from schemas.records import RawSpan
@@ -39,28 +40,6 @@ DEFAULT_MAX_CHARS = 32768
 _KINDS = ("unspecified", "internal", "server", "client", "producer", "consumer")
 _STATUSES = ("unset", "ok", "error")
 _BOOL_TEXT = {True: "true", False: "false"}
-
-
-_ExclusiveIndex = dict[tuple[str, int], tuple[cv.ExclusiveCount, ...]]
-
-
-def _index_exclusive_rules(rules: tuple[cv.ExclusiveCount, ...], table: str) -> _ExclusiveIndex:
-    """(convention, id of a table Source) → its rules: a span looks them up by the Source object
-    that gave its count, without rebuilding that source's textual id every time."""
-    index: _ExclusiveIndex = {}
-    sources = [source for entries in cv.FIELD_SOURCES.values() for source in entries]
-    for rule in rules:
-        matching = [source for source in sources if source.source_id == rule.source]
-        if not matching:  # a typo in the table would silently price tokens twice, or not at all
-            raise ValueError(f"{table} names {rule.source!r}, which no FIELD_SOURCES entry has")
-        for source in matching:
-            key = (rule.convention, id(source))
-            index[key] = (*index.get(key, ()), rule)
-    return index
-
-
-_EXCLUSIVE_INPUT = _index_exclusive_rules(cv.EXCLUSIVE_INPUT, "EXCLUSIVE_INPUT")
-_EXCLUSIVE_OUTPUT = _index_exclusive_rules(cv.EXCLUSIVE_OUTPUT, "EXCLUSIVE_OUTPUT")
 
 
 # Detection ranks: exact marker keys (in MARKER_KEYS order) beat attribute-name prefixes.
@@ -172,11 +151,9 @@ class _Reader:
         attrs = self.attrs
         for _, source in found:
             raw = attrs[source.key]
-            if raw is None or (source.streaming_only and not streaming):
+            if raw is None or (source.streaming_only and not streaming) or (source.llm_only and not self.llm):
                 continue
             if source.path:
-                if source.llm_only and not self.llm:
-                    continue
                 raw = _dig(self.blob(source.key), source.path)
             value = None if raw is None else coerce(raw)
             if value is not None and not (source.zero_is_null and value == 0):
@@ -202,10 +179,23 @@ def _rank(entry: tuple[int, cv.Source]) -> int:
 
 def _dig(node: Any, path: tuple[str, ...]) -> Any:
     for step in path:
-        if not isinstance(node, dict):
+        if isinstance(node, list) and cv.ITEM_WHERE in step:
+            node = _item_where(node, step)
+        elif not isinstance(node, dict):
             return None
-        node = _sum_parts(node) if step == cv.SUM_OF_PARTS else node.get(step)
+        else:
+            node = _sum_parts(node) if step == cv.SUM_OF_PARTS else node.get(step)
     return node
+
+
+def _item_where(items: list[Any], step: str) -> Any:
+    """The first object of `items` whose `key` is `value` (step `key=value`), matched case-blind."""
+    key, _, value = step.partition(cv.ITEM_WHERE)
+    value = value.lower()
+    for item in items:
+        if isinstance(item, dict) and str(item.get(key, "")).lower() == value:
+            return item
+    return None
 
 
 def _sum_parts(parts: dict[str, Any]) -> Decimal | None:
@@ -239,7 +229,12 @@ def _convention(scope: Any, attrs: dict[str, Any], marker: int) -> str:
 def _span_type(name: str, attrs: dict[str, Any]) -> str:
     for key, table in cv.SPAN_TYPE_SOURCES:
         hint = attrs.get(key)
-        if isinstance(hint, str) and (found := table.get(hint.strip().lower())):
+        if not isinstance(hint, str):
+            continue
+        hint = hint.strip().lower()
+        if key in cv.FIRST_WORD_KEYS:
+            hint = hint.partition(" ")[0]
+        if found := table.get(hint):
             return found
     by_name = cv.VERCEL_SPAN_TYPES.get(name.lower())
     if by_name:
@@ -331,58 +326,45 @@ def normalize_provider(name: str) -> str:
 
 def _provider_of(model: str) -> str:
     model = model.lower().rpartition("/")[2]
+    if _is_bedrock_id(model):
+        return cv.BEDROCK
     return next((provider for prefix, provider in cv.MODEL_PROVIDER_PREFIXES if model.startswith(prefix)), "")
 
 
+def _is_bedrock_id(model: str) -> bool:
+    """`[region.]vendor.model` (`us.anthropic.claude-3-5-sonnet-20241022-v2:0`): a Bedrock model id."""
+    region = next((prefix for prefix in cv.BEDROCK_REGIONS if model.startswith(prefix)), "")
+    return model.startswith(cv.BEDROCK_VENDORS, len(region))
+
+
 def _token_columns(reader: _Reader, convention: str, provider: str) -> dict[str, int]:
-    """Token counts made inclusive (OTel rule) where the source left a part out: cache from
-    input, reasoning from output."""
+    """Token columns, made inclusive (OTel rule) where the convention table says a count left a
+    part out (`collector.usage`): cache or audio from input, reasoning or audio from output."""
     input_tokens, input_source = reader.first(f.INPUT_TOKENS, as_int)
     output, output_source = reader.first(f.OUTPUT_TOKENS, as_int)
-    input_tokens, output = input_tokens or 0, output or 0
-    cache_read = reader.value(f.CACHE_READ_TOKENS, as_int, 0)
-    cache_write = reader.value(f.CACHE_WRITE_TOKENS, as_int, 0)
-    reasoning = reader.value(f.REASONING_TOKENS, as_int, 0)
-    total = reader.value(f.TOTAL_TOKENS, as_int)
-    cached = cache_read + cache_write
-    # Safety nets: a part larger than its whole shows the whole left it out.
-    add_cache = cached > 0 and (
-        cached > input_tokens or _excludes(_EXCLUSIVE_INPUT, reader, convention, provider, input_source))
-    add_reasoning = reasoning > 0 and (
-        reasoning > output or _excludes(_EXCLUSIVE_OUTPUT, reader, convention, provider, output_source))
-    if add_cache or add_reasoning:
-        input_tokens += cached if add_cache else 0
-        output += reasoning if add_reasoning else 0
-        total = max(total or 0, input_tokens + output)
-    return {
-        f.INPUT_TOKENS: input_tokens, f.OUTPUT_TOKENS: output,
-        f.CACHE_READ_TOKENS: cache_read, f.CACHE_WRITE_TOKENS: cache_write,
-        f.REASONING_TOKENS: reasoning,
-        f.TOTAL_TOKENS: input_tokens + output if total is None else total,
-    }
-
-
-def _excludes(index: _ExclusiveIndex, reader: _Reader, convention: str, provider: str,
-              source: cv.Source | None) -> bool:
-    """Does a rule say the count from `source` leaves its part out, for this span's provider?"""
-    rules = index.get((convention, id(source))) if source is not None else None
-    if not rules:
-        return False
-    spelled = reader.value(f.PROVIDER, as_text, "").strip().lower()
-    for rule in rules:
-        named = rule.provider in (cv.ANY, provider) or spelled.startswith(rule.provider + ".")
-        if named and not any(key in reader.attrs for key in rule.unless):
-            return True
-    return False
+    parts = {field: reader.value(field, as_int, 0) for field in PART_FIELDS}
+    scope = CallScope(convention, provider, reader.value(f.PROVIDER, as_text, ""), reader.attrs)
+    return token_columns((input_tokens or 0, output or 0), (input_source, output_source), parts,
+                         reader.value(f.TOTAL_TOKENS, as_int), scope)
 
 
 def _timing_columns(span: AnySpan, reader: _Reader, name: str) -> dict[str, Any]:
     streaming = reader.value(cv.STREAM, as_bool)
-    if streaming is None and name.lower() in cv.STREAMING_SPAN_NAMES:
+    if streaming is None and _vercel_operation(name, reader.attrs) in cv.STREAMING_SPAN_NAMES:
         streaming = True
     ttft = _ttft_ms(span, reader, bool(streaming))
     # No stream flag: a first-token time is itself the evidence that the call streamed.
     return {f.TTFT_MS: ttft, f.STREAMING: streaming if streaming is not None else ttft is not None}
+
+
+def _vercel_operation(name: str, attrs: dict[str, Any]) -> str:
+    """The Vercel AI SDK's operation id: ai.operationId, else the first word of operation.name
+    (older SDKs, renamed spans), else the span name; lower-cased."""
+    for key in cv.VERCEL_OPERATION_KEYS:
+        value = attrs.get(key)
+        if isinstance(value, str) and value.strip():
+            return value.strip().partition(" ")[0].lower()
+    return name.lower()
 
 
 def _ttft_ms(span: AnySpan, reader: _Reader, streaming: bool) -> float | None:
@@ -412,7 +394,7 @@ def _context_columns(span: AnySpan, reader: _Reader, max_chars: int) -> dict[str
         f.ENVIRONMENT: environment or reader.value(f.ENVIRONMENT, as_text, ""),
         f.ERROR_TYPE: reader.value(f.ERROR_TYPE, as_text) or _exception_type(span.events),
         f.CACHE_HIT: reader.value(f.CACHE_HIT, as_bool, False),
-        **dict.fromkeys(f.COST_FIELDS), f.COST_SOURCE: f.SOURCE_NONE,
+        **dict.fromkeys(f.COST_FIELDS), **dict.fromkeys(f.AUDIO_COST_FIELDS), f.COST_SOURCE: f.SOURCE_NONE,
         f.COST_REPORTED: reader.value(f.COST_REPORTED, as_decimal),
         f.COST_COMPUTED: None,
         f.USER_ID: reader.value(f.USER_ID, as_text, ""),

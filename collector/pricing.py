@@ -19,6 +19,9 @@ Token rule (OTel): input tokens include cache reads and writes, so uncached inpu
 input - cache_read - cache_write (never below zero) and each token is priced exactly once.
 A missing cache rate means the provider bills those tokens as ordinary input. A list price
 with a per-request fee (Perplexity's search models) adds it once per call, as `request`.
+Audio tokens are parts of input and output too: where the list price has an audio rate they are
+priced at it (`input_audio`, `output_audio`) and taken out of the text part, else they are
+priced as text.
 """
 
 from __future__ import annotations
@@ -42,7 +45,8 @@ _STORED_PRECISION = Decimal("1e-12")  # the spans table stores Decimal(38, 12)
 _ZERO = Decimal(0)
 _DECIMAL_38 = Context(prec=38)  # 26 integer and 12 decimal digits, as stored
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_NO_COST = dict.fromkeys(f.COST_FIELDS)
+_NO_COST = dict.fromkeys((*f.COST_FIELDS, *f.AUDIO_COST_FIELDS))
+_AUDIO_PRICES = ("input_audio_mtok", "output_audio_mtok")
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -69,6 +73,8 @@ class Rates:
     cache_write: Decimal
     source: str
     per_request: Decimal = _ZERO
+    input_audio: Decimal | None = None  # None: audio is billed as text
+    output_audio: Decimal | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -82,6 +88,8 @@ class Cost:
     total: Decimal
     source: str
     request: Decimal = _ZERO
+    input_audio: Decimal = _ZERO
+    output_audio: Decimal = _ZERO
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,10 +158,11 @@ def price_row(row: dict[str, Any], book: PriceBook) -> None:
         return
     tokens = [_count(row.get(name)) for name in (f.INPUT_TOKENS, f.OUTPUT_TOKENS)]
     cache = [_count(row.get(name)) for name in (f.CACHE_READ_TOKENS, f.CACHE_WRITE_TOKENS)]
+    audio = [_count(row.get(name)) for name in f.AUDIO_TOKEN_FIELDS]
     models = (row.get(f.RESPONSE_MODEL) or "", row.get(f.REQUEST_MODEL) or "")
     project = row.get(f.PROJECT_ID) or ""
     rates = book.find_rates(project, row.get(f.PROVIDER) or "", models, _call_time(row), tokens[0])
-    ours = None if rates is None else cost_from_rates(rates, *tokens, *cache)
+    ours = None if rates is None else cost_from_rates(rates, *tokens, *cache, *audio)
     reported = _to_decimal(row.get(f.COST_REPORTED))
     row[f.COST_COMPUTED] = None if ours is None else ours.total
     counted = ours
@@ -168,18 +177,23 @@ def price_row(row: dict[str, Any], book: PriceBook) -> None:
 def cost_from_rates(
     rates: Rates, input_tokens: int, output_tokens: int,
     cache_read_tokens: int = 0, cache_write_tokens: int = 0,
+    input_audio_tokens: int = 0, output_audio_tokens: int = 0,
 ) -> Cost:
-    """Price each token once: uncached input, output, cache reads and cache writes at their own
-    rates, plus the per-request fee if the price has one."""
-    uncached = max(input_tokens - cache_read_tokens - cache_write_tokens, 0)
+    """Price each token once: uncached text input, output text, cache reads, cache writes and
+    audio at their own rates, plus the per-request fee if the price has one."""
+    audio_in = input_audio_tokens if rates.input_audio is not None else 0
+    audio_out = output_audio_tokens if rates.output_audio is not None else 0
+    uncached = max(input_tokens - cache_read_tokens - cache_write_tokens - audio_in, 0)
     parts = (
         _money(uncached, rates.input),
-        _money(output_tokens, rates.output),
+        _money(max(output_tokens - audio_out, 0), rates.output),
         _money(cache_read_tokens, rates.cache_read),
         _money(cache_write_tokens, rates.cache_write),
     )
+    audio = (_money(audio_in, rates.input_audio or _ZERO), _money(audio_out, rates.output_audio or _ZERO))
     request = rates.per_request
-    return Cost(*parts, total=sum(parts, request), source=rates.source, request=request)
+    return Cost(*parts, total=sum((*parts, *audio), request), source=rates.source, request=request,
+                input_audio=audio[0], output_audio=audio[1])
 
 
 def apportion(ours: Cost, reported: Decimal) -> Cost | None:
@@ -192,13 +206,14 @@ def apportion(ours: Cost, reported: Decimal) -> Cost | None:
     """
     if ours.total <= _ZERO:
         return None
-    parts = [ours.input, ours.output, ours.cache_read, ours.cache_write, ours.request]
+    parts = [ours.input, ours.output, ours.cache_read, ours.cache_write, ours.request,
+             ours.input_audio, ours.output_audio]
     scaled = [_DECIMAL_38.divide(_DECIMAL_38.multiply(part, reported), ours.total)
               .quantize(_STORED_PRECISION, rounding=ROUND_DOWN, context=_DECIMAL_38) for part in parts]
     largest = max(range(len(scaled)), key=lambda i: scaled[i])
     scaled[largest] = _DECIMAL_38.add(scaled[largest], _DECIMAL_38.subtract(reported, sum(scaled, _ZERO)))
     return Cost(scaled[0], scaled[1], scaled[2], scaled[3], total=reported, source=f.SOURCE_REPORTED,
-                request=scaled[4])
+                request=scaled[4], input_audio=scaled[5], output_audio=scaled[6])
 
 
 def list_rates(provider: str, model: str, at: datetime, input_tokens: int = 0) -> Rates | None:
@@ -221,7 +236,7 @@ def _invariant_rates(provider: str, model: str) -> tuple[bool, Rates | None]:
     prices = info.prices
     if not isinstance(prices, ModelPrice) or any(
         isinstance(getattr(prices, name), TieredPrices)
-        for name in ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok")
+        for name in ("input_mtok", "output_mtok", "cache_read_mtok", "cache_write_mtok", *_AUDIO_PRICES)
     ):
         return False, None
     return True, _rates_of(prices, 0)
@@ -240,6 +255,8 @@ def _rates_of(prices: Any, input_tokens: int) -> Rates | None:
         _fallback(_tier(prices.cache_write_mtok, input_tokens), base),
         f.SOURCE_LIST_PRICE,
         _per_request(prices.requests_kcount),
+        _tier(getattr(prices, _AUDIO_PRICES[0], None), input_tokens),
+        _tier(getattr(prices, _AUDIO_PRICES[1], None), input_tokens),
     )
 
 
@@ -329,6 +346,8 @@ def _write_cost(row: dict[str, Any], cost: Cost) -> None:
     row[f.COST_CACHE_READ] = cost.cache_read
     row[f.COST_CACHE_WRITE] = cost.cache_write
     row[f.COST_REQUEST] = cost.request
+    row[f.COST_INPUT_AUDIO] = cost.input_audio
+    row[f.COST_OUTPUT_AUDIO] = cost.output_audio
     row[f.COST_TOTAL] = cost.total
     row[f.COST_SOURCE] = cost.source
 

@@ -22,8 +22,10 @@ OPENLLMETRY = "openllmetry"
 OPENLIT = "openlit"
 VERCEL_AI = "vercel_ai"
 LANGFUSE = "langfuse"
+GENKIT = "genkit"
+GOOGLE_ADK = "google_adk"
 NO_CONVENTION = ""
-CONVENTIONS = (OTEL_GENAI, OPENINFERENCE, OPENLLMETRY, OPENLIT, VERCEL_AI, LANGFUSE)
+CONVENTIONS = (OTEL_GENAI, OPENINFERENCE, OPENLLMETRY, OPENLIT, VERCEL_AI, LANGFUSE, GENKIT, GOOGLE_ADK)
 
 # Intermediate canonical values that are not columns but feed one.
 STREAM = "stream"                      # → streaming
@@ -31,6 +33,9 @@ FIRST_TOKEN_TIME = "first_token_time"  # absolute timestamp → ttft_ms
 MODEL_NAME = "model_name"              # a model attribute that is neither clearly requested nor served
 ANY = "*"                              # wildcard provider in EXCLUSIVE_INPUT/OUTPUT
 SUM_OF_PARTS = "+"                     # a path step: the sum of the numbers in that object
+# A path step `key=value` picks, in a list, the first object whose `key` is `value` (Gemini's
+# per-modality counts: [{"modality": "AUDIO", "token_count": 12}, …]).
+ITEM_WHERE = "="
 
 
 @dataclass(frozen=True, slots=True)
@@ -71,6 +76,20 @@ _AI_PROVIDER_METADATA = "ai.response.providerMetadata"
 _OI_LLM_PARAMS = "llm.invocation_parameters"
 _OI_EMBEDDING_PARAMS = "embedding.invocation_parameters"
 _LF_MODEL_PARAMS = "langfuse.observation.model.parameters"
+# Firebase Genkit: a model action's GenerateResponse (usage, and the raw Gemini response as `custom`).
+_GENKIT_OUTPUT = "genkit:output"
+# Google ADK's call_llm span: the LlmResponse as pydantic dumps it (snake_case usage_metadata).
+_ADK_RESPONSE = "gcp.vertex.agent.llm_response"
+_ADK_USAGE = "usage_metadata"
+
+
+def _genkit(*paths: str) -> tuple[Source, ...]:
+    return tuple(Source(_GENKIT_OUTPUT, tuple(path.split(".")), llm_only=True) for path in paths)
+
+
+def _adk(*paths: str) -> tuple[Source, ...]:
+    return tuple(Source(_ADK_RESPONSE, (_ADK_USAGE, *path.split(".")), llm_only=True) for path in paths)
+
 
 # Canonical field → sources, first non-null wins.
 FIELD_SOURCES: dict[str, tuple[Source, ...]] = {
@@ -80,13 +99,17 @@ FIELD_SOURCES: dict[str, tuple[Source, ...]] = {
     f.OPERATION: _flat("gen_ai.operation.name", "llm.request.type", "ai.operationId"),
     f.REQUEST_MODEL: (
         *_flat("gen_ai.request.model", "llm.request.model_name", "ai.model.id", "llm.request.model"),
+        Source("genkit:name", llm_only=True),  # a Genkit model action is named by its model ("googleai/…")
         *_inside(_OI_LLM_PARAMS, "model"),  # OpenInference+OpenAI: request model only here (corpus)
         *_inside(_OI_EMBEDDING_PARAMS, "model"),
     ),
-    f.RESPONSE_MODEL: _flat(
-        "gen_ai.response.model", "llm.response.model_name", "ai.response.model", "llm.response.model",
-        "llm.model_name",  # OpenInference: the served model (corpus)
-        "embedding.model_name",
+    f.RESPONSE_MODEL: (
+        *_flat(
+            "gen_ai.response.model", "llm.response.model_name", "ai.response.model", "llm.response.model",
+            "llm.model_name",  # OpenInference: the served model (corpus)
+            "embedding.model_name",
+        ),
+        *_genkit("custom.modelVersion"),  # Genkit's Gemini plugins pass the raw response on as `custom`
     ),
     # Langfuse records one model name: the served one when a response came, else the requested.
     MODEL_NAME: _flat("langfuse.observation.model.name"),
@@ -108,13 +131,18 @@ FIELD_SOURCES: dict[str, tuple[Source, ...]] = {
         ),
         *_inside(_LF_USAGE, "prompt_tokens", "input_tokens", "input", "promptTokens"),
         Source("ai.usage.inputTokenDetails.noCacheTokens"),
+        *_genkit("usage.inputTokens"),
+        *_adk("prompt_token_count"),
     ),
     f.OUTPUT_TOKENS: (
+        # ADK first: some versions set gen_ai.usage.output_tokens to the call's total_token_count.
+        *_adk("candidates_token_count"),
         *_flat(
             "gen_ai.usage.output_tokens", "gen_ai.usage.completion_tokens", "llm.token_count.completion",
             "ai.usage.outputTokens", "ai.usage.completionTokens", "llm.usage.completion_tokens",
         ),
         *_inside(_LF_USAGE, "completion_tokens", "output_tokens", "output", "completionTokens"),
+        *_genkit("usage.outputTokens"),
     ),
     f.CACHE_READ_TOKENS: (
         *_flat(
@@ -122,16 +150,19 @@ FIELD_SOURCES: dict[str, tuple[Source, ...]] = {
             "llm.token_count.prompt_details.cache_read", "gen_ai.usage.prompt_tokens_details.cached_tokens",
             "ai.usage.inputTokenDetails.cacheReadTokens", "ai.usage.cachedInputTokens",
             "llm.anthropic.usage.cache_read_input_tokens", "gen_ai.usage.details.cache_read_input_tokens",
+            "gen_ai.usage.input_cached_tokens",  # the flat usage names Langfuse reads (LiveKit Agents sends them)
         ),
         *_inside(
             _LF_USAGE, "prompt_tokens_details.cached_tokens", "input_tokens_details.cached_tokens",
-            "cache_read_input_tokens", "input_cached_tokens", "input_cache_read", "cache_read",
+            "cache_read_input_tokens", "input_cached_tokens", "input_cache_read", "cache_read", "cached_input",
         ),
         *_inside(
             _AI_PROVIDER_METADATA, "anthropic.cacheReadInputTokens",
             "anthropic.usage.cache_read_input_tokens", "bedrock.usage.cacheReadInputTokens",
             "openai.cachedPromptTokens",
         ),
+        *_genkit("usage.cachedContentTokens"),
+        *_adk("cached_content_token_count"),
     ),
     f.CACHE_WRITE_TOKENS: (
         *_flat(
@@ -139,7 +170,7 @@ FIELD_SOURCES: dict[str, tuple[Source, ...]] = {
             "gen_ai.usage.cache_creation_input_tokens", "llm.token_count.prompt_details.cache_write",
             "gen_ai.usage.prompt_tokens_details.cache_creation_tokens",
             "ai.usage.inputTokenDetails.cacheWriteTokens", "llm.anthropic.usage.cache_creation_input_tokens",
-            "gen_ai.usage.details.cache_creation_input_tokens",
+            "gen_ai.usage.details.cache_creation_input_tokens", "gen_ai.usage.input_cache_creation",
         ),
         *_inside(
             _LF_USAGE, "cache_creation_input_tokens", "input_cache_creation", "input_cache_write", "cache_write",
@@ -161,12 +192,51 @@ FIELD_SOURCES: dict[str, tuple[Source, ...]] = {
             _AI_PROVIDER_METADATA, "openai.reasoningTokens", "google.usageMetadata.thoughtsTokenCount",
             "vertex.usageMetadata.thoughtsTokenCount",
         ),
+        *_genkit("usage.thoughtsTokens"),
+        *_adk("thoughts_token_count"),
+    ),
+    # Audio parts of input and output (OpenAI audio and realtime models, Gemini Live): priced at
+    # their own rates where the list price has them.
+    f.INPUT_AUDIO_TOKENS: (
+        *_flat(
+            "gen_ai.usage.input_audio_tokens", "llm.token_count.prompt_details.audio",
+            "gen_ai.usage.prompt_tokens_details.audio_tokens",
+        ),
+        *_inside(
+            _LF_USAGE, "input_audio_tokens", "input_audio", "prompt_tokens_details.audio_tokens",
+            "input_tokens_details.audio_tokens",
+        ),
+        *_adk("prompt_tokens_details.modality=AUDIO.token_count"),
+        # Gemini's own usageMetadata, as the Vercel AI SDK and Genkit pass it on.
+        *_inside(
+            _AI_PROVIDER_METADATA, "google.usageMetadata.promptTokensDetails.modality=AUDIO.tokenCount",
+            "vertex.usageMetadata.promptTokensDetails.modality=AUDIO.tokenCount",
+        ),
+        *_genkit("custom.usageMetadata.promptTokensDetails.modality=AUDIO.tokenCount"),
+    ),
+    f.OUTPUT_AUDIO_TOKENS: (
+        *_flat(
+            "gen_ai.usage.output_audio_tokens", "llm.token_count.completion_details.audio",
+            "gen_ai.usage.completion_tokens_details.audio_tokens",
+        ),
+        *_inside(
+            _LF_USAGE, "output_audio_tokens", "output_audio", "completion_tokens_details.audio_tokens",
+            "output_tokens_details.audio_tokens",
+        ),
+        *_adk("candidates_tokens_details.modality=AUDIO.token_count"),
+        *_inside(
+            _AI_PROVIDER_METADATA, "google.usageMetadata.candidatesTokensDetails.modality=AUDIO.tokenCount",
+            "vertex.usageMetadata.candidatesTokensDetails.modality=AUDIO.tokenCount",
+        ),
+        *_genkit("custom.usageMetadata.candidatesTokensDetails.modality=AUDIO.tokenCount"),
     ),
     f.TOTAL_TOKENS: (
         *_flat(
             "gen_ai.usage.total_tokens", "llm.usage.total_tokens", "llm.token_count.total", "ai.usage.totalTokens",
         ),
         *_inside(_LF_USAGE, "total_tokens", "total"),
+        *_genkit("usage.totalTokens"),
+        *_adk("total_token_count"),
     ),
     f.COST_REPORTED: (
         Source("gen_ai.usage.cost", zero_is_null=True),  # OpenLIT, USD
@@ -233,6 +303,10 @@ VERCEL_SPAN_TYPES: dict[str, str] = {
     "ai.generatetext": _CHAIN, "ai.streamtext": _CHAIN, "ai.generateobject": _CHAIN,
     "ai.streamobject": _CHAIN, "ai.embed": _CHAIN, "ai.embedmany": _CHAIN,
 }
+VERCEL_OPERATION_NAME = "operation.name"
+VERCEL_OPERATION_KEYS = ("ai.operationId", VERCEL_OPERATION_NAME)
+# Keys whose value's first word is the hint (the rest names the app's function).
+FIRST_WORD_KEYS = frozenset({VERCEL_OPERATION_NAME})
 # A span with no type hint at all but a model attribute is an LLM call (older OTel, OpenLLMetry).
 MODEL_HINT_KEYS = ("gen_ai.request.model", "gen_ai.response.model", "llm.model_name", "ai.model.id")
 SPAN_TYPE_SOURCES: tuple[tuple[str, dict[str, str]], ...] = (
@@ -245,6 +319,13 @@ SPAN_TYPE_SOURCES: tuple[tuple[str, dict[str, str]], ...] = (
         "chain": _CHAIN, "span": _OTHER, "event": _OTHER, "evaluator": _OTHER, "guardrail": _OTHER,
     }),
     ("ai.operationId", VERCEL_SPAN_TYPES),
+    # "<operationId> <functionId>": what older SDKs and renamed spans carry instead of ai.operationId.
+    (VERCEL_OPERATION_NAME, VERCEL_SPAN_TYPES),
+    ("genkit:metadata:subtype", {
+        "model": _LLM, "embedder": _EMB, "retriever": _RET, "reranker": _RET, "indexer": _OTHER,
+        "tool": _TOOL, "flow": _CHAIN, "prompt": _OTHER, "util": _OTHER,
+    }),
+    ("genkit:type", {"flow": _CHAIN, "flowstep": _CHAIN}),  # older Genkit flows
     ("traceloop.span.kind", {"workflow": _CHAIN, "task": _CHAIN, "agent": _AGENT, "tool": _TOOL}),
     ("gen_ai.operation.name", {
         "chat": _LLM, "text_completion": _LLM, "generate_content": _LLM, "completion": _LLM,
@@ -283,9 +364,19 @@ PROVIDER_ALIASES: dict[str, str] = {
     "mistralai": "mistral_ai", "mistral": "mistral_ai", "mistral_ai": "mistral_ai",
     "xai": "x_ai", "x_ai": "x_ai", "cohere": "cohere", "groq": "groq", "deepseek": "deepseek",
     "perplexity": "perplexity", "ollama": "ollama", "watsonx": "ibm.watsonx.ai",
-    "ibm.watsonx.ai": "ibm.watsonx.ai",
+    "ibm.watsonx.ai": "ibm.watsonx.ai", "googleai": "gcp.gemini",
+    # Google ADK names itself in gen_ai.system, not the provider: the model says who served it.
+    "gcp.vertex.agent": "",
 }
 # When no provider attribute exists (Langfuse never sends one — corpus), infer it from the model.
+# Bedrock model ids come first: `[region.]vendor.model` (`us.anthropic.claude-…-v2:0`), which
+# genai-prices prices as Bedrock, not as the vendor's own API.
+BEDROCK = "aws.bedrock"
+BEDROCK_REGIONS = ("us.", "eu.", "apac.", "us-gov.", "global.", "jp.", "au.", "ca.")
+BEDROCK_VENDORS = (
+    "anthropic.", "amazon.", "meta.", "mistral.", "cohere.", "ai21.", "deepseek.", "qwen.", "openai.",
+    "writer.", "stability.", "twelvelabs.",
+)
 MODEL_PROVIDER_PREFIXES: tuple[tuple[str, str], ...] = (
     ("gpt-", "openai"), ("chatgpt-", "openai"), ("text-embedding-", "openai"), ("o1", "openai"),
     ("o3", "openai"), ("o4", "openai"), ("davinci", "openai"), ("claude", "anthropic"),
@@ -294,52 +385,13 @@ MODEL_PROVIDER_PREFIXES: tuple[tuple[str, str], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
-class ExclusiveCount:
-    """Where the count that won leaves out a part it should include, so that part is added back.
-
-    OTel rule: input_tokens counts every input token, cached ones included, and output_tokens
-    every generated one, reasoning included. `provider` is matched against the normalized
-    provider, or as a prefix of the provider as the span spelled it (`vertex.anthropic`, which
-    normalizes to Vertex, whose Gemini models count otherwise). `unless` names attributes whose
-    presence shows the newer, inclusive semantics of the same source.
-    """
-
-    convention: str
-    provider: str
-    source: str
-    unless: tuple[str, ...] = ()
-
-
-_VERCEL_V6 = ("ai.usage.inputTokenDetails.noCacheTokens", "ai.usage.inputTokenDetails.cacheReadTokens")
-_VERCEL_V6_OUTPUT = ("ai.usage.outputTokenDetails.textTokens", "ai.usage.outputTokenDetails.reasoningTokens")
-# Before v6 the Vercel AI SDK passed on the provider's raw input count, which leaves cache out
-# for the Anthropic Messages API wherever it is hosted and for Bedrock's Converse API.
-_VERCEL_EXCLUSIVE_INPUT_APIS = ("anthropic", "vertex.anthropic", "aws.bedrock")
-_VERCEL_INPUT_COUNTS = ("gen_ai.usage.input_tokens", "ai.usage.inputTokens", "ai.usage.promptTokens")
-EXCLUSIVE_INPUT: tuple[ExclusiveCount, ...] = (
-    # OpenLIT passes Anthropic's raw `input_tokens`, which excludes cache (corpus: Σ 391 vs 3115).
-    ExclusiveCount(OPENLIT, "anthropic", "gen_ai.usage.input_tokens"),
-    # Langfuse usage types are disjoint and summed (its `input` is the uncached part).
-    ExclusiveCount(LANGFUSE, ANY, f"{_LF_USAGE}:input"),
-    ExclusiveCount(LANGFUSE, "anthropic", f"{_LF_USAGE}:input_tokens"),  # raw Anthropic usage keys
-    # Vercel: noCacheTokens is by definition exclusive.
-    ExclusiveCount(VERCEL_AI, ANY, "ai.usage.inputTokenDetails.noCacheTokens"),
-    *(ExclusiveCount(VERCEL_AI, api, count, _VERCEL_V6)
-      for api in _VERCEL_EXCLUSIVE_INPUT_APIS for count in _VERCEL_INPUT_COUNTS),
-)
-# Before v6 the Vercel AI SDK's output count for Gemini is candidatesTokenCount alone; the
-# thoughts, billed as output, are reported apart (v6 adds them in). Vertex hosts Gemini too.
-_VERCEL_OUTPUT_COUNTS = ("gen_ai.usage.output_tokens", "ai.usage.outputTokens", "ai.usage.completionTokens")
-EXCLUSIVE_OUTPUT: tuple[ExclusiveCount, ...] = tuple(
-    ExclusiveCount(VERCEL_AI, api, count, _VERCEL_V6_OUTPUT)
-    for api in ("gcp.gemini", "google.vertex") for count in _VERCEL_OUTPUT_COUNTS
-)
+# Which count leaves which parts out (cache, reasoning, audio): schemas/token_parts.py.
 
 # Convention detection: scope-name prefixes first, then marker attributes, in this order.
 SCOPE_CONVENTIONS: tuple[tuple[str, str], ...] = (
     ("openinference.", OPENINFERENCE), ("openlit.", OPENLIT), ("langfuse", LANGFUSE),
     ("traceloop.", OPENLLMETRY), ("opentelemetry.instrumentation.openai.v", OPENLLMETRY),
+    ("gcp.vertex.agent", GOOGLE_ADK), ("genkit", GENKIT),
 )
 VERCEL_SCOPE = "ai"
 MARKER_KEYS: tuple[tuple[str, frozenset[str]], ...] = (
@@ -354,6 +406,8 @@ MARKER_KEYS: tuple[tuple[str, frozenset[str]], ...] = (
                              "gen_ai.completion.0.content"})),
     (LANGFUSE, frozenset({"langfuse.observation.type", "langfuse.trace.name",
                           "langfuse.observation.model.name", "langfuse.observation.usage_details"})),
+    (GENKIT, frozenset({"genkit:type", "genkit:metadata:subtype", "genkit:name", "genkit:path"})),
+    (GOOGLE_ADK, frozenset({_ADK_RESPONSE, "gcp.vertex.agent.llm_request", "gcp.vertex.agent.event_id"})),
 )
 # Prefixes rank below every exact marker. `traceloop.` and `langfuse.` are deliberately not
 # prefixes: OpenLLMetry copies `traceloop.association.properties.*` and the Langfuse SDK copies

@@ -31,6 +31,8 @@ CACHE_READ_TOKENS = "cache_read_tokens"
 CACHE_WRITE_TOKENS = "cache_write_tokens"
 REASONING_TOKENS = "reasoning_tokens"
 TOTAL_TOKENS = "total_tokens"
+INPUT_AUDIO_TOKENS = "input_audio_tokens"    # the audio part of input_tokens
+OUTPUT_AUDIO_TOKENS = "output_audio_tokens"  # the audio part of output_tokens
 TTFT_MS = "ttft_ms"
 FINISH_REASONS = "finish_reasons"
 STREAMING = "streaming"
@@ -40,6 +42,8 @@ COST_OUTPUT = "cost_output"
 COST_CACHE_READ = "cost_cache_read"
 COST_CACHE_WRITE = "cost_cache_write"
 COST_REQUEST = "cost_request"  # a per-request fee (Perplexity), outside the token parts
+COST_INPUT_AUDIO = "cost_input_audio"    # audio input at its own rate (0 when priced as text)
+COST_OUTPUT_AUDIO = "cost_output_audio"
 COST_TOTAL = "cost_total"
 COST_SOURCE = "cost_source"
 COST_REPORTED = "cost_reported"
@@ -75,6 +79,9 @@ SOURCE_UNPRICED = "unpriced"
 SOURCE_NONE = ""
 
 COST_FIELDS = (COST_INPUT, COST_OUTPUT, COST_CACHE_READ, COST_CACHE_WRITE, COST_REQUEST, COST_TOTAL)
+# Audio counts and costs: parts of the columns above, kept apart (added by migration 0007).
+AUDIO_TOKEN_FIELDS = (INPUT_AUDIO_TOKENS, OUTPUT_AUDIO_TOKENS)
+AUDIO_COST_FIELDS = (COST_INPUT_AUDIO, COST_OUTPUT_AUDIO)
 TOKEN_FIELDS = (
     INPUT_TOKENS, OUTPUT_TOKENS, CACHE_READ_TOKENS, CACHE_WRITE_TOKENS, REASONING_TOKENS, TOTAL_TOKENS,
 )
@@ -87,5 +94,5 @@ SPAN_COLUMNS: tuple[str, ...] = (
     SYSTEM_FINGERPRINT, *TOKEN_FIELDS, TTFT_MS, FINISH_REASONS, STREAMING, CACHE_HIT,
     *COST_FIELDS, COST_SOURCE, COST_REPORTED, COST_COMPUTED, USER_ID, SESSION_ID, TAGS, INPUT_MESSAGES,
     OUTPUT_MESSAGES, RETRIEVAL_DOCUMENTS, ATTRIBUTES, RESOURCE_ATTRIBUTES, EVENTS, LINKS,
-    IS_CALL, CALL_KEY,
+    IS_CALL, CALL_KEY, *AUDIO_TOKEN_FIELDS, *AUDIO_COST_FIELDS,
 )

@@ -266,10 +266,13 @@ def test_anthropic_input_already_inclusive_is_left_alone() -> None:
     assert tokens(row_of(attributes)) == (3115, 24, 1362, 1362, 0, 3139)
 
 
-def test_more_cache_than_input_means_the_input_was_exclusive() -> None:
+def test_counts_no_rule_names_are_inclusive_whatever_their_size() -> None:
+    """Whether a count holds its parts comes from the convention table, never from the numbers:
+    OTel input with more cache than input, or output with more reasoning than output, is kept."""
     row = row_of({"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": 10,
-                  "gen_ai.usage.output_tokens": 5, "gen_ai.usage.cache_read.input_tokens": 1000})
-    assert tokens(row) == (1010, 5, 1000, 0, 0, 1015)
+                  "gen_ai.usage.output_tokens": 5, "gen_ai.usage.cache_read.input_tokens": 1000,
+                  "gen_ai.usage.reasoning_tokens": 50})
+    assert tokens(row) == (10, 5, 1000, 0, 50, 15)
 
 
 def test_openai_input_with_cache_is_not_touched() -> None:
@@ -486,12 +489,6 @@ def test_vercel_openai_output_already_includes_reasoning() -> None:
         "ai.usage.outputTokens": 240, "ai.usage.reasoningTokens": 200,
     })
     assert tokens(row) == (100, 240, 0, 0, 200, 340)
-
-
-def test_reasoning_above_output_shows_output_left_it_out() -> None:
-    row = row_of({"gen_ai.operation.name": "chat", "gen_ai.usage.input_tokens": 10,
-                  "gen_ai.usage.output_tokens": 5, "gen_ai.usage.reasoning_tokens": 50})
-    assert tokens(row) == (10, 55, 0, 0, 50, 65)
 
 
 def test_vercel_no_cache_tokens_alone_are_made_inclusive() -> None:
