@@ -36,7 +36,7 @@ def host_policy(settings: Settings) -> HostPolicy:
     """The UI's: on loopback, or off it once `allowed_hosts` is set, those and the public URL's host."""
     if not is_loopback(settings.host) and not settings.allowed_hosts:
         return HostPolicy(None)
-    names = set(split_names(settings.allowed_hosts))
+    names = {hostname(name) for name in split_names(settings.allowed_hosts)}  # a port given is ignored
     if settings.public_url:
         names.add(hostname(urlsplit(settings.public_url).netloc))
     return HostPolicy(frozenset(names - {""}))

@@ -25,7 +25,9 @@ class UserStore:
         self.metadata = metadata
 
     def create(self, username: str, password: str, role: str) -> None:
+        """Sessions left under this name (a user removed behind our back) do not pass to the new one."""
         _validate(username, password, role)
+        SessionStore(self.metadata).end_all(username)
         with self.metadata.session() as db:
             db.add(User(username=username, password_hash=generate_password_hash(password, method="scrypt"),
                         role=role))

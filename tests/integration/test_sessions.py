@@ -65,3 +65,15 @@ def test_role_and_password_changes_are_applied_and_validated(users: UserStore) -
     with pytest.raises(MetadataError, match="no user 'nobody'"):
         users.set_role("nobody", "viewer")
     assert users.delete("vic") and not users.delete("vic")
+
+
+def test_a_new_user_does_not_inherit_sessions_left_under_their_name(metadata: Metadata, users: UserStore) -> None:
+    from sqlalchemy import delete
+
+    sessions = SessionStore(metadata)
+    token = sessions.open("vic")
+    with metadata.session() as db:  # removed behind the store's back: its sessions stay in the table
+        db.execute(delete(User).where(User.username == "vic"))
+        db.commit()
+    users.create("vic", "someone else entirely", "admin")
+    assert sessions.resolve(token) is None

@@ -32,7 +32,7 @@ def test_on_loopback_only_local_names_the_public_url_and_allowed_hosts() -> None
 def test_off_loopback_any_host_unless_allowed_hosts_is_set() -> None:
     exposed = Settings(host="0.0.0.0")
     assert host_policy(exposed).allows_host("attacker.example")
-    listed = host_policy(replace(exposed, allowed_hosts="pulse.internal"))
+    listed = host_policy(replace(exposed, allowed_hosts="pulse.internal:8050"))
     assert listed.allows_host("pulse.internal:8050") and not listed.allows_host("attacker.example")
 
 
