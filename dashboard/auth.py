@@ -25,6 +25,7 @@ from flask import Flask, current_app, g, jsonify, redirect, request, session
 from dashboard.sessions import SessionLookup
 from dashboard.throttle import LoginThrottle
 from llmpulse.hosts import EXEMPT_PATHS, HostPolicy, hostname, is_foreign_origin
+from schemas.login_failures import LoginFailures
 from schemas.sessions import SessionStore, SessionUser
 from schemas.users import UserStore
 
@@ -50,8 +51,8 @@ def install_login(app: Flask, users: UserStore, secret_key: str, required: bool,
     lookup = SessionLookup(SessionStore(users.metadata), role_cache_seconds)
     app.extensions["llmpulse.sessions"] = lookup
     app.before_request(lambda: _check_host_and_origin(hosts))
-    app.add_url_rule("/login", "login", _login_view(users, lookup, throttle or LoginThrottle()),
-                     methods=["GET", "POST"])
+    throttle = throttle or LoginThrottle(LoginFailures(users.metadata))
+    app.add_url_rule("/login", "login", _login_view(users, lookup, throttle), methods=["GET", "POST"])
     app.add_url_rule("/logout", "logout", _logout, methods=["POST", "GET"])
     if required:
         app.before_request(_guard)

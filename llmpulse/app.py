@@ -34,6 +34,7 @@ from llmpulse import memory
 from llmpulse.config import Settings
 from llmpulse.hosts import host_policy, otlp_host_policy
 from schemas.alerting import AlertStore
+from schemas.login_failures import LoginFailures
 from schemas.metadata import Metadata, create_metadata_engine
 from schemas.secrets import SecretBox, load_or_create_key
 from schemas.store import Store, connect
@@ -136,7 +137,7 @@ class Llmpulse:
         renotify = timedelta(seconds=self.settings.renotify_seconds)
         alerting = Alerting(self.alert_store, self.dispatcher, engine, renotify)  # type: ignore[arg-type]
         s = self.settings
-        throttle = LoginThrottle(s.login_free_failures, s.login_base_delay_seconds)
+        throttle = LoginThrottle(LoginFailures(self.metadata), s.login_free_failures, s.login_base_delay_seconds)
         login = LoginSettings(self.secret_key, required=s.require_key, hosts=host_policy(s), throttle=throttle)
         otlp_port = self.port("otlp") if any(n == "otlp" for n, _ in self._servers) else self.settings.otlp_port
         return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner, alerting, login, otlp_port)

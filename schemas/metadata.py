@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from schemas import alert_models, detector_models, sessions  # noqa: F401 (register their tables for create_all)
+from schemas import alert_models, detector_models, login_failures, sessions  # noqa: F401 (register their tables for create_all)
 from schemas.models import DEFAULT_PROJECT, Base, IngestKey, PriceOverrideRow, Project, utcnow
 
 KEY_PREFIX = "lp_"
