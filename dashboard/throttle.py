@@ -62,12 +62,11 @@ class LoginThrottle:
     def _count(self, key: str, record: FailureRecord, now: float) -> None:
         if not self._live(record, now):
             record = FailureRecord()
-        record.failures += 1
-        record.last_failure = now
-        if delay := self.delay_after(record.failures):
-            record.locked_until = now + delay
-            log.warning("login throttled: %s locked for %.0f s after %d wrong passwords", key, delay, record.failures)
-        self.failures.write(key, record)
+        failures, locked_until = record.failures + 1, record.locked_until
+        if delay := self.delay_after(failures):
+            locked_until = now + delay
+            log.warning("login throttled: %s locked for %.0f s after %d wrong passwords", key, delay, failures)
+        self.failures.write(key, FailureRecord(failures, locked_until, now))
 
     def _live(self, record: FailureRecord, now: float) -> bool:
         return now - record.last_failure <= self.forget_after

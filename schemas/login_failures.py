@@ -28,7 +28,7 @@ class LoginFailureRow(Base):
     last_failure: Mapped[float] = mapped_column(default=0.0, index=True)
 
 
-@dataclass
+@dataclass(frozen=True)
 class FailureRecord:
     failures: int = 0
     locked_until: float = 0.0
