@@ -125,7 +125,7 @@ def _login_view(users: UserStore, lookup: SessionLookup, throttle: LoginThrottle
             return _login_page(token, ""), 200
         username, address = request.form.get("username", ""), request.remote_addr or ""
         if wait := throttle.retry_after(username, address):
-            log.warning("login for %r from %s refused: throttled for %d s more", username, address, wait)
+            log.info("login for %r from %s refused: throttled for %d s more", username, address, wait)
             page = _login_page(token, f"Too many wrong passwords: try again in {wait} s.")
             return page, 429, {"Retry-After": str(wait)}
         if not secrets.compare_digest(request.form.get("csrf", ""), token):
