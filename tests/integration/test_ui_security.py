@@ -7,6 +7,8 @@ bind 127.0.0.1 (the `running` fixture). Nothing leaves this machine.
 from __future__ import annotations
 
 import logging
+import subprocess
+import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -98,6 +100,16 @@ def test_deleting_or_changing_a_user_ends_their_sessions_within_seconds(exposed:
     took = wait_until(lambda: viewer.get(exposed.ui_url + "/api/v1/traces", timeout=10).status_code == 401, 5)
     assert took < 5
     assert viewer.post(exposed.ui_url + "/api/v1/alert-rules", json={}, timeout=10).status_code == 401
+
+
+def test_users_delete_from_the_cli_logs_the_user_out_of_a_running_dashboard(exposed: Running) -> None:
+    """Another process (the CLI) ends the sessions; this dashboard notices within its cache's seconds."""
+    viewer = login_session(exposed.ui_url, "vic", "viewer password 1")
+    assert viewer.get(exposed.ui_url + "/api/v1/traces", timeout=10).status_code == 200
+    done = subprocess.run([sys.executable, "-m", "llmpulse.cli", "--data-dir", str(exposed.service.settings.data_dir),
+                           "users", "delete", "vic"], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    wait_until(lambda: viewer.get(exposed.ui_url + "/api/v1/traces", timeout=10).status_code == 401, 5)
 
 
 def test_the_role_comes_from_the_metadata_db_not_the_cookie(exposed: Running) -> None:
