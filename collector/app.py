@@ -22,8 +22,9 @@ from collector.decode import (
     encode_status,
     encode_trace_response,
 )
-from collector.errors import IngestError, PayloadTooLarge, Retryable
+from collector.errors import ForeignOrigin, IngestError, MisdirectedHost, PayloadTooLarge, Retryable
 from collector.pipeline import SIGNAL_LOGS, SIGNAL_METRICS, SIGNAL_TRACES, IngestPipeline, media_type
+from llmpulse.hosts import EXEMPT_PATHS, HostPolicy, hostname, is_foreign_origin
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +46,13 @@ ROUTES = {
 
 
 def create_collector_app(pipeline: IngestPipeline, auth: KeyAuth, ready: Callable[[], bool],
-                         max_body_bytes: int, concurrency: int = 2) -> Flask:
-    """`concurrency` bounds the requests read and decoded at once (their memory, not the queue's)."""
+                         max_body_bytes: int, concurrency: int = 2, hosts: HostPolicy | None = None) -> Flask:
+    """`concurrency` bounds the requests read and decoded at once (their memory, not the queue's);
+    `hosts` the Host names served (llmpulse.hosts: loopback names only when bound to loopback)."""
     app = Flask("llmpulse.collector")
     decoding = threading.BoundedSemaphore(concurrency)
+    if hosts is not None:
+        app.before_request(lambda: _check_browser_request(hosts))
 
     def handle(signal: str) -> Response:
         media = _response_media()
@@ -70,6 +74,24 @@ def create_collector_app(pipeline: IngestPipeline, auth: KeyAuth, ready: Callabl
     add_health_routes(app, ready)
     app.register_error_handler(HTTPException, http_error_response)
     return app
+
+
+def _check_browser_request(hosts: HostPolicy) -> Response | None:
+    """Exporters name the collector by the address they connect to and send no Origin; a browser
+    page does. Bound to loopback no key protects ingest, so a page whose name re-points at
+    127.0.0.1 (DNS rebinding) is refused by its Host, any other page by its Origin. Health
+    checks are exempt."""
+    if request.path in EXEMPT_PATHS:
+        return None
+    if not hosts.allows_host(request.host):
+        log.warning("refused an OTLP request for host %r from %s", request.host, request.remote_addr)
+        return error_response(MisdirectedHost(f"this collector does not answer for the host "
+                                              f"{hostname(request.host)!r}; send to 127.0.0.1 or localhost"),
+                              _response_media())
+    if is_foreign_origin(request.headers.get("Origin"), request.host):
+        return error_response(ForeignOrigin("cross-origin request refused: the collector takes no spans from "
+                                            "browser pages of other origins"), _response_media())
+    return None
 
 
 def http_error_response(exc: HTTPException) -> Response:

@@ -29,6 +29,18 @@ class Unauthorized(IngestError):
     status = 401
 
 
+class ForeignOrigin(IngestError):
+    """A browser page of another origin posted to the open (loopback) collector."""
+
+    status = 403
+
+
+class MisdirectedHost(IngestError):
+    """Bound to loopback, a Host that is no local name: a DNS-rebinding page, not an exporter."""
+
+    status = 421
+
+
 class PayloadTooLarge(IngestError):
     """The (decompressed) body exceeds the configured limit; the exporter must send smaller batches."""
 

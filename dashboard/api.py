@@ -21,7 +21,9 @@ from dashboard.api_quality import create_quality_blueprint
 from dashboard.auth import install_login
 from dashboard.cost_comparison import cost_comparison
 from dashboard.params import ApiError, choice_arg, int_arg, time_range
+from dashboard.throttle import LoginThrottle
 from detectors.runner import DetectorRunner
+from llmpulse.hosts import HostPolicy
 from schemas import queries
 from schemas.metadata import Metadata
 from schemas.models import iso_utc
@@ -30,6 +32,7 @@ from schemas.store import Store
 from schemas.users import UserStore
 
 MAX_PAGE = 500
+LOCAL_ONLY = HostPolicy(frozenset())  # loopback names only
 
 
 def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
@@ -132,10 +135,13 @@ DASH_PAGES_RULE = "/<path:path>"  # the route Dash serves its pages from
 
 @dataclass(frozen=True)
 class LoginSettings:
-    """Sessions are signed with `secret_key`; `required` off loopback (see dashboard.auth)."""
+    """Sessions are signed with `secret_key`; `required` off loopback; `hosts` the Host names
+    served (see dashboard.auth and llmpulse.hosts)."""
 
     secret_key: str
     required: bool
+    hosts: HostPolicy = LOCAL_ONLY
+    throttle: LoginThrottle | None = None  # None: dashboard.throttle's defaults
 
 
 def register_error_handlers(app: Flask) -> None:
@@ -163,7 +169,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     app = Flask("llmpulse.ui")
     app.json.sort_keys = False  # type: ignore[attr-defined]
     login = login or LoginSettings(secrets.token_urlsafe(32), required=False)
-    install_login(app, UserStore(metadata), login.secret_key, login.required)
+    install_login(app, UserStore(metadata), login.secret_key, login.required, login.hosts, login.throttle)
     app.register_blueprint(create_api_blueprint(store, metadata))
     app.register_blueprint(create_detectors_blueprint(store, metadata, runner))
     app.register_blueprint(create_quality_blueprint(store, metadata))

@@ -1,56 +1,105 @@
-"""Login for the UI port when it is reachable from other machines.
+"""Login for the UI port, and the Host and Origin checks every binding gets.
 
-On loopback the UI runs open (only this machine can reach it). Off loopback every page and
-API call needs a session from /login; changes (POST, PUT, DELETE) need the admin role except
-Dash's own callback requests, whose effects are checked by the endpoints they call. CSRF:
-the session cookie is SameSite=Strict and HttpOnly, every state-changing request must come
-from this origin (Origin or Referer checked), and the login form carries a per-session token.
+On loopback the UI runs open (only this machine can reach it), but only for requests that name
+it by a local name (DNS rebinding, see llmpulse.hosts). Off loopback every page and API call
+needs a session from /login. The signed cookie carries only a random session token; the session
+record and the user's role are read from the metadata DB (cached `role_cache_seconds`), so
+logout, deleting a user and changing their role or password end sessions within seconds.
+Changes (POST, PUT, DELETE) need the admin role except those in VIEWER_CHANGES and Dash's own
+callback requests, whose callbacks check the role themselves. CSRF: the cookie is
+SameSite=Strict and HttpOnly, a state-changing request from a foreign Origin (or Referer) is
+refused on every binding, and the login form carries a per-session token. Wrong passwords are
+throttled (dashboard.throttle): 429 with Retry-After.
 """
 
 from __future__ import annotations
 
 import html
+import logging
 import secrets
 from collections.abc import Callable
 from typing import Any
-from urllib.parse import urlsplit
 
-from flask import Flask, jsonify, redirect, request, session
+from flask import Flask, current_app, g, jsonify, redirect, request, session
 
+from dashboard.sessions import SessionLookup
+from dashboard.throttle import LoginThrottle
+from llmpulse.hosts import EXEMPT_PATHS, HostPolicy, hostname, is_foreign_origin
+from schemas.login_failures import LoginFailures
+from schemas.sessions import SessionStore, SessionUser
 from schemas.users import UserStore
 
+log = logging.getLogger(__name__)
 OPEN_PATHS = frozenset({"/login", "/logout", "/healthz", "/readyz"})
 OPEN_PREFIXES = ("/assets/", "/_dash-component-suites/", "/_favicon.ico")
 CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
-ADMIN_PREFIXES = ("/api/v1/alert-rules", "/api/v1/channels", "/api/v1/budgets", "/api/v1/projects",
-                  "/api/v1/detectors/run", "/api/v1/alerts/")
+# What a viewer may change (method, Flask rule); every other change needs the admin role.
+VIEWER_CHANGES = frozenset({
+    ("POST", "/api/v1/alerts/<int:incident_id>/ack"),
+    ("POST", "/api/v1/alerts/<int:incident_id>/silence"),
+    ("POST", "/api/v1/scores"),
+})
+DASH_CALLBACKS = "/_dash-update-component"  # open to every role: each callback checks its own
 ADMIN_PAGES = ("/settings",)
+ROLE_CACHE_SECONDS = 2.0
 
 
-def install_login(app: Flask, users: UserStore, secret_key: str, required: bool) -> None:
+def install_login(app: Flask, users: UserStore, secret_key: str, required: bool, hosts: HostPolicy,
+                  throttle: LoginThrottle | None = None, role_cache_seconds: float = ROLE_CACHE_SECONDS) -> None:
     app.secret_key = secret_key
     app.config.update(SESSION_COOKIE_HTTPONLY=True, SESSION_COOKIE_SAMESITE="Strict")
-    app.add_url_rule("/login", "login", _login_view(users), methods=["GET", "POST"])
+    lookup = SessionLookup(SessionStore(users.metadata), role_cache_seconds)
+    app.extensions["llmpulse.sessions"] = lookup
+    app.before_request(lambda: _check_host_and_origin(hosts))
+    throttle = throttle or LoginThrottle(LoginFailures(users.metadata))
+    app.add_url_rule("/login", "login", _login_view(users, lookup, throttle), methods=["GET", "POST"])
     app.add_url_rule("/logout", "logout", _logout, methods=["POST", "GET"])
     if required:
         app.before_request(_guard)
 
 
 def current_role() -> str | None:
-    return session.get("role")
+    user = _session_user()
+    return user.role if user else None
 
 
 def current_user() -> str | None:
-    return session.get("user")
+    user = _session_user()
+    return user.username if user else None
+
+
+def _session_user() -> SessionUser | None:
+    """This request's user, looked up once per request (and cached briefly across requests)."""
+    if "session_user" not in g:
+        token = session.get("sid")
+        g.session_user = current_app.extensions["llmpulse.sessions"].resolve(token) if token else None
+    return g.session_user
+
+
+def _check_host_and_origin(hosts: HostPolicy) -> Any:
+    if request.path in EXEMPT_PATHS:
+        return None
+    if not hosts.allows_host(request.host):
+        log.warning("refused a request for host %r from %s", request.host, request.remote_addr)
+        return jsonify({"error": f"this server does not answer for the host {hostname(request.host)!r}; "
+                                 "use a local name, or add it to LLMPULSE_ALLOWED_HOSTS"}), 421
+    if request.method in CHANGING and not _same_origin():
+        return jsonify({"error": "cross-origin request refused"}), 403
+    return None
+
+
+def _same_origin() -> bool:
+    source = request.headers.get("Origin") or request.headers.get("Referer")
+    if not source:  # scripts and curl send neither; browsers send Origin
+        return request.path.startswith("/api/") or request.path in OPEN_PATHS
+    return not is_foreign_origin(source, request.host)
 
 
 def _guard() -> Any:
     path = request.path
     if path in OPEN_PATHS or path.startswith(OPEN_PREFIXES):
         return None
-    if request.method in CHANGING and not _same_origin():
-        return jsonify({"error": "cross-origin request refused"}), 403
-    role = session.get("role")
+    role = current_role()
     if role is None:
         if path.startswith(("/api/", "/_dash-")):
             return jsonify({"error": "log in at /login first"}), 401
@@ -63,35 +112,39 @@ def _guard() -> Any:
 def _needs_admin(path: str, method: str) -> bool:
     if path.startswith(ADMIN_PAGES):
         return True
-    return method in CHANGING and path.startswith(ADMIN_PREFIXES)
+    if method not in CHANGING or path == DASH_CALLBACKS:
+        return False
+    rule = request.url_rule.rule if request.url_rule is not None else ""
+    return (method, rule) not in VIEWER_CHANGES
 
 
-def _same_origin() -> bool:
-    source = request.headers.get("Origin") or request.headers.get("Referer")
-    if not source:
-        return request.path.startswith("/api/")  # scripts and curl send neither; browsers send Origin
-    return urlsplit(source).netloc == request.host
-
-
-def _login_view(users: UserStore) -> Callable[[], Any]:
+def _login_view(users: UserStore, lookup: SessionLookup, throttle: LoginThrottle) -> Callable[[], Any]:
     def login() -> Any:
         token = session.setdefault("csrf", secrets.token_urlsafe(24))
-        error = ""
-        if request.method == "POST":
-            if not secrets.compare_digest(request.form.get("csrf", ""), token):
-                error = "The form expired; try again."
-            elif role := users.verify(request.form.get("username", ""), request.form.get("password", "")):
-                session.clear()
-                session.update(user=request.form["username"], role=role, csrf=secrets.token_urlsafe(24))
-                return redirect(_safe_next(request.args.get("next", "/")))
-            else:
-                error = "Wrong username or password."
-        return _login_page(session["csrf"], error), 401 if error else 200
+        if request.method != "POST":
+            return _login_page(token, ""), 200
+        username, address = request.form.get("username", ""), request.remote_addr or ""
+        if wait := throttle.retry_after(username, address):
+            log.info("login for %r from %s refused: throttled for %d s more", username, address, wait)
+            page = _login_page(token, f"Too many wrong passwords: try again in {wait} s.")
+            return page, 429, {"Retry-After": str(wait)}
+        if not secrets.compare_digest(request.form.get("csrf", ""), token):
+            return _login_page(token, "The form expired; try again."), 401
+        if not users.verify(username, request.form.get("password", "")):
+            throttle.failed(username, address)
+            return _login_page(token, "Wrong username or password."), 401
+        throttle.succeeded(username, address)
+        session.clear()
+        session.update(sid=lookup.sessions.open(username), csrf=secrets.token_urlsafe(24))
+        return redirect(_safe_next(request.args.get("next", "/")))
 
     return login
 
 
 def _logout() -> Any:
+    """Ends the session server-side: a copy of the cookie is worthless from now on."""
+    if token := session.get("sid"):
+        current_app.extensions["llmpulse.sessions"].end(token)
     session.clear()
     return redirect("/login")
 

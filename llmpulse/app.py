@@ -25,13 +25,16 @@ from collector.spool import Spool
 from collector.writer import BatchWriter
 from dashboard.alert_actions import Alerting, waiting_slots
 from dashboard.api import LoginSettings, create_ui_app
+from dashboard.throttle import LoginThrottle
 from detectors.notify.dispatcher import Dispatcher
 from detectors.registry import build_detectors
 from detectors.runner import DetectorRunner
 from detectors.scheduler import DetectorScheduler
 from llmpulse import memory
 from llmpulse.config import Settings
+from llmpulse.hosts import host_policy, otlp_host_policy
 from schemas.alerting import AlertStore
+from schemas.login_failures import LoginFailures
 from schemas.metadata import Metadata, create_metadata_engine
 from schemas.secrets import SecretBox, load_or_create_key
 from schemas.store import Store, connect
@@ -65,9 +68,15 @@ class Llmpulse:
         return Metadata(create_metadata_engine(self.settings.resolved_metadata_url))
 
     def migrate(self) -> list[str]:
+        self.prepare_metadata()
+        return self.store.migrate()
+
+    def prepare_metadata(self) -> Metadata:
+        """The data directory and the metadata tables, as `serve` makes them: what every command that
+        only needs the metadata DB (users, keys, prices, rules) runs first, on a fresh directory too."""
         self.settings.data_dir.mkdir(parents=True, exist_ok=True)
         self.metadata.migrate()
-        return self.store.migrate()
+        return self.metadata
 
     def ready(self) -> bool:
         return self.store.ping()
@@ -121,14 +130,17 @@ class Llmpulse:
     def collector_app(self) -> Flask:
         auth = KeyAuth(self.metadata.resolve_key, require_key=self.settings.require_key)
         s = self.settings
-        return create_collector_app(self.pipeline, auth, self.ready, s.max_body_bytes, s.ingest_concurrency)
+        return create_collector_app(self.pipeline, auth, self.ready, s.max_body_bytes, s.ingest_concurrency,
+                                    otlp_host_policy(s))
 
     def ui_app(self) -> Flask:
         engine = self.detector_runner.detectors.get("alerts")
         renotify = timedelta(seconds=self.settings.renotify_seconds)
+        s = self.settings
         alerting = Alerting(self.alert_store, self.dispatcher, engine, renotify,  # type: ignore[arg-type]
-                            waiting_slots(self.settings.threads))
-        login = LoginSettings(self.secret_key, required=self.settings.require_key)  # off loopback
+                            waiting_slots(s.threads))
+        throttle = LoginThrottle(LoginFailures(self.metadata), s.login_free_failures, s.login_base_delay_seconds)
+        login = LoginSettings(self.secret_key, required=s.require_key, hosts=host_policy(s), throttle=throttle)
         otlp_port = self.port("otlp") if any(n == "otlp" for n, _ in self._servers) else self.settings.otlp_port
         return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner, alerting, login, otlp_port)
 

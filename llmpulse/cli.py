@@ -143,7 +143,7 @@ def keys() -> None:
 @click.pass_context
 def keys_create(ctx: click.Context, project: str, name: str) -> None:
     service = build(ctx)
-    service.metadata.migrate()
+    service.prepare_metadata()
     new = _metadata_call(lambda: service.metadata.create_key(project, name))
     click.echo(new.key)
     click.echo(f"# key {new.info.id} for project {project!r}; it is shown only once. Send it as "
@@ -155,7 +155,7 @@ def keys_create(ctx: click.Context, project: str, name: str) -> None:
 @click.pass_context
 def keys_list(ctx: click.Context, project: str | None) -> None:
     service = build(ctx)
-    service.metadata.migrate()
+    service.prepare_metadata()
     for key in service.metadata.list_keys(project):
         state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
         click.echo(f"{key.id}\t{key.project}\t{key.prefix}…\t{key.name}\t{state}")
@@ -166,7 +166,7 @@ def keys_list(ctx: click.Context, project: str | None) -> None:
 @click.pass_context
 def keys_revoke(ctx: click.Context, key_id: int) -> None:
     service = build(ctx)
-    service.metadata.migrate()
+    service.prepare_metadata()
     if not service.metadata.revoke_key(key_id):
         raise click.ClickException(f"no active key with id {key_id}")
     click.echo(f"revoked key {key_id}")
@@ -189,7 +189,7 @@ def prices() -> None:
 @click.pass_context
 def prices_add(ctx: click.Context, project: str, model_pattern: str, provider: str, **raw: str | None) -> None:
     service = build(ctx)
-    service.metadata.migrate()
+    service.prepare_metadata()
     valid_from = _parse_when(raw.pop("valid_from"))
     amounts = {name: _parse_usd(name, value) for name, value in raw.items()}
     override_id = _metadata_call(lambda: service.metadata.add_price_override(
@@ -202,7 +202,7 @@ def prices_add(ctx: click.Context, project: str, model_pattern: str, provider: s
 @click.pass_context
 def prices_list(ctx: click.Context, project: str | None) -> None:
     service = build(ctx)
-    service.metadata.migrate()
+    service.prepare_metadata()
     for row in service.metadata.list_price_overrides(project):
         click.echo(json.dumps(row, default=str))
 
@@ -249,23 +249,54 @@ def users() -> None:
 @click.password_option(help="At least 10 characters (prompted when not given).")
 @click.pass_context
 def users_add(ctx: click.Context, username: str, role: str, password: str) -> None:
-    from schemas.users import UserStore
-
-    service = build(ctx)
-    service.metadata.migrate()
-    _metadata_call(lambda: UserStore(service.metadata).create(username, password, role))
+    store = _user_store(ctx)
+    _metadata_call(lambda: store.create(username, password, role))
     click.echo(f"user {username} ({role}) created")
 
 
 @users.command("list")
 @click.pass_context
 def users_list(ctx: click.Context) -> None:
+    for username, role in _user_store(ctx).list():
+        click.echo(f"{username}\t{role}")
+
+
+@users.command("delete")
+@click.argument("username")
+@click.pass_context
+def users_delete(ctx: click.Context, username: str) -> None:
+    """Delete a user; their open sessions end within seconds."""
+    if not _user_store(ctx).delete(username):
+        raise click.ClickException(f"no user {username!r}; `llmpulse users list` shows them")
+    click.echo(f"user {username} deleted; their sessions are ended")
+
+
+@users.command("set-role")
+@click.argument("username")
+@click.argument("role", type=click.Choice(["viewer", "admin"]))
+@click.pass_context
+def users_set_role(ctx: click.Context, username: str, role: str) -> None:
+    """Change a user's role; their open sessions end (they log in again with the new role)."""
+    store = _user_store(ctx)
+    _metadata_call(lambda: store.set_role(username, role))
+    click.echo(f"user {username} is now {role}; their sessions are ended")
+
+
+@users.command("passwd")
+@click.argument("username")
+@click.password_option(help="At least 10 characters (prompted when not given).")
+@click.pass_context
+def users_passwd(ctx: click.Context, username: str, password: str) -> None:
+    """Set a user's password; their open sessions end."""
+    store = _user_store(ctx)
+    _metadata_call(lambda: store.set_password(username, password))
+    click.echo(f"password of {username} changed; their sessions are ended")
+
+
+def _user_store(ctx: click.Context) -> Any:
     from schemas.users import UserStore
 
-    service = build(ctx)
-    service.metadata.migrate()
-    for username, role in UserStore(service.metadata).list():
-        click.echo(f"{username}\t{role}")
+    return UserStore(build(ctx).prepare_metadata())
 
 
 @main.group()
@@ -300,7 +331,7 @@ def rules_add(ctx: click.Context, project: str, filters: tuple[str, ...], channe
     from detectors.alerts.rules import AlertInputError, parse_rule
 
     service = build(ctx)
-    service.metadata.migrate()
+    service.prepare_metadata()
     body = {**fields, "for": for_duration, "channels": list(channels), "filters": _key_values(filters)}
     try:
         known = _metadata_call(lambda: service.alert_store.channel_ids(project))
@@ -324,7 +355,7 @@ def rules_delete(ctx: click.Context, rule_id: int, project: str) -> None:
 
 def _alert_store(ctx: click.Context) -> Any:
     service = build(ctx)
-    service.metadata.migrate()  # the metadata tables only: no ClickHouse needed to manage rules
+    service.prepare_metadata()  # the metadata tables only: no ClickHouse needed to manage rules
     return service.alert_store
 
 

@@ -126,6 +126,15 @@ SPECS: tuple[Spec, ...] = (
     Spec("judge_api_key", "LLMPULSE_JUDGE_API_KEY", str, "", "Bearer key for the LLM judge endpoint."),
     Spec("public_url", "LLMPULSE_PUBLIC_URL", str, "",
          "URL of the UI as on-call engineers reach it, for links in alerts; empty means http://<host>:<ui port>."),
+    Spec("allowed_hosts", "LLMPULSE_ALLOWED_HOSTS", str, "",
+         "Comma-separated host names the UI answers to besides loopback names and the public URL's "
+         "host (others get 421). Bound to loopback the check is always on (DNS rebinding); off "
+         "loopback only when this is set."),
+    Spec("login_free_failures", "LLMPULSE_LOGIN_FREE_FAILURES", _parse_positive_int, 5,
+         "Wrong passwords a username, or a client address, may send before logins for it are locked "
+         "(429 with Retry-After)."),
+    Spec("login_base_delay_seconds", "LLMPULSE_LOGIN_BASE_DELAY_SECONDS", _parse_positive_float, 1.0,
+         "The first lock after those; each further wrong password doubles it, up to 15 minutes."),
     Spec("secret_key", "LLMPULSE_SECRET_KEY", str, "",
          "Key that encrypts channel secrets in the metadata DB; empty means a key file in the data dir."),
     Spec("renotify_seconds", "LLMPULSE_RENOTIFY_SECONDS", _parse_positive_float, 4 * 3600.0,
@@ -164,6 +173,9 @@ class Settings:
     judge_model: str = "gpt-4o-mini"
     judge_api_key: str = ""
     public_url: str = ""
+    allowed_hosts: str = ""
+    login_free_failures: int = 5
+    login_base_delay_seconds: float = 1.0
     secret_key: str = ""
     renotify_seconds: float = 4 * 3600.0
 

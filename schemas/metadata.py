@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from schemas import alert_models, detector_models  # noqa: F401 (register their tables for create_all)
+from schemas import alert_models, detector_models, login_failures, sessions  # noqa: F401 (register their tables for create_all)
 from schemas.metadata_upgrade import add_missing_columns
 from schemas.models import DEFAULT_PROJECT, PREFER_REPORTED, Base, IngestKey, PriceOverrideRow, Project, utcnow
 

@@ -1,15 +1,17 @@
-"""Local UI users: create, verify, list, delete. Passwords are hashed with werkzeug's scrypt."""
+"""Local UI users: create, verify, list, delete, change role or password. Passwords are hashed with
+werkzeug's scrypt. Deleting a user or changing their role or password ends their sessions."""
 
 from __future__ import annotations
 
 import re
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
 from schemas.metadata import Metadata, MetadataError
 from schemas.models import User
+from schemas.sessions import SessionStore
 
 ROLES = ("viewer", "admin")
 MIN_PASSWORD = 10
@@ -23,7 +25,9 @@ class UserStore:
         self.metadata = metadata
 
     def create(self, username: str, password: str, role: str) -> None:
+        """Sessions left under this name (a user removed behind our back) do not pass to the new one."""
         _validate(username, password, role)
+        SessionStore(self.metadata).end_all(username)
         with self.metadata.session() as db:
             db.add(User(username=username, password_hash=generate_password_hash(password, method="scrypt"),
                         role=role))
@@ -49,7 +53,28 @@ class UserStore:
         with self.metadata.session() as db:
             deleted = db.execute(delete(User).where(User.username == username)).rowcount
             db.commit()
-            return deleted == 1
+        SessionStore(self.metadata).end_all(username)
+        return deleted == 1
+
+    def set_role(self, username: str, role: str) -> None:
+        """A new role holds from the next login: the user's sessions end now."""
+        if role not in ROLES:
+            raise MetadataError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
+        self._update(username, role=role)
+
+    def set_password(self, username: str, password: str) -> None:
+        """Whoever knew the old password is logged out: the user's sessions end now."""
+        if len(password or "") < MIN_PASSWORD:
+            raise MetadataError(f"a password needs at least {MIN_PASSWORD} characters")
+        self._update(username, password_hash=generate_password_hash(password, method="scrypt"))
+
+    def _update(self, username: str, **values: str) -> None:
+        with self.metadata.session() as db:
+            changed = db.execute(update(User).where(User.username == username).values(**values)).rowcount
+            db.commit()
+        if changed != 1:
+            raise MetadataError(f"no user {username!r}; `llmpulse users list` shows them")
+        SessionStore(self.metadata).end_all(username)
 
 
 def _validate(username: str, password: str, role: str) -> None:

@@ -1,6 +1,7 @@
 """Pieces every form on the pages shares: a labelled field, the admin check, answers, real clicks.
 
-Every change checks the admin role in its own callback, because Dash callbacks POST to
+Every admin-only change checks the role in its own callback (viewers may only acknowledge and
+silence incidents, as the API allows), because Dash callbacks POST to
 /_dash-update-component, which the route guard lets any signed-in user reach.
 """
 

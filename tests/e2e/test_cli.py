@@ -97,3 +97,33 @@ def test_rules_add_list_delete_with_validation(tmp_path: Path) -> None:
     assert bad.returncode == 2 and "unknown metric 'vibes'" in bad.stderr
     assert llmpulse(tmp_path, "rules", "delete", rule_id).returncode == 0
     assert llmpulse(tmp_path, "rules", "delete", rule_id).returncode == 1
+
+
+@pytest.mark.parametrize("command", [
+    ("users", "add", "ada", "--role", "admin", "--password", "correct horse battery"),
+    ("users", "list"), ("keys", "list"), ("prices", "list"), ("rules", "list"),
+])
+def test_metadata_commands_prepare_a_data_directory_that_does_not_exist(tmp_path: Path,
+                                                                        command: tuple[str, ...]) -> None:
+    """They once failed with a raw OperationalError: SQLite cannot create meta.db in a missing directory."""
+    data_dir = tmp_path / "new" / "data"
+    done = llmpulse(data_dir, *command)
+    assert done.returncode == 0, done.stderr
+    assert (data_dir / "meta.db").is_file() and "Error" not in done.stderr
+
+
+def test_users_delete_set_role_and_passwd(tmp_path: Path) -> None:
+    assert llmpulse(tmp_path, "users", "add", "vic", "--password", "viewer password 1").returncode == 0
+    promoted = llmpulse(tmp_path, "users", "set-role", "vic", "admin")
+    assert promoted.returncode == 0 and "now admin" in promoted.stdout
+    assert llmpulse(tmp_path, "users", "list").stdout.split() == ["vic", "admin"]
+    changed = llmpulse(tmp_path, "users", "passwd", "vic", "--password", "a brand new password")
+    assert changed.returncode == 0 and "sessions are ended" in changed.stdout
+    short = llmpulse(tmp_path, "users", "passwd", "vic", "--password", "short")
+    assert short.returncode == 1 and "at least 10 characters" in short.stderr
+    assert llmpulse(tmp_path, "users", "delete", "vic").returncode == 0
+    assert llmpulse(tmp_path, "users", "list").stdout == ""
+    missing = llmpulse(tmp_path, "users", "delete", "vic")
+    assert missing.returncode == 1 and "no user 'vic'" in missing.stderr
+    unknown = llmpulse(tmp_path, "users", "set-role", "nobody", "viewer")
+    assert unknown.returncode == 1 and "no user 'nobody'" in unknown.stderr

@@ -85,8 +85,8 @@ def register(app: Dash, ctx: UiContext) -> None:
     def change_keys(create: int | None, revokes: list[int | None], project: str, name: Any) -> tuple[Any, Any, Any]:
         if not clicked():
             raise PreventUpdate  # a re-rendered list's buttons, not a click
-        if refused(ctx):
-            return _error(ADMIN_ONLY), _keys(ctx, project), no_update
+        if refused(ctx):  # nothing of the key list: viewers may not see /settings at all
+            return _error(ADMIN_ONLY), no_update, no_update
         revoke_id = clicked_id("key-revoke")
         if revoke_id is not None:
             return _revoke_key(ctx, project, revoke_id), _keys(ctx, project), no_update

@@ -1,0 +1,187 @@
+"""What each role may change, for every state-changing route and Dash action, as the README says.
+
+Viewers read everything but /settings, acknowledge and silence incidents, and post scores;
+admins change everything else. A new POST/PUT/DELETE route or a new Dash callback input
+makes these tests fail until it is entered in the tables below.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from schemas.users import UserStore
+from tests.conftest import Running, login_session, make_settings, start_service
+
+CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
+# (method, rule) → who may: "admin", "viewer" (viewers and admins), "anyone" (no login needed),
+# "signed-in" (any role reaches it; Dash callbacks check the role themselves, see DASH_ACTIONS).
+ROUTES = {
+    ("POST", "/login"): "anyone",
+    ("POST", "/logout"): "anyone",
+    ("POST", "/_dash-update-component"): "signed-in",
+    ("POST", "/api/v1/alerts/<int:incident_id>/ack"): "viewer",
+    ("POST", "/api/v1/alerts/<int:incident_id>/silence"): "viewer",
+    ("POST", "/api/v1/scores"): "viewer",
+    ("POST", "/api/v1/detectors/run"): "admin",
+    ("PUT", "/api/v1/projects/<name>"): "admin",
+    ("POST", "/api/v1/channels"): "admin",
+    ("DELETE", "/api/v1/channels/<int:channel_id>"): "admin",
+    ("POST", "/api/v1/channels/<int:channel_id>/test"): "admin",
+    ("POST", "/api/v1/alert-rules"): "admin",
+    ("PUT", "/api/v1/alert-rules/<int:rule_id>"): "admin",
+    ("DELETE", "/api/v1/alert-rules/<int:rule_id>"): "admin",
+    ("POST", "/api/v1/budgets"): "admin",
+    ("DELETE", "/api/v1/budgets/<int:budget_id>"): "admin",
+}
+BODIES = {"/api/v1/detectors/run": {"detectors": ["no-such-detector"]}}  # nothing runs, for any role
+# Inputs of Dash callbacks that change state → who may; every other input only navigates or fills a form.
+DASH_ACTIONS = {
+    "incident-ack": "viewer", "incident-silence": "viewer",
+    "price-save": "admin", "price-delete": "admin",
+    "rule-create": "admin", "rule-delete": "admin", "rule-toggle": "admin",
+    "channel-create": "admin", "channel-test": "admin", "channel-delete": "admin",
+    "budget-create": "admin", "budget-delete": "admin",
+    "project-save": "admin", "project-create": "admin",
+    "key-create": "admin", "key-revoke": "admin",
+}
+DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-environment", "filter-user",
+              "filter-session", "filter-tag", "filter-status", "trace-search", "price-pick", "quality-model",
+              "rule-metric", "rule-edit", "rule-cancel", "channel-type", "settings-project-select"}
+LOGIN_FIRST, ADMIN_ONLY = "log in at /login first", "needs the admin role"
+NO_ID = 999_999  # no such incident, rule, channel...: a permitted request changes nothing either
+
+
+@pytest.fixture(scope="module")
+def exposed(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[Running]:
+    running = start_service(make_settings(tmp_path_factory.mktemp("rights"), chdb_dsn, host="0.0.0.0"))
+    users = UserStore(running.service.metadata)
+    users.create("ada", "correct horse battery", "admin")
+    users.create("vic", "viewer password 1", "viewer")
+    yield running
+    running.service.stop()
+
+
+def client_for(running: Running, role: str) -> requests.Session:
+    if role == "anonymous":
+        return requests.Session()
+    user, password = {"admin": ("ada", "correct horse battery"), "viewer": ("vic", "viewer password 1")}[role]
+    return login_session(running.ui_url, user, password)
+
+
+def verdict(answer: requests.Response) -> str:
+    """'login' or 'admin' when the route guard refused, else 'passed' (the endpoint itself answered)."""
+    error = answer.json().get("error", "") if answer.headers.get("Content-Type", "").startswith("application/json") \
+        and isinstance(answer.json(), dict) else ""
+    if answer.status_code == 401 and error == LOGIN_FIRST:
+        return "login"
+    if answer.status_code == 403 and ADMIN_ONLY in error:
+        return "admin"
+    return "passed"
+
+
+def expected(rights: str, role: str) -> str:
+    if rights == "anyone" or role == "admin":
+        return "passed"
+    if role == "anonymous":
+        return "login"
+    return "admin" if rights == "admin" else "passed"
+
+
+def state_changing_routes(running: Running) -> set[tuple[str, str]]:
+    app = running.service.ui_app()  # the same construction as the served one
+    return {(m, r.rule) for r in app.url_map.iter_rules() for m in (r.methods or set()) & CHANGING}
+
+
+def test_every_state_changing_route_is_in_the_table(exposed: Running) -> None:
+    assert state_changing_routes(exposed) == set(ROUTES)
+
+
+@pytest.mark.parametrize("role", ["anonymous", "viewer", "admin"])
+def test_each_role_on_each_state_changing_route(exposed: Running, role: str) -> None:
+    client = client_for(exposed, role)
+    outcomes, wanted = {}, {}
+    for (method, rule), rights in sorted(ROUTES.items(), key=lambda item: item[0][1] == "/logout"):
+        path = re.sub(r"<[^>]+>", str(NO_ID), rule)
+        answer = client.request(method, exposed.ui_url + path, json=BODIES.get(path, {}), timeout=30,
+                                headers={"Origin": exposed.ui_url})
+        outcomes[(method, rule)], wanted[(method, rule)] = verdict(answer), expected(rights, role)
+    assert outcomes == wanted
+
+
+def dash_call(dep: dict[str, Any], action: str) -> dict[str, Any]:
+    """A callback request as the browser sends it when the `action` button is clicked."""
+    def entry(item: dict[str, Any], fired: bool) -> Any:
+        if item["id"].startswith("{"):
+            kind = json.loads(item["id"])["type"]
+            pattern_id = {"id": NO_ID, "type": kind}
+            return [{"id": pattern_id, "property": item["property"], "value": 1 if fired else None}]
+        value = "default" if item["id"].endswith("-project") else 1 if fired else None  # the page's project
+        return {"id": item["id"], "property": item["property"], "value": value}
+
+    inputs = [entry(i, input_name(i) == action) for i in dep["inputs"]]
+    fired = next(i for i in inputs if (i[0] if isinstance(i, list) else i)["value"] == 1)
+    fired = fired[0] if isinstance(fired, list) else fired
+    fired_id = fired["id"] if isinstance(fired["id"], str) else json.dumps(fired["id"], sort_keys=True,
+                                                                           separators=(",", ":"))
+    outputs = [dict(zip(("id", "property"), part.split(".", 1), strict=True))
+               for part in dep["output"].strip(".").split("...")]
+    return {"output": dep["output"], "outputs": outputs if len(outputs) > 1 else outputs[0], "inputs": inputs,
+            "changedPropIds": [f"{fired_id}.{fired['property']}"],
+            "state": [entry(s, False) if not s["id"].startswith("{") else [] for s in dep["state"]]}
+
+
+def input_name(item: dict[str, Any]) -> str:
+    return json.loads(item["id"])["type"] if item["id"].startswith("{") else item["id"]
+
+
+def dash_dependencies(running: Running) -> list[dict[str, Any]]:
+    return client_for(running, "admin").get(running.ui_url + "/_dash-dependencies", timeout=30).json()
+
+
+def test_every_dash_callback_input_is_classified(exposed: Running) -> None:
+    names = {input_name(i) for dep in dash_dependencies(exposed) for i in dep["inputs"]}
+    assert names == set(DASH_ACTIONS) | DASH_VIEWS
+
+
+@pytest.mark.parametrize("role", ["anonymous", "viewer", "admin"])
+def test_each_role_on_each_dash_action(exposed: Running, role: str) -> None:
+    client, deps = client_for(exposed, role), dash_dependencies(exposed)
+    before = snapshot(exposed)
+    outcomes, wanted = {}, {}
+    for action, rights in DASH_ACTIONS.items():
+        dep = next(d for d in deps if any(input_name(i) == action for i in d["inputs"]))
+        answer = client.post(exposed.ui_url + "/_dash-update-component", json=dash_call(dep, action), timeout=30,
+                             headers={"Origin": exposed.ui_url})
+        outcomes[action] = ("login" if answer.status_code == 401 else
+                            "admin" if "needs the admin role" in answer.text else
+                            "passed" if answer.status_code == 200 else f"failed: {answer.status_code}")
+        wanted[action] = expected(rights, role)
+    assert outcomes == wanted
+    if role != "admin":
+        assert snapshot(exposed) == before
+
+
+def snapshot(running: Running) -> tuple[Any, ...]:
+    alerts, meta = running.service.alert_store, running.service.metadata
+    return (len(meta.list_keys()), [p.name for p in meta.list_projects()], meta.list_price_overrides(),
+            alerts.list_rules("default"), alerts.list_channels("default"), alerts.list_budgets("default"))
+
+
+def test_a_refused_key_callback_returns_no_key_list(exposed: Running) -> None:
+    exposed.service.metadata.create_key("default", "existing")
+    dep = next(d for d in dash_dependencies(exposed) if any(input_name(i) == "key-create" for i in d["inputs"]))
+    call = dash_call(dep, "key-create")
+    call["state"] = [{"id": "settings-project", "property": "data", "value": "default"},
+                     {"id": "key-name", "property": "value", "value": "sneaky"}]
+    answer = client_for(exposed, "viewer").post(exposed.ui_url + "/_dash-update-component", json=call,
+                                                timeout=30, headers={"Origin": exposed.ui_url})
+    assert answer.status_code == 200 and "needs the admin role" in answer.text
+    response = answer.json()["response"]
+    assert set(response) == {"key-message"}  # keys-list and key-new untouched
+    assert "existing" not in answer.text and "lp_" not in answer.text
