@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from dashboard import params
@@ -19,7 +20,19 @@ from dashboard.api_alerts import create_alerts_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
 from dashboard.api_quality import create_quality_blueprint
 from dashboard.auth import install_login
-from dashboard.params import ApiError, choice_arg, int_arg, time_range
+from dashboard.params import (
+    FILTERS,
+    PROJECT,
+    WINDOW,
+    ApiError,
+    alias_arg,
+    check_query,
+    choice_arg,
+    filter_args,
+    int_arg,
+    takes,
+    time_range,
+)
 from detectors.runner import DetectorRunner
 from schemas import queries
 from schemas.metadata import Metadata
@@ -29,6 +42,8 @@ from schemas.store import Store
 from schemas.users import UserStore
 
 MAX_PAGE = 500
+# The trace list's own parameters; `q` is its text search (`text` the same, as an alias).
+TRACE_PARAMS = ("status", "q", "text", "sort", "order", "limit", "offset", "count")
 
 
 def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
@@ -38,19 +53,17 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         return params.project_arg(metadata)
 
     @api.get("/projects")
+    @takes()
     def projects() -> Any:
         return jsonify({"projects": [{"name": p.name, "created_at": p.created_at.isoformat(),
                                       "eval_sample_rate": p.eval_sample_rate} for p in metadata.list_projects()]})
 
     @api.get("/traces")
+    @takes(PROJECT, WINDOW, FILTERS, TRACE_PARAMS)
     def traces() -> Any:
         start, end = time_range(timedelta(days=7))
-        flt = queries.TraceFilter(
-            project=project_arg(), start=start, end=end, model=request.args.get("model"),
-            service=request.args.get("service"), user=request.args.get("user"),
-            session=request.args.get("session"), status=choice_arg("status", ("ok", "error"), None),
-            text=request.args.get("text") or request.args.get("q"),
-        )
+        flt = queries.TraceFilter(project=project_arg(), start=start, end=end, **filter_args(),
+                                  status=choice_arg("status", ("ok", "error"), None), text=alias_arg("q", "text"))
         sort = choice_arg("sort", queries.TRACE_SORTS, "start_time") or "start_time"
         counted = choice_arg("count", ("true", "false"), "true") == "true"  # false: a long window's newest, fast
         order = choice_arg("order", ("asc", "desc"), "desc")
@@ -60,6 +73,7 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         return jsonify(page)
 
     @api.get("/traces/<trace_id>")
+    @takes(PROJECT)
     def trace(trace_id: str) -> Any:
         project = project_arg()
         trace_id = trace_id.lower()
@@ -72,13 +86,15 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         return jsonify({"trace_id": trace_id, "project": project, "spans": assemble_spans(spans, events)})
 
     @api.get("/metrics/summary")
+    @takes(PROJECT, WINDOW, FILTERS, ("group_by",))
     def metrics_summary() -> Any:
         project = project_arg()
         start, end = time_range()
         group_by = choice_arg("group_by", queries.GROUP_KEYS, None)
-        result = queries.metrics_summary(store, project, start, end, group_by)
+        filters = filter_args()
+        result = queries.metrics_summary(store, project, start, end, group_by, filters)
         return jsonify({"project": project, "from": start.isoformat(), "to": end.isoformat(),
-                        "group_by": group_by, **result})
+                        "group_by": group_by, "filters": filters, **result})
 
     return api
 
@@ -127,6 +143,15 @@ API_PREFIX = "/api/"
 DASH_PAGES_RULE = "/<path:path>"  # the route Dash serves its pages from
 
 
+class UtcJsonProvider(DefaultJSONProvider):
+    """A time in an answer is ISO-8601 with its UTC offset, never Flask's HTTP-date default, nor
+    offset-less as ClickHouse hands times back (JavaScript would read those as local time)."""
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        return iso_utc(o) if isinstance(o, datetime) else DefaultJSONProvider.default(o)
+
+
 @dataclass(frozen=True)
 class LoginSettings:
     """Sessions are signed with `secret_key`; `required` off loopback (see dashboard.auth)."""
@@ -145,6 +170,12 @@ def register_error_handlers(app: Flask) -> None:
         if request.path.startswith(API_PREFIX) and rule is not None and rule.rule == DASH_PAGES_RULE:
             raise ApiError(404, f"no API endpoint {request.path}; the README's Read API section lists them")
 
+    @app.before_request
+    def _unknown_api_param() -> None:
+        """Every API view declares the query parameters it takes (`params.takes`); any other is a 400."""
+        if request.path.startswith(API_PREFIX) and request.endpoint in app.view_functions:
+            check_query(app.view_functions[request.endpoint])
+
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Any:
         return jsonify({"error": exc.message}), exc.status
@@ -158,6 +189,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
                   runner: DetectorRunner | None = None, alerting: Alerting | None = None,
                   login: LoginSettings | None = None, otlp_port: int = 4318) -> Flask:
     app = Flask("llmpulse.ui")
+    app.json = UtcJsonProvider(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     login = login or LoginSettings(secrets.token_urlsafe(32), required=False)
     install_login(app, UserStore(metadata), login.secret_key, login.required)

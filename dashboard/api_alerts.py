@@ -9,7 +9,7 @@ from flask import Blueprint, jsonify, request
 from dashboard.alert_actions import Alerting, acknowledge_incident, find_incident, send_test
 from dashboard.alert_actions import delete_channel as delete_channel_in_use
 from dashboard.alert_actions import silence_incident as alerts_silence
-from dashboard.params import ApiError, choice_arg, int_arg, json_body, parse_time, project_arg
+from dashboard.params import PROJECT, ApiError, choice_arg, int_arg, json_body, parse_time, project_arg, takes
 from detectors.alerting import state_from_json
 from detectors.alerts.budget import BudgetStatus, parse_budget
 from detectors.alerts.channels import parse_channel
@@ -36,46 +36,55 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
                           ).to_json()
 
     @api.post("/channels")
+    @takes(PROJECT)
     def create_channel() -> Any:
         project, spec = project_arg(metadata), parse_channel(json_body())
         channel_id = alerts.create_channel(project, spec.type, spec.name, spec.secrets, spec.hint)
         return jsonify({"id": channel_id, "type": spec.type, "name": spec.name, "target": spec.hint}), 201
 
     @api.get("/channels")
+    @takes(PROJECT)
     def list_channels() -> Any:
         return jsonify({"channels": alerts.list_channels(project_arg(metadata))})
 
     @api.delete("/channels/<int:channel_id>")
+    @takes(PROJECT)
     def delete_channel(channel_id: int) -> Any:
         delete_channel_in_use(alerts, project_arg(metadata), channel_id)
         return "", 204
 
     @api.post("/channels/<int:channel_id>/test")
+    @takes(PROJECT)
     def test_channel(channel_id: int) -> Any:
         result = send_test(alerting, project_arg(metadata), channel_id)
         return jsonify({"ok": result.ok, "http_status": result.status, "attempts": result.attempts,
                         "error": result.error}), (200 if result.ok else 502)
 
     @api.get("/channels/<int:channel_id>/deliveries")
+    @takes(PROJECT, ("limit",))
     def channel_deliveries(channel_id: int) -> Any:
         project = project_arg(metadata)
         return jsonify({"deliveries": alerts.list_deliveries(project, channel_id, int_arg("limit", 100, 1, 1000))})
 
     @api.post("/alert-rules")
+    @takes(PROJECT)
     def create_rule() -> Any:
         project = project_arg(metadata)
         spec = rule_spec(project, json_body())
         return jsonify({"id": alerts.create_rule(project, spec), **spec}), 201
 
     @api.get("/alert-rules")
+    @takes(PROJECT)
     def list_rules() -> Any:
         return jsonify({"rules": [_rule_json(r) for r in alerts.list_rules(project_arg(metadata))]})
 
     @api.get("/alert-rules/<int:rule_id>")
+    @takes(PROJECT)
     def get_rule(rule_id: int) -> Any:
         return jsonify(_rule_json(_find_rule(alerts, project_arg(metadata), rule_id)))
 
     @api.put("/alert-rules/<int:rule_id>")
+    @takes(PROJECT)
     def update_rule(rule_id: int) -> Any:
         project = project_arg(metadata)
         existing = parse_rule(_find_rule(alerts, project, rule_id).spec, known_channels=alerts.channel_ids(project),
@@ -85,24 +94,29 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
         return jsonify({"id": rule_id, **spec})
 
     @api.delete("/alert-rules/<int:rule_id>")
+    @takes(PROJECT)
     def delete_rule(rule_id: int) -> Any:
         return _deleted(alerts.delete_rule(project_arg(metadata), rule_id), "alert rule", rule_id)
 
     @api.post("/budgets")
+    @takes(PROJECT)
     def create_budget() -> Any:
         project = project_arg(metadata)
         spec = parse_budget(json_body(), known_channels=alerts.channel_ids(project)).to_json()
         return jsonify({"id": alerts.create_budget(project, spec), **spec}), 201
 
     @api.get("/budgets")
+    @takes(PROJECT)
     def list_budgets() -> Any:
         return jsonify({"budgets": [{"id": b.id, **b.spec} for b in alerts.list_budgets(project_arg(metadata))]})
 
     @api.delete("/budgets/<int:budget_id>")
+    @takes(PROJECT)
     def delete_budget(budget_id: int) -> Any:
         return _deleted(alerts.delete_budget(project_arg(metadata), budget_id), "budget", budget_id)
 
     @api.get("/budget/status")
+    @takes(PROJECT)
     def budget_status() -> Any:
         """The kill switch an LLM gateway polls: may this project still spend?"""
         project = project_arg(metadata)
@@ -110,6 +124,7 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
         return jsonify(_budget_answer(project, [(b, status) for b, _, status in budgets]))
 
     @api.get("/alerts")
+    @takes(PROJECT, ("state", "limit"))
     def list_incidents() -> Any:
         project = project_arg(metadata)
         wanted = choice_arg("state", INCIDENT_STATES, None)
@@ -117,15 +132,18 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
         return jsonify(alerts.list_incidents(project, wanted, int_arg("limit", 100, 1, 1000)))
 
     @api.get("/alerts/<int:incident_id>")
+    @takes(PROJECT)
     def get_incident(incident_id: int) -> Any:
         return jsonify(find_incident(alerts, project_arg(metadata), incident_id))
 
     @api.post("/alerts/<int:incident_id>/ack")
+    @takes(PROJECT, ("by",))
     def ack_incident(incident_id: int) -> Any:
         by = request.args.get("by", "")
         return jsonify(acknowledge_incident(alerts, project_arg(metadata), incident_id, by, utcnow()))
 
     @api.post("/alerts/<int:incident_id>/silence")
+    @takes(PROJECT)
     def silence_incident(incident_id: int) -> Any:
         now = utcnow()
         until = _silence_until(json_body(), now)
