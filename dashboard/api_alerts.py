@@ -11,7 +11,7 @@ from dashboard.alert_actions import delete_channel as delete_channel_in_use
 from dashboard.alert_actions import silence_incident as alerts_silence
 from dashboard.params import PROJECT, ApiError, choice_arg, int_arg, json_body, parse_time, project_arg, takes
 from detectors.alerting import state_from_json
-from detectors.alerts.budget import BudgetStatus, parse_budget
+from detectors.alerts.budget import BUDGET_FILTER_KEYS, BudgetSpec, BudgetStatus, parse_budget
 from detectors.alerts.channels import parse_channel
 from detectors.alerts.incidents import IncidentError
 from detectors.alerts.rules import AlertInputError, merge_rule, parse_duration, parse_rule
@@ -116,12 +116,15 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
         return _deleted(alerts.delete_budget(project_arg(metadata), budget_id), "budget", budget_id)
 
     @api.get("/budget/status")
-    @takes(PROJECT)
+    @takes(PROJECT, BUDGET_FILTER_KEYS)
     def budget_status() -> Any:
-        """The kill switch an LLM gateway polls: may this project still spend?"""
+        """The kill switch an LLM gateway polls: may this project (this call's model, user, tag) still spend?"""
         project = project_arg(metadata)
+        call = {key: request.args[key] for key in BUDGET_FILTER_KEYS if request.args.get(key)}
         budgets = project_budgets(store, alerts, project, utcnow(), rollup_span(state))
-        return jsonify(_budget_answer(project, [(b, status) for b, _, status in budgets]))
+        covering = [(b, status) for b, spec, status in budgets if _covers(spec, call)]
+        none = "no budget of this project covers this call" if budgets else "no budget set for this project"
+        return jsonify(_budget_answer(project, covering, none))
 
     @api.get("/alerts")
     @takes(PROJECT, ("state", "limit"))
@@ -187,11 +190,17 @@ def _silence_until(body: dict[str, Any], now: Any) -> Any:
     raise ApiError(400, 'give "for" (e.g. "1h") or "until" (an ISO-8601 time)')
 
 
-def _budget_answer(project: str, statuses: list[tuple[StoredSpec, BudgetStatus]]) -> dict[str, Any]:
-    """The tightest budget speaks for the project; every budget is listed beside it."""
+def _covers(budget: BudgetSpec, call: dict[str, str]) -> bool:
+    """A budget speaks for a call unless one of its filters names another value of what the call
+    is: what the gateway does not say (no `user=`) cannot excuse a call from a budget."""
+    return all(call.get(key, value) == value for key, value in budget.filters)
+
+
+def _budget_answer(project: str, statuses: list[tuple[StoredSpec, BudgetStatus]], none: str) -> dict[str, Any]:
+    """The tightest budget speaks for the project; every budget is listed beside it (`none`: why there is none)."""
     if not statuses:
         return {"project": project, "allowed": True, "spent_usd": None, "budget_usd": None, "projected_usd": None,
-                "period_end": None, "budgets": [], "reason": "no budget set for this project"}
+                "period_end": None, "budgets": [], "reason": none}
     _, tightest = max(statuses, key=lambda item: item[1].used_pct)
     return {"project": project, **tightest.to_json(), "allowed": all(s.allowed for _, s in statuses),
             "budgets": [{"id": b.id, **b.spec, "status": s.to_json()} for b, s in statuses]}

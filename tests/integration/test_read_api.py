@@ -168,11 +168,27 @@ def test_every_api_route_refuses_a_parameter_it_does_not_take(two_calls: Running
     assert checked >= 17  # the walk did see the whole read API (17 GET routes when written)
 
 
-def test_the_budget_kill_switch_takes_only_the_project(two_calls: Running) -> None:
-    assert two_calls.get("/api/v1/budget/status").json()["allowed"] is True
-    refused = two_calls.get("/api/v1/budget/status", model="gpt-4o-mini")
+def test_the_budget_kill_switch_answers_for_a_calls_model_user_and_tag(running: Running) -> None:
+    post(running, "/budgets", {"amount_usd": 0.000001, "period": "month", "filters": {"model": "gpt-4o-mini"}})
+    post(running, "/budgets", {"amount_usd": 5, "period": "month", "filters": {"user": "u-1"}})
+    assert running.post_otlp("/v1/traces", export_calls(Call(9)), PROTOBUF).status_code == 200  # $0.000021 now
+    running.flush()
+
+    def status(**params: str) -> dict:
+        response = running.get("/api/v1/budget/status", **params)
+        assert response.status_code == 200, response.text
+        return response.json()
+
+    assert status()["allowed"] is False  # every budget speaks for a call the gateway says nothing about
+    assert status(model="gpt-4o-mini")["allowed"] is False
+    other = status(model="gpt-4o")
+    assert other["allowed"] is True and [b["filters"] for b in other["budgets"]] == [{"user": "u-1"}]
+    uncovered = status(model="gpt-4o", user="u-2")
+    assert (uncovered["allowed"], uncovered["budgets"]) == (True, [])
+    assert uncovered["reason"] == "no budget of this project covers this call"
+    refused = running.get("/api/v1/budget/status", service="checkout")
     assert refused.status_code == 400
-    assert refused.json()["error"] == "unknown parameter 'model'; this endpoint takes: project"
+    assert refused.json()["error"] == "unknown parameter 'service'; this endpoint takes: project, model, user, tag"
 
 
 # An ISO-8601 time: its offset (Z or ±hh:mm) is group 1, absent in a naive one.
