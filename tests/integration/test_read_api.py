@@ -251,3 +251,18 @@ def test_every_time_in_every_read_answer_carries_its_utc_offset(running: Running
     # The walk met the times that come from ClickHouse and from the metadata DB alike.
     assert {"t", "span_time", "start_time", "detected_at", "created_at", "started_at",
             "period_end"} <= set(seen), seen
+
+
+def test_a_hallucination_rule_counts_only_the_spans_its_filters_name(running: Running) -> None:
+    """The rule reads the same quality query as the API, filters and all (it once kept only `model`)."""
+    for n, service, label in ((11, "checkout", "hallucinated"), (12, "search", "grounded")):
+        assert running.post_otlp("/v1/traces", export_calls(Call(n, service=service)), PROTOBUF).status_code == 200
+        running.flush()
+        score = {"trace_id": f"{n:032x}", "name": "hallucination", "label": label}
+        assert requests.post(running.ui_url + "/api/v1/scores", json=score, timeout=30).status_code == 201
+    rule = {"metric": "hallucination_rate", "comparator": ">", "window": "1h", "for": "0s"}
+    checkout = post(running, "/alert-rules", {**rule, "name": "checkout", "threshold": 0.9,
+                                              "filters": {"service": "checkout"}})
+    post(running, "/alert-rules", {**rule, "name": "search", "threshold": 0.1, "filters": {"service": "search"}})
+    run_detectors(running, "alerts")
+    assert [(a["rule_id"], a["value"]) for a in running.get("/api/v1/alerts").json()] == [(checkout, 1.0)]
