@@ -11,6 +11,7 @@ from decimal import Decimal
 from typing import Any
 
 from flask import Blueprint, Flask, jsonify, request
+from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from dashboard import params
@@ -20,7 +21,19 @@ from dashboard.api_detectors import create_detectors_blueprint
 from dashboard.api_quality import create_quality_blueprint
 from dashboard.auth import install_login
 from dashboard.cost_comparison import cost_comparison
-from dashboard.params import ApiError, choice_arg, int_arg, time_range
+from dashboard.params import (
+    FILTERS,
+    PROJECT,
+    WINDOW,
+    ApiError,
+    alias_arg,
+    check_query,
+    choice_arg,
+    filter_args,
+    int_arg,
+    takes,
+    time_range,
+)
 from dashboard.throttle import LoginThrottle
 from detectors.runner import DetectorRunner
 from llmpulse.hosts import HostPolicy
@@ -33,6 +46,8 @@ from schemas.users import UserStore
 
 MAX_PAGE = 500
 LOCAL_ONLY = HostPolicy(frozenset())  # loopback names only
+# The trace list's own parameters; `q` is its text search (`text` the same, as an alias).
+TRACE_PARAMS = ("status", "q", "text", "sort", "order", "limit", "offset", "count")
 
 
 def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
@@ -42,20 +57,18 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         return params.project_arg(metadata)
 
     @api.get("/projects")
+    @takes()
     def projects() -> Any:
         return jsonify({"projects": [{"name": p.name, "created_at": p.created_at.isoformat(),
                                       "eval_sample_rate": p.eval_sample_rate, "retention_days": p.retention_days,
                                       "cost_preference": p.cost_preference} for p in metadata.list_projects()]})
 
     @api.get("/traces")
+    @takes(PROJECT, WINDOW, FILTERS, TRACE_PARAMS)
     def traces() -> Any:
         start, end = time_range(timedelta(days=7))
-        flt = queries.TraceFilter(
-            project=project_arg(), start=start, end=end, model=request.args.get("model"),
-            service=request.args.get("service"), user=request.args.get("user"),
-            session=request.args.get("session"), status=choice_arg("status", ("ok", "error"), None),
-            text=request.args.get("text") or request.args.get("q"),
-        )
+        flt = queries.TraceFilter(project=project_arg(), start=start, end=end, **filter_args(),
+                                  status=choice_arg("status", ("ok", "error"), None), text=alias_arg("q", "text"))
         sort = choice_arg("sort", queries.TRACE_SORTS, "start_time") or "start_time"
         counted = choice_arg("count", ("true", "false"), "true") == "true"  # false: a long window's newest, fast
         order = choice_arg("order", ("asc", "desc"), "desc")
@@ -65,6 +78,7 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         return jsonify(page)
 
     @api.get("/traces/<trace_id>")
+    @takes(PROJECT)
     def trace(trace_id: str) -> Any:
         project = project_arg()
         trace_id = trace_id.lower()
@@ -77,13 +91,15 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         return jsonify({"trace_id": trace_id, "project": project, "spans": assemble_spans(spans, events)})
 
     @api.get("/metrics/summary")
+    @takes(PROJECT, WINDOW, FILTERS, ("group_by",))
     def metrics_summary() -> Any:
         project = project_arg()
         start, end = time_range()
         group_by = choice_arg("group_by", queries.GROUP_KEYS, None)
-        result = queries.metrics_summary(store, project, start, end, group_by)
+        filters = filter_args()
+        result = queries.metrics_summary(store, project, start, end, group_by, filters)
         return jsonify({"project": project, "from": start.isoformat(), "to": end.isoformat(),
-                        "group_by": group_by, **result})
+                        "group_by": group_by, "filters": filters, **result})
 
     return api
 
@@ -133,6 +149,15 @@ API_PREFIX = "/api/"
 DASH_PAGES_RULE = "/<path:path>"  # the route Dash serves its pages from
 
 
+class UtcJsonProvider(DefaultJSONProvider):
+    """A time in an answer is ISO-8601 with its UTC offset, never Flask's HTTP-date default, nor
+    offset-less as ClickHouse hands times back (JavaScript would read those as local time)."""
+
+    @staticmethod
+    def default(o: Any) -> Any:
+        return iso_utc(o) if isinstance(o, datetime) else DefaultJSONProvider.default(o)
+
+
 @dataclass(frozen=True)
 class LoginSettings:
     """Sessions are signed with `secret_key`; `required` off loopback; `hosts` the Host names
@@ -154,6 +179,12 @@ def register_error_handlers(app: Flask) -> None:
         if request.path.startswith(API_PREFIX) and rule is not None and rule.rule == DASH_PAGES_RULE:
             raise ApiError(404, f"no API endpoint {request.path}; the README's Read API section lists them")
 
+    @app.before_request
+    def _unknown_api_param() -> None:
+        """Every API view declares the query parameters it takes (`params.takes`); any other is a 400."""
+        if request.path.startswith(API_PREFIX) and request.endpoint in app.view_functions:
+            check_query(app.view_functions[request.endpoint])
+
     @app.errorhandler(ApiError)
     def _api_error(exc: ApiError) -> Any:
         return jsonify({"error": exc.message}), exc.status
@@ -167,6 +198,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
                   runner: DetectorRunner | None = None, alerting: Alerting | None = None,
                   login: LoginSettings | None = None, otlp_port: int = 4318) -> Flask:
     app = Flask("llmpulse.ui")
+    app.json = UtcJsonProvider(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]
     login = login or LoginSettings(secrets.token_urlsafe(32), required=False)
     install_login(app, UserStore(metadata), login.secret_key, login.required, login.hosts, login.throttle)

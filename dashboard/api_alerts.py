@@ -9,9 +9,9 @@ from flask import Blueprint, jsonify, request
 from dashboard.alert_actions import Alerting, ChannelTestOutcome, acknowledge_incident, find_incident, send_test
 from dashboard.alert_actions import delete_channel as delete_channel_in_use
 from dashboard.alert_actions import silence_incident as alerts_silence
-from dashboard.params import ApiError, choice_arg, int_arg, json_body, parse_time, project_arg
+from dashboard.params import PROJECT, ApiError, choice_arg, int_arg, json_body, parse_time, project_arg, takes
 from detectors.alerting import state_from_json
-from detectors.alerts.budget import BudgetStatus, parse_budget
+from detectors.alerts.budget import BUDGET_FILTER_KEYS, BudgetSpec, BudgetStatus, parse_budget
 from detectors.alerts.channels import parse_channel
 from detectors.alerts.incidents import IncidentError
 from detectors.alerts.rules import AlertInputError, merge_rule, parse_duration, parse_rule
@@ -36,44 +36,53 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
                           ).to_json()
 
     @api.post("/channels")
+    @takes(PROJECT)
     def create_channel() -> Any:
         project, spec = project_arg(metadata), parse_channel(json_body())
         channel_id = alerts.create_channel(project, spec.type, spec.name, spec.secrets, spec.hint)
         return jsonify({"id": channel_id, "type": spec.type, "name": spec.name, "target": spec.hint}), 201
 
     @api.get("/channels")
+    @takes(PROJECT)
     def list_channels() -> Any:
         return jsonify({"channels": alerts.list_channels(project_arg(metadata))})
 
     @api.delete("/channels/<int:channel_id>")
+    @takes(PROJECT)
     def delete_channel(channel_id: int) -> Any:
         delete_channel_in_use(alerts, project_arg(metadata), channel_id)
         return "", 204
 
     @api.post("/channels/<int:channel_id>/test")
+    @takes(PROJECT)
     def test_channel(channel_id: int) -> Any:
         return _test_answer(send_test(alerting, project_arg(metadata), channel_id))
 
     @api.get("/channels/<int:channel_id>/deliveries")
+    @takes(PROJECT, ("limit",))
     def channel_deliveries(channel_id: int) -> Any:
         project = project_arg(metadata)
         return jsonify({"deliveries": alerts.list_deliveries(project, channel_id, int_arg("limit", 100, 1, 1000))})
 
     @api.post("/alert-rules")
+    @takes(PROJECT)
     def create_rule() -> Any:
         project = project_arg(metadata)
         spec = rule_spec(project, json_body())
         return jsonify({"id": alerts.create_rule(project, spec), **spec}), 201
 
     @api.get("/alert-rules")
+    @takes(PROJECT)
     def list_rules() -> Any:
         return jsonify({"rules": [_rule_json(r) for r in alerts.list_rules(project_arg(metadata))]})
 
     @api.get("/alert-rules/<int:rule_id>")
+    @takes(PROJECT)
     def get_rule(rule_id: int) -> Any:
         return jsonify(_rule_json(_find_rule(alerts, project_arg(metadata), rule_id)))
 
     @api.put("/alert-rules/<int:rule_id>")
+    @takes(PROJECT)
     def update_rule(rule_id: int) -> Any:
         project = project_arg(metadata)
         existing = parse_rule(_find_rule(alerts, project, rule_id).spec, known_channels=alerts.channel_ids(project),
@@ -83,31 +92,40 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
         return jsonify({"id": rule_id, **spec})
 
     @api.delete("/alert-rules/<int:rule_id>")
+    @takes(PROJECT)
     def delete_rule(rule_id: int) -> Any:
         return _deleted(alerts.delete_rule(project_arg(metadata), rule_id), "alert rule", rule_id)
 
     @api.post("/budgets")
+    @takes(PROJECT)
     def create_budget() -> Any:
         project = project_arg(metadata)
         spec = parse_budget(json_body(), known_channels=alerts.channel_ids(project)).to_json()
         return jsonify({"id": alerts.create_budget(project, spec), **spec}), 201
 
     @api.get("/budgets")
+    @takes(PROJECT)
     def list_budgets() -> Any:
         return jsonify({"budgets": [{"id": b.id, **b.spec} for b in alerts.list_budgets(project_arg(metadata))]})
 
     @api.delete("/budgets/<int:budget_id>")
+    @takes(PROJECT)
     def delete_budget(budget_id: int) -> Any:
         return _deleted(alerts.delete_budget(project_arg(metadata), budget_id), "budget", budget_id)
 
     @api.get("/budget/status")
+    @takes(PROJECT, BUDGET_FILTER_KEYS)
     def budget_status() -> Any:
-        """The kill switch an LLM gateway polls: may this project still spend?"""
+        """The kill switch an LLM gateway polls: may this project (this call's model, user, tag) still spend?"""
         project = project_arg(metadata)
+        call = {key: request.args[key] for key in BUDGET_FILTER_KEYS if request.args.get(key)}
         budgets = project_budgets(store, alerts, project, utcnow(), rollup_span(state))
-        return jsonify(_budget_answer(project, [(b, status) for b, _, status in budgets]))
+        covering = [(b, status) for b, spec, status in budgets if _covers(spec, call)]
+        none = "no budget of this project covers this call" if budgets else "no budget set for this project"
+        return jsonify(_budget_answer(project, covering, none))
 
     @api.get("/alerts")
+    @takes(PROJECT, ("state", "limit"))
     def list_incidents() -> Any:
         project = project_arg(metadata)
         wanted = choice_arg("state", INCIDENT_STATES, None)
@@ -115,15 +133,18 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
         return jsonify(alerts.list_incidents(project, wanted, int_arg("limit", 100, 1, 1000)))
 
     @api.get("/alerts/<int:incident_id>")
+    @takes(PROJECT)
     def get_incident(incident_id: int) -> Any:
         return jsonify(find_incident(alerts, project_arg(metadata), incident_id))
 
     @api.post("/alerts/<int:incident_id>/ack")
+    @takes(PROJECT, ("by",))
     def ack_incident(incident_id: int) -> Any:
         by = request.args.get("by", "")
         return jsonify(acknowledge_incident(alerts, project_arg(metadata), incident_id, by, utcnow()))
 
     @api.post("/alerts/<int:incident_id>/silence")
+    @takes(PROJECT)
     def silence_incident(incident_id: int) -> Any:
         now = utcnow()
         until = _silence_until(json_body(), now)
@@ -179,11 +200,17 @@ def _silence_until(body: dict[str, Any], now: Any) -> Any:
     raise ApiError(400, 'give "for" (e.g. "1h") or "until" (an ISO-8601 time)')
 
 
-def _budget_answer(project: str, statuses: list[tuple[StoredSpec, BudgetStatus]]) -> dict[str, Any]:
-    """The tightest budget speaks for the project; every budget is listed beside it."""
+def _covers(budget: BudgetSpec, call: dict[str, str]) -> bool:
+    """A budget speaks for a call unless one of its filters names another value of what the call
+    is: what the gateway does not say (no `user=`) cannot excuse a call from a budget."""
+    return all(call.get(key, value) == value for key, value in budget.filters)
+
+
+def _budget_answer(project: str, statuses: list[tuple[StoredSpec, BudgetStatus]], none: str) -> dict[str, Any]:
+    """The tightest budget speaks for the project; every budget is listed beside it (`none`: why there is none)."""
     if not statuses:
         return {"project": project, "allowed": True, "spent_usd": None, "budget_usd": None, "projected_usd": None,
-                "period_end": None, "budgets": [], "reason": "no budget set for this project"}
+                "period_end": None, "budgets": [], "reason": none}
     _, tightest = max(statuses, key=lambda item: item[1].used_pct)
     return {"project": project, **tightest.to_json(), "allowed": all(s.allowed for _, s in statuses),
             "budgets": [{"id": b.id, **b.spec, "status": s.to_json()} for b, s in statuses]}

@@ -7,7 +7,19 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from dashboard.params import ApiError, choice_arg, int_arg, json_body, project_arg, time_range
+from dashboard.params import (
+    FILTERS,
+    PROJECT,
+    WINDOW,
+    ApiError,
+    choice_arg,
+    filter_args,
+    int_arg,
+    json_body,
+    project_arg,
+    takes,
+    time_range,
+)
 from detectors.metrics import rollup_span
 from detectors.runner import DetectorRunner, UnknownDetector
 from schemas.metadata import Metadata
@@ -24,12 +36,14 @@ def create_detectors_blueprint(store: Store, metadata: Metadata, runner: Detecto
     state = StateStore(metadata)
 
     @api.get("/metrics/timeseries")
+    @takes(PROJECT, WINDOW, FILTERS, ("metric", "metrics", "bucket", "group_by"))
     def metrics_timeseries() -> Any:
         query = series_query(metadata)
         return jsonify({"project": query.project, "from": query.start.isoformat(), "to": query.end.isoformat(),
                         **timeseries(store, query, rollup_span(state))})
 
     @api.post("/detectors/run")
+    @takes()
     def run_detectors() -> Any:
         names = _detector_names(json_body() if request.data else {})
         try:
@@ -39,6 +53,7 @@ def create_detectors_blueprint(store: Store, metadata: Metadata, runner: Detecto
         return jsonify({"runs": [o.to_json() for o in outcomes]})
 
     @api.get("/detectors/runs")
+    @takes(("detector", "limit"))  # runs are of the whole service, not of a project
     def detector_runs() -> Any:
         detector = request.args.get("detector")
         runs = RunLog(metadata).recent(detector, int_arg("limit", 50, 1, 1000))  # shared: any process can list
@@ -54,9 +69,8 @@ def series_query(metadata: Metadata) -> SeriesQuery:
     if (end - start).total_seconds() / _BUCKET_SECONDS[bucket] > MAX_POINTS:
         raise ApiError(400, f"{bucket} buckets over this range give more than {MAX_POINTS} points; "
                             "use a larger bucket or a shorter range")
-    filters = {name: request.args[name] for name in DIMENSIONS if request.args.get(name)}
     return SeriesQuery(project, _metric_names(), start, end, bucket,
-                       choice_arg("group_by", DIMENSIONS, None), filters)
+                       choice_arg("group_by", DIMENSIONS, None), filter_args())
 
 
 def _metric_names() -> tuple[str, ...]:

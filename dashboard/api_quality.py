@@ -9,11 +9,23 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from dashboard.params import ApiError, choice_arg, int_arg, json_body, project_arg, time_range
+from dashboard.params import (
+    FILTERS,
+    PROJECT,
+    WINDOW,
+    ApiError,
+    choice_arg,
+    filter_args,
+    int_arg,
+    json_body,
+    project_arg,
+    takes,
+    time_range,
+)
 from detectors.scoring.interval import rate_with_interval
 from schemas.evaluations import evaluation_key, flagged_spans, insert_evaluations, span_facts
 from schemas.metadata import Metadata
-from schemas.models import COST_PREFERENCES
+from schemas.models import COST_PREFERENCES, iso_utc
 from schemas.quality import QUALITY_GROUPS, SOURCE_APP, drift_events, hallucination_counts
 from schemas.store import Store
 
@@ -26,24 +38,27 @@ def create_quality_blueprint(store: Store, metadata: Metadata) -> Blueprint:
     api = Blueprint("quality_api", __name__, url_prefix="/api/v1")
 
     @api.get("/quality/hallucination")
+    @takes(PROJECT, WINDOW, FILTERS, ("group_by",))
     def hallucination() -> Any:
         project = project_arg(metadata)
         start, end = time_range(timedelta(days=7))
         group_by = choice_arg("group_by", QUALITY_GROUPS, None)
-        rows = hallucination_counts(store, project, start, end, group_by, request.args.get("model"))
+        rows = hallucination_counts(store, project, start, end, group_by, filters=filter_args())
         total = rate_with_interval(sum(r["flagged"] for r in rows), sum(r["sampled"] for r in rows))
         return jsonify({"project": project, "from": start.isoformat(), "to": end.isoformat(), "group_by": group_by,
                         "groups": [_rate_json(r["key"], rate_with_interval(r["flagged"], r["sampled"])) for r in rows],
                         "total": _rate_json("", total)})
 
     @api.get("/quality/flagged")
+    @takes(PROJECT, WINDOW, FILTERS, ("limit",))
     def flagged() -> Any:
         project = project_arg(metadata)
         start, end = time_range(timedelta(days=7))
-        rows = flagged_spans(store, project, start, end, int_arg("limit", 50, 1, 500))
-        return jsonify({"spans": [{**r, "span_time": r["span_time"].isoformat()} for r in rows]})
+        rows = flagged_spans(store, project, start, end, int_arg("limit", 50, 1, 500), filter_args())
+        return jsonify({"spans": [{**r, "span_time": iso_utc(r["span_time"])} for r in rows]})
 
     @api.post("/scores")
+    @takes(PROJECT)
     def post_score() -> Any:
         project = project_arg(metadata)
         row = score_row(store, project, json_body())
@@ -51,6 +66,7 @@ def create_quality_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         return jsonify({"id": row["evaluation_id"], "trace_id": row["trace_id"], "span_id": row["span_id"]}), 201
 
     @api.put("/projects/<name>")
+    @takes()
     def update_project(name: str) -> Any:
         if metadata.get_project(name) is None:
             raise ApiError(404, f"project {name!r} does not exist")
@@ -65,11 +81,13 @@ def create_quality_blueprint(store: Store, metadata: Metadata) -> Blueprint:
                         "retention_days": project.retention_days, "cost_preference": project.cost_preference})
 
     @api.get("/drift")
+    @takes(PROJECT, WINDOW, ("model", "provider", "kind"))  # an event is of a model: no service, user, tag…
     def drift() -> Any:
         project = project_arg(metadata)
         start, end = time_range(timedelta(days=30))
         return jsonify(drift_events(store, project, start, end, request.args.get("model"),  # a bare list: the contract
-                                    choice_arg("kind", ("model_change", "behaviour"), None)))
+                                    choice_arg("kind", ("model_change", "behaviour"), None),
+                                    request.args.get("provider")))
 
     return api
 

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import request
 
+from schemas.filters import DIMENSIONS
 from schemas.metadata import Metadata
 from schemas.models import DEFAULT_PROJECT
 
@@ -96,3 +98,49 @@ def json_body() -> dict[str, Any]:
     if not isinstance(body, dict):
         raise ApiError(400, "the request body must be a JSON object (Content-Type: application/json)")
     return body
+
+
+# What endpoints declare with `takes`: the project, the window, the filters of every read.
+PROJECT = ("project",)
+WINDOW = ("from", "to")
+FILTERS = tuple(DIMENSIONS)  # model, provider, service, environment, user, session, tag
+_TAKES = "llmpulse_query_params"
+View = TypeVar("View", bound=Callable[..., Any])
+
+
+def takes(*groups: Iterable[str]) -> Callable[[View], View]:
+    """Declare the query parameters an API view accepts; `check_query` answers any other with a
+    400, so a filter an endpoint does not apply is refused rather than silently ignored."""
+    names = tuple(dict.fromkeys(name for group in groups for name in group))
+
+    def declare(view: View) -> View:
+        setattr(view, _TAKES, names)
+        return view
+    return declare
+
+
+def accepted_params(view: Callable[..., Any]) -> tuple[str, ...] | None:
+    """What `takes` declared for `view`; None when nothing was declared."""
+    return getattr(view, _TAKES, None)
+
+
+def check_query(view: Callable[..., Any]) -> None:
+    """400 for a query parameter `view` does not take (an undeclared view takes none)."""
+    accepted = accepted_params(view) or ()
+    unknown = sorted(set(request.args) - set(accepted))
+    if unknown:
+        takes_text = ", ".join(accepted) if accepted else "no parameters"
+        raise ApiError(400, f"unknown parameter {unknown[0]!r}; this endpoint takes: {takes_text}")
+
+
+def filter_args() -> dict[str, str]:
+    """The request's filters (`FILTERS`) that have a value."""
+    return {name: request.args[name] for name in FILTERS if request.args.get(name)}
+
+
+def alias_arg(name: str, alias: str) -> str | None:
+    """`name=`, or `alias=` (the same thing under another name); both with different values is a 400."""
+    value, other = request.args.get(name), request.args.get(alias)
+    if value and other and value != other:
+        raise ApiError(400, f"{name}= and {alias}= are the same parameter; give one")
+    return value or other or None

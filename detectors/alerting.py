@@ -128,7 +128,7 @@ class AlertsDetector:
         """The rule's metric over [now - window, now) with its filters; None when there is no data."""
         start, filters = ctx.now - spec.window, spec.filter_map
         if spec.metric == "hallucination_rate":
-            rows = hallucination_counts(ctx.store, project, start, ctx.now, model=filters.get("model"))
+            rows = hallucination_counts(ctx.store, project, start, ctx.now, filters=filters)
             sampled = sum(r["sampled"] for r in rows)
             return sum(r["flagged"] for r in rows) / sampled if sampled else None
         if spec.metric == "drift":

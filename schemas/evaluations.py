@@ -7,12 +7,13 @@ process and every rerun picks the same spans, and raising the rate only adds spa
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
 from schemas.columns import column_lists
+from schemas.filters import filter_params
 from schemas.quality import EVALUATIONS_TABLE, SOURCE_APP, span_verdicts_sql
 from schemas.store import Store
 
@@ -132,9 +133,11 @@ def span_facts(store: Store, project: str, trace_id: str, span_id: str | None) -
     return rows[0] if rows else None
 
 
-def flagged_spans(store: Store, project: str, start: datetime, end: datetime, limit: int) -> list[dict[str, Any]]:
-    """Spans judged hallucinated, newest first, with the verdict that counts (see schemas.quality)."""
-    sql = (f"SELECT v.* FROM ({span_verdicts_sql(with_reason=True)}) AS v WHERE v.hallucinated "
+def flagged_spans(store: Store, project: str, start: datetime, end: datetime, limit: int,
+                  filters: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """Spans judged hallucinated (of those matching `filters`), newest first, with the verdict that
+    counts (see schemas.quality)."""
+    sql = (f"SELECT v.* FROM ({span_verdicts_sql(with_reason=True, filters=filters)}) AS v WHERE v.hallucinated "
            f"ORDER BY v.span_time DESC LIMIT {{limit:UInt32}}")
-    params = {"project": project, "start": start, "end": end, "limit": limit}
+    params = {"project": project, "start": start, "end": end, "limit": limit, **filter_params(filters or {})}
     return store.query_dicts(sql, params, "evaluations_flagged")

@@ -12,17 +12,14 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from schemas.filters import DIMENSIONS
+from schemas.models import iso_utc
 from schemas.queries import TWIN_MARGIN, calls_query
 from schemas.store import Store
 
 ROLLUP_TABLE = "call_metrics_minute"
 HOUR_TABLE = "call_metrics_hour"  # made from the minute table (migration 0004)
 BUCKETS = {"minute": "1 MINUTE", "hour": "1 HOUR", "day": "1 DAY"}
-# API group/filter name → call column. The first four are rollup dimensions; the rest need raw calls.
-DIMENSIONS = {
-    "model": "request_model", "provider": "provider", "service": "service_name", "environment": "environment",
-    "user": "user_id", "session": "session_id", "tag": "tag",
-}
 ROLLUP_DIMENSIONS = ("model", "provider", "service", "environment")
 _ROLLUP_COLUMNS = ("request_model", "provider", "service_name", "environment")
 
@@ -386,7 +383,7 @@ def _series(rows: list[dict[str, Any]], q: SeriesQuery) -> list[dict[str, Any]]:
     series: dict[str, dict[str, Any]] = {}
     for row in rows:
         entry = series.setdefault(row["key"], {"key": row["key"], "points": []})
-        point = {"t": row["t"].isoformat()}
+        point = {"t": iso_utc(row["t"])}  # ClickHouse hands the bucket back without its UTC offset
         point.update({m: _number(row[m]) for m in q.metrics})
         entry["points"].append(point)
     return list(series.values())

@@ -8,9 +8,12 @@ app or a person said, then the judge, then the offline scorer.
 from __future__ import annotations
 
 import json
+from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
+from schemas.filters import filter_conditions, filter_params
+from schemas.queries import time_range
 from schemas.store import Store
 
 EVALUATIONS_TABLE = "evaluations"
@@ -22,29 +25,49 @@ QUALITY_GROUPS = {"model": "request_model", "scorer": "scorer"}
 _VERDICT = f"tuple({_AUTHORITY}, e.created_at)"
 
 
-def span_verdicts_sql(with_reason: bool = False) -> str:
-    """One verdict per scored span in `{start}`..`{end}`: the most authoritative one."""
+def span_verdicts_sql(with_reason: bool = False, filters: Mapping[str, str] | None = None) -> str:
+    """One verdict per scored span in `{start}`..`{end}`: the most authoritative one; only spans
+    that match `filters` (bound by `filter_params`) when given."""
     extra = (f", argMax(e.score, {_VERDICT}) AS score, argMax(e.label, {_VERDICT}) AS label, "
              f"argMax(e.reason, {_VERDICT}) AS reason" if with_reason else "")
+    matching = "".join(f" AND {c}" for c in _span_conditions(filters or {}))
     return f"""
     SELECT e.trace_id AS trace_id, e.span_id AS span_id, any(e.request_model) AS request_model,
         argMax(e.hallucinated, {_VERDICT}) AS hallucinated, argMax(e.scorer, {_VERDICT}) AS scorer,
         min(e.span_time) AS span_time {extra}
     FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL
     WHERE e.project_id = {{project:String}} AND e.hallucinated IS NOT NULL
-        AND e.span_time >= {{start:DateTime64(6, 'UTC')}} AND e.span_time < {{end:DateTime64(6, 'UTC')}}
+        AND e.span_time >= {{start:DateTime64(6, 'UTC')}} AND e.span_time < {{end:DateTime64(6, 'UTC')}}{matching}
     GROUP BY e.trace_id, e.span_id
     """
 
 
+def _span_conditions(filters: Mapping[str, str]) -> list[str]:
+    """The model is the evaluation's own; service, user, tag… are facts of the scored span, looked
+    up among the window's spans (a score is filed at its span's start time)."""
+    conditions = ["e.request_model = {f_model:String}"] if "model" in filters else []
+    of_span = {name: value for name, value in filters.items() if name != "model"}
+    if of_span:
+        where = " AND ".join(["s.project_id = {project:String}", time_range("s"), *filter_conditions(of_span, "s")])
+        conditions.append(f"(e.trace_id, e.span_id) IN (SELECT s.trace_id, s.span_id FROM {{db}}.spans AS s "
+                          f"WHERE {where})")
+    return conditions
+
+
+def with_model(filters: Mapping[str, str] | None, model: str | None) -> dict[str, str]:
+    """`filters` plus the older `model=` argument of the quality reads."""
+    return {**(filters or {}), **({"model": model} if model else {})}
+
+
 def hallucination_counts(store: Store, project: str, start: datetime, end: datetime,
-                         group_by: str | None = None, model: str | None = None) -> list[dict[str, Any]]:
-    """(key, sampled, flagged) per group: scored spans and those judged hallucinated."""
+                         group_by: str | None = None, model: str | None = None,
+                         filters: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
+    """(key, sampled, flagged) per group: scored spans (that match `filters`) and those judged hallucinated."""
     key = f"v.{QUALITY_GROUPS[group_by]}" if group_by else "''"
-    where = "WHERE v.request_model = {model:String}" if model else ""
+    matching = with_model(filters, model)
     sql = (f"SELECT {key} AS key, count() AS sampled, countIf(v.hallucinated) AS flagged "
-           f"FROM ({span_verdicts_sql()}) AS v {where} GROUP BY key ORDER BY key")
-    params = {"project": project, "start": start, "end": end, "model": model or ""}
+           f"FROM ({span_verdicts_sql(filters=matching)}) AS v GROUP BY key ORDER BY key")
+    params = {"project": project, "start": start, "end": end, **filter_params(matching)}
     return store.query_dicts(sql, params, "hallucination_counts")
 
 
@@ -57,7 +80,7 @@ def drift_event_count(store: Store, project: str, start: datetime, end: datetime
 
 
 def drift_events(store: Store, project: str, start: datetime, end: datetime, model: str | None = None,
-                 kind: str | None = None) -> list[dict[str, Any]]:
+                 kind: str | None = None, provider: str | None = None) -> list[dict[str, Any]]:
     """Drift events that touch the window, newest first, in the API's shape.
 
     An event spans from the estimated change to its detection; it is listed when that span meets
@@ -66,10 +89,12 @@ def drift_events(store: Store, project: str, start: datetime, end: datetime, mod
     """
     where = " AND request_model = {model:String}" if model else ""
     where += " AND kind = {kind:String}" if kind else ""
+    where += " AND provider = {provider:String}" if provider else ""
     sql = (f"SELECT * FROM {{db}}.{DRIFT_TABLE} FINAL WHERE project_id = {{project:String}} "
            f"AND detected_at >= {{start:DateTime64(6, 'UTC')}} AND changed_at < {{end:DateTime64(6, 'UTC')}}{where} "
            "ORDER BY detected_at DESC, event_id")
-    params = {"project": project, "start": start, "end": end, "model": model or "", "kind": kind or ""}
+    params = {"project": project, "start": start, "end": end, "model": model or "", "kind": kind or "",
+              "provider": provider or ""}
     return [_drift_json(row) for row in store.query_dicts(sql, params, "drift_events")]
 
 

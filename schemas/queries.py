@@ -8,12 +8,14 @@ keeps the most informative of the twins (priced, with cache tokens, with more to
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
 from schemas import trace_page
+from schemas.filters import filter_conditions, filter_params
 from schemas.models import iso_utc
 from schemas.store import Store
 
@@ -115,17 +117,23 @@ class TraceFilter:
     session: str | None = None
     status: str | None = None
     text: str | None = None
+    provider: str | None = None
+    environment: str | None = None
+    tag: str | None = None
 
 
 def metrics_summary(store: Store, project: str, start: datetime, end: datetime,
-                    group_by: str | None) -> dict[str, Any]:
-    """Per-group and overall request, error, token, cost, latency and cache figures."""
-    params = {"project": project, "start": start, "end": end}
-    total = store.query_dicts(f"SELECT {_SUMMARY_FIELDS} FROM ({CALLS}) AS c", params, "metrics_summary_total")
+                    group_by: str | None, filters: Mapping[str, str] | None = None) -> dict[str, Any]:
+    """Per-group and overall request, error, token, cost, latency and cache figures of the calls
+    that match every filter (`schemas.filters`: the same as the metric series)."""
+    filters = filters or {}
+    params = {"project": project, "start": start, "end": end, **filter_params(filters)}
+    calls = calls_query(with_tags="tag" in filters, call_condition=" AND ".join(filter_conditions(filters, "c")))
+    total = store.query_dicts(f"SELECT {_SUMMARY_FIELDS} FROM ({calls}) AS c", params, "metrics_summary_total")
     groups: list[dict[str, Any]] = []
     if group_by:
         column = GROUP_KEYS[group_by]
-        sql = (f"SELECT c.{column} AS key, {_SUMMARY_FIELDS} FROM ({CALLS}) AS c "
+        sql = (f"SELECT c.{column} AS key, {_SUMMARY_FIELDS} FROM ({calls}) AS c "
                f"GROUP BY key ORDER BY cost_total DESC, requests DESC, key")
         groups = [_summary(row, {group_by: row["key"]}) for row in store.query_dicts(sql, params, "metrics_summary")]
     return {"groups": groups, "total": _summary(total[0], {})}
@@ -165,6 +173,9 @@ _TRACE_CONDITIONS = {
     "service": "countIf(s.service_name = {service:String}) > 0",
     "user": "countIf(s.user_id = {user:String}) > 0",
     "session": "countIf(s.session_id = {session:String}) > 0",
+    "provider": "countIf(s.provider = {provider:String}) > 0",
+    "environment": "countIf(s.environment = {environment:String}) > 0",
+    "tag": "countIf(has(s.tags, {tag:String})) > 0",
     # Messages can arrive as log records (genai_events) rather than on the span itself.
     "text": "(countIf(positionCaseInsensitiveUTF8(concat(s.input_messages, ' ', s.output_messages, ' ', s.name), "
             "{text:String}) > 0) > 0 OR trace_id IN (SELECT e.trace_id FROM {db}.genai_events AS e "

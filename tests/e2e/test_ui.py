@@ -69,6 +69,18 @@ def test_a_trace_opens_from_the_table_with_waterfall_and_messages(filled: Runnin
     assert console_errors(browser) == []
 
 
+def test_the_trace_search_reads_q_and_its_alias_text_and_the_tag_filter(filled: Running, browser) -> None:  # noqa: F811
+    for name in ("q", "text"):
+        browser.get(filled.ui_url + f"/traces?range=7d&{name}=onerror")  # only the hostile completion has it
+        wait_for(browser, "#trace-table .trace-row a")
+        links = browser.find_elements(By.CSS_SELECTOR, "#trace-table .trace-row a")
+        assert [a.get_attribute("href").split("?")[0].rsplit("/", 1)[1] for a in links] == [f"{77:032x}"], name
+        assert browser.find_element(By.ID, "trace-search").get_attribute("value") == "onerror"
+    browser.get(filled.ui_url + "/traces?range=7d&q=onerror&tag=no-such-tag")
+    wait_text(browser, "#trace-table", "No traces match.")
+    assert console_errors(browser) == []
+
+
 def test_a_hostile_completion_stays_inert(filled: Running, browser) -> None:  # noqa: F811
     browser.get(filled.ui_url + f"/traces/{77:032x}?range=7d")
     wait_for(browser, ".chat .turn.assistant")

@@ -129,3 +129,14 @@ def test_drift_events_show_with_the_features_that_moved(scored: Running, browser
     browser.execute_script("arguments[0].scrollIntoView()", shown[0])
     screenshot(browser, "quality-drift")
     assert console_errors(browser) == []
+
+
+def test_the_overview_rate_takes_the_pages_filters_as_the_api_does(scored: Running, browser) -> None:  # noqa: F811
+    services = api(scored, "GET", "/metrics/summary", group_by="service", **{"from": "0"}).json()["groups"]
+    service = services[0]["key"]["service"]
+    everything = api(scored, "GET", "/quality/hallucination").json()["total"]["sampled"]
+    one = api(scored, "GET", "/quality/hallucination", service=service).json()["total"]["sampled"]
+    assert 0 < one < everything, (service, one, everything)
+    browser.get(scored.ui_url + f"/?range=7d&service={service}")
+    wait_for(browser, "#kpi-hallucination_rate .change")
+    assert browser.find_element(By.CSS_SELECTOR, "#kpi-hallucination_rate .change").text == f"{one} scored"

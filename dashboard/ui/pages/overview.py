@@ -80,7 +80,7 @@ def _tile(metric: str, label: str, formatter: Any, lower_is_better: bool, value:
 
 
 def _hallucination_tile(ctx: UiContext, query: PageQuery) -> Any:
-    rows = hallucination_counts(ctx.store, query.project, query.start, query.end, model=query.filters.get("model"))
+    rows = hallucination_counts(ctx.store, query.project, query.start, query.end, filters=query.filters)
     sampled, flagged = sum(r["sampled"] for r in rows), sum(r["flagged"] for r in rows)
     value = fmt.pct(flagged / sampled) if sampled else fmt.MISSING
     return html.Div([html.Div("Hallucination rate", className="label"), html.Div(value, className="value"),

@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from dashboard.ui.urls import PageQuery
 
 PAGE_SIZE = 50
-TRACE_FILTERS = ("model", "service", "user", "session", "status")  # what queries.TraceFilter honours
+TRACE_FILTERS = ("model", "service", "environment", "user", "session", "tag", "status")  # what TraceFilter honours
 COLUMNS = (("start_time", "Time"), ("name", "Name"), ("models", "Model"), ("duration_ms", "Latency"),
            ("tokens", "Tokens"), ("cost", "Cost"), ("errors", "Status"), ("user_id", "User"),
            ("session_id", "Session"))
@@ -34,15 +34,14 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
     sort = query.raw.get("sort") if query.raw.get("sort") in queries.TRACE_SORTS else "start_time"
     page = max(int(query.raw.get("page", "1")) if query.raw.get("page", "1").isdigit() else 1, 1)
     status = query.raw.get("status") if query.raw.get("status") in ("ok", "error") else None
-    flt = queries.TraceFilter(query.project, query.start, query.end, model=query.filters.get("model"),
-                              service=query.filters.get("service"), user=query.filters.get("user"),
-                              session=query.filters.get("session"), status=status, text=query.raw.get("q") or None)
+    flt = queries.TraceFilter(query.project, query.start, query.end, **query.filters, status=status,
+                              text=_search_text(query) or None)
     result = queries.list_traces(ctx.store, flt, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE, sort=sort,
                                  descending=query.raw.get("order", "desc") == "desc",
                                  count_long_windows=False)
     return html.Div([
         html.H1("Traces"),
-        html.Div([dcc.Input(id="trace-search", type="search", value=query.raw.get("q", ""), debounce=True,
+        html.Div([dcc.Input(id="trace-search", type="search", value=_search_text(query), debounce=True,
                             placeholder="search prompts and completions…", className="search")], className="toolbar"),
         filter_bar(ctx, query, rollup_span(ctx.state), TRACE_FILTERS),
         _table(result["traces"], query),
@@ -54,7 +53,12 @@ def register(app: Dash, ctx: UiContext) -> None:
     @app.callback(Output("url", "search", allow_duplicate=True), Input("trace-search", "value"),
                   State("url", "search"), prevent_initial_call=True)
     def search(text: str | None, current: str | None) -> str:
-        return search_with(current, {"q": text or ""}, resets=("page",))
+        return search_with(current, {"q": text or ""}, resets=("page", "text"))
+
+
+def _search_text(query: PageQuery) -> str:
+    """The search: `q`, as in the API; `text` (the API's alias) is read too, so either link works."""
+    return query.raw.get("q") or query.raw.get("text", "")
 
 
 def _table(rows: list[dict[str, Any]], query: PageQuery) -> Any:
