@@ -52,7 +52,8 @@ DASH_ACTIONS = {
 }
 DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-environment", "filter-user",
               "filter-session", "filter-tag", "filter-status", "trace-search", "price-pick", "quality-model",
-              "rule-metric", "rule-edit", "rule-cancel", "channel-type", "settings-project-select"}
+              "rule-metric", "rule-edit", "rule-cancel", "channel-type", "settings-project-select",
+              "channel-test-pending", "channel-test-poll"}
 LOGIN_FIRST, ADMIN_ONLY = "log in at /login first", "needs the admin role"
 NO_ID = 999_999  # no such incident, rule, channel...: a permitted request changes nothing either
 
