@@ -24,7 +24,7 @@ from collector.decode import (
 )
 from collector.errors import ForeignOrigin, IngestError, MisdirectedHost, PayloadTooLarge, Retryable
 from collector.pipeline import SIGNAL_LOGS, SIGNAL_METRICS, SIGNAL_TRACES, IngestPipeline, media_type
-from llmpulse.hosts import EXEMPT_PATHS, HostPolicy, hostname, is_foreign_origin
+from schemas.hosts import EXEMPT_PATHS, HostPolicy, hostname, is_foreign_origin
 
 log = logging.getLogger(__name__)
 
@@ -48,7 +48,7 @@ ROUTES = {
 def create_collector_app(pipeline: IngestPipeline, auth: KeyAuth, ready: Callable[[], bool],
                          max_body_bytes: int, concurrency: int = 2, hosts: HostPolicy | None = None) -> Flask:
     """`concurrency` bounds the requests read and decoded at once (their memory, not the queue's);
-    `hosts` the Host names served (llmpulse.hosts: loopback names only when bound to loopback)."""
+    `hosts` the Host names served (schemas.hosts: loopback names only when bound to loopback)."""
     app = Flask("llmpulse.collector")
     decoding = threading.BoundedSemaphore(concurrency)
     if hosts is not None:

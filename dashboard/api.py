@@ -36,8 +36,8 @@ from dashboard.params import (
 )
 from dashboard.throttle import LoginThrottle
 from detectors.runner import DetectorRunner
-from llmpulse.hosts import HostPolicy
 from schemas import queries
+from schemas.hosts import HostPolicy
 from schemas.metadata import Metadata
 from schemas.models import iso_utc
 from schemas.runs import StateStore
@@ -161,7 +161,7 @@ class UtcJsonProvider(DefaultJSONProvider):
 @dataclass(frozen=True)
 class LoginSettings:
     """Sessions are signed with `secret_key`; `required` off loopback; `hosts` the Host names
-    served (see dashboard.auth and llmpulse.hosts)."""
+    served (see dashboard.auth and schemas.hosts)."""
 
     secret_key: str
     required: bool

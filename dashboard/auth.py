@@ -1,7 +1,7 @@
 """Login for the UI port, and the Host and Origin checks every binding gets.
 
 On loopback the UI runs open (only this machine can reach it), but only for requests that name
-it by a local name (DNS rebinding, see llmpulse.hosts). Off loopback every page and API call
+it by a local name (DNS rebinding, see schemas.hosts). Off loopback every page and API call
 needs a session from /login. The signed cookie carries only a random session token; the session
 record and the user's role are read from the metadata DB (cached `role_cache_seconds`), so
 logout, deleting a user and changing their role or password end sessions within seconds.
@@ -24,7 +24,7 @@ from flask import Flask, current_app, g, jsonify, redirect, request, session
 
 from dashboard.sessions import SessionLookup
 from dashboard.throttle import LoginThrottle
-from llmpulse.hosts import EXEMPT_PATHS, HostPolicy, hostname, is_foreign_origin
+from schemas.hosts import EXEMPT_PATHS, HostPolicy, hostname, is_foreign_origin
 from schemas.login_failures import LoginFailures
 from schemas.sessions import SessionStore, SessionUser
 from schemas.users import UserStore

@@ -7,7 +7,8 @@ from dataclasses import replace
 import pytest
 
 from llmpulse.config import Settings
-from llmpulse.hosts import host_policy, hostname, is_foreign_origin, otlp_host_policy
+from llmpulse.hosts import host_policy, otlp_host_policy
+from schemas.hosts import hostname, is_foreign_origin
 
 
 @pytest.mark.parametrize(("header", "name"), [
