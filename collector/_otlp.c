@@ -414,6 +414,19 @@ static const char *id_problem(SpanFields *s) {
     return NULL;
 }
 
+/* 2300-01-01T00:00:00Z in ns; decode.py's _END_OF_STORAGE_NS and _TIME_PROBLEM say the same. */
+#define END_OF_STORAGE_NS 10413792000000000000ULL
+#define AFTER_STORAGE " is after 2299-12-31, the last day storage holds; send the time in Unix nanoseconds"
+
+/* Why a span cannot be stored, as decode.py's _span_problem says it, or NULL. */
+static const char *span_problem(SpanFields *s) {
+    const char *problem = id_problem(s);
+    if (problem) return problem;
+    if (s->start_ns >= END_OF_STORAGE_NS) return "start_time_unix_nano" AFTER_STORAGE;
+    if (s->end_ns >= END_OF_STORAGE_NS) return "end_time_unix_nano" AFTER_STORAGE;
+    return NULL;
+}
+
 static PyObject *tuple_of(PyObject *list) {
     return list ? PyList_AsTuple(list) : PyTuple_New(0);
 }
@@ -458,7 +471,7 @@ static int read_span(Buf b, Decoded *out, PyObject *resource, PyObject *scope_na
     while (rc == 0 && (more = next_field(&b, &field, &wt)) != 0)
         rc = more < 0 ? -1 : read_span_field(&b, field, wt, &s);
     if (rc == 0) {
-        const char *problem = id_problem(&s);
+        const char *problem = span_problem(&s);
         if (problem) {
             rc = reject(out, &s, problem);
         } else {

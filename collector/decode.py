@@ -33,6 +33,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from collector.counts import COUNT_KEYS, DEFAULT_MAX_COUNT, span_refusals
 from collector.errors import DecodeError, PayloadTooLarge, UnsupportedMediaType
 from schemas.records import RawLogRecord, RawSpan, SpanEvent, SpanLink
 
@@ -51,6 +52,10 @@ _MAX_REASONS = 5
 _ZERO_TRACE_ID = bytes(16)
 _ZERO_SPAN_ID = bytes(8)
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
+# 2300-01-01T00:00:00Z in ns: DateTime64(6) holds 1900-2299, and a later time would be stored as
+# some other one (2^64-1 ns became 2554), then never listed. Earlier ones cannot be sent (uint64).
+_END_OF_STORAGE_NS = 10_413_792_000_000_000_000
+_TIME_PROBLEM = "{} is after 2299-12-31, the last day storage holds; send the time in Unix nanoseconds"
 
 M = TypeVar("M", bound=Message)
 
@@ -94,6 +99,10 @@ class _Rejections:
 
     def add(self, reason: str) -> None:
         self.count += 1
+        self.note(reason)
+
+    def note(self, reason: str) -> None:
+        """A reason that refuses part of an item, not the item (the span is kept)."""
         if len(self.reasons) < _MAX_REASONS and reason not in self.reasons:
             self.reasons.append(reason)
 
@@ -121,19 +130,24 @@ class CheckedTraces:
     reasons: list[str] = field(default_factory=list)
 
 
-def check_traces(body: bytes, content_type: str) -> CheckedTraces:
-    """Validate an (already decompressed) trace body; JSON comes back re-encoded as protobuf."""
+def check_traces(body: bytes, content_type: str, max_count: int = DEFAULT_MAX_COUNT) -> CheckedTraces:
+    """Validate an (already decompressed) trace body; JSON comes back re-encoded as protobuf.
+
+    Token counts above `max_count` are refused here, before the ack, so the response can say so;
+    the span is kept and counted valid (normalization stores those counts as NULL).
+    """
     request = _parse_request(body, content_type, ExportTraceServiceRequest())
     rejections = _Rejections()
     valid = 0
     for resource_spans in request.resource_spans:
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                problem = _span_id_problem(span.trace_id, span.span_id, span.parent_span_id)
+                problem = _span_problem(span)
                 if problem:
                     rejections.add(f"span {span.name!r}: {problem}")
                 else:
                     valid += 1
+                    _note_refused_counts(span, max_count, rejections)
     protobuf = body if _media_type(content_type) in _PROTOBUF_MEDIA else request.SerializeToString()
     return CheckedTraces(protobuf, valid, rejections.count, rejections.reasons)
 
@@ -313,12 +327,30 @@ def _spans_from_request(request: ExportTraceServiceRequest) -> DecodedTraces:
             scope = scope_spans.scope
             scope_name, scope_version = scope.name, scope.version
             for span in scope_spans.spans:
-                problem = _span_id_problem(span.trace_id, span.span_id, span.parent_span_id)
+                problem = _span_problem(span)
                 if problem:
                     rejections.add(f"span {span.name!r}: {problem}")
                 else:
                     append(_raw_span(span, resource, scope_name, scope_version))
     return DecodedTraces(spans, rejections.count, rejections.reasons)
+
+
+def _note_refused_counts(span: Any, max_count: int, rejections: _Rejections) -> None:
+    counts = {kv.key: _any_value(kv.value) for kv in span.attributes if kv.key in COUNT_KEYS}
+    for reason in span_refusals(counts, counts, max_count) if counts else ():
+        rejections.note(f"span {span.name!r}: {reason}; the span is kept without it")
+
+
+def _span_problem(span: Any) -> str | None:
+    """Why a span cannot be stored (collector/_otlp.c's `span_problem` says the same), or None."""
+    problem = _span_id_problem(span.trace_id, span.span_id, span.parent_span_id)
+    if problem:
+        return problem
+    if span.start_time_unix_nano >= _END_OF_STORAGE_NS:
+        return _TIME_PROBLEM.format("start_time_unix_nano")
+    if span.end_time_unix_nano >= _END_OF_STORAGE_NS:
+        return _TIME_PROBLEM.format("end_time_unix_nano")
+    return None
 
 
 def _span_id_problem(trace_id: bytes, span_id: bytes, parent_span_id: bytes) -> str | None:

@@ -15,7 +15,6 @@ from collector.coerce import (
     as_bool,
     as_decimal,
     as_float,
-    as_int,
     as_ns,
     as_str_list,
     as_text,
@@ -24,6 +23,7 @@ from collector.coerce import (
     loads,
     utc_datetime,
 )
+from collector.counts import DEFAULT_MAX_COUNT, REFUSED, REFUSED_ATTRIBUTE, read_count, span_refusals
 from collector.messages import extract_log_messages, span_content
 from schemas import conventions as cv
 from schemas import fields as f
@@ -247,8 +247,10 @@ def _span_type(name: str, attrs: dict[str, Any]) -> str:
     return f.TYPE_LLM if any(attrs.get(key) for key in cv.MODEL_HINT_KEYS) else f.TYPE_OTHER
 
 
-def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
-    """The `spans` row for one span: every column of `fields.SPAN_COLUMNS`, costs left to pricing."""
+def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_CHARS,
+                   max_count: int = DEFAULT_MAX_COUNT) -> dict[str, Any]:
+    """The `spans` row for one span: every column of `fields.SPAN_COLUMNS`, costs left to pricing.
+    Token counts above `max_count` are refused (see `collector.counts`)."""
     raw: AnySpan = span
     attrs = raw.attributes if isinstance(raw.attributes, dict) else {}
     name = _text(raw.name)
@@ -258,10 +260,11 @@ def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_
     row[f.CONVENTION] = _convention(raw.scope_name, attrs, reader.marker)
     row[f.SPAN_TYPE] = span_type
     row.update(_model_columns(reader, span_type, row[f.STATUS_CODE] == "error"))
-    row.update(_token_columns(reader, row[f.CONVENTION], row[f.PROVIDER]))
+    row.update(_token_columns(reader, row[f.CONVENTION], row[f.PROVIDER], max_count))
     row.update(_timing_columns(raw, reader, name))
     row.update(_context_columns(raw, reader, max_chars))
     row.update(_content_columns(raw, reader, span_type, max_chars))
+    _note_refused_counts(row, reader, max_count)
     row[f.IS_CALL] = span_type in f.CALL_TYPES
     row[f.CALL_KEY] = row[f.RESPONSE_ID] or row[f.SPAN_ID]
     return row
@@ -334,16 +337,35 @@ def _provider_of(model: str) -> str:
     return next((provider for prefix, provider in cv.MODEL_PROVIDER_PREFIXES if model.startswith(prefix)), "")
 
 
-def _token_columns(reader: _Reader, convention: str, provider: str) -> dict[str, int]:
+def _token_columns(reader: _Reader, convention: str, provider: str, max_count: int) -> dict[str, int | None]:
     """Token counts made inclusive (OTel rule) where the source left a part out: cache from
-    input, reasoning from output."""
-    input_tokens, input_source = reader.first(f.INPUT_TOKENS, as_int)
-    output, output_source = reader.first(f.OUTPUT_TOKENS, as_int)
-    input_tokens, output = input_tokens or 0, output or 0
-    cache_read = reader.value(f.CACHE_READ_TOKENS, as_int, 0)
-    cache_write = reader.value(f.CACHE_WRITE_TOKENS, as_int, 0)
-    reasoning = reader.value(f.REASONING_TOKENS, as_int, 0)
-    total = reader.value(f.TOTAL_TOKENS, as_int)
+    input, reasoning from output. A refused count is NULL, and so is a total made from one."""
+    def count(value: Any) -> int | None:
+        return read_count(value, max_count)
+
+    input_tokens, input_source = reader.first(f.INPUT_TOKENS, count)
+    output, output_source = reader.first(f.OUTPUT_TOKENS, count)
+    read = {f.INPUT_TOKENS: input_tokens, f.OUTPUT_TOKENS: output, f.TOTAL_TOKENS: reader.value(f.TOTAL_TOKENS, count),
+            **{name: reader.value(name, count) for name in _PART_COUNTS}}
+    refused = [name for name, value in read.items() if value == REFUSED]
+    columns = _inclusive_counts(reader, convention, provider, input_source, output_source,
+                                {name: None if value == REFUSED else value for name, value in read.items()})
+    for name in refused:
+        columns[name] = None
+    if read[f.TOTAL_TOKENS] is None and (f.INPUT_TOKENS in refused or f.OUTPUT_TOKENS in refused):
+        # a total made from a refused count is unknown too
+        columns[f.TOTAL_TOKENS] = None
+    return columns
+
+
+_PART_COUNTS = (f.CACHE_READ_TOKENS, f.CACHE_WRITE_TOKENS, f.REASONING_TOKENS)
+
+
+def _inclusive_counts(reader: _Reader, convention: str, provider: str, input_source: cv.Source | None,
+                      output_source: cv.Source | None, read: dict[str, int | None]) -> dict[str, int | None]:
+    input_tokens, output = read[f.INPUT_TOKENS] or 0, read[f.OUTPUT_TOKENS] or 0
+    cache_read, cache_write = read[f.CACHE_READ_TOKENS] or 0, read[f.CACHE_WRITE_TOKENS] or 0
+    reasoning, total = read[f.REASONING_TOKENS] or 0, read[f.TOTAL_TOKENS]
     cached = cache_read + cache_write
     # Safety nets: a part larger than its whole shows the whole left it out.
     add_cache = cached > 0 and (
@@ -360,6 +382,15 @@ def _token_columns(reader: _Reader, convention: str, provider: str) -> dict[str,
         f.REASONING_TOKENS: reasoning,
         f.TOTAL_TOKENS: input_tokens + output if total is None else total,
     }
+
+
+def _note_refused_counts(row: dict[str, Any], reader: _Reader, max_count: int) -> None:
+    """Say on the span which count attributes were refused: the same reasons, from the same rule,
+    as the OTLP response gave (`collector.counts`)."""
+    keys = {source.key for name in f.TOKEN_FIELDS for _, source in reader.hits.get(name, ())}
+    reasons = span_refusals(reader.attrs, keys, max_count) if keys else []
+    if reasons:
+        row[f.ATTRIBUTES][REFUSED_ATTRIBUTE] = "; ".join(reasons)
 
 
 def _excludes(index: _ExclusiveIndex, reader: _Reader, convention: str, provider: str,

@@ -34,10 +34,12 @@ _TWIN_WIDE_RANGE = (f"s.start_time >= {{start:DateTime64(6, 'UTC')}} - {TWIN_MAR
 # Which twin of a call to keep: priced first, then more cache tokens, then more tokens, as one UInt64
 # (a tuple with a string was 5x slower in argMax); the low byte, from the span id, breaks ties.
 # Column references are qualified (s.) because the aggregates reuse the column names as aliases.
+# A refused (NULL) count ranks as 0: a Nullable rank would make every argMax Nullable.
 _RANK = (
     "bitOr(bitShiftLeft(toUInt64(s.cost_total IS NOT NULL), 63), "
-    "bitOr(bitShiftLeft(least(toUInt64(s.cache_read_tokens + s.cache_write_tokens), 8388607), 40), "
-    "bitOr(bitShiftLeft(least(toUInt64(s.total_tokens), 4294967295), 8), cityHash64(s.span_id) % 256)))"
+    "bitOr(bitShiftLeft(least(toUInt64(ifNull(s.cache_read_tokens, 0) + ifNull(s.cache_write_tokens, 0)), "
+    "8388607), 40), "
+    "bitOr(bitShiftLeft(least(toUInt64(ifNull(s.total_tokens, 0)), 4294967295), 8), cityHash64(s.span_id) % 256)))"
 )
 _CALL_COLUMNS = (
     "request_model", "response_model", "provider", "service_name", "environment", "user_id", "session_id",
