@@ -43,6 +43,8 @@ except ImportError:  # pragma: no cover - a source checkout that was never insta
     _otlp = None
 else:
     _otlp.configure(RawSpan, SpanEvent, SpanLink)
+    if hasattr(_otlp, "configure_counts"):  # a build older than the count check lacks it
+        _otlp.configure_counts(tuple(key.encode() for key in sorted(COUNT_KEYS)))
 
 PROTOBUF_CONTENT_TYPE = "application/x-protobuf"
 JSON_CONTENT_TYPE = "application/json"
@@ -137,8 +139,10 @@ def check_traces(body: bytes, content_type: str, max_count: int = DEFAULT_MAX_CO
     the span is kept and counted valid (normalization stores those counts as NULL).
     """
     request = _parse_request(body, content_type, ExportTraceServiceRequest())
+    protobuf = body if _media_type(content_type) in _PROTOBUF_MEDIA else request.SerializeToString()
+    suspects = _suspect_counts(request, protobuf, max_count)
     rejections = _Rejections()
-    valid = 0
+    valid = ordinal = 0
     for resource_spans in request.resource_spans:
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
@@ -147,8 +151,9 @@ def check_traces(body: bytes, content_type: str, max_count: int = DEFAULT_MAX_CO
                     rejections.add(f"span {span.name!r}: {problem}")
                 else:
                     valid += 1
-                    _note_refused_counts(span, max_count, rejections)
-    protobuf = body if _media_type(content_type) in _PROTOBUF_MEDIA else request.SerializeToString()
+                    if ordinal in suspects:
+                        _note_refused_counts(span.name, suspects[ordinal], max_count, rejections)
+                ordinal += 1
     return CheckedTraces(protobuf, valid, rejections.count, rejections.reasons)
 
 
@@ -335,10 +340,32 @@ def _spans_from_request(request: ExportTraceServiceRequest) -> DecodedTraces:
     return DecodedTraces(spans, rejections.count, rejections.reasons)
 
 
-def _note_refused_counts(span: Any, max_count: int, rejections: _Rejections) -> None:
-    counts = {kv.key: _any_value(kv.value) for kv in span.attributes if kv.key in COUNT_KEYS}
-    for reason in span_refusals(counts, counts, max_count) if counts else ():
-        rejections.note(f"span {span.name!r}: {reason}; the span is kept without it")
+def _suspect_counts(request: Any, protobuf: bytes, max_count: int) -> dict[int, dict[str, Any]]:
+    """Span ordinal → its count attributes that may be refused. The C scan (~0.5 µs a span) leaves
+    out the values that are plainly fine; the reference here (~8 µs) keeps them, to the same end."""
+    if _otlp is not None and hasattr(_otlp, "suspect_counts"):
+        try:
+            found = _otlp.suspect_counts(protobuf, max_count)
+        except ValueError:
+            pass
+        else:
+            suspects: dict[int, dict[str, Any]] = {}
+            for ordinal, key, value in found:
+                suspects.setdefault(ordinal, {})[key] = value
+            return suspects
+    return _count_attributes(request)
+
+
+def _count_attributes(request: Any) -> dict[int, dict[str, Any]]:
+    spans = (span for resource_spans in request.resource_spans
+             for scope_spans in resource_spans.scope_spans for span in scope_spans.spans)
+    found = ({kv.key: _any_value(kv.value) for kv in span.attributes if kv.key in COUNT_KEYS} for span in spans)
+    return {ordinal: counts for ordinal, counts in enumerate(found) if counts}
+
+
+def _note_refused_counts(name: str, counts: dict[str, Any], max_count: int, rejections: _Rejections) -> None:
+    for reason in span_refusals(counts, counts, max_count):
+        rejections.note(f"span {name!r}: {reason}; the span is kept without it")
 
 
 def _span_problem(span: Any) -> str | None:

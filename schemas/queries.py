@@ -249,8 +249,9 @@ _TRACE_FACTS = """min(s.start_time) AS start_time, max(s.end_time) AS end_time,
     anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id"""
 
 
-# A trace's calls: tokens, the cost of those with a price, and how many have none.
-_CALL_TOTALS = """sum(k.input_tokens + k.output_tokens) AS tokens,
+# A trace's calls: tokens (a refused, NULL, count adds nothing), the cost of those with a price, and
+# how many have none.
+_CALL_TOTALS = """sum(ifNull(k.input_tokens, 0) + ifNull(k.output_tokens, 0)) AS tokens,
     sum(ifNull(k.cost_total, toDecimal128(0, 12))) AS cost, countIf(k.cost_total IS NULL) AS unpriced_calls,
     count() AS calls"""
 # Unknown (NULL), never $0, when no call of the trace has a price; sorted last either way.

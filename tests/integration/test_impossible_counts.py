@@ -58,6 +58,9 @@ def test_a_huge_count_is_named_in_the_response_and_stored_as_null(running: Runni
     assert row["cost_total"] is None and row["cost_source"] == "unpriced"  # never $6.9 trillion, never $0
     assert f"gen_ai.usage.input_tokens={HUGE}" in row["attributes"][REFUSED_ATTRIBUTE]
     assert dead_letters(running) == 0
+    listed = running.get("/api/v1/traces", **{"from": "2026-11-02T11:00:00Z", "to": "2026-11-02T13:00:00Z"})
+    trace = listed.json()["traces"][0]
+    assert (trace["tokens"], trace["cost"], trace["unpriced_calls"]) == (7, None, 1)  # the known tokens only
 
 
 def test_huge_cache_counts_are_not_acknowledged_then_dead_lettered(running: Running) -> None:
