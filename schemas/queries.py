@@ -48,6 +48,10 @@ _CALL_COLUMNS = (
     "cache_hit", "start_time", "span_type",
 )
 
+# A refused token count (NULL, collector/counts.py) adds nothing to a call's totals: 0 here, so every
+# sum over calls stays a number (a window of refused counts only sums to 0, not NULL).
+_CALL_VALUES = {c: f"ifNull(s.{c}, 0)" for c in _CALL_COLUMNS if c.endswith("_tokens")}
+
 
 # A call is grouped by a 128-bit hash of its identity, not by the three strings: string keys are
 # copied into the GROUP BY's arena, ~550 of the ~800 bytes a call held (a summary of 300k calls:
@@ -71,7 +75,7 @@ def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: b
     where += [condition] if condition else []
     merged = (
         "SELECT any(s.project_id) AS project_id, any(s.trace_id) AS trace_id, any(s.call_key) AS call_key, "
-        + ", ".join(f"argMax(s.{c}, {_RANK}) AS {c}" for c in columns)
+        + ", ".join(f"argMax({_CALL_VALUES.get(c, 's.' + c)}, {_RANK}) AS {c}" for c in columns)
         + " FROM {db}.spans AS s WHERE " + " AND ".join(where)
         + f" GROUP BY {CALL_IDENTITY}"
     )

@@ -122,3 +122,39 @@ def test_a_dead_lettered_row_is_logged_and_counted_on_readyz(running: Running, c
     for url in (running.otlp_url, running.ui_url):
         ready = requests.get(url + "/readyz", timeout=10).json()
         assert ready["dead_lettered"] == 1, (url, ready)
+
+
+def test_migration_0006_keeps_the_counts_of_rows_written_before_it(running: Running,
+                                                                   monkeypatch: pytest.MonkeyPatch) -> None:
+    """An existing store migrates in place: the count columns become Nullable with their values."""
+    import uuid
+
+    from schemas import store as store_module
+
+    store = store_module.Store(running.service.store.client, f"t_{uuid.uuid4().hex[:12]}", embedded=True)
+    every = store_module.load_migrations()
+    monkeypatch.setattr(store_module, "load_migrations", lambda: [m for m in every if m.version < 6])
+    store.migrate()
+    store.client.command(f"INSERT INTO {store.database}.spans (project_id, trace_id, span_id, start_time, "
+                         "input_tokens, output_tokens, total_tokens) VALUES ('p', 't', 's', '2026-11-02 12:00:00', 120, 30, 150)")
+    monkeypatch.setattr(store_module, "load_migrations", lambda: every)
+    assert "0006_nullable_token_counts.sql" in store.migrate()
+    assert store.query("SELECT input_tokens, output_tokens, total_tokens, toTypeName(input_tokens) "
+                       "FROM {db}.spans", {}, "test") == [(120, 30, 150, "Nullable(UInt64)")]
+    store.client.command(f"DROP DATABASE {store.database}")
+
+
+def test_a_window_of_refused_counts_only_sums_to_zero_not_null(running: Running) -> None:
+    at = datetime.now(UTC).replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    post(running, Call(30, start_ns=int((at.timestamp() + 60) * 1e9), input_tokens=-1, output_tokens=-1,
+                       extra={"gen_ai.usage.cache_read.input_tokens": -1}))
+    window = {"from": (at - timedelta(hours=1)).isoformat(), "to": (at + timedelta(hours=2)).isoformat()}
+    total = running.get("/api/v1/metrics/summary", **window).json()["total"]
+    assert (total["requests"], total["input_tokens"], total["output_tokens"], total["cache_read_tokens"]) == (1, 0, 0, 0)
+    run_detectors(running, "metrics")
+    for group_by in ("model", "user"):  # rollup, raw calls
+        series = running.get("/api/v1/metrics/timeseries", metric="input_tokens,cached_tokens,prompt_cache_share",
+                             bucket="day", group_by=group_by, **window)
+        assert series.status_code == 200, series.text
+        point = series.json()["series"][0]["points"][0]
+        assert (point["input_tokens"], point["cached_tokens"]) == (0, 0), (group_by, point)
