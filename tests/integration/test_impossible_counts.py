@@ -136,7 +136,8 @@ def test_migration_0006_keeps_the_counts_of_rows_written_before_it(running: Runn
     monkeypatch.setattr(store_module, "load_migrations", lambda: [m for m in every if m.version < 6])
     store.migrate()
     store.client.command(f"INSERT INTO {store.database}.spans (project_id, trace_id, span_id, start_time, "
-                         "input_tokens, output_tokens, total_tokens) VALUES ('p', 't', 's', '2026-11-02 12:00:00', 120, 30, 150)")
+                         "input_tokens, output_tokens, total_tokens) "
+                         "VALUES ('p', 't', 's', '2026-11-02 12:00:00', 120, 30, 150)")
     monkeypatch.setattr(store_module, "load_migrations", lambda: every)
     assert "0006_nullable_token_counts.sql" in store.migrate()
     assert store.query("SELECT input_tokens, output_tokens, total_tokens, toTypeName(input_tokens) "
@@ -150,7 +151,8 @@ def test_a_window_of_refused_counts_only_sums_to_zero_not_null(running: Running)
                        extra={"gen_ai.usage.cache_read.input_tokens": -1}))
     window = {"from": (at - timedelta(hours=1)).isoformat(), "to": (at + timedelta(hours=2)).isoformat()}
     total = running.get("/api/v1/metrics/summary", **window).json()["total"]
-    assert (total["requests"], total["input_tokens"], total["output_tokens"], total["cache_read_tokens"]) == (1, 0, 0, 0)
+    counted = (total["requests"], total["input_tokens"], total["output_tokens"], total["cache_read_tokens"])
+    assert counted == (1, 0, 0, 0)
     run_detectors(running, "metrics")
     for group_by in ("model", "user"):  # rollup, raw calls
         series = running.get("/api/v1/metrics/timeseries", metric="input_tokens,cached_tokens,prompt_cache_share",
