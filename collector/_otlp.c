@@ -587,20 +587,22 @@ static PyObject *decode_traces(PyObject *self, PyObject *arg) {
 
 /* --- token counts to check before the ack ----------------------------------------------- */
 
-/* The count attribute names (collector/counts.py COUNT_KEYS), sorted by length: an attribute
- * name is compared only with the few names of its length, keys [first[n], first[n + 1]). */
+/* The count and cost attribute names (collector/counts.py CHECKED_KEYS), sorted by length: an
+ * attribute name is compared only with the few names of its length, keys [first[n], first[n + 1]). */
 #define MAX_KEY_LEN 128
 #define MAX_COUNT_KEYS 256
 static PyObject *count_key_bytes; /* a tuple of bytes, kept alive for the pointers below */
 static const char *count_keys[MAX_COUNT_KEYS];
+static uint8_t count_key_is_cost[MAX_COUNT_KEYS];
 static int first_of_length[MAX_KEY_LEN + 2];
 
-static int is_count_key(Buf key) {
+/* -1: not a checked key; 0: a token count; 1: a cost. */
+static int checked_key(Buf key) {
     Py_ssize_t n = key.end - key.p;
-    if (n > MAX_KEY_LEN) return 0;
+    if (n > MAX_KEY_LEN) return -1;
     for (int i = first_of_length[n]; i < first_of_length[n + 1]; i++)
-        if (memcmp(count_keys[i], key.p, n) == 0) return 1;
-    return 0;
+        if (memcmp(count_keys[i], key.p, n) == 0) return count_key_is_cost[i];
+    return -1;
 }
 
 typedef struct {
@@ -608,10 +610,11 @@ typedef struct {
     Py_ssize_t ordinal;
     Py_ssize_t span_start; /* len(found) when this span began */
     uint64_t max_count;
+    double max_cost;
 } Scan;
 
-/* An AnyValue that is surely a fine count: one int or finite double in [0, max_count]. Anything
- * else (text, a negative, NaN, a huge number, several values) goes to Python to be judged. */
+/* An AnyValue that is surely fine: one int or finite double in [0, max]. Anything else (text, a
+ * negative, NaN, a huge number, several values) goes to Python to be judged. */
 static int plainly_counted(Buf b, uint64_t max_count) {
     uint32_t field, wt;
     int more, seen = 0, fine = 0;
@@ -648,9 +651,10 @@ static int scan_key_value(Buf b, Scan *scan) {
             return -1;
         }
     }
-    if (!is_count_key(key)) return 0;
+    int cost = checked_key(key);
+    if (cost < 0) return 0;
     if (value.p == NULL) value = (Buf){key.end, key.end};
-    int plain = plainly_counted(value, scan->max_count);
+    int plain = plainly_counted(value, cost ? (uint64_t)scan->max_cost : scan->max_count);
     /* Once a span has a suspect, its later count values all go too: a repeated key's last value
      * is the one that counts (as in the reference's dict), fine or not. */
     if (plain < 0) return -1;
@@ -710,13 +714,18 @@ static PyObject *suspect_counts(PyObject *self, PyObject *args) {
     (void)self;
     Py_buffer view;
     unsigned long long max_count;
+    double max_cost;
     if (count_key_bytes == NULL) {
         PyErr_SetString(PyExc_RuntimeError, "collector._otlp.configure_counts() was not called");
         return NULL;
     }
-    if (!PyArg_ParseTuple(args, "y*K", &view, &max_count)) return NULL;
+    if (!PyArg_ParseTuple(args, "y*Kd", &view, &max_count, &max_cost)) return NULL;
+    if (!(max_cost >= 0 && max_cost < 1e18)) {
+        PyBuffer_Release(&view);
+        return PyErr_Format(PyExc_ValueError, "max_cost out of range");
+    }
     Buf b = {view.buf, (const uint8_t *)view.buf + view.len};
-    Scan scan = {PyList_New(0), 0, 0, max_count};
+    Scan scan = {PyList_New(0), 0, 0, max_count, max_cost};
     int rc = scan.found ? each_message(b, 1, scan_resource_spans, &scan) : -1;
     PyBuffer_Release(&view);
     if (rc == 0) return scan.found;
@@ -742,10 +751,11 @@ static PyObject *configure_counts(PyObject *self, PyObject *arg) {
         return PyErr_Format(PyExc_ValueError, "at most %d count keys", MAX_COUNT_KEYS);
     }
     for (Py_ssize_t i = 0; i < n; i++) {
-        PyObject *key = PyTuple_GET_ITEM(keys, i);
-        if (!PyBytes_Check(key) || PyBytes_GET_SIZE(key) > MAX_KEY_LEN) {
+        PyObject *pair = PyTuple_GET_ITEM(keys, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 || !PyBytes_Check(PyTuple_GET_ITEM(pair, 0))
+            || PyBytes_GET_SIZE(PyTuple_GET_ITEM(pair, 0)) > MAX_KEY_LEN) {
             Py_DECREF(keys);
-            return PyErr_Format(PyExc_ValueError, "count keys are bytes of at most %d", MAX_KEY_LEN);
+            return PyErr_Format(PyExc_ValueError, "keys are (bytes of at most %d, is a cost) pairs", MAX_KEY_LEN);
         }
     }
     Py_XSETREF(count_key_bytes, keys);
@@ -753,8 +763,10 @@ static PyObject *configure_counts(PyObject *self, PyObject *arg) {
     for (Py_ssize_t length = 0; length <= MAX_KEY_LEN; length++) { /* a counting sort by length */
         first_of_length[length] = at;
         for (Py_ssize_t i = 0; i < n; i++) {
-            PyObject *key = PyTuple_GET_ITEM(keys, i);
-            if (PyBytes_GET_SIZE(key) == length) count_keys[at++] = PyBytes_AS_STRING(key);
+            PyObject *key = PyTuple_GET_ITEM(PyTuple_GET_ITEM(keys, i), 0);
+            if (PyBytes_GET_SIZE(key) != length) continue;
+            count_key_is_cost[at] = PyObject_IsTrue(PyTuple_GET_ITEM(PyTuple_GET_ITEM(keys, i), 1)) == 1;
+            count_keys[at++] = PyBytes_AS_STRING(key);
         }
     }
     first_of_length[MAX_KEY_LEN + 1] = at;
@@ -806,10 +818,10 @@ static PyMethodDef methods[] = {
     {"decode_traces", decode_traces, METH_O,
      "decode_traces(body) -> (spans, rejected, reasons) of an ExportTraceServiceRequest; ValueError to decline."},
     {"configure_counts", configure_counts, METH_O,
-     "configure_counts(keys): the token count attribute names (bytes) suspect_counts looks at."},
+     "configure_counts(keys): (name as bytes, is a cost) of the attributes suspect_counts looks at."},
     {"suspect_counts", suspect_counts, METH_VARARGS,
-     "suspect_counts(body, max_count) -> [(span ordinal, key, value)] of count attributes that are not "
-     "plainly an int or double in [0, max_count]; ValueError to decline."},
+     "suspect_counts(body, max_count, max_cost) -> [(span ordinal, key, value)] of count (cost) attributes "
+     "that are not plainly an int or double in [0, max_count] ([0, max_cost]); ValueError to decline."},
     {NULL, NULL, 0, NULL},
 };
 

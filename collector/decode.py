@@ -33,7 +33,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from collector.counts import COUNT_KEYS, DEFAULT_MAX_COUNT, span_refusals
+from collector.counts import CHECKED_KEYS, COST_KEYS, DEFAULT_MAX_COUNT, MAX_REPORTED_COST, span_refusals
 from collector.errors import DecodeError, PayloadTooLarge, UnsupportedMediaType
 from schemas.records import RawLogRecord, RawSpan, SpanEvent, SpanLink
 
@@ -44,7 +44,7 @@ except ImportError:  # pragma: no cover - a source checkout that was never insta
 else:
     _otlp.configure(RawSpan, SpanEvent, SpanLink)
     if hasattr(_otlp, "configure_counts"):  # a build older than the count check lacks it
-        _otlp.configure_counts(tuple(key.encode() for key in sorted(COUNT_KEYS)))
+        _otlp.configure_counts(tuple((key.encode(), key in COST_KEYS) for key in sorted(CHECKED_KEYS)))
 
 PROTOBUF_CONTENT_TYPE = "application/x-protobuf"
 JSON_CONTENT_TYPE = "application/json"
@@ -341,11 +341,11 @@ def _spans_from_request(request: ExportTraceServiceRequest) -> DecodedTraces:
 
 
 def _suspect_counts(request: Any, protobuf: bytes, max_count: int) -> dict[int, dict[str, Any]]:
-    """Span ordinal → its count attributes that may be refused. The C scan (~0.5 µs a span) leaves
+    """Span ordinal → its count and cost attributes that may be refused. The C scan (~0.5 µs a span) leaves
     out the values that are plainly fine; the reference here (~8 µs) keeps them, to the same end."""
     if _otlp is not None and hasattr(_otlp, "suspect_counts"):
         try:
-            found = _otlp.suspect_counts(protobuf, max_count)
+            found = _otlp.suspect_counts(protobuf, max_count, float(MAX_REPORTED_COST))
         except ValueError:
             pass
         else:
@@ -359,7 +359,7 @@ def _suspect_counts(request: Any, protobuf: bytes, max_count: int) -> dict[int, 
 def _count_attributes(request: Any) -> dict[int, dict[str, Any]]:
     spans = (span for resource_spans in request.resource_spans
              for scope_spans in resource_spans.scope_spans for span in scope_spans.spans)
-    found = ({kv.key: _any_value(kv.value) for kv in span.attributes if kv.key in COUNT_KEYS} for span in spans)
+    found = ({kv.key: _any_value(kv.value) for kv in span.attributes if kv.key in CHECKED_KEYS} for span in spans)
     return {ordinal: counts for ordinal, counts in enumerate(found) if counts}
 
 

@@ -23,7 +23,7 @@ from collector.coerce import (
     loads,
     utc_datetime,
 )
-from collector.counts import DEFAULT_MAX_COUNT, REFUSED, REFUSED_ATTRIBUTE, read_count, span_refusals
+from collector.counts import DEFAULT_MAX_COUNT, REFUSED, REFUSED_ATTRIBUTE, read_cost, read_count, span_refusals
 from collector.messages import extract_log_messages, span_content
 from schemas import conventions as cv
 from schemas import fields as f
@@ -359,6 +359,7 @@ def _token_columns(reader: _Reader, convention: str, provider: str, max_count: i
 
 
 _PART_COUNTS = (f.CACHE_READ_TOKENS, f.CACHE_WRITE_TOKENS, f.REASONING_TOKENS)
+_CHECKED_FIELDS = (*f.TOKEN_FIELDS, f.COST_REPORTED)
 
 
 def _inclusive_counts(reader: _Reader, convention: str, provider: str, input_source: cv.Source | None,
@@ -387,7 +388,7 @@ def _inclusive_counts(reader: _Reader, convention: str, provider: str, input_sou
 def _note_refused_counts(row: dict[str, Any], reader: _Reader, max_count: int) -> None:
     """Say on the span which count attributes were refused: the same reasons, from the same rule,
     as the OTLP response gave (`collector.counts`)."""
-    keys = {source.key for name in f.TOKEN_FIELDS for _, source in reader.hits.get(name, ())}
+    keys = {source.key for name in _CHECKED_FIELDS for _, source in reader.hits.get(name, ())}
     reasons = span_refusals(reader.attrs, keys, max_count) if keys else []
     if reasons:
         row[f.ATTRIBUTES][REFUSED_ATTRIBUTE] = "; ".join(reasons)
@@ -444,7 +445,7 @@ def _context_columns(span: AnySpan, reader: _Reader, max_chars: int) -> dict[str
         f.ERROR_TYPE: reader.value(f.ERROR_TYPE, as_text) or _exception_type(span.events),
         f.CACHE_HIT: reader.value(f.CACHE_HIT, as_bool, False),
         **dict.fromkeys(f.COST_FIELDS), f.COST_SOURCE: f.SOURCE_NONE,
-        f.COST_REPORTED: reader.value(f.COST_REPORTED, as_decimal),
+        f.COST_REPORTED: reader.value(f.COST_REPORTED, read_cost),
         f.USER_ID: reader.value(f.USER_ID, as_text, ""),
         f.SESSION_ID: reader.value(f.SESSION_ID, as_text, ""),
         f.TAGS: reader.value(f.TAGS, as_str_list, []),

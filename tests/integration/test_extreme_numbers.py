@@ -21,7 +21,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from collector.counts import DEFAULT_MAX_COUNT, REFUSED_ATTRIBUTE
+from collector.counts import DEFAULT_MAX_COUNT, MAX_REPORTED_COST, REFUSED_ATTRIBUTE
 from collector.decode import PROTOBUF_CONTENT_TYPE, check_traces, decode_checked_traces
 from collector.normalize import normalize_span
 from schemas import conventions as cv
@@ -127,7 +127,9 @@ def test_extreme_numbers_never_reach_the_dead_letter(running: Running) -> None:
     store = running.service.store
     assert store.query("SELECT count() FROM {db}.spans FINAL", {}, "test")[0][0] == accepted
     assert 0 < accepted < SPANS  # the seed does cover unstorable times
-    rows = store.query("SELECT input_tokens, total_tokens FROM {db}.spans FINAL", {}, "test")
-    sums = store.query("SELECT sum(input_tokens), sum(total_tokens) FROM {db}.spans FINAL", {}, "test")[0]
-    assert sums == (sum(r[0] or 0 for r in rows), sum(r[1] or 0 for r in rows))  # no wrap
+    rows = store.query("SELECT input_tokens, total_tokens, cost_total FROM {db}.spans FINAL", {}, "test")
+    sums = store.query("SELECT sum(input_tokens), sum(total_tokens), sum(cost_total) FROM {db}.spans FINAL",
+                       {}, "test")[0]
+    assert sums == tuple(sum(r[i] or 0 for r in rows) for i in range(3))  # no wrap, money exact
     assert sum(r[0] is None for r in rows) > 0  # the seed does cover refused counts
+    assert max(r[2] or 0 for r in rows) <= MAX_REPORTED_COST

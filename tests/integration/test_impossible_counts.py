@@ -160,3 +160,18 @@ def test_a_window_of_refused_counts_only_sums_to_zero_not_null(running: Running)
         assert series.status_code == 200, series.text
         point = series.json()["series"][0]["points"][0]
         assert (point["input_tokens"], point["cached_tokens"]) == (0, 0), (group_by, point)
+
+
+def test_a_reported_cost_no_call_can_have_is_refused_and_spend_never_wraps(running: Running) -> None:
+    """Two reported costs of 9e25 on a model with no price wrapped the Decimal(38, 12) spend negative."""
+    assert api(running, "POST", "/budgets", {"amount_usd": 1000, "period": "month"}).status_code == 201
+    forged = {"gen_ai.usage.cost": "90000000000000000000000000"}
+    answer = post(running, *[Call(40 + i, model="no-such-model", extra=forged) for i in range(2)],
+                  Call(42, model="no-such-model", extra={"gen_ai.usage.cost": 0.25}))
+    assert "gen_ai.usage.cost='90000000000000000000000000' is not the cost of one call (at most $1,000,000)" in (
+        answer.partial_success.error_message)
+    row = stored(running, 40)
+    assert (row["cost_total"], row["cost_source"]) == (None, "unpriced")
+    assert "gen_ai.usage.cost=" in row["attributes"][REFUSED_ATTRIBUTE]
+    status = api(running, "GET", "/budget/status").json()
+    assert status["allowed"] is True and status["spent_exact"].startswith("0.25")

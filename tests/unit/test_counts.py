@@ -49,3 +49,19 @@ def test_the_default_bound_is_the_settings_default() -> None:
     from collector.counts import DEFAULT_MAX_COUNT
 
     assert Settings().max_tokens_per_call == DEFAULT_MAX_COUNT
+
+
+def test_a_reported_cost_above_a_million_dollars_is_refused_however_large() -> None:
+    from decimal import Decimal
+
+    from collector.counts import read_cost
+
+    assert read_cost("0.0123") == Decimal("0.0123") and read_cost(1_000_000) == Decimal(1_000_000)
+    assert read_cost(1_000_000.01) is None and read_cost("9" * 40) is None
+    assert refused_values("gen_ai.usage.cost", 1e30, BOUND) == [
+        "gen_ai.usage.cost=1e+30 is not the cost of one call (at most $1,000,000)"]
+    assert refused_values("gen_ai.usage.cost", -5, BOUND) == []  # no cost at all: ignored, as before
+    parts = json.dumps({"input": 600_000, "output": 600_000})
+    assert refused_values("langfuse.observation.cost_details", parts, BOUND) == [
+        "langfuse.observation.cost_details (sum of its parts)=1200000.000000000000 is not the cost of one call "
+        "(at most $1,000,000)"]
