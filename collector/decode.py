@@ -430,12 +430,19 @@ def _logs_from_request(request: ExportLogsServiceRequest) -> DecodedLogs:
         for scope_logs in resource_logs.scope_logs:
             scope_name = scope_logs.scope.name
             for record in scope_logs.log_records:
-                problem = _log_id_problem(record.trace_id, record.span_id)
+                problem = _log_problem(record)
                 if problem:
                     rejections.add(f"log record: {problem}")
                 else:
                     records.append(_raw_log(record, resource, scope_name))
     return DecodedLogs(records, rejections.count, rejections.reasons)
+
+
+def _log_problem(record: Any) -> str | None:
+    """Why a log record cannot be stored, or None: its ids, or a time past what storage holds."""
+    if (record.time_unix_nano or record.observed_time_unix_nano) >= _END_OF_STORAGE_NS:
+        return _TIME_PROBLEM.format("time_unix_nano")
+    return _log_id_problem(record.trace_id, record.span_id)
 
 
 def _log_id_problem(trace_id: bytes, span_id: bytes) -> str | None:
