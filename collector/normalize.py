@@ -23,7 +23,15 @@ from collector.coerce import (
     loads,
     utc_datetime,
 )
-from collector.counts import DEFAULT_MAX_COUNT, REFUSED, REFUSED_ATTRIBUTE, read_cost, read_count, span_refusals
+from collector.counts import (
+    DEFAULT_MAX_COUNT,
+    MAX_REPORTED_COST,
+    REFUSED,
+    REFUSED_ATTRIBUTE,
+    read_cost,
+    read_count,
+    span_refusals,
+)
 from collector.messages import extract_log_messages, span_content
 from schemas import conventions as cv
 from schemas import fields as f
@@ -339,34 +347,27 @@ def _provider_of(model: str) -> str:
 
 def _token_columns(reader: _Reader, convention: str, provider: str, max_count: int) -> dict[str, int | None]:
     """Token counts made inclusive (OTel rule) where the source left a part out: cache from
-    input, reasoning from output. A refused count is NULL, and so is a total made from one."""
+    input, reasoning from output. A refused count (`collector.counts`) is NULL."""
     def count(value: Any) -> int | None:
         return read_count(value, max_count)
 
     input_tokens, input_source = reader.first(f.INPUT_TOKENS, count)
     output, output_source = reader.first(f.OUTPUT_TOKENS, count)
-    read = {f.INPUT_TOKENS: input_tokens, f.OUTPUT_TOKENS: output, f.TOTAL_TOKENS: reader.value(f.TOTAL_TOKENS, count),
-            **{name: reader.value(name, count) for name in _PART_COUNTS}}
-    refused = [name for name, value in read.items() if value == REFUSED]
-    columns = _inclusive_counts(reader, convention, provider, input_source, output_source,
-                                {name: None if value == REFUSED else value for name, value in read.items()})
-    for name in refused:
-        columns[name] = None
-    if read[f.TOTAL_TOKENS] is None and (f.INPUT_TOKENS in refused or f.OUTPUT_TOKENS in refused):
-        # a total made from a refused count is unknown too
-        columns[f.TOTAL_TOKENS] = None
-    return columns
-
-
-_PART_COUNTS = (f.CACHE_READ_TOKENS, f.CACHE_WRITE_TOKENS, f.REASONING_TOKENS)
-_CHECKED_FIELDS = (*f.TOKEN_FIELDS, f.COST_REPORTED)
+    cache_read = reader.value(f.CACHE_READ_TOKENS, count, 0)
+    cache_write = reader.value(f.CACHE_WRITE_TOKENS, count, 0)
+    reasoning = reader.value(f.REASONING_TOKENS, count, 0)
+    total = reader.value(f.TOTAL_TOKENS, count)
+    read = (input_tokens, output, cache_read, cache_write, reasoning, total)  # f.TOKEN_FIELDS order
+    if REFUSED in read:
+        return _without_refused(reader, convention, provider, input_source, output_source, read)
+    return _inclusive_counts(reader, convention, provider, input_source, output_source, read)
 
 
 def _inclusive_counts(reader: _Reader, convention: str, provider: str, input_source: cv.Source | None,
-                      output_source: cv.Source | None, read: dict[str, int | None]) -> dict[str, int | None]:
-    input_tokens, output = read[f.INPUT_TOKENS] or 0, read[f.OUTPUT_TOKENS] or 0
-    cache_read, cache_write = read[f.CACHE_READ_TOKENS] or 0, read[f.CACHE_WRITE_TOKENS] or 0
-    reasoning, total = read[f.REASONING_TOKENS] or 0, read[f.TOTAL_TOKENS]
+                      output_source: cv.Source | None, read: tuple[int | None, ...]) -> dict[str, int | None]:
+    input_tokens, output, cache_read, cache_write, reasoning, total = read
+    input_tokens, output = input_tokens or 0, output or 0
+    cache_read, cache_write, reasoning = cache_read or 0, cache_write or 0, reasoning or 0
     cached = cache_read + cache_write
     # Safety nets: a part larger than its whole shows the whole left it out.
     add_cache = cached > 0 and (
@@ -385,11 +386,35 @@ def _inclusive_counts(reader: _Reader, convention: str, provider: str, input_sou
     }
 
 
+def _without_refused(reader: _Reader, convention: str, provider: str, input_source: cv.Source | None,
+                     output_source: cv.Source | None, read: tuple[int | None, ...]) -> dict[str, int | None]:
+    """The counts made from the known ones; each refused count NULL, and a total made from one too."""
+    known = tuple(None if value == REFUSED else value for value in read)
+    columns = _inclusive_counts(reader, convention, provider, input_source, output_source, known)
+    for name, value in zip(f.TOKEN_FIELDS, read, strict=True):
+        if value == REFUSED:
+            columns[name] = None
+    if read[5] is None and REFUSED in read[:2]:  # no total reported, and input or output unknown
+        columns[f.TOTAL_TOKENS] = None
+    return columns
+
+
+_CHECKED_FIELDS = (*f.TOKEN_FIELDS, f.COST_REPORTED)
+_PLAIN_COST = float(MAX_REPORTED_COST)
+
+
 def _note_refused_counts(row: dict[str, Any], reader: _Reader, max_count: int) -> None:
-    """Say on the span which count attributes were refused: the same reasons, from the same rule,
-    as the OTLP response gave (`collector.counts`)."""
-    keys = {source.key for name in _CHECKED_FIELDS for _, source in reader.hits.get(name, ())}
-    reasons = span_refusals(reader.attrs, keys, max_count) if keys else []
+    """Say on the span which count and cost attributes were refused: the same reasons, from the
+    same rule, as the OTLP response gave (`collector.counts`). Plain numbers in range, nearly all
+    of them, skip the rule."""
+    attrs, keys = reader.attrs, []
+    for name in _CHECKED_FIELDS:
+        bound = _PLAIN_COST if name == f.COST_REPORTED else max_count
+        for _, source in reader.hits.get(name, ()):
+            value = attrs[source.key]
+            if not ((type(value) is int or type(value) is float) and 0 <= value <= bound):
+                keys.append(source.key)
+    reasons = span_refusals(attrs, set(keys), max_count) if keys else []
     if reasons:
         row[f.ATTRIBUTES][REFUSED_ATTRIBUTE] = "; ".join(reasons)
 
