@@ -414,6 +414,19 @@ static const char *id_problem(SpanFields *s) {
     return NULL;
 }
 
+/* 2300-01-01T00:00:00Z in ns; decode.py's _END_OF_STORAGE_NS and _TIME_PROBLEM say the same. */
+#define END_OF_STORAGE_NS 10413792000000000000ULL
+#define AFTER_STORAGE " is after 2299-12-31, the last day storage holds; send the time in Unix nanoseconds"
+
+/* Why a span cannot be stored, as decode.py's _span_problem says it, or NULL. */
+static const char *span_problem(SpanFields *s) {
+    const char *problem = id_problem(s);
+    if (problem) return problem;
+    if (s->start_ns >= END_OF_STORAGE_NS) return "start_time_unix_nano" AFTER_STORAGE;
+    if (s->end_ns >= END_OF_STORAGE_NS) return "end_time_unix_nano" AFTER_STORAGE;
+    return NULL;
+}
+
 static PyObject *tuple_of(PyObject *list) {
     return list ? PyList_AsTuple(list) : PyTuple_New(0);
 }
@@ -458,7 +471,7 @@ static int read_span(Buf b, Decoded *out, PyObject *resource, PyObject *scope_na
     while (rc == 0 && (more = next_field(&b, &field, &wt)) != 0)
         rc = more < 0 ? -1 : read_span_field(&b, field, wt, &s);
     if (rc == 0) {
-        const char *problem = id_problem(&s);
+        const char *problem = span_problem(&s);
         if (problem) {
             rc = reject(out, &s, problem);
         } else {
@@ -572,6 +585,194 @@ static PyObject *decode_traces(PyObject *self, PyObject *arg) {
     return result;
 }
 
+/* --- token counts to check before the ack ----------------------------------------------- */
+
+/* The count and cost attribute names (collector/counts.py CHECKED_KEYS), sorted by length: an
+ * attribute name is compared only with the few names of its length, keys [first[n], first[n + 1]). */
+#define MAX_KEY_LEN 128
+#define MAX_COUNT_KEYS 256
+static PyObject *count_key_bytes; /* a tuple of bytes, kept alive for the pointers below */
+static const char *count_keys[MAX_COUNT_KEYS];
+static uint8_t count_key_is_cost[MAX_COUNT_KEYS];
+static int first_of_length[MAX_KEY_LEN + 2];
+
+/* -1: not a checked key; 0: a token count; 1: a cost. */
+static int checked_key(Buf key) {
+    Py_ssize_t n = key.end - key.p;
+    if (n > MAX_KEY_LEN) return -1;
+    for (int i = first_of_length[n]; i < first_of_length[n + 1]; i++)
+        if (memcmp(count_keys[i], key.p, n) == 0) return count_key_is_cost[i];
+    return -1;
+}
+
+typedef struct {
+    PyObject *found; /* [(span ordinal, key, value)] */
+    Py_ssize_t ordinal;
+    Py_ssize_t span_start; /* len(found) when this span began */
+    uint64_t max_count;
+    double max_cost;
+} Scan;
+
+/* An AnyValue that is surely fine: one int or finite double in [0, max]. Anything else (text, a
+ * negative, NaN, a huge number, several values) goes to Python to be judged. */
+static int plainly_counted(Buf b, uint64_t max_count) {
+    uint32_t field, wt;
+    int more, seen = 0, fine = 0;
+    while ((more = next_field(&b, &field, &wt)) > 0) {
+        uint64_t v;
+        if (seen++) return 0;
+        if (field == 3 && wt == WT_VARINT) {
+            if (read_varint(&b, &v) < 0) return -1;
+            fine = (int64_t)v >= 0 && v <= max_count;
+        } else if (field == 4 && wt == WT_FIXED64) {
+            if (read_fixed64(&b, &v) < 0) return -1;
+            double d;
+            memcpy(&d, &v, sizeof d);
+            fine = d >= 0 && d <= (double)max_count;
+        } else {
+            return 0;
+        }
+    }
+    return more < 0 ? -1 : fine;
+}
+
+static int scan_key_value(Buf b, Scan *scan) {
+    Buf key = {b.p, b.p}, value = {NULL, NULL};
+    uint32_t field, wt;
+    int more;
+    while ((more = next_field(&b, &field, &wt)) != 0) {
+        if (more < 0) return -1;
+        if (field == 1 && wt == WT_LEN) {
+            if (read_len(&b, &key) < 0) return -1;
+        } else if (field == 2 && wt == WT_LEN) {
+            if (value.p != NULL) return fail("repeated KeyValue value");
+            if (read_len(&b, &value) < 0) return -1;
+        } else if (skip_field(&b, wt) < 0) {
+            return -1;
+        }
+    }
+    int cost = checked_key(key);
+    if (cost < 0) return 0;
+    if (value.p == NULL) value = (Buf){key.end, key.end};
+    int plain = plainly_counted(value, cost ? (uint64_t)scan->max_cost : scan->max_count);
+    /* Once a span has a suspect, its later count values all go too: a repeated key's last value
+     * is the one that counts (as in the reference's dict), fine or not. */
+    if (plain < 0) return -1;
+    if (plain > 0 && PyList_GET_SIZE(scan->found) == scan->span_start) return 0;
+    PyObject *name = utf8(key), *found = name ? any_value(value, 0) : NULL;
+    PyObject *item = found ? Py_BuildValue("(nOO)", scan->ordinal, name, found) : NULL;
+    Py_XDECREF(name);
+    Py_XDECREF(found);
+    if (item == NULL) return -1;
+    int rc = PyList_Append(scan->found, item);
+    Py_DECREF(item);
+    return rc;
+}
+
+static int scan_span(Buf b, Scan *scan) {
+    uint32_t field, wt;
+    int more;
+    scan->span_start = PyList_GET_SIZE(scan->found);
+    while ((more = next_field(&b, &field, &wt)) != 0) {
+        Buf sub;
+        if (more < 0) return -1;
+        if (field == 9 && wt == WT_LEN) {
+            if (read_len(&b, &sub) < 0 || scan_key_value(sub, scan) < 0) return -1;
+        } else if (skip_field(&b, wt) < 0) {
+            return -1;
+        }
+    }
+    scan->ordinal++;
+    return 0;
+}
+
+/* Calls `inner` on every field `field_no` (a message) of `b`. */
+static int each_message(Buf b, uint32_t field_no, int (*inner)(Buf, Scan *), Scan *scan) {
+    uint32_t field, wt;
+    int more;
+    while ((more = next_field(&b, &field, &wt)) != 0) {
+        Buf sub;
+        if (more < 0) return -1;
+        if (field == field_no && wt == WT_LEN) {
+            if (read_len(&b, &sub) < 0 || inner(sub, scan) < 0) return -1;
+        } else if (skip_field(&b, wt) < 0) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static int scan_scope_spans(Buf b, Scan *scan) {
+    return each_message(b, 2, scan_span, scan);
+}
+
+static int scan_resource_spans(Buf b, Scan *scan) {
+    return each_message(b, 2, scan_scope_spans, scan);
+}
+
+static PyObject *suspect_counts(PyObject *self, PyObject *args) {
+    (void)self;
+    Py_buffer view;
+    unsigned long long max_count;
+    double max_cost;
+    if (count_key_bytes == NULL) {
+        PyErr_SetString(PyExc_RuntimeError, "collector._otlp.configure_counts() was not called");
+        return NULL;
+    }
+    if (!PyArg_ParseTuple(args, "y*Kd", &view, &max_count, &max_cost)) return NULL;
+    if (!(max_cost >= 0 && max_cost < 1e18)) {
+        PyBuffer_Release(&view);
+        return PyErr_Format(PyExc_ValueError, "max_cost out of range");
+    }
+    Buf b = {view.buf, (const uint8_t *)view.buf + view.len};
+    Scan scan = {PyList_New(0), 0, 0, max_count, max_cost};
+    int rc = scan.found ? each_message(b, 1, scan_resource_spans, &scan) : -1;
+    PyBuffer_Release(&view);
+    if (rc == 0) return scan.found;
+    Py_XDECREF(scan.found);
+    if (!PyErr_ExceptionMatches(PyExc_MemoryError)) {
+        PyObject *type, *value, *tb;
+        PyErr_Fetch(&type, &value, &tb);
+        PyErr_Format(PyExc_ValueError, "native OTLP count scan declined the body: %S", value ? value : Py_None);
+        Py_XDECREF(type);
+        Py_XDECREF(value);
+        Py_XDECREF(tb);
+    }
+    return NULL;
+}
+
+static PyObject *configure_counts(PyObject *self, PyObject *arg) {
+    (void)self;
+    PyObject *keys = PySequence_Tuple(arg);
+    if (keys == NULL) return NULL;
+    Py_ssize_t n = PyTuple_GET_SIZE(keys);
+    if (n > MAX_COUNT_KEYS) {
+        Py_DECREF(keys);
+        return PyErr_Format(PyExc_ValueError, "at most %d count keys", MAX_COUNT_KEYS);
+    }
+    for (Py_ssize_t i = 0; i < n; i++) {
+        PyObject *pair = PyTuple_GET_ITEM(keys, i);
+        if (!PyTuple_Check(pair) || PyTuple_GET_SIZE(pair) != 2 || !PyBytes_Check(PyTuple_GET_ITEM(pair, 0))
+            || PyBytes_GET_SIZE(PyTuple_GET_ITEM(pair, 0)) > MAX_KEY_LEN) {
+            Py_DECREF(keys);
+            return PyErr_Format(PyExc_ValueError, "keys are (bytes of at most %d, is a cost) pairs", MAX_KEY_LEN);
+        }
+    }
+    Py_XSETREF(count_key_bytes, keys);
+    int at = 0;
+    for (Py_ssize_t length = 0; length <= MAX_KEY_LEN; length++) { /* a counting sort by length */
+        first_of_length[length] = at;
+        for (Py_ssize_t i = 0; i < n; i++) {
+            PyObject *key = PyTuple_GET_ITEM(PyTuple_GET_ITEM(keys, i), 0);
+            if (PyBytes_GET_SIZE(key) != length) continue;
+            count_key_is_cost[at] = PyObject_IsTrue(PyTuple_GET_ITEM(PyTuple_GET_ITEM(keys, i), 1)) == 1;
+            count_keys[at++] = PyBytes_AS_STRING(key);
+        }
+    }
+    first_of_length[MAX_KEY_LEN + 1] = at;
+    Py_RETURN_NONE;
+}
+
 /* --- set-up -------------------------------------------------------------------------- */
 
 static int bind_record(Record *rec, PyObject *cls, const char *const *names) {
@@ -616,6 +817,11 @@ static PyMethodDef methods[] = {
      "configure(RawSpan, SpanEvent, SpanLink): the record classes to build (their slot order is fixed)."},
     {"decode_traces", decode_traces, METH_O,
      "decode_traces(body) -> (spans, rejected, reasons) of an ExportTraceServiceRequest; ValueError to decline."},
+    {"configure_counts", configure_counts, METH_O,
+     "configure_counts(keys): (name as bytes, is a cost) of the attributes suspect_counts looks at."},
+    {"suspect_counts", suspect_counts, METH_VARARGS,
+     "suspect_counts(body, max_count, max_cost) -> [(span ordinal, key, value)] of count (cost) attributes "
+     "that are not plainly an int or double in [0, max_count] ([0, max_cost]); ValueError to decline."},
     {NULL, NULL, 0, NULL},
 };
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import threading
 from collections.abc import Callable
+from typing import Any
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
@@ -46,9 +47,11 @@ ROUTES = {
 
 
 def create_collector_app(pipeline: IngestPipeline, auth: KeyAuth, ready: Callable[[], bool],
-                         max_body_bytes: int, concurrency: int = 2, hosts: HostPolicy | None = None) -> Flask:
+                         max_body_bytes: int, concurrency: int = 2, hosts: HostPolicy | None = None,
+                         health: Callable[[], dict[str, Any]] = dict) -> Flask:
     """`concurrency` bounds the requests read and decoded at once (their memory, not the queue's);
-    `hosts` the Host names served (schemas.hosts: loopback names only when bound to loopback)."""
+    `hosts` the Host names served (schemas.hosts: loopback names only when bound to loopback);
+    `health` adds facts to /readyz's JSON (rows in the dead letter)."""
     app = Flask("llmpulse.collector")
     decoding = threading.BoundedSemaphore(concurrency)
     if hosts is not None:
@@ -71,7 +74,7 @@ def create_collector_app(pipeline: IngestPipeline, auth: KeyAuth, ready: Callabl
 
     for path, signal in ROUTES.items():
         app.add_url_rule(path, f"ingest_{path}", lambda signal=signal: handle(signal), methods=["POST"])
-    add_health_routes(app, ready)
+    add_health_routes(app, ready, health)
     app.register_error_handler(HTTPException, http_error_response)
     return app
 
@@ -107,12 +110,15 @@ def http_error_response(exc: HTTPException) -> Response:
     return response
 
 
-def add_health_routes(app: Flask, ready: Callable[[], bool]) -> None:
+def add_health_routes(app: Flask, ready: Callable[[], bool], health: Callable[[], dict[str, Any]] = dict) -> None:
+    """Both ports answer these alike (the UI app uses it too)."""
     app.add_url_rule("/healthz", "healthz", lambda: ({"status": "ok"}, 200))
-    app.add_url_rule(
-        "/readyz", "readyz",
-        lambda: ({"status": "ready"}, 200) if ready() else ({"status": "storage unavailable"}, 503),
-    )
+
+    def readyz() -> tuple[dict[str, Any], int]:
+        up = ready()
+        return {"status": "ready" if up else "storage unavailable", **health()}, 200 if up else 503
+
+    app.add_url_rule("/readyz", "readyz", readyz)
 
 
 def _response_media() -> str:

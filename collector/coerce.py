@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import math
+import sys
 from datetime import UTC, datetime, timedelta
 from decimal import Context, Decimal, InvalidOperation
 from typing import Any
@@ -17,6 +18,7 @@ import orjson
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 _MAX_UINT = 2**63 - 1
+_MAX_FLOAT_INT = int(sys.float_info.max)
 _FLOAT_EXACT_MICROS = 2**32 * 10**6  # seconds below 2**32: float error < 0.5 µs
 _MAX_AMOUNT = Decimal(10) ** 26  # Decimal(38, 12) holds 26 integer digits
 _STORED_SCALE = Decimal("1e-12")
@@ -78,6 +80,8 @@ def as_float(value: Any) -> float | None:
         return None
     if isinstance(value, str):
         value = parse_number(value)
+    if isinstance(value, int) and not -_MAX_FLOAT_INT <= value <= _MAX_FLOAT_INT:
+        return None  # past float's range (math.isfinite would raise on it)
     if isinstance(value, int | float) and math.isfinite(value):
         return float(value)
     return None

@@ -33,6 +33,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
+from collector.counts import CHECKED_KEYS, COST_KEYS, DEFAULT_MAX_COUNT, MAX_REPORTED_COST, span_refusals
 from collector.errors import DecodeError, PayloadTooLarge, UnsupportedMediaType
 from schemas.records import RawLogRecord, RawSpan, SpanEvent, SpanLink
 
@@ -42,6 +43,8 @@ except ImportError:  # pragma: no cover - a source checkout that was never insta
     _otlp = None
 else:
     _otlp.configure(RawSpan, SpanEvent, SpanLink)
+    if hasattr(_otlp, "configure_counts"):  # a build older than the count check lacks it
+        _otlp.configure_counts(tuple((key.encode(), key in COST_KEYS) for key in sorted(CHECKED_KEYS)))
 
 PROTOBUF_CONTENT_TYPE = "application/x-protobuf"
 JSON_CONTENT_TYPE = "application/json"
@@ -51,6 +54,10 @@ _MAX_REASONS = 5
 _ZERO_TRACE_ID = bytes(16)
 _ZERO_SPAN_ID = bytes(8)
 _GZIP_WBITS = 16 + zlib.MAX_WBITS
+# 2300-01-01T00:00:00Z in ns: DateTime64(6) holds 1900-2299, and a later time would be stored as
+# some other one (2^64-1 ns became 2554), then never listed. Earlier ones cannot be sent (uint64).
+_END_OF_STORAGE_NS = 10_413_792_000_000_000_000
+_TIME_PROBLEM = "{} is after 2299-12-31, the last day storage holds; send the time in Unix nanoseconds"
 
 M = TypeVar("M", bound=Message)
 
@@ -94,6 +101,10 @@ class _Rejections:
 
     def add(self, reason: str) -> None:
         self.count += 1
+        self.note(reason)
+
+    def note(self, reason: str) -> None:
+        """A reason that refuses part of an item, not the item (the span is kept)."""
         if len(self.reasons) < _MAX_REASONS and reason not in self.reasons:
             self.reasons.append(reason)
 
@@ -121,20 +132,28 @@ class CheckedTraces:
     reasons: list[str] = field(default_factory=list)
 
 
-def check_traces(body: bytes, content_type: str) -> CheckedTraces:
-    """Validate an (already decompressed) trace body; JSON comes back re-encoded as protobuf."""
+def check_traces(body: bytes, content_type: str, max_count: int = DEFAULT_MAX_COUNT) -> CheckedTraces:
+    """Validate an (already decompressed) trace body; JSON comes back re-encoded as protobuf.
+
+    Token counts above `max_count` are refused here, before the ack, so the response can say so;
+    the span is kept and counted valid (normalization stores those counts as NULL).
+    """
     request = _parse_request(body, content_type, ExportTraceServiceRequest())
+    protobuf = body if _media_type(content_type) in _PROTOBUF_MEDIA else request.SerializeToString()
+    suspects = _suspect_counts(request, protobuf, max_count)
     rejections = _Rejections()
-    valid = 0
+    valid = ordinal = 0
     for resource_spans in request.resource_spans:
         for scope_spans in resource_spans.scope_spans:
             for span in scope_spans.spans:
-                problem = _span_id_problem(span.trace_id, span.span_id, span.parent_span_id)
+                problem = _span_problem(span)
                 if problem:
                     rejections.add(f"span {span.name!r}: {problem}")
                 else:
                     valid += 1
-    protobuf = body if _media_type(content_type) in _PROTOBUF_MEDIA else request.SerializeToString()
+                    if ordinal in suspects:
+                        _note_refused_counts(span.name, suspects[ordinal], max_count, rejections)
+                ordinal += 1
     return CheckedTraces(protobuf, valid, rejections.count, rejections.reasons)
 
 
@@ -313,12 +332,52 @@ def _spans_from_request(request: ExportTraceServiceRequest) -> DecodedTraces:
             scope = scope_spans.scope
             scope_name, scope_version = scope.name, scope.version
             for span in scope_spans.spans:
-                problem = _span_id_problem(span.trace_id, span.span_id, span.parent_span_id)
+                problem = _span_problem(span)
                 if problem:
                     rejections.add(f"span {span.name!r}: {problem}")
                 else:
                     append(_raw_span(span, resource, scope_name, scope_version))
     return DecodedTraces(spans, rejections.count, rejections.reasons)
+
+
+def _suspect_counts(request: Any, protobuf: bytes, max_count: int) -> dict[int, dict[str, Any]]:
+    """Span ordinal → its count and cost attributes that may be refused. The C scan (~0.5 µs a span) leaves
+    out the values that are plainly fine; the reference here (~8 µs) keeps them, to the same end."""
+    if _otlp is not None and hasattr(_otlp, "suspect_counts"):
+        try:
+            found = _otlp.suspect_counts(protobuf, max_count, float(MAX_REPORTED_COST))
+        except ValueError:
+            pass
+        else:
+            suspects: dict[int, dict[str, Any]] = {}
+            for ordinal, key, value in found:
+                suspects.setdefault(ordinal, {})[key] = value
+            return suspects
+    return _count_attributes(request)
+
+
+def _count_attributes(request: Any) -> dict[int, dict[str, Any]]:
+    spans = (span for resource_spans in request.resource_spans
+             for scope_spans in resource_spans.scope_spans for span in scope_spans.spans)
+    found = ({kv.key: _any_value(kv.value) for kv in span.attributes if kv.key in CHECKED_KEYS} for span in spans)
+    return {ordinal: counts for ordinal, counts in enumerate(found) if counts}
+
+
+def _note_refused_counts(name: str, counts: dict[str, Any], max_count: int, rejections: _Rejections) -> None:
+    for reason in span_refusals(counts, counts, max_count):
+        rejections.note(f"span {name!r}: {reason}; the span is kept without it")
+
+
+def _span_problem(span: Any) -> str | None:
+    """Why a span cannot be stored (collector/_otlp.c's `span_problem` says the same), or None."""
+    problem = _span_id_problem(span.trace_id, span.span_id, span.parent_span_id)
+    if problem:
+        return problem
+    if span.start_time_unix_nano >= _END_OF_STORAGE_NS:
+        return _TIME_PROBLEM.format("start_time_unix_nano")
+    if span.end_time_unix_nano >= _END_OF_STORAGE_NS:
+        return _TIME_PROBLEM.format("end_time_unix_nano")
+    return None
 
 
 def _span_id_problem(trace_id: bytes, span_id: bytes, parent_span_id: bytes) -> str | None:
@@ -371,12 +430,19 @@ def _logs_from_request(request: ExportLogsServiceRequest) -> DecodedLogs:
         for scope_logs in resource_logs.scope_logs:
             scope_name = scope_logs.scope.name
             for record in scope_logs.log_records:
-                problem = _log_id_problem(record.trace_id, record.span_id)
+                problem = _log_problem(record)
                 if problem:
                     rejections.add(f"log record: {problem}")
                 else:
                     records.append(_raw_log(record, resource, scope_name))
     return DecodedLogs(records, rejections.count, rejections.reasons)
+
+
+def _log_problem(record: Any) -> str | None:
+    """Why a log record cannot be stored, or None: its ids, or a time past what storage holds."""
+    if (record.time_unix_nano or record.observed_time_unix_nano) >= _END_OF_STORAGE_NS:
+        return _TIME_PROBLEM.format("time_unix_nano")
+    return _log_id_problem(record.trace_id, record.span_id)
 
 
 def _log_id_problem(trace_id: bytes, span_id: bytes) -> str | None:

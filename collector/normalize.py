@@ -15,7 +15,6 @@ from collector.coerce import (
     as_bool,
     as_decimal,
     as_float,
-    as_int,
     as_ns,
     as_str_list,
     as_text,
@@ -23,6 +22,15 @@ from collector.coerce import (
     dumps,
     loads,
     utc_datetime,
+)
+from collector.counts import (
+    DEFAULT_MAX_COUNT,
+    MAX_REPORTED_COST,
+    REFUSED,
+    REFUSED_ATTRIBUTE,
+    read_cost,
+    read_count,
+    span_refusals,
 )
 from collector.messages import extract_log_messages, span_content
 from collector.usage import PART_FIELDS, CallScope, token_columns
@@ -242,8 +250,10 @@ def _span_type(name: str, attrs: dict[str, Any]) -> str:
     return f.TYPE_LLM if any(attrs.get(key) for key in cv.MODEL_HINT_KEYS) else f.TYPE_OTHER
 
 
-def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_CHARS) -> dict[str, Any]:
-    """The `spans` row for one span: every column of `fields.SPAN_COLUMNS`, costs left to pricing."""
+def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_CHARS,
+                   max_count: int = DEFAULT_MAX_COUNT) -> dict[str, Any]:
+    """The `spans` row for one span: every column of `fields.SPAN_COLUMNS`, costs left to pricing.
+    Token counts above `max_count` are refused (see `collector.counts`)."""
     raw: AnySpan = span
     attrs = raw.attributes if isinstance(raw.attributes, dict) else {}
     name = _text(raw.name)
@@ -253,10 +263,11 @@ def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_
     row[f.CONVENTION] = _convention(raw.scope_name, attrs, reader.marker)
     row[f.SPAN_TYPE] = span_type
     row.update(_model_columns(reader, span_type, row[f.STATUS_CODE] == "error"))
-    row.update(_token_columns(reader, row[f.CONVENTION], row[f.PROVIDER]))
+    row.update(_token_columns(reader, row[f.CONVENTION], row[f.PROVIDER], max_count))
     row.update(_timing_columns(raw, reader, name))
     row.update(_context_columns(raw, reader, max_chars))
     row.update(_content_columns(raw, reader, span_type, max_chars))
+    _note_refused_counts(row, reader, max_count)
     row[f.IS_CALL] = span_type in f.CALL_TYPES
     row[f.CALL_KEY] = row[f.RESPONSE_ID] or row[f.SPAN_ID]
     return row
@@ -337,15 +348,56 @@ def _is_bedrock_id(model: str) -> bool:
     return model.startswith(cv.BEDROCK_VENDORS, len(region))
 
 
-def _token_columns(reader: _Reader, convention: str, provider: str) -> dict[str, int]:
+def _token_columns(reader: _Reader, convention: str, provider: str, max_count: int) -> dict[str, int | None]:
     """Token columns, made inclusive (OTel rule) where the convention table says a count left a
-    part out (`collector.usage`): cache or audio from input, reasoning or audio from output."""
-    input_tokens, input_source = reader.first(f.INPUT_TOKENS, as_int)
-    output, output_source = reader.first(f.OUTPUT_TOKENS, as_int)
-    parts = {field: reader.value(field, as_int, 0) for field in PART_FIELDS}
+    part out (`collector.usage`): cache or audio from input, reasoning or audio from output. A
+    refused count (`collector.counts`) is NULL, and so is a total made from a refused whole."""
+    def count(value: Any) -> int | None:
+        return read_count(value, max_count)
+
+    input_tokens, input_source = reader.first(f.INPUT_TOKENS, count)
+    output, output_source = reader.first(f.OUTPUT_TOKENS, count)
+    parts = {field: reader.value(field, count, 0) for field in PART_FIELDS}
+    total = reader.value(f.TOTAL_TOKENS, count)
+    read = {f.INPUT_TOKENS: input_tokens, f.OUTPUT_TOKENS: output, f.TOTAL_TOKENS: total, **parts}
+    refused = [name for name, value in read.items() if value == REFUSED]
+    if refused:
+        parts = {name: 0 if value == REFUSED else value for name, value in parts.items()}
     scope = CallScope(convention, provider, reader.value(f.PROVIDER, as_text, ""), reader.attrs)
-    return token_columns((input_tokens or 0, output or 0), (input_source, output_source), parts,
-                         reader.value(f.TOTAL_TOKENS, as_int), scope)
+    columns: dict[str, int | None] = dict(token_columns(
+        (_known(input_tokens), _known(output)), (input_source, output_source), parts,
+        None if total == REFUSED else total, scope))
+    for name in refused:
+        columns[name] = None
+    if total is None and (input_tokens == REFUSED or output == REFUSED):  # no total sent, a whole unknown
+        columns[f.TOTAL_TOKENS] = None
+    return columns
+
+
+def _known(count: int | None) -> int:
+    return 0 if count is None or count == REFUSED else count
+
+
+_CHECKED_FIELDS = (*f.TOKEN_FIELDS, *f.AUDIO_TOKEN_FIELDS, f.COST_REPORTED)
+_PLAIN_COST = float(MAX_REPORTED_COST)
+
+
+def _note_refused_counts(row: dict[str, Any], reader: _Reader, max_count: int) -> None:
+    """Say on the span which count and cost attributes were refused: the same reasons, from the
+    same rule, as the OTLP response gave (`collector.counts`). Plain numbers in range, nearly all
+    of them, skip the rule."""
+    attrs, keys = reader.attrs, []
+    for name in _CHECKED_FIELDS:
+        bound = _PLAIN_COST if name == f.COST_REPORTED else max_count
+        for _, source in reader.hits.get(name, ()):
+            value = attrs[source.key]
+            if not ((type(value) is int or type(value) is float) and 0 <= value <= bound):
+                keys.append(source.key)
+    reasons = span_refusals(attrs, set(keys), max_count) if keys else []
+    if reasons:
+        row[f.ATTRIBUTES][REFUSED_ATTRIBUTE] = "; ".join(reasons)
+
+
 
 
 def _timing_columns(span: AnySpan, reader: _Reader, name: str) -> dict[str, Any]:
@@ -395,7 +447,7 @@ def _context_columns(span: AnySpan, reader: _Reader, max_chars: int) -> dict[str
         f.ERROR_TYPE: reader.value(f.ERROR_TYPE, as_text) or _exception_type(span.events),
         f.CACHE_HIT: reader.value(f.CACHE_HIT, as_bool, False),
         **dict.fromkeys(f.COST_FIELDS), **dict.fromkeys(f.AUDIO_COST_FIELDS), f.COST_SOURCE: f.SOURCE_NONE,
-        f.COST_REPORTED: reader.value(f.COST_REPORTED, as_decimal),
+        f.COST_REPORTED: reader.value(f.COST_REPORTED, read_cost),
         f.COST_COMPUTED: None,
         f.USER_ID: reader.value(f.USER_ID, as_text, ""),
         f.SESSION_ID: reader.value(f.SESSION_ID, as_text, ""),

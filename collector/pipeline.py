@@ -19,6 +19,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any
 
+from collector.counts import DEFAULT_MAX_COUNT
 from collector.decode import (
     PROTOBUF_CONTENT_TYPE,
     CheckedTraces,
@@ -119,12 +120,13 @@ def _override_fields(row: dict[str, Any]) -> dict[str, Any]:
 
 class IngestPipeline:
     def __init__(self, spool: Spool, writer: BatchWriter, prices: PriceBookSource, *,
-                 max_body_bytes: int, max_value_chars: int) -> None:
+                 max_body_bytes: int, max_value_chars: int, max_tokens_per_call: int = DEFAULT_MAX_COUNT) -> None:
         self.spool = spool
         self.writer = writer
         self.prices = prices
         self.max_body_bytes = max_body_bytes
         self.max_value_chars = max_value_chars
+        self.max_tokens_per_call = max_tokens_per_call
 
     def accept(self, project: str, signal: str, content_type: str | None, encoding: str | None,
                body: bytes) -> IngestResult:
@@ -148,7 +150,7 @@ class IngestPipeline:
 
     def _prepare_traces(self, project: str, media: str, raw: bytes) -> Prepared:
         """Checked now, decoded and normalized later by the writer (see WriteItem.make_rows)."""
-        checked = check_traces(raw, media)
+        checked = check_traces(raw, media, self.max_tokens_per_call)
         item = WriteItem(SPANS_TABLE, SPAN_COLUMNS, make_rows=partial(self._span_rows, project, checked))
         record = SpoolRecord(project, SIGNAL_TRACES, PROTOBUF_CONTENT_TYPE, checked.body)
         return Prepared(record, item, checked.valid, checked.rejected, checked.reasons)
@@ -176,7 +178,7 @@ class IngestPipeline:
         book = self.prices.current()
         rows = []
         for span in decode_checked_traces(checked).spans:
-            row = normalize_span(span, project, self.max_value_chars)
+            row = normalize_span(span, project, self.max_value_chars, self.max_tokens_per_call)
             price_row(row, book)
             rows.append(row)
         return rows

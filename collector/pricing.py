@@ -156,6 +156,9 @@ def price_row(row: dict[str, Any], book: PriceBook) -> None:
     if not row.get(f.IS_CALL):
         row.update(_NO_COST, **{f.COST_SOURCE: f.SOURCE_NONE})
         return
+    if any(name in row and row[name] is None for name in _PRICED_COUNTS):  # refused (collector.counts)
+        _write_fallback(row, _to_decimal(row.get(f.COST_REPORTED)))  # tokens unknown: so is our price
+        return
     tokens = [_count(row.get(name)) for name in (f.INPUT_TOKENS, f.OUTPUT_TOKENS)]
     cache = [_count(row.get(name)) for name in (f.CACHE_READ_TOKENS, f.CACHE_WRITE_TOKENS)]
     audio = [_count(row.get(name)) for name in f.AUDIO_TOKEN_FIELDS]
@@ -172,6 +175,9 @@ def price_row(row: dict[str, Any], book: PriceBook) -> None:
         _write_cost(row, counted)
     else:
         _write_fallback(row, reported)
+
+
+_PRICED_COUNTS = (f.INPUT_TOKENS, f.OUTPUT_TOKENS, f.CACHE_READ_TOKENS, f.CACHE_WRITE_TOKENS, *f.AUDIO_TOKEN_FIELDS)
 
 
 def cost_from_rates(

@@ -93,7 +93,7 @@ class BatchWriter:
         self.max_rows = max_rows
         self.dead_letter = dead_letter
         self.max_retry_seconds = max_retry_seconds
-        self.stats = WriterStats()
+        self.stats = WriterStats(dead_lettered=_count_lines(dead_letter))
         self._groups: list[Group] = []  # one per enqueue, kept whole: its ticket is on its last item
         self._queued_rows = 0
         self._reserved = 0
@@ -311,12 +311,25 @@ class BatchWriter:
                 delay = min(delay * 2, 5.0)
 
     def _dead_letter(self, table: str, row: dict[str, Any], exc: Exception) -> None:
+        """The last resort for a row ClickHouse refuses though the edge accepted it: a bug, so it
+        is loud (ERROR, and the count on /readyz) and the row is kept to be re-sent once fixed."""
         self.stats.dead_lettered += 1
         self.stats.last_error = str(exc)
-        log.error("row refused by ClickHouse table %s: %s", table, exc)
+        log.error("row refused by ClickHouse table %s (%s); kept in the dead-letter file %s, which holds %d "
+                  "rows: an acknowledged span that is not stored is a bug, please report it",
+                  table, exc, self.dead_letter, self.stats.dead_lettered)
         if self.dead_letter is not None:
             with self.dead_letter.open("a") as out:
                 out.write(json.dumps({"table": table, "error": str(exc), "row": row}, default=str) + "\n")
+
+
+def _count_lines(path: Path | None) -> int:
+    """Rows already in the dead-letter file, so its count survives a restart."""
+    try:
+        with path.open("rb") as lines:  # type: ignore[union-attr]
+            return sum(1 for _ in lines)
+    except (AttributeError, OSError):
+        return 0
 
 
 def _rows_by_table(items: list[WriteItem]) -> list[TableRows]:

@@ -104,6 +104,12 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
     return api
 
 
+def readiness(ready: Callable[[], bool], health: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], int]:
+    """/readyz: storage answers (else 503), plus what `health` adds (rows in the ingest dead letter)."""
+    up = ready()
+    return {"status": "ready" if up else "storage unavailable", **health()}, 200 if up else 503
+
+
 def assemble_spans(spans: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """Span rows as JSON, with messages that arrived as log records attached to their span."""
     by_span: dict[str, list[dict[str, Any]]] = {}
@@ -196,7 +202,8 @@ def register_error_handlers(app: Flask) -> None:
 
 def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
                   runner: DetectorRunner | None = None, alerting: Alerting | None = None,
-                  login: LoginSettings | None = None, otlp_port: int = 4318) -> Flask:
+                  login: LoginSettings | None = None, otlp_port: int = 4318,
+                  health: Callable[[], dict[str, Any]] = dict) -> Flask:
     app = Flask("llmpulse.ui")
     app.json = UtcJsonProvider(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -211,7 +218,6 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
 
     create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting, login.required, otlp_port))
     app.add_url_rule("/healthz", "healthz", lambda: ({"status": "ok"}, 200))
-    app.add_url_rule("/readyz", "readyz",
-                     lambda: ({"status": "ready"}, 200) if ready() else ({"status": "storage unavailable"}, 503))
+    app.add_url_rule("/readyz", "readyz", lambda: readiness(ready, health))
     register_error_handlers(app)
     return app

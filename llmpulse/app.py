@@ -81,6 +81,10 @@ class Llmpulse:
     def ready(self) -> bool:
         return self.store.ping()
 
+    def ingest_health(self) -> dict[str, Any]:
+        """What /readyz adds where this process writes spans: rows in the dead-letter file."""
+        return {"dead_lettered": self.writer.stats.dead_lettered} if "writer" in self.__dict__ else {}
+
     @cached_property
     def spool(self) -> Spool:
         return Spool(self.settings.spool_dir, fsync=self.settings.spool_fsync)
@@ -112,6 +116,7 @@ class Llmpulse:
             self.spool, self.writer, PriceBookSource(self.metadata.list_price_overrides,
                                                 load_prefer_reported=self.metadata.projects_preferring_reported),
             max_body_bytes=self.settings.max_body_bytes, max_value_chars=self.settings.max_value_chars,
+            max_tokens_per_call=self.settings.max_tokens_per_call,
         )
 
     def start_ingest(self) -> int:
@@ -131,7 +136,7 @@ class Llmpulse:
         auth = KeyAuth(self.metadata.resolve_key, require_key=self.settings.require_key)
         s = self.settings
         return create_collector_app(self.pipeline, auth, self.ready, s.max_body_bytes, s.ingest_concurrency,
-                                    otlp_host_policy(s))
+                                    otlp_host_policy(s), self.ingest_health)
 
     def ui_app(self) -> Flask:
         engine = self.detector_runner.detectors.get("alerts")
@@ -142,7 +147,8 @@ class Llmpulse:
         throttle = LoginThrottle(LoginFailures(self.metadata), s.login_free_failures, s.login_base_delay_seconds)
         login = LoginSettings(self.secret_key, required=s.require_key, hosts=host_policy(s), throttle=throttle)
         otlp_port = self.port("otlp") if any(n == "otlp" for n, _ in self._servers) else self.settings.otlp_port
-        return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner, alerting, login, otlp_port)
+        return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner, alerting, login, otlp_port,
+                             self.ingest_health)
 
     @cached_property
     def secret_key(self) -> str:

@@ -59,6 +59,16 @@ def _parse_positive_int(text: str) -> int:
     return value
 
 
+MAX_TOKEN_BOUND = 1_000_000_000  # 2^64 / (3 counts of 1e9) ≈ 6e9 calls before a UInt64 sum could wrap
+
+
+def _parse_token_bound(text: str) -> int:
+    value = _parse_positive_int(text)
+    if value > MAX_TOKEN_BOUND:
+        raise ValueError(f"expected at most {MAX_TOKEN_BOUND:,} (sums of counts must not overflow)")
+    return value
+
+
 def _parse_positive_float(text: str) -> float:
     value = float(text)
     if value <= 0:
@@ -82,6 +92,10 @@ SPECS: tuple[Spec, ...] = (
          "Largest OTLP request body accepted, checked before and after decompression (413 above)."),
     Spec("max_value_chars", "LLMPULSE_MAX_VALUE_CHARS", _parse_positive_int, 32768,
          "Longer attribute and message strings are truncated with a visible marker."),
+    Spec("max_tokens_per_call", "LLMPULSE_MAX_TOKENS_PER_CALL", _parse_token_bound, 100_000_000,
+         "A token count above this (or negative, or NaN) is refused: the span is kept with that count "
+         "NULL and the reason in its `llmpulse.refused` attribute and the OTLP response. The default "
+         "is 10x the largest context window (~10M tokens); at most 1,000,000,000, so no sum of counts can overflow."),
     Spec("batch_rows", "LLMPULSE_BATCH_ROWS", _parse_positive_int, 2000,
          "Rows per ClickHouse insert: the writer flushes once this many are waiting and inserts no "
          "more at once, unless one request alone has more (an insert briefly needs ~25 KB per span)."),
@@ -153,6 +167,7 @@ class Settings:
     metadata_url: str = ""
     max_body_bytes: int = 16 * 1024 * 1024
     max_value_chars: int = 32768
+    max_tokens_per_call: int = 100_000_000
     batch_rows: int = 2000
     flush_seconds: float = 0.5
     queue_max_rows: int = 8000

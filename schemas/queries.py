@@ -36,10 +36,12 @@ _TWIN_WIDE_RANGE = (f"s.start_time >= {{start:DateTime64(6, 'UTC')}} - {TWIN_MAR
 # Which twin of a call to keep: priced first, then more cache tokens, then more tokens, as one UInt64
 # (a tuple with a string was 5x slower in argMax); the low byte, from the span id, breaks ties.
 # Column references are qualified (s.) because the aggregates reuse the column names as aliases.
+# A refused (NULL) count ranks as 0: a Nullable rank would make every argMax Nullable.
 _RANK = (
     "bitOr(bitShiftLeft(toUInt64(s.cost_total IS NOT NULL), 63), "
-    "bitOr(bitShiftLeft(least(toUInt64(s.cache_read_tokens + s.cache_write_tokens), 8388607), 40), "
-    "bitOr(bitShiftLeft(least(toUInt64(s.total_tokens), 4294967295), 8), cityHash64(s.span_id) % 256)))"
+    "bitOr(bitShiftLeft(least(toUInt64(ifNull(s.cache_read_tokens, 0) + ifNull(s.cache_write_tokens, 0)), "
+    "8388607), 40), "
+    "bitOr(bitShiftLeft(least(toUInt64(ifNull(s.total_tokens, 0)), 4294967295), 8), cityHash64(s.span_id) % 256)))"
 )
 _CALL_COLUMNS = (
     "request_model", "response_model", "provider", "service_name", "environment", "user_id", "session_id",
@@ -47,6 +49,10 @@ _CALL_COLUMNS = (
     "cache_write_tokens", "reasoning_tokens", "cost_total", "cost_input", "cost_cache_read", "cost_source",
     "cache_hit", "start_time", "span_type",
 )
+
+# A refused token count (NULL, collector/counts.py) adds nothing to a call's totals: 0 here, so every
+# sum over calls stays a number (a window of refused counts only sums to 0, not NULL).
+_CALL_VALUES = {c: f"ifNull(s.{c}, 0)" for c in _CALL_COLUMNS if c.endswith("_tokens")}
 
 
 # A call is grouped by a 128-bit hash of its identity, not by the three strings: string keys are
@@ -71,7 +77,7 @@ def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: b
     where += [condition] if condition else []
     merged = (
         "SELECT any(s.project_id) AS project_id, any(s.trace_id) AS trace_id, any(s.call_key) AS call_key, "
-        + ", ".join(f"argMax(s.{c}, {_RANK}) AS {c}" for c in columns)
+        + ", ".join(f"argMax({_CALL_VALUES.get(c, 's.' + c)}, {_RANK}) AS {c}" for c in columns)
         + " FROM {db}.spans AS s WHERE " + " AND ".join(where)
         + f" GROUP BY {CALL_IDENTITY}"
     )
@@ -258,8 +264,9 @@ _TRACE_FACTS = """min(s.start_time) AS start_time, max(s.end_time) AS end_time,
     anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id"""
 
 
-# A trace's calls: tokens, the cost of those with a price, and how many have none.
-_CALL_TOTALS = """sum(k.input_tokens + k.output_tokens) AS tokens,
+# A trace's calls: tokens (a refused, NULL, count adds nothing), the cost of those with a price, and
+# how many have none.
+_CALL_TOTALS = """sum(ifNull(k.input_tokens, 0) + ifNull(k.output_tokens, 0)) AS tokens,
     sum(ifNull(k.cost_total, toDecimal128(0, 12))) AS cost, countIf(k.cost_total IS NULL) AS unpriced_calls,
     count() AS calls"""
 # Unknown (NULL), never $0, when no call of the trace has a price; sorted last either way.

@@ -42,6 +42,7 @@ def test_environment_then_flags() -> None:
     ({"LLMPULSE_UI_PORT": "70000"}, "port number from 0 to 65535"),
     ({"LLMPULSE_SPOOL_FSYNC": "maybe"}, "expected true/false"),
     ({"LLMPULSE_BATCH_ROWS": "-1"}, "above 0"),
+    ({"LLMPULSE_MAX_TOKENS_PER_CALL": "2000000000"}, "at most 1,000,000,000"),
 ])
 def test_bad_values_name_the_setting(env: dict[str, str], message: str) -> None:
     with pytest.raises(ConfigError, match=message):

@@ -15,10 +15,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceRequest,
     ExportTraceServiceResponse,
 )
-from opentelemetry.proto.trace.v1.trace_pb2 import Span
+from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 from opentelemetry.proto.trace.v1.trace_pb2 import Status as SpanStatus
 
 from collector.decode import (
+    check_traces,
     decode_logs,
     decode_traces,
     decompress_body,
@@ -292,6 +293,30 @@ def test_log_record_with_malformed_ids_is_rejected() -> None:
     decoded = decode_logs(request.SerializeToString(), PROTOBUF)
     assert [r.event_name for r in decoded.records] == ["ok"]
     assert decoded.rejected == 1
+
+
+def test_span_and_log_times_storage_cannot_hold_are_refused_with_the_reason() -> None:
+    """2^64-1 ns is the year 2554: it was stored as some other time and never listed."""
+    spans = [Span(trace_id=TRACE_ID, span_id=bytes([i + 1] * 8), name=f"s{i}", start_time_unix_nano=start,
+                  end_time_unix_nano=end)
+             for i, (start, end) in enumerate([(2**64 - 1, 2**64 - 1), (1, 2**64 - 1), (1, 2), (0, 0)])]
+    body = ExportTraceServiceRequest(resource_spans=[ResourceSpans(scope_spans=[ScopeSpans(spans=spans)])])
+    checked = check_traces(body.SerializeToString(), PROTOBUF)
+    assert (checked.valid, checked.rejected) == (2, 2)
+    assert checked.reasons == [
+        "span 's0': start_time_unix_nano is after 2299-12-31, the last day storage holds; send the time in Unix "
+        "nanoseconds",
+        "span 's1': end_time_unix_nano is after 2299-12-31, the last day storage holds; send the time in Unix "
+        "nanoseconds",
+    ]
+    assert [s.name for s in decode_traces(body.SerializeToString(), PROTOBUF).spans] == ["s2", "s3"]
+    request = ExportLogsServiceRequest()
+    records = request.resource_logs.add().scope_logs.add().log_records
+    records.add(event_name="late", time_unix_nano=2**64 - 1)
+    records.add(event_name="observed late", observed_time_unix_nano=2**64 - 1)
+    records.add(event_name="ok", time_unix_nano=5, observed_time_unix_nano=2**64 - 1)
+    decoded = decode_logs(request.SerializeToString(), PROTOBUF)
+    assert [r.event_name for r in decoded.records] == ["ok"] and decoded.rejected == 2
 
 
 # --- bad input ---------------------------------------------------------------------------------

@@ -17,7 +17,8 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, Instr
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
-from collector import _otlp
+from collector import _otlp, decode
+from collector.counts import COST_KEYS
 from collector.decode import PROTOBUF_CONTENT_TYPE, check_traces, decode_checked_traces, decode_traces
 from collector.errors import DecodeError
 from tests.corpus import corpus_available, iter_payload_records, labels
@@ -143,6 +144,24 @@ def test_random_spans_decode_exactly_as_the_reference() -> None:
         assert _native(body) == _reference(body)
         rejected += _otlp.decode_traces(body)[1]
     assert rejected > 0  # the seeds do cover refused ids and their reasons
+
+
+def test_the_count_check_before_the_ack_says_what_the_reference_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    """check_traces finds suspect token counts with the C scan; without it, with upb (the reference)."""
+    from tests.integration.test_extreme_numbers import body_of, random_span
+
+    rng = random.Random(7)
+    spans = [random_span(rng, n) for n in range(400)]
+    for span in spans[200:]:  # costs alone: the reasons of counts would fill the five a response keeps
+        kept = [kv for kv in span.attributes if kv.key in COST_KEYS]
+        del span.attributes[:]
+        span.attributes.extend(kept)
+    bodies = RANDOM_BODIES + [body_of(*spans[at:at + 3]) for at in range(0, 400, 3)]
+    native = [check_traces(body, PROTOBUF) for body in bodies]
+    monkeypatch.setattr(decode, "_otlp", None)
+    assert native == [check_traces(body, PROTOBUF) for body in bodies]
+    reasons = " ".join(" ".join(c.reasons) for c in native)
+    assert reasons.count("is not a token count") > 50 and reasons.count("is not the cost of one call") > 10
 
 
 def test_the_resource_is_shared_by_its_spans_wherever_it_stands_on_the_wire() -> None:

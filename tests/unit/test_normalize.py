@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from collector.coerce import as_ns, clip, utc_datetime
+from collector.counts import DEFAULT_MAX_COUNT, REFUSED_ATTRIBUTE
 from collector.normalize import detect_convention, extract_log_messages, normalize_provider, normalize_span
 from schemas import fields as f
 from schemas.records import RawLogRecord, RawSpan, SpanEvent, SpanLink
@@ -664,9 +665,11 @@ def test_odd_attributes_never_raise(attributes: dict[str, Any]) -> None:
     row = row_of(attributes, events=(SpanEvent("gen_ai.user.message", START, {"content": None}),
                                      SpanEvent("gen_ai.choice", START, {"message": "x"})))
     assert set(row) == set(f.SPAN_COLUMNS)
-    assert all(type(row[name]) is int and row[name] >= 0 for name in f.TOKEN_FIELDS)
+    # a count is a count or NULL (refused: negative, NaN, over the bound), never anything else
+    assert all(row[name] is None or (type(row[name]) is int and 0 <= row[name] <= DEFAULT_MAX_COUNT)
+               for name in f.TOKEN_FIELDS)
     assert all(type(v) is str for v in row[f.ATTRIBUTES].values())
-    assert set(row[f.ATTRIBUTES]) == {str(k) for k in attributes}
+    assert set(row[f.ATTRIBUTES]) - {REFUSED_ATTRIBUTE} == {str(k) for k in attributes}
     for column in (f.INPUT_MESSAGES, f.OUTPUT_MESSAGES, f.RETRIEVAL_DOCUMENTS):
         assert row[column] == "" or isinstance(json.loads(row[column]), list)
     assert row[f.TTFT_MS] is None or row[f.TTFT_MS] >= 0
@@ -674,7 +677,9 @@ def test_odd_attributes_never_raise(attributes: dict[str, Any]) -> None:
 
 def test_odd_values_are_ignored_not_guessed() -> None:
     row = row_of(ODD_NUMBERS)
-    assert tokens(row) == (0, 0, 0, 0, 0, 0)
+    # text and booleans are no count (0); a negative, NaN or huge number is a refused one (NULL),
+    # and so is the total made from it
+    assert tokens(row) == (0, None, None, 0, None, None)
     assert row[f.TTFT_MS] is None and row[f.COST_REPORTED] is None
     row = row_of(ODD_TYPES)
     assert (row[f.PROVIDER], row[f.REQUEST_MODEL], row[f.USER_ID], row[f.FINISH_REASONS]) == ("", "", "42", [])

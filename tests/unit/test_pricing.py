@@ -245,9 +245,21 @@ def test_price_row_non_call_has_no_cost() -> None:
 
 
 def test_price_row_tolerates_missing_and_inconsistent_tokens() -> None:
-    tokens = {f.INPUT_TOKENS: 100, f.CACHE_READ_TOKENS: 150, f.CACHE_WRITE_TOKENS: None}
-    row = _row(**tokens, **{f.OUTPUT_TOKENS: None})
+    row = _row(**{f.INPUT_TOKENS: 100, f.CACHE_READ_TOKENS: 150, f.OUTPUT_TOKENS: 0})
+    del row[f.CACHE_WRITE_TOKENS]
     price_row(row, LIST)
     assert row[f.COST_INPUT] == 0  # uncached input clamps at zero, it never goes negative
     assert row[f.COST_CACHE_READ] > 0
     assert row[f.COST_TOTAL] == row[f.COST_CACHE_READ]
+
+
+@pytest.mark.parametrize("refused", [f.INPUT_TOKENS, f.OUTPUT_TOKENS, f.CACHE_READ_TOKENS, f.CACHE_WRITE_TOKENS])
+def test_price_row_with_a_refused_count_is_not_priced_by_us(refused: str) -> None:
+    """A NULL count was refused (collector.counts): the tokens are unknown, so our price is too,
+    never a price of the other counts alone; the reported cost, if any, stands."""
+    row = _row(**{refused: None})
+    price_row(row, LIST)
+    assert _costs(row) == (None, None, None, None, None, None, f.SOURCE_UNPRICED)
+    row = _row(**{refused: None, f.COST_REPORTED: Decimal("0.0123")})
+    price_row(row, LIST)
+    assert (row[f.COST_TOTAL], row[f.COST_SOURCE]) == (Decimal("0.0123"), f.SOURCE_REPORTED)

@@ -77,6 +77,9 @@ def test_a_bad_row_is_isolated_and_the_rest_written(tmp_path: Any) -> None:
     assert '"v": 13' in (tmp_path / "dead.jsonl").read_text()
     assert released == [Ticket(2)]
     writer.stop()
+    again = make_writer(Table(), [], dead_letter=tmp_path / "dead.jsonl")
+    assert again.stats.dead_lettered == 1  # the count is of the file, so /readyz shows it after a restart
+    again.stop()
 
 
 def test_reserve_refuses_beyond_capacity() -> None:
