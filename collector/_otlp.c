@@ -237,24 +237,32 @@ error:
     return NULL;
 }
 
-/* One KeyValue into `dict`: dict[key] = value, as the reference's loop does (a repeated key
- * keeps its first position and its last value). A KeyValue whose value message is repeated
- * (protobuf would merge the two) is declined: no exporter writes one. */
-static int key_value_into(PyObject *dict, Buf b, int depth) {
-    Buf key = {b.p, b.p}, value_bytes = {NULL, NULL};
+/* A KeyValue's key and value bytes (value.p NULL when it has none). A KeyValue whose value message
+ * is repeated (protobuf would merge the two) is declined: no exporter writes one. */
+static int split_key_value(Buf b, Buf *key, Buf *value) {
     uint32_t field, wt;
     int more;
+    *key = (Buf){b.p, b.p};
+    *value = (Buf){NULL, NULL};
     while ((more = next_field(&b, &field, &wt)) != 0) {
         if (more < 0) return -1;
         if (field == 1 && wt == WT_LEN) {
-            if (read_len(&b, &key) < 0) return -1;
+            if (read_len(&b, key) < 0) return -1;
         } else if (field == 2 && wt == WT_LEN) {
-            if (value_bytes.p != NULL) return fail("repeated KeyValue value");
-            if (read_len(&b, &value_bytes) < 0) return -1;
+            if (value->p != NULL) return fail("repeated KeyValue value");
+            if (read_len(&b, value) < 0) return -1;
         } else if (skip_field(&b, wt) < 0) {
             return -1;
         }
     }
+    return 0;
+}
+
+/* One KeyValue into `dict`: dict[key] = value, as the reference's loop does (a repeated key
+ * keeps its first position and its last value). */
+static int key_value_into(PyObject *dict, Buf b, int depth) {
+    Buf key, value_bytes;
+    if (split_key_value(b, &key, &value_bytes) < 0) return -1;
     PyObject *name = utf8(key);
     if (name == NULL) return -1;
     PyObject *value = value_bytes.p ? any_value(value_bytes, depth) : Py_NewRef(Py_None);
@@ -637,20 +645,8 @@ static int plainly_counted(Buf b, uint64_t max_count) {
 }
 
 static int scan_key_value(Buf b, Scan *scan) {
-    Buf key = {b.p, b.p}, value = {NULL, NULL};
-    uint32_t field, wt;
-    int more;
-    while ((more = next_field(&b, &field, &wt)) != 0) {
-        if (more < 0) return -1;
-        if (field == 1 && wt == WT_LEN) {
-            if (read_len(&b, &key) < 0) return -1;
-        } else if (field == 2 && wt == WT_LEN) {
-            if (value.p != NULL) return fail("repeated KeyValue value");
-            if (read_len(&b, &value) < 0) return -1;
-        } else if (skip_field(&b, wt) < 0) {
-            return -1;
-        }
-    }
+    Buf key, value;
+    if (split_key_value(b, &key, &value) < 0) return -1;
     int cost = checked_key(key);
     if (cost < 0) return 0;
     if (value.p == NULL) value = (Buf){key.end, key.end};
