@@ -2,8 +2,9 @@
 
 Every query is scoped to a project, binds its values as ClickHouse `{name:Type}` parameters and
 is tagged with a log_comment. Redelivered spans collapse under FINAL; one LLM call traced by two
-instrumentations (same trace, same response id → same `call_key`) is collapsed by `CALLS`, which
-keeps the most informative of the twins (priced, with cache tokens, with more tokens).
+instrumentations (same trace, same response id → same `call_key`; a failed call's copies by
+`call_merge`) is collapsed by `CALLS`, which keeps the most informative of the twins (priced, with
+cache tokens, with more tokens).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from schemas import trace_page
+from schemas.call_merge import merged_call_spans
 from schemas.models import iso_utc
 from schemas.store import Store
 
@@ -50,7 +52,8 @@ _CALL_COLUMNS = (
 # A call is grouped by a 128-bit hash of its identity, not by the three strings: string keys are
 # copied into the GROUP BY's arena, ~550 of the ~800 bytes a call held (a summary of 300k calls:
 # +239 MB, now +73 MB, and faster). Two calls of ~10^9 share a hash with odds of ~10^-21.
-CALL_IDENTITY = "sipHash128(s.project_id, s.trace_id, s.call_key)"
+CALL_IDENTITY = "sipHash128(s.project_id, s.trace_id, s.merge_key)"
+_RANK_COLUMNS = ("project_id", "trace_id", "call_key", "span_id", "total_tokens")
 
 
 def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: bool = False,
@@ -70,8 +73,7 @@ def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: b
     merged = (
         "SELECT any(s.project_id) AS project_id, any(s.trace_id) AS trace_id, any(s.call_key) AS call_key, "
         + ", ".join(f"argMax(s.{c}, {_RANK}) AS {c}" for c in columns)
-        + " FROM {db}.spans AS s WHERE " + " AND ".join(where)
-        + f" GROUP BY {CALL_IDENTITY}"
+        + f" FROM ({merged_call_spans((*_RANK_COLUMNS, *columns), where)}) AS s GROUP BY {CALL_IDENTITY}"
     )
     keep = ([time_range("c")] if time_filtered else []) + ([call_condition] if call_condition else [])
     return f"SELECT * FROM ({merged}) AS c WHERE {' AND '.join(keep)}" if keep else merged
@@ -173,7 +175,7 @@ _TRACE_CONDITIONS = {
 }
 _STATUS_CONDITIONS = {"error": "countIf(s.status_code = 'error') > 0", "ok": "countIf(s.status_code = 'error') = 0"}
 
-_CALL_SORTS = ("cost", "tokens")  # known only after the calls are totalled
+_CALL_SORTS = ("cost", "tokens", "llm_calls")  # known only after the calls are totalled
 TRACE_SORTS = {
     "start_time": "start_time", "duration_ms": "duration_ms", "cost": "cost", "tokens": "tokens",
     "llm_calls": "llm_calls", "errors": "errors",
@@ -241,7 +243,7 @@ _TRACE_FACTS = """min(s.start_time) AS start_time, max(s.end_time) AS end_time,
     dateDiff('microsecond', min(s.start_time), max(s.end_time)) / 1000 AS duration_ms,
     argMin(s.name, (s.parent_span_id != '', s.start_time)) AS name,
     argMin(s.service_name, (s.parent_span_id != '', s.start_time)) AS service_name,
-    uniqExact(s.span_id) AS spans, uniqExactIf(s.call_key, s.is_call) AS llm_calls,
+    uniqExact(s.span_id) AS spans,
     uniqExactIf(s.span_id, s.status_code = 'error') AS errors,
     groupUniqArrayIf(s.request_model, s.request_model != '') AS models,
     anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id"""
@@ -251,6 +253,8 @@ _TRACE_FACTS = """min(s.start_time) AS start_time, max(s.end_time) AS end_time,
 _CALL_TOTALS = """sum(k.input_tokens + k.output_tokens) AS tokens,
     sum(ifNull(k.cost_total, toDecimal128(0, 12))) AS cost, countIf(k.cost_total IS NULL) AS unpriced_calls,
     count() AS calls"""
+# A trace's calls are counted once merged (a failed call's copies share no key to count distinct).
+_TRACE_CALLS = "ifNull(c.calls, 0) AS llm_calls"
 # Unknown (NULL), never $0, when no call of the trace has a price; sorted last either way.
 _TRACE_COST = ("if(ifNull(c.unpriced_calls, 0) > 0 AND c.unpriced_calls = c.calls, NULL, "
                "ifNull(c.cost, toDecimal128(0, 12))) AS cost")
@@ -261,7 +265,6 @@ _TRACE_COST = ("if(ifNull(c.unpriced_calls, 0) > 0 AND c.unpriced_calls = c.call
 _PAGE_KEYS = {
     "start_time": "min(s.start_time)",
     "duration_ms": "dateDiff('microsecond', min(s.start_time), max(s.end_time)) / 1000",
-    "llm_calls": "uniqExactIf(s.call_key, s.is_call)",
     "errors": "uniqExactIf(s.span_id, s.status_code = 'error')",
 }
 
@@ -284,7 +287,8 @@ def _trace_facts_sql(sort: str, direction: str) -> str:
     """Span-level facts and call totals of the page's traces only."""
     page = "s.trace_id IN {trace_ids:Array(String)}"
     return f"""
-    SELECT t.*, ifNull(c.tokens, 0) AS tokens, {_TRACE_COST}, ifNull(c.unpriced_calls, 0) AS unpriced_calls
+    SELECT t.*, {_TRACE_CALLS}, ifNull(c.tokens, 0) AS tokens, {_TRACE_COST},
+        ifNull(c.unpriced_calls, 0) AS unpriced_calls
     FROM (
         SELECT s.trace_id AS trace_id, {_TRACE_FACTS}
         FROM {{db}}.spans AS s
@@ -303,7 +307,7 @@ def _trace_facts_sql(sort: str, direction: str) -> str:
 def _trace_list_sql_by_calls(having: list[str], sort: str, direction: str) -> str:
     """For a sort by cost or tokens: every trace's calls are totalled before the page is cut."""
     return f"""
-    SELECT t.*, c.tokens AS tokens, {_TRACE_COST}, c.unpriced_calls AS unpriced_calls,
+    SELECT t.*, {_TRACE_CALLS}, c.tokens AS tokens, {_TRACE_COST}, c.unpriced_calls AS unpriced_calls,
         count() OVER () AS total_count
     FROM (
         SELECT s.trace_id AS trace_id,

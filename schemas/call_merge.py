@@ -1,0 +1,56 @@
+"""Which spans are copies of one LLM call: the merge key that every call total groups by.
+
+A call traced by two instrumentations at once (an SDK's own tracing plus an instrumentation
+library, or a framework's LLM span around a client library's) leaves two call spans. A successful
+call's copies share its response id, so the stored `call_key` (response id, else span id) already
+makes them one. A failed call has no response id: its copies are recognised here, at read time,
+as error call spans of one trace and one requested model of which one is the parent of the other,
+or whose times overlap and which two instrumentation scopes made. Two failed attempts one after
+the other (an application's own retry) do not overlap, and parallel calls of one instrumentation
+that fail together (a fan-out hitting a rate limit) share a scope: both stay separate calls.
+
+The rule needs the other copies, so it cannot be stored at ingest (either copy may arrive first,
+in another request); it runs over the failed spans without a response id only, which are few,
+while every other span keeps its stored key at no extra cost.
+"""
+
+from __future__ import annotations
+
+# A call span with no response id (its call key is its own span id) whose call failed.
+UNKEYED_FAILURE = "(s.status_code = 'error' AND s.call_key = s.span_id)"
+
+
+def dirty_key(alias: str) -> str:
+    """cityHash64 of a call span's (trace, key), to find the minutes its copies lie in
+    (`metrics._DIRTY_MINUTES_SQL`): a failed span without a response id marks the minutes of
+    every such span of its trace, since which of them are one call is decided on read."""
+    unkeyed = f"({alias}.status_code = 'error' AND {alias}.call_key = {alias}.span_id)"
+    return f"cityHash64({alias}.trace_id, if({unkeyed}, '', {alias}.call_key))"
+
+
+_EARLIER = ("PARTITION BY s.trace_id, s.request_model ORDER BY s.start_time, s.span_id "
+            "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING")
+# Does this failed span begin a call of its own, or is it a copy of a call an earlier span (by
+# start) of its trace and model began: a redelivery of it, its parent or child, or overlapping it
+# from another instrumentation scope? One scope's overlapping spans are parallel calls (a fan-out
+# hitting a rate limit fails them all at once), not copies.
+_STARTS_CALL = (
+    "NOT arrayExists(e -> e.1 = s.span_id OR e.1 = s.parent_span_id OR e.2 = s.span_id "
+    "OR (e.3 != s.scope_name AND s.start_time < e.4), "
+    f"groupArray((s.span_id, s.parent_span_id, s.scope_name, s.end_time)) OVER ({_EARLIER}))"
+)
+# The n-th call of a trace and model, spelled so that it cannot equal a response or span id.
+_FAILED_KEY = ("concat('failed', char(0), s.request_model, char(0), toString(sum(s.starts_call) OVER ("
+               "PARTITION BY s.trace_id, s.request_model ORDER BY s.start_time, s.span_id ROWS UNBOUNDED PRECEDING)))")
+
+
+def merged_call_spans(columns: tuple[str, ...], where: list[str]) -> str:
+    """Call spans matching `where` (over `s.`), each with its `merge_key`: the stored call key, or
+    for a failed span without a response id the key of the call it is a copy of."""
+    picked = ", ".join(f"s.{c} AS {c}" for c in columns)
+    keyed = (f"SELECT {picked}, s.call_key AS merge_key FROM {{db}}.spans AS s "
+             f"WHERE {' AND '.join([*where, f'NOT {UNKEYED_FAILURE}'])}")
+    failed = (f"SELECT {picked}, {_STARTS_CALL} AS starts_call FROM {{db}}.spans AS s "
+              f"WHERE {' AND '.join([*where, UNKEYED_FAILURE])}")
+    numbered = f"SELECT {picked}, {_FAILED_KEY} AS merge_key FROM ({failed}) AS s"
+    return f"{keyed} UNION ALL {numbered}"
