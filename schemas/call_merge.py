@@ -16,6 +16,8 @@ while every other span keeps its stored key at no extra cost.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 # A call span with no response id (its call key is its own span id) whose call failed.
 UNKEYED_FAILURE = "(s.status_code = 'error' AND s.call_key = s.span_id)"
 
@@ -28,17 +30,40 @@ def dirty_key(alias: str) -> str:
     return f"cityHash64({alias}.trace_id, if({unkeyed}, '', {alias}.call_key))"
 
 
+# A failed span as the copy rule reads it; ordered by start, then span id (the tie-break).
+_FIELDS = ("start_time", "span_id", "request_model", "parent_span_id", "scope_name", "end_time")
+
+
+def _copy_of(earlier: str, span: str) -> str:
+    """Is `span` a copy of the call the `earlier` failed span (by start) of its trace and model
+    began: a redelivery of it, its parent or child, or overlapping it from another instrumentation
+    scope? One scope's overlapping spans are parallel calls (a fan-out hitting a rate limit fails
+    them all at once), not copies. Each is a tuple of `_FIELDS`, or `s` for the row itself."""
+    e, x = _accessor(earlier), _accessor(span)
+    return (f"({e('span_id')} = {x('span_id')} OR {e('span_id')} = {x('parent_span_id')} "
+            f"OR {e('parent_span_id')} = {x('span_id')} "
+            f"OR ({e('scope_name')} != {x('scope_name')} AND {x('start_time')} < {e('end_time')}))")
+
+
+def _accessor(alias: str) -> Callable[[str], str]:
+    if alias == "s":
+        return lambda name: f"s.{name}"
+    return lambda name: f"{alias}.{_FIELDS.index(name) + 1}"
+
+
+_ROW = "(" + ", ".join(f"s.{name}" for name in _FIELDS) + ")"
 _EARLIER = ("PARTITION BY s.trace_id, s.request_model ORDER BY s.start_time, s.span_id "
             "ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING")
-# Does this failed span begin a call of its own, or is it a copy of a call an earlier span (by
-# start) of its trace and model began: a redelivery of it, its parent or child, or overlapping it
-# from another instrumentation scope? One scope's overlapping spans are parallel calls (a fan-out
-# hitting a rate limit fails them all at once), not copies.
-_STARTS_CALL = (
-    "NOT arrayExists(e -> e.1 = s.span_id OR e.1 = s.parent_span_id OR e.2 = s.span_id "
-    "OR (e.3 != s.scope_name AND s.start_time < e.4), "
-    f"groupArray((s.span_id, s.parent_span_id, s.scope_name, s.end_time)) OVER ({_EARLIER}))"
+_STARTS_CALL = f"NOT arrayExists(e -> {_copy_of('e', 's')}, groupArray({_ROW}) OVER ({_EARLIER}))"
+# The failed calls of one trace, from its spans grouped by trace (the trace list): the same rule
+# over the trace's failed spans sorted as the window above orders them.
+_FAILED = f"arraySort(groupArrayIf({_ROW}, s.is_call AND {UNKEYED_FAILURE}))"
+FAILED_CALLS_IN_TRACE = (
+    f"arrayCount((x, i) -> NOT arrayExists((e, j) -> j < i AND e.3 = x.3 AND {_copy_of('e', 'x')}, "
+    f"{_FAILED}, arrayEnumerate({_FAILED})), {_FAILED}, arrayEnumerate({_FAILED}))"
 )
+# A trace's LLM and embedding calls, counted from its spans: distinct keys, failed copies merged.
+TRACE_CALLS = f"uniqExactIf(s.call_key, s.is_call AND NOT {UNKEYED_FAILURE}) + {FAILED_CALLS_IN_TRACE}"
 # The n-th call of a trace and model, spelled so that it cannot equal a response or span id.
 _FAILED_KEY = ("concat('failed', char(0), s.request_model, char(0), toString(sum(s.starts_call) OVER ("
                "PARTITION BY s.trace_id, s.request_model ORDER BY s.start_time, s.span_id ROWS UNBOUNDED PRECEDING)))")

@@ -15,7 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from schemas import trace_page
-from schemas.call_merge import merged_call_spans
+from schemas.call_merge import TRACE_CALLS, merged_call_spans
 from schemas.models import iso_utc
 from schemas.store import Store
 
@@ -175,7 +175,7 @@ _TRACE_CONDITIONS = {
 }
 _STATUS_CONDITIONS = {"error": "countIf(s.status_code = 'error') > 0", "ok": "countIf(s.status_code = 'error') = 0"}
 
-_CALL_SORTS = ("cost", "tokens", "llm_calls")  # known only after the calls are totalled
+_CALL_SORTS = ("cost", "tokens")  # known only after the calls are totalled
 TRACE_SORTS = {
     "start_time": "start_time", "duration_ms": "duration_ms", "cost": "cost", "tokens": "tokens",
     "llm_calls": "llm_calls", "errors": "errors",
@@ -239,11 +239,11 @@ def _total_count(store: Store, sql: str, params: dict[str, Any], page: list[dict
 
 # Per trace, from its spans; no FINAL needed: a redelivered span adds a duplicate row, so spans
 # and errors count distinct span ids and the rest are min, max or any that a duplicate cannot change.
-_TRACE_FACTS = """min(s.start_time) AS start_time, max(s.end_time) AS end_time,
+_TRACE_FACTS = f"""min(s.start_time) AS start_time, max(s.end_time) AS end_time,
     dateDiff('microsecond', min(s.start_time), max(s.end_time)) / 1000 AS duration_ms,
     argMin(s.name, (s.parent_span_id != '', s.start_time)) AS name,
     argMin(s.service_name, (s.parent_span_id != '', s.start_time)) AS service_name,
-    uniqExact(s.span_id) AS spans,
+    uniqExact(s.span_id) AS spans, {TRACE_CALLS} AS llm_calls,
     uniqExactIf(s.span_id, s.status_code = 'error') AS errors,
     groupUniqArrayIf(s.request_model, s.request_model != '') AS models,
     anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id"""
@@ -253,8 +253,6 @@ _TRACE_FACTS = """min(s.start_time) AS start_time, max(s.end_time) AS end_time,
 _CALL_TOTALS = """sum(k.input_tokens + k.output_tokens) AS tokens,
     sum(ifNull(k.cost_total, toDecimal128(0, 12))) AS cost, countIf(k.cost_total IS NULL) AS unpriced_calls,
     count() AS calls"""
-# A trace's calls are counted once merged (a failed call's copies share no key to count distinct).
-_TRACE_CALLS = "ifNull(c.calls, 0) AS llm_calls"
 # Unknown (NULL), never $0, when no call of the trace has a price; sorted last either way.
 _TRACE_COST = ("if(ifNull(c.unpriced_calls, 0) > 0 AND c.unpriced_calls = c.calls, NULL, "
                "ifNull(c.cost, toDecimal128(0, 12))) AS cost")
@@ -265,6 +263,7 @@ _TRACE_COST = ("if(ifNull(c.unpriced_calls, 0) > 0 AND c.unpriced_calls = c.call
 _PAGE_KEYS = {
     "start_time": "min(s.start_time)",
     "duration_ms": "dateDiff('microsecond', min(s.start_time), max(s.end_time)) / 1000",
+    "llm_calls": TRACE_CALLS,
     "errors": "uniqExactIf(s.span_id, s.status_code = 'error')",
 }
 
@@ -287,8 +286,7 @@ def _trace_facts_sql(sort: str, direction: str) -> str:
     """Span-level facts and call totals of the page's traces only."""
     page = "s.trace_id IN {trace_ids:Array(String)}"
     return f"""
-    SELECT t.*, {_TRACE_CALLS}, ifNull(c.tokens, 0) AS tokens, {_TRACE_COST},
-        ifNull(c.unpriced_calls, 0) AS unpriced_calls
+    SELECT t.*, ifNull(c.tokens, 0) AS tokens, {_TRACE_COST}, ifNull(c.unpriced_calls, 0) AS unpriced_calls
     FROM (
         SELECT s.trace_id AS trace_id, {_TRACE_FACTS}
         FROM {{db}}.spans AS s
@@ -307,7 +305,7 @@ def _trace_facts_sql(sort: str, direction: str) -> str:
 def _trace_list_sql_by_calls(having: list[str], sort: str, direction: str) -> str:
     """For a sort by cost or tokens: every trace's calls are totalled before the page is cut."""
     return f"""
-    SELECT t.*, {_TRACE_CALLS}, c.tokens AS tokens, {_TRACE_COST}, c.unpriced_calls AS unpriced_calls,
+    SELECT t.*, c.tokens AS tokens, {_TRACE_COST}, c.unpriced_calls AS unpriced_calls,
         count() OVER () AS total_count
     FROM (
         SELECT s.trace_id AS trace_id,
