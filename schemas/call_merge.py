@@ -18,16 +18,20 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-# A call span with no response id (its call key is its own span id) whose call failed.
-UNKEYED_FAILURE = "(s.status_code = 'error' AND s.call_key = s.span_id)"
+
+def _unkeyed_failure(alias: str) -> str:
+    """A call span with no response id (its call key is its own span id) whose call failed."""
+    return f"({alias}.status_code = 'error' AND {alias}.call_key = {alias}.span_id)"
+
+
+UNKEYED_FAILURE = _unkeyed_failure("s")
 
 
 def dirty_key(alias: str) -> str:
     """cityHash64 of a call span's (trace, key), to find the minutes its copies lie in
     (`metrics._DIRTY_MINUTES_SQL`): a failed span without a response id marks the minutes of
     every such span of its trace, since which of them are one call is decided on read."""
-    unkeyed = f"({alias}.status_code = 'error' AND {alias}.call_key = {alias}.span_id)"
-    return f"cityHash64({alias}.trace_id, if({unkeyed}, '', {alias}.call_key))"
+    return f"cityHash64({alias}.trace_id, if({_unkeyed_failure(alias)}, '', {alias}.call_key))"
 
 
 # A failed span as the copy rule reads it; ordered by start, then span id (the tie-break).
@@ -64,7 +68,9 @@ FAILED_CALLS_IN_TRACE = (
 )
 # A trace's LLM and embedding calls, counted from its spans: distinct keys, failed copies merged.
 TRACE_CALLS = f"uniqExactIf(s.call_key, s.is_call AND NOT {UNKEYED_FAILURE}) + {FAILED_CALLS_IN_TRACE}"
-# The n-th call of a trace and model, spelled so that it cannot equal a response or span id.
+# The n-th call of a trace and model, spelled so that it cannot equal a response or span id. A
+# copy joins the call begun last before it: the count is exact, but where calls of one trace and
+# model interleave, a copy may lend its facts to its neighbour's call rather than its own.
 _FAILED_KEY = ("concat('failed', char(0), s.request_model, char(0), toString(sum(s.starts_call) OVER ("
                "PARTITION BY s.trace_id, s.request_model ORDER BY s.start_time, s.span_id ROWS UNBOUNDED PRECEDING)))")
 

@@ -60,8 +60,9 @@ def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: b
                 call_condition: str = "") -> str:
     """One row per LLM or embedding call of `{project}` (in `{start}`..`{end}`), twins collapsed.
 
-    No FINAL: grouping by (trace, call key) already collapses a redelivered span (same trace and
-    span id, so the same call key) along with twins, and skipping the merge-on-read halves the cost.
+    No FINAL: grouping by (trace, merge key: `call_merge`) already collapses a redelivered span
+    (same trace and span id, so the same key) along with twins, and skipping the merge-on-read
+    halves the cost.
     `condition` filters spans and must hold for every copy of a call alike (its trace, say); the
     window and `call_condition` (over `c.`, the merged call) apply once copies are merged, so a call
     whose copies lie on both sides of a bound is one call, in the window of the copy that is kept.
