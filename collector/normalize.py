@@ -33,6 +33,7 @@ from collector.counts import (
     span_refusals,
 )
 from collector.messages import extract_log_messages, span_content
+from collector.span_names import NamedCall, named_call
 from collector.usage import PART_FIELDS, CallScope, token_columns
 from schemas import conventions as cv
 from schemas import fields as f
@@ -258,11 +259,13 @@ def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_
     attrs = raw.attributes if isinstance(raw.attributes, dict) else {}
     name = _text(raw.name)
     span_type = _span_type(name, attrs)
+    named = named_call(name, _text(raw.scope_name)) if span_type == f.TYPE_OTHER else None
+    span_type = named.span_type if named is not None else span_type
     reader = _Reader(attrs, span_type == f.TYPE_LLM)
     row = _identity_columns(raw, project_id, name, reader)
     row[f.CONVENTION] = _convention(raw.scope_name, attrs, reader.marker)
     row[f.SPAN_TYPE] = span_type
-    row.update(_model_columns(reader, span_type, row[f.STATUS_CODE] == "error"))
+    row.update(_model_columns(reader, span_type, row[f.STATUS_CODE] == "error", named))
     row.update(_token_columns(reader, row[f.CONVENTION], row[f.PROVIDER], max_count))
     row.update(_timing_columns(raw, reader, name))
     row.update(_context_columns(raw, reader, max_chars))
@@ -301,16 +304,18 @@ def _nanos(value: Any) -> int:
     return value if type(value) is int and value > 0 else 0
 
 
-def _model_columns(reader: _Reader, span_type: str, failed: bool) -> dict[str, Any]:
+def _model_columns(reader: _Reader, span_type: str, failed: bool, named: NamedCall | None) -> dict[str, Any]:
+    """Model, provider and operation; a call known only by its span name (`span_names`) fills the gaps."""
     model_name = reader.value(cv.MODEL_NAME, as_text, "")
     # Langfuse's one model name is the requested one when the call failed: nothing was served.
     response = reader.value(f.RESPONSE_MODEL, as_text) or ("" if failed else model_name)
     # With no requested model on record (OpenInference embeddings), group by the served one, not ''.
-    request = reader.value(f.REQUEST_MODEL, as_text) or model_name or response
-    provider = normalize_provider(reader.value(f.PROVIDER, as_text, ""))
+    request = reader.value(f.REQUEST_MODEL, as_text) or model_name or response or (named.model if named else "")
+    provider = normalize_provider(reader.value(f.PROVIDER, as_text, "")) or (named.provider if named else "")
+    operation = reader.value(f.OPERATION, as_text, "") or (named.operation if named is not None else "")
     return {
         f.PROVIDER: provider or _provider_of(request or response),
-        f.OPERATION: _operation(reader.value(f.OPERATION, as_text, ""), span_type),
+        f.OPERATION: _operation(operation, span_type),
         f.REQUEST_MODEL: request, f.RESPONSE_MODEL: response,
         f.RESPONSE_ID: reader.value(f.RESPONSE_ID, as_text, ""),
         f.SYSTEM_FINGERPRINT: reader.value(f.SYSTEM_FINGERPRINT, as_text, ""),

@@ -21,6 +21,7 @@ from dashboard.api_detectors import create_detectors_blueprint
 from dashboard.api_quality import create_quality_blueprint
 from dashboard.auth import install_login
 from dashboard.cost_comparison import cost_comparison
+from dashboard.message_merge import merge_carried
 from dashboard.params import (
     FILTERS,
     PROJECT,
@@ -122,9 +123,9 @@ def _span_json(span: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, 
     out = {k: _jsonable(v) for k, v in span.items()}
     for name in ("input_messages", "output_messages", "retrieval_documents", "events", "links"):
         out[name] = _loads_list(span[name])
-    for event in events:
-        out["input_messages"] += _loads_list(event["input_messages"])
-        out["output_messages"] += _loads_list(event["output_messages"])
+    for side in ("input_messages", "output_messages"):
+        carried = [message for event in events for message in _loads_list(event[side])]
+        out[side] = merge_carried(out[side], carried)
     out["log_events"] = [{"name": e["event_name"], "time": iso_utc(e["time"]), "body": _loads(e["body"])}
                          for e in events]
     out["cost_comparison"] = cost_comparison(span)

@@ -394,6 +394,25 @@ SCOPE_CONVENTIONS: tuple[tuple[str, str], ...] = (
     ("gcp.vertex.agent", GOOGLE_ADK), ("genkit", GENKIT),
 )
 VERCEL_SCOPE = "ai"
+# A span with no GenAI attribute at all (OpenLIT 1.45 sends a failed Anthropic call so: only its
+# name, its scope, an `exception` event and an error status — corpus notes) is still a call when a
+# GenAI instrumentation made it (scope prefix) and its name is the OTel GenAI span name
+# `{operation} {model}` with one of these operations. The provider is the prefix's, or else the
+# scope's next dotted segment when that names a known provider (`openlit.instrumentation.anthropic`).
+NAMED_CALL_OPERATIONS: dict[str, str] = {
+    "chat": _LLM, "text_completion": _LLM, "generate_content": _LLM, "embeddings": _EMB,
+}
+GENAI_SCOPES: tuple[tuple[str, str], ...] = (
+    ("openlit.instrumentation.", ""), ("openinference.instrumentation.", ""), ("traceloop.", ""),
+    ("opentelemetry.util.genai", ""), ("opentelemetry.instrumentation.openai", "openai"),
+    ("opentelemetry.instrumentation.anthropic", "anthropic"), ("opentelemetry.instrumentation.bedrock", "aws.bedrock"),
+    ("opentelemetry.instrumentation.google_genai", "gcp.gen_ai"),
+    ("opentelemetry.instrumentation.google_generativeai", "gcp.gemini"),
+    ("opentelemetry.instrumentation.vertexai", "gcp.vertex_ai"),
+    ("opentelemetry.instrumentation.mistralai", "mistral_ai"), ("opentelemetry.instrumentation.cohere", "cohere"),
+    ("opentelemetry.instrumentation.groq", "groq"), ("opentelemetry.instrumentation.ollama", "ollama"),
+    ("opentelemetry.instrumentation.langchain", ""), ("opentelemetry.instrumentation.llamaindex", ""),
+)
 MARKER_KEYS: tuple[tuple[str, frozenset[str]], ...] = (
     (OPENINFERENCE, frozenset({"openinference.span.kind", "llm.token_count.prompt", "llm.model_name"})),
     (VERCEL_AI, frozenset({"ai.operationId", "ai.model.id", "ai.model.provider", "ai.usage.promptTokens",

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from schemas.call_merge import dirty_key
 from schemas.filters import DIMENSIONS
 from schemas.models import iso_utc
 from schemas.queries import TWIN_MARGIN, calls_query
@@ -192,7 +193,7 @@ _DIRTY_MINUTES_SQL = (
     "WHERE d.project_id = {project:String} AND d.is_call "
     f"AND d.start_time >= {{start:DateTime64(6, 'UTC')}} - {TWIN_MARGIN} "
     f"AND d.start_time < {{end:DateTime64(6, 'UTC')}} + {TWIN_MARGIN} "
-    "AND cityHash64(d.trace_id, d.call_key) IN (SELECT cityHash64(n.trace_id, n.call_key) FROM {db}.spans AS n "
+    f"AND {dirty_key('d')} IN (SELECT {dirty_key('n')} FROM {{db}}.spans AS n "
     "WHERE n.project_id = {project:String} AND n.is_call AND n.ingested_at > {since:DateTime64(6, 'UTC')} "
     "AND n.start_time >= {start:DateTime64(6, 'UTC')} AND n.start_time < {end:DateTime64(6, 'UTC')}) "
     "ORDER BY minute"

@@ -2,8 +2,9 @@
 
 Every query is scoped to a project, binds its values as ClickHouse `{name:Type}` parameters and
 is tagged with a log_comment. Redelivered spans collapse under FINAL; one LLM call traced by two
-instrumentations (same trace, same response id → same `call_key`) is collapsed by `CALLS`, which
-keeps the most informative of the twins (priced, with cache tokens, with more tokens).
+instrumentations (same trace, same response id → same `call_key`; a failed call's copies by
+`call_merge`) is collapsed by `CALLS`, which keeps the most informative of the twins (priced, with
+cache tokens, with more tokens).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from decimal import Decimal
 from typing import Any
 
 from schemas import trace_page
+from schemas.call_merge import TRACE_CALLS, merged_call_spans
 from schemas.filters import filter_conditions, filter_params
 from schemas.models import iso_utc
 from schemas.store import Store
@@ -58,15 +60,17 @@ _CALL_VALUES = {c: f"ifNull(s.{c}, 0)" for c in _CALL_COLUMNS if c.endswith("_to
 # A call is grouped by a 128-bit hash of its identity, not by the three strings: string keys are
 # copied into the GROUP BY's arena, ~550 of the ~800 bytes a call held (a summary of 300k calls:
 # +239 MB, now +73 MB, and faster). Two calls of ~10^9 share a hash with odds of ~10^-21.
-CALL_IDENTITY = "sipHash128(s.project_id, s.trace_id, s.call_key)"
+CALL_IDENTITY = "sipHash128(s.project_id, s.trace_id, s.merge_key)"
+_RANK_COLUMNS = ("project_id", "trace_id", "call_key", "span_id", "total_tokens")
 
 
 def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: bool = False,
                 call_condition: str = "") -> str:
     """One row per LLM or embedding call of `{project}` (in `{start}`..`{end}`), twins collapsed.
 
-    No FINAL: grouping by (trace, call key) already collapses a redelivered span (same trace and
-    span id, so the same call key) along with twins, and skipping the merge-on-read halves the cost.
+    No FINAL: grouping by (trace, merge key: `call_merge`) already collapses a redelivered span
+    (same trace and span id, so the same key) along with twins, and skipping the merge-on-read
+    halves the cost.
     `condition` filters spans and must hold for every copy of a call alike (its trace, say); the
     window and `call_condition` (over `c.`, the merged call) apply once copies are merged, so a call
     whose copies lie on both sides of a bound is one call, in the window of the copy that is kept.
@@ -78,8 +82,7 @@ def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: b
     merged = (
         "SELECT any(s.project_id) AS project_id, any(s.trace_id) AS trace_id, any(s.call_key) AS call_key, "
         + ", ".join(f"argMax({_CALL_VALUES.get(c, 's.' + c)}, {_RANK}) AS {c}" for c in columns)
-        + " FROM {db}.spans AS s WHERE " + " AND ".join(where)
-        + f" GROUP BY {CALL_IDENTITY}"
+        + f" FROM ({merged_call_spans((*_RANK_COLUMNS, *columns), where)}) AS s GROUP BY {CALL_IDENTITY}"
     )
     keep = ([time_range("c")] if time_filtered else []) + ([call_condition] if call_condition else [])
     return f"SELECT * FROM ({merged}) AS c WHERE {' AND '.join(keep)}" if keep else merged
@@ -254,11 +257,11 @@ def _total_count(store: Store, sql: str, params: dict[str, Any], page: list[dict
 
 # Per trace, from its spans; no FINAL needed: a redelivered span adds a duplicate row, so spans
 # and errors count distinct span ids and the rest are min, max or any that a duplicate cannot change.
-_TRACE_FACTS = """min(s.start_time) AS start_time, max(s.end_time) AS end_time,
+_TRACE_FACTS = f"""min(s.start_time) AS start_time, max(s.end_time) AS end_time,
     dateDiff('microsecond', min(s.start_time), max(s.end_time)) / 1000 AS duration_ms,
     argMin(s.name, (s.parent_span_id != '', s.start_time)) AS name,
     argMin(s.service_name, (s.parent_span_id != '', s.start_time)) AS service_name,
-    uniqExact(s.span_id) AS spans, uniqExactIf(s.call_key, s.is_call) AS llm_calls,
+    uniqExact(s.span_id) AS spans, {TRACE_CALLS} AS llm_calls,
     uniqExactIf(s.span_id, s.status_code = 'error') AS errors,
     groupUniqArrayIf(s.request_model, s.request_model != '') AS models,
     anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id"""
@@ -279,7 +282,7 @@ _TRACE_COST = ("if(ifNull(c.unpriced_calls, 0) > 0 AND c.unpriced_calls = c.call
 _PAGE_KEYS = {
     "start_time": "min(s.start_time)",
     "duration_ms": "dateDiff('microsecond', min(s.start_time), max(s.end_time)) / 1000",
-    "llm_calls": "uniqExactIf(s.call_key, s.is_call)",
+    "llm_calls": TRACE_CALLS,
     "errors": "uniqExactIf(s.span_id, s.status_code = 'error')",
 }
 
