@@ -25,7 +25,7 @@ from collector.coerce import as_decimal, loads, parse_number, unquote
 from schemas import conventions as cv
 from schemas import fields as f
 
-REFUSED_ATTRIBUTE = "llmpulse.refused"  # on the stored span: which counts were refused and why
+REFUSED_ATTRIBUTE = f.REFUSED_ATTRIBUTE  # on the stored span: which counts were refused and why
 DEFAULT_MAX_COUNT = 100_000_000  # 10x the largest context window (~10M tokens) of 2026
 REFUSED = -1  # what `read_count` returns for a refused value (a count is never negative)
 # USD. The dearest real call (10M tokens at the dearest list price) costs a few thousand dollars;

@@ -96,3 +96,7 @@ SPAN_COLUMNS: tuple[str, ...] = (
     OUTPUT_MESSAGES, RETRIEVAL_DOCUMENTS, ATTRIBUTES, RESOURCE_ATTRIBUTES, EVENTS, LINKS,
     IS_CALL, CALL_KEY, *AUDIO_TOKEN_FIELDS, *AUDIO_COST_FIELDS,
 )
+
+# The attribute normalization adds to a span whose count or cost it refused (collector/counts.py),
+# saying which and why; the trace view shows it where the NULL count stands.
+REFUSED_ATTRIBUTE = "llmpulse.refused"

@@ -17,6 +17,7 @@ from dashboard.ui import format as fmt
 from dashboard.ui.filters import filter_bar
 from dashboard.ui.urls import search_with
 from detectors.metrics import rollup_span
+from schemas import fields as f
 from schemas import queries
 
 if TYPE_CHECKING:
@@ -141,12 +142,21 @@ def _span_panel(span: dict[str, Any]) -> Any:
     return html.Details([
         html.Summary(f"{span['name']} · {span['span_type']} · {fmt.ms(span['duration_ms'])}"),
         _cost_comparison(span["cost_comparison"]),
-        html.Table([html.Tr([html.Th(f), html.Td(str(span.get(f)))]) for f in fields], className="fields"),
+        html.Table([html.Tr([html.Th(name), html.Td(_field_text(span, name))]) for name in fields], className="fields"),
         html.Div([_turn(m) for m in span["input_messages"] + span["output_messages"]], className="chat"),
         html.Div([html.Div(str(d.get("content", d)), className="document") for d in span["retrieval_documents"]]),
         html.Details([html.Summary("attributes"),
                       html.Pre("\n".join(f"{k} = {v}" for k, v in span["attributes"].items()), className="code")]),
     ], className="span-panel", open=span["span_type"] == "llm")
+
+
+def _field_text(span: dict[str, Any], field: str) -> str:
+    """A NULL count is one the collector refused (collector/counts.py): say so, with its reason."""
+    value = span.get(field)
+    if value is not None:
+        return str(value)
+    refused = span["attributes"].get(f.REFUSED_ATTRIBUTE) if field.endswith("_tokens") else None
+    return f"refused: {refused}" if refused else fmt.MISSING
 
 
 def _cost_comparison(comparison: dict[str, Any] | None) -> Any:
