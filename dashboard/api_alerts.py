@@ -16,10 +16,10 @@ from detectors.alerts.channels import parse_channel
 from detectors.alerts.incidents import IncidentError
 from detectors.alerts.rules import AlertInputError, merge_rule, parse_duration, parse_rule
 from detectors.budgets import project_budgets
-from detectors.metrics import rollup_span
 from schemas.alerting import AlertStore, StoredSpec
 from schemas.metadata import Metadata
 from schemas.models import utcnow
+from schemas.rollup import rollup_span
 from schemas.runs import StateStore
 from schemas.store import Store
 

@@ -27,12 +27,12 @@ from detectors.alerts.incidents import (
 from detectors.alerts.rules import RuleSpec, evaluate, format_duration, stored_rule
 from detectors.base import DetectorContext, RunResult
 from detectors.budgets import compute_budget_status, stored_budget
-from detectors.metrics import rollup_span
 from detectors.notify.dispatcher import Dispatcher
 from detectors.notify.message import Notification, format_value
 from schemas.alerting import AlertStore, StoredSpec
 from schemas.metrics import SeriesQuery, window_values
 from schemas.quality import drift_event_count, hallucination_counts
+from schemas.rollup import rollup_span
 
 log = logging.getLogger(__name__)
 

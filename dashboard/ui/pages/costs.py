@@ -25,10 +25,10 @@ from dashboard.ui.tables import table
 from dashboard.ui.urls import FILTERS
 from detectors.alerts.budget import DAY, BudgetSpec, BudgetStatus
 from detectors.budgets import project_budgets
-from detectors.metrics import rollup_span
 from schemas.cost_queries import COST_METRICS, DEFAULT_LIMIT, cost_by_group, unpriced_models
 from schemas.metadata import MetadataError
 from schemas.metrics import RollupSpan, SeriesQuery, timeseries, window_values
+from schemas.rollup import rollup_span
 
 if TYPE_CHECKING:
     from dashboard.ui.app import UiContext

@@ -11,9 +11,9 @@ from dashboard.ui import charts
 from dashboard.ui import format as fmt
 from dashboard.ui.filters import filter_bar
 from dashboard.ui.urls import FILTERS
-from detectors.metrics import rollup_span
 from schemas.metrics import SeriesQuery, timeseries, window_values
 from schemas.quality import drift_events, hallucination_counts
+from schemas.rollup import rollup_span
 
 if TYPE_CHECKING:
     from dashboard.ui.app import UiContext

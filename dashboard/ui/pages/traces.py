@@ -16,8 +16,8 @@ from dashboard.ui import charts
 from dashboard.ui import format as fmt
 from dashboard.ui.filters import filter_bar
 from dashboard.ui.urls import search_with
-from detectors.metrics import rollup_span
 from schemas import queries
+from schemas.rollup import rollup_span
 
 if TYPE_CHECKING:
     from dashboard.ui.app import UiContext

@@ -18,8 +18,8 @@ from dashboard.ui.tables import table
 from detectors.alerts.budget import DEFAULT_THRESHOLDS, PERIODS, BudgetSpec, BudgetStatus, parse_budget
 from detectors.alerts.rules import AlertInputError
 from detectors.budgets import project_budgets
-from detectors.metrics import rollup_span
 from schemas.models import utcnow
+from schemas.rollup import rollup_span
 
 if TYPE_CHECKING:
     from dashboard.ui.app import UiContext
