@@ -15,7 +15,6 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from dashboard import params
-from dashboard.alert_actions import Alerting
 from dashboard.api_alerts import create_alerts_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
 from dashboard.api_quality import create_quality_blueprint
@@ -36,6 +35,8 @@ from dashboard.params import (
     time_range,
 )
 from dashboard.throttle import LoginThrottle
+from dashboard.ui.context import UiContext
+from detectors.alerts.service import Alerting
 from detectors.runner import DetectorRunner
 from schemas import queries
 from schemas.health import add_health_routes
@@ -210,7 +211,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     app.register_blueprint(create_quality_blueprint(store, metadata))
     if alerting is not None:
         app.register_blueprint(create_alerts_blueprint(store, metadata, alerting))
-    from dashboard.ui.app import UiContext, create_dash  # Dash is heavy: only UI processes import it
+    from dashboard.ui.app import create_dash  # Dash is heavy: only UI processes import it
 
     create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting, login.required, otlp_port))
     add_health_routes(app, ready, health)

@@ -23,10 +23,10 @@ from collector.auth import KeyAuth
 from collector.pipeline import IngestPipeline, PriceBookSource
 from collector.spool import Spool
 from collector.writer import BatchWriter
-from dashboard.alert_actions import Alerting, waiting_slots
 from dashboard.api import LoginSettings, create_ui_app
 from dashboard.throttle import LoginThrottle
-from detectors.alerting import AlertsDetector, AlertSettings
+from detectors.alerts.detector import AlertsDetector, AlertSettings
+from detectors.alerts.service import Alerting, waiting_slots
 from detectors.base import Detector
 from detectors.drift import DriftDetector
 from detectors.hallucination import HallucinationDetector

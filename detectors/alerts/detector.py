@@ -1,9 +1,9 @@
 """The alerts detector: evaluates every rule and budget, moves incidents, hands out notifications.
 
-Rule logic is pure (`detectors.alerts`); this module reads each rule's metric over its window,
-steps its incident through the state machine, persists the result and queues deliveries on the
-dispatcher, so a slow channel never holds up the next rule. One failing rule is recorded in
-the run's message and the others still run.
+Rule logic is pure (`rules`, `incidents`, `budget_rules` beside it); this module reads each
+rule's metric over its window, steps its incident through the state machine, persists the result
+and queues deliveries on the dispatcher, so a slow channel never holds up the next rule. One
+failing rule is recorded in the run's message and the others still run.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from detectors.alerts.budget import BudgetSpec, BudgetStatus
+from detectors.alerts.budget_rules import BudgetSpec, BudgetStatus
+from detectors.alerts.budget_spend import compute_budget_status, stored_budget
 from detectors.alerts.incidents import (
     FIRING,
     OK,
@@ -26,7 +27,6 @@ from detectors.alerts.incidents import (
 )
 from detectors.alerts.rules import RuleSpec, evaluate, format_duration, stored_rule
 from detectors.base import DetectorContext, RunResult
-from detectors.budgets import compute_budget_status, stored_budget
 from detectors.notify.dispatcher import Dispatcher
 from detectors.notify.message import Notification, format_value
 from schemas.alerting import AlertStore, StoredSpec
