@@ -13,7 +13,7 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from detectors.alerts.budget_rules import BudgetSpec, BudgetStatus
+from detectors.alerts.budget_rules import BudgetSpec, BudgetStatus, new_thresholds
 from detectors.alerts.budget_spend import compute_budget_status, stored_budget
 from detectors.alerts.incidents import (
     FIRING,
@@ -162,7 +162,7 @@ class AlertsDetector:
         notified = list(stored.state.get("notified", [])) if same_period else []
         if not same_period:
             self._close_budget_incidents(stored, spec, ctx.now)
-        fresh = [t for t in status.crossed if t not in notified]
+        fresh = new_thresholds(notified, status.crossed)
         for threshold in fresh:
             self._announce_budget(stored, spec, status, threshold, ctx.now)
         self.alerts.save_budget_progress(stored.id, status.period_start, sorted({*notified, *fresh}))
