@@ -96,7 +96,7 @@ def fill(service: Llmpulse, spans: int) -> float:
 def configure(service: Llmpulse) -> None:
     from datetime import timedelta
 
-    from detectors.alerts.budget import parse_budget
+    from detectors.alerts.budget_rules import parse_budget
     from detectors.alerts.rules import parse_rule
 
     for rule in _RULES:

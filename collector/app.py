@@ -25,6 +25,7 @@ from collector.decode import (
 )
 from collector.errors import ForeignOrigin, IngestError, MisdirectedHost, PayloadTooLarge, Retryable
 from collector.pipeline import SIGNAL_LOGS, SIGNAL_METRICS, SIGNAL_TRACES, IngestPipeline, media_type
+from schemas.health import add_health_routes
 from schemas.hosts import EXEMPT_PATHS, HostPolicy, hostname, is_foreign_origin
 
 log = logging.getLogger(__name__)
@@ -108,17 +109,6 @@ def http_error_response(exc: HTTPException) -> Response:
         if name.lower() == "allow":
             response.headers[name] = value
     return response
-
-
-def add_health_routes(app: Flask, ready: Callable[[], bool], health: Callable[[], dict[str, Any]] = dict) -> None:
-    """Both ports answer these alike (the UI app uses it too)."""
-    app.add_url_rule("/healthz", "healthz", lambda: ({"status": "ok"}, 200))
-
-    def readyz() -> tuple[dict[str, Any], int]:
-        up = ready()
-        return {"status": "ready" if up else "storage unavailable", **health()}, 200 if up else 503
-
-    app.add_url_rule("/readyz", "readyz", readyz)
 
 
 def _response_media() -> str:

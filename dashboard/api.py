@@ -15,7 +15,6 @@ from flask.json.provider import DefaultJSONProvider
 from werkzeug.exceptions import HTTPException
 
 from dashboard import params
-from dashboard.alert_actions import Alerting
 from dashboard.api_alerts import create_alerts_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
 from dashboard.api_quality import create_quality_blueprint
@@ -36,8 +35,11 @@ from dashboard.params import (
     time_range,
 )
 from dashboard.throttle import LoginThrottle
+from dashboard.ui.context import UiContext
+from detectors.alerts.service import Alerting
 from detectors.runner import DetectorRunner
 from schemas import queries
+from schemas.health import add_health_routes
 from schemas.hosts import HostPolicy
 from schemas.metadata import Metadata
 from schemas.models import iso_utc
@@ -103,12 +105,6 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
                         "group_by": group_by, "filters": filters, **result})
 
     return api
-
-
-def readiness(ready: Callable[[], bool], health: Callable[[], dict[str, Any]]) -> tuple[dict[str, Any], int]:
-    """/readyz: storage answers (else 503), plus what `health` adds (rows in the ingest dead letter)."""
-    up = ready()
-    return {"status": "ready" if up else "storage unavailable", **health()}, 200 if up else 503
 
 
 def assemble_spans(spans: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
@@ -215,10 +211,9 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     app.register_blueprint(create_quality_blueprint(store, metadata))
     if alerting is not None:
         app.register_blueprint(create_alerts_blueprint(store, metadata, alerting))
-    from dashboard.ui.app import UiContext, create_dash  # Dash is heavy: only UI processes import it
+    from dashboard.ui.app import create_dash  # Dash is heavy: only UI processes import it
 
     create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting, login.required, otlp_port))
-    app.add_url_rule("/healthz", "healthz", lambda: ({"status": "ok"}, 200))
-    app.add_url_rule("/readyz", "readyz", lambda: readiness(ready, health))
+    add_health_routes(app, ready, health)
     register_error_handlers(app)
     return app

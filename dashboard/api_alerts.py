@@ -6,20 +6,27 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from dashboard.alert_actions import Alerting, ChannelTestOutcome, acknowledge_incident, find_incident, send_test
-from dashboard.alert_actions import delete_channel as delete_channel_in_use
-from dashboard.alert_actions import silence_incident as alerts_silence
 from dashboard.params import PROJECT, ApiError, choice_arg, int_arg, json_body, parse_time, project_arg, takes
-from detectors.alerting import state_from_json
-from detectors.alerts.budget import BUDGET_FILTER_KEYS, BudgetSpec, BudgetStatus, parse_budget
+from detectors.alerts.budget_rules import BUDGET_FILTER_KEYS, BudgetSpec, BudgetStatus, parse_budget
+from detectors.alerts.budget_spend import project_budgets
 from detectors.alerts.channels import parse_channel
+from detectors.alerts.detector import state_from_json
 from detectors.alerts.incidents import IncidentError
 from detectors.alerts.rules import AlertInputError, merge_rule, parse_duration, parse_rule
-from detectors.budgets import project_budgets
-from detectors.metrics import rollup_span
+from detectors.alerts.service import (
+    ActionRefused,
+    Alerting,
+    ChannelTestOutcome,
+    acknowledge_incident,
+    find_incident,
+    send_test,
+)
+from detectors.alerts.service import delete_channel as delete_channel_in_use
+from detectors.alerts.service import silence_incident as alerts_silence
 from schemas.alerting import AlertStore, StoredSpec
 from schemas.metadata import Metadata
 from schemas.models import utcnow
+from schemas.rollup import rollup_span
 from schemas.runs import StateStore
 from schemas.store import Store
 
@@ -153,6 +160,10 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
     @api.errorhandler(AlertInputError)
     def _input_error(exc: AlertInputError) -> Any:
         return jsonify({"error": exc.message, "field": exc.field}), exc.status
+
+    @api.errorhandler(ActionRefused)
+    def _refused(exc: ActionRefused) -> Any:
+        return jsonify({"error": exc.message}), exc.status
 
     @api.errorhandler(IncidentError)
     def _incident_error(exc: IncidentError) -> Any:

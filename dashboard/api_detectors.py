@@ -20,10 +20,10 @@ from dashboard.params import (
     takes,
     time_range,
 )
-from detectors.metrics import rollup_span
 from detectors.runner import DetectorRunner, UnknownDetector
 from schemas.metadata import Metadata
 from schemas.metrics import BUCKETS, DIMENSIONS, METRICS, SeriesQuery, timeseries
+from schemas.rollup import rollup_span
 from schemas.runs import RunLog, StateStore
 from schemas.store import Store
 

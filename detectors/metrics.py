@@ -4,7 +4,8 @@ Each run recomputes, whole and from deduplicated calls, every minute that receiv
 the previous run (by ingest time, with an overlap), so late and redelivered spans land in the
 right minute exactly once. History that predates the rollup (an upgrade, an import) is rolled
 up one day per run, newest first, so no tick is unbounded; until then readers take those days
-from raw calls. The two marks it leaves tell readers which minutes the rollup holds.
+from raw calls. The two marks it leaves tell readers which minutes the rollup holds
+(`schemas.rollup`).
 """
 
 from __future__ import annotations
@@ -12,26 +13,13 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from detectors.base import DetectorContext, RunResult
-from schemas.metrics import RollupSpan, dirty_projects, oldest_call, projects_with_calls, refresh_rollup, rollup_range
-from schemas.runs import StateStore
+from schemas.metrics import dirty_projects, oldest_call, projects_with_calls, refresh_rollup, rollup_range
+from schemas.rollup import BACKFILL_KEY, WATERMARK_KEY
 
-WATERMARK_KEY = "metrics.rolled_until"
-BACKFILL_KEY = "metrics.backfilled_from"
 # Rows become visible a little after their ingested_at default is taken, and clocks of
 # collectors differ: everything ingested this long before the last watermark is read again.
 OVERLAP = timedelta(minutes=2)
-# A span arrives when its call ends (a long generation: minutes after its start minute), so
-# readers take the newest minutes from raw calls and trust the rollup only this far back.
-RAW_TAIL = timedelta(minutes=15)
 BACKFILL_STEP = timedelta(days=1)
-
-
-def rollup_span(state: StateStore) -> RollupSpan | None:
-    """The minutes readers may take from the rollup (None until the first run)."""
-    until, since = state.get(WATERMARK_KEY), state.get(BACKFILL_KEY)
-    if not until or not since:
-        return None
-    return RollupSpan(datetime.fromisoformat(since), datetime.fromisoformat(until) - RAW_TAIL)
 
 
 class MetricsDetector:

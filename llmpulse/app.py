@@ -23,13 +23,19 @@ from collector.auth import KeyAuth
 from collector.pipeline import IngestPipeline, PriceBookSource
 from collector.spool import Spool
 from collector.writer import BatchWriter
-from dashboard.alert_actions import Alerting, waiting_slots
 from dashboard.api import LoginSettings, create_ui_app
 from dashboard.throttle import LoginThrottle
+from detectors.alerts.detector import AlertsDetector, AlertSettings
+from detectors.alerts.service import Alerting, waiting_slots
+from detectors.base import Detector
+from detectors.drift import DriftDetector
+from detectors.hallucination import HallucinationDetector
+from detectors.metrics import MetricsDetector
 from detectors.notify.dispatcher import Dispatcher
-from detectors.registry import build_detectors
+from detectors.retention import RetentionDetector
 from detectors.runner import DetectorRunner
 from detectors.scheduler import DetectorScheduler
+from detectors.scoring.judge import JudgeConfig
 from llmpulse import memory
 from llmpulse.config import Settings
 from llmpulse.hosts import host_policy, otlp_host_policy
@@ -49,6 +55,20 @@ INBUF_OVERFLOW = 2 * 2**20
 # Detectors whose intervals coincide start within a second of each other; the memory hand-back
 # waits until none has run for this long, so a tick pays for it once, not once a detector.
 DETECTOR_IDLE_SECONDS = 5.0
+
+
+def build_detectors(settings: Settings, alerts: AlertStore, dispatcher: Dispatcher) -> list[Detector]:
+    """The detectors llmpulse runs, in the order a full pass runs them (fresh metrics before alerts)."""
+    alert_settings = AlertSettings(settings.resolved_public_url, timedelta(seconds=settings.renotify_seconds))
+    s = settings
+    judge = JudgeConfig(s.judge_url, s.judge_model, s.judge_api_key) if s.judge_url else None
+    return [
+        MetricsDetector(settings.metrics_interval),
+        HallucinationDetector(settings.hallucination_interval, judge),
+        DriftDetector(settings.drift_interval),
+        AlertsDetector(settings.alerts_interval, alerts, dispatcher, alert_settings),
+        RetentionDetector(settings.retention_interval),
+    ]
 
 
 @dataclass

@@ -376,7 +376,7 @@ def _key_values(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--seed", default=7, show_default=True)
 def demo(endpoint: str, trace_count: int, key: str | None, seed: int) -> None:
     """Send realistic LLM traffic through the OpenTelemetry SDK, so the UI has data at once."""
-    from llmpulse.demo import run_demo
+    from llmpulse.demo.send import run_demo
 
     with click.progressbar(length=trace_count, label="sending demo traces") as bar:
         summary = run_demo(endpoint, traces=trace_count, seed=seed, api_key=key,

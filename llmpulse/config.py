@@ -10,7 +10,7 @@ from __future__ import annotations
 import difflib
 import ipaddress
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, fields, replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import quote
@@ -277,7 +277,3 @@ def _spec_named(name: str) -> Spec:
         if spec.name == name:
             return spec
     raise ConfigError(f"unknown setting {name!r}")
-
-
-def settings_names() -> list[str]:
-    return [f.name for f in fields(Settings)]

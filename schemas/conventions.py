@@ -25,7 +25,6 @@ LANGFUSE = "langfuse"
 GENKIT = "genkit"
 GOOGLE_ADK = "google_adk"
 NO_CONVENTION = ""
-CONVENTIONS = (OTEL_GENAI, OPENINFERENCE, OPENLLMETRY, OPENLIT, VERCEL_AI, LANGFUSE, GENKIT, GOOGLE_ADK)
 
 # Intermediate canonical values that are not columns but feed one.
 STREAM = "stream"                      # → streaming
@@ -486,4 +485,3 @@ RETRIEVAL_PREFIX = "retrieval.documents."
 RETRIEVAL_JSON = "gen_ai.retrieval.documents"
 LANGFUSE_LEVEL = "langfuse.observation.level"
 LANGFUSE_ERROR_LEVEL = "ERROR"
-OUTPUT_MIME = "output.mime_type"

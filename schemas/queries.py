@@ -28,7 +28,6 @@ def time_range(alias: str = "") -> str:
             f"AND {prefix}start_time < {{end:DateTime64(6, 'UTC')}}")
 
 
-TIME_RANGE = time_range()
 # The copies of one call (a redelivery, two instrumentations tracing it) start within seconds of
 # each other: spans are read this far beyond a window, and the window then applies to merged calls.
 TWIN_MARGIN = "INTERVAL 10 MINUTE"

@@ -8,50 +8,21 @@ every view is a shareable link.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
 
 from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
-from flask import Flask, request
+from flask import Flask
 
-from dashboard.alert_actions import Alerting
 from dashboard.ui import filters
+from dashboard.ui.context import UiContext
 from dashboard.ui.pages import alerts, costs, overview, placeholder, quality, settings, traces
 from dashboard.ui.urls import CUSTOM, RANGES, PageQuery, parse_query, search_with
-from schemas.alerting import AlertStore
-from schemas.metadata import Metadata
-from schemas.runs import StateStore
-from schemas.store import Store
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> reads and writes
 NAV = (("/", "Overview"), ("/traces", "Traces"), ("/costs", "Costs"), ("/quality", "Quality"),
        ("/alerts", "Alerts"), ("/settings", "Settings"))
-
-
-@dataclass(frozen=True)
-class UiContext:
-    """What pages read from: the same store and metadata as the JSON API."""
-
-    store: Store
-    metadata: Metadata
-    state: StateStore
-    alerting: Alerting | None = None
-    login_required: bool = False
-    otlp_port: int = 4318  # where the collector listens, for the "point your exporter here" lines
-
-    @property
-    def alerts(self) -> AlertStore | None:
-        return self.alerting.alerts if self.alerting else None
-
-    def collector_endpoint(self) -> str:
-        """The collector's URL for an exporter: the host the browser reached the UI on (the
-        collector listens there too, same process or host) with the collector's port."""
-        host = urlsplit(f"//{request.host}").hostname or "127.0.0.1"
-        host = f"[{host}]" if ":" in host else host
-        return f"{request.scheme}://{host}:{self.otlp_port}"
 
 
 Page = Callable[[UiContext, PageQuery], Any]

@@ -8,16 +8,13 @@ its queries honour and every callback still has all its inputs on the page.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, html
 
-from dashboard.ui.urls import search_with
+from dashboard.ui.context import UiContext
+from dashboard.ui.urls import PageQuery, search_with
 from schemas.metrics import RollupSpan, SeriesQuery, dimension_values
-
-if TYPE_CHECKING:
-    from dashboard.ui.app import UiContext
-    from dashboard.ui.urls import PageQuery
 
 LISTED = ("model", "service", "environment")
 TYPED = {"user": "user id", "session": "session id", "tag": "tag"}

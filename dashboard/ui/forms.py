@@ -7,16 +7,14 @@ silence incidents, as the API allows), because Dash callbacks POST to
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dash import ctx as callback_ctx
 from dash import html
 
 from dashboard.auth import current_role
+from dashboard.ui.context import UiContext
 from detectors.alerts.rules import AlertInputError
-
-if TYPE_CHECKING:
-    from dashboard.ui.app import UiContext
 
 
 def field(label: str, control: Any) -> Any:

@@ -1,4 +1,10 @@
-"""Alerting logic without I/O: rules (`rules`), the incident state machine (`incidents`) and budgets
-(`budget`). The HTTP, storage and notifier layers call into these; nothing here opens a
-connection, so the whole behaviour is covered by unit tests.
+"""Alerting, from a rule's definition to an action on its incident.
+
+Pure, without I/O (covered by unit tests): `rules` (what a rule is, its checks), `budget_rules`
+(what a budget is, its period and forecast arithmetic), `incidents` (the incident state machine),
+`channels` (what a notification channel is). With I/O: `budget_spend` (where a budget stands,
+from ClickHouse spend), `detector` (the alerts detector: evaluates every rule and budget on a
+schedule, moves incidents, queues notifications) and `service` (what the API and the Alerts page
+do to alerts: acknowledge, silence, test a channel, delete one). The stores are
+`schemas.alerting` and `schemas.alert_models`; the notifiers are `detectors.notify`.
 """

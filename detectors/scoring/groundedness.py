@@ -22,7 +22,7 @@ from sklearn.feature_extraction.text import TfidfVectorizer
 
 from detectors.scoring.verdict import GROUNDED, HALLUCINATED, UNKNOWN, ClaimSupport, Groundedness
 
-# Calibrated on the demo knowledge base (llmpulse/demo_content.py: 12 articles, each with a grounded
+# Calibrated on the demo knowledge base (llmpulse/demo/content.py: 12 articles, each with a grounded
 # and a wrong answer, scored against the article, two random distractor articles and the system
 # prompt, as the demo's RAG prompt holds them, 40 draws of distractors). The weakest claim of a
 # grounded answer scores 0.57-0.87 there and of a wrong answer 0.00-0.30; hand-written paraphrases

@@ -15,7 +15,7 @@ its reason:
    nor about the exchange itself (the user, the answers, their tone or format).
 
 The lists are data; the thresholds were set on the examples in
-tests/unit/detectors/test_prompt_kind.py and the demo's prompts (llmpulse/demo_content.py).
+tests/unit/detectors/test_prompt_kind.py and the demo's prompts (llmpulse/demo/content.py).
 """
 
 from __future__ import annotations

@@ -11,7 +11,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from llmpulse.demo import run_demo
+from llmpulse.demo.send import run_demo
 from tests.conftest import Running, make_settings, start_service
 from tests.e2e.browser import browser, choose, console_errors, screenshot, wait_for, wait_text  # noqa: F401 (the fixture)
 from tests.spans import PROTOBUF, Call, export_calls

@@ -13,7 +13,7 @@ from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from detectors.notify.webhook import SIGNATURE_HEADER, verify_signature
-from llmpulse.demo import run_demo
+from llmpulse.demo.send import run_demo
 from tests.conftest import Running, make_settings, start_service
 from tests.e2e.browser import (  # noqa: F401 (the fixture)
     browser,

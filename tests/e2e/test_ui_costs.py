@@ -10,8 +10,8 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from detectors.alerts.budget import parse_budget
-from llmpulse.demo import run_demo
+from detectors.alerts.budget_rules import parse_budget
+from llmpulse.demo.send import run_demo
 from tests.conftest import Running, make_settings, start_service
 from tests.e2e.browser import browser, console_errors, screenshot, wait_for, wait_text  # noqa: F401 (the fixture)
 from tests.spans import PROTOBUF, Call, export_calls

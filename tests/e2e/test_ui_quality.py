@@ -12,7 +12,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from llmpulse.demo import run_demo
+from llmpulse.demo.send import run_demo
 from tests.conftest import Running, make_settings, run_detector, start_service
 from tests.e2e.browser import browser, console_errors, screenshot, wait_for  # noqa: F401 (the fixture)
 from tests.e2e.test_ui import XSS

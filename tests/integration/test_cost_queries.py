@@ -6,9 +6,9 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from detectors.metrics import rollup_span
 from schemas.cost_queries import COST_METRICS, cost_by_group, unpriced_models
 from schemas.metrics import SeriesQuery, window_values
+from schemas.rollup import rollup_span
 from schemas.runs import StateStore
 from tests.conftest import Running, run_detectors
 from tests.integration.test_metrics_detector import hours_ago, send

@@ -12,7 +12,7 @@ import requests
 
 import detectors.drift
 from detectors.worker import Worker
-from llmpulse.demo import run_demo
+from llmpulse.demo.send import run_demo
 from schemas.drift import insert_drift_events
 from tests.conftest import Running, run_detector
 from tests.spans import PROTOBUF, Call, export_calls

@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 import requests
 
-from detectors.metrics import rollup_span
 from schemas import metrics
 from schemas.metrics import RollupSpan, SeriesQuery, dimension_values
+from schemas.rollup import rollup_span
 from schemas.runs import StateStore
 from tests.conftest import Running, run_detectors
 from tests.spans import PROTOBUF, Call, export_calls

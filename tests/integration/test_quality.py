@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from llmpulse.demo import run_demo
+from llmpulse.demo.send import run_demo
 from tests.conftest import Running, make_settings, run_detector, start_service
 from tests.receiver import Receiver, Reply
 from tests.spans import PROTOBUF, Call, export_calls

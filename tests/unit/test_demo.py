@@ -14,7 +14,7 @@ from opentelemetry.sdk.trace.export import SpanExporter, SpanExportResult
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from opentelemetry.trace import StatusCode
 
-from llmpulse.demo import DemoDeliveryError, DemoSummary, run_demo, traces_url
+from llmpulse.demo.send import DemoDeliveryError, DemoSummary, run_demo, traces_url
 
 NOW = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
 Spans = tuple[ReadableSpan, ...]

@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, dcc, html
 from dash import ctx as callback_ctx
@@ -18,21 +18,18 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.ui import charts
 from dashboard.ui import format as fmt
+from dashboard.ui.context import UiContext
 from dashboard.ui.filters import filter_bar
 from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
 from dashboard.ui.pages.alerts.budgets import budget_label, budget_state
 from dashboard.ui.tables import table
-from dashboard.ui.urls import FILTERS
-from detectors.alerts.budget import DAY, BudgetSpec, BudgetStatus
-from detectors.budgets import project_budgets
-from detectors.metrics import rollup_span
+from dashboard.ui.urls import FILTERS, PageQuery
+from detectors.alerts.budget_rules import DAY, BudgetSpec, BudgetStatus
+from detectors.alerts.budget_spend import project_budgets
 from schemas.cost_queries import COST_METRICS, DEFAULT_LIMIT, cost_by_group, unpriced_models
 from schemas.metadata import MetadataError
 from schemas.metrics import RollupSpan, SeriesQuery, timeseries, window_values
-
-if TYPE_CHECKING:
-    from dashboard.ui.app import UiContext
-    from dashboard.ui.urls import PageQuery
+from schemas.rollup import rollup_span
 
 GROUPS = (("model", "Model"), ("provider", "Provider"), ("service", "Service"), ("user", "User"),
           ("session", "Session"), ("tag", "Tag"))

@@ -3,21 +3,18 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dash import dcc, html
 
 from dashboard.ui import charts
 from dashboard.ui import format as fmt
+from dashboard.ui.context import UiContext
 from dashboard.ui.filters import filter_bar
-from dashboard.ui.urls import FILTERS
-from detectors.metrics import rollup_span
+from dashboard.ui.urls import FILTERS, PageQuery
 from schemas.metrics import SeriesQuery, timeseries, window_values
 from schemas.quality import drift_events, hallucination_counts
-
-if TYPE_CHECKING:
-    from dashboard.ui.app import UiContext
-    from dashboard.ui.urls import PageQuery
+from schemas.rollup import rollup_span
 
 # (metric, label, formatter, lower is better)
 KPIS = (

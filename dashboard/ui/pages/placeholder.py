@@ -2,15 +2,13 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dash import html
 
+from dashboard.ui.context import UiContext
 from dashboard.ui.tables import table
-
-if TYPE_CHECKING:
-    from dashboard.ui.app import UiContext
-    from dashboard.ui.urls import PageQuery
+from dashboard.ui.urls import PageQuery
 
 
 def _table(head: list[str], rows: list[list[Any]], table_id: str) -> Any:

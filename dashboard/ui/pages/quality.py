@@ -12,21 +12,18 @@ from __future__ import annotations
 
 import html as markup
 from collections.abc import Mapping
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
 from plotly.subplots import make_subplots
 
 from dashboard.ui import format as fmt
-from dashboard.ui.urls import search_with
+from dashboard.ui.context import UiContext
+from dashboard.ui.urls import PageQuery, search_with
 from detectors.scoring.interval import rate_with_interval
 from schemas.quality import drift_events, hallucination_counts
 from schemas.quality_series import flagged_calls, hallucination_series, score_histograms, scored_models
-
-if TYPE_CHECKING:
-    from dashboard.ui.app import UiContext
-    from dashboard.ui.urls import PageQuery
 
 FLAGGED_LIMIT = 25
 MAX_FEATURE_CHARTS = 4

@@ -7,23 +7,20 @@ Dash callbacks POST to /_dash-update-component, which the route guard lets any u
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as callback_ctx
 from dash.exceptions import PreventUpdate
 
 from dashboard.ui import format as fmt
+from dashboard.ui.context import UiContext
 from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
 from dashboard.ui.tables import table
-from dashboard.ui.urls import parse_query, search_with
+from dashboard.ui.urls import PageQuery, parse_query, search_with
 from schemas.metadata import KeyInfo, MetadataError, validate_project_name
 from schemas.models import COST_PREFERENCES, PREFER_COMPUTED, PREFER_REPORTED
 from schemas.users import UserStore
-
-if TYPE_CHECKING:
-    from dashboard.ui.app import UiContext
-    from dashboard.ui.urls import PageQuery
 
 MAX_RETENTION_DAYS = 3650
 MAX_KEY_NAME = 128  # the ingest_keys.name column

@@ -7,22 +7,19 @@ markdown, so a hostile completion stays inert.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.api import assemble_spans
 from dashboard.ui import charts
 from dashboard.ui import format as fmt
+from dashboard.ui.context import UiContext
 from dashboard.ui.filters import filter_bar
-from dashboard.ui.urls import search_with
-from detectors.metrics import rollup_span
+from dashboard.ui.urls import PageQuery, search_with
 from schemas import fields as f
 from schemas import queries
-
-if TYPE_CHECKING:
-    from dashboard.ui.app import UiContext
-    from dashboard.ui.urls import PageQuery
+from schemas.rollup import rollup_span
 
 PAGE_SIZE = 50
 TRACE_FILTERS = ("model", "service", "environment", "user", "session", "tag", "status")  # what TraceFilter honours

@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from detectors.alerts.budget import (
+from detectors.alerts.budget_rules import (
     BudgetError,
     BudgetSpec,
     BudgetStatus,

@@ -18,8 +18,9 @@ from detectors.scoring.groundedness import (
     split_sentences,
 )
 from detectors.scoring.texts import answer_text, extract_context
-from llmpulse.demo_content import KNOWLEDGE_BASE, SUPPORT_SYSTEM_PROMPT, VERBOSE_TAILS, Article
-from llmpulse.demo_scenarios import _context_prompt
+from llmpulse.demo.content import KNOWLEDGE_BASE, SUPPORT_SYSTEM_PROMPT, Article
+from llmpulse.demo.models import VERBOSE_TAILS
+from llmpulse.demo.scenarios import _context_prompt
 
 DRAWS = 3  # distractor sets per question
 

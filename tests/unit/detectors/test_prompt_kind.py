@@ -9,7 +9,7 @@ import pytest
 from detectors.hallucination import span_texts
 from detectors.scoring.prompt_kind import classify_prompt
 from detectors.scoring.texts import has_grounding
-from llmpulse.demo_content import (
+from llmpulse.demo.content import (
     AGENT_SYSTEM_PROMPT,
     CHAT_SYSTEM_PROMPT,
     DRAFT_SYSTEM_PROMPT,

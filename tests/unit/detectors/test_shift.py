@@ -30,9 +30,10 @@ from detectors.shift.sample import (
     CallSample,
     sample_from_rows,
 )
-from llmpulse.demo_calls import CallRequest, TraceBuilder, TraceContext, complete_call
-from llmpulse.demo_content import DRIFTING_MODEL, KNOWLEDGE_BASE, TICKETS, TRIAGE_SYSTEM_PROMPT
-from llmpulse.demo_conventions import OTEL, Message
+from llmpulse.demo.calls import CallRequest, TraceBuilder, TraceContext, complete_call
+from llmpulse.demo.content import KNOWLEDGE_BASE, TICKETS, TRIAGE_SYSTEM_PROMPT
+from llmpulse.demo.conventions import OTEL, Message
+from llmpulse.demo.models import DRIFTING_MODEL
 
 DAY = 86_400.0
 NOW = datetime(2025, 6, 1, tzinfo=UTC).timestamp()

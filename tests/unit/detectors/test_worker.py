@@ -13,7 +13,7 @@ import pytest
 from detectors.scoring.groundedness import score_groundedness
 from detectors.scoring.verdict import GROUNDED, HALLUCINATED
 from detectors.worker import Failed, Worker, WorkerError, run_batch
-from llmpulse.demo_content import KNOWLEDGE_BASE
+from llmpulse.demo.content import KNOWLEDGE_BASE
 
 
 def test_groundedness_in_the_worker_equals_in_process() -> None:

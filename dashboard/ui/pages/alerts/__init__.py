@@ -3,15 +3,13 @@ them, and budgets. One module per section; each registers its own callbacks."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dash import Dash, dcc, html
 
+from dashboard.ui.context import UiContext
 from dashboard.ui.pages.alerts import budgets, channels, incidents, rules
-
-if TYPE_CHECKING:
-    from dashboard.ui.app import UiContext
-    from dashboard.ui.urls import PageQuery
+from dashboard.ui.urls import PageQuery
 
 
 def layout(ctx: UiContext, query: PageQuery) -> Any:

@@ -6,23 +6,21 @@ The Costs page draws the same budgets against daily spend; the label and state a
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
 from dashboard.ui import format as fmt
+from dashboard.ui.context import UiContext
 from dashboard.ui.forms import clicked, clicked_id, error, field, input_error, ok, parse_pairs, refused
 from dashboard.ui.pages.alerts.rules import channel_options
 from dashboard.ui.tables import table
-from detectors.alerts.budget import DEFAULT_THRESHOLDS, PERIODS, BudgetSpec, BudgetStatus, parse_budget
+from detectors.alerts.budget_rules import DEFAULT_THRESHOLDS, PERIODS, BudgetSpec, BudgetStatus, parse_budget
+from detectors.alerts.budget_spend import project_budgets
 from detectors.alerts.rules import AlertInputError
-from detectors.budgets import project_budgets
-from detectors.metrics import rollup_span
 from schemas.models import utcnow
-
-if TYPE_CHECKING:
-    from dashboard.ui.app import UiContext
+from schemas.rollup import rollup_span
 
 ADMIN_ONLY = "Changing budgets needs the admin role."
 CLEARED = ("budget-amount", "budget-thresholds", "budget-filters", "budget-channels")  # once a budget is added

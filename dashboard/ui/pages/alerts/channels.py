@@ -9,21 +9,18 @@ it has, so a hung endpoint never holds a UI thread.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard.alert_actions import delete_channel, send_test
-from dashboard.params import ApiError
 from dashboard.ui import format as fmt
+from dashboard.ui.context import UiContext
 from dashboard.ui.forms import clicked, clicked_id, error, field, input_error, ok, refused
 from dashboard.ui.pages.alerts.rules import channel_options
 from dashboard.ui.tables import table
 from detectors.alerts.channels import CHANNEL_TYPES, ChannelError, parse_channel
-
-if TYPE_CHECKING:
-    from dashboard.ui.app import UiContext
+from detectors.alerts.service import ActionRefused, delete_channel, send_test
 
 ADMIN_ONLY = "Changing channels needs the admin role."
 LOG_SHOWN = 20
@@ -124,7 +121,7 @@ def _test(ctx: UiContext, project: str, channel_id: int) -> tuple[Any, Any]:
         return error("Alerting is not configured in this process.", "channel-error"), None
     try:
         outcome = send_test(ctx.alerting, project, channel_id)
-    except ApiError as exc:
+    except ActionRefused as exc:
         return error(exc.message, "channel-error"), None
     result = outcome.result
     if result is None:
@@ -159,7 +156,7 @@ def _delete(ctx: UiContext, project: str, channel_id: int | None) -> Any:
     assert ctx.alerts is not None and channel_id is not None
     try:
         delete_channel(ctx.alerts, project, channel_id)
-    except ApiError as exc:
+    except ActionRefused as exc:
         return error(f"Channel not deleted: {exc.message}.", "channel-error")
     return ok(f"Channel {channel_id} deleted.", "channel-deleted")
 

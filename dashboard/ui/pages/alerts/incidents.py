@@ -7,21 +7,18 @@ is not always an admin.
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, html, no_update
 from dash.exceptions import PreventUpdate
 
-from dashboard.alert_actions import acknowledge_incident, silence_incident
 from dashboard.auth import current_user
-from dashboard.params import ApiError
 from dashboard.ui import format as fmt
+from dashboard.ui.context import UiContext
 from dashboard.ui.forms import clicked_id, error, ok
 from dashboard.ui.tables import table
+from detectors.alerts.service import ActionRefused, acknowledge_incident, silence_incident
 from schemas.models import utcnow
-
-if TYPE_CHECKING:
-    from dashboard.ui.app import UiContext
 
 SILENCE_FOR = timedelta(hours=1)
 SHOWN = 100
@@ -54,7 +51,7 @@ def register(app: Dash, ctx: UiContext) -> None:
                 silence_incident(ctx.alerts, project, silence_id, now + SILENCE_FOR, now)
                 answer = ok(f"Incident {silence_id} silenced until {fmt.when(now + SILENCE_FOR)}.",
                             "incident-silenced")
-        except ApiError as exc:
+        except ActionRefused as exc:
             return error(exc.message, "incident-error"), no_update
         return answer, incident_table(ctx, project)
 

@@ -8,12 +8,13 @@ the same in both places and names its field. An edit is a merge: what the form d
 from __future__ import annotations
 
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as callback_ctx
 from dash.exceptions import PreventUpdate
 
+from dashboard.ui.context import UiContext
 from dashboard.ui.forms import clicked_id, error, field, input_error, ok, parse_pairs, refused
 from dashboard.ui.tables import table
 from detectors.alerts.rules import (
@@ -33,9 +34,6 @@ from detectors.alerts.rules import (
     stored_rule,
 )
 from schemas.alerting import StoredSpec
-
-if TYPE_CHECKING:
-    from dashboard.ui.app import UiContext
 
 ADMIN_ONLY = "Changing rules needs the admin role."
 THRESHOLD_HINTS = {RATIO: "a fraction: 0.05 for 5%", USD: "US dollars, e.g. 10", MS: "milliseconds, e.g. 2000",

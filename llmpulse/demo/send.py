@@ -1,6 +1,6 @@
 """`llmpulse demo`: realistic LLM traffic sent through the real OpenTelemetry SDK and OTLP exporter.
 
-The traces are planned first (pure, seeded: see `llmpulse.demo_scenarios`) and then emitted
+The traces are planned first (pure, seeded: see `llmpulse.demo.traffic`) and then emitted
 with explicit timestamps spread over the last `days` days, one TracerProvider per service and
 environment so each span carries the resource a real deployment would. Nothing here touches
 the global tracer provider, so the demo can run inside an instrumented process.
@@ -31,9 +31,10 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from llmpulse.demo_calls import CALL_ROLES, RETRIEVAL, TOOL, PlannedSpan, TracePlan
-from llmpulse.demo_content import DRIFTING_MODEL, ENVIRONMENTS, SERVICES
-from llmpulse.demo_scenarios import GROUNDED_ATTRIBUTE, plan_traces
+from llmpulse.demo.calls import CALL_ROLES, RETRIEVAL, TOOL, PlannedSpan, TracePlan
+from llmpulse.demo.models import DRIFTING_MODEL, ENVIRONMENTS, SERVICES
+from llmpulse.demo.scenarios import GROUNDED_ATTRIBUTE
+from llmpulse.demo.traffic import plan_traces
 
 TRACES_PATH = "/v1/traces"
 FLUSH_EVERY = 25  # traces between flushes: bounds memory and drives the progress callback

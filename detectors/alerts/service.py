@@ -1,8 +1,9 @@
-"""What the API and the Alerts page both do to stored alerts: acknowledge, silence, send a test.
+"""The alerting service: what the API and the Alerts page both do to stored alerts (acknowledge,
+silence, send a test, delete a channel).
 
 One implementation, so a click in the UI and a POST to the API leave the same timeline and the
-same rule state behind. Refusals are `ApiError`s: the API answers them as JSON, the page shows
-their message.
+same rule state behind. Refusals are `ActionRefused`: the API answers them as JSON with their
+status, the page shows their message.
 """
 
 from __future__ import annotations
@@ -14,8 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from typing import Any
 
-from dashboard.params import ApiError
-from detectors.alerting import AlertsDetector, state_from_json, state_to_json
+from detectors.alerts.detector import AlertsDetector, state_from_json, state_to_json
 from detectors.alerts.incidents import IncidentState, acknowledge, silence
 from detectors.alerts.rules import RuleSpec
 from detectors.notify.dispatcher import ChannelTest, Dispatcher
@@ -27,6 +27,16 @@ from schemas.models import utcnow
 # A test send's answer is awaited this long (under the test policy's 5 s per attempt): a live
 # endpoint answers well within it, a hung one costs a UI thread no more than this.
 TEST_WAIT_SECONDS = 3.0
+
+
+class ActionRefused(Exception):
+    """No such alert or channel, or not in a state that allows the action; `status` is the HTTP
+    status the API answers with (404, 409, 400, 503)."""
+
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
 
 
 def waiting_slots(ui_threads: int) -> threading.BoundedSemaphore:
@@ -60,7 +70,7 @@ class ChannelTestOutcome:
 def find_incident(alerts: AlertStore, project: str, incident_id: int) -> dict[str, Any]:
     incident = alerts.get_incident(project, incident_id)
     if incident is None:
-        raise ApiError(404, f"alert {incident_id} does not exist in project {project!r}")
+        raise ActionRefused(404, f"alert {incident_id} does not exist in project {project!r}")
     return incident
 
 
@@ -68,7 +78,7 @@ def acknowledge_incident(alerts: AlertStore, project: str, incident_id: int, by:
                          now: datetime) -> dict[str, Any]:
     incident = find_incident(alerts, project, incident_id)
     if incident["state"] != "firing":
-        raise ApiError(409, f"only a firing alert can be acknowledged; this one is {incident['state']}")
+        raise ActionRefused(409, f"only a firing alert can be acknowledged; this one is {incident['state']}")
     _change_rule_state(alerts, incident, lambda s: acknowledge(s, now))
     alerts.update_incident(incident_id, acknowledged_at=now)
     alerts.add_incident_event(incident_id, now, "acknowledged", None, by)
@@ -79,7 +89,7 @@ def silence_incident(alerts: AlertStore, project: str, incident_id: int, until: 
                      now: datetime) -> dict[str, Any]:
     incident = find_incident(alerts, project, incident_id)
     if until <= now:
-        raise ApiError(400, "a silence must end in the future")
+        raise ActionRefused(400, "a silence must end in the future")
     _change_rule_state(alerts, incident, lambda s: silence(s, until))
     alerts.update_incident(incident_id, silenced_until=until)
     alerts.add_incident_event(incident_id, now, "silenced", None, f"until {until.isoformat()}")
@@ -89,10 +99,10 @@ def silence_incident(alerts: AlertStore, project: str, incident_id: int, until: 
 def delete_channel(alerts: AlertStore, project: str, channel_id: int) -> None:
     """Refused while a rule or budget notifies the channel: their alerts would go nowhere."""
     if alerts.channel_secrets(project, channel_id) is None:
-        raise ApiError(404, f"channel {channel_id} does not exist in project {project!r}")
+        raise ActionRefused(404, f"channel {channel_id} does not exist in project {project!r}")
     users = alerts.channel_users(project, channel_id)
     if users:
-        raise ApiError(409, f"channel {channel_id} is notified by {', '.join(users)}: "
+        raise ActionRefused(409, f"channel {channel_id} is notified by {', '.join(users)}: "
                             "remove it from them first")
     alerts.delete_channel(project, channel_id)
 
@@ -101,7 +111,7 @@ def send_test(alerting: Alerting, project: str, channel_id: int) -> ChannelTestO
     """Send a test message on the notifier's test pool, logged like any delivery, and wait a short,
     bounded time for its outcome: a hung endpoint leaves the answer pending, never the UI stuck."""
     if alerting.alerts.channel_secrets(project, channel_id) is None:
-        raise ApiError(404, f"channel {channel_id} does not exist in project {project!r}")
+        raise ActionRefused(404, f"channel {channel_id} does not exist in project {project!r}")
     sent = alerting.dispatcher.send_test(project, channel_id, _test_notification(project, alerting.engine))
     return ChannelTestOutcome(channel_id, sent.delivery_id, _await_briefly(alerting, sent), sent.joined)
 
@@ -139,7 +149,7 @@ def _change_rule_state(alerts: AlertStore, incident: dict[str, Any],
 
 def _test_notification(project: str, engine: AlertsDetector | None) -> Notification:
     if engine is None:
-        raise ApiError(503, "alerting is not configured in this process")
+        raise ActionRefused(503, "alerting is not configured in this process")
     spec = RuleSpec(name="llmpulse test notification", metric="error_rate", comparator=">", threshold=0.05,
                     window=timedelta(minutes=5), severity="info")
     state = IncidentState(state="firing", firing_since=utcnow())

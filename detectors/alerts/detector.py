@@ -1,9 +1,9 @@
 """The alerts detector: evaluates every rule and budget, moves incidents, hands out notifications.
 
-Rule logic is pure (`detectors.alerts`); this module reads each rule's metric over its window,
-steps its incident through the state machine, persists the result and queues deliveries on the
-dispatcher, so a slow channel never holds up the next rule. One failing rule is recorded in
-the run's message and the others still run.
+Rule logic is pure (`rules`, `incidents`, `budget_rules` beside it); this module reads each
+rule's metric over its window, steps its incident through the state machine, persists the result
+and queues deliveries on the dispatcher, so a slow channel never holds up the next rule. One
+failing rule is recorded in the run's message and the others still run.
 """
 
 from __future__ import annotations
@@ -13,7 +13,8 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from detectors.alerts.budget import BudgetSpec, BudgetStatus
+from detectors.alerts.budget_rules import BudgetSpec, BudgetStatus, new_thresholds
+from detectors.alerts.budget_spend import compute_budget_status, stored_budget
 from detectors.alerts.incidents import (
     FIRING,
     OK,
@@ -26,13 +27,12 @@ from detectors.alerts.incidents import (
 )
 from detectors.alerts.rules import RuleSpec, evaluate, format_duration, stored_rule
 from detectors.base import DetectorContext, RunResult
-from detectors.budgets import compute_budget_status, stored_budget
-from detectors.metrics import rollup_span
 from detectors.notify.dispatcher import Dispatcher
 from detectors.notify.message import Notification, format_value
 from schemas.alerting import AlertStore, StoredSpec
 from schemas.metrics import SeriesQuery, window_values
 from schemas.quality import drift_event_count, hallucination_counts
+from schemas.rollup import rollup_span
 
 log = logging.getLogger(__name__)
 
@@ -162,7 +162,7 @@ class AlertsDetector:
         notified = list(stored.state.get("notified", [])) if same_period else []
         if not same_period:
             self._close_budget_incidents(stored, spec, ctx.now)
-        fresh = [t for t in status.crossed if t not in notified]
+        fresh = new_thresholds(notified, status.crossed)
         for threshold in fresh:
             self._announce_budget(stored, spec, status, threshold, ctx.now)
         self.alerts.save_budget_progress(stored.id, status.period_start, sorted({*notified, *fresh}))

@@ -1,7 +1,7 @@
 """Building blocks of demo traces: planned spans, a trace builder, and LLM calls with retries.
 
 Planning is pure (random.Random in, frozen records out), so a seed fixes every trace and the
-unit tests can inspect plans without an exporter; `llmpulse.demo` turns plans into real spans.
+unit tests can inspect plans without an exporter; `llmpulse.demo.send` turns plans into real spans.
 """
 
 from __future__ import annotations
@@ -11,8 +11,7 @@ import random
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from llmpulse.demo_content import MODELS, VERBOSE_TAILS, ModelSpec, ModelVersion
-from llmpulse.demo_conventions import (
+from llmpulse.demo.conventions import (
     OPENINFERENCE,
     OPENLLMETRY,
     OTEL,
@@ -26,6 +25,7 @@ from llmpulse.demo_conventions import (
     ToolCall,
     render_vercel_outer,
 )
+from llmpulse.demo.models import MODELS, VERBOSE_TAILS, ModelSpec, ModelVersion
 
 # Span roles: what the span is, from the demo's point of view (LLM and embedding spans are calls).
 LLM, EMBEDDING, RETRIEVAL, TOOL, AGENT, CHAIN, HTTP = (

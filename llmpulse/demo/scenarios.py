@@ -1,4 +1,4 @@
-"""The demo's scenarios: what each kind of trace does, and `plan_traces` that picks and times them.
+"""The demo's scenarios: what each kind of trace does (`llmpulse.demo.traffic` picks and times them).
 
 Each scenario is a short function over a `TraceBuilder`; `SCENARIOS` says which service runs it
 and how often, so the traffic mix is one table.
@@ -11,7 +11,7 @@ import random
 from collections.abc import Callable
 from dataclasses import dataclass, replace
 
-from llmpulse.demo_calls import (
+from llmpulse.demo.calls import (
     AGENT,
     CHAIN,
     HTTP,
@@ -19,13 +19,11 @@ from llmpulse.demo_calls import (
     TOOL,
     CallRequest,
     TraceBuilder,
-    TraceContext,
-    TracePlan,
     call_model,
     estimate_tokens,
     user_fields,
 )
-from llmpulse.demo_content import (
+from llmpulse.demo.content import (
     AGENT_SYSTEM_PROMPT,
     AGENT_TASKS,
     AGENT_TOOL_TOKENS,
@@ -34,18 +32,16 @@ from llmpulse.demo_content import (
     CHAT_TURNS,
     DRAFT_PREFIX_TOKENS,
     DRAFT_SYSTEM_PROMPT,
-    ENVIRONMENTS,
     KNOWLEDGE_BASE,
-    MODELS,
     SEARCH_SYSTEM_PROMPT,
     SUPPORT_SYSTEM_PROMPT,
     TICKETS,
     TRIAGE_SYSTEM_PROMPT,
-    USER_COUNT,
     AgentTask,
     Article,
 )
-from llmpulse.demo_conventions import OPENINFERENCE, OPENLLMETRY, OTEL, VERCEL, Message, ToolCall
+from llmpulse.demo.conventions import OPENINFERENCE, OPENLLMETRY, OTEL, VERCEL, Message, ToolCall
+from llmpulse.demo.models import MODELS
 
 UNGROUNDED_RATE = 0.15
 GROUNDED_ATTRIBUTE = "llmpulse.demo.grounded"
@@ -61,7 +57,7 @@ _AGENT_MODELS = (("gpt-4.1-mini", 0.5), ("claude-sonnet-4-5", 0.3), ("gpt-4o", 0
 _REPLY_HOURS = {"high": 1, "medium": 8, "low": 24}
 
 
-def _weighted(rng: random.Random, table: tuple[tuple, ...]) -> tuple:
+def pick_weighted(rng: random.Random, table: tuple[tuple, ...]) -> tuple:
     return rng.choices(table, weights=[row[-1] for row in table])[0]
 
 
@@ -116,7 +112,7 @@ def plan_rag_answer(b: TraceBuilder) -> None:
     rng = b.context.rng
     article = rng.choice(KNOWLEDGE_BASE)
     question = rng.choice(article.questions)
-    model, convention, _ = _weighted(rng, _RAG_MODELS)
+    model, convention, _ = pick_weighted(rng, _RAG_MODELS)
     end, hits = _retrieve_step(b, "root", rng.uniform(1, 4), article, question, convention)
     answer, grounded = _answer(rng, article)
     request = CallRequest(
@@ -218,7 +214,7 @@ def _history(turn: int) -> tuple[Message, ...]:
 def plan_chat_turn(b: TraceBuilder) -> None:
     """One streamed turn of a multi-turn session; Anthropic's prompt cache holds the long system prompt."""
     rng, turn = b.context.rng, b.context.turn % len(CHAT_TURNS)
-    model, _ = _weighted(rng, _CHAT_MODELS)
+    model, _ = pick_weighted(rng, _CHAT_MODELS)
     history = _history(turn)
     question, answer = CHAT_TURNS[turn]
     first = turn == 0
@@ -286,7 +282,7 @@ def plan_agent_task(b: TraceBuilder) -> None:
     """An agent loop in OTel GenAI names: invoke_agent → (chat → execute_tool)* → final chat."""
     rng = b.context.rng
     task: AgentTask = rng.choice(AGENT_TASKS)
-    model, _ = _weighted(rng, _AGENT_MODELS)
+    model, _ = pick_weighted(rng, _AGENT_MODELS)
     order = f"A-{rng.randint(10000, 99999)}"
     messages: tuple[Message, ...] = (Message("user", task.prompt.format(order=order)),)
     end = rng.uniform(1, 3)
@@ -371,51 +367,3 @@ SCENARIOS: tuple[Scenario, ...] = (
     Scenario("agent_task", "agent-worker", 0.14, plan_agent_task),
     Scenario("ticket_triage", "agent-worker", 0.12, plan_ticket_triage, sessions=False),
 )
-
-
-class _Population:
-    """Users with skewed activity, each with a current session that later traces may continue."""
-
-    def __init__(self, rng: random.Random) -> None:
-        self._rng = rng
-        self._users = [f"user-{i:04d}" for i in range(1, USER_COUNT + 1)]
-        self._weights = [1 / (i + 1) ** 0.9 for i in range(USER_COUNT)]
-        self._sessions: dict[str, tuple[str, int]] = {}
-
-    def visit(self, sessions: bool) -> tuple[str, str, int]:
-        """(user id, session id, turns the session already had)."""
-        user = self._rng.choices(self._users, weights=self._weights)[0]
-        if not sessions:
-            return user, "", 0
-        session, turns = self._sessions.get(user, ("", 0))
-        if not session or turns >= 6 or self._rng.random() < 0.35:
-            session, turns = f"sess-{self._rng.getrandbits(48):012x}", 0
-        self._sessions[user] = (session, turns + 1)
-        return user, session, turns
-
-
-def _start_times(rng: random.Random, traces: int, start_ns: int, end_ns: int) -> list[int]:
-    margin = 120 * 10**9  # the longest trace still ends before `end_ns`
-    span = max(end_ns - margin - start_ns, 1)
-    return sorted(start_ns + int(rng.random() * span) for _ in range(traces))
-
-
-def _plan_one(scenario: Scenario, context: TraceContext, environment: str, start_ns: int) -> TracePlan:
-    builder = TraceBuilder(context)
-    scenario.plan(builder)
-    return TracePlan(scenario.name, scenario.service, environment, start_ns, tuple(builder.spans))
-
-
-def plan_traces(*, traces: int, seed: int, start_ns: int, end_ns: int, ids_seed: str) -> list[TracePlan]:
-    """All traces of a demo run, oldest first; traces after the window's midpoint see the changed model."""
-    rng, ids = random.Random(seed), random.Random(ids_seed)
-    population = _Population(rng)
-    midpoint = start_ns + (end_ns - start_ns) // 2
-    plans = []
-    for trace_start in _start_times(rng, traces, start_ns, end_ns):
-        scenario = rng.choices(SCENARIOS, weights=[s.weight for s in SCENARIOS])[0]
-        user, session, turn = population.visit(scenario.sessions)
-        context = TraceContext(rng, ids, int(trace_start >= midpoint), scenario.service, user, session, turn)
-        environment = _weighted(rng, ENVIRONMENTS)[0]
-        plans.append(_plan_one(scenario, context, environment, trace_start))
-    return plans

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from decimal import Decimal
 
-from detectors.alerts.budget import (
+from detectors.alerts.budget_rules import (
     BudgetSpec,
     BudgetStatus,
     budget_status,

@@ -1,0 +1,40 @@
+"""What every page of the UI reads from: the same store and metadata as the JSON API.
+
+Its own module so pages import it without reaching back into the app that imports them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from urllib.parse import urlsplit
+
+from flask import request
+
+from detectors.alerts.service import Alerting
+from schemas.alerting import AlertStore
+from schemas.metadata import Metadata
+from schemas.runs import StateStore
+from schemas.store import Store
+
+
+@dataclass(frozen=True)
+class UiContext:
+    """What pages read from: the same store and metadata as the JSON API."""
+
+    store: Store
+    metadata: Metadata
+    state: StateStore
+    alerting: Alerting | None = None
+    login_required: bool = False
+    otlp_port: int = 4318  # where the collector listens, for the "point your exporter here" lines
+
+    @property
+    def alerts(self) -> AlertStore | None:
+        return self.alerting.alerts if self.alerting else None
+
+    def collector_endpoint(self) -> str:
+        """The collector's URL for an exporter: the host the browser reached the UI on (the
+        collector listens there too, same process or host) with the collector's port."""
+        host = urlsplit(f"//{request.host}").hostname or "127.0.0.1"
+        host = f"[{host}]" if ":" in host else host
+        return f"{request.scheme}://{host}:{self.otlp_port}"

@@ -1,0 +1,34 @@
+"""Which minutes the per-minute rollup holds: the two marks the metrics detector leaves, read back.
+
+Every reader of the rollup (series, KPI tiles, budgets, alert rules) asks this before it queries,
+so it lives beside the rollup queries rather than in the detector that writes the marks. The
+marks are kept in the metadata DB's detector state; this module reads them through anything
+with `get`, so the ClickHouse side imports nothing of the metadata side.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Protocol
+
+from schemas.metrics import RollupSpan
+
+WATERMARK_KEY = "metrics.rolled_until"
+BACKFILL_KEY = "metrics.backfilled_from"
+# A span arrives when its call ends (a long generation: minutes after its start minute), so
+# readers take the newest minutes from raw calls and trust the rollup only this far back.
+RAW_TAIL = timedelta(minutes=15)
+
+
+class MarkReader(Protocol):
+    """Where the marks are kept (`schemas.runs.StateStore`)."""
+
+    def get(self, key: str) -> str | None: ...
+
+
+def rollup_span(marks: MarkReader) -> RollupSpan | None:
+    """The minutes readers may take from the rollup (None until the first run)."""
+    until, since = marks.get(WATERMARK_KEY), marks.get(BACKFILL_KEY)
+    if not until or not since:
+        return None
+    return RollupSpan(datetime.fromisoformat(since), datetime.fromisoformat(until) - RAW_TAIL)
