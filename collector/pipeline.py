@@ -5,8 +5,8 @@ the spool and acknowledged; its spans are decoded, normalized and priced later, 
 through the `SpanRowBuilder` (`collector.rows`) each queued item carries, so the ack never waits
 for that work. Everything that can refuse a request runs before the spool append, so a refused
 request leaves nothing behind, and an acknowledged one is already on disk. GenAI log events are
-few and small: their rows are made before the ack. It knows nothing of HTTP headers beyond their
-values, nor of ClickHouse (the writer takes rows).
+few and small: their rows are made before the ack. It knows nothing of HTTP (the edge hands it
+bytes and header values) nor of ClickHouse (the writer takes rows).
 """
 
 from __future__ import annotations
