@@ -31,10 +31,12 @@ import pyarrow as pa
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from ingest_payload import build_template
 
-from collector.decode import PROTOBUF_CONTENT_TYPE, check_traces, decode_checked_traces
+from collector.check import check_traces
+from collector.decode import decode_checked_traces
 from collector.normalize import normalize_span
 from collector.pricing import PriceBook, price_row
 from collector.spool import Spool, SpoolRecord
+from collector.transport import PROTOBUF_CONTENT_TYPE
 from llmpulse.app import Llmpulse
 from llmpulse.config import Settings
 from schemas.columns import column_lists

@@ -16,22 +16,20 @@ from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException
 
 from collector.auth import KeyAuth
-from collector.decode import (
+from collector.errors import ForeignOrigin, IngestError, MisdirectedHost, PayloadTooLarge, Retryable
+from collector.pipeline import SIGNAL_LOGS, SIGNAL_METRICS, SIGNAL_TRACES, IngestPipeline
+from collector.transport import (
     GRPC_CODE_BY_HTTP_STATUS,
+    answer_media_type,
     encode_logs_response,
     encode_metrics_response,
     encode_status,
     encode_trace_response,
 )
-from collector.errors import ForeignOrigin, IngestError, MisdirectedHost, PayloadTooLarge, Retryable
-from collector.pipeline import SIGNAL_LOGS, SIGNAL_METRICS, SIGNAL_TRACES, IngestPipeline, media_type
 from schemas.health import add_health_routes
 from schemas.hosts import EXEMPT_PATHS, HostPolicy, hostname, is_foreign_origin
 
 log = logging.getLogger(__name__)
-
-JSON = "application/json"
-PROTOBUF = "application/x-protobuf"
 
 # Langfuse's exporter posts to its own path; accepting it lets such apps switch by URL alone.
 ENCODERS = {
@@ -112,12 +110,8 @@ def http_error_response(exc: HTTPException) -> Response:
 
 
 def _response_media() -> str:
-    """The request's own media type (`application/protobuf` is answered as such), JSON when unreadable."""
-    try:
-        media_type(request.content_type)
-    except IngestError:
-        return JSON
-    return (request.content_type or "").split(";", 1)[0].strip().lower()
+    """Answers go in the request's encoding (collector.transport)."""
+    return answer_media_type(request.content_type)
 
 
 def _check_length(limit: int) -> None:

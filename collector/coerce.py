@@ -210,3 +210,13 @@ def utc_datetime(ns: Any) -> datetime:
         return EPOCH + timedelta(microseconds=micros)
     except (OverflowError, TypeError, ValueError, OSError):
         return EPOCH
+
+
+def str_or_empty(value: Any) -> str:
+    """A name-like field as text: '' for none, anything else as `str` makes it."""
+    return value if isinstance(value, str) else "" if value is None else str(value)
+
+
+def ns_or_zero(value: Any) -> int:
+    """A time in Unix ns when it is a positive int, else 0 (unset)."""
+    return value if type(value) is int and value > 0 else 0

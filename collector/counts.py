@@ -10,7 +10,7 @@ response's `partial_success` before the ack and on the span (`llmpulse.refused`)
 A reported cost above MAX_REPORTED_COST is refused the same way (that attribute is not used):
 two reported costs of 9e25 would wrap the Decimal(38, 12) sums of spend negative.
 
-One rule serves both places: the edge (`collector.decode.check_traces`, before the ack) and
+One rule serves both places: the edge (`collector.check.check_traces`, before the ack) and
 normalization (after it) call `refused_values` on the same attribute values, so what the
 response says was refused is exactly what is stored as NULL.
 """

@@ -1,8 +1,12 @@
-"""The ingest pipeline: decode → normalize → price → spool → queue for the writer.
+"""The ingest pipeline: check → spool → ack; then, on the writer's thread, build rows → insert.
 
-It knows nothing of HTTP (the edge hands it bytes and headers) nor of ClickHouse (the writer
-takes rows). Everything that can refuse a request runs before the spool append, so a refused
-request leaves nothing behind, and an acknowledged one is already on disk.
+A request is decompressed (`collector.transport`) and checked (`collector.check`), appended to
+the spool and acknowledged; its spans are decoded, normalized and priced later, by the writer,
+through the `SpanRowBuilder` (`collector.rows`) each queued item carries, so the ack never waits
+for that work. Everything that can refuse a request runs before the spool append, so a refused
+request leaves nothing behind, and an acknowledged one is already on disk. GenAI log events are
+few and small: their rows are made before the ack. It knows nothing of HTTP (the edge hands it
+bytes and header values) nor of ClickHouse (the writer takes rows).
 """
 
 from __future__ import annotations
@@ -15,25 +19,18 @@ import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from functools import partial
 from pathlib import Path
 from typing import Any
 
+from collector.check import check_traces
 from collector.counts import DEFAULT_MAX_COUNT
-from collector.decode import (
-    PROTOBUF_CONTENT_TYPE,
-    CheckedTraces,
-    check_traces,
-    decode_checked_traces,
-    decode_logs,
-    decompress_body,
-    validate_metrics,
-)
-from collector.errors import SpoolUnavailable, UnsupportedMediaType
+from collector.decode import decode_logs, validate_metrics
+from collector.errors import SpoolUnavailable
 from collector.messages import INPUT, OUTPUT, extract_log_messages
-from collector.normalize import normalize_span
-from collector.pricing import PriceBook, PriceOverride, price_row
+from collector.pricing import PriceBook, PriceOverride
+from collector.rows import SpanRowBuilder
 from collector.spool import Spool, SpoolRecord
+from collector.transport import PROTOBUF_CONTENT_TYPE, decompress_body, media_type
 from collector.writer import BatchWriter, WriteItem
 from schemas.fields import SPAN_COLUMNS
 from schemas.records import RawLogRecord
@@ -50,11 +47,6 @@ EVENT_COLUMNS = (
     "project_id", "trace_id", "span_id", "time", "event_name", "record_id", "body", "attributes",
     "input_messages", "output_messages",
 )
-CONTENT_TYPES = {
-    "application/x-protobuf": "application/x-protobuf",
-    "application/protobuf": "application/x-protobuf",
-    "application/json": "application/json",
-}
 
 
 @dataclass(frozen=True)
@@ -73,17 +65,6 @@ class IngestResult:
     accepted: int
     rejected: int
     message: str
-
-
-def media_type(content_type: str | None) -> str:
-    """The canonical media type of a Content-Type header, or UnsupportedMediaType."""
-    base = (content_type or "").split(";", 1)[0].strip().lower()
-    if base not in CONTENT_TYPES:
-        raise UnsupportedMediaType(
-            f"Content-Type {content_type or '(none)'!r} is not supported; send OTLP as "
-            "application/x-protobuf or application/json"
-        )
-    return CONTENT_TYPES[base]
 
 
 class PriceBookSource:
@@ -127,6 +108,8 @@ class IngestPipeline:
         self.max_body_bytes = max_body_bytes
         self.max_value_chars = max_value_chars
         self.max_tokens_per_call = max_tokens_per_call
+        self.span_rows = SpanRowBuilder(prices, max_value_chars=max_value_chars,
+                                        max_tokens_per_call=max_tokens_per_call)
 
     def accept(self, project: str, signal: str, content_type: str | None, encoding: str | None,
                body: bytes) -> IngestResult:
@@ -149,9 +132,9 @@ class IngestPipeline:
         return self._prepare_logs(project, media, raw)
 
     def _prepare_traces(self, project: str, media: str, raw: bytes) -> Prepared:
-        """Checked now, decoded and normalized later by the writer (see WriteItem.make_rows)."""
+        """Checked now; the writer builds the rows later (`SpanRowBuilder`, see WriteItem.make_rows)."""
         checked = check_traces(raw, media, self.max_tokens_per_call)
-        item = WriteItem(SPANS_TABLE, SPAN_COLUMNS, make_rows=partial(self._span_rows, project, checked))
+        item = WriteItem(SPANS_TABLE, SPAN_COLUMNS, make_rows=self.span_rows.recipe(project, checked))
         record = SpoolRecord(project, SIGNAL_TRACES, PROTOBUF_CONTENT_TYPE, checked.body)
         return Prepared(record, item, checked.valid, checked.rejected, checked.reasons)
 
@@ -173,15 +156,6 @@ class IngestPipeline:
             raise
         prepared.item.ticket = ticket
         self.writer.enqueue([prepared.item], prepared.rows)
-
-    def _span_rows(self, project: str, checked: CheckedTraces) -> list[dict[str, Any]]:
-        book = self.prices.current()
-        rows = []
-        for span in decode_checked_traces(checked).spans:
-            row = normalize_span(span, project, self.max_value_chars, self.max_tokens_per_call)
-            price_row(row, book)
-            rows.append(row)
-        return rows
 
     def replay_spool(self) -> int:
         """Re-queue what a previous process acknowledged but may not have written; returns rows."""

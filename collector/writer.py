@@ -37,8 +37,9 @@ RETRYABLE_ERRORS: tuple[type[BaseException], ...] = (OperationalError, Connectio
 
 @dataclass
 class WriteItem:
-    """Rows for one table, or the recipe for them: `make_rows` defers decoding and normalizing
-    to the writer thread, so a request is acknowledged once it is checked and spooled."""
+    """Rows for one table, or the recipe for them: `make_rows` (for spans, `rows.SpanRowBuilder`'s)
+    defers decode → normalize → price to the writer thread, so a request is acknowledged once it
+    is checked and spooled."""
 
     table: str
     columns: Sequence[str]

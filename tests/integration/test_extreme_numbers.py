@@ -21,9 +21,11 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
+from collector.check import check_traces
 from collector.counts import DEFAULT_MAX_COUNT, MAX_REPORTED_COST, REFUSED_ATTRIBUTE
-from collector.decode import PROTOBUF_CONTENT_TYPE, check_traces, decode_checked_traces
+from collector.decode import decode_checked_traces
 from collector.normalize import normalize_span
+from collector.transport import PROTOBUF_CONTENT_TYPE
 from schemas import conventions as cv
 from schemas import fields as f
 from tests.conftest import Running

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from collector import pipeline
+from collector import rows
 from collector.spool import Spool, SpoolRecord
 from tests.conftest import make_settings, start_service
 from tests.integration.test_ingest_edge import chat_span, export_body
@@ -26,7 +26,7 @@ def test_replay_keeps_what_it_cannot_write(tmp_path: Path, chdb_dsn: str, monkey
     def broken(*_args: object) -> dict:
         raise RuntimeError("normalizer bug")
 
-    monkeypatch.setattr(pipeline, "normalize_span", broken)
+    monkeypatch.setattr(rows, "normalize_span", broken)
     first = start_service(settings)
     first.service.stop()
     assert list(settings.spool_dir.glob("*.spool")), "the unwritable request must stay in the spool"

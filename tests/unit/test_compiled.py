@@ -20,7 +20,8 @@ from typing import Any
 
 import pytest
 
-from collector.decode import decode_logs, decode_traces, decompress_body
+from collector.decode import decode_logs, decode_traces
+from collector.transport import decompress_body
 from schemas import conventions as cv
 from schemas.records import RawLogRecord, RawSpan, SpanEvent, SpanLink
 from tests.corpus import corpus_available, iter_payload_records, labels

@@ -13,8 +13,9 @@ from typing import Any
 
 import pytest
 
-from collector.decode import decode_logs, decode_traces, decompress_body
+from collector.decode import decode_logs, decode_traces
 from collector.normalize import extract_log_messages, normalize_span
+from collector.transport import decompress_body
 from schemas import fields as f
 from tests.corpus import corpus_available, ground_truth, iter_payloads, labels
 

@@ -18,19 +18,17 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 from opentelemetry.proto.trace.v1.trace_pb2 import Status as SpanStatus
 
-from collector.decode import (
-    check_traces,
-    decode_logs,
-    decode_traces,
+from collector.check import check_traces
+from collector.decode import decode_logs, decode_traces, validate_metrics
+from collector.errors import DecodeError, Overloaded, PayloadTooLarge, UnsupportedMediaType
+from collector.transport import (
     decompress_body,
     encode_logs_response,
     encode_metrics_response,
     encode_status,
     encode_trace_response,
     response_content_type,
-    validate_metrics,
 )
-from collector.errors import DecodeError, Overloaded, PayloadTooLarge, UnsupportedMediaType
 from tests.corpus import corpus_available, iter_payload_records, labels, load_payload, manifest_items
 
 LIMIT = 64 << 20

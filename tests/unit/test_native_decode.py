@@ -17,10 +17,12 @@ from opentelemetry.proto.common.v1.common_pb2 import AnyValue, ArrayValue, Instr
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
-from collector import _otlp, decode
+from collector import _otlp, check
+from collector.check import check_traces
 from collector.counts import COST_KEYS
-from collector.decode import PROTOBUF_CONTENT_TYPE, check_traces, decode_checked_traces, decode_traces
+from collector.decode import decode_checked_traces, decode_traces
 from collector.errors import DecodeError
+from collector.transport import PROTOBUF_CONTENT_TYPE
 from tests.corpus import corpus_available, iter_payload_records, labels
 from tests.shapes import shape
 from tests.unit.test_decode import LIMIT, decompress_body
@@ -158,7 +160,7 @@ def test_the_count_check_before_the_ack_says_what_the_reference_says(monkeypatch
         span.attributes.extend(kept)
     bodies = RANDOM_BODIES + [body_of(*spans[at:at + 3]) for at in range(0, 400, 3)]
     native = [check_traces(body, PROTOBUF) for body in bodies]
-    monkeypatch.setattr(decode, "_otlp", None)
+    monkeypatch.setattr(check, "_otlp", None)
     assert native == [check_traces(body, PROTOBUF) for body in bodies]
     reasons = " ".join(" ".join(c.reasons) for c in native)
     assert reasons.count("is not a token count") > 50 and reasons.count("is not the cost of one call") > 10
