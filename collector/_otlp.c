@@ -422,11 +422,11 @@ static const char *id_problem(SpanFields *s) {
     return NULL;
 }
 
-/* 2300-01-01T00:00:00Z in ns; decode.py's _END_OF_STORAGE_NS and _TIME_PROBLEM say the same. */
+/* 2300-01-01T00:00:00Z in ns; check.py's _END_OF_STORAGE_NS and _TIME_PROBLEM say the same. */
 #define END_OF_STORAGE_NS 10413792000000000000ULL
 #define AFTER_STORAGE " is after 2299-12-31, the last day storage holds; send the time in Unix nanoseconds"
 
-/* Why a span cannot be stored, as decode.py's _span_problem says it, or NULL. */
+/* Why a span cannot be stored, as check.py's span_problem says it, or NULL. */
 static const char *span_problem(SpanFields *s) {
     const char *problem = id_problem(s);
     if (problem) return problem;

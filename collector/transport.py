@@ -61,11 +61,6 @@ def answer_media_type(content_type: str | None) -> str:
     return media if media in CONTENT_TYPES else JSON_CONTENT_TYPE
 
 
-def response_content_type(request_content_type: str | None) -> str:
-    """OTLP/HTTP answers in the encoding of the request; anything unreadable gets protobuf."""
-    return JSON_CONTENT_TYPE if _is_json(request_content_type) else PROTOBUF_CONTENT_TYPE
-
-
 def _is_json(content_type: str | None) -> bool:
     return base_media_type(content_type) == JSON_CONTENT_TYPE
 

@@ -22,12 +22,12 @@ from collector.check import check_traces
 from collector.decode import decode_logs, decode_traces, validate_metrics
 from collector.errors import DecodeError, Overloaded, PayloadTooLarge, UnsupportedMediaType
 from collector.transport import (
+    answer_media_type,
     decompress_body,
     encode_logs_response,
     encode_metrics_response,
     encode_status,
     encode_trace_response,
-    response_content_type,
 )
 from tests.corpus import corpus_available, iter_payload_records, labels, load_payload, manifest_items
 
@@ -438,8 +438,8 @@ def test_logs_and_metrics_responses() -> None:
 def test_status_body_in_request_encoding() -> None:
     assert json.loads(encode_status(3, "fix it", JSON)) == {"code": 3, "message": "fix it"}
     assert Status.FromString(encode_status(14, "busy", PROTOBUF)) == Status(code=14, message="busy")
-    assert response_content_type("text/plain") == PROTOBUF
-    assert response_content_type("application/json; charset=utf-8") == JSON
+    assert answer_media_type("application/json; charset=utf-8") == JSON
+    assert answer_media_type("application/x-protobuf") == PROTOBUF
 
 
 def test_error_hierarchy_statuses() -> None:
