@@ -14,7 +14,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from llmpulse.demo import run_demo
 from tests.conftest import Running, make_settings, start_service
 from tests.e2e.browser import browser, choose, console_errors, screenshot, wait_for, wait_text  # noqa: F401 (the fixture)
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.spans import Call
 
 pytestmark = pytest.mark.slow
 PAGES = ("/", "/traces", "/costs", "/quality", "/alerts", "/settings")
@@ -27,8 +27,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[
     run_demo(running.otlp_url, traces=120, seed=3, days=0.5)
     hostile = Call(77, 1, extra={"gen_ai.output.messages": json.dumps([{"role": "assistant", "content": XSS}]),
                                  "gen_ai.input.messages": json.dumps([{"role": "user", "content": "hi"}])})
-    assert running.post_otlp("/v1/traces", export_calls(hostile), PROTOBUF).status_code == 200
-    running.flush()
+    running.send_calls(hostile)
     yield running
     running.service.stop()
 

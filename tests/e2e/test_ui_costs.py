@@ -14,7 +14,7 @@ from detectors.alerts.budget import parse_budget
 from llmpulse.demo import run_demo
 from tests.conftest import Running, make_settings, start_service
 from tests.e2e.browser import browser, console_errors, screenshot, wait_for, wait_text  # noqa: F401 (the fixture)
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.spans import Call
 
 pytestmark = pytest.mark.slow
 UNKNOWN_MODEL = "acme-private-llm"
@@ -25,8 +25,7 @@ def costly(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[
     running = start_service(make_settings(tmp_path_factory.mktemp("ui-costs"), chdb_dsn))
     run_demo(running.otlp_url, traces=80, seed=5, days=0.5)
     private = [Call(9000 + i, 1, model=UNKNOWN_MODEL, user="u-private", tags=("private",)) for i in range(3)]
-    assert running.post_otlp("/v1/traces", export_calls(*private), PROTOBUF).status_code == 200
-    running.flush()
+    running.send_calls(*private)
     for amount, period in ((5, "day"), (100, "month")):
         spec = parse_budget({"amount_usd": amount, "period": period}, known_channels=set()).to_json()
         running.service.alert_store.create_budget("default", spec)

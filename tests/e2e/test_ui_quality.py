@@ -7,22 +7,17 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from llmpulse.demo import run_demo
-from tests.conftest import Running, make_settings, run_detector, start_service
+from tests.conftest import Running, api, make_settings, run_detector, start_service
 from tests.e2e.browser import browser, console_errors, screenshot, wait_for  # noqa: F401 (the fixture)
 from tests.e2e.test_ui import XSS
 
 pytestmark = pytest.mark.slow
 PAGE = "/quality?range=7d"
-
-
-def api(running: Running, method: str, path: str, body: object = None, **params: object) -> requests.Response:
-    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, params=params)
 
 
 @pytest.fixture(scope="module")

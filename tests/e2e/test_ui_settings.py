@@ -13,7 +13,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from schemas.users import UserStore
 from tests.conftest import Running, login_session, make_settings, start_service
 from tests.e2e.browser import browser, console_errors, screenshot, type_into, wait_for, wait_text  # noqa: F401 (the fixture)
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.spans import Call
 
 pytestmark = pytest.mark.slow
 
@@ -59,9 +59,7 @@ def test_a_key_created_in_the_ui_is_shown_once_ingests_and_revokes(running: Runn
     assert "OTEL_EXPORTER_OTLP_ENDPOINT=" in usage
     screenshot(browser, "settings-key-created")
 
-    body = export_calls(Call(0x5E77, 1))
-    assert running.post_otlp("/v1/traces", body, {**PROTOBUF, "Authorization": f"Bearer {key}"}).status_code == 200
-    running.flush()
+    running.send_calls(Call(0x5E77, 1), headers={"Authorization": f"Bearer {key}"})
     traces = running.get("/api/v1/traces", project="ui-keys").json()["traces"]
     assert [t["trace_id"] for t in traces] == [f"{0x5E77:032x}"]
 

@@ -7,13 +7,12 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
 
 import pytest
 import requests
 
 from detectors.notify.dispatcher import TEST_POLICY
-from tests.conftest import Running
+from tests.conftest import Running, api
 from tests.receiver import Receiver, Reply
 
 CLICKS = 10
@@ -21,10 +20,6 @@ CLICKS = 10
 # it waited for a thread held by a test send, seconds on end (8.19 s in the issue).
 HEALTHZ_BOUND = 1.0
 PROBES = 5
-
-
-def api(running: Running, method: str, path: str, body: Any = None) -> requests.Response:
-    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, timeout=120)
 
 
 def add_webhook(running: Running, receiver: Receiver, name: str) -> int:

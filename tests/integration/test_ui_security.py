@@ -154,8 +154,7 @@ def test_loopback_collector_refuses_foreign_hosts_and_origins(running: Running) 
     assert rebound.status_code == 421
     foreign = running.post_otlp("/v1/traces", body, {**PROTOBUF, "Origin": "http://attacker.example"})
     assert foreign.status_code == 403
-    assert running.post_otlp("/v1/traces", body, {**PROTOBUF, "Host": f"localhost:{port}"}).status_code == 200
-    running.flush()
+    running.send(body, headers={"Host": f"localhost:{port}"})
     assert running.get("/api/v1/traces").json()["total"] == 1  # the refused ones stored nothing
 
 
