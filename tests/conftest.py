@@ -107,6 +107,20 @@ def run_detectors(running: ServesUi, *names: str) -> list[dict]:
     return runs
 
 
+def settled_deliveries(running: ServesUi, path: str, count: int, timeout: float = 30) -> list[dict]:
+    """The notification deliveries listed at `path` (an alert, a channel) once at least `count`
+    exist and none is pending. A detector run or a channel test records its deliveries before it
+    answers, so after one this list is complete: a delivery it should not have made is in it."""
+    found: list[dict] = []
+
+    def settled() -> bool:
+        found[:] = api(running, "GET", path).json()["deliveries"]
+        return len(found) >= count and all(d["status"] != "pending" for d in found)
+
+    wait_for(settled, timeout, f"deliveries at {path} did not finish")
+    return found
+
+
 def run_detector(running: ServesUi, name: str) -> dict:
     (run,) = run_detectors(running, name)
     return run

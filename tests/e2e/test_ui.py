@@ -8,12 +8,22 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from llmpulse.demo import run_demo
 from tests.conftest import Running, make_settings, start_service
-from tests.e2e.browser import browser, choose, console_errors, screenshot, wait_for, wait_text  # noqa: F401 (the fixture)
+from tests.e2e.browser import (  # noqa: F401 (the fixture)
+    browser,
+    choose,
+    console_errors,
+    dash_idle,
+    screenshot,
+    wait_for,
+    wait_idle,
+    wait_text,
+)
 from tests.spans import Call
 
 pytestmark = pytest.mark.slow
@@ -36,7 +46,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[
 def test_every_page_loads_without_console_errors(filled: Running, browser, path: str) -> None:  # noqa: F811
     browser.get(filled.ui_url + path)
     wait_for(browser, "#page h1")
-    time.sleep(0.5)  # let late callbacks and figures finish
+    wait_idle(browser)  # late callbacks and figures done
     assert browser.find_element(By.CSS_SELECTOR, "#page h1").text
     screenshot(browser, "page-" + (path.strip("/") or "overview"))
     assert console_errors(browser) == []
@@ -49,10 +59,14 @@ def test_overview_shows_kpis_and_the_range_filter_changes_the_charts(filled: Run
     assert day not in ("", "\u2013", "0")
     browser.find_element(By.ID, "range-1h").click()
     WebDriverWait(browser, 20).until(lambda d: "range=1h" in d.current_url)
-    wait_for(browser, "#page h1")
-    time.sleep(1.0)
-    hour = browser.find_element(By.CSS_SELECTOR, "#page").text
-    assert "No LLM calls yet" in hour or browser.find_element(By.CSS_SELECTOR, "#kpi-requests .value").text != day
+
+    def hour_shown(driver) -> bool:
+        kpi = driver.find_elements(By.CSS_SELECTOR, "#kpi-requests .value")
+        return dash_idle(driver) and ("No LLM calls yet" in driver.find_element(By.CSS_SELECTOR, "#page").text
+                                      or (bool(kpi) and kpi[0].text != day))
+
+    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+        hour_shown, f"the last hour still shows the day's {day} requests")
     assert console_errors(browser) == []
 
 

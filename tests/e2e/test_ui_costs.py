@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -13,7 +12,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 from detectors.alerts.budget import parse_budget
 from llmpulse.demo import run_demo
 from tests.conftest import Running, make_settings, start_service
-from tests.e2e.browser import browser, console_errors, screenshot, wait_for, wait_text  # noqa: F401 (the fixture)
+from tests.e2e.browser import browser, console_errors, screenshot, wait_for, wait_idle, wait_text  # noqa: F401 (the fixture)
 from tests.spans import Call
 
 pytestmark = pytest.mark.slow
@@ -45,7 +44,7 @@ def test_the_costs_page_shows_spend_budgets_savings_and_unpriced_models(costly: 
     assert "$5.00 per day" in budgets and "$100.00 per month" in budgets
     assert UNKNOWN_MODEL in browser.find_element(By.ID, "unpriced-table").text
     assert "30 s" in browser.find_element(By.ID, "price-note").text
-    time.sleep(0.5)  # let the figures finish drawing
+    wait_idle(browser)  # the figures done drawing
     screenshot(browser, "costs")
     assert console_errors(browser) == []
 

@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 
 from detectors.notify.webhook import SIGNATURE_HEADER, verify_signature
-from tests.conftest import Running, api, run_detectors, wait_for
+from tests.conftest import Running, api, run_detectors, settled_deliveries
 from tests.receiver import Receiver, Reply
 from tests.spans import Call
 
@@ -37,19 +37,6 @@ def by_path(receiver: Receiver, path: str) -> list[Any]:
 
 def wait_deliveries(running: Running, incident_id: int, count: int) -> list[dict]:
     return settled_deliveries(running, f"/alerts/{incident_id}", count)
-
-
-def settled_deliveries(running: Running, path: str, count: int) -> list[dict]:
-    """The deliveries listed at `path` once at least `count` exist and none is pending. A detector
-    run records its deliveries before it returns, so after a run this list is complete."""
-    found: list[dict] = []
-
-    def settled() -> bool:
-        found[:] = api(running, "GET", path).json()["deliveries"]
-        return len(found) >= count and all(d["status"] != "pending" for d in found)
-
-    wait_for(settled, 20, f"deliveries at {path} did not finish")
-    return found
 
 
 def test_channels_keep_secrets_and_send_a_test(running: Running, receiver: Receiver) -> None:

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from detectors.notify.dispatcher import TEST_POLICY
-from tests.conftest import Running, api
+from tests.conftest import Running, api, settled_deliveries
 from tests.receiver import Receiver, Reply
 
 CLICKS = 10
@@ -35,13 +35,7 @@ def healthz_seconds(running: Running) -> float:
 
 
 def finished_deliveries(running: Running, channel_id: int, count: int) -> list[dict]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        log = api(running, "GET", f"/channels/{channel_id}/deliveries").json()["deliveries"]
-        if len(log) >= count and all(d["status"] != "pending" for d in log):
-            return log
-        time.sleep(0.05)
-    raise AssertionError(f"the test deliveries of channel {channel_id} did not finish")
+    return settled_deliveries(running, f"/channels/{channel_id}/deliveries", count)
 
 
 def probe_healthz(running: Running) -> list[float]:
