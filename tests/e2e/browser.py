@@ -74,7 +74,7 @@ def dash_idle(driver: webdriver.Chrome) -> bool:
 
 def wait_idle(driver: webdriver.Chrome, timeout: float = 20) -> None:
     """Wait until the page's late callbacks and figures are done (see `dash_idle`)."""
-    WebDriverWait(driver, timeout).until(dash_idle, "Dash callbacks or figures still pending")
+    WebDriverWait(driver, timeout, poll_frequency=0.1).until(dash_idle, "Dash callbacks or figures still pending")
 
 
 def wait_text(driver: webdriver.Chrome, css: str, text: str, timeout: float = 20) -> None:

@@ -65,7 +65,7 @@ def test_overview_shows_kpis_and_the_range_filter_changes_the_charts(filled: Run
         return dash_idle(driver) and ("No LLM calls yet" in driver.find_element(By.CSS_SELECTOR, "#page").text
                                       or (bool(kpi) and kpi[0].text != day))
 
-    WebDriverWait(browser, 20, ignored_exceptions=(StaleElementReferenceException,)).until(
+    WebDriverWait(browser, 20, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(
         hour_shown, f"the last hour still shows the day's {day} requests")
     assert console_errors(browser) == []
 
