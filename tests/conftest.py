@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Protocol
@@ -18,6 +18,7 @@ import requests
 
 from llmpulse.app import Llmpulse
 from llmpulse.config import Settings
+from tests.spans import PROTOBUF, Call, export_calls
 
 # `receiver`: a local stand-in for Slack, PagerDuty and webhooks; `metadata`: SQLite and PostgreSQL.
 pytest_plugins = ["tests.receiver", "tests.metadata_db"]
@@ -52,6 +53,26 @@ class Running:
     def post_otlp(self, path: str, body: bytes, headers: dict[str, str]) -> requests.Response:
         return requests.post(self.otlp_url + path, data=body, headers=headers, timeout=30)
 
+    def send(self, *bodies: bytes, headers: dict[str, str] | None = None) -> list[requests.Response]:
+        """POST each OTLP/protobuf trace request, require a 200 for each, then flush once, so the
+        spans are queryable when this returns. The responses carry any partial success."""
+        responses = [post_traces(self.otlp_url, body, headers) for body in bodies]
+        self.flush()
+        return responses
+
+    def send_calls(self, *calls: Call, headers: dict[str, str] | None = None) -> requests.Response:
+        """`send` of one request carrying these calls (tests.spans.export_calls)."""
+        (response,) = self.send(export_calls(*calls), headers=headers)
+        return response
+
+
+def post_traces(otlp_url: str, body: bytes, headers: dict[str, str] | None = None) -> requests.Response:
+    """POST one OTLP/protobuf trace request to a collector, in-process or a `serve` subprocess, and
+    require its 200. `headers` add to (or override) the protobuf Content-Type."""
+    response = requests.post(otlp_url + "/v1/traces", data=body, headers={**PROTOBUF, **(headers or {})}, timeout=30)
+    assert response.status_code == 200, response.content
+    return response
+
 
 def start_service(settings: Settings) -> Running:
     service = Llmpulse(settings)
@@ -68,16 +89,36 @@ class ServesUi(Protocol):
     ui_url: str
 
 
-def run_detectors(running: ServesUi, *names: str) -> list[dict]:
-    """Run detectors now through the API (every one when none is named); each run must end ok.
+def api(running: ServesUi, method: str, path: str, body: object = None, **params: object) -> requests.Response:
+    """One call to the read/write API under /api/v1 (JSON body, query parameters); the caller checks
+    the status. The HTTP timeout only guards against a hang: it is pytest's per-test limit."""
+    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, params=params or None,
+                            timeout=300)
 
-    The HTTP timeout only guards against a hang: it is pytest's per-test limit (pyproject.toml)."""
-    body = {"detectors": list(names)} if names else None
-    response = requests.post(running.ui_url + "/api/v1/detectors/run", json=body, timeout=300)
+
+def run_detectors(running: ServesUi, *names: str) -> list[dict]:
+    """Run detectors now through the API (every one when none is named); each run must end ok, and
+    the alerts run must report no rule or budget that failed (it goes on past one that raised)."""
+    response = api(running, "POST", "/detectors/run", {"detectors": list(names)} if names else None)
     assert response.status_code == 200, response.text
     runs = response.json()["runs"]
     assert all(r["outcome"] == "ok" for r in runs), runs
+    assert "failed" not in " ".join(r["message"] for r in runs if r["detector"] == "alerts"), runs
     return runs
+
+
+def settled_deliveries(running: ServesUi, path: str, count: int, timeout: float = 30) -> list[dict]:
+    """The notification deliveries listed at `path` (an alert, a channel) once at least `count`
+    exist and none is pending. A detector run or a channel test records its deliveries before it
+    answers, so after one this list is complete: a delivery it should not have made is in it."""
+    found: list[dict] = []
+
+    def settled() -> bool:
+        found[:] = api(running, "GET", path).json()["deliveries"]
+        return len(found) >= count and all(d["status"] != "pending" for d in found)
+
+    wait_for(settled, timeout, f"deliveries at {path} did not finish")
+    return found
 
 
 def run_detector(running: ServesUi, name: str) -> dict:
@@ -85,16 +126,26 @@ def run_detector(running: ServesUi, name: str) -> dict:
     return run
 
 
+def wait_for(condition: Callable[[], object], timeout: float, message: str, poll: float = 0.02) -> float:
+    """Poll until `condition()` is truthy and return the seconds it took; fail with `message` after
+    `timeout`. Tests wait on what they need to see, never for a fixed time that decides a result."""
+    start = time.monotonic()
+    while not condition():
+        if time.monotonic() - start > timeout:
+            raise AssertionError(f"{message} (not within {timeout} s)")
+        time.sleep(poll)
+    return time.monotonic() - start
+
+
 def wait_ready(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=2).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.05)
-    raise AssertionError(f"{url} not ready within {timeout}s")
+    wait_for(lambda: answers_200(url), timeout, f"{url} not ready", poll=0.05)
+
+
+def answers_200(url: str) -> bool:
+    try:
+        return requests.get(url, timeout=2).status_code == 200
+    except requests.ConnectionError:
+        return False
 
 
 def login_session(ui_url: str, username: str, password: str) -> requests.Session:

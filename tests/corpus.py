@@ -17,6 +17,8 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 SIGNALS = ("traces", "logs", "metrics")
 _MANIFEST_ROW = re.compile(r"^\| ((?:logs/|metrics/)?\d{3}\.bin) \| (\w+) \| (\d+) \|")
 _MANIFEST_RUN = re.compile(r"^### `([^`]+)`")
@@ -62,6 +64,12 @@ def corpus_dir() -> Path:
 
 def corpus_available() -> bool:
     return (corpus_dir() / "MANIFEST.md").is_file()
+
+
+# Every corpus test is skipped, saying where it looked, when the corpus is absent (never in CI:
+# see conftest.pytest_sessionstart). Tests find the corpus only through this module.
+needs_corpus = pytest.mark.skipif(not corpus_available(),
+                                  reason=f"OTLP corpus not found at {corpus_dir()} (set LLMPULSE_CORPUS_DIR)")
 
 
 def labels() -> list[str]:

@@ -57,6 +57,26 @@ def wait_for(driver: webdriver.Chrome, css: str, timeout: float = 20) -> WebElem
     return WebDriverWait(driver, timeout).until(ec.presence_of_element_located((By.CSS_SELECTOR, css)))
 
 
+# Dash's renderer keeps its state in the Redux stores it lists on window.dash_stores: `isLoading`
+# and `pendingCallbacks` say whether callbacks are still out; a graph still drawing carries
+# the dash-graph--pending class (dcc.Graph).
+_DASH_IDLE = """
+const stores = window.dash_stores || [];
+return stores.length > 0 && stores.every(s => !s.getState().isLoading && !(s.getState().pendingCallbacks || []).length)
+    && !document.querySelector('.dash-graph--pending, [data-dash-is-loading="true"]');
+"""
+
+
+def dash_idle(driver: webdriver.Chrome) -> bool:
+    """No Dash callback pending and no graph still drawing."""
+    return bool(driver.execute_script(_DASH_IDLE))
+
+
+def wait_idle(driver: webdriver.Chrome, timeout: float = 20) -> None:
+    """Wait until the page's late callbacks and figures are done (see `dash_idle`)."""
+    WebDriverWait(driver, timeout, poll_frequency=0.1).until(dash_idle, "Dash callbacks or figures still pending")
+
+
 def wait_text(driver: webdriver.Chrome, css: str, text: str, timeout: float = 20) -> None:
     WebDriverWait(driver, timeout).until(ec.text_to_be_present_in_element((By.CSS_SELECTOR, css), text))
 

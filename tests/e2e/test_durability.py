@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import resource
 import threading
-import time
 from functools import partial
 from pathlib import Path
 
@@ -14,6 +13,7 @@ from google.rpc.status_pb2 import Status
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
+from tests.conftest import wait_for
 from tests.e2e.server import start_server
 from tests.integration.test_ingest_edge import PROTOBUF, chat_span, export_body
 
@@ -46,7 +46,11 @@ def test_kill9_under_load_loses_no_acked_span(tmp_path: Path) -> None:
                for n in range(3)]
     for sender in senders:
         sender.start()
-    time.sleep(4.5)
+    # Kill once a batch is written and more spans are acknowledged after it, so that the restart
+    # finds rows both in the store and only in the spool (a flush every 3 s, as once slept for).
+    wait_for(lambda: stored_traces(server.ui_url) > 0, 30, "no batch was written under load", poll=0.2)
+    written = len(acked)
+    wait_for(lambda: len(acked) >= written + 3, 30, "no more traces acknowledged after the first batch")
     server.kill9()
     stop.set()
     for sender in senders:
@@ -65,6 +69,10 @@ def test_kill9_under_load_loses_no_acked_span(tmp_path: Path) -> None:
         assert total["total"]["requests"] == SPANS_PER_TRACE * len(counts)
     finally:
         assert restarted.terminate() == 0
+
+
+def stored_traces(ui_url: str) -> int:
+    return requests.get(ui_url + "/api/v1/traces", params={"from": "0", "limit": 1}, timeout=30).json()["total"]
 
 
 def limit_file_size(limit: int) -> None:

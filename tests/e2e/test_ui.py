@@ -8,13 +8,23 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from llmpulse.demo.send import run_demo
 from tests.conftest import Running, make_settings, start_service
-from tests.e2e.browser import browser, choose, console_errors, screenshot, wait_for, wait_text  # noqa: F401 (the fixture)
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.e2e.browser import (  # noqa: F401 (the fixture)
+    browser,
+    choose,
+    console_errors,
+    dash_idle,
+    screenshot,
+    wait_for,
+    wait_idle,
+    wait_text,
+)
+from tests.spans import Call
 
 pytestmark = pytest.mark.slow
 PAGES = ("/", "/traces", "/costs", "/quality", "/alerts", "/settings")
@@ -27,8 +37,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[
     run_demo(running.otlp_url, traces=120, seed=3, days=0.5)
     hostile = Call(77, 1, extra={"gen_ai.output.messages": json.dumps([{"role": "assistant", "content": XSS}]),
                                  "gen_ai.input.messages": json.dumps([{"role": "user", "content": "hi"}])})
-    assert running.post_otlp("/v1/traces", export_calls(hostile), PROTOBUF).status_code == 200
-    running.flush()
+    running.send_calls(hostile)
     yield running
     running.service.stop()
 
@@ -37,7 +46,7 @@ def filled(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[
 def test_every_page_loads_without_console_errors(filled: Running, browser, path: str) -> None:  # noqa: F811
     browser.get(filled.ui_url + path)
     wait_for(browser, "#page h1")
-    time.sleep(0.5)  # let late callbacks and figures finish
+    wait_idle(browser)  # late callbacks and figures done
     assert browser.find_element(By.CSS_SELECTOR, "#page h1").text
     screenshot(browser, "page-" + (path.strip("/") or "overview"))
     assert console_errors(browser) == []
@@ -50,10 +59,14 @@ def test_overview_shows_kpis_and_the_range_filter_changes_the_charts(filled: Run
     assert day not in ("", "\u2013", "0")
     browser.find_element(By.ID, "range-1h").click()
     WebDriverWait(browser, 20).until(lambda d: "range=1h" in d.current_url)
-    wait_for(browser, "#page h1")
-    time.sleep(1.0)
-    hour = browser.find_element(By.CSS_SELECTOR, "#page").text
-    assert "No LLM calls yet" in hour or browser.find_element(By.CSS_SELECTOR, "#kpi-requests .value").text != day
+
+    def hour_shown(driver) -> bool:
+        kpi = driver.find_elements(By.CSS_SELECTOR, "#kpi-requests .value")
+        return dash_idle(driver) and ("No LLM calls yet" in driver.find_element(By.CSS_SELECTOR, "#page").text
+                                      or (bool(kpi) and kpi[0].text != day))
+
+    WebDriverWait(browser, 20, poll_frequency=0.1, ignored_exceptions=(StaleElementReferenceException,)).until(
+        hour_shown, f"the last hour still shows the day's {day} requests")
     assert console_errors(browser) == []
 
 

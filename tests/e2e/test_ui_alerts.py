@@ -8,13 +8,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from detectors.notify.webhook import SIGNATURE_HEADER, verify_signature
 from llmpulse.demo.send import run_demo
-from tests.conftest import Running, make_settings, start_service
+from tests.conftest import Running, api, make_settings, start_service
 from tests.e2e.browser import (  # noqa: F401 (the fixture)
     browser,
     choose,
@@ -25,7 +24,7 @@ from tests.e2e.browser import (  # noqa: F401 (the fixture)
     wait_text,
 )
 from tests.receiver import Receiver, Reply, receiver  # noqa: F401 (the fixture)
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.spans import Call
 
 pytestmark = pytest.mark.slow
 SECRET = "whsec-ui-test"
@@ -36,14 +35,9 @@ def alerting(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterato
     running = start_service(make_settings(tmp_path_factory.mktemp("ui-alerts"), chdb_dsn))
     run_demo(running.otlp_url, traces=60, seed=11, days=0.25)
     # A priced call now: just after midnight UTC the demo may have spent nothing yet "today".
-    assert running.post_otlp("/v1/traces", export_calls(Call(9100)), PROTOBUF).status_code == 200
-    running.flush()
+    running.send_calls(Call(9100))
     yield running
     running.service.stop()
-
-
-def api(running: Running, method: str, path: str, body: object = None) -> requests.Response:
-    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, timeout=30)
 
 
 def open_alerts(driver, running: Running) -> None:

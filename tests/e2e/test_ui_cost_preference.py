@@ -9,7 +9,7 @@ from selenium.webdriver.common.by import By
 
 from tests.conftest import Running, make_settings, start_service
 from tests.e2e.browser import browser, choose, console_errors, screenshot, wait_for  # noqa: F401 (the fixture)
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.spans import Call
 
 pytestmark = pytest.mark.slow
 
@@ -33,8 +33,7 @@ def test_choosing_reported_cost_in_settings_shows_both_costs_in_the_trace(runnin
     running.service.pipeline.prices.refresh()  # what the collector does by itself within 30 s
 
     call = Call(0xC057, 1, input_tokens=1000, output_tokens=200, extra={"gen_ai.usage.cost": 0.0002})
-    assert running.post_otlp("/v1/traces", export_calls(call), PROTOBUF).status_code == 200
-    running.flush()
+    running.send_calls(call)
     browser.get(running.ui_url + f"/traces/{0xC057:032x}?range=7d")
     shown = wait_for(browser, ".cost-comparison").text
     # gpt-4o-mini list price: 1000 x $0.15/M + 200 x $0.60/M = $0.00027; the app said $0.0002.

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from decimal import Decimal
 
@@ -13,8 +12,8 @@ from selenium.webdriver.support.ui import WebDriverWait
 from detectors.alerts.budget_rules import parse_budget
 from llmpulse.demo.send import run_demo
 from tests.conftest import Running, make_settings, start_service
-from tests.e2e.browser import browser, console_errors, screenshot, wait_for, wait_text  # noqa: F401 (the fixture)
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.e2e.browser import browser, console_errors, screenshot, wait_for, wait_idle, wait_text  # noqa: F401 (the fixture)
+from tests.spans import Call
 
 pytestmark = pytest.mark.slow
 UNKNOWN_MODEL = "acme-private-llm"
@@ -25,8 +24,7 @@ def costly(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[
     running = start_service(make_settings(tmp_path_factory.mktemp("ui-costs"), chdb_dsn))
     run_demo(running.otlp_url, traces=80, seed=5, days=0.5)
     private = [Call(9000 + i, 1, model=UNKNOWN_MODEL, user="u-private", tags=("private",)) for i in range(3)]
-    assert running.post_otlp("/v1/traces", export_calls(*private), PROTOBUF).status_code == 200
-    running.flush()
+    running.send_calls(*private)
     for amount, period in ((5, "day"), (100, "month")):
         spec = parse_budget({"amount_usd": amount, "period": period}, known_channels=set()).to_json()
         running.service.alert_store.create_budget("default", spec)
@@ -46,7 +44,7 @@ def test_the_costs_page_shows_spend_budgets_savings_and_unpriced_models(costly: 
     assert "$5.00 per day" in budgets and "$100.00 per month" in budgets
     assert UNKNOWN_MODEL in browser.find_element(By.ID, "unpriced-table").text
     assert "30 s" in browser.find_element(By.ID, "price-note").text
-    time.sleep(0.5)  # let the figures finish drawing
+    wait_idle(browser)  # the figures done drawing
     screenshot(browser, "costs")
     assert console_errors(browser) == []
 

@@ -3,26 +3,20 @@ the API, as a user would have it: what the page shows must agree with the JSON A
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 
 import pytest
-import requests
 from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
 from llmpulse.demo.send import run_demo
-from tests.conftest import Running, make_settings, run_detector, start_service
-from tests.e2e.browser import browser, console_errors, screenshot, wait_for  # noqa: F401 (the fixture)
+from tests.conftest import Running, api, make_settings, run_detector, start_service
+from tests.e2e.browser import browser, console_errors, screenshot, wait_for, wait_idle  # noqa: F401 (the fixture)
 from tests.e2e.test_ui import XSS
 
 pytestmark = pytest.mark.slow
 PAGE = "/quality?range=7d"
-
-
-def api(running: Running, method: str, path: str, body: object = None, **params: object) -> requests.Response:
-    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, params=params)
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +41,7 @@ def test_the_page_shows_the_rate_with_its_band_and_sample_sizes(scored: Running,
     browser.get(scored.ui_url + PAGE)
     wait_for(browser, "#quality-rate .main-svg")
     wait_for(browser, "#quality-flagged .flagged-row")
-    time.sleep(0.5)  # let the other figures finish drawing
+    wait_idle(browser)  # the other figures done drawing
     assert browser.find_elements(By.CSS_SELECTOR, "#quality-rate .js-fill")  # the 95% band
     assert browser.find_elements(By.CSS_SELECTOR, "#quality-rate .bars .point")  # spans scored per bucket
     screenshot(browser, "quality")

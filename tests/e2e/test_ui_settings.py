@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -12,8 +11,16 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from schemas.users import UserStore
 from tests.conftest import Running, login_session, make_settings, start_service
-from tests.e2e.browser import browser, console_errors, screenshot, type_into, wait_for, wait_text  # noqa: F401 (the fixture)
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.e2e.browser import (  # noqa: F401 (the fixture)
+    browser,
+    console_errors,
+    screenshot,
+    type_into,
+    wait_for,
+    wait_idle,
+    wait_text,
+)
+from tests.spans import Call
 
 pytestmark = pytest.mark.slow
 
@@ -29,7 +36,7 @@ def test_the_page_loads_without_console_errors(running: Running, browser) -> Non
     browser.get(running.ui_url + "/settings")
     wait_for(browser, "#projects")
     assert "default" in browser.find_element(By.ID, "projects").text
-    time.sleep(0.5)  # let late callbacks finish
+    wait_idle(browser)  # late callbacks done
     screenshot(browser, "settings")
     assert console_errors(browser) == []
 
@@ -59,9 +66,7 @@ def test_a_key_created_in_the_ui_is_shown_once_ingests_and_revokes(running: Runn
     assert "OTEL_EXPORTER_OTLP_ENDPOINT=" in usage
     screenshot(browser, "settings-key-created")
 
-    body = export_calls(Call(0x5E77, 1))
-    assert running.post_otlp("/v1/traces", body, {**PROTOBUF, "Authorization": f"Bearer {key}"}).status_code == 200
-    running.flush()
+    running.send_calls(Call(0x5E77, 1), headers={"Authorization": f"Bearer {key}"})
     traces = running.get("/api/v1/traces", project="ui-keys").json()["traces"]
     assert [t["trace_id"] for t in traces] == [f"{0x5E77:032x}"]
 

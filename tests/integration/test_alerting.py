@@ -7,30 +7,14 @@ import time
 from typing import Any
 
 import pytest
-import requests
 
 from detectors.notify.webhook import SIGNATURE_HEADER, verify_signature
-from tests.conftest import Running
+from tests.conftest import Running, api, run_detectors, settled_deliveries
 from tests.receiver import Receiver, Reply
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.spans import Call
 
 ROUTING_KEY = "R0UT1NGKEY0123456789abcdefABCDEF"
 SECRET = "whsec-test-secret"
-
-
-def api(running: Running, method: str, path: str, body: Any = None) -> requests.Response:
-    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, timeout=60)
-
-
-def send(running: Running, *calls: Call) -> None:
-    assert running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF).status_code == 200
-    running.flush()
-
-
-def run_detectors(running: Running) -> None:
-    runs = api(running, "POST", "/detectors/run").json()["runs"]
-    assert all(r["outcome"] == "ok" for r in runs), runs
-    assert "failed" not in " ".join(r["message"] for r in runs if r["detector"] == "alerts"), runs
 
 
 def channels(running: Running, receiver: Receiver) -> dict[str, int]:
@@ -52,13 +36,7 @@ def by_path(receiver: Receiver, path: str) -> list[Any]:
 
 
 def wait_deliveries(running: Running, incident_id: int, count: int) -> list[dict]:
-    deadline = time.monotonic() + 20
-    while time.monotonic() < deadline:
-        deliveries = api(running, "GET", f"/alerts/{incident_id}").json()["deliveries"]
-        if len(deliveries) >= count and all(d["status"] != "pending" for d in deliveries):
-            return deliveries
-        time.sleep(0.05)
-    raise AssertionError(f"deliveries of alert {incident_id} did not finish")
+    return settled_deliveries(running, f"/alerts/{incident_id}", count)
 
 
 def test_channels_keep_secrets_and_send_a_test(running: Running, receiver: Receiver) -> None:
@@ -128,7 +106,7 @@ def test_rule_fires_notifies_every_channel_once_and_resolves(running: Running, r
             "channels": list(ids.values())}
     created = api(running, "POST", "/alert-rules", rule)
     assert created.status_code == 201, created.text
-    send(running, *[Call(100 + i, error=i < 3) for i in range(4)])
+    running.send_calls(*[Call(100 + i, error=i < 3) for i in range(4)])
     run_detectors(running)
     alerts = api(running, "GET", "/alerts").json()
     assert [(a["state"], a["rule_id"], a["value"]) for a in alerts] == [("firing", created.json()["id"], 0.75)]
@@ -143,12 +121,12 @@ def test_rule_fires_notifies_every_channel_once_and_resolves(running: Running, r
     assert hook.json()["event"] == "firing" and hook.json()["value"] == 0.75
 
     run_detectors(running)  # still firing: no second notification before the re-notify interval
-    time.sleep(0.3)
+    assert len(wait_deliveries(running, alerts[0]["id"], 3)) == 3  # the run queued no delivery
     assert len(receiver.requests) == 3
     acked = api(running, "POST", f"/alerts/{alerts[0]['id']}/ack")
     assert acked.status_code == 200 and acked.json()["acknowledged_at"]
 
-    send(running, *[Call(200 + i) for i in range(30)])  # 3 errors in 34 calls: below 20%
+    running.send_calls(*[Call(200 + i) for i in range(30)])  # 3 errors in 34 calls: below 20%
     run_detectors(running)
     resolved = api(running, "GET", f"/alerts/{alerts[0]['id']}").json()
     assert resolved["state"] == "resolved"
@@ -166,7 +144,7 @@ def test_a_dead_channel_fails_with_a_reason_and_blocks_nothing(running: Running,
     rule = {"name": "any request", "metric": "cost_total", "comparator": ">=", "threshold": 0, "window": "1h",
             "channels": [hook["id"]]}
     assert api(running, "POST", "/alert-rules", rule).status_code == 201
-    send(running, Call(300))
+    running.send_calls(Call(300))
     started = time.monotonic()
     run_detectors(running)
     assert time.monotonic() - started < 5  # deliveries are retried off the detector's thread
@@ -181,16 +159,16 @@ def test_budget_kill_switch_and_threshold_notifications(running: Running, receiv
     budget = api(running, "POST", "/budgets", {"amount_usd": 0.0001, "period": "day", "thresholds_pct": [50, 100],
                                                "channels": [hook["id"]]})
     assert budget.status_code == 201, budget.text
-    send(running, Call(400, input_tokens=400, output_tokens=0))  # $0.00006 at gpt-4o-mini list price
+    running.send_calls(Call(400, input_tokens=400, output_tokens=0))  # $0.00006 at gpt-4o-mini list price
     status = api(running, "GET", "/budget/status").json()
     assert status["allowed"] is True and status["spent_exact"] == "0.00006" and status["crossed"] == [50]
-    send(running, Call(401, input_tokens=400, output_tokens=0))
+    running.send_calls(Call(401, input_tokens=400, output_tokens=0))
     status = api(running, "GET", "/budget/status").json()
     assert status["allowed"] is False and status["budget_usd"] == 0.0001 and status["period_end"]
     run_detectors(running)
     run_detectors(running)  # each threshold is announced once per period
     received = receiver.wait_for(2)
-    time.sleep(0.3)
+    assert len(settled_deliveries(running, f"/channels/{hook['id']}/deliveries", 2)) == 2  # both runs queued 2
     assert len(receiver.requests) == 2
     assert sorted(r.json()["threshold"] for r in received) == [50.0, 100.0]
     bad = api(running, "POST", "/budgets", {"amount_usd": -5, "period": "year"})

@@ -7,13 +7,12 @@ from __future__ import annotations
 import threading
 import time
 from concurrent.futures import Future, ThreadPoolExecutor
-from typing import Any
 
 import pytest
 import requests
 
 from detectors.notify.dispatcher import TEST_POLICY
-from tests.conftest import Running
+from tests.conftest import Running, api, settled_deliveries
 from tests.receiver import Receiver, Reply
 
 CLICKS = 10
@@ -21,10 +20,6 @@ CLICKS = 10
 # it waited for a thread held by a test send, seconds on end (8.19 s in the issue).
 HEALTHZ_BOUND = 1.0
 PROBES = 5
-
-
-def api(running: Running, method: str, path: str, body: Any = None) -> requests.Response:
-    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, timeout=120)
 
 
 def add_webhook(running: Running, receiver: Receiver, name: str) -> int:
@@ -40,13 +35,7 @@ def healthz_seconds(running: Running) -> float:
 
 
 def finished_deliveries(running: Running, channel_id: int, count: int) -> list[dict]:
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        log = api(running, "GET", f"/channels/{channel_id}/deliveries").json()["deliveries"]
-        if len(log) >= count and all(d["status"] != "pending" for d in log):
-            return log
-        time.sleep(0.05)
-    raise AssertionError(f"the test deliveries of channel {channel_id} did not finish")
+    return settled_deliveries(running, f"/channels/{channel_id}/deliveries", count)
 
 
 def probe_healthz(running: Running) -> list[float]:

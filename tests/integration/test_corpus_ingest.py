@@ -11,7 +11,7 @@ import pytest
 from tests import corpus
 from tests.conftest import Running
 
-pytestmark = pytest.mark.skipif(not corpus.corpus_available(), reason="shared/otlp-corpus not checked out")
+pytestmark = corpus.needs_corpus
 
 LABELS = corpus.labels() if corpus.corpus_available() else []
 PATHS = {"traces": "/v1/traces", "logs": "/v1/logs", "metrics": "/v1/metrics"}

@@ -8,7 +8,7 @@ from decimal import Decimal
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 
 from tests.conftest import Running
-from tests.integration.test_ingest_edge import PROTOBUF, chat_span, export_body
+from tests.integration.test_ingest_edge import chat_span, export_body
 
 
 def priced_call(running: Running, trace: int, model: str, **extra: object) -> dict:
@@ -16,8 +16,7 @@ def priced_call(running: Running, trace: int, model: str, **extra: object) -> di
     for key, value in extra.items():
         any_value = AnyValue(double_value=value) if isinstance(value, float) else AnyValue(string_value=str(value))
         span.attributes.append(KeyValue(key=key, value=any_value))
-    assert running.post_otlp("/v1/traces", export_body(span), PROTOBUF).ok
-    running.flush()
+    running.send(export_body(span))
     spans = running.get(f"/api/v1/traces/{trace:032x}").json()["spans"]
     return spans[0]
 
@@ -50,8 +49,7 @@ def test_per_request_fee_is_stored_as_its_own_part(running: Running) -> None:
     for attribute in span.attributes:
         if attribute.key == "gen_ai.provider.name":
             attribute.value.string_value = "perplexity"
-    assert running.post_otlp("/v1/traces", export_body(span), PROTOBUF).ok
-    running.flush()
+    running.send(export_body(span))
     (call,) = running.get(f"/api/v1/traces/{5:032x}").json()["spans"]
     parts = [Decimal(str(call[name])) for name in ("cost_input", "cost_output", "cost_request")]
     assert parts[2] > parts[0] + parts[1]  # sonar's fee per request outweighs 110 tokens

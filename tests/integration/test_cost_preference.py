@@ -5,17 +5,11 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import requests
-
-from tests.conftest import Running
+from tests.conftest import Running, api
 from tests.integration.test_cost_ingest import priced_call
 
 OURS = Decimal("0.000021")  # gpt-4o-mini, 100 input and 10 output tokens at list price
 REPORTED = 0.0001  # what the app's own (negotiated, or stale) table says
-
-
-def put_project(running: Running, body: dict) -> requests.Response:
-    return requests.put(running.ui_url + "/api/v1/projects/default", json=body, timeout=30)
 
 
 def test_reported_cost_counts_when_the_project_prefers_it(running: Running) -> None:
@@ -24,9 +18,9 @@ def test_reported_cost_counts_when_the_project_prefers_it(running: Running) -> N
     assert listed["cost_comparison"] == {"counted": "list_price", "computed": float(OURS), "reported": REPORTED,
                                          "difference_pct": 376.19}  # +376.19%
 
-    bad = put_project(running, {"cost_preference": "cheapest"})
+    bad = api(running, "PUT", "/projects/default", {"cost_preference": "cheapest"})
     assert bad.status_code == 400 and "cost_preference must be 'computed' or 'reported'" in bad.json()["error"]
-    saved = put_project(running, {"cost_preference": "reported"})
+    saved = api(running, "PUT", "/projects/default", {"cost_preference": "reported"})
     assert saved.status_code == 200 and saved.json()["cost_preference"] == "reported"
     projects = running.get("/api/v1/projects").json()["projects"]
     assert {p["name"]: p["cost_preference"] for p in projects} == {"default": "reported"}

@@ -4,14 +4,13 @@ of their own, one in flight per channel, so a hung endpoint under test never del
 from __future__ import annotations
 
 import threading
-import time
-from collections.abc import Callable
 
 from detectors.notify.dispatcher import Dispatcher
 from detectors.outbound import RetryPolicy
 from schemas.alerting import AlertStore
 from schemas.metadata import Metadata
 from schemas.secrets import SecretBox
+from tests.conftest import wait_for
 from tests.receiver import Receiver, Recorded, Reply
 from tests.unit.detectors.test_notify_slack import make_notification
 
@@ -75,7 +74,7 @@ def test_closing_drops_queued_test_sends_and_logs_them(metadata: Metadata, recei
     closing = threading.Thread(target=dispatcher.close)
     closing.start()
     try:
-        wait_until(waiting.future.cancelled)
+        wait_for(waiting.future.cancelled, 10, "the queued test was not cancelled")
     finally:
         release.set()
     closing.join(timeout=30)
@@ -86,8 +85,3 @@ def test_closing_drops_queued_test_sends_and_logs_them(metadata: Metadata, recei
         "failed", 0, "not sent: the service stopped first")
 
 
-def wait_until(condition: Callable[[], bool], timeout: float = 10.0) -> None:
-    deadline = time.monotonic() + timeout
-    while not condition():
-        assert time.monotonic() < deadline, f"{condition} still false after {timeout} s"
-        time.sleep(0.01)

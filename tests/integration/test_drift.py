@@ -8,20 +8,15 @@ import time
 from datetime import UTC, datetime
 
 import pytest
-import requests
 
 import detectors.drift
 from detectors.worker import Worker
 from llmpulse.demo.send import run_demo
 from schemas.drift import insert_drift_events
-from tests.conftest import Running, run_detector
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.conftest import Running, api, run_detector
+from tests.spans import Call, export_calls
 
 DAY_NS = 86_400 * 10**9
-
-
-def api(running: Running, method: str, path: str, body: object = None, **params: object) -> requests.Response:
-    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, params=params)
 
 
 def test_the_demo_silent_update_is_found_in_each_project(running: Running) -> None:
@@ -70,9 +65,7 @@ def test_a_stable_stream_gives_no_event(running: Running, monkeypatch: pytest.Mo
                           duration_ms=300 + output * rng.uniform(18, 22), ttft_ms=rng.uniform(200, 400),
                           response_model="gpt-4o-2024-08-06", fingerprint="fp_stable", model="gpt-4o",
                           finish_reason=rng.choices(["stop", "length"], [0.95, 0.05])[0], error=rng.random() < 0.01))
-    for batch in range(0, len(calls), 300):
-        assert running.post_otlp("/v1/traces", export_calls(*calls[batch:batch + 300]), PROTOBUF).status_code == 200
-    running.flush()
+    running.send(*(export_calls(*calls[batch:batch + 300]) for batch in range(0, len(calls), 300)))
     workers = count_workers(monkeypatch)
     run = run_detector(running, "drift")
     assert run["rows_read"] >= 400 and run["rows_written"] == 0, run
@@ -84,8 +77,7 @@ def test_without_two_windows_to_compare_no_worker_starts(running: Running, monke
     """Calls of the last hour only: nothing to compare, so no SciPy child (~115 MB) for nothing."""
     now = time.time_ns()
     calls = [Call(20_000 + i, start_ns=now - (i + 1) * 10**9, model="gpt-4o") for i in range(100)]
-    assert running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF).status_code == 200
-    running.flush()
+    running.send_calls(*calls)
     workers = count_workers(monkeypatch)
     assert run_detector(running, "drift")["rows_read"] == 0
     assert workers == []

@@ -12,7 +12,7 @@ import pytest
 from schemas import store as store_module
 from schemas.store import READ_SPILL_BYTES, Store
 from tests.conftest import Running
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.spans import Call
 
 # chDB's jemalloc reads its options once, when the library loads: so in a fresh interpreter.
 _CONNECT = """
@@ -72,9 +72,7 @@ def test_a_summary_spilled_to_disk_equals_the_one_made_in_memory(running: Runnin
         if t % 10 == 0:
             calls.append(Call(700 + t, 2, start_ns=start + t * 10**7 + 10**6, duration_ms=40.0 + 3 * t,
                               model=model, user=f"u{t % 4}", response_id=f"s{t}"))
-    response = running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF)
-    assert response.status_code == 200, response.text
-    running.flush()
+    running.send_calls(*calls)
     now = datetime.now(UTC)
     window = {"from": (now - timedelta(hours=1)).isoformat(), "to": now.isoformat(), "group_by": "model"}
     in_memory = running.get("/api/v1/metrics/summary", **window).json()

@@ -19,7 +19,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from schemas import metrics
 from tests.conftest import Running, run_detectors
 from tests.integration.test_metrics_detector import hours_ago, points_by_key, series
-from tests.spans import PROTOBUF, any_value
+from tests.spans import any_value
 
 HAIKU = "claude-3-5-haiku-20241022"
 OPENLIT = "openlit.instrumentation.anthropic"
@@ -65,12 +65,6 @@ def export(base_ns: int, *spans: Failed) -> bytes:
                                      ).SerializeToString()
 
 
-def send(running: Running, base_ns: int, *spans: Failed) -> None:
-    response = running.post_otlp("/v1/traces", export(base_ns, *spans), PROTOBUF)
-    assert response.status_code == 200, response.text
-    running.flush()
-
-
 # trace → (its failed spans, the failed calls they are)
 CASES: dict[int, tuple[tuple[Failed, ...], int]] = {
     # OpenLIT alone: a span with no attributes is one failed call of its model and provider
@@ -99,7 +93,7 @@ def failed(running: Running) -> tuple[Running, int]:
     base = hours_ago(3)
     for trace, (spans, _) in CASES.items():
         for span in spans * (2 if trace == 8 else 1):
-            send(running, base + trace * 60_000 * MS, span)
+            running.send(export(base + trace * 60_000 * MS, span))
     return running, base
 
 
@@ -141,12 +135,12 @@ def test_a_failed_copy_arriving_after_a_run_in_the_next_minute_is_not_a_second_c
     """The rollup made the first copy's minute a call; the second copy, in the next minute and in a
     later request, is the copy kept: the first copy's minute must be made again without it."""
     edge = hours_ago(2) // (60_000 * MS) * 60_000 * MS
-    send(running, edge, Failed(9, 2, -200, 300, SDK, bare=False))
+    running.send(export(edge, Failed(9, 2, -200, 300, SDK, bare=False)))
     run_detectors(running, "metrics")
     store = running.service.store
     (between,), = store.query("SELECT max(ingested_at) FROM {db}.spans", {}, "test_between")
     # kept for its token count, so the call moves to the next minute
-    send(running, edge, Failed(9, 1, 100, 290, parent=2, attributes={"gen_ai.usage.input_tokens": 12}))
+    running.send(export(edge, Failed(9, 1, 100, 290, parent=2, attributes={"gen_ai.usage.input_tokens": 12})))
     metrics.refresh_rollup(store, "default", between.replace(tzinfo=UTC), datetime.fromtimestamp(0, UTC))
     span = {"from": (edge - 3600 * 10**9) / 1e9, "to": (edge + 3600 * 10**9) / 1e9}
     minutes = points_by_key(series(running, metric="requests,errors", bucket="minute", **span))[""]

@@ -17,22 +17,15 @@ import requests
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceResponse
 
 from collector.counts import REFUSED_ATTRIBUTE
-from tests.conftest import Running, run_detectors
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.conftest import Running, api, run_detectors
+from tests.spans import Call
 
 HUGE = 2**63 - 1
 NOON = int(datetime(2026, 11, 2, 12, tzinfo=UTC).timestamp() * 1e9)
 
 
 def post(running: Running, *calls: Call) -> ExportTraceServiceResponse:
-    response = running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF)
-    assert response.status_code == 200, response.content
-    running.flush()
-    return ExportTraceServiceResponse.FromString(response.content)
-
-
-def api(running: Running, method: str, path: str, body: Any = None) -> requests.Response:
-    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, timeout=60)
+    return ExportTraceServiceResponse.FromString(running.send_calls(*calls).content)
 
 
 def stored(running: Running, trace: int) -> dict[str, Any]:

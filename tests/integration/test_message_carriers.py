@@ -5,13 +5,11 @@ from __future__ import annotations
 
 import json
 
-import pytest
-
 from tests import corpus
 from tests.conftest import Running
 from tests.integration.test_corpus_ingest import post_run
 
-pytestmark = pytest.mark.skipif(not corpus.corpus_available(), reason="shared/otlp-corpus not checked out")
+pytestmark = corpus.needs_corpus
 
 
 def stored_messages(running: Running, table: str, trace_id: str) -> dict[str, tuple[list, list]]:

@@ -6,14 +6,13 @@ import time
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import requests
 
 from schemas import metrics
 from schemas.metrics import RollupSpan, SeriesQuery, dimension_values
 from schemas.rollup import rollup_span
 from schemas.runs import StateStore
-from tests.conftest import Running, run_detectors
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.conftest import Running, api, run_detectors
+from tests.spans import Call
 
 HOUR_NS = 3600 * 10**9
 
@@ -28,12 +27,6 @@ def noon_days_ago(days: int) -> int:
     """Noon of the UTC day `days` before today: the backfill's day steps hold it whatever the hour now."""
     midnight = datetime.now(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
     return int((midnight - timedelta(days=days, hours=-12)).timestamp() * 1e9)
-
-
-def send(running: Running, *calls: Call) -> None:
-    response = running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF)
-    assert response.status_code == 200, response.text
-    running.flush()
 
 
 def series(running: Running, **params: object) -> dict:
@@ -56,14 +49,14 @@ def test_rollup_counts_late_redelivered_and_twin_spans_once(running: Running) ->
         Call(2, 1, start_ns=two_h, duration_ms=300, user="u2", error=True),
         Call(3, 1, start_ns=one_h, duration_ms=900, model="gpt-4o", user="u1", cache_hit=True),
     ]
-    send(running, *batch)
-    send(running, *batch)  # redelivered by an exporter retry
+    running.send_calls(*batch)
+    running.send_calls(*batch)  # redelivered by an exporter retry
     run_detectors(running, "metrics")
     hourly = points_by_key(series(running, metric="requests,errors,error_rate,cache_hit_rate", bucket="hour"))[""]
     assert [(p["requests"], p["errors"]) for p in hourly] == [(2, 1), (1, 0)]
     assert hourly[0]["error_rate"] == 0.5 and hourly[1]["cache_hit_rate"] == 1.0
 
-    send(running, Call(4, 1, start_ns=two_h + 5 * 10**9, duration_ms=200, user="u3"))  # late, into a rolled minute
+    running.send_calls(Call(4, 1, start_ns=two_h + 5 * 10**9, duration_ms=200, user="u3"))  # late, into a rolled minute
     run_detectors(running, "metrics")
     hourly = points_by_key(series(running, metric="requests,latency_p99_ms", bucket="hour"))[""]
     assert [p["requests"] for p in hourly] == [3, 1]
@@ -78,7 +71,7 @@ def test_rollup_and_raw_calls_agree_with_the_summary(running: Running) -> None:
                   model=("gpt-4o-mini", "gpt-4o")[i % 2], user=f"u{i % 3}", input_tokens=1000,
                   cache_read_tokens=400 * (i % 2), ttft_ms=50.0 * (i + 1), tags=("beta",) if i < 4 else ())
              for i in range(10)]
-    send(running, *calls)
+    running.send_calls(*calls)
     run_detectors(running, "metrics")
     window = {"from": datetime.fromtimestamp(base / 1e9 - 60, UTC).isoformat(),
               "to": datetime.fromtimestamp(base / 1e9 + 3600, UTC).isoformat()}
@@ -102,7 +95,7 @@ def test_rollup_and_raw_calls_agree_with_the_summary(running: Running) -> None:
 
 
 def test_fresh_spans_show_before_any_detector_run(running: Running) -> None:
-    send(running, Call(20, 1), Call(21, 1, user="u9"))
+    running.send_calls(Call(20, 1), Call(21, 1, user="u9"))
     points = points_by_key(series(running, metric="requests", bucket="minute",
                                   **{"from": (datetime.now(UTC) - timedelta(minutes=30)).isoformat()}))[""]
     assert sum(p["requests"] for p in points) == 2
@@ -110,7 +103,7 @@ def test_fresh_spans_show_before_any_detector_run(running: Running) -> None:
 
 def test_app_and_prompt_cache_savings(running: Running) -> None:
     base = hours_ago(2)
-    send(running, Call(30, 1, start_ns=base, input_tokens=1_000_000, output_tokens=0),  # $0.15 list price
+    running.send_calls(Call(30, 1, start_ns=base, input_tokens=1_000_000, output_tokens=0),  # $0.15 list price
          Call(31, 1, start_ns=base, input_tokens=1_000_000, output_tokens=0, cache_read_tokens=500_000),
          Call(32, 1, start_ns=base, input_tokens=0, output_tokens=0, cache_hit=True))
     run_detectors(running, "metrics")
@@ -137,9 +130,9 @@ def test_timeseries_bad_input(running: Running, params: dict, message: str) -> N
 
 def test_detector_runs_are_recorded_and_unknown_names_refused(running: Running) -> None:
 
-    bad = requests.post(running.ui_url + "/api/v1/detectors/run", json={"detectors": ["nope"]}, timeout=10)
+    bad = api(running, "POST", "/detectors/run", {"detectors": ["nope"]})
     assert bad.status_code == 400 and "unknown detector nope" in bad.json()["error"]
-    send(running, Call(40, 1))
+    running.send_calls(Call(40, 1))
     started = time.time()
     run_detectors(running)
     runs = running.get("/api/v1/detectors/runs").json()["runs"]
@@ -160,7 +153,7 @@ def test_a_rollup_spilled_to_disk_matches_the_one_made_in_memory(running: Runnin
         if t % 10 == 0:
             calls.append(Call(300 + t, 2, start_ns=start + 10**6, duration_ms=50.0 + 7 * t, model=model, user=user,
                               response_id=f"r{t}"))
-    send(running, *calls)
+    running.send_calls(*calls)
     run_detectors(running, "metrics")
     now = datetime.now(UTC)
     query = {"metric": "requests,errors,input_tokens,cost_total,latency_p50_ms,latency_p95_ms", "bucket": "minute",
@@ -178,7 +171,7 @@ def test_a_rollup_spilled_to_disk_matches_the_one_made_in_memory(running: Runnin
 
 def test_history_is_rolled_up_a_day_per_run_and_reads_stay_exact(running: Running) -> None:
     old = [Call(60 + d, start_ns=noon_days_ago(d), duration_ms=100.0 * d) for d in range(1, 5)]
-    send(running, *old)
+    running.send_calls(*old)
     window = {"from": (datetime.now(UTC) - timedelta(days=6)).isoformat(), "bucket": "day", "metric": "requests"}
     expected = sum(p["requests"] for p in points_by_key(series(running, **window))[""])
     floors = []
@@ -196,7 +189,7 @@ def test_history_is_rolled_up_a_day_per_run_and_reads_stay_exact(running: Runnin
 
 
 def test_the_hourly_migration_builds_hours_from_a_minute_rollup_that_predates_it(running: Running) -> None:
-    send(running, *(Call(80 + i, start_ns=hours_ago(2 + i)) for i in range(3)))
+    running.send_calls(*(Call(80 + i, start_ns=hours_ago(2 + i)) for i in range(3)))
     run_detectors(running, "metrics")
     store = running.service.store
     store.client.command(f"TRUNCATE TABLE {store.table('call_metrics_hour')}")  # as before migration 0004
@@ -210,7 +203,7 @@ def test_a_filter_bar_gets_every_dimension_busiest_first_in_one_read(running: Ru
     calls = [Call(90 + i, start_ns=hours_ago(2), model=model, service=service)
              for i, (model, service) in enumerate([("m-a", "api"), ("m-a", "api"), ("m-a", "worker"), ("m-b", "api")])]
     for call in calls:  # one request per call: a request carries one resource, so one service
-        send(running, call)
+        running.send_calls(call)
     now = datetime.now(UTC)
     q = SeriesQuery("default", ("requests",), now - timedelta(hours=6), now, filters={"model": "m-b"})
     names = ("model", "service", "environment")
@@ -242,18 +235,18 @@ def test_a_twin_arriving_after_a_run_moves_its_call_instead_of_adding_one(runnin
     """The kept copy (more tokens) starts in the next minute: the first copy's minute is made again
     without it, not left counting it."""
     edge = minute_boundary(2)
-    send(running, Call(20, 1, start_ns=edge - 10**8, input_tokens=100, response_id="r20"))
+    running.send_calls(Call(20, 1, start_ns=edge - 10**8, input_tokens=100, response_id="r20"))
     run_detectors(running, "metrics")
-    send(running, Call(20, 2, start_ns=edge + 10**8, input_tokens=150, response_id="r20"))
+    running.send_calls(Call(20, 2, start_ns=edge + 10**8, input_tokens=150, response_id="r20"))
     run_detectors(running, "metrics")
     assert totals(running, edge - HOUR_NS, edge + HOUR_NS) == (1, 150)
 
 
 def test_a_twin_under_another_service_name_replaces_the_first_copy_s_row(running: Running) -> None:
     edge = minute_boundary(2) + 20 * 10**9
-    send(running, Call(21, 1, start_ns=edge, input_tokens=100, response_id="r21", service="checkout"))
+    running.send_calls(Call(21, 1, start_ns=edge, input_tokens=100, response_id="r21", service="checkout"))
     run_detectors(running, "metrics")
-    send(running, Call(21, 2, start_ns=edge + 10**6, input_tokens=100, output_tokens=50, response_id="r21",
+    running.send_calls(Call(21, 2, start_ns=edge + 10**6, input_tokens=100, output_tokens=50, response_id="r21",
                        service="checkout-langfuse", cache_read_tokens=40))  # the copy kept: cache tokens
     run_detectors(running, "metrics")
     assert totals(running, edge - HOUR_NS, edge + HOUR_NS) == (1, 100)
@@ -264,7 +257,7 @@ def test_a_twin_under_another_service_name_replaces_the_first_copy_s_row(running
 
 def test_copies_on_both_sides_of_a_window_bound_are_one_call_in_one_window(running: Running) -> None:
     edge = minute_boundary(3)
-    send(running, Call(22, 1, start_ns=edge - 10**8, input_tokens=100, response_id="r22", cache_read_tokens=30),
+    running.send_calls(Call(22, 1, start_ns=edge - 10**8, input_tokens=100, response_id="r22", cache_read_tokens=30),
          Call(22, 2, start_ns=edge + 10**8, input_tokens=100, response_id="r22"))
     run_detectors(running, "metrics")
     minute = 60 * 10**9

@@ -8,16 +8,11 @@ import time
 from pathlib import Path
 
 import pytest
-import requests
 
 from llmpulse.demo.send import run_demo
-from tests.conftest import Running, make_settings, run_detector, start_service
+from tests.conftest import Running, api, make_settings, run_detector, start_service
 from tests.receiver import Receiver, Reply
-from tests.spans import PROTOBUF, Call, export_calls
-
-
-def api(running: Running, method: str, path: str, body: object = None, **params: object) -> requests.Response:
-    return requests.request(method, running.ui_url + "/api/v1" + path, json=body, params=params)
+from tests.spans import PROTOBUF, Call
 
 
 @pytest.fixture
@@ -66,8 +61,7 @@ def test_sample_rate_is_deterministic_and_bounded(demo: Running) -> None:
 
 
 def test_app_scores_and_feedback(running: Running) -> None:
-    assert running.post_otlp("/v1/traces", export_calls(Call(7, 3)), PROTOBUF).status_code == 200
-    running.flush()
+    running.send_calls(Call(7, 3))
     trace = f"{7:032x}"
     made = api(running, "POST", "/scores", {"trace_id": trace, "name": "hallucination", "label": "hallucinated",
                                             "comment": "made up a refund window"})
@@ -93,7 +87,7 @@ def test_evaluation_events_from_the_app_are_imported(running: Running) -> None:
 
     from tests.spans import any_value
 
-    assert running.post_otlp("/v1/traces", export_calls(Call(8, 1)), PROTOBUF).status_code == 200
+    running.send_calls(Call(8, 1))
     record = LogRecord(time_unix_nano=time.time_ns(), event_name="gen_ai.evaluation.result",
                        trace_id=(8).to_bytes(16, "big"), span_id=(1).to_bytes(8, "big"))
     for key, value in {"gen_ai.evaluation.name": "Groundedness", "gen_ai.evaluation.score.value": 0.1,
@@ -119,8 +113,7 @@ def test_llm_judge_scores_and_its_cost_is_recorded(tmp_path: Path, chdb_dsn: str
         answer = [{"role": "assistant", "content": "Refunds take 30 days."}]
         call = Call(9, 1, extra={"gen_ai.input.messages": json.dumps(prompt),
                                  "gen_ai.output.messages": json.dumps(answer)})
-        assert running.post_otlp("/v1/traces", export_calls(call), PROTOBUF).status_code == 200
-        running.flush()
+        running.send_calls(call)
         api(running, "PUT", "/projects/default", {"eval_sample_rate": 1.0})
         run_detector(running, "hallucination")
         sent = receiver.wait_for(1)[0]
@@ -148,8 +141,7 @@ def test_context_in_the_system_prompt_is_scored_and_instructions_alone_are_not(r
                                 "gen_ai.output.messages": json.dumps(wrong)}),
              Call(22, 1, extra={"gen_ai.input.messages": json.dumps([rules, question]),
                                 "gen_ai.output.messages": json.dumps(wrong)})]
-    assert running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF).status_code == 200
-    running.flush()
+    running.send_calls(*calls)
     api(running, "PUT", "/projects/default", {"eval_sample_rate": 1.0})
     run_detector(running, "hallucination")
     rows = running.service.store.query_dicts(

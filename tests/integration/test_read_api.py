@@ -8,14 +8,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import requests
 from flask import Flask
 
 from dashboard.params import accepted_params
 from schemas.drift import insert_drift_events
-from tests.conftest import Running, make_settings, run_detectors, start_service
+from tests.conftest import Running, api, make_settings, run_detectors, start_service
 from tests.receiver import Receiver
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.spans import Call
 
 T = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)  # every call of the module's data, well inside the window
 WINDOW = {"from": (T - timedelta(hours=1)).isoformat(), "to": (T + timedelta(hours=1)).isoformat()}
@@ -48,12 +47,10 @@ def two_calls(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterat
     running = start_service(make_settings(tmp_path_factory.mktemp("read-api"), chdb_dsn))
     for n in (1, 2):
         values = {name: (first, second)[n - 1] for name, first, second in DIMENSIONS}
-        body = export_calls(call(n, values))
-        assert running.post_otlp("/v1/traces", body, PROTOBUF).status_code == 200
-    running.flush()
+        running.send_calls(call(n, values))
     for n in (1, 2):
         score = {"trace_id": f"{n:032x}", "name": "hallucination", "label": "hallucinated"}
-        assert requests.post(running.ui_url + "/api/v1/scores", json=score, timeout=30).status_code == 201
+        assert api(running, "POST", "/scores", score).status_code == 201
     insert_drift_events(running.service.store, [drift_event("gpt-4o-mini", "openai"),
                                                 drift_event("claude-3-5-haiku", "anthropic")])
     yield running
@@ -171,8 +168,7 @@ def test_every_api_route_refuses_a_parameter_it_does_not_take(two_calls: Running
 def test_the_budget_kill_switch_answers_for_a_calls_model_user_and_tag(running: Running) -> None:
     post(running, "/budgets", {"amount_usd": 0.000001, "period": "month", "filters": {"model": "gpt-4o-mini"}})
     post(running, "/budgets", {"amount_usd": 5, "period": "month", "filters": {"user": "u-1"}})
-    assert running.post_otlp("/v1/traces", export_calls(Call(9)), PROTOBUF).status_code == 200  # $0.000021 now
-    running.flush()
+    running.send_calls(Call(9))  # $0.000021 now
 
     def status(**params: str) -> dict:
         response = running.get("/api/v1/budget/status", **params)
@@ -211,10 +207,9 @@ def times_in(value: object, key: str = "") -> Iterator[tuple[str, str]]:
 def populate_every_read(running: Running, receiver: Receiver) -> dict[str, str]:
     """A call, a score, a drift event, a channel, a firing rule with its delivery, a budget, detector
     runs: something with a time behind every read endpoint. Returns the ids the routes take."""
-    assert running.post_otlp("/v1/traces", export_calls(Call(1)), PROTOBUF).status_code == 200
-    running.flush()
+    running.send_calls(Call(1))
     score = {"trace_id": f"{1:032x}", "name": "hallucination", "label": "hallucinated"}
-    assert requests.post(running.ui_url + "/api/v1/scores", json=score, timeout=30).status_code == 201
+    assert api(running, "POST", "/scores", score).status_code == 201
     detected = datetime.now(UTC) - timedelta(minutes=5)  # the drift list's default window is 30 days
     insert_drift_events(running.service.store, [{**drift_event("gpt-4o-mini", "openai"), "changed_at": detected,
                                                  "detected_at": detected}])
@@ -230,7 +225,7 @@ def populate_every_read(running: Running, receiver: Receiver) -> dict[str, str]:
 
 
 def post(running: Running, path: str, body: dict) -> int:
-    response = requests.post(running.ui_url + "/api/v1" + path, json=body, timeout=30)
+    response = api(running, "POST", path, body)
     assert response.status_code == 201, response.text
     return int(response.json()["id"])
 
@@ -256,10 +251,9 @@ def test_every_time_in_every_read_answer_carries_its_utc_offset(running: Running
 def test_a_hallucination_rule_counts_only_the_spans_its_filters_name(running: Running) -> None:
     """The rule reads the same quality query as the API, filters and all (it once kept only `model`)."""
     for n, service, label in ((11, "checkout", "hallucinated"), (12, "search", "grounded")):
-        assert running.post_otlp("/v1/traces", export_calls(Call(n, service=service)), PROTOBUF).status_code == 200
-        running.flush()
+        running.send_calls(Call(n, service=service))
         score = {"trace_id": f"{n:032x}", "name": "hallucination", "label": label}
-        assert requests.post(running.ui_url + "/api/v1/scores", json=score, timeout=30).status_code == 201
+        assert api(running, "POST", "/scores", score).status_code == 201
     rule = {"metric": "hallucination_rate", "comparator": ">", "window": "1h", "for": "0s"}
     checkout = post(running, "/alert-rules", {**rule, "name": "checkout", "threshold": 0.9,
                                               "filters": {"service": "checkout"}})

@@ -5,7 +5,7 @@ from __future__ import annotations
 import time
 
 from tests.conftest import Running, run_detector
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.spans import Call
 
 DAY_NS = 86_400 * 10**9
 
@@ -25,9 +25,7 @@ def test_data_older_than_a_projects_retention_is_deleted_and_the_rest_kept(runni
     for calls in (old, recent):
         for project in ("short", "default"):  # default keeps its 30 days
             key = "" if project == "default" else metadata.create_key(project, "k").key
-            headers = {**PROTOBUF, **({"Authorization": f"Bearer {key}"} if key else {})}
-            assert running.post_otlp("/v1/traces", export_calls(*calls), headers).status_code == 200
-    running.flush()
+            running.send_calls(*calls, headers={"Authorization": f"Bearer {key}"} if key else None)
     for _ in range(6):  # the backfill goes one day further back per run
         run_detector(running, "metrics")
     before = counts(running, "short")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-import time
 from datetime import timedelta
 
 from detectors.base import DetectorContext, RunResult
@@ -12,6 +11,7 @@ from detectors.scheduler import DetectorScheduler
 from schemas.metadata import Metadata
 from schemas.models import utcnow
 from schemas.runs import LeaderLease, RunLog
+from tests.conftest import wait_for
 
 
 class CountingDetector:
@@ -73,19 +73,16 @@ def test_only_the_leader_runs_and_a_standby_takes_over(metadata: Metadata) -> No
     for scheduler in schedulers:
         scheduler.start()
     try:
-        time.sleep(2.0)
+        # Three runs of one: both have claimed the lease at start and renewed it since (every 0.5 s).
+        wait_for(lambda: max(d.runs for d in detectors) >= 3, 10, "no scheduler ran its detector 3 times")
         leaders = [s for s in schedulers if s.leading.is_set()]
         assert len(leaders) == 1
         leader_index = schedulers.index(leaders[0])
         standby = 1 - leader_index
         assert detectors[leader_index].runs >= 3 and detectors[standby].runs == 0
         schedulers[leader_index]._scheduler.shutdown(wait=True)  # dies without releasing its lease
-        deadline = time.monotonic() + 5
-        while not schedulers[standby].leading.is_set() and time.monotonic() < deadline:
-            time.sleep(0.05)
-        assert schedulers[standby].leading.is_set()
-        time.sleep(0.7)
-        assert detectors[standby].runs >= 2
+        wait_for(schedulers[standby].leading.is_set, 5, "the standby did not take over the lease")
+        wait_for(lambda: detectors[standby].runs >= 2, 5, "the new leader did not run its detector twice")
     finally:
         for scheduler in schedulers:
             scheduler.stop()

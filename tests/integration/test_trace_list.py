@@ -8,7 +8,7 @@ from collections.abc import Iterator
 import pytest
 
 from tests.conftest import Running, make_settings, start_service
-from tests.spans import PROTOBUF, Call, export_calls
+from tests.spans import Call
 
 NOW_NS = time.time_ns() - 3_600 * 10**9
 
@@ -28,8 +28,7 @@ def listed(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[
         for span in range(1, count + 1):
             calls.append(Call(n, span, start_ns=NOW_NS + minute * 60 * 10**9, duration_ms=duration,
                               error=span <= errors, input_tokens=tokens, output_tokens=0, session=f"s-{n % 3}"))
-    assert running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF).status_code == 200
-    running.flush()
+    running.send_calls(*calls)
     yield running
     running.service.stop()
 
@@ -83,8 +82,7 @@ def long_window(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iter
     starts = {700: [-30], 701: [-40], 702: [-120, -5], 703: [-180], 704: [-50 * 60], 705: [-50]}
     calls = [Call(n, span, start_ns=now + minutes * MINUTE_NS, duration_ms=10)
              for n, offsets in starts.items() for span, minutes in enumerate(offsets, start=1)]
-    assert running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF).status_code == 200
-    running.flush()
+    running.send_calls(*calls)
     yield running
     running.service.stop()
 
@@ -161,8 +159,7 @@ def test_a_trace_whose_calls_have_no_price_costs_null_not_zero(running: Running)
     calls = [Call(7001, 1, model="no-such-model-anywhere", start_ns=start),
              Call(7002, 1, model="no-such-model-anywhere", start_ns=start),
              Call(7002, 2, start_ns=start, input_tokens=1_000_000, output_tokens=0)]
-    assert running.post_otlp("/v1/traces", export_calls(*calls), PROTOBUF).status_code == 200
-    running.flush()
+    running.send_calls(*calls)
     for sort in ("start_time", "cost"):
         listed = running.get("/api/v1/traces", **{"from": start / 1e9 - 60}, sort=sort).json()["traces"]
         by_id = {int(t["trace_id"], 16): t for t in listed}

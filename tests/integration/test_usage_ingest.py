@@ -13,7 +13,7 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 
 from collector.pricing import list_rates
 from tests.conftest import Running
-from tests.spans import PROTOBUF, Call, any_value, export_calls
+from tests.spans import Call, any_value, export_calls
 from tests.unit.test_usage import VERCEL_BEDROCK
 
 START_NS = 1_795_427_105_000_000_000  # 2026-11-23 09:45:05 UTC: calls at an explicit time
@@ -23,8 +23,7 @@ COST_PARTS = ("cost_input", "cost_output", "cost_cache_read", "cost_cache_write"
 
 
 def stored_call(running: Running, body: bytes, trace: int) -> dict[str, Any]:
-    assert running.post_otlp("/v1/traces", body, PROTOBUF).ok
-    running.flush()
+    running.send(body)
     (call,) = running.get(f"/api/v1/traces/{trace:032x}").json()["spans"]
     return call
 

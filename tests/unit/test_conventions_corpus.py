@@ -1,6 +1,6 @@
 """Each corpus run, normalized, recovers the calls the fake LLM server answered (ground_truth.json).
 
-One parametrized case per run label of ../shared/otlp-corpus. Where MANIFEST.md says an
+One parametrized case per run label of the OTLP corpus (tests/corpus.py). Where MANIFEST.md says an
 instrumentation loses information, the test asserts what the payload really carries and says so.
 """
 
@@ -17,10 +17,10 @@ from collector.decode import decode_logs, decode_traces
 from collector.normalize import extract_log_messages, normalize_span
 from collector.transport import decompress_body
 from schemas import fields as f
-from tests.corpus import corpus_available, ground_truth, iter_payloads, labels
+from tests.corpus import corpus_available, ground_truth, iter_payloads, labels, needs_corpus
 
 LIMIT = 64 << 20
-pytestmark = pytest.mark.skipif(not corpus_available(), reason="shared/otlp-corpus not found")
+pytestmark = needs_corpus
 RUNS = labels() if corpus_available() else []
 
 CONVENTION_OF_RUN = {

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
+import sys
 import threading
-import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -13,6 +13,7 @@ from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 from collector.errors import Overloaded
 from collector.spool import Ticket
 from collector.writer import BatchWriter, WriteItem
+from tests.conftest import wait_for
 
 
 class Table:
@@ -145,6 +146,15 @@ def test_rows_are_made_in_the_writer_and_a_failing_recipe_keeps_its_ticket() -> 
     writer.stop()
 
 
+def waits_on_a_semaphore(thread: threading.Thread) -> bool:
+    """Whether `thread` is blocked in Semaphore.acquire: the builder goes there once it has built
+    every batch the bound allows, so a third build, were the bound broken, would come first."""
+    frame = sys._current_frames().get(thread.ident or 0)
+    caller = frame.f_back if frame is not None else None
+    return (frame is not None and caller is not None and frame.f_code.co_name == "wait"
+            and isinstance(caller.f_locals.get("self"), threading.Semaphore))
+
+
 def test_the_next_batch_is_built_while_the_one_before_it_is_inserted() -> None:
     """Building rows holds the GIL and inserting mostly does not: the two overlap, two batches at most."""
     inserting, release_insert, built = threading.Event(), threading.Event(), []
@@ -164,10 +174,8 @@ def test_the_next_batch_is_built_while_the_one_before_it_is_inserted() -> None:
         writer.reserve(1)
         writer.enqueue([lazy(value)], 1)
     assert inserting.wait(5)
-    deadline = time.monotonic() + 5
-    while len(built) < 2 and time.monotonic() < deadline:
-        time.sleep(0.01)
-    time.sleep(0.1)  # room for a third build, were the bound broken
+    builder = next(t for t in writer._threads if t.name == "llmpulse-writer")
+    wait_for(lambda: waits_on_a_semaphore(builder), 5, "the builder never waited for a batch slot")
     assert built == [1, 2]  # batch 2 built during batch 1's insert; batch 3 waits for a slot
     release_insert.set()
     assert writer.force_flush(5)
