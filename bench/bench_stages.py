@@ -39,9 +39,9 @@ from collector.spool import Spool, SpoolRecord
 from collector.transport import PROTOBUF_CONTENT_TYPE
 from llmpulse.app import Llmpulse
 from llmpulse.config import Settings
-from schemas.columns import column_lists
+from schemas.clickhouse.columns import column_lists
+from schemas.clickhouse.store import Store
 from schemas.fields import SPAN_COLUMNS
-from schemas.store import Store
 
 TARGET_SPANS_PER_SECOND = 20_000
 BUDGET_US = 1e6 / TARGET_SPANS_PER_SECOND  # one core

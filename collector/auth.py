@@ -9,8 +9,8 @@ import time
 from collections.abc import Callable, Mapping
 
 from collector.errors import Unauthorized
-from schemas.metadata import KEY_PREFIX
-from schemas.models import DEFAULT_PROJECT
+from schemas.metadata.models import DEFAULT_PROJECT
+from schemas.metadata.store import KEY_PREFIX
 
 KEY_HEADER = "x-llmpulse-key"
 

@@ -27,7 +27,7 @@ from clickhouse_connect.driver.exceptions import OperationalError
 
 from collector.errors import Overloaded
 from collector.spool import Ticket
-from schemas.columns import column_lists
+from schemas.clickhouse.columns import column_lists
 
 log = logging.getLogger(__name__)
 

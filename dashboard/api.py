@@ -38,14 +38,14 @@ from dashboard.throttle import LoginThrottle
 from dashboard.ui.context import UiContext
 from detectors.alerts.service import Alerting
 from detectors.runner import DetectorRunner
-from schemas import queries
+from schemas.clickhouse import queries
+from schemas.clickhouse.store import Store
 from schemas.health import add_health_routes
 from schemas.hosts import HostPolicy
-from schemas.metadata import Metadata
-from schemas.models import iso_utc
-from schemas.runs import StateStore
-from schemas.store import Store
-from schemas.users import UserStore
+from schemas.metadata.runs import StateStore
+from schemas.metadata.store import Metadata
+from schemas.metadata.users import UserStore
+from schemas.times import iso_utc
 
 MAX_PAGE = 500
 LOCAL_ONLY = HostPolicy(frozenset())  # loopback names only

@@ -23,12 +23,12 @@ from detectors.alerts.service import (
 )
 from detectors.alerts.service import delete_channel as delete_channel_in_use
 from detectors.alerts.service import silence_incident as alerts_silence
-from schemas.alerting import AlertStore, StoredSpec
-from schemas.metadata import Metadata
-from schemas.models import utcnow
-from schemas.rollup import rollup_span
-from schemas.runs import StateStore
-from schemas.store import Store
+from schemas.clickhouse.rollup import rollup_span
+from schemas.clickhouse.store import Store
+from schemas.metadata.alert_store import AlertStore, StoredSpec
+from schemas.metadata.models import utcnow
+from schemas.metadata.runs import StateStore
+from schemas.metadata.store import Metadata
 
 INCIDENT_STATES = ("pending", "firing", "resolved")
 

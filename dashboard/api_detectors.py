@@ -21,11 +21,11 @@ from dashboard.params import (
     time_range,
 )
 from detectors.runner import DetectorRunner, UnknownDetector
-from schemas.metadata import Metadata
-from schemas.metrics import BUCKETS, DIMENSIONS, METRICS, SeriesQuery, timeseries
-from schemas.rollup import rollup_span
-from schemas.runs import RunLog, StateStore
-from schemas.store import Store
+from schemas.clickhouse.metrics import BUCKETS, DIMENSIONS, METRICS, SeriesQuery, timeseries
+from schemas.clickhouse.rollup import rollup_span
+from schemas.clickhouse.store import Store
+from schemas.metadata.runs import RunLog, StateStore
+from schemas.metadata.store import Metadata
 
 MAX_POINTS = 5000
 _BUCKET_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}

@@ -23,11 +23,12 @@ from dashboard.params import (
     time_range,
 )
 from detectors.scoring.interval import rate_with_interval
-from schemas.evaluations import evaluation_key, flagged_spans, insert_evaluations, span_facts
-from schemas.metadata import Metadata
-from schemas.models import COST_PREFERENCES, iso_utc
-from schemas.quality import QUALITY_GROUPS, SOURCE_APP, drift_events, hallucination_counts
-from schemas.store import Store
+from schemas.clickhouse.evaluations import evaluation_key, flagged_spans, insert_evaluations, span_facts
+from schemas.clickhouse.quality import QUALITY_GROUPS, SOURCE_APP, drift_events, hallucination_counts
+from schemas.clickhouse.store import Store
+from schemas.metadata.models import COST_PREFERENCES
+from schemas.metadata.store import Metadata
+from schemas.times import iso_utc
 
 SCORE_FIELDS = ("trace_id", "span_id", "name", "value", "label", "comment", "source", "id")
 SCORE_SOURCES = ("app", "feedback")

@@ -25,9 +25,9 @@ from flask import Flask, current_app, g, jsonify, redirect, request, session
 from dashboard.sessions import SessionLookup
 from dashboard.throttle import LoginThrottle
 from schemas.hosts import EXEMPT_PATHS, HostPolicy, hostname, is_foreign_origin
-from schemas.login_failures import LoginFailures
-from schemas.sessions import SessionStore, SessionUser
-from schemas.users import UserStore
+from schemas.metadata.login_failures import LoginFailures
+from schemas.metadata.sessions import SessionStore, SessionUser
+from schemas.metadata.users import UserStore
 
 log = logging.getLogger(__name__)
 OPEN_PATHS = frozenset({"/login", "/logout", "/healthz", "/readyz"})

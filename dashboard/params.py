@@ -8,9 +8,9 @@ from typing import Any, TypeVar
 
 from flask import request
 
-from schemas.filters import DIMENSIONS
-from schemas.metadata import Metadata
-from schemas.models import DEFAULT_PROJECT
+from schemas.clickhouse.filters import DIMENSIONS
+from schemas.metadata.models import DEFAULT_PROJECT
+from schemas.metadata.store import Metadata
 
 
 class ApiError(Exception):

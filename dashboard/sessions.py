@@ -10,7 +10,7 @@ import threading
 import time
 from collections.abc import Callable
 
-from schemas.sessions import SessionStore, SessionUser
+from schemas.metadata.sessions import SessionStore, SessionUser
 
 MAX_ENTRIES = 10_000
 

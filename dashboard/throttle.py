@@ -7,7 +7,7 @@ without checking the password, so a right guess made during the lock does not re
 A key that has had no failure for `forget_after` starts again from zero; a right password
 clears its username and address.
 
-The counts live in the metadata DB (schemas.login_failures), shared by every dashboard process.
+The counts live in the metadata DB (schemas.metadata.login_failures), shared by every dashboard process.
 Behind a reverse proxy every client has the proxy's address, so the per-address lock then
 applies to all of them together (the README says so).
 """
@@ -19,7 +19,7 @@ import math
 import time
 from collections.abc import Callable
 
-from schemas.login_failures import FailureRecord, LoginFailures
+from schemas.metadata.login_failures import FailureRecord, LoginFailures
 
 log = logging.getLogger(__name__)
 

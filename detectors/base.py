@@ -10,9 +10,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Protocol
 
-from schemas.metadata import Metadata
-from schemas.runs import StateStore
-from schemas.store import Store
+from schemas.clickhouse.store import Store
+from schemas.metadata.runs import StateStore
+from schemas.metadata.store import Metadata
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from detectors.scoring.texts import answer_text
 from detectors.shift.report import FeatureShift, ShiftReport
 from detectors.shift.sample import sample_from_rows
 from detectors.worker import Failed, Worker
-from schemas.drift import (
+from schemas.clickhouse.drift import (
     ServedVersion,
     call_features,
     insert_drift_events,
@@ -32,7 +32,7 @@ from schemas.drift import (
     model_window_counts,
     served_versions,
 )
-from schemas.quality import drift_events
+from schemas.clickhouse.quality import drift_events
 
 MODEL_CHANGE, BEHAVIOUR = "model_change", "behaviour"
 COMPARE_WINDOWS = "detectors.shift.compare:compare_windows"  # run in the worker process

@@ -23,14 +23,14 @@ from detectors.scoring.judge import JudgeConfig, JudgeVerdict, judge_groundednes
 from detectors.scoring.texts import answer_text, extract_context, has_grounding
 from detectors.scoring.verdict import HALLUCINATED, UNKNOWN, Groundedness
 from detectors.worker import Failed, run_batch
-from schemas.evaluations import (
+from schemas.clickhouse.evaluations import (
     SpanToScore,
     evaluation_key,
     import_app_evaluations,
     insert_evaluations,
     sampled_spans,
 )
-from schemas.quality import SOURCE_JUDGE, SOURCE_OFFLINE
+from schemas.clickhouse.quality import SOURCE_JUDGE, SOURCE_OFFLINE
 
 log = logging.getLogger(__name__)
 

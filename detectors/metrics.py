@@ -1,11 +1,11 @@
-"""The metrics detector: keeps the per-minute call rollup current (`schemas.metrics`).
+"""The metrics detector: keeps the per-minute call rollup current (`schemas.clickhouse.metrics`).
 
 Each run recomputes, whole and from deduplicated calls, every minute that received a span since
 the previous run (by ingest time, with an overlap), so late and redelivered spans land in the
 right minute exactly once. History that predates the rollup (an upgrade, an import) is rolled
 up one day per run, newest first, so no tick is unbounded; until then readers take those days
 from raw calls. The two marks it leaves tell readers which minutes the rollup holds
-(`schemas.rollup`).
+(`schemas.clickhouse.rollup`).
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 from detectors.base import DetectorContext, RunResult
-from schemas.metrics import dirty_projects, oldest_call, projects_with_calls, refresh_rollup, rollup_range
-from schemas.rollup import BACKFILL_KEY, WATERMARK_KEY
+from schemas.clickhouse.metrics import dirty_projects, oldest_call, projects_with_calls, refresh_rollup, rollup_range
+from schemas.clickhouse.rollup import BACKFILL_KEY, WATERMARK_KEY
 
 # Rows become visible a little after their ingested_at default is taken, and clocks of
 # collectors differ: everything ingested this long before the last watermark is read again.

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 from detectors.base import DetectorContext, RunResult
-from schemas.retention import delete_expired, expired_rows
+from schemas.clickhouse.retention import delete_expired, expired_rows
 
 
 class RetentionDetector:

@@ -10,10 +10,10 @@ from datetime import datetime
 
 from detectors.base import Detector, DetectorContext, RunResult
 from detectors.idle import IdleHook
-from schemas.metadata import Metadata
-from schemas.models import utcnow
-from schemas.runs import RunLog, StateStore
-from schemas.store import Store
+from schemas.clickhouse.store import Store
+from schemas.metadata.models import utcnow
+from schemas.metadata.runs import RunLog, StateStore
+from schemas.metadata.store import Metadata
 
 log = logging.getLogger(__name__)
 

@@ -18,8 +18,8 @@ from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.triggers.interval import IntervalTrigger
 
 from detectors.runner import TRIGGER_SCHEDULE, DetectorRunner
-from schemas.models import utcnow
-from schemas.runs import LeaderLease
+from schemas.metadata.models import utcnow
+from schemas.metadata.runs import LeaderLease
 
 log = logging.getLogger(__name__)
 

@@ -39,11 +39,11 @@ from detectors.scoring.judge import JudgeConfig
 from llmpulse import memory
 from llmpulse.config import Settings
 from llmpulse.hosts import host_policy, otlp_host_policy
-from schemas.alerting import AlertStore
-from schemas.login_failures import LoginFailures
-from schemas.metadata import Metadata, create_metadata_engine
-from schemas.secrets import SecretBox, load_or_create_key
-from schemas.store import Store, connect
+from schemas.clickhouse.store import Store, connect
+from schemas.metadata.alert_store import AlertStore
+from schemas.metadata.login_failures import LoginFailures
+from schemas.metadata.secrets import SecretBox, load_or_create_key
+from schemas.metadata.store import Metadata, create_metadata_engine
 
 log = logging.getLogger(__name__)
 # waitress reads 8 KiB per recv() and spools bodies over 512 KiB to a temp file. A 1,000-span

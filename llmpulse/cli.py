@@ -230,7 +230,7 @@ def _parse_when(value: str | None) -> datetime:
 
 
 def _metadata_call(call: Any) -> Any:
-    from schemas.metadata import MetadataError
+    from schemas.metadata.store import MetadataError
 
     try:
         return call()
@@ -294,7 +294,7 @@ def users_passwd(ctx: click.Context, username: str, password: str) -> None:
 
 
 def _user_store(ctx: click.Context) -> Any:
-    from schemas.users import UserStore
+    from schemas.metadata.users import UserStore
 
     return UserStore(build(ctx).prepare_metadata())
 

@@ -56,7 +56,7 @@ def make_rows(project: str, spans: list[Any], records: list[Any], overrides: lis
     from collector.messages import extract_log_messages
     from collector.normalize import normalize_span
     from collector.pricing import PriceBook, PriceOverride, price_row
-    from schemas.columns import column_lists
+    from schemas.clickhouse.columns import column_lists
     from schemas.fields import SPAN_COLUMNS
 
     book = PriceBook([PriceOverride(**override) for override in overrides])

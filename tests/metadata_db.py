@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy
 from sqlalchemy import text
 
-from schemas.metadata import Metadata, create_metadata_engine
+from schemas.metadata.store import Metadata, create_metadata_engine
 
 POSTGRES_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 

@@ -11,10 +11,10 @@ from urllib.parse import urlsplit
 from flask import request
 
 from detectors.alerts.service import Alerting
-from schemas.alerting import AlertStore
-from schemas.metadata import Metadata
-from schemas.runs import StateStore
-from schemas.store import Store
+from schemas.clickhouse.store import Store
+from schemas.metadata.alert_store import AlertStore
+from schemas.metadata.runs import StateStore
+from schemas.metadata.store import Metadata
 
 
 @dataclass(frozen=True)

@@ -14,7 +14,7 @@ from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.ui.context import UiContext
 from dashboard.ui.urls import PageQuery, search_with
-from schemas.metrics import RollupSpan, SeriesQuery, dimension_values
+from schemas.clickhouse.metrics import RollupSpan, SeriesQuery, dimension_values
 
 LISTED = ("model", "service", "environment")
 TYPED = {"user": "user id", "session": "session id", "tag": "tag"}

@@ -14,7 +14,7 @@ from urllib.parse import parse_qs, urlencode
 from dash.exceptions import PreventUpdate
 
 from dashboard.params import ApiError, parse_time
-from schemas.models import DEFAULT_PROJECT
+from schemas.metadata.models import DEFAULT_PROJECT
 
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
 DEFAULT_RANGE = "24h"

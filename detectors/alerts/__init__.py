@@ -6,5 +6,5 @@ Pure, without I/O (covered by unit tests): `rules` (what a rule is, its checks),
 from ClickHouse spend), `detector` (the alerts detector: evaluates every rule and budget on a
 schedule, moves incidents, queues notifications) and `service` (what the API and the Alerts page
 do to alerts: acknowledge, silence, test a channel, delete one). The stores are
-`schemas.alerting` and `schemas.alert_models`; the notifiers are `detectors.notify`.
+`schemas.metadata.alert_store` and `schemas.metadata.alert_tables`; the notifiers are `detectors.notify`.
 """

@@ -13,9 +13,9 @@ from detectors.alerts.budget_rules import (
     parse_budget,
     period_bounds,
 )
-from schemas.alerting import AlertStore, StoredSpec
-from schemas.metrics import RollupSpan, SeriesQuery, window_values
-from schemas.store import Store
+from schemas.clickhouse.metrics import RollupSpan, SeriesQuery, window_values
+from schemas.clickhouse.store import Store
+from schemas.metadata.alert_store import AlertStore, StoredSpec
 
 # The burn rate behind the forecast: recent enough to see a runaway agent within hours.
 RECENT_WINDOW = timedelta(hours=6)

@@ -29,10 +29,10 @@ from detectors.alerts.rules import RuleSpec, evaluate, format_duration, stored_r
 from detectors.base import DetectorContext, RunResult
 from detectors.notify.dispatcher import Dispatcher
 from detectors.notify.message import Notification, format_value
-from schemas.alerting import AlertStore, StoredSpec
-from schemas.metrics import SeriesQuery, window_values
-from schemas.quality import drift_event_count, hallucination_counts
-from schemas.rollup import rollup_span
+from schemas.clickhouse.metrics import SeriesQuery, window_values
+from schemas.clickhouse.quality import drift_event_count, hallucination_counts
+from schemas.clickhouse.rollup import rollup_span
+from schemas.metadata.alert_store import AlertStore, StoredSpec
 
 log = logging.getLogger(__name__)
 

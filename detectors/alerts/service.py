@@ -21,8 +21,8 @@ from detectors.alerts.rules import RuleSpec
 from detectors.notify.dispatcher import ChannelTest, Dispatcher
 from detectors.notify.message import Notification
 from detectors.outbound import HttpResult
-from schemas.alerting import AlertStore
-from schemas.models import utcnow
+from schemas.metadata.alert_store import AlertStore
+from schemas.metadata.models import utcnow
 
 # A test send's answer is awaited this long (under the test policy's 5 s per attempt): a live
 # endpoint answers well within it, a hung one costs a UI thread no more than this.

@@ -21,7 +21,7 @@ from dataclasses import dataclass, replace
 from detectors.notify.deliver import DEFAULT_POLICY, deliver
 from detectors.notify.message import ChannelTarget, Notification
 from detectors.outbound import HttpResult, RetryPolicy
-from schemas.alerting import AlertStore
+from schemas.metadata.alert_store import AlertStore
 
 log = logging.getLogger(__name__)
 

@@ -10,7 +10,7 @@ import requests
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from schemas.users import UserStore
+from schemas.metadata.users import UserStore
 from tests.conftest import Running, login_session, make_settings, start_service
 from tests.e2e.browser import browser, console_errors, screenshot, wait_for, wait_text  # noqa: F401 (the fixture)
 

@@ -9,7 +9,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from schemas.users import UserStore
+from schemas.metadata.users import UserStore
 from tests.conftest import Running, login_session, make_settings, start_service
 from tests.e2e.browser import (  # noqa: F401 (the fixture)
     browser,

@@ -107,18 +107,19 @@ def wait_for_requests(ui_url: str, expected: int, timeout: float = 30.0) -> int:
 def test_wheel_holds_every_runtime_file_and_the_compiled_hot_path(installed: Installed) -> None:
     out = run_installed(
         installed,
-        "import collector._otlp, collector.normalize, dashboard.ui.app, schemas.migrations, llmpulse",
+        "import collector._otlp, collector.normalize, dashboard.ui.app, schemas.clickhouse.migrations, llmpulse",
         "from importlib import resources",
         "from pathlib import Path",
         "print(Path(llmpulse.__file__).parent.parent)",
         "print(collector._otlp.__file__, collector.normalize.__file__)",
-        "print(*sorted(p.name for p in resources.files('schemas.migrations').iterdir() if p.name.endswith('.sql')))",
+        "print(*sorted(p.name for p in resources.files('schemas.clickhouse.migrations').iterdir()"
+        " if p.name.endswith('.sql')))",
         "print(*sorted(p.name for p in (Path(dashboard.ui.app.__file__).parent / 'assets').glob('*.css')))",
     )
     site, compiled, migrations, assets = out.splitlines()
     assert site.startswith(str(installed.venv)), "llmpulse was imported from outside the wheel's venv"
     assert all(path.endswith(".so") for path in compiled.split()), compiled
-    assert migrations.split() == sorted(p.name for p in (REPO / "schemas" / "migrations").glob("*.sql"))
+    assert migrations.split() == sorted(p.name for p in (REPO / "schemas" / "clickhouse" / "migrations").glob("*.sql"))
     assert assets.split() == sorted(p.name for p in (REPO / "dashboard" / "ui" / "assets").glob("*.css"))
 
 

@@ -1,4 +1,4 @@
-"""Spend per group (schemas.cost_queries) on the real engine: it agrees with the window totals."""
+"""Spend per group (schemas.clickhouse.cost_queries) on the real engine: it agrees with the window totals."""
 
 from __future__ import annotations
 
@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from schemas.cost_queries import COST_METRICS, cost_by_group, unpriced_models
-from schemas.metrics import SeriesQuery, window_values
-from schemas.rollup import rollup_span
-from schemas.runs import StateStore
+from schemas.clickhouse.cost_queries import COST_METRICS, cost_by_group, unpriced_models
+from schemas.clickhouse.metrics import SeriesQuery, window_values
+from schemas.clickhouse.rollup import rollup_span
+from schemas.metadata.runs import StateStore
 from tests.conftest import Running, run_detectors
 from tests.integration.test_metrics_detector import hours_ago, send
 from tests.spans import Call

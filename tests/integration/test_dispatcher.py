@@ -7,9 +7,9 @@ import threading
 
 from detectors.notify.dispatcher import Dispatcher
 from detectors.outbound import RetryPolicy
-from schemas.alerting import AlertStore
-from schemas.metadata import Metadata
-from schemas.secrets import SecretBox
+from schemas.metadata.alert_store import AlertStore
+from schemas.metadata.secrets import SecretBox
+from schemas.metadata.store import Metadata
 from tests.conftest import wait_for
 from tests.receiver import Receiver, Recorded, Reply
 from tests.unit.detectors.test_notify_slack import make_notification

@@ -12,7 +12,7 @@ import pytest
 import detectors.drift
 from detectors.worker import Worker
 from llmpulse.demo.send import run_demo
-from schemas.drift import insert_drift_events
+from schemas.clickhouse.drift import insert_drift_events
 from tests.conftest import Running, api, run_detector
 from tests.spans import Call, export_calls
 

@@ -9,15 +9,15 @@ from pathlib import Path
 
 import pytest
 
-from schemas import store as store_module
-from schemas.store import READ_SPILL_BYTES, Store
+from schemas.clickhouse import store as store_module
+from schemas.clickhouse.store import READ_SPILL_BYTES, Store
 from tests.conftest import Running
 from tests.spans import Call
 
 # chDB's jemalloc reads its options once, when the library loads: so in a fresh interpreter.
 _CONNECT = """
 import os, sys
-from schemas.store import connect
+from schemas.clickhouse.store import connect
 connect("chdb:///" + sys.argv[1], 16, "dirty_decay_ms:0,muzzy_decay_ms:0").command("SELECT 1")
 print(os.environ["JE_MALLOC_CONF"])
 """

@@ -16,7 +16,7 @@ from opentelemetry.proto.common.v1.common_pb2 import InstrumentationScope, KeyVa
 from opentelemetry.proto.resource.v1.resource_pb2 import Resource
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span, Status
 
-from schemas import metrics
+from schemas.clickhouse import metrics
 from tests.conftest import Running, run_detectors
 from tests.integration.test_metrics_detector import hours_ago, points_by_key, series
 from tests.spans import any_value

@@ -122,7 +122,7 @@ def test_migration_0006_keeps_the_counts_of_rows_written_before_it(running: Runn
     """An existing store migrates in place: the count columns become Nullable with their values."""
     import uuid
 
-    from schemas import store as store_module
+    from schemas.clickhouse import store as store_module
 
     store = store_module.Store(running.service.store.client, f"t_{uuid.uuid4().hex[:12]}", embedded=True)
     every = store_module.load_migrations()

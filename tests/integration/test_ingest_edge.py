@@ -17,7 +17,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
 from opentelemetry.proto.common.v1.common_pb2 import AnyValue, KeyValue
 from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Span
 
-from schemas.users import UserStore
+from schemas.metadata.users import UserStore
 from tests.conftest import Running, login_session, make_settings, start_service
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}

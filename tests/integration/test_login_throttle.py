@@ -6,8 +6,8 @@ from __future__ import annotations
 import pytest
 
 from dashboard.throttle import BASE_DELAY, FORGET_AFTER, FREE_FAILURES, MAX_DELAY, LoginThrottle
-from schemas.login_failures import LoginFailures
-from schemas.metadata import Metadata
+from schemas.metadata.login_failures import LoginFailures
+from schemas.metadata.store import Metadata
 
 
 class Clock:

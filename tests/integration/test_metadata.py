@@ -9,8 +9,8 @@ from decimal import Decimal
 import pytest
 from sqlalchemy import text
 
-from schemas.metadata import Metadata, MetadataError
-from schemas.models import DEFAULT_PROJECT
+from schemas.metadata.models import DEFAULT_PROJECT
+from schemas.metadata.store import Metadata, MetadataError
 
 
 def test_default_project_exists_and_migrate_is_idempotent(metadata: Metadata) -> None:

@@ -13,9 +13,9 @@ import sqlalchemy
 from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, inspect, text
 from sqlalchemy.engine import Engine
 
-from schemas.metadata import Metadata
-from schemas.metadata_upgrade import add_missing_columns
-from schemas.models import PREFER_COMPUTED, PREFER_REPORTED, Base
+from schemas.metadata.models import PREFER_COMPUTED, PREFER_REPORTED, Base
+from schemas.metadata.store import Metadata
+from schemas.metadata.upgrade import add_missing_columns
 from tests.metadata_db import POSTGRES_URL, postgres_reachable
 
 

@@ -7,10 +7,10 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from schemas import metrics
-from schemas.metrics import RollupSpan, SeriesQuery, dimension_values
-from schemas.rollup import rollup_span
-from schemas.runs import StateStore
+from schemas.clickhouse import metrics
+from schemas.clickhouse.metrics import RollupSpan, SeriesQuery, dimension_values
+from schemas.clickhouse.rollup import rollup_span
+from schemas.metadata.runs import StateStore
 from tests.conftest import Running, api, run_detectors
 from tests.spans import Call
 

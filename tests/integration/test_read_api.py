@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 
 from dashboard.params import accepted_params
-from schemas.drift import insert_drift_events
+from schemas.clickhouse.drift import insert_drift_events
 from tests.conftest import Running, api, make_settings, run_detectors, start_service
 from tests.receiver import Receiver
 from tests.spans import Call

@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from schemas.users import UserStore
+from schemas.metadata.users import UserStore
 from tests.conftest import Running, login_session, make_settings, start_service
 
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}

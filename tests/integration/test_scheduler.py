@@ -8,9 +8,9 @@ from datetime import timedelta
 from detectors.base import DetectorContext, RunResult
 from detectors.runner import DetectorRunner
 from detectors.scheduler import DetectorScheduler
-from schemas.metadata import Metadata
-from schemas.models import utcnow
-from schemas.runs import LeaderLease, RunLog
+from schemas.metadata.models import utcnow
+from schemas.metadata.runs import LeaderLease, RunLog
+from schemas.metadata.store import Metadata
 from tests.conftest import wait_for
 
 

@@ -7,10 +7,10 @@ from datetime import timedelta
 import pytest
 from sqlalchemy import update
 
-from schemas.metadata import Metadata, MetadataError
-from schemas.models import User, utcnow
-from schemas.sessions import SessionStore, SessionUser
-from schemas.users import UserStore
+from schemas.metadata.models import User, utcnow
+from schemas.metadata.sessions import SessionStore, SessionUser
+from schemas.metadata.store import Metadata, MetadataError
+from schemas.metadata.users import UserStore
 
 
 @pytest.fixture

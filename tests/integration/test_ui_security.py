@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import requests
 
-from schemas.users import UserStore
+from schemas.metadata.users import UserStore
 from tests.conftest import Running, login_session, make_settings, start_service, wait_for
 from tests.spans import PROTOBUF, Call, export_calls
 
@@ -107,7 +107,7 @@ def test_the_role_comes_from_the_metadata_db_not_the_cookie(exposed: Running) ->
     """A role changed behind the session's back (no session ended) holds within the cache's seconds."""
     from sqlalchemy import update
 
-    from schemas.models import User
+    from schemas.metadata.models import User
 
     admin = login_session(exposed.ui_url, "ada", "correct horse battery")
     assert admin.get(exposed.ui_url + "/settings", timeout=10).status_code == 200

@@ -16,7 +16,7 @@ from llmpulse.config import (
     load_settings,
     unknown_variables,
 )
-from schemas.store import chdb_path
+from schemas.clickhouse.store import chdb_path
 
 README = Path(__file__).resolve().parents[2] / "README.md"
 

@@ -26,10 +26,10 @@ from dashboard.ui.tables import table
 from dashboard.ui.urls import FILTERS, PageQuery
 from detectors.alerts.budget_rules import DAY, BudgetSpec, BudgetStatus
 from detectors.alerts.budget_spend import project_budgets
-from schemas.cost_queries import COST_METRICS, DEFAULT_LIMIT, cost_by_group, unpriced_models
-from schemas.metadata import MetadataError
-from schemas.metrics import RollupSpan, SeriesQuery, timeseries, window_values
-from schemas.rollup import rollup_span
+from schemas.clickhouse.cost_queries import COST_METRICS, DEFAULT_LIMIT, cost_by_group, unpriced_models
+from schemas.clickhouse.metrics import RollupSpan, SeriesQuery, timeseries, window_values
+from schemas.clickhouse.rollup import rollup_span
+from schemas.metadata.store import MetadataError
 
 GROUPS = (("model", "Model"), ("provider", "Provider"), ("service", "Service"), ("user", "User"),
           ("session", "Session"), ("tag", "Tag"))

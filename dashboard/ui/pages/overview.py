@@ -12,9 +12,9 @@ from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
 from dashboard.ui.filters import filter_bar
 from dashboard.ui.urls import FILTERS, PageQuery
-from schemas.metrics import SeriesQuery, timeseries, window_values
-from schemas.quality import drift_events, hallucination_counts
-from schemas.rollup import rollup_span
+from schemas.clickhouse.metrics import SeriesQuery, timeseries, window_values
+from schemas.clickhouse.quality import drift_events, hallucination_counts
+from schemas.clickhouse.rollup import rollup_span
 
 # (metric, label, formatter, lower is better)
 KPIS = (

@@ -22,8 +22,8 @@ from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
 from dashboard.ui.urls import PageQuery, search_with
 from detectors.scoring.interval import rate_with_interval
-from schemas.quality import drift_events, hallucination_counts
-from schemas.quality_series import flagged_calls, hallucination_series, score_histograms, scored_models
+from schemas.clickhouse.quality import drift_events, hallucination_counts
+from schemas.clickhouse.quality_series import flagged_calls, hallucination_series, score_histograms, scored_models
 
 FLAGGED_LIMIT = 25
 MAX_FEATURE_CHARTS = 4

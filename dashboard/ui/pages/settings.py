@@ -18,9 +18,9 @@ from dashboard.ui.context import UiContext
 from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
 from dashboard.ui.tables import table
 from dashboard.ui.urls import PageQuery, parse_query, search_with
-from schemas.metadata import KeyInfo, MetadataError, validate_project_name
-from schemas.models import COST_PREFERENCES, PREFER_COMPUTED, PREFER_REPORTED
-from schemas.users import UserStore
+from schemas.metadata.models import COST_PREFERENCES, PREFER_COMPUTED, PREFER_REPORTED
+from schemas.metadata.store import KeyInfo, MetadataError, validate_project_name
+from schemas.metadata.users import UserStore
 
 MAX_RETENTION_DAYS = 3650
 MAX_KEY_NAME = 128  # the ingest_keys.name column

@@ -18,8 +18,8 @@ from dashboard.ui.context import UiContext
 from dashboard.ui.filters import filter_bar
 from dashboard.ui.urls import PageQuery, search_with
 from schemas import fields as f
-from schemas import queries
-from schemas.rollup import rollup_span
+from schemas.clickhouse import queries
+from schemas.clickhouse.rollup import rollup_span
 
 PAGE_SIZE = 50
 TRACE_FILTERS = ("model", "service", "environment", "user", "session", "tag", "status")  # what TraceFilter honours
@@ -80,7 +80,7 @@ def _flip(query: PageQuery, key: str) -> str:
 
 
 def _pager(total: int | None, shown: int, page: int, query: PageQuery) -> Any:
-    """A long window's newest traces are not counted (schemas.trace_page): the pager then offers
+    """A long window's newest traces are not counted (schemas.clickhouse.trace_page): the pager then offers
     older pages for as long as a page comes back full."""
     if total is None:
         more = shown == PAGE_SIZE

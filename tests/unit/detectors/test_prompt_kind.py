@@ -17,7 +17,7 @@ from llmpulse.demo.content import (
     SUPPORT_SYSTEM_PROMPT,
     TRIAGE_SYSTEM_PROMPT,
 )
-from schemas.evaluations import SpanToScore
+from schemas.clickhouse.evaluations import SpanToScore
 
 CONTEXT_PROMPTS = {
     "short labelled": "Context: Our warranty covers parts and labour for 2 years.",

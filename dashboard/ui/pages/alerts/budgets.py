@@ -19,8 +19,8 @@ from dashboard.ui.tables import table
 from detectors.alerts.budget_rules import DEFAULT_THRESHOLDS, PERIODS, BudgetSpec, BudgetStatus, parse_budget
 from detectors.alerts.budget_spend import project_budgets
 from detectors.alerts.rules import AlertInputError
-from schemas.models import utcnow
-from schemas.rollup import rollup_span
+from schemas.clickhouse.rollup import rollup_span
+from schemas.metadata.models import utcnow
 
 ADMIN_ONLY = "Changing budgets needs the admin role."
 CLEARED = ("budget-amount", "budget-thresholds", "budget-filters", "budget-channels")  # once a budget is added

@@ -18,7 +18,7 @@ from dashboard.ui.context import UiContext
 from dashboard.ui.forms import clicked_id, error, ok
 from dashboard.ui.tables import table
 from detectors.alerts.service import ActionRefused, acknowledge_incident, silence_incident
-from schemas.models import utcnow
+from schemas.metadata.models import utcnow
 
 SILENCE_FOR = timedelta(hours=1)
 SHOWN = 100

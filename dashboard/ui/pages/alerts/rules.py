@@ -33,7 +33,7 @@ from detectors.alerts.rules import (
     parse_rule,
     stored_rule,
 )
-from schemas.alerting import StoredSpec
+from schemas.metadata.alert_store import StoredSpec
 
 ADMIN_ONLY = "Changing rules needs the admin role."
 THRESHOLD_HINTS = {RATIO: "a fraction: 0.05 for 5%", USD: "US dollars, e.g. 10", MS: "milliseconds, e.g. 2000",

@@ -1,7 +1,7 @@
 """The one place that talks to ClickHouse: connection, migrations, inserts, health.
 
 All access goes through clickhouse-connect; the DSN decides whether that is embedded chDB
-(`chdb:///dir`) or a server (`http(s)://…`). Read queries live in `schemas.queries`.
+(`chdb:///dir`) or a server (`http(s)://…`). Read queries live in `schemas.clickhouse.queries`.
 """
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ _EMBEDDED_MERGE_SETTINGS = (
 
 # Embedded chDB shares the service's memory, and a read's GROUP BY grows with its range: the
 # summary collapses twins over every call (~260 bytes a call with the hashed call identity of
-# schemas.queries). Past these sizes a GROUP BY or ORDER BY goes on in temporary files: results
+# schemas.clickhouse.queries). Past these sizes a GROUP BY or ORDER BY goes on in temporary files: results
 # are the same, and memory stops growing with the range (summary of 600k calls: +121 MB, 1.3 s).
 READ_SPILL_BYTES = 128 * 2**20
 EMBEDDED_READ_SETTINGS = {
@@ -95,9 +95,9 @@ def chdb_path(dsn: str) -> str | None:
 
 
 def load_migrations() -> list[Migration]:
-    """Numbered SQL files shipped in schemas/migrations; never edited once shipped."""
+    """Numbered SQL files shipped in schemas/clickhouse/migrations; never edited once shipped."""
     found = []
-    for entry in resources.files("schemas.migrations").iterdir():
+    for entry in resources.files("schemas.clickhouse.migrations").iterdir():
         if entry.name.endswith(".sql"):
             version = int(entry.name.split("_", 1)[0])
             found.append(Migration(version, entry.name, entry.read_text()))

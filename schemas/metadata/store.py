@@ -15,9 +15,9 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from schemas import alert_models, detector_models, login_failures, sessions  # noqa: F401 (register their tables for create_all)
-from schemas.metadata_upgrade import add_missing_columns
-from schemas.models import DEFAULT_PROJECT, PREFER_REPORTED, Base, IngestKey, PriceOverrideRow, Project, utcnow
+from schemas.metadata import alert_tables, detector_tables, login_failures, sessions  # noqa: F401 (register their tables for create_all)
+from schemas.metadata.models import DEFAULT_PROJECT, PREFER_REPORTED, Base, IngestKey, PriceOverrideRow, Project, utcnow
+from schemas.metadata.upgrade import add_missing_columns
 
 KEY_PREFIX = "lp_"
 _PROJECT_NAME = re.compile(r"^[a-z0-9][a-z0-9_-]{0,63}$")

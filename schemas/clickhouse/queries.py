@@ -15,11 +15,11 @@ from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from schemas import trace_page
-from schemas.call_merge import TRACE_CALLS, merged_call_spans
-from schemas.filters import filter_conditions, filter_params
-from schemas.models import iso_utc
-from schemas.store import Store
+from schemas.clickhouse import trace_page
+from schemas.clickhouse.call_merge import TRACE_CALLS, merged_call_spans
+from schemas.clickhouse.filters import filter_conditions, filter_params
+from schemas.clickhouse.store import Store
+from schemas.times import iso_utc
 
 
 def time_range(alias: str = "") -> str:
@@ -133,7 +133,7 @@ class TraceFilter:
 def metrics_summary(store: Store, project: str, start: datetime, end: datetime,
                     group_by: str | None, filters: Mapping[str, str] | None = None) -> dict[str, Any]:
     """Per-group and overall request, error, token, cost, latency and cache figures of the calls
-    that match every filter (`schemas.filters`: the same as the metric series)."""
+    that match every filter (`schemas.clickhouse.filters`: the same as the metric series)."""
     filters = filters or {}
     params = {"project": project, "start": start, "end": end, **filter_params(filters)}
     calls = calls_query(with_tags="tag" in filters, call_condition=" AND ".join(filter_conditions(filters, "c")))
@@ -204,7 +204,7 @@ def list_traces(store: Store, flt: TraceFilter, *, limit: int, offset: int, sort
     """One row per trace that has a span in the window and matches every filter.
 
     `count_long_windows=False`: a long window's newest-first page, unfiltered, is found in its
-    newest hours (`schemas.trace_page`) and its `total` is None (not counted).
+    newest hours (`schemas.clickhouse.trace_page`) and its `total` is None (not counted).
     """
     params: dict[str, Any] = {"project": flt.project, "start": flt.start, "end": flt.end,
                               "limit": limit, "offset": offset}

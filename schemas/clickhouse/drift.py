@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from schemas.columns import column_lists
-from schemas.quality import DRIFT_TABLE, EVALUATIONS_TABLE
-from schemas.store import Store
+from schemas.clickhouse.columns import column_lists
+from schemas.clickhouse.quality import DRIFT_TABLE, EVALUATIONS_TABLE
+from schemas.clickhouse.store import Store
 
 DRIFT_COLUMNS = (
     "project_id", "event_id", "kind", "request_model", "provider", "from_value", "to_value", "changed_at",

@@ -39,12 +39,6 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def iso_utc(value: datetime) -> str:
-    """ISO-8601 with its offset; ClickHouse hands back UTC times without one, which JavaScript
-    would read as local time."""
-    return (value if value.tzinfo else value.replace(tzinfo=UTC)).isoformat()
-
-
 class Base(DeclarativeBase):
     pass
 

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.store import Store
+from schemas.clickhouse.store import Store
 
 # Table → the time that decides a row's age (the span's time for everything derived from spans).
 RETENTION_TIMES = {

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from schemas.columns import column_lists
-from schemas.filters import filter_params
-from schemas.quality import EVALUATIONS_TABLE, SOURCE_APP, span_verdicts_sql
-from schemas.store import Store
+from schemas.clickhouse.columns import column_lists
+from schemas.clickhouse.filters import filter_params
+from schemas.clickhouse.quality import EVALUATIONS_TABLE, SOURCE_APP, span_verdicts_sql
+from schemas.clickhouse.store import Store
 
 SAMPLE_SCALE = 1_000_000
 EVALUATION_EVENT = "gen_ai.evaluation.result"
@@ -136,7 +136,7 @@ def span_facts(store: Store, project: str, trace_id: str, span_id: str | None) -
 def flagged_spans(store: Store, project: str, start: datetime, end: datetime, limit: int,
                   filters: Mapping[str, str] | None = None) -> list[dict[str, Any]]:
     """Spans judged hallucinated (of those matching `filters`), newest first, with the verdict that
-    counts (see schemas.quality)."""
+    counts (see schemas.clickhouse.quality)."""
     sql = (f"SELECT v.* FROM ({span_verdicts_sql(with_reason=True, filters=filters)}) AS v WHERE v.hallucinated "
            f"ORDER BY v.span_time DESC LIMIT {{limit:UInt32}}")
     params = {"project": project, "start": start, "end": end, "limit": limit, **filter_params(filters or {})}

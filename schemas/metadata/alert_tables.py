@@ -2,7 +2,7 @@
 
 Rules and budgets keep their validated spec as JSON (the API shape), so the validation in
 `detectors.alerts` is the one definition of what a rule is. Channel secrets are stored only
-encrypted (`schemas.secrets`).
+encrypted (`schemas.metadata.secrets`).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ from datetime import datetime
 from sqlalchemy import ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schemas.models import Base, UtcDateTime, utcnow
+from schemas.metadata.models import Base, UtcDateTime, utcnow
 
 
 class ChannelRow(Base):

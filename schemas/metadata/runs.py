@@ -9,9 +9,9 @@ from typing import Any
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
 
-from schemas.detector_models import DetectorRun, DetectorState, SchedulerLease
-from schemas.metadata import Metadata
-from schemas.models import utcnow
+from schemas.metadata.detector_tables import DetectorRun, DetectorState, SchedulerLease
+from schemas.metadata.models import utcnow
+from schemas.metadata.store import Metadata
 
 
 @dataclass(frozen=True)

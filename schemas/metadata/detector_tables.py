@@ -7,7 +7,7 @@ from datetime import datetime
 from sqlalchemy import String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schemas.models import Base, UtcDateTime, utcnow
+from schemas.metadata.models import Base, UtcDateTime, utcnow
 
 
 class DetectorRun(Base):

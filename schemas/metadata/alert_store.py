@@ -13,10 +13,17 @@ from typing import Any
 
 from sqlalchemy import delete, select
 
-from schemas.alert_models import AlertRuleRow, BudgetRow, ChannelRow, DeliveryRow, IncidentEventRow, IncidentRow
-from schemas.metadata import Metadata
-from schemas.models import Project, utcnow
-from schemas.secrets import SecretBox
+from schemas.metadata.alert_tables import (
+    AlertRuleRow,
+    BudgetRow,
+    ChannelRow,
+    DeliveryRow,
+    IncidentEventRow,
+    IncidentRow,
+)
+from schemas.metadata.models import Project, utcnow
+from schemas.metadata.secrets import SecretBox
+from schemas.metadata.store import Metadata
 
 
 @dataclass(frozen=True)

@@ -9,9 +9,9 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.exc import IntegrityError
 from werkzeug.security import check_password_hash, generate_password_hash
 
-from schemas.metadata import Metadata, MetadataError
-from schemas.models import User
-from schemas.sessions import SessionStore
+from schemas.metadata.models import User
+from schemas.metadata.sessions import SessionStore
+from schemas.metadata.store import Metadata, MetadataError
 
 ROLES = ("viewer", "admin")
 MIN_PASSWORD = 10

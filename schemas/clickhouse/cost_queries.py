@@ -1,6 +1,6 @@
 """Cost reads for the Costs page: metrics over a whole window, one row per group, in one query.
 
-Both go through `schemas.metrics.grouped_values`, which reads the same state rows as the overview
+Both go through `schemas.clickhouse.metrics.grouped_values`, which reads the same state rows as the overview
 and the alert rules (rollup for whole minutes, raw deduplicated calls for the rest), so the
 figures agree with them to the cent.
 """
@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from schemas.metrics import RollupSpan, SeriesQuery, grouped_values
-from schemas.store import Store
+from schemas.clickhouse.metrics import RollupSpan, SeriesQuery, grouped_values
+from schemas.clickhouse.store import Store
 
 # Columns of a spend table; `cost_total` first because rows are ranked by it.
 COST_METRICS = ("cost_total", "requests", "cost_per_request", "unpriced_requests")

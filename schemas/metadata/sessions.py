@@ -16,10 +16,10 @@ from typing import TYPE_CHECKING
 from sqlalchemy import String, delete, select
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schemas.models import Base, User, UtcDateTime, utcnow
+from schemas.metadata.models import Base, User, UtcDateTime, utcnow
 
-if TYPE_CHECKING:  # schemas.metadata imports this module to register the table
-    from schemas.metadata import Metadata
+if TYPE_CHECKING:  # schemas.metadata.store imports this module to register the table
+    from schemas.metadata.store import Metadata
 
 SESSION_LIFETIME = timedelta(hours=12)  # a login lasts at most this long, however active
 TOUCH_EVERY = timedelta(minutes=1)  # last_seen_at is written at most this often

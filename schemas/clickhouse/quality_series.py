@@ -1,7 +1,7 @@
 """Read queries behind the Quality page: the hallucination rate per time bucket, score histograms
 and the flagged spans of one model.
 
-Counts come from the same one-verdict-per-span subquery as `schemas.quality`, so the series, the
+Counts come from the same one-verdict-per-span subquery as `schemas.clickhouse.quality`, so the series, the
 per-model table and the API agree; only counts leave ClickHouse (a few rows per bucket), and the
 page computes each bucket's Wilson interval from them.
 """
@@ -11,8 +11,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from schemas.quality import EVALUATIONS_TABLE, span_verdicts_sql
-from schemas.store import Store
+from schemas.clickhouse.quality import EVALUATIONS_TABLE, span_verdicts_sql
+from schemas.clickhouse.store import Store
 
 # Bucket names map to ClickHouse functions from this closed table, never from user input.
 BUCKETS = {"hour": "toStartOfHour", "day": "toStartOfDay"}

@@ -12,11 +12,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from schemas.call_merge import dirty_key
-from schemas.filters import DIMENSIONS
-from schemas.models import iso_utc
-from schemas.queries import TWIN_MARGIN, calls_query
-from schemas.store import Store
+from schemas.clickhouse.call_merge import dirty_key
+from schemas.clickhouse.filters import DIMENSIONS
+from schemas.clickhouse.queries import TWIN_MARGIN, calls_query
+from schemas.clickhouse.store import Store
+from schemas.times import iso_utc
 
 ROLLUP_TABLE = "call_metrics_minute"
 HOUR_TABLE = "call_metrics_hour"  # made from the minute table (migration 0004)

@@ -14,7 +14,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
-from schemas.store import Store
+from schemas.clickhouse.store import Store
 
 # A window shorter than this is grouped whole: it is cheap, and its total stays exact.
 MIN_WINDOW = timedelta(days=2)

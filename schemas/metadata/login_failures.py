@@ -13,10 +13,10 @@ from sqlalchemy import String, delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Mapped, mapped_column
 
-from schemas.models import Base
+from schemas.metadata.models import Base
 
-if TYPE_CHECKING:  # schemas.metadata imports this module to register the table
-    from schemas.metadata import Metadata
+if TYPE_CHECKING:  # schemas.metadata.store imports this module to register the table
+    from schemas.metadata.store import Metadata
 
 
 class LoginFailureRow(Base):

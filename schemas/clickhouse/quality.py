@@ -12,9 +12,9 @@ from collections.abc import Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from schemas.filters import filter_conditions, filter_params
-from schemas.queries import time_range
-from schemas.store import Store
+from schemas.clickhouse.filters import filter_conditions, filter_params
+from schemas.clickhouse.queries import time_range
+from schemas.clickhouse.store import Store
 
 EVALUATIONS_TABLE = "evaluations"
 DRIFT_TABLE = "drift_events"

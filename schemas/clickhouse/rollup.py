@@ -11,7 +11,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Protocol
 
-from schemas.metrics import RollupSpan
+from schemas.clickhouse.metrics import RollupSpan
 
 WATERMARK_KEY = "metrics.rolled_until"
 BACKFILL_KEY = "metrics.backfilled_from"
@@ -21,7 +21,7 @@ RAW_TAIL = timedelta(minutes=15)
 
 
 class MarkReader(Protocol):
-    """Where the marks are kept (`schemas.runs.StateStore`)."""
+    """Where the marks are kept (`schemas.metadata.runs.StateStore`)."""
 
     def get(self, key: str) -> str | None: ...
 
