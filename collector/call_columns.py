@@ -15,6 +15,7 @@ from collector.span_names import NamedCall
 from collector.usage import PART_FIELDS, CallScope, token_columns
 from schemas import conventions as cv
 from schemas import fields as f
+from schemas import providers as pv
 
 # A span is read untyped (see `collector.normalize`).
 AnySpan = Any
@@ -74,8 +75,8 @@ def normalize_provider(name: str) -> str:
     name = name.strip().lower()
     candidate = name
     while candidate:
-        if candidate in cv.PROVIDER_ALIASES:
-            return cv.PROVIDER_ALIASES[candidate]
+        if candidate in pv.PROVIDER_ALIASES:
+            return pv.PROVIDER_ALIASES[candidate]
         candidate = candidate.rpartition(".")[0]
     return name
 
@@ -83,14 +84,14 @@ def normalize_provider(name: str) -> str:
 def _provider_of(model: str) -> str:
     model = model.lower().rpartition("/")[2]
     if _is_bedrock_id(model):
-        return cv.BEDROCK
-    return next((provider for prefix, provider in cv.MODEL_PROVIDER_PREFIXES if model.startswith(prefix)), "")
+        return pv.BEDROCK
+    return next((provider for prefix, provider in pv.MODEL_PROVIDER_PREFIXES if model.startswith(prefix)), "")
 
 
 def _is_bedrock_id(model: str) -> bool:
     """`[region.]vendor.model` (`us.anthropic.claude-3-5-sonnet-20241022-v2:0`): a Bedrock model id."""
-    region = next((prefix for prefix in cv.BEDROCK_REGIONS if model.startswith(prefix)), "")
-    return model.startswith(cv.BEDROCK_VENDORS, len(region))
+    region = next((prefix for prefix in pv.BEDROCK_REGIONS if model.startswith(prefix)), "")
+    return model.startswith(pv.BEDROCK_VENDORS, len(region))
 
 
 def token_count_columns(reader: Reader, convention: str, provider: str, max_count: int) -> dict[str, int | None]:

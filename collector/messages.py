@@ -17,6 +17,7 @@ from typing import Any
 
 from collector.coerce import as_float, as_text, clip, dumps, loads
 from schemas import conventions as cv
+from schemas import message_carriers as mc
 
 INPUT, OUTPUT = "input", "output"
 _DEFAULT_ROLE = {INPUT: "user", OUTPUT: "assistant"}
@@ -25,7 +26,7 @@ _SKIPPED_PARTS = frozenset({"reasoning", "thinking", "redacted_thinking"})  # no
 _TOOL_CALL_PARTS = frozenset({"tool_call", "tool-call", "function_call"})
 _TOOL_RESULT_PARTS = frozenset({"tool_call_response", "tool-result", "tool_result", "function_call_output"})
 Message = dict[str, Any]
-_CARRIER_KEYS = frozenset(key for _, key in cv.INPUT_CARRIERS + cv.OUTPUT_CARRIERS) | {cv.RETRIEVAL_JSON}
+_CARRIER_KEYS = frozenset(key for _, key in mc.INPUT_CARRIERS + mc.OUTPUT_CARRIERS) | {cv.RETRIEVAL_JSON}
 
 
 def span_content(span: Any, attrs: dict[str, Any], indexed: dict[str, dict[str, Any]] | None,
@@ -38,10 +39,10 @@ def span_content(span: Any, attrs: dict[str, Any], indexed: dict[str, dict[str, 
     indexed = collect_indexed(attrs) if indexed is None else indexed
     if not indexed and not span.events and attrs.keys().isdisjoint(_CARRIER_KEYS):
         return [], [], []  # most spans carry no content: one C-level test
-    inputs = _first_messages(cv.INPUT_CARRIERS, INPUT, span, attrs, indexed, max_chars)
+    inputs = _first_messages(mc.INPUT_CARRIERS, INPUT, span, attrs, indexed, max_chars)
     outputs = []
-    if span_type not in cv.NO_OUTPUT_CONTENT_TYPES:
-        outputs = _first_messages(cv.OUTPUT_CARRIERS, OUTPUT, span, attrs, indexed, max_chars)
+    if span_type not in mc.NO_OUTPUT_CONTENT_TYPES:
+        outputs = _first_messages(mc.OUTPUT_CARRIERS, OUTPUT, span, attrs, indexed, max_chars)
     return inputs, outputs, _retrieval_documents(attrs, indexed.get(cv.RETRIEVAL_PREFIX), max_chars)
 
 
@@ -64,8 +65,8 @@ def collect_indexed(attrs: dict[str, Any]) -> dict[str, dict[str, Any]]:
     """`prefix.{i}.rest` attributes grouped by prefix (one pass, C-level prefix test per key)."""
     found: dict[str, dict[str, Any]] = {}
     for key, value in attrs.items():
-        if isinstance(key, str) and key.startswith(cv.INDEXED_PREFIXES):
-            prefix = next(p for p in cv.INDEXED_PREFIXES if key.startswith(p))
+        if isinstance(key, str) and key.startswith(mc.INDEXED_PREFIXES):
+            prefix = next(p for p in mc.INDEXED_PREFIXES if key.startswith(p))
             found.setdefault(prefix, {})[key[len(prefix):]] = value
     return found
 
@@ -93,7 +94,7 @@ def _first_messages(carriers: tuple[tuple[str, str], ...], side: str, span: Any,
 def _parts_carrier(attrs: dict[str, Any], key: str, side: str, max_chars: int) -> list[Message]:
     messages = _messages_from(_structured(attrs.get(key)), side, max_chars)
     if side == INPUT and not any(m["role"] == "system" for m in messages):
-        system = _system_message(attrs.get(cv.SYSTEM_INSTRUCTIONS), max_chars)
+        system = _system_message(attrs.get(mc.SYSTEM_INSTRUCTIONS), max_chars)
         messages = [system, *messages] if system else messages
     return messages
 
@@ -230,8 +231,8 @@ def _tool_call(call: Any) -> dict[str, str] | None:
 
 def _vercel_response(attrs: dict[str, Any], max_chars: int) -> list[Message]:
     """`ai.response.text` plus `ai.response.toolCalls` ([{toolCallId, toolName, args|input}])."""
-    calls = [c for c in _as_list(attrs.get(cv.VERCEL_TOOL_CALLS)) if isinstance(c, dict)]
-    text = as_text(attrs.get(cv.VERCEL_RESPONSE_TEXT)) or ""
+    calls = [c for c in _as_list(attrs.get(mc.VERCEL_TOOL_CALLS)) if isinstance(c, dict)]
+    text = as_text(attrs.get(mc.VERCEL_RESPONSE_TEXT)) or ""
     message = _message({"content": text, "tool_calls": calls}, "assistant", max_chars)
     return [message] if message else []
 
@@ -295,17 +296,17 @@ def _event_carrier(events: Any, side: str, max_chars: int) -> list[Message]:
 def _event_messages(name: str, body: Any, attributes: dict[str, Any], max_chars: int
                     ) -> list[tuple[str, Message]]:
     """(side, message) pairs of one GenAI event, whether it came as a span event or a log record."""
-    if name in cv.MESSAGE_EVENTS:
-        side, role = cv.MESSAGE_EVENTS[name]
-        payload = _structured(attributes.get(cv.EVENT_CONTENT)) or body
+    if name in mc.MESSAGE_EVENTS:
+        side, role = mc.MESSAGE_EVENTS[name]
+        payload = _structured(attributes.get(mc.EVENT_CONTENT)) or body
         message = _event_body_message(payload, role, max_chars) if isinstance(payload, dict) else None
         return [(side, message)] if message else []
-    if name in cv.CONTENT_EVENTS:
-        side, key = cv.CONTENT_EVENTS[name]
+    if name in mc.CONTENT_EVENTS:
+        side, key = mc.CONTENT_EVENTS[name]
         if key not in attributes:
             return []
         return [(side, m) for m in _json_messages(attributes[key], side, max_chars)]
-    if name == cv.OPERATION_DETAILS_EVENT:
+    if name == mc.OPERATION_DETAILS_EVENT:
         return _details_messages(attributes, body, max_chars)
     return []
 
@@ -318,11 +319,11 @@ def _event_body_message(body: dict[str, Any], role: str, max_chars: int) -> Mess
 
 def _details_messages(attributes: dict[str, Any], body: Any, max_chars: int) -> list[tuple[str, Message]]:
     """`gen_ai.client.inference.operation.details`: structured messages in attributes (or body)."""
-    source = attributes if cv.PARTS_INPUT in attributes or cv.PARTS_OUTPUT in attributes else body
+    source = attributes if mc.PARTS_INPUT in attributes or mc.PARTS_OUTPUT in attributes else body
     if not isinstance(source, dict):
         return []
-    inputs = _parts_carrier(source, cv.PARTS_INPUT, INPUT, max_chars) if cv.PARTS_INPUT in source else []
-    outputs = _messages_from(_structured(source.get(cv.PARTS_OUTPUT)), OUTPUT, max_chars)
+    inputs = _parts_carrier(source, mc.PARTS_INPUT, INPUT, max_chars) if mc.PARTS_INPUT in source else []
+    outputs = _messages_from(_structured(source.get(mc.PARTS_OUTPUT)), OUTPUT, max_chars)
     return [(INPUT, m) for m in inputs] + [(OUTPUT, m) for m in outputs]
 
 

@@ -13,6 +13,7 @@ from typing import Any, NamedTuple
 
 from collector.coerce import as_decimal, loads
 from schemas import conventions as cv
+from schemas import message_carriers as mc
 from schemas.records import RawSpan
 
 # Inside this module a span is read untyped (see `collector.normalize`).
@@ -44,7 +45,7 @@ def _describe_key(name: str, sources: tuple[tuple[str, int, cv.Source], ...]) ->
     marker = next((rank for rank, (_, markers) in enumerate(cv.MARKER_KEYS) if name in markers), _NO_MARKER)
     if marker == _NO_MARKER and name.startswith(_MARKER_PREFIXES):
         marker = _PREFIX_RANKS[next(p for p in _MARKER_PREFIXES if name.startswith(p))]
-    indexed = next((p for p in cv.INDEXED_PREFIXES if name.startswith(p)), "")
+    indexed = next((p for p in mc.INDEXED_PREFIXES if name.startswith(p)), "")
     return sources, marker, indexed
 
 

@@ -11,7 +11,8 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-from schemas import conventions as cv
+from schemas import genai_scopes as gs
+from schemas import providers as pv
 
 
 class NamedCall(NamedTuple):
@@ -26,10 +27,10 @@ class NamedCall(NamedTuple):
 def named_call(name: str, scope: str) -> NamedCall | None:
     """The call a span's name and scope describe, or None when they do not describe one."""
     operation, _, model = name.partition(" ")
-    span_type = cv.NAMED_CALL_OPERATIONS.get(operation)
+    span_type = gs.NAMED_CALL_OPERATIONS.get(operation)
     if span_type is None or not model or model != model.strip() or " " in model:
         return None
-    for prefix, provider in cv.GENAI_SCOPES:
+    for prefix, provider in gs.GENAI_SCOPES:
         if scope.startswith(prefix):
             return NamedCall(operation, span_type, model, provider or _provider_in_scope(scope[len(prefix):]))
     return None
@@ -38,4 +39,4 @@ def named_call(name: str, scope: str) -> NamedCall | None:
 def _provider_in_scope(rest: str) -> str:
     """`anthropic` of `openlit.instrumentation.anthropic`: the scope's next segment, if a known provider."""
     segment = rest.split(".", 1)[0].strip().lower()
-    return cv.PROVIDER_ALIASES.get(segment, "")
+    return pv.PROVIDER_ALIASES.get(segment, "")

@@ -349,42 +349,9 @@ SPAN_TYPE_OPERATIONS: dict[str, str] = {
     _LLM: "chat", _EMB: "embeddings", _TOOL: "execute_tool", _AGENT: "invoke_agent",
 }
 
-# Provider names → OTel `gen_ai.provider.name` values. Dotted vendor forms ("openai.chat",
-# Vercel) resolve by their longest known dotted prefix.
-PROVIDER_ALIASES: dict[str, str] = {
-    "openai": "openai", "azure": "azure.ai.openai", "azure_openai": "azure.ai.openai",
-    "azure-openai": "azure.ai.openai", "azure.ai.openai": "azure.ai.openai",
-    "az.ai.openai": "azure.ai.openai", "azure.ai.inference": "azure.ai.inference",
-    "anthropic": "anthropic", "google": "gcp.gemini", "gemini": "gcp.gemini",
-    "google.generative-ai": "gcp.gemini", "gcp.gemini": "gcp.gemini", "google.vertex": "gcp.vertex_ai",
-    "vertex": "gcp.vertex_ai", "vertex_ai": "gcp.vertex_ai", "vertexai": "gcp.vertex_ai",
-    "gcp.vertex_ai": "gcp.vertex_ai", "gcp.gen_ai": "gcp.gen_ai", "aws": "aws.bedrock", "bedrock": "aws.bedrock",
-    "amazon-bedrock": "aws.bedrock", "aws_bedrock": "aws.bedrock", "aws.bedrock": "aws.bedrock",
-    "mistralai": "mistral_ai", "mistral": "mistral_ai", "mistral_ai": "mistral_ai",
-    "xai": "x_ai", "x_ai": "x_ai", "cohere": "cohere", "groq": "groq", "deepseek": "deepseek",
-    "perplexity": "perplexity", "ollama": "ollama", "watsonx": "ibm.watsonx.ai",
-    "ibm.watsonx.ai": "ibm.watsonx.ai", "googleai": "gcp.gemini",
-    # Google ADK names itself in gen_ai.system, not the provider: the model says who served it.
-    "gcp.vertex.agent": "",
-}
-# When no provider attribute exists (Langfuse never sends one — corpus), infer it from the model.
-# Bedrock model ids come first: `[region.]vendor.model` (`us.anthropic.claude-…-v2:0`), which
-# genai-prices prices as Bedrock, not as the vendor's own API.
-BEDROCK = "aws.bedrock"
-BEDROCK_REGIONS = ("us.", "eu.", "apac.", "us-gov.", "global.", "jp.", "au.", "ca.")
-BEDROCK_VENDORS = (
-    "anthropic.", "amazon.", "meta.", "mistral.", "cohere.", "ai21.", "deepseek.", "qwen.", "openai.",
-    "writer.", "stability.", "twelvelabs.",
-)
-MODEL_PROVIDER_PREFIXES: tuple[tuple[str, str], ...] = (
-    ("gpt-", "openai"), ("chatgpt-", "openai"), ("text-embedding-", "openai"), ("o1", "openai"),
-    ("o3", "openai"), ("o4", "openai"), ("davinci", "openai"), ("claude", "anthropic"),
-    ("gemini", "gcp.gemini"), ("mistral", "mistral_ai"), ("codestral", "mistral_ai"),
-    ("command", "cohere"), ("deepseek", "deepseek"), ("grok", "x_ai"),
-)
-
-
-# Which count leaves which parts out (cache, reasoning, audio): schemas/token_parts.py.
+# Elsewhere, as data too: provider names and the provider a model id implies (providers.py), which
+# count leaves which parts out (token_parts.py), calls known only by their span name and scope
+# (genai_scopes.py), and where message content is carried (message_carriers.py).
 
 # Convention detection: scope-name prefixes first, then marker attributes, in this order.
 SCOPE_CONVENTIONS: tuple[tuple[str, str], ...] = (
@@ -393,25 +360,6 @@ SCOPE_CONVENTIONS: tuple[tuple[str, str], ...] = (
     ("gcp.vertex.agent", GOOGLE_ADK), ("genkit", GENKIT),
 )
 VERCEL_SCOPE = "ai"
-# A span with no GenAI attribute at all (OpenLIT 1.45 sends a failed Anthropic call so: only its
-# name, its scope, an `exception` event and an error status — corpus notes) is still a call when a
-# GenAI instrumentation made it (scope prefix) and its name is the OTel GenAI span name
-# `{operation} {model}` with one of these operations. The provider is the prefix's, or else the
-# scope's next dotted segment when that names a known provider (`openlit.instrumentation.anthropic`).
-NAMED_CALL_OPERATIONS: dict[str, str] = {
-    "chat": _LLM, "text_completion": _LLM, "generate_content": _LLM, "embeddings": _EMB,
-}
-GENAI_SCOPES: tuple[tuple[str, str], ...] = (
-    ("openlit.instrumentation.", ""), ("openinference.instrumentation.", ""), ("traceloop.", ""),
-    ("opentelemetry.util.genai", ""), ("opentelemetry.instrumentation.openai", "openai"),
-    ("opentelemetry.instrumentation.anthropic", "anthropic"), ("opentelemetry.instrumentation.bedrock", "aws.bedrock"),
-    ("opentelemetry.instrumentation.google_genai", "gcp.gen_ai"),
-    ("opentelemetry.instrumentation.google_generativeai", "gcp.gemini"),
-    ("opentelemetry.instrumentation.vertexai", "gcp.vertex_ai"),
-    ("opentelemetry.instrumentation.mistralai", "mistral_ai"), ("opentelemetry.instrumentation.cohere", "cohere"),
-    ("opentelemetry.instrumentation.groq", "groq"), ("opentelemetry.instrumentation.ollama", "ollama"),
-    ("opentelemetry.instrumentation.langchain", ""), ("opentelemetry.instrumentation.llamaindex", ""),
-)
 MARKER_KEYS: tuple[tuple[str, frozenset[str]], ...] = (
     (OPENINFERENCE, frozenset({"openinference.span.kind", "llm.token_count.prompt", "llm.model_name"})),
     (VERCEL_AI, frozenset({"ai.operationId", "ai.model.id", "ai.model.provider", "ai.usage.promptTokens",
@@ -436,42 +384,6 @@ MARKER_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
 SDK_NAME_KEY = "telemetry.sdk.name"
 OPENLIT_SDK_NAME = "openlit"  # OpenLIT stamps `telemetry.sdk.name` on its spans (corpus)
 
-# Message content carriers, in precedence order: the first that yields messages wins.
-# Kinds: "parts" (OTel ≥1.37 parts-based JSON), "events" (span events, OTel ≤1.36),
-# "indexed" (flattened `prefix.{i}.…` attributes), "json" (a JSON or plain-text payload).
-PARTS_INPUT = "gen_ai.input.messages"
-PARTS_OUTPUT = "gen_ai.output.messages"
-SYSTEM_INSTRUCTIONS = "gen_ai.system_instructions"
-INPUT_CARRIERS: tuple[tuple[str, str], ...] = (
-    ("parts", PARTS_INPUT), ("events", "input"), ("indexed", "gen_ai.prompt."),
-    ("indexed", "llm.input_messages."), ("json", "ai.prompt.messages"), ("json", "ai.prompt"),
-    ("json", "langfuse.observation.input"), ("json", "traceloop.entity.input"), ("json", "input.value"),
-)
-OUTPUT_CARRIERS: tuple[tuple[str, str], ...] = (
-    ("parts", PARTS_OUTPUT), ("events", "output"), ("indexed", "gen_ai.completion."),
-    ("indexed", "llm.output_messages."), ("vercel", "ai.response.text"),
-    ("vercel", "ai.response.toolCalls"), ("json", "ai.response.object"),
-    ("json", "langfuse.observation.output"), ("json", "traceloop.entity.output"), ("json", "output.value"),
-)
-INDEXED_PREFIXES = ("gen_ai.prompt.", "gen_ai.completion.", "llm.input_messages.", "llm.output_messages.",
-                    "retrieval.documents.")
-NO_OUTPUT_CONTENT_TYPES = frozenset({f.TYPE_EMBEDDING})  # an embedding's "output" is a vector dump
-VERCEL_TOOL_CALLS = "ai.response.toolCalls"
-VERCEL_RESPONSE_TEXT = "ai.response.text"
-EVENT_CONTENT = "gen_ai.event.content"  # some emitters put a message event's body here, as JSON
-
-# Message events (span events or OTLP log records) → (side, role).
-MESSAGE_EVENTS: dict[str, tuple[str, str]] = {
-    "gen_ai.system.message": ("input", "system"), "gen_ai.user.message": ("input", "user"),
-    "gen_ai.assistant.message": ("input", "assistant"), "gen_ai.tool.message": ("input", "tool"),
-    "gen_ai.choice": ("output", "assistant"),
-}
-# ≤v1.27 span events holding a whole JSON message list in one attribute.
-CONTENT_EVENTS: dict[str, tuple[str, str]] = {
-    "gen_ai.content.prompt": ("input", "gen_ai.prompt"),
-    "gen_ai.content.completion": ("output", "gen_ai.completion"),
-}
-OPERATION_DETAILS_EVENT = "gen_ai.client.inference.operation.details"
 EXCEPTION_EVENT = "exception"
 EXCEPTION_TYPE = "exception.type"
 # The first of these span events marks the first streamed token (OpenInference, OpenLLMetry, Vercel).

@@ -13,7 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from schemas import fields as f
-from schemas.conventions import ANY, BEDROCK, GENKIT, GOOGLE_ADK, LANGFUSE, OPENLIT, VERCEL_AI
+from schemas.conventions import ANY, GENKIT, GOOGLE_ADK, LANGFUSE, OPENLIT, VERCEL_AI
+from schemas.providers import BEDROCK
 
 LF_USAGE = "langfuse.observation.usage_details"
 GENKIT_OUTPUT = "genkit:output"

@@ -23,6 +23,7 @@ import pytest
 from collector.decode import decode_logs, decode_traces
 from collector.transport import decompress_body
 from schemas import conventions as cv
+from schemas import message_carriers as mc
 from schemas.records import RawLogRecord, RawSpan, SpanEvent, SpanLink
 from tests.corpus import corpus_available, iter_payload_records, labels
 from tests.interpreted import ROOT, compiled_modules, make_rows
@@ -56,7 +57,7 @@ _ODD = [None, 0, -1, 7, 2**40, 2**70, 3.5, -0.0, math.nan, math.inf, True, False
 
 def _keys() -> list[str]:
     keys = {source.key for sources in cv.FIELD_SOURCES.values() for source in sources}
-    keys |= {key for _, key in cv.INPUT_CARRIERS + cv.OUTPUT_CARRIERS} | {cv.SYSTEM_INSTRUCTIONS, cv.RETRIEVAL_JSON}
+    keys |= {key for _, key in mc.INPUT_CARRIERS + mc.OUTPUT_CARRIERS} | {mc.SYSTEM_INSTRUCTIONS, cv.RETRIEVAL_JSON}
     keys |= {key for key, _ in cv.SPAN_TYPE_SOURCES} | {key for _, keys in cv.MARKER_KEYS for key in keys}
     keys |= {"gen_ai.prompt.0.role", "gen_ai.prompt.0.content", "llm.output_messages.0.message.content",
              "retrieval.documents.0.document.content", "retrieval.documents.0.document.id", cv.SDK_NAME_KEY}
@@ -76,10 +77,10 @@ def _value(rng: random.Random, key: str) -> Any:
 
 
 def _event(rng: random.Random) -> SpanEvent:
-    name = rng.choice([*cv.MESSAGE_EVENTS, *cv.CONTENT_EVENTS, *cv.FIRST_TOKEN_EVENTS, cv.EXCEPTION_EVENT,
-                       cv.OPERATION_DETAILS_EVENT, "other"])
-    attrs = {rng.choice([cv.EVENT_CONTENT, "gen_ai.prompt", "gen_ai.completion", cv.EXCEPTION_TYPE, cv.PARTS_INPUT,
-                         cv.PARTS_OUTPUT, "content"]): _value(rng, "messages") for _ in range(rng.randint(0, 3))}
+    name = rng.choice([*mc.MESSAGE_EVENTS, *mc.CONTENT_EVENTS, *cv.FIRST_TOKEN_EVENTS, cv.EXCEPTION_EVENT,
+                       mc.OPERATION_DETAILS_EVENT, "other"])
+    attrs = {rng.choice([mc.EVENT_CONTENT, "gen_ai.prompt", "gen_ai.completion", cv.EXCEPTION_TYPE, mc.PARTS_INPUT,
+                         mc.PARTS_OUTPUT, "content"]): _value(rng, "messages") for _ in range(rng.randint(0, 3))}
     return SpanEvent(name, rng.choice([0, 1, 10**18, rng.getrandbits(62)]), attrs)
 
 

@@ -16,6 +16,7 @@ from collector.pricing import PriceBook, price_row
 from collector.usage import index_rules
 from schemas import conventions as cv
 from schemas import fields as f
+from schemas import providers as pv
 from schemas import token_parts as tp
 from schemas.records import RawSpan
 
@@ -70,7 +71,7 @@ def test_vercel_bedrock_input_excludes_the_cache_by_rule_and_is_priced_as_bedroc
     model = region + BEDROCK_MODEL
     row = priced(row_of({**VERCEL_BEDROCK, "ai.model.id": model, "gen_ai.request.model": model,
                          "gen_ai.response.model": model}, scope="ai", name="ai.generateText.doGenerate"))
-    assert (row[f.CONVENTION], row[f.PROVIDER]) == (cv.VERCEL_AI, cv.BEDROCK)
+    assert (row[f.CONVENTION], row[f.PROVIDER]) == (cv.VERCEL_AI, pv.BEDROCK)
     assert tokens(row) == (10216, 178, 4482, 0, 0, 10394, 0, 0)
     assert row[f.COST_SOURCE] == f.SOURCE_LIST_PRICE
     assert row[f.COST_TOTAL] == list_total(model, "aws", input_tokens=10216, output_tokens=178,
