@@ -168,6 +168,25 @@ def running(tmp_path: Path, chdb_dsn: str) -> Iterator[Running]:
     handle.service.stop()
 
 
+def start_exposed(data_dir: Path, chdb_dsn: str) -> Running:
+    """A service bound off loopback (so logins are required; tests still connect through
+    127.0.0.1) with an admin, ada, and a viewer, vic."""
+    from schemas.metadata.users import UserStore
+
+    running = start_service(make_settings(data_dir, chdb_dsn, host="0.0.0.0"))
+    users = UserStore(running.service.metadata)
+    users.create("ada", "correct horse battery", "admin")
+    users.create("vic", "viewer password 1", "viewer")
+    return running
+
+
+@pytest.fixture
+def exposed(tmp_path: Path, chdb_dsn: str) -> Iterator[Running]:
+    running = start_exposed(tmp_path, chdb_dsn)
+    yield running
+    running.service.stop()
+
+
 def pytest_sessionstart(session: pytest.Session) -> None:
     """In CI the corpus is always checked out beside the repo: its absence is a failure, not a skip.
     Stale compiled modules are refused: they would shadow the source that was edited."""

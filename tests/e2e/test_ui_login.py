@@ -2,30 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
-
 import pytest
 import requests
 from selenium import webdriver
 from selenium.webdriver.common.by import By
 
-from schemas.metadata.users import UserStore
-from tests.conftest import Running, login_session, make_settings, start_service
+from tests.conftest import Running, login_session
 from tests.e2e.browser import browser, console_errors, screenshot, wait_for, wait_text  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.slow
 RULE = {"name": "errors", "metric": "error_rate", "comparator": ">", "threshold": 0.1, "window": "5m"}
-
-
-@pytest.fixture
-def exposed(tmp_path: Path, chdb_dsn: str) -> Iterator[Running]:
-    running = start_service(make_settings(tmp_path, chdb_dsn, host="0.0.0.0"))
-    users = UserStore(running.service.metadata)
-    users.create("ada", "correct horse battery", "admin")
-    users.create("vic", "viewer password 1", "viewer")
-    yield running
-    running.service.stop()
 
 
 def submit_login(driver: webdriver.Chrome, username: str, password: str) -> None:

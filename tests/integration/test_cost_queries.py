@@ -11,16 +11,16 @@ from schemas.clickhouse.metrics import SeriesQuery, window_values
 from schemas.clickhouse.rollup import rollup_span
 from schemas.metadata.runs import StateStore
 from tests.conftest import Running, run_detectors
-from tests.integration.test_metrics_detector import hours_ago, send
+from tests.integration.test_metrics_detector import hours_ago
 from tests.spans import Call
 
 
 def test_spend_per_group_adds_up_to_the_window_and_lists_unpriced_models(running: Running) -> None:
-    send(running,
-         Call(1, 1, start_ns=hours_ago(2), model="gpt-4o", tags=("a", "b")),
-         Call(2, 1, start_ns=hours_ago(2), model="gpt-4o-mini", tags=("a",)),
-         Call(3, 1, model="gpt-4o-mini"),  # the newest minutes come from raw calls
-         Call(4, 1, model="acme-private-llm"), Call(5, 1, model="acme-private-llm"))
+    running.send_calls(
+        Call(1, 1, start_ns=hours_ago(2), model="gpt-4o", tags=("a", "b")),
+        Call(2, 1, start_ns=hours_ago(2), model="gpt-4o-mini", tags=("a",)),
+        Call(3, 1, model="gpt-4o-mini"),  # the newest minutes come from raw calls
+        Call(4, 1, model="acme-private-llm"), Call(5, 1, model="acme-private-llm"))
     run_detectors(running, "metrics")
     store, rollup = running.service.store, rollup_span(StateStore(running.service.metadata))
     end = datetime.now(UTC) + timedelta(minutes=1)

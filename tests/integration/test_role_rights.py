@@ -15,8 +15,7 @@ from typing import Any
 import pytest
 import requests
 
-from schemas.metadata.users import UserStore
-from tests.conftest import Running, login_session, make_settings, start_service
+from tests.conftest import Running, login_session, start_exposed
 
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 # (method, rule) → who may: "admin", "viewer" (viewers and admins), "anyone" (no login needed),
@@ -60,10 +59,7 @@ NO_ID = 999_999  # no such incident, rule, channel...: a permitted request chang
 
 @pytest.fixture(scope="module")
 def exposed(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[Running]:
-    running = start_service(make_settings(tmp_path_factory.mktemp("rights"), chdb_dsn, host="0.0.0.0"))
-    users = UserStore(running.service.metadata)
-    users.create("ada", "correct horse battery", "admin")
-    users.create("vic", "viewer password 1", "viewer")
+    running = start_exposed(tmp_path_factory.mktemp("rights"), chdb_dsn)
     yield running
     running.service.stop()
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 import subprocess
 import sys
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -20,16 +19,6 @@ from tests.conftest import Running, login_session, make_settings, start_service,
 from tests.spans import PROTOBUF, Call, export_calls
 
 CHANNEL = {"type": "webhook", "name": "hook", "url": "http://127.0.0.1:9/hook"}
-
-
-@pytest.fixture
-def exposed(tmp_path: Path, chdb_dsn: str) -> Iterator[Running]:
-    running = start_service(make_settings(tmp_path, chdb_dsn, host="0.0.0.0"))
-    users = UserStore(running.service.metadata)
-    users.create("ada", "correct horse battery", "admin")
-    users.create("vic", "viewer password 1", "viewer")
-    yield running
-    running.service.stop()
 
 
 def post_login(client: requests.Session, ui_url: str, username: str, password: str) -> requests.Response:
