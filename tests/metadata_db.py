@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
 import sqlalchemy
 from sqlalchemy import text
+from sqlalchemy.engine import Engine
 
 from schemas.metadata.store import Metadata, create_metadata_engine
 
@@ -31,15 +33,25 @@ def metadata(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Metadat
         meta.migrate()
         yield meta
         return
+    with postgres_schema() as engine:
+        meta = Metadata(engine)
+        meta.migrate()
+        yield meta
+
+
+@contextmanager
+def postgres_schema() -> Iterator[Engine]:
+    """An engine on a fresh PostgreSQL schema of its own, dropped afterwards; skips the test when
+    PostgreSQL does not answer."""
     if not postgres_reachable():
         pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
     schema = f"lp_{uuid.uuid4().hex[:10]}"
     with sqlalchemy.create_engine(POSTGRES_URL).begin() as conn:
         conn.execute(text(f"CREATE SCHEMA {schema}"))
     engine = sqlalchemy.create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    meta = Metadata(engine)
-    meta.migrate()
-    yield meta
-    engine.dispose()
-    with sqlalchemy.create_engine(POSTGRES_URL).begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    try:
+        yield engine
+    finally:
+        engine.dispose()
+        with sqlalchemy.create_engine(POSTGRES_URL).begin() as conn:
+            conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))

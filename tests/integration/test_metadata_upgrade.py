@@ -3,20 +3,19 @@ alters a table), on SQLite and on PostgreSQL, keeping its rows; migrating again 
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 import sqlalchemy
-from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, inspect, text
+from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, inspect
 from sqlalchemy.engine import Engine
 
 from schemas.metadata.models import PREFER_COMPUTED, PREFER_REPORTED, Base
 from schemas.metadata.store import Metadata
 from schemas.metadata.upgrade import add_missing_columns
-from tests.metadata_db import POSTGRES_URL, postgres_reachable
+from tests.metadata_db import postgres_schema
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
@@ -24,16 +23,8 @@ def empty_engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Eng
     if request.param == "sqlite":
         yield sqlalchemy.create_engine(f"sqlite:///{tmp_path / 'meta.db'}")
         return
-    if not postgres_reachable():
-        pytest.skip("PostgreSQL is not reachable at 127.0.0.1:5432")
-    schema = f"lp_{uuid.uuid4().hex[:10]}"
-    with sqlalchemy.create_engine(POSTGRES_URL).begin() as conn:
-        conn.execute(text(f"CREATE SCHEMA {schema}"))
-    engine = sqlalchemy.create_engine(POSTGRES_URL, connect_args={"options": f"-csearch_path={schema}"})
-    yield engine
-    engine.dispose()
-    with sqlalchemy.create_engine(POSTGRES_URL).begin() as conn:
-        conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+    with postgres_schema() as engine:
+        yield engine
 
 
 def _create_old_projects_table(engine: Engine) -> None:
