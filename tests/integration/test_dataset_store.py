@@ -3,6 +3,8 @@ versions stay readable, adding is all or nothing, names are unique per project."
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
 
 from schemas.dataset_items import DatasetItem
@@ -58,3 +60,14 @@ def test_names_are_unique_per_project_and_unknown_ones_are_not_found(metadata: M
         datasets.read("default", "golden", 3)
     with pytest.raises(DatasetNotFound):
         datasets.add_items("default", "nope", [DatasetItem("q")])
+
+
+def test_concurrent_adds_get_distinct_versions(metadata: Metadata) -> None:
+    datasets = DatasetStore(metadata)
+    datasets.create("default", "golden")
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        versions = list(pool.map(lambda n: datasets.add_items("default", "golden", [DatasetItem(f"q{n}")])[0],
+                                 range(6)))
+    assert sorted(versions) == [1, 2, 3, 4, 5, 6]
+    for version in versions:  # each version holds exactly the items added up to it
+        assert len(datasets.read("default", "golden", version)["items"]) == version
