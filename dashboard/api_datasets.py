@@ -91,13 +91,11 @@ def _find_span(store: Store, project: str, trace_id: str, span_id: str) -> dict[
     """The span as GET /api/v1/traces/<id> shows it: messages carried as log records included."""
     from dashboard.api import assemble_spans  # dashboard.api registers this blueprint: import late
 
-    spans = queries.get_trace_spans(store, project, trace_id)
-    events = [e for e in queries.get_trace_events(store, project, trace_id) if e["span_id"] == span_id] \
-        if spans else []
-    found = assemble_spans([s for s in spans if s["span_id"] == span_id], events)
-    if not found:
+    spans = [s for s in queries.get_trace_spans(store, project, trace_id) if s["span_id"] == span_id]
+    if not spans:
         raise ApiError(404, f"span {span_id} of trace {trace_id} not found in project {project!r}")
-    return found[0]
+    events = [e for e in queries.get_trace_events(store, project, trace_id) if e["span_id"] == span_id]
+    return assemble_spans(spans, events)[0]
 
 
 def _hex_id(body: dict[str, Any], key: str, length: int) -> str:
