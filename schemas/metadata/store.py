@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from schemas.metadata import alert_tables, detector_tables, login_failures, sessions  # noqa: F401 (register their tables for create_all)
+from schemas.metadata import alert_tables, dataset_tables, detector_tables, login_failures, sessions  # noqa: F401 (register their tables for create_all)
 from schemas.metadata.models import DEFAULT_PROJECT, PREFER_REPORTED, Base, IngestKey, PriceOverrideRow, Project, utcnow
 from schemas.metadata.upgrade import add_missing_columns
 

@@ -206,7 +206,7 @@ def times_in(value: object, key: str = "") -> Iterator[tuple[str, str]]:
 
 def populate_every_read(running: Running, receiver: Receiver) -> dict[str, str]:
     """A call, a score, a drift event, a channel, a firing rule with its delivery, a budget, detector
-    runs: something with a time behind every read endpoint. Returns the ids the routes take."""
+    runs, a dataset: something with a time behind every read endpoint. Returns the ids the routes take."""
     running.send_calls(Call(1))
     score = {"trace_id": f"{1:032x}", "name": "hallucination", "label": "hallucinated"}
     assert api(running, "POST", "/scores", score).status_code == 201
@@ -220,8 +220,10 @@ def populate_every_read(running: Running, receiver: Receiver) -> dict[str, str]:
     run_detectors(running)
     receiver.wait_for(1)
     (incident,) = running.get("/api/v1/alerts").json()
+    assert api(running, "POST", "/datasets", {"name": "golden"}).status_code == 201
+    assert api(running, "POST", "/datasets/golden/items", [{"input": "q"}]).status_code == 201
     return {"trace_id": f"{1:032x}", "channel_id": str(channel), "rule_id": str(rule),
-            "incident_id": str(incident["id"])}
+            "incident_id": str(incident["id"]), "name": "golden"}
 
 
 def post(running: Running, path: str, body: dict) -> int:

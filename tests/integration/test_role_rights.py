@@ -37,6 +37,9 @@ ROUTES = {
     ("DELETE", "/api/v1/alert-rules/<int:rule_id>"): "admin",
     ("POST", "/api/v1/budgets"): "admin",
     ("DELETE", "/api/v1/budgets/<int:budget_id>"): "admin",
+    ("POST", "/api/v1/datasets"): "admin",
+    ("POST", "/api/v1/datasets/<name>/items"): "admin",
+    ("POST", "/api/v1/datasets/<name>/items/from-span"): "admin",
 }
 BODIES = {"/api/v1/detectors/run": {"detectors": ["no-such-detector"]}}  # nothing runs, for any role
 # Inputs of Dash callbacks that change state → who may; every other input only navigates or fills a form.

@@ -1,0 +1,108 @@
+"""Metadata access for golden datasets: create, list, read a version, add items as a new version.
+
+Items arrive already checked (`schemas.dataset_items`); storing them is this module's job. Adding
+items is one transaction: the version bump and every item row commit together or not at all, and
+the bump is an UPDATE ... SET version = version + 1, so two concurrent adds get two versions.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, or_, select, update
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from schemas.dataset_items import DatasetItem
+from schemas.metadata.dataset_tables import DatasetItemRow, DatasetRow
+from schemas.metadata.store import Metadata
+
+
+class DatasetExists(Exception):
+    """A dataset of that name is already in the project."""
+
+
+class DatasetNotFound(LookupError):
+    """No such dataset, or no such version of it; the message says which."""
+
+
+class DatasetStore:
+    def __init__(self, metadata: Metadata) -> None:
+        self.metadata = metadata
+
+    def create(self, project: str, name: str, description: str = "") -> dict[str, Any]:
+        row = DatasetRow(project_id=self.metadata.require_project(project).id, name=name, description=description)
+        with self.metadata.session() as db:
+            db.add(row)
+            try:
+                db.commit()
+            except IntegrityError:  # the unique (project, name): also a concurrent create
+                raise DatasetExists(f"dataset {name!r} already exists in project {project!r}") from None
+            return _summary(db, row)
+
+    def list_datasets(self, project: str) -> list[dict[str, Any]]:
+        with self.metadata.session() as db:
+            rows = db.scalars(select(DatasetRow).where(DatasetRow.project_id == self._project_id(project),
+                                                       DatasetRow.deleted.is_(False)).order_by(DatasetRow.name))
+            return [_summary(db, row) for row in rows]
+
+    def read(self, project: str, name: str, version: int | None = None) -> dict[str, Any]:
+        """`{"name", "version", "items"}` of `version` (the current one when None), items in insertion order."""
+        with self.metadata.session() as db:
+            row = self._find(db, project, name)
+            wanted = row.version if version is None else version
+            if not 0 <= wanted <= row.version:
+                raise DatasetNotFound(f"dataset {name!r} has versions 0 to {row.version}, not {wanted}")
+            items = db.scalars(_in_version(select(DatasetItemRow), row.id, wanted).order_by(DatasetItemRow.id))
+            return {"name": row.name, "description": row.description, "version": wanted,
+                    "items": [item_json(item) for item in items]}
+
+    def add_items(self, project: str, name: str, items: list[DatasetItem]) -> tuple[int, list[int]]:
+        """Store `items` as the dataset's next version; returns (version, item ids). All or nothing."""
+        with self.metadata.session() as db:
+            dataset_id = self._find(db, project, name).id
+            version = db.execute(update(DatasetRow).where(DatasetRow.id == dataset_id)
+                                 .values(version=DatasetRow.version + 1).returning(DatasetRow.version)).scalar_one()
+            rows = [_item_row(dataset_id, version, item) for item in items]
+            db.add_all(rows)
+            db.commit()
+            return version, [row.id for row in rows]
+
+    def _project_id(self, project: str) -> int:
+        return self.metadata.require_project(project).id
+
+    def _find(self, db: Session, project: str, name: str) -> DatasetRow:
+        row = db.scalar(select(DatasetRow).where(DatasetRow.project_id == self._project_id(project),
+                                                 DatasetRow.name == name, DatasetRow.deleted.is_(False)))
+        if row is None:
+            raise DatasetNotFound(f"dataset {name!r} not found in project {project!r}")
+        return row
+
+
+def _in_version(query: Any, dataset_id: int, version: int) -> Any:
+    """The items of `version`: added at or before it and not removed by it (see dataset_tables)."""
+    return query.where(DatasetItemRow.dataset_id == dataset_id, DatasetItemRow.added_in_version <= version,
+                       or_(DatasetItemRow.removed_in_version.is_(None), DatasetItemRow.removed_in_version > version))
+
+
+def _summary(db: Session, row: DatasetRow) -> dict[str, Any]:
+    count = db.scalar(_in_version(select(func.count(DatasetItemRow.id)), row.id, row.version))
+    return {"name": row.name, "description": row.description, "version": row.version, "items": count or 0,
+            "created_at": row.created_at}
+
+
+def _item_row(dataset_id: int, version: int, item: DatasetItem) -> DatasetItemRow:
+    return DatasetItemRow(dataset_id=dataset_id, added_in_version=version, input=json.dumps(item.input),
+                          expected=item.expected, assertions=json.dumps(item.assertions),
+                          item_metadata=json.dumps(item.metadata), source_trace_id=item.trace_id,
+                          source_span_id=item.span_id)
+
+
+def item_json(row: DatasetItemRow) -> dict[str, Any]:
+    source = {"trace_id": row.source_trace_id, "span_id": row.source_span_id} if row.source_span_id else None
+    created: datetime = row.created_at
+    return {"id": row.id, "input": json.loads(row.input), "expected": row.expected,
+            "assertions": json.loads(row.assertions), "metadata": json.loads(row.item_metadata),
+            "source": source, "version_added": row.added_in_version, "created_at": created}
