@@ -14,6 +14,7 @@ from typing import Any
 import click
 
 from llmpulse.app import Llmpulse
+from llmpulse.cli_datasets import datasets
 from llmpulse.config import ConfigError, load_settings, unknown_variables
 
 log = logging.getLogger("llmpulse")
@@ -384,6 +385,8 @@ def demo(endpoint: str, trace_count: int, key: str | None, seed: int) -> None:
     click.echo(summary.describe())
     click.echo(f"llm_calls={summary.llm_calls}, spans={summary.spans}, errors={summary.errors}")
 
+
+main.add_command(datasets)
 
 if __name__ == "__main__":
     main()

@@ -1,0 +1,155 @@
+"""`llmpulse datasets import`: load a golden set from a file into a running llmpulse over its API.
+
+It talks HTTP rather than opening the data directory, so a CI machine can fill a shared server.
+Every item is checked locally with the same `parse_item` the API uses, so a bad line is reported
+with its line number before anything is sent. The UI's API has no token mechanism (only login
+sessions), so a server bound off loopback answers 401 and the import exits 1 saying so.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import click
+import requests
+
+from schemas.dataset_items import MAX_ITEMS, ItemError, check_name, parse_item
+
+FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
+
+
+class ImportFailed(click.ClickException):
+    """The server refused or could not be reached: exit 1, unlike a usage or file error (2)."""
+
+    exit_code = 1
+
+
+@click.group()
+def datasets() -> None:
+    """Golden datasets on a running llmpulse."""
+
+
+@datasets.command("import")
+@click.argument("name")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option("--format", "file_format", type=click.Choice(["jsonl", "csv"]), help="Default: from the extension.")
+@click.option("--url", envvar="LLMPULSE_URL", default="http://127.0.0.1:8050", show_default=True,
+              help="The llmpulse UI/API address (LLMPULSE_URL).")
+@click.option("--project", default="default", show_default=True)
+def import_items(name: str, file: Path, file_format: str | None, url: str, project: str) -> None:
+    """Add every item of FILE to dataset NAME (created if missing); one request, one version."""
+    try:
+        check_name(name)
+        items = read_items(file, file_format or format_of(file))
+    except ItemError as exc:
+        raise click.UsageError(str(exc)) from exc
+    api = url.rstrip("/") + "/api/v1/datasets"
+    ensure_dataset(api, name, project)
+    versions = [post_items(api, name, project, items[at:at + MAX_ITEMS]) for at in range(0, len(items), MAX_ITEMS)]
+    click.echo(f"imported {len(items)} items into {name} (version {versions[-1]})")
+    if len(versions) > 1:
+        click.echo(f"more than {MAX_ITEMS} items: sent in {len(versions)} requests, versions "
+                   f"{versions[0]}-{versions[-1]}", err=True)
+
+
+def format_of(file: Path) -> str:
+    """The format from the extension; an unknown one is a usage error rather than a guess."""
+    found = FORMATS.get(file.suffix.lower())
+    if found is None:
+        raise ItemError(f"{file.name}: cannot tell the format from {file.suffix!r}; use --format jsonl|csv")
+    return found
+
+
+def read_items(file: Path, file_format: str) -> list[dict[str, Any]]:
+    """Every item of the file, checked; an ItemError names the first bad line and its field."""
+    try:
+        text = file.read_text(encoding="utf-8-sig")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ItemError(f"{file}: cannot read: {exc}") from exc
+    records = jsonl_records(text) if file_format == "jsonl" else csv_records(text)
+    items = [checked(raw, line) for line, raw in records]
+    if not items:
+        raise ItemError(f"{file}: no items")
+    return items
+
+
+def checked(raw: Any, line: int) -> Any:
+    """The raw item if the API's own check accepts it, so the server will not refuse it later."""
+    try:
+        parse_item(raw, line)
+    except ItemError as exc:
+        raise ItemError(str(exc).replace(f"item {line}", f"line {line}", 1)) from exc
+    return raw
+
+
+def jsonl_records(text: str) -> Iterator[tuple[int, Any]]:
+    """(line number, object) per non-blank line, lazily, so the first bad line is the one reported."""
+    for line, row in enumerate(text.splitlines(), start=1):
+        if row.strip():
+            try:
+                yield line, json.loads(row)
+            except json.JSONDecodeError as exc:
+                raise ItemError(f"line {line}: not valid JSON: {exc.msg}") from exc
+
+
+def csv_records(text: str) -> Iterator[tuple[int, Any]]:
+    """Columns input, expected, assertions (JSON) and metadata.KEY; empty cells are left out."""
+    reader = csv.DictReader(text.splitlines(keepends=True))
+    for row in reader:
+        yield reader.line_num, csv_item(row, reader.line_num)
+
+
+def csv_item(row: dict[str, Any], line: int) -> dict[str, Any]:
+    item: dict[str, Any] = {}
+    for column, cell in row.items():
+        if column is None or cell in (None, ""):
+            continue
+        if column.startswith("metadata."):
+            item.setdefault("metadata", {})[column.removeprefix("metadata.")] = cell
+        elif column == "assertions":
+            item["assertions"] = csv_json(cell, line, column)
+        else:
+            item[column] = cell
+    return item
+
+
+def csv_json(cell: str, line: int, column: str) -> Any:
+    try:
+        return json.loads(cell)
+    except json.JSONDecodeError as exc:
+        raise ItemError(f"line {line}: {column} is not valid JSON: {exc.msg}") from exc
+
+
+def ensure_dataset(api: str, name: str, project: str) -> None:
+    """Create the dataset; 409 means it already exists, which is what an import into it wants."""
+    answer = call("post", api, project, {"name": name})
+    if answer.status_code not in (201, 409):
+        refuse(answer)
+
+
+def post_items(api: str, name: str, project: str, items: list[dict[str, Any]]) -> int:
+    answer = call("post", f"{api}/{name}/items", project, items)
+    if answer.status_code != 201:
+        refuse(answer)
+    return int(answer.json()["version"])
+
+
+def call(method: str, url: str, project: str, body: Any) -> requests.Response:
+    try:
+        return requests.request(method, url, params={"project": project}, json=body, timeout=60)
+    except requests.RequestException as exc:
+        raise ImportFailed(f"cannot reach llmpulse at {url}: {exc.__class__.__name__}; is it running? "
+                           "(--url or LLMPULSE_URL)") from exc
+
+
+def refuse(answer: requests.Response) -> None:
+    try:
+        reason = answer.json().get("error", answer.text)
+    except ValueError:
+        reason = answer.text[:200]
+    hint = " (the API needs a login off loopback; the CLI has no token yet)" if answer.status_code == 401 else ""
+    raise ImportFailed(f"llmpulse refused ({answer.status_code}): {reason}{hint}")
