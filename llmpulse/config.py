@@ -20,7 +20,9 @@ from sqlalchemy.engine import URL
 CHDB_MALLOC_CONF = "dirty_decay_ms:0,muzzy_decay_ms:0"
 PREFIX = "LLMPULSE_"
 # LLMPULSE_ variables that are not service settings: read by scripts/_venv.sh and the test suite.
-TOOLING_VARIABLES = frozenset({"LLMPULSE_VENV", "LLMPULSE_CORPUS_DIR", "LLMPULSE_TEST_IMPORT_MARK"})
+# Read by tools around the service, not by it: the scripts' venv, the tests' corpus, and the URL of a
+# running llmpulse that the CLI's API clients (`llmpulse datasets import`) talk to.
+TOOLING_VARIABLES = frozenset({"LLMPULSE_VENV", "LLMPULSE_CORPUS_DIR", "LLMPULSE_TEST_IMPORT_MARK", "LLMPULSE_URL"})
 
 
 class ConfigError(ValueError):
