@@ -22,6 +22,7 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 
 from collector.coerce import as_decimal, loads, parse_number, unquote
+from collector.reader import dig
 from schemas import conventions as cv
 from schemas import fields as f
 
@@ -77,7 +78,7 @@ def refused_values(key: str, value: Any, max_count: int) -> list[str]:
     for path in COUNT_SOURCES.get(key, ()) + COST_SOURCES.get(key, ()):
         if path:
             blob = _parse_blob(value) if blob is None else blob
-            raw = _dig(blob, path)
+            raw = dig(blob, path)
         else:
             raw = value
         name = f"{key}.{'.'.join(path)}".replace(f".{cv.SUM_OF_PARTS}", " (sum of its parts)") if path else key
@@ -107,22 +108,6 @@ def span_refusals(attrs: dict[str, Any], keys: Any, max_count: int) -> list[str]
 
 def _parse_blob(value: Any) -> Any:
     return value if isinstance(value, dict | list) else loads(value) if isinstance(value, str) else {}
-
-
-def _dig(node: Any, path: tuple[str, ...]) -> Any:
-    """As normalize's `_dig` reads a path (a `+` step sums the numbers of an object)."""
-    for step in path:
-        if not isinstance(node, dict):
-            return None
-        node = _sum_parts(node) if step == cv.SUM_OF_PARTS else node.get(step)
-    return node
-
-
-def _sum_parts(parts: dict[str, Any]) -> Decimal | None:
-    """As normalize's `_sum_parts`: the total of a cost breakdown, None when no part is a number."""
-    amounts = [as_decimal(value) for value in parts.values() if type(value) in (int, float, str)]
-    found = [amount for amount in amounts if amount is not None]
-    return sum(found, Decimal(0)) if found else None
 
 
 def _shown(value: Any) -> str:

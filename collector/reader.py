@@ -131,7 +131,7 @@ class Reader:
             if raw is None or (source.streaming_only and not streaming) or (source.llm_only and not self.llm):
                 continue
             if source.path:
-                raw = _dig(self.blob(source.key), source.path)
+                raw = dig(self.blob(source.key), source.path)
             value = None if raw is None else coerce(raw)
             if value is not None and not (source.zero_is_null and value == 0):
                 return value, source
@@ -154,7 +154,9 @@ def _rank(entry: tuple[int, cv.Source]) -> int:
     return entry[0]
 
 
-def _dig(node: Any, path: tuple[str, ...]) -> Any:
+def dig(node: Any, path: tuple[str, ...]) -> Any:
+    """The value at a table Source's path inside a parsed JSON attribute (`collector.counts` reads
+    the same paths before the ack, so both must walk them alike)."""
     for step in path:
         if isinstance(node, list) and cv.ITEM_WHERE in step:
             node = _item_where(node, step)

@@ -65,3 +65,13 @@ def test_a_reported_cost_above_a_million_dollars_is_refused_however_large() -> N
     assert refused_values("langfuse.observation.cost_details", parts, BOUND) == [
         "langfuse.observation.cost_details (sum of its parts)=1200000.000000000000 is not the cost of one call "
         "(at most $1,000,000)"]
+
+
+def test_a_count_inside_a_list_of_modalities_is_checked_as_normalization_reads_it() -> None:
+    """ADK keeps audio counts in a list of per-modality objects (`modality=AUDIO`): the check before
+    the ack must find the count there, as normalization does, or the span's NULL goes unexplained."""
+    response = json.dumps({"usage_metadata": {"prompt_token_count": 10, "prompt_tokens_details": [
+        {"modality": "TEXT", "token_count": 4}, {"modality": "AUDIO", "token_count": -6}]}})
+    reasons = refused_values("gcp.vertex.agent.llm_response", response, BOUND)
+    assert reasons == ["gcp.vertex.agent.llm_response.usage_metadata.prompt_tokens_details.modality=AUDIO"
+                       f".token_count=-6 is not a token count (0 to {BOUND} a call)"]
