@@ -17,7 +17,7 @@ from jsonschema.exceptions import SchemaError
 
 NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,127}")  # fits in a URL path unescaped
 ITEM_FIELDS = ("input", "expected", "assertions", "metadata")
-ASSERTION_KINDS = ("must_contain", "must_not_contain", "regex", "json_schema")
+ASSERTION_KINDS = ("must_contain", "must_not_contain", "regex", "valid_json", "json_schema")
 MAX_ITEMS = 10_000  # per request: a golden set is 50-500 items; more is an import gone wrong
 
 
@@ -122,6 +122,11 @@ def _regex(spec: Any, where: str) -> None:
         raise ItemError(f"{where} is not a valid regular expression: {exc}") from None
 
 
+def _flag(spec: Any, where: str) -> None:
+    if spec is not True:
+        raise ItemError(f"{where} must be true (the answer must parse as JSON)")
+
+
 def _json_schema(spec: Any, where: str) -> None:
     if not isinstance(spec, dict):
         raise ItemError(f"{where} must be a JSON Schema object")
@@ -131,4 +136,5 @@ def _json_schema(spec: Any, where: str) -> None:
         raise ItemError(f"{where} is not a valid JSON Schema (draft 2020-12): {exc.message}") from None
 
 
-CHECKS = {"must_contain": _texts, "must_not_contain": _texts, "regex": _regex, "json_schema": _json_schema}
+CHECKS = {"must_contain": _texts, "must_not_contain": _texts, "regex": _regex, "valid_json": _flag,
+          "json_schema": _json_schema}

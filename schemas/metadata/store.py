@@ -15,7 +15,14 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session, sessionmaker
 
-from schemas.metadata import alert_tables, dataset_tables, detector_tables, login_failures, sessions  # noqa: F401 (register their tables for create_all)
+from schemas.metadata import (  # noqa: F401 (register their tables for create_all)
+    alert_tables,
+    dataset_tables,
+    detector_tables,
+    experiment_tables,
+    login_failures,
+    sessions,
+)
 from schemas.metadata.models import DEFAULT_PROJECT, PREFER_REPORTED, Base, IngestKey, PriceOverrideRow, Project, utcnow
 from schemas.metadata.upgrade import add_missing_columns
 
