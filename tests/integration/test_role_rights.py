@@ -54,6 +54,7 @@ DASH_ACTIONS = {
     "budget-create": "admin", "budget-delete": "admin",
     "project-save": "admin", "project-create": "admin",
     "key-create": "admin", "key-revoke": "admin",
+    "token-create": "admin", "token-revoke": "admin",
 }
 DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-environment", "filter-user",
               "filter-session", "filter-tag", "filter-status", "trace-search", "price-pick", "quality-model",
@@ -183,7 +184,8 @@ def test_each_role_on_each_dash_action(exposed: Running, role: str) -> None:
 
 def snapshot(running: Running) -> tuple[Any, ...]:
     alerts, meta = running.service.alert_store, running.service.metadata
-    return (len(meta.list_keys()), [p.name for p in meta.list_projects()], meta.list_price_overrides(),
+    return (len(meta.list_keys()), len(TokenStore(meta).list()), [p.name for p in meta.list_projects()],
+            meta.list_price_overrides(),
             alerts.list_rules("default"), alerts.list_channels("default"), alerts.list_budgets("default"))
 
 
