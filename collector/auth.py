@@ -11,6 +11,7 @@ from collections.abc import Callable, Mapping
 from collector.errors import Unauthorized
 from schemas.metadata.models import DEFAULT_PROJECT
 from schemas.metadata.store import KEY_PREFIX
+from schemas.metadata.tokens import is_token
 
 KEY_HEADER = "x-llmpulse-key"
 
@@ -53,6 +54,9 @@ class KeyAuth:
                     "send it as `Authorization: Bearer <key>` (OTEL_EXPORTER_OTLP_HEADERS)"
                 )
             return DEFAULT_PROJECT
+        if is_token(key):
+            raise Unauthorized("this is an API token (lpt_…): it calls the UI's /api/v1. The OTLP port takes an "
+                               "ingest key (lp_…); create one with `llmpulse keys create --project NAME`")
         project = self._lookup(key)
         if project is None:
             raise Unauthorized("the ingest key is unknown or revoked; create a new one with `llmpulse keys create`")

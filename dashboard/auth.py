@@ -9,7 +9,8 @@ Changes (POST, PUT, DELETE) need the admin role except those in VIEWER_CHANGES a
 callback requests, whose callbacks check the role themselves. CSRF: the cookie is
 SameSite=Strict and HttpOnly, a state-changing request from a foreign Origin (or Referer) is
 refused on every binding, and the login form carries a per-session token. Wrong passwords are
-throttled (dashboard.throttle): 429 with Retry-After.
+throttled (dashboard.throttle): 429 with Retry-After. Scripts and CI machines call /api/v1 with a
+personal API token instead of a session (dashboard.bearer), checked on every binding.
 """
 
 from __future__ import annotations
@@ -22,11 +23,13 @@ from typing import Any
 
 from flask import Flask, current_app, g, jsonify, redirect, request, session
 
+from dashboard.bearer import TokenLookup, authenticate_bearer, bearer_secret
 from dashboard.sessions import SessionLookup
 from dashboard.throttle import LoginThrottle
 from schemas.hosts import EXEMPT_PATHS, HostPolicy, hostname, is_foreign_origin
 from schemas.metadata.login_failures import LoginFailures
 from schemas.metadata.sessions import SessionStore, SessionUser
+from schemas.metadata.tokens import TokenStore
 from schemas.metadata.users import UserStore
 
 log = logging.getLogger(__name__)
@@ -42,6 +45,7 @@ VIEWER_CHANGES = frozenset({
 DASH_CALLBACKS = "/_dash-update-component"  # open to every role: each callback checks its own
 ADMIN_PAGES = ("/settings",)
 ROLE_CACHE_SECONDS = 2.0
+LOGIN_FIRST = "log in at /login first, or send an API token (Authorization: Bearer lpt_…)"
 
 
 def install_login(app: Flask, users: UserStore, secret_key: str, required: bool, hosts: HostPolicy,
@@ -52,6 +56,8 @@ def install_login(app: Flask, users: UserStore, secret_key: str, required: bool,
     app.extensions["llmpulse.sessions"] = lookup
     app.before_request(lambda: _check_host_and_origin(hosts))
     throttle = throttle or LoginThrottle(LoginFailures(users.metadata))
+    tokens = TokenLookup(TokenStore(users.metadata), role_cache_seconds)
+    app.before_request(lambda: _check_token(tokens, throttle))
     app.add_url_rule("/login", "login", _login_view(users, lookup, throttle), methods=["GET", "POST"])
     app.add_url_rule("/logout", "logout", _logout, methods=["POST", "GET"])
     if required:
@@ -76,6 +82,14 @@ def _session_user() -> SessionUser | None:
     return g.session_user
 
 
+def _check_token(tokens: TokenLookup, throttle: LoginThrottle) -> Any:
+    """A bearer API request is this token's user, and nobody else (not the cookie it may carry)."""
+    if bearer_secret() is None:
+        return None
+    g.session_user, refused = authenticate_bearer(tokens, throttle)
+    return refused
+
+
 def _check_host_and_origin(hosts: HostPolicy) -> Any:
     if request.path in EXEMPT_PATHS:
         return None
@@ -89,6 +103,8 @@ def _check_host_and_origin(hosts: HostPolicy) -> Any:
 
 
 def _same_origin() -> bool:
+    if bearer_secret() is not None:  # judged by its token alone (dashboard.bearer): a browser never sends one
+        return True
     source = request.headers.get("Origin") or request.headers.get("Referer")
     if not source:  # scripts and curl send neither; browsers send Origin
         return request.path.startswith("/api/") or request.path in OPEN_PATHS
@@ -102,7 +118,7 @@ def _guard() -> Any:
     role = current_role()
     if role is None:
         if path.startswith(("/api/", "/_dash-")):
-            return jsonify({"error": "log in at /login first"}), 401
+            return jsonify({"error": LOGIN_FIRST}), 401
         return redirect("/login?next=" + path)
     if role != "admin" and _needs_admin(path, request.method):
         return jsonify({"error": "this needs the admin role"}), 403

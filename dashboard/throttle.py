@@ -5,7 +5,8 @@ each one after that locks the key for `base_delay` doubled per further failure, 
 `max_delay`. While a key is locked every login attempt on it is answered 429 with Retry-After,
 without checking the password, so a right guess made during the lock does not reveal itself.
 A key that has had no failure for `forget_after` starts again from zero; a right password
-clears its username and address.
+clears its username and address. A wrong API token (dashboard.bearer) names no user: it counts
+for its address alone.
 
 The counts live in the metadata DB (schemas.metadata.login_failures), shared by every dashboard process.
 Behind a reverse proxy every client has the proxy's address, so the per-address lock then
@@ -37,14 +38,14 @@ class LoginThrottle:
         self.free_failures, self.base_delay, self.max_delay = free_failures, base_delay, max_delay
         self.forget_after, self.clock = forget_after, clock
 
-    def retry_after(self, username: str, address: str) -> int:
+    def retry_after(self, username: str | None, address: str) -> int:
         """Whole seconds until a login for this username from this address may be tried; 0 now."""
         now = self.clock()
         records = self.failures.read(_keys(username, address)).values()
         waits = [r.locked_until - now for r in records if self._live(r, now)]
         return max(0, math.ceil(max(waits, default=0.0)))
 
-    def failed(self, username: str, address: str) -> None:
+    def failed(self, username: str | None, address: str) -> None:
         now = self.clock()
         self.failures.forget_before(now - self.forget_after)
         known = self.failures.read(_keys(username, address))
@@ -72,5 +73,6 @@ class LoginThrottle:
         return now - record.last_failure <= self.forget_after
 
 
-def _keys(username: str, address: str) -> tuple[str, str]:
-    return f"user {username[:64].lower()!r}", f"address {address[:64]}"
+def _keys(username: str | None, address: str) -> tuple[str, ...]:
+    by_address = f"address {address[:64]}"
+    return (by_address,) if username is None else (f"user {username[:64].lower()!r}", by_address)

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import logging
-import os
 import signal
 import sys
 from datetime import UTC, datetime
@@ -14,10 +12,10 @@ from typing import Any
 import click
 
 from llmpulse.app import Llmpulse
+from llmpulse.cli_access import tokens, users
+from llmpulse.cli_base import build
+from llmpulse.cli_base import metadata_call as _metadata_call
 from llmpulse.cli_datasets import datasets
-from llmpulse.config import ConfigError, load_settings, unknown_variables
-
-log = logging.getLogger("llmpulse")
 
 _SERVE_OPTIONS = [
     click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (LLMPULSE_DATA_DIR)."),
@@ -31,20 +29,6 @@ def serve_options(func: Any) -> Any:
     for option in reversed(_SERVE_OPTIONS):
         func = option(func)
     return func
-
-
-def build(ctx: click.Context, **overrides: Any) -> Llmpulse:
-    try:
-        settings = load_settings(os.environ, {**ctx.obj.get("overrides", {}), **overrides})
-    except ConfigError as exc:
-        raise click.UsageError(str(exc)) from exc
-    logging.basicConfig(level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    for warning in unknown_variables(os.environ):
-        log.warning("%s", warning)
-    # APScheduler logs two INFO lines per job run (the lease alone renews every 10 s); runs are
-    # recorded in the metadata DB and failures logged by the runner, so keep only its warnings.
-    logging.getLogger("apscheduler").setLevel(max(logging.WARNING, logging.getLogger().level))
-    return Llmpulse(settings)
 
 
 @click.group(invoke_without_command=True)
@@ -230,76 +214,6 @@ def _parse_when(value: str | None) -> datetime:
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=UTC)
 
 
-def _metadata_call(call: Any) -> Any:
-    from schemas.metadata.store import MetadataError
-
-    try:
-        return call()
-    except MetadataError as exc:
-        raise click.ClickException(str(exc)) from exc
-
-
-@main.group()
-def users() -> None:
-    """Local users of the UI (needed when it is bound to anything but loopback)."""
-
-
-@users.command("add")
-@click.argument("username")
-@click.option("--role", type=click.Choice(["viewer", "admin"]), default="viewer", show_default=True)
-@click.password_option(help="At least 10 characters (prompted when not given).")
-@click.pass_context
-def users_add(ctx: click.Context, username: str, role: str, password: str) -> None:
-    store = _user_store(ctx)
-    _metadata_call(lambda: store.create(username, password, role))
-    click.echo(f"user {username} ({role}) created")
-
-
-@users.command("list")
-@click.pass_context
-def users_list(ctx: click.Context) -> None:
-    for username, role in _user_store(ctx).list():
-        click.echo(f"{username}\t{role}")
-
-
-@users.command("delete")
-@click.argument("username")
-@click.pass_context
-def users_delete(ctx: click.Context, username: str) -> None:
-    """Delete a user; their open sessions end within seconds."""
-    if not _user_store(ctx).delete(username):
-        raise click.ClickException(f"no user {username!r}; `llmpulse users list` shows them")
-    click.echo(f"user {username} deleted; their sessions are ended")
-
-
-@users.command("set-role")
-@click.argument("username")
-@click.argument("role", type=click.Choice(["viewer", "admin"]))
-@click.pass_context
-def users_set_role(ctx: click.Context, username: str, role: str) -> None:
-    """Change a user's role; their open sessions end (they log in again with the new role)."""
-    store = _user_store(ctx)
-    _metadata_call(lambda: store.set_role(username, role))
-    click.echo(f"user {username} is now {role}; their sessions are ended")
-
-
-@users.command("passwd")
-@click.argument("username")
-@click.password_option(help="At least 10 characters (prompted when not given).")
-@click.pass_context
-def users_passwd(ctx: click.Context, username: str, password: str) -> None:
-    """Set a user's password; their open sessions end."""
-    store = _user_store(ctx)
-    _metadata_call(lambda: store.set_password(username, password))
-    click.echo(f"password of {username} changed; their sessions are ended")
-
-
-def _user_store(ctx: click.Context) -> Any:
-    from schemas.metadata.users import UserStore
-
-    return UserStore(build(ctx).prepare_metadata())
-
-
 @main.group()
 def rules() -> None:
     """Alert rules (the same validation as POST /api/v1/alert-rules)."""
@@ -387,6 +301,8 @@ def demo(endpoint: str, trace_count: int, key: str | None, seed: int) -> None:
 
 
 main.add_command(datasets)
+main.add_command(users)
+main.add_command(tokens)
 
 if __name__ == "__main__":
     main()

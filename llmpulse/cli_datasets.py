@@ -2,8 +2,9 @@
 
 It talks HTTP rather than opening the data directory, so a CI machine can fill a shared server.
 Every item is checked locally with the same `parse_item` the API uses, so a bad line is reported
-with its line number before anything is sent. The UI's API has no token mechanism (only login
-sessions), so a server bound off loopback answers 401 and the import exits 1 saying so.
+with its line number before anything is sent. Off loopback it sends an API token (--token or
+LLMPULSE_TOKEN); the HTTP helpers live in llmpulse.api_client and are re-exported here for the
+commands written against this module.
 """
 
 from __future__ import annotations
@@ -15,17 +16,12 @@ from pathlib import Path
 from typing import Any
 
 import click
-import requests
 
+from llmpulse.api_client import ApiFailed, api_options, call, refuse  # call, refuse: re-exported too
 from schemas.dataset_items import MAX_ITEMS, ItemError, check_name, parse_item
 
 FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
-
-
-class ImportFailed(click.ClickException):
-    """The server refused or could not be reached: exit 1, unlike a usage or file error (2)."""
-
-    exit_code = 1
+ImportFailed = ApiFailed  # its name before llmpulse.api_client
 
 
 @click.group()
@@ -37,8 +33,7 @@ def datasets() -> None:
 @click.argument("name")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
 @click.option("--format", "file_format", type=click.Choice(["jsonl", "csv"]), help="Default: from the extension.")
-@click.option("--url", envvar="LLMPULSE_URL", default="http://127.0.0.1:8050", show_default=True,
-              help="The llmpulse UI/API address (LLMPULSE_URL).")
+@api_options
 @click.option("--project", default="default", show_default=True)
 def import_items(name: str, file: Path, file_format: str | None, url: str, project: str) -> None:
     """Add every item of FILE to dataset NAME (created if missing); one request, one version."""
@@ -136,20 +131,3 @@ def post_items(api: str, name: str, project: str, items: list[dict[str, Any]]) -
     if answer.status_code != 201:
         refuse(answer)
     return int(answer.json()["version"])
-
-
-def call(method: str, url: str, project: str, body: Any) -> requests.Response:
-    try:
-        return requests.request(method, url, params={"project": project}, json=body, timeout=60)
-    except requests.RequestException as exc:
-        raise ImportFailed(f"cannot reach llmpulse at {url}: {exc.__class__.__name__}; is it running? "
-                           "(--url or LLMPULSE_URL)") from exc
-
-
-def refuse(answer: requests.Response) -> None:
-    try:
-        reason = answer.json().get("error", answer.text)
-    except ValueError:
-        reason = answer.text[:200]
-    hint = " (the API needs a login off loopback; the CLI has no token yet)" if answer.status_code == 401 else ""
-    raise ImportFailed(f"llmpulse refused ({answer.status_code}): {reason}{hint}")

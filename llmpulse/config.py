@@ -21,8 +21,9 @@ CHDB_MALLOC_CONF = "dirty_decay_ms:0,muzzy_decay_ms:0"
 PREFIX = "LLMPULSE_"
 # LLMPULSE_ variables that are not service settings: read by scripts/_venv.sh and the test suite.
 # Read by tools around the service, not by it: the scripts' venv, the tests' corpus, and the URL of a
-# running llmpulse that the CLI's API clients (`llmpulse datasets import`) talk to.
-TOOLING_VARIABLES = frozenset({"LLMPULSE_VENV", "LLMPULSE_CORPUS_DIR", "LLMPULSE_TEST_IMPORT_MARK", "LLMPULSE_URL"})
+# running llmpulse that the CLI's API clients (`llmpulse datasets import`) talk to, with its API token.
+TOOLING_VARIABLES = frozenset({"LLMPULSE_VENV", "LLMPULSE_CORPUS_DIR", "LLMPULSE_TEST_IMPORT_MARK", "LLMPULSE_URL",
+                               "LLMPULSE_TOKEN"})
 
 
 class ConfigError(ValueError):

@@ -22,6 +22,7 @@ from schemas.metadata import (  # noqa: F401 (register their tables for create_a
     experiment_tables,
     login_failures,
     sessions,
+    tokens,
 )
 from schemas.metadata.models import DEFAULT_PROJECT, PREFER_REPORTED, Base, IngestKey, PriceOverrideRow, Project, utcnow
 from schemas.metadata.upgrade import add_missing_columns

@@ -1,5 +1,6 @@
 """Local UI users: create, verify, list, delete, change role or password. Passwords are hashed with
-werkzeug's scrypt. Deleting a user or changing their role or password ends their sessions."""
+werkzeug's scrypt. Deleting a user or changing their role or password ends their sessions; deleting
+a user also deletes their API tokens (a role change holds for their tokens at once)."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from werkzeug.security import check_password_hash, generate_password_hash
 from schemas.metadata.models import User
 from schemas.metadata.sessions import SessionStore
 from schemas.metadata.store import Metadata, MetadataError
+from schemas.metadata.tokens import TokenStore
 
 ROLES = ("viewer", "admin")
 MIN_PASSWORD = 10
@@ -50,6 +52,7 @@ class UserStore:
             return [(u.username, u.role) for u in db.scalars(select(User).order_by(User.username))]
 
     def delete(self, username: str) -> bool:
+        TokenStore(self.metadata).delete_all(username)
         with self.metadata.session() as db:
             deleted = db.execute(delete(User).where(User.username == username)).rowcount
             db.commit()

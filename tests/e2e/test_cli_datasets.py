@@ -12,9 +12,15 @@ from pathlib import Path
 from tests.conftest import Running, api, login_session
 
 
-def import_file(*args: str, url: str) -> subprocess.CompletedProcess:
+def import_file(*args: str, url: str, token: str = "") -> subprocess.CompletedProcess:
+    env = {**os.environ, "LLMPULSE_URL": url, "LLMPULSE_TOKEN": token}
     return subprocess.run([sys.executable, "-m", "llmpulse.cli", "datasets", "import", *args],
-                          capture_output=True, text=True, timeout=120, env={**os.environ, "LLMPULSE_URL": url})
+                          capture_output=True, text=True, timeout=120, env=env)
+
+
+def llmpulse(data_dir: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "llmpulse.cli", "--data-dir", str(data_dir), *args],
+                          capture_output=True, text=True, timeout=120)
 
 
 def test_jsonl_import_creates_the_dataset_in_one_version(running: Running, tmp_path: Path) -> None:
@@ -81,12 +87,51 @@ def test_an_unknown_extension_is_a_usage_error(tmp_path: Path) -> None:
     assert import_file("golden", str(file), "--format", "jsonl", url="http://127.0.0.1:9").returncode == 1
 
 
-def test_a_server_that_needs_a_login_refuses_with_exit_1(exposed: Running, tmp_path: Path) -> None:
-    """Off loopback the API needs a login session and the CLI has no token: say so, store nothing."""
+def test_off_loopback_without_a_token_the_import_exits_1_saying_how_to_get_one(exposed: Running,
+                                                                              tmp_path: Path) -> None:
     file = tmp_path / "one.jsonl"
     file.write_text('{"input": "hello"}\n')
     done = import_file("golden", str(file), url=exposed.ui_url)
     assert done.returncode == 1
-    assert "llmpulse refused (401)" in done.stderr and "needs a login off loopback" in done.stderr
+    assert "llmpulse refused (401)" in done.stderr and "llmpulse tokens create --user NAME" in done.stderr
     admin = login_session(exposed.ui_url, "ada", "correct horse battery")
     assert admin.get(exposed.ui_url + "/api/v1/datasets/golden", timeout=30).status_code == 404
+
+
+def test_off_loopback_an_admin_token_from_the_cli_imports_and_is_stored_hashed(exposed: Running,
+                                                                                tmp_path: Path) -> None:
+    data_dir = exposed.service.settings.data_dir
+    created = llmpulse(data_dir, "tokens", "create", "--user", "ada", "--name", "ci", "--expires-days", "30")
+    assert created.returncode == 0, created.stderr
+    token = created.stdout.strip()
+    assert token.startswith("lpt_") and "shown only once" in created.stderr and "LLMPULSE_TOKEN" in created.stderr
+    stored = b"".join(f.read_bytes() for f in Path(data_dir).glob("meta.db*"))  # the WAL too
+    assert b"lpt_" in stored and token.encode() not in stored  # its prefix only
+    file = tmp_path / "golden.jsonl"
+    file.write_text('{"input": "hello", "expected": "hi"}\n')
+    done = import_file("golden", str(file), url=exposed.ui_url, token=token)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "imported 1 items into golden (version 1)"
+    listed = llmpulse(data_dir, "tokens", "list").stdout.split("\t")
+    assert listed[1:4] == ["ada", token[:12] + "…", "ci"] and listed[-1].strip() == "active"
+    assert listed[-2] != "unused"  # the import used it
+
+
+def test_off_loopback_a_viewer_token_is_403_and_a_revoked_one_401_each_exit_1(exposed: Running,
+                                                                               tmp_path: Path) -> None:
+    data_dir = exposed.service.settings.data_dir
+    token = llmpulse(data_dir, "tokens", "create", "--user", "vic").stdout.strip()
+    file = tmp_path / "golden.jsonl"
+    file.write_text('{"input": "hello"}\n')
+    done = subprocess.run([sys.executable, "-m", "llmpulse.cli", "datasets", "import", "golden", str(file),
+                           "--url", exposed.ui_url, "--token", token], capture_output=True, text=True, timeout=120)
+    assert done.returncode == 1
+    assert "llmpulse refused (403)" in done.stderr and "needs the admin role" in done.stderr
+    assert "llmpulse tokens create --user NAME" in done.stderr
+    assert llmpulse(data_dir, "tokens", "revoke", "1").stdout.strip() == "revoked token 1"
+    again = llmpulse(data_dir, "tokens", "revoke", "1")
+    assert again.returncode == 1 and "no active token with id 1" in again.stderr
+    revoked = import_file("golden", str(file), url=exposed.ui_url, token=token)
+    assert revoked.returncode == 1 and "(401)" in revoked.stderr and "was revoked" in revoked.stderr
+    missing = llmpulse(data_dir, "tokens", "create", "--user", "nobody")
+    assert missing.returncode == 1 and "no user 'nobody'" in missing.stderr

@@ -6,13 +6,17 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+import requests
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
+from schemas.metadata.tokens import TokenStore
 from schemas.metadata.users import UserStore
 from tests.conftest import Running, login_session, make_settings, start_service
+from tests.conftest import wait_for as wait_for_condition
 from tests.e2e.browser import (  # noqa: F401 (the fixture)
     browser,
+    choose,
     console_errors,
     screenshot,
     type_into,
@@ -121,4 +125,42 @@ def test_the_sample_rate_is_validated_and_saved(running: Running, browser) -> No
     assert running.service.metadata.require_project("default").retention_days == 90
     assert "50.0%" in browser.find_element(By.ID, "projects").text
     screenshot(browser, "settings-saved")
+    assert console_errors(browser) == []
+
+
+def test_an_api_token_created_in_the_ui_is_shown_once_works_and_revokes(running: Running, browser) -> None:  # noqa: F811
+    UserStore(running.service.metadata).create("ada", "correct horse battery", "admin")
+    UserStore(running.service.metadata).create("cibot", "ci bot password", "viewer")
+    browser.get(running.ui_url + "/settings")
+    wait_for(browser, "#token-create")
+    assert "No API tokens yet" in browser.find_element(By.ID, "tokens-list").text
+    choose(browser, "token-user", "cibot")
+    type_into(browser, "token-name", "github-actions")
+    type_into(browser, "token-expires", "soon")
+    browser.find_element(By.ID, "token-create").click()
+    wait_text(browser, "#token-message", "whole number of days")
+    assert TokenStore(running.service.metadata).list() == []
+    type_into(browser, "token-expires", "30")
+    browser.find_element(By.ID, "token-create").click()
+    token = wait_for(browser, "#token-secret").text
+    assert token.startswith("lpt_") and "Token 1 for cibot created" in browser.find_element(By.ID, "token-message").text
+    assert f'export LLMPULSE_TOKEN="{token}"' in browser.find_element(By.ID, "token-usage").text
+    screenshot(browser, "settings-token-created")
+    (info,) = TokenStore(running.service.metadata).list()
+    assert (info.username, info.name, (info.expires_at - info.created_at).days) == ("cibot", "github-actions", 30)
+
+    answer = requests.get(running.ui_url + "/api/v1/traces", headers={"Authorization": f"Bearer {token}"}, timeout=10)
+    assert answer.status_code == 200
+    browser.get(running.ui_url + "/settings")
+    wait_for(browser, "#tokens .token-row")
+    assert token not in browser.page_source  # shown once: the list has the prefix only
+    row = browser.find_element(By.CSS_SELECTOR, "#tokens .token-row").text
+    assert f"{info.prefix}…" in row and "cibot" in row and "active" in row
+    assert "never" not in row  # it expires, and it was used just now
+    browser.find_element(By.CSS_SELECTOR, "#tokens button.link").click()
+    wait_for(browser, "#token-revoked")
+    assert "revoked" in browser.find_element(By.ID, "tokens").text
+    wait_for_condition(lambda: requests.get(running.ui_url + "/api/v1/traces", timeout=10,
+                                            headers={"Authorization": f"Bearer {token}"}).status_code == 401,
+                       5, "the revoked token still works")
     assert console_errors(browser) == []

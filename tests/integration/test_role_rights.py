@@ -1,7 +1,8 @@
 """What each role may change, for every state-changing route and Dash action, as the README says.
 
 Viewers read everything but /settings, acknowledge and silence incidents, and post scores;
-admins change everything else. A new POST/PUT/DELETE route or a new Dash callback input
+admins change everything else. An API token acts exactly as a session of its user on every API
+route, without the Origin header a browser sends. A new POST/PUT/DELETE route or a new Dash callback input
 makes these tests fail until it is entered in the tables below.
 """
 
@@ -15,6 +16,8 @@ from typing import Any
 import pytest
 import requests
 
+from dashboard.auth import LOGIN_FIRST
+from schemas.metadata.tokens import TokenStore
 from tests.conftest import Running, login_session, start_exposed
 
 CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -51,12 +54,13 @@ DASH_ACTIONS = {
     "budget-create": "admin", "budget-delete": "admin",
     "project-save": "admin", "project-create": "admin",
     "key-create": "admin", "key-revoke": "admin",
+    "token-create": "admin", "token-revoke": "admin",
 }
 DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-environment", "filter-user",
               "filter-session", "filter-tag", "filter-status", "trace-search", "price-pick", "quality-model",
               "rule-metric", "rule-edit", "rule-cancel", "channel-type", "settings-project-select",
               "channel-test-pending", "channel-test-poll"}
-LOGIN_FIRST, ADMIN_ONLY = "log in at /login first", "needs the admin role"
+ADMIN_ONLY = "needs the admin role"
 NO_ID = 999_999  # no such incident, rule, channel...: a permitted request changes nothing either
 
 
@@ -68,8 +72,15 @@ def exposed(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator
 
 
 def client_for(running: Running, role: str) -> requests.Session:
+    """A session logged in as `role`, or, for "admin-token" and "viewer-token", a client sending
+    that user's API token (and no cookie)."""
     if role == "anonymous":
         return requests.Session()
+    if role.endswith("-token"):
+        client = requests.Session()
+        user = {"admin-token": "ada", "viewer-token": "vic"}[role]
+        client.headers["Authorization"] = "Bearer " + TokenStore(running.service.metadata).create(user).token
+        return client
     user, password = {"admin": ("ada", "correct horse battery"), "viewer": ("vic", "viewer password 1")}[role]
     return login_session(running.ui_url, user, password)
 
@@ -86,6 +97,7 @@ def verdict(answer: requests.Response) -> str:
 
 
 def expected(rights: str, role: str) -> str:
+    role = role.removesuffix("-token")
     if rights == "anyone" or role == "admin":
         return "passed"
     if role == "anonymous":
@@ -102,14 +114,17 @@ def test_every_state_changing_route_is_in_the_table(exposed: Running) -> None:
     assert state_changing_routes(exposed) == set(ROUTES)
 
 
-@pytest.mark.parametrize("role", ["anonymous", "viewer", "admin"])
+@pytest.mark.parametrize("role", ["anonymous", "viewer", "admin", "viewer-token", "admin-token"])
 def test_each_role_on_each_state_changing_route(exposed: Running, role: str) -> None:
     client = client_for(exposed, role)
     outcomes, wanted = {}, {}
+    origin = {} if role.endswith("-token") else {"Origin": exposed.ui_url}  # a script sends none
     for (method, rule), rights in sorted(ROUTES.items(), key=lambda item: item[0][1] == "/logout"):
+        if role.endswith("-token") and not rule.startswith("/api/"):
+            continue  # tokens are for the API; pages and Dash keep sessions
         path = re.sub(r"<[^>]+>", str(NO_ID), rule)
         answer = client.request(method, exposed.ui_url + path, json=BODIES.get(path, {}), timeout=30,
-                                headers={"Origin": exposed.ui_url})
+                                headers=origin)
         outcomes[(method, rule)], wanted[(method, rule)] = verdict(answer), expected(rights, role)
     assert outcomes == wanted
 
@@ -169,7 +184,8 @@ def test_each_role_on_each_dash_action(exposed: Running, role: str) -> None:
 
 def snapshot(running: Running) -> tuple[Any, ...]:
     alerts, meta = running.service.alert_store, running.service.metadata
-    return (len(meta.list_keys()), [p.name for p in meta.list_projects()], meta.list_price_overrides(),
+    return (len(meta.list_keys()), len(TokenStore(meta).list()), [p.name for p in meta.list_projects()],
+            meta.list_price_overrides(),
             alerts.list_rules("default"), alerts.list_channels("default"), alerts.list_budgets("default"))
 
 

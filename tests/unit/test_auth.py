@@ -45,3 +45,11 @@ def test_default_project_only_when_keys_are_optional() -> None:
         open_auth.project_for({"Authorization": "Bearer lp_bad"})
     with pytest.raises(Unauthorized, match="llmpulse keys create"):
         KeyAuth(resolve, require_key=True).project_for({})
+
+
+def test_an_api_token_sent_to_the_collector_is_named_and_never_looked_up() -> None:
+    lookups: list[str] = []
+    auth = KeyAuth(lambda key: lookups.append(key) or "acme", require_key=False)
+    with pytest.raises(Unauthorized, match=r"this is an API token \(lpt_…\).*llmpulse keys create"):
+        auth.project_for({"Authorization": "Bearer lpt_secret"})
+    assert lookups == []

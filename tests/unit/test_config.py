@@ -66,7 +66,8 @@ def test_readme_lists_every_setting_with_its_variable_and_default() -> None:
 
 def test_unknown_llmpulse_variables_are_named_with_the_setting_meant() -> None:
     env = {"LLMPULSE_PUBLIC_URI": "http://x", "LLMPULSE_FROBNICATE": "1", "LLMPULSE_UI_PORT": "9000",
-           "LLMPULSE_VENV": "/tmp/venv", "LLMPULSE_URL": "http://127.0.0.1:8050", "PATH": "/bin"}
+           "LLMPULSE_VENV": "/tmp/venv", "LLMPULSE_URL": "http://127.0.0.1:8050",
+           "LLMPULSE_TOKEN": "lpt_x", "PATH": "/bin"}
     assert unknown_variables(env) == [
         "LLMPULSE_FROBNICATE is not an llmpulse setting and is ignored; `llmpulse --help` and the README "
         "list the settings",

@@ -1,4 +1,5 @@
-"""Settings: projects (eval sample rate, retention, which cost counts), their ingest keys, and the UI's users.
+"""Settings: projects (eval sample rate, retention, which cost counts), their ingest keys, the UI's users
+and their API tokens (settings_tokens.py).
 
 A new key is shown once, in the callback's answer only: it is never stored in plain text, so
 the list shows its prefix. Every change checks the admin role in its callback too, because
@@ -16,6 +17,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
 from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
+from dashboard.ui.pages import settings_tokens
 from dashboard.ui.tables import table
 from dashboard.ui.urls import PageQuery, parse_query, search_with
 from schemas.metadata.models import COST_PREFERENCES, PREFER_COMPUTED, PREFER_REPORTED
@@ -42,11 +44,13 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
         html.H2(["Ingest keys of ", html.Code(query.project)]),
         html.Div(id="key-new"), html.Div(_keys(ctx, query.project), id="keys-list"),
         _create_key_form(), html.Div(id="key-message", className="message"),
-        html.H2("Users"), _users(ctx),
+        html.H2("Users"), _users(ctx), settings_tokens.section(ctx),
     ], className="settings")
 
 
 def register(app: Dash, ctx: UiContext) -> None:
+    settings_tokens.register(app, ctx)
+
     @app.callback(Output("url", "search", allow_duplicate=True), Input("settings-project-select", "value"),
                   State("url", "search"), prevent_initial_call=True)
     def select_project(name: str | None, current: str | None) -> str:
