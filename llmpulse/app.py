@@ -188,7 +188,8 @@ class Llmpulse:
             ingest_url=s.resolved_ingest_url(self.otlp_port), mint_keys=s.require_key,
             max_running=s.experiments_running, default_concurrency=s.experiment_concurrency,
             max_concurrency=s.experiment_max_concurrency, readback_seconds=s.experiment_readback_seconds,
-            default_endpoint=s.experiment_endpoint, judge=judge_config(s))
+            default_endpoint=s.experiment_endpoint, judge=judge_config(s),
+            target_timeout_s=s.experiment_timeout_seconds)
         return ExperimentService(self.store, self.metadata, DatasetStore(self.metadata), ExperimentStore(self.metadata),
                                  SecretBox(self.secret_key), config, TargetKeys(is_target_key_name, read_target_key))
 

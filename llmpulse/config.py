@@ -171,6 +171,9 @@ SPECS: tuple[Spec, ...] = (
          "Items an experiment sends to its target at once unless it asks for another max_concurrency."),
     Spec("experiment_max_concurrency", "LLMPULSE_EXPERIMENT_MAX_CONCURRENCY", _parse_positive_int, 32,
          "The largest max_concurrency an experiment may ask for."),
+    Spec("experiment_timeout_seconds", "LLMPULSE_EXPERIMENT_TIMEOUT_SECONDS", _parse_positive_float, 60.0,
+         "Seconds an experiment's target has to answer one attempt of one item (429s, 5xx and timeouts "
+         "are retried with backoff, up to 4 attempts)."),
     Spec("experiment_readback_seconds", "LLMPULSE_EXPERIMENT_READBACK_SECONDS", _parse_positive_float, 30.0,
          "How long an experiment waits for its items' spans to become readable (export and ingest are "
          "asynchronous); an item whose span has not arrived by then has no cost and says so."),
@@ -219,6 +222,7 @@ class Settings:
     experiments_running: int = 2
     experiment_concurrency: int = 4
     experiment_max_concurrency: int = 32
+    experiment_timeout_seconds: float = 60.0
     experiment_readback_seconds: float = 30.0
 
     @property

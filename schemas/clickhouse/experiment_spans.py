@@ -76,8 +76,8 @@ def last_call_outputs(store: Store, project: str, trace_ids: Sequence[str], sinc
     its root span records none."""
     if not trace_ids:
         return {}
-    sql = ("SELECT trace_id, argMax(output_messages, end_time) AS output_messages FROM {db}.spans FINAL "
+    sql = ("SELECT trace_id, argMax(output_messages, end_time) AS last_output FROM {db}.spans FINAL "
            "WHERE project_id = {project:String} AND trace_id IN {traces:Array(String)} AND is_call "
            f"AND output_messages != '' AND {_SINCE} GROUP BY trace_id")
     params = {"project": project, "traces": sorted(set(trace_ids)), "since": since}
-    return {row["trace_id"]: row["output_messages"] for row in store.query_dicts(sql, params, "experiment_outputs")}
+    return {row["trace_id"]: row["last_output"] for row in store.query_dicts(sql, params, "experiment_outputs")}
