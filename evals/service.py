@@ -105,7 +105,11 @@ class ExperimentService:
         if request.runner == APP:
             raise RequestError("runner 'app' experiments are created with create_app_run")
         run = self._create(project, request)
-        self._pool.submit(self._run_service, run)
+        try:
+            self._pool.submit(self._run_service, run)
+        except RuntimeError:  # the pool is shut down: this process is stopping
+            self.experiments.finish(project, request.name, "failed", STOPPED)
+            return {"name": request.name, "status": "failed"}
         return {"name": request.name, "status": "running"}
 
     def create_app_run(self, project: str, body: Any) -> dict[str, Any]:

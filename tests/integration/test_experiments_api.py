@@ -101,6 +101,8 @@ def test_a_service_run_answers_scores_prices_and_files_its_scores_on_the_spans(r
     assert rows["experiment:expected_match"]["label"] == "pass"
     grounded = evaluations(running, results[ids[3]]["trace_id"], results[ids[3]]["span_id"])
     assert grounded["experiment:groundedness"]["hallucinated"] is False
+    rate = api(running, "GET", "/quality/hallucination").json()["total"]  # the checks are no verdicts
+    assert (rate["sampled"], rate["flagged"]) == (1, 0)
 
     # The key went to the target, sealed at rest, and never comes back from the API.
     assert {r.authorization for r in fake.received()} == {"Bearer sk-sealed-secret"}
@@ -242,3 +244,24 @@ def test_a_restart_fails_the_experiment_a_stopped_process_was_running(running: R
         third.service.stop()
     finally:
         fake.close()
+
+
+def test_a_run_in_another_project_sends_its_spans_there_with_a_key_of_its_own(running: Running,
+                                                                              fake: FakeOpenAI) -> None:
+    metadata = running.service.metadata
+    metadata.ensure_project("team")
+    assert api(running, "POST", "/datasets", {"name": "golden"}, project="team").status_code == 201
+    assert api(running, "POST", "/datasets/golden/items", [{"input": "q"}], project="team").status_code == 201
+    fake.set("q", answer("ok"))
+    body = {"name": "team-run", "dataset": "golden", "model": "gpt-4o-mini", "endpoint": fake.url}
+    assert api(running, "POST", "/experiments", body, project="team").status_code == 202
+    found: dict[str, Any] = {}
+    wait_for(lambda: found.update(api(running, "GET", "/experiments/team-run", project="team").json())
+             or found["status"] != "running", 60, "the run did not finish")
+    (result,) = found["results"]
+    assert found["status"] == "done" and result["cost"] is not None and result["cost"] > 0
+    assert api(running, "GET", f"/traces/{result['trace_id']}", project="team").status_code == 200
+    assert api(running, "GET", f"/traces/{result['trace_id']}").status_code == 404  # not in the default project
+    (key,) = metadata.list_keys("team")
+    assert key.name == "experiment team-run" and key.revoked_at is not None
+    assert api(running, "GET", "/experiments/team-run").status_code == 404
