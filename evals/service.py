@@ -213,6 +213,8 @@ class ExperimentService:
             self.metadata.revoke_key(minted.info.id)
 
     def _record_progress(self, run: Run, outcome: ItemOutcome) -> None:
+        if self.stopping.is_set():  # a call that was in flight at stop: the run ends failed, unrecorded
+            return
         with self._progress:
             self.experiments.add_results(run.project, run.name, [_provisional(outcome)])
 
