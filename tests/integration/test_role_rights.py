@@ -43,6 +43,8 @@ ROUTES = {
     ("POST", "/api/v1/datasets"): "admin",
     ("POST", "/api/v1/datasets/<name>/items"): "admin",
     ("POST", "/api/v1/datasets/<name>/items/from-span"): "admin",
+    ("POST", "/api/v1/experiments"): "admin",
+    ("POST", "/api/v1/experiments/<name>/finish"): "admin",
 }
 BODIES = {"/api/v1/detectors/run": {"detectors": ["no-such-detector"]}}  # nothing runs, for any role
 # Inputs of Dash callbacks that change state → who may; every other input only navigates or fills a form.
