@@ -15,6 +15,7 @@ import click
 
 from llmpulse.app import Llmpulse
 from llmpulse.cli_datasets import datasets
+from llmpulse.cli_eval import eval_group
 from llmpulse.config import ConfigError, load_settings, unknown_variables
 
 log = logging.getLogger("llmpulse")
@@ -387,6 +388,7 @@ def demo(endpoint: str, trace_count: int, key: str | None, seed: int) -> None:
 
 
 main.add_command(datasets)
+main.add_command(eval_group)
 
 if __name__ == "__main__":
     main()
