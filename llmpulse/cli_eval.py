@@ -68,6 +68,7 @@ def gate(ctx: click.Context, candidate: str, baseline: str | None, output_format
 
 @eval_group.command("run")
 @click.option("--dataset", required=True)
+@click.option("--dataset-version", type=click.IntRange(min=0), help="Default: the dataset's current version.")
 @click.option("--model", required=True)
 @click.option("--endpoint", help="An OpenAI-compatible base URL (the server's default when left out).")
 @click.option("--name", help="Default: DATASET-MODEL-<UTC time>.")
@@ -76,8 +77,10 @@ def gate(ctx: click.Context, candidate: str, baseline: str | None, output_format
 @click.option("--temperature", type=click.FloatRange(0, 2))
 @click.option("--max-tokens", type=click.IntRange(min=1))
 @click.option("--concurrency", type=click.IntRange(min=1), help="Calls in flight at once.")
-@click.option("--api-key-env", metavar="VAR", help="Send the endpoint's key from this environment variable "
-                                                   "(the server stores it sealed).")
+@click.option("--api-key-env", metavar="VAR", help="Send the endpoint's key from this (the CLI's) environment "
+                                                   "variable; the server stores it sealed.")
+@click.option("--server-key-env", metavar="VAR", help="Or: the server reads the key from its own environment "
+                                                      "variable VAR (a name the server allows for target keys).")
 @click.option("--wait", is_flag=True, help="Follow the run with a progress bar and end with its summary.")
 @api_options
 @click.pass_context
@@ -107,6 +110,8 @@ def show(name: str, output_format: str, url: str, project: str) -> None:
 def experiment_body(options: dict[str, Any], api_key_env: str | None) -> dict[str, Any]:
     """The POST /api/v1/experiments body; a named key variable that is unset is a usage error."""
     body = {key: value for key, value in options.items() if value is not None}
+    if "server_key_env" in body:
+        body["api_key_env"] = body.pop("server_key_env")
     if "concurrency" in body:
         body["max_concurrency"] = body.pop("concurrency")
     body.setdefault("name", f"{options['dataset']}-{options['model']}-{datetime.now(UTC):%Y%m%d-%H%M%S}")
