@@ -19,6 +19,7 @@ from dashboard.api_alerts import create_alerts_blueprint
 from dashboard.api_compare import create_compare_blueprint
 from dashboard.api_datasets import create_datasets_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
+from dashboard.api_experiments import create_experiments_blueprint
 from dashboard.api_quality import create_quality_blueprint
 from dashboard.auth import install_login
 from dashboard.cost_comparison import cost_comparison
@@ -40,6 +41,7 @@ from dashboard.throttle import LoginThrottle
 from dashboard.ui.context import UiContext
 from detectors.alerts.service import Alerting
 from detectors.runner import DetectorRunner
+from evals.service import ExperimentService
 from schemas.clickhouse import queries
 from schemas.clickhouse.store import Store
 from schemas.health import add_health_routes
@@ -202,7 +204,7 @@ def register_error_handlers(app: Flask) -> None:
 def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
                   runner: DetectorRunner | None = None, alerting: Alerting | None = None,
                   login: LoginSettings | None = None, otlp_port: int = 4318,
-                  health: Callable[[], dict[str, Any]] = dict) -> Flask:
+                  health: Callable[[], dict[str, Any]] = dict, experiments: ExperimentService | None = None) -> Flask:
     app = Flask("llmpulse.ui")
     app.json = UtcJsonProvider(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -213,6 +215,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     app.register_blueprint(create_quality_blueprint(store, metadata))
     app.register_blueprint(create_datasets_blueprint(store, metadata))
     app.register_blueprint(create_compare_blueprint(metadata))  # before /experiments/<name> could take it
+    app.register_blueprint(create_experiments_blueprint(metadata, experiments))
     if alerting is not None:
         app.register_blueprint(create_alerts_blueprint(store, metadata, alerting))
     from dashboard.ui.app import create_dash  # Dash is heavy: only UI processes import it

@@ -56,8 +56,11 @@ Sleep = Callable[[float], None]
 
 def post_json(url: str, payload: Any, *, headers: Mapping[str, str] | None = None,
               policy: RetryPolicy = RetryPolicy(), data: bytes | None = None,
-              session: requests.Session | None = None, sleep: Sleep = time.sleep) -> HttpResult:
-    """POST `payload` as JSON (or the exact bytes `data`, e.g. a signed body) with the retry policy."""
+              session: requests.Session | None = None, sleep: Sleep = time.sleep,
+              max_body: int = _MAX_BODY_IN_RESULT) -> HttpResult:
+    """POST `payload` as JSON (or the exact bytes `data`, e.g. a signed body) with the retry policy.
+    A reply's body is kept up to `max_body` characters: a receiver's answer is only logged, but an
+    LLM's answer is the result, and a cut one would not parse."""
     send = session or requests
     all_headers = {"Content-Type": "application/json", "User-Agent": "llmpulse", **(headers or {})}
     started = time.monotonic()
@@ -75,7 +78,7 @@ def post_json(url: str, payload: Any, *, headers: Mapping[str, str] | None = Non
         except requests.RequestException as exc:  # invalid URL and the like: no retry can help
             return _result(False, None, attempt, f"{type(exc).__name__}: {exc}", "", started)
         else:
-            status, body = response.status_code, response.text[:_MAX_BODY_IN_RESULT]
+            status, body = response.status_code, response.text[:max_body]
             if 200 <= status < 300:
                 return _result(True, status, attempt, "", body, started)
             error = f"HTTP {status}: {body[:200]}"

@@ -36,11 +36,14 @@ from detectors.retention import RetentionDetector
 from detectors.runner import DetectorRunner
 from detectors.scheduler import DetectorScheduler
 from detectors.scoring.judge import JudgeConfig
+from evals.service import ExperimentService, ServiceSettings, TargetKeys
 from llmpulse import memory
-from llmpulse.config import Settings
+from llmpulse.config import Settings, is_target_key_name, read_target_key
 from llmpulse.hosts import host_policy, otlp_host_policy
 from schemas.clickhouse.store import Store, connect
 from schemas.metadata.alert_store import AlertStore
+from schemas.metadata.datasets import DatasetStore
+from schemas.metadata.experiments import ExperimentStore
 from schemas.metadata.login_failures import LoginFailures
 from schemas.metadata.secrets import SecretBox, load_or_create_key
 from schemas.metadata.store import Metadata, create_metadata_engine
@@ -57,11 +60,14 @@ INBUF_OVERFLOW = 2 * 2**20
 DETECTOR_IDLE_SECONDS = 5.0
 
 
+def judge_config(s: Settings) -> JudgeConfig | None:
+    return JudgeConfig(s.judge_url, s.judge_model, s.judge_api_key) if s.judge_url else None
+
+
 def build_detectors(settings: Settings, alerts: AlertStore, dispatcher: Dispatcher) -> list[Detector]:
     """The detectors llmpulse runs, in the order a full pass runs them (fresh metrics before alerts)."""
     alert_settings = AlertSettings(settings.resolved_public_url, timedelta(seconds=settings.renotify_seconds))
-    s = settings
-    judge = JudgeConfig(s.judge_url, s.judge_model, s.judge_api_key) if s.judge_url else None
+    judge = judge_config(settings)
     return [
         MetricsDetector(settings.metrics_interval),
         HallucinationDetector(settings.hallucination_interval, judge),
@@ -166,9 +172,26 @@ class Llmpulse:
                             waiting_slots(s.threads))
         throttle = LoginThrottle(LoginFailures(self.metadata), s.login_free_failures, s.login_base_delay_seconds)
         login = LoginSettings(self.secret_key, required=s.require_key, hosts=host_policy(s), throttle=throttle)
-        otlp_port = self.port("otlp") if any(n == "otlp" for n, _ in self._servers) else self.settings.otlp_port
-        return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner, alerting, login, otlp_port,
-                             self.ingest_health)
+        return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner, alerting, login,
+                             self.otlp_port, self.ingest_health, self.experiments)
+
+    @property
+    def otlp_port(self) -> int:
+        """The bound OTLP port when this process serves it (configured as 0 in tests), else the setting."""
+        return self.port("otlp") if any(n == "otlp" for n, _ in self._servers) else self.settings.otlp_port
+
+    @cached_property
+    def experiments(self) -> ExperimentService:
+        """Runs experiments in the UI process (their API lives there); spans go through OTLP ingest."""
+        s = self.settings
+        config = ServiceSettings(
+            ingest_url=s.resolved_ingest_url(self.otlp_port), mint_keys=s.require_key,
+            max_running=s.experiments_running, default_concurrency=s.experiment_concurrency,
+            max_concurrency=s.experiment_max_concurrency, readback_seconds=s.experiment_readback_seconds,
+            default_endpoint=s.experiment_endpoint, judge=judge_config(s),
+            target_timeout_s=s.experiment_timeout_seconds)
+        return ExperimentService(self.store, self.metadata, DatasetStore(self.metadata), ExperimentStore(self.metadata),
+                                 SecretBox(self.secret_key), config, TargetKeys(is_target_key_name, read_target_key))
 
     @cached_property
     def secret_key(self) -> str:
@@ -211,6 +234,9 @@ class Llmpulse:
             self.start_ingest()
             self._add_server(self.collector_app(), self.settings.otlp_port, "otlp")
         if ui:
+            failed = self.experiments.fail_interrupted()
+            if failed:
+                log.warning("%d experiment(s) left running by a stopped process marked failed", failed)
             self._add_server(self.ui_app(), self.settings.ui_port, "ui")
         if detectors and self.settings.detectors:
             self.scheduler.start()
@@ -250,6 +276,8 @@ class Llmpulse:
             self.detector_runner.idle.cancel()
         if "dispatcher" in self.__dict__:
             self.dispatcher.close()
+        if "experiments" in self.__dict__:
+            self.experiments.close()
         for _, server in self._servers:
             server.close()
             server.task_dispatcher.shutdown()

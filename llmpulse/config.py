@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import difflib
 import ipaddress
+import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -23,6 +24,9 @@ PREFIX = "LLMPULSE_"
 # Read by tools around the service, not by it: the scripts' venv, the tests' corpus, and the URL of a
 # running llmpulse that the CLI's API clients (`llmpulse datasets import`) talk to.
 TOOLING_VARIABLES = frozenset({"LLMPULSE_VENV", "LLMPULSE_CORPUS_DIR", "LLMPULSE_TEST_IMPORT_MARK", "LLMPULSE_URL"})
+# API keys of experiment targets (`api_key_env` of POST /api/v1/experiments): only variables so
+# named may be read, so an admin cannot have the runner send any other server secret to a target.
+TARGET_KEY_PREFIXES = ("LLMPULSE_TARGET_", "OPENAI_API_KEY")
 
 
 class ConfigError(ValueError):
@@ -155,6 +159,24 @@ SPECS: tuple[Spec, ...] = (
          "Key that encrypts channel secrets in the metadata DB; empty means a key file in the data dir."),
     Spec("renotify_seconds", "LLMPULSE_RENOTIFY_SECONDS", _parse_positive_float, 4 * 3600.0,
          "Default interval at which a still-firing, unacknowledged alert is sent again."),
+    Spec("experiment_ingest_url", "LLMPULSE_EXPERIMENT_INGEST_URL", str, "",
+         "OTLP/HTTP base URL the in-service experiment runner exports its calls' spans to; empty means "
+         "this host's OTLP port."),
+    Spec("experiment_endpoint", "LLMPULSE_EXPERIMENT_ENDPOINT", str, "",
+         "Default target (an OpenAI-compatible base URL, …/v1) of experiments that name none; empty: "
+         "each experiment must give its endpoint."),
+    Spec("experiments_running", "LLMPULSE_EXPERIMENTS_RUNNING", _parse_positive_int, 2,
+         "Experiments the in-service runner runs at once; later ones wait their turn (status running)."),
+    Spec("experiment_concurrency", "LLMPULSE_EXPERIMENT_CONCURRENCY", _parse_positive_int, 4,
+         "Items an experiment sends to its target at once unless it asks for another max_concurrency."),
+    Spec("experiment_max_concurrency", "LLMPULSE_EXPERIMENT_MAX_CONCURRENCY", _parse_positive_int, 32,
+         "The largest max_concurrency an experiment may ask for."),
+    Spec("experiment_timeout_seconds", "LLMPULSE_EXPERIMENT_TIMEOUT_SECONDS", _parse_positive_float, 60.0,
+         "Seconds an experiment's target has to answer one attempt of one item (429s, 5xx and timeouts "
+         "are retried with backoff, up to 4 attempts)."),
+    Spec("experiment_readback_seconds", "LLMPULSE_EXPERIMENT_READBACK_SECONDS", _parse_positive_float, 30.0,
+         "How long an experiment waits for its items' spans to become readable (export and ingest are "
+         "asynchronous); an item whose span has not arrived by then has no cost and says so."),
 )
 
 
@@ -195,6 +217,13 @@ class Settings:
     login_base_delay_seconds: float = 1.0
     secret_key: str = ""
     renotify_seconds: float = 4 * 3600.0
+    experiment_ingest_url: str = ""
+    experiment_endpoint: str = ""
+    experiments_running: int = 2
+    experiment_concurrency: int = 4
+    experiment_max_concurrency: int = 32
+    experiment_timeout_seconds: float = 60.0
+    experiment_readback_seconds: float = 30.0
 
     @property
     def resolved_clickhouse_dsn(self) -> str:
@@ -209,6 +238,13 @@ class Settings:
     @property
     def resolved_public_url(self) -> str:
         return (self.public_url or f"http://{self.host}:{self.ui_port}").rstrip("/")
+
+    def resolved_ingest_url(self, otlp_port: int) -> str:
+        """Where the experiment runner sends spans: the setting, else this host's OTLP port (loopback
+        when bound to every address)."""
+        host = "127.0.0.1" if self.host in ("0.0.0.0", "::", "") else self.host
+        host = f"[{host}]" if ":" in host else host
+        return (self.experiment_ingest_url or f"http://{host}:{otlp_port}").rstrip("/")
 
     @property
     def spool_dir(self) -> Path:
@@ -267,11 +303,32 @@ def unknown_variables(env: Mapping[str, str]) -> list[str]:
     without a word, and the service runs on the default the user meant to change."""
     known = [spec.env for spec in SPECS]
     warnings = []
-    for name in sorted(k for k in env if k.startswith(PREFIX) and k not in known and k not in TOOLING_VARIABLES):
+    for name in sorted(k for k in env if k.startswith(PREFIX) and k not in known and k not in TOOLING_VARIABLES
+                       and not k.startswith(TARGET_KEY_PREFIXES)):
         close = difflib.get_close_matches(name, known, n=1, cutoff=0.8)
         hint = f"; did you mean {close[0]}?" if close else "; `llmpulse --help` and the README list the settings"
         warnings.append(f"{name} is not an llmpulse setting and is ignored{hint}")
     return warnings
+
+
+def is_target_key_name(name: str) -> bool:
+    return isinstance(name, str) and name.startswith(TARGET_KEY_PREFIXES) and name not in TARGET_KEY_PREFIXES[:1]
+
+
+def read_target_key(name: str) -> str | None:
+    """The value of an experiment target's key variable, read when the experiment runs (a rotated
+    key is picked up without a restart); None for a name not allowed or a variable not set."""
+    if not is_target_key_name(name):
+        return None
+    return os.environ.get(name) or None
+
+
+DEFAULT_API_URL = "http://127.0.0.1:8050"
+
+
+def client_api_url(explicit: str | None = None) -> str:
+    """The running llmpulse an API client talks to: the given URL, else LLMPULSE_URL, else loopback."""
+    return (explicit or os.environ.get("LLMPULSE_URL") or DEFAULT_API_URL).rstrip("/")
 
 
 def _spec_named(name: str) -> Spec:

@@ -62,6 +62,50 @@ class _BadReply(ValueError):
     """The judge answered, but not with a usable verdict."""
 
 
+@dataclass(frozen=True)
+class JudgeReply:
+    """The JSON object a judge answered with (None and `error` when there is none), and its usage."""
+
+    verdict: dict[str, Any] | None
+    model: str
+    input_tokens: int
+    output_tokens: int
+    error: str
+
+
+def ask_judge(config: JudgeConfig, system_prompt: str, case: str, *, post: Post = post_json,
+              policy: RetryPolicy = JUDGE_RETRY_POLICY) -> JudgeReply:
+    """One strict-JSON question to the judge (other judges than groundedness use it: the
+    experiments' correctness and relevance); never raises."""
+    payload = {"model": config.model, "temperature": 0, "response_format": {"type": "json_object"},
+               "messages": [{"role": "system", "content": system_prompt}, {"role": "user", "content": case}]}
+    result = _send(config, payload, post, replace(policy, timeout=config.timeout))
+    if not result.ok:
+        return JudgeReply(None, config.model, 0, 0, result.error or f"HTTP {result.status}")
+    try:
+        reply = json.loads(result.body)
+    except ValueError:
+        return JudgeReply(None, config.model, 0, 0, f"the judge's reply is not JSON: {result.body[:200]!r}")
+    if not isinstance(reply, dict):
+        return JudgeReply(None, config.model, 0, 0, "the judge's reply is not a JSON object")
+    model = reply.get("model") if isinstance(reply.get("model"), str) else config.model
+    input_tokens, output_tokens = _usage(reply.get("usage"))
+    try:
+        verdict = _extract_object(_message_content(reply))
+    except _BadReply as exc:
+        return JudgeReply(None, model, input_tokens, output_tokens, str(exc))
+    return JudgeReply(verdict, model, input_tokens, output_tokens, "")
+
+
+def judge_score(value: Any) -> float | None:
+    """A verdict's score as a number from 0 to 1, or None when it is not one."""
+    if isinstance(value, str):
+        value = _as_number(value)
+    if not isinstance(value, int | float) or isinstance(value, bool) or not 0 <= value <= 1:
+        return None
+    return float(value)
+
+
 def judge_groundedness(config: JudgeConfig, question: str, answer: str, contexts: Sequence[str], *,
                        post: Post = post_json, policy: RetryPolicy = JUDGE_RETRY_POLICY) -> JudgeVerdict:
     """Ask the judge model whether `answer` is supported by `contexts`; never raises."""

@@ -19,6 +19,9 @@ from schemas.clickhouse.store import Store
 EVALUATIONS_TABLE = "evaluations"
 DRIFT_TABLE = "drift_events"
 SOURCE_APP, SOURCE_JUDGE, SOURCE_OFFLINE = "app", "judge", "offline"
+# An experiment's scores of its own items (evals.scoring): only its groundedness verdict sets
+# `hallucinated` (with the offline scorer's authority), so only it counts in the hallucination rate.
+SOURCE_EXPERIMENT = "experiment"
 _AUTHORITY = f"multiIf(e.source = '{SOURCE_APP}', 3, e.source = '{SOURCE_JUDGE}', 2, 1)"
 QUALITY_GROUPS = {"model": "request_model", "scorer": "scorer"}
 

@@ -207,7 +207,7 @@ def times_in(value: object, key: str = "") -> Iterator[tuple[str, str]]:
 
 def populate_every_read(running: Running, receiver: Receiver) -> dict[str, str]:
     """A call, a score, a drift event, a channel, a firing rule with its delivery, a budget, detector
-    runs, a dataset, two experiments: something with a time behind every read endpoint. Returns the ids
+    runs, a dataset, experiments: something with a time behind every read endpoint. Returns the ids
     the routes take."""
     running.send_calls(Call(1))
     score = {"trace_id": f"{1:032x}", "name": "hallucination", "label": "hallucinated"}
@@ -224,6 +224,8 @@ def populate_every_read(running: Running, receiver: Receiver) -> dict[str, str]:
     (incident,) = running.get("/api/v1/alerts").json()
     assert api(running, "POST", "/datasets", {"name": "golden"}).status_code == 201
     assert api(running, "POST", "/datasets/golden/items", [{"input": "q"}]).status_code == 201
+    app_run = {"name": "golden", "dataset": "golden", "runner": "app"}  # an experiment of the same name
+    assert api(running, "POST", "/experiments", app_run).status_code == 201
     items = golden_set(running.service.metadata, name="regression-set")
     for name, outcomes in (("main", MAIN), ("pr", PR)):
         record_experiment(running.service.metadata, name, items, outcomes, dataset="regression-set")

@@ -40,6 +40,8 @@ ROUTES = {
     ("POST", "/api/v1/datasets"): "admin",
     ("POST", "/api/v1/datasets/<name>/items"): "admin",
     ("POST", "/api/v1/datasets/<name>/items/from-span"): "admin",
+    ("POST", "/api/v1/experiments"): "admin",
+    ("POST", "/api/v1/experiments/<name>/finish"): "admin",
 }
 # Reads that are not plain lists of the project (they take names or compute): who may read them.
 READS = {("GET", "/api/v1/experiments/compare"): "viewer"}

@@ -193,3 +193,10 @@ def test_retry_after_parsing() -> None:
     assert 110 < parse_retry_after(format_datetime(future.replace(tzinfo=None))) <= 121  # type: ignore[operator]
     for odd in (None, "", "soon", "1.5", "-3", "²", ",,,", "Mon, 99 Foo"):
         assert parse_retry_after(odd) is None, odd
+
+
+def test_a_body_is_kept_up_to_max_body(receiver: Receiver) -> None:
+    """A notifier's receiver's answer is only logged (2,000 characters), an LLM's answer is the result."""
+    receiver.default = Reply(200, "x" * 5000)
+    assert len(post_json(receiver.url, {}, policy=FAST, sleep=Sleeps()).body) == 2000
+    assert len(post_json(receiver.url, {}, policy=FAST, sleep=Sleeps(), max_body=10_000).body) == 5000
