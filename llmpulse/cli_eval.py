@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import sys
 import time
 from datetime import UTC, datetime
 from typing import Any
@@ -21,7 +22,7 @@ from urllib.parse import quote, urlencode
 import click
 
 from llmpulse.cli_datasets import ImportFailed, call, refuse
-from llmpulse.eval_report import render_markdown, render_summary, render_text
+from llmpulse.eval_report import progress, render_markdown, render_summary, render_text
 
 POLL_SECONDS = 0.5
 RENDERERS = {"text": render_text, "markdown": render_markdown,
@@ -128,13 +129,13 @@ def follow(url: str, project: str, name: str) -> dict[str, Any]:
     only the summary, for a CI log or a pipe)."""
     path = f"/experiments/{quote(name, safe='')}"
     experiment = get_json(url, path, project)
-    with click.progressbar(length=max(int(experiment.get("items_total") or 0), 1), label=f"running {name}",
-                           file=click.get_text_stream("stderr")) as bar:
+    with click.progressbar(length=max(progress(experiment)[1], 1), label=f"running {name}",
+                           file=sys.stderr) as bar:
         while experiment["status"] == "running":
-            bar.update(int(experiment.get("items_done") or 0) - bar.pos)
+            bar.update(progress(experiment)[0] - bar.pos)
             time.sleep(POLL_SECONDS)
             experiment = get_json(url, path, project)
-        bar.update(int(experiment.get("items_done") or 0) - bar.pos)
+        bar.update(progress(experiment)[0] - bar.pos)
     return experiment
 
 

@@ -190,8 +190,9 @@ def render_summary(experiment: dict[str, Any]) -> str:
              f"{experiment['dataset_version']}: {experiment['status']}{why}"]
     if target.get("model"):
         lines.append(f"  target: {target['model']}" + (f" at {target['endpoint']}" if target.get("endpoint") else ""))
-    lines.append(f"  items: {experiment.get('items_done')} of {experiment.get('items_total')} done, "
-                 f"{experiment.get('passed')} passed, {experiment.get('errors')} errors")
+    done, total = progress(experiment)
+    lines.append(f"  items: {done} of {total} done" + ("" if experiment.get("pass_rate") is None else
+                 f", {experiment.get('passed')} passed, {experiment.get('errors')} errors"))
     if experiment.get("pass_rate") is not None:
         lines.append(f"  pass rate: {percent(experiment['pass_rate'])} (95% CI {percent(experiment.get('ci_low'))}"
                      f" to {percent(experiment.get('ci_high'))})")
@@ -200,3 +201,9 @@ def render_summary(experiment: dict[str, Any]) -> str:
     for name, score in (experiment.get("scores") or {}).items():
         lines.append(f"  {name}: mean {score['mean']:.3f} over {score['n']} item(s)")
     return "\n".join(lines)
+
+
+def progress(experiment: dict[str, Any]) -> tuple[int, int]:
+    """(items done, items total) of GET /api/v1/experiments/<name> (`progress`) or of a listing."""
+    found = experiment.get("progress") or experiment
+    return int(found.get("items_done") or 0), int(found.get("items_total") or 0)

@@ -12,8 +12,9 @@ from click.testing import CliRunner, Result
 from llmpulse.cli import main
 from schemas.dataset_items import DatasetItem
 from schemas.metadata.datasets import DatasetStore
-from tests.conftest import Running, make_settings, start_service
+from tests.conftest import Running, api, make_settings, start_service
 from tests.experiment_data import MAIN, PR, golden_set, record_experiment
+from tests.fake_openai import FakeOpenAI, answer
 
 
 @pytest.fixture(scope="module")
@@ -107,3 +108,73 @@ def test_an_unreachable_server_exits_2() -> None:
     done = CliRunner().invoke(main, ["eval", "gate", "--candidate", "pr-7", "--min-pass-rate", "0.5"],
                               env={"LLMPULSE_URL": "http://127.0.0.1:9"})
     assert done.exit_code == 2 and "cannot reach llmpulse at http://127.0.0.1:9" in done.output
+
+
+# --- eval run and show, end to end: the in-service runner against a local fake OpenAI endpoint ----
+
+QUESTIONS = {"Capital of France?": "Paris", "Capital of Peru?": "Lima", "Capital of Chad?": "N'Djamena"}
+
+
+@pytest.fixture
+def fake() -> Iterator[FakeOpenAI]:
+    with FakeOpenAI() as handle:
+        yield handle
+
+
+def run_eval(running: Running, *args: str, env: dict[str, str] | None = None) -> Result:
+    return CliRunner().invoke(main, ["eval", "run", "--dataset", "capitals", "--model", "gpt-4o-mini",
+                                     *args, "--url", running.ui_url], env=env)
+
+
+def test_eval_run_waits_shows_and_gates_end_to_end(running: Running, fake: FakeOpenAI) -> None:
+    items = [{"input": question, "expected": expected} for question, expected in QUESTIONS.items()]
+    assert api(running, "POST", "/datasets", {"name": "capitals"}).status_code == 201
+    assert api(running, "POST", "/datasets/capitals/items", items).status_code == 201
+    for question, expected in QUESTIONS.items():
+        fake.set(question, answer(f"It is {expected}."))
+    base = run_eval(running, "--endpoint", fake.url, "--name", "base", "--api-key-env", "CAPITALS_KEY",
+                    "--temperature", "0", "--max-tokens", "32", "--concurrency", "2", "--wait",
+                    env={"CAPITALS_KEY": "sk-from-ci"})
+    assert base.exit_code == 0, base.output
+    assert base.output.splitlines()[0] == "started experiment base (running)"
+    assert "experiment base on dataset capitals version 1: done" in base.output
+    assert "items: 3 of 3 done, 3 passed, 0 errors" in base.output and "pass rate: 100.0%" in base.output
+    sent = fake.received("Capital of France?")[0]
+    assert (sent.authorization, sent.temperature, sent.max_tokens) == ("Bearer sk-from-ci", 0, 32)
+
+    fake.set("Capital of Peru?", answer("It is Quito."))
+    candidate = run_eval(running, "--endpoint", fake.url, "--name", "cand", "--wait")
+    assert candidate.exit_code == 0 and "2 passed" in candidate.output, candidate.output
+    gated = CliRunner().invoke(main, ["eval", "gate", "--baseline", "base", "--candidate", "cand",
+                                      "--max-regressions", "0", "--url", running.ui_url])
+    assert gated.exit_code == 1 and "FAIL 1 regression(s), above the maximum 0" in gated.output, gated.output
+    assert "candidate: It is Quito." in gated.output
+
+    shown = CliRunner().invoke(main, ["eval", "show", "cand", "--url", running.ui_url])
+    assert shown.exit_code == 0 and "pass rate: 66.7% (95% CI" in shown.output, shown.output
+    as_json = CliRunner().invoke(main, ["eval", "show", "cand", "--format", "json", "--url", running.ui_url])
+    assert json.loads(as_json.output)["passed"] == 2
+
+
+def test_eval_run_exits_1_when_the_experiment_fails(running: Running) -> None:
+    assert api(running, "POST", "/datasets", {"name": "capitals"}).status_code == 201
+    assert api(running, "POST", "/datasets/capitals/items", [{"input": "Capital of Peru?"}]).status_code == 201
+    down = run_eval(running, "--endpoint", "http://127.0.0.1:9/v1", "--name", "down", "--wait")
+    assert down.exit_code == 1, down.output
+    assert "experiment down on dataset capitals version 1: failed (every item failed" in down.output
+
+
+@pytest.mark.parametrize(("args", "env", "message"), [
+    (("--name", "x", "--endpoint", "http://127.0.0.1:9/v1"), None, "(404): dataset 'capitals' not found"),
+    (("--name", "x", "--api-key-env", "NO_SUCH_VARIABLE"), {}, "NO_SUCH_VARIABLE: that environment variable"),
+    (("--name", "x", "--concurrency", "0"), None, "0 is not in the range x>=1"),
+])
+def test_eval_run_usage_errors_exit_2(running: Running, args: tuple[str, ...], env: dict | None,
+                                      message: str) -> None:
+    done = run_eval(running, *args, env=env)
+    assert done.exit_code == 2 and message in done.output, done.output
+
+
+def test_eval_show_of_an_unknown_experiment_exits_2(running: Running) -> None:
+    done = CliRunner().invoke(main, ["eval", "show", "nope", "--url", running.ui_url])
+    assert done.exit_code == 2 and "experiment 'nope' not found" in done.output

@@ -41,7 +41,8 @@ def test_a_cell_is_one_clipped_line() -> None:
 def test_an_experiments_summary() -> None:
     summary = render_summary({"name": "pr", "dataset": "golden", "dataset_version": 3, "status": "failed",
                               "reason": "endpoint down", "target": {"model": "m", "endpoint": "http://x/v1"},
-                              "items_total": 10, "items_done": 4, "passed": 2, "errors": 2, "pass_rate": 0.5,
+                              "progress": {"items_total": 10, "items_done": 4}, "passed": 2, "errors": 2,
+                              "pass_rate": 0.5,
                               "ci_low": 0.15, "ci_high": 0.85, "cost_total": None, "latency_p50_ms": 120.0,
                               "latency_p95_ms": 15000.0, "scores": {"exact": {"mean": 0.5, "n": 4}}})
     assert summary.splitlines() == [
