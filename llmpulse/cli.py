@@ -16,6 +16,7 @@ from llmpulse.cli_access import tokens, users
 from llmpulse.cli_base import build
 from llmpulse.cli_base import metadata_call as _metadata_call
 from llmpulse.cli_datasets import datasets
+from llmpulse.cli_eval import eval_group
 
 _SERVE_OPTIONS = [
     click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (LLMPULSE_DATA_DIR)."),
@@ -303,6 +304,7 @@ def demo(endpoint: str, trace_count: int, key: str | None, seed: int) -> None:
 main.add_command(datasets)
 main.add_command(users)
 main.add_command(tokens)
+main.add_command(eval_group)
 
 if __name__ == "__main__":
     main()
