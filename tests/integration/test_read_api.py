@@ -13,6 +13,7 @@ from flask import Flask
 from dashboard.params import accepted_params
 from schemas.clickhouse.drift import insert_drift_events
 from tests.conftest import Running, api, make_settings, run_detectors, start_service
+from tests.experiment_data import MAIN, PR, golden_set, record_experiment
 from tests.receiver import Receiver
 from tests.spans import Call
 
@@ -206,7 +207,8 @@ def times_in(value: object, key: str = "") -> Iterator[tuple[str, str]]:
 
 def populate_every_read(running: Running, receiver: Receiver) -> dict[str, str]:
     """A call, a score, a drift event, a channel, a firing rule with its delivery, a budget, detector
-    runs, a dataset: something with a time behind every read endpoint. Returns the ids the routes take."""
+    runs, a dataset, two experiments: something with a time behind every read endpoint. Returns the ids
+    the routes take."""
     running.send_calls(Call(1))
     score = {"trace_id": f"{1:032x}", "name": "hallucination", "label": "hallucinated"}
     assert api(running, "POST", "/scores", score).status_code == 201
@@ -222,6 +224,9 @@ def populate_every_read(running: Running, receiver: Receiver) -> dict[str, str]:
     (incident,) = running.get("/api/v1/alerts").json()
     assert api(running, "POST", "/datasets", {"name": "golden"}).status_code == 201
     assert api(running, "POST", "/datasets/golden/items", [{"input": "q"}]).status_code == 201
+    items = golden_set(running.service.metadata, name="regression-set")
+    for name, outcomes in (("main", MAIN), ("pr", PR)):
+        record_experiment(running.service.metadata, name, items, outcomes, dataset="regression-set")
     return {"trace_id": f"{1:032x}", "channel_id": str(channel), "rule_id": str(rule),
             "incident_id": str(incident["id"]), "name": "golden"}
 
@@ -239,7 +244,8 @@ def test_every_time_in_every_read_answer_carries_its_utc_offset(running: Running
         if not rule.rule.startswith("/api/") or "GET" not in (rule.methods or ()):
             continue
         path = re.sub(r"<(?:int:)?(\w+)>", lambda m: ids[m.group(1)], rule.rule)
-        extra = {"metric": "requests", "bucket": "minute"} if rule.rule.endswith("/timeseries") else {}
+        extra = {"/api/v1/metrics/timeseries": {"metric": "requests", "bucket": "minute"},
+                 "/api/v1/experiments/compare": {"baseline": "main", "candidate": "pr"}}.get(rule.rule, {})
         response = running.get(path, **extra)
         assert response.status_code == 200, (path, response.text)
         for key, text in times_in(response.json()):

@@ -41,6 +41,8 @@ ROUTES = {
     ("POST", "/api/v1/datasets/<name>/items"): "admin",
     ("POST", "/api/v1/datasets/<name>/items/from-span"): "admin",
 }
+# Reads that are not plain lists of the project (they take names or compute): who may read them.
+READS = {("GET", "/api/v1/experiments/compare"): "viewer"}
 BODIES = {"/api/v1/detectors/run": {"detectors": ["no-such-detector"]}}  # nothing runs, for any role
 # Inputs of Dash callbacks that change state → who may; every other input only navigates or fills a form.
 DASH_ACTIONS = {
@@ -112,6 +114,20 @@ def test_each_role_on_each_state_changing_route(exposed: Running, role: str) -> 
                                 headers={"Origin": exposed.ui_url})
         outcomes[(method, rule)], wanted[(method, rule)] = verdict(answer), expected(rights, role)
     assert outcomes == wanted
+
+
+@pytest.mark.parametrize("role", ["anonymous", "viewer", "admin"])
+def test_each_role_on_each_listed_read(exposed: Running, role: str) -> None:
+    """A viewer reaches the read (its own 404 for an experiment that does not exist), anonymous does not."""
+    client = client_for(exposed, role)
+    outcomes = {route: verdict(client.request(route[0], exposed.ui_url + route[1], timeout=30,
+                                              params={"baseline": "none", "candidate": "none"}))
+                for route in READS}
+    assert outcomes == {route: expected(rights, role) for route, rights in READS.items()}
+    if role != "anonymous":
+        answer = client.get(exposed.ui_url + "/api/v1/experiments/compare", params={"candidate": "none",
+                                                                                  "baseline": "none"}, timeout=30)
+        assert answer.status_code == 404 and "experiment 'none' not found" in answer.json()["error"]
 
 
 def dash_call(dep: dict[str, Any], action: str) -> dict[str, Any]:
