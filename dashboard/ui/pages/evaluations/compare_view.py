@@ -130,7 +130,7 @@ def _answer(query: PageQuery, answer: dict[str, Any] | None) -> Any:
         else common.clipped(answer["output"])
     trace = answer.get("trace_id")
     link = dcc.Link("trace", href=common.link(query, f"/traces/{trace}")) if trace else None
-    cost = fmt.usd(answer["cost"]) if answer["cost"] is not None else fmt.MISSING if answer["error"] else "unpriced"
-    facts = html.Div([mark, " · ", cost, " · ",
-                      fmt.ms(answer["latency_ms"]), *([" · ", link] if link else [])], className="muted")
+    cost = fmt.usd(answer["cost"]) if answer["cost"] is not None else "unpriced"
+    measured = [] if answer["error"] else [" · ", cost, " · ", fmt.ms(answer["latency_ms"])]  # no answer, no cost
+    facts = html.Div([mark, *measured, *([" · ", link] if link else [])], className="muted")
     return [text, facts]
