@@ -9,18 +9,15 @@ commands written against this module.
 
 from __future__ import annotations
 
-import csv
-import json
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import click
 
 from llmpulse.api_client import ApiFailed, api_options, call, refuse  # call, refuse: re-exported too
-from schemas.dataset_items import MAX_ITEMS, ItemError, check_name, parse_item
+from schemas.dataset_files import FORMATS, parse_file_text
+from schemas.dataset_items import MAX_ITEMS, ItemError, check_name
 
-FORMATS = {".jsonl": "jsonl", ".json": "jsonl", ".ndjson": "jsonl", ".csv": "csv"}
 ImportFailed = ApiFailed  # its name before llmpulse.api_client
 
 
@@ -60,63 +57,12 @@ def format_of(file: Path) -> str:
 
 
 def read_items(file: Path, file_format: str) -> list[dict[str, Any]]:
-    """Every item of the file, checked; an ItemError names the first bad line and its field."""
+    """Every item of the file, checked (schemas.dataset_files, shared with the UI's import)."""
     try:
         text = file.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
         raise ItemError(f"{file}: cannot read: {exc}") from exc
-    records = jsonl_records(text) if file_format == "jsonl" else csv_records(text)
-    items = [checked(raw, line) for line, raw in records]
-    if not items:
-        raise ItemError(f"{file}: no items")
-    return items
-
-
-def checked(raw: Any, line: int) -> Any:
-    """The raw item if the API's own check accepts it, so the server will not refuse it later."""
-    try:
-        parse_item(raw, line)
-    except ItemError as exc:
-        raise ItemError(str(exc).replace(f"item {line}", f"line {line}", 1)) from exc
-    return raw
-
-
-def jsonl_records(text: str) -> Iterator[tuple[int, Any]]:
-    """(line number, object) per non-blank line, lazily, so the first bad line is the one reported."""
-    for line, row in enumerate(text.splitlines(), start=1):
-        if row.strip():
-            try:
-                yield line, json.loads(row)
-            except json.JSONDecodeError as exc:
-                raise ItemError(f"line {line}: not valid JSON: {exc.msg}") from exc
-
-
-def csv_records(text: str) -> Iterator[tuple[int, Any]]:
-    """Columns input, expected, assertions (JSON) and metadata.KEY; empty cells are left out."""
-    reader = csv.DictReader(text.splitlines(keepends=True))
-    for row in reader:
-        yield reader.line_num, csv_item(row, reader.line_num)
-
-
-def csv_item(row: dict[str, Any], line: int) -> dict[str, Any]:
-    item: dict[str, Any] = {}
-    for column, cell in row.items():
-        if column is None or cell in (None, ""):
-            continue
-        if column.startswith("metadata."):
-            item.setdefault("metadata", {})[column.removeprefix("metadata.")] = cell
-        elif column == "assertions":
-            item["assertions"] = csv_json(cell, line, column)
-        else:
-            item[column] = cell
-    return item
-
-
-def csv_json(cell: str, line: int, column: str) -> Any:
-    try:
-        return json.loads(cell)
-    except json.JSONDecodeError as exc:
-        raise ItemError(f"line {line}: {column} is not valid JSON: {exc.msg}") from exc
+    return parse_file_text(text, file_format, str(file))
 
 
 def ensure_dataset(api: str, name: str, project: str) -> None:

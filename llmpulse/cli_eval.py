@@ -21,7 +21,7 @@ from urllib.parse import quote, urlencode
 
 import click
 
-from llmpulse.cli_datasets import ImportFailed, call, refuse
+from llmpulse.api_client import ApiFailed, call, refuse, token_option, url_option
 from llmpulse.eval_report import progress, render_markdown, render_summary, render_text
 
 POLL_SECONDS = 0.5
@@ -36,9 +36,9 @@ class NoVerdict(click.ClickException):
 
 
 def api_options(command: Any) -> Any:
+    """--project, --url and --token (off loopback: an API token, `llmpulse tokens create`)."""
     command = click.option("--project", default="default", show_default=True)(command)
-    return click.option("--url", envvar="LLMPULSE_URL", default="http://127.0.0.1:8050", show_default=True,
-                        help="The llmpulse UI/API address (LLMPULSE_URL).")(command)
+    return url_option(token_option(command))
 
 
 @click.group("eval")
@@ -154,7 +154,7 @@ def answer_json(method: str, address: str, project: str, body: Any, ok: tuple[in
         if answer.status_code not in ok:
             refuse(answer)
         return answer.json()
-    except ImportFailed as exc:
+    except ApiFailed as exc:
         raise NoVerdict(exc.message) from None
     except ValueError:
         raise NoVerdict(f"llmpulse answered {address} with something that is not JSON") from None

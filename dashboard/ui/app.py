@@ -17,12 +17,12 @@ from flask import Flask
 
 from dashboard.ui import filters
 from dashboard.ui.context import UiContext
-from dashboard.ui.pages import alerts, costs, overview, placeholder, quality, settings, traces
+from dashboard.ui.pages import alerts, costs, evaluations, overview, placeholder, quality, settings, traces
 from dashboard.ui.urls import CUSTOM, RANGES, PageQuery, parse_query, search_with
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> reads and writes
 NAV = (("/", "Overview"), ("/traces", "Traces"), ("/costs", "Costs"), ("/quality", "Quality"),
-       ("/alerts", "Alerts"), ("/settings", "Settings"))
+       ("/evaluations", "Evaluations"), ("/alerts", "Alerts"), ("/settings", "Settings"))
 
 
 Page = Callable[[UiContext, PageQuery], Any]
@@ -30,7 +30,8 @@ Page = Callable[[UiContext, PageQuery], Any]
 
 def pages() -> dict[str, Page]:
     return {"/": overview.layout, "/traces": traces.layout, "/costs": costs.layout, "/quality": quality.layout,
-            "/alerts": alerts.layout, "/settings": settings.layout}
+            "/alerts": alerts.layout, "/settings": settings.layout,
+            **evaluations.VIEWS}
 
 
 def create_dash(server: Flask, ctx: UiContext) -> Dash:
@@ -43,7 +44,7 @@ def create_dash(server: Flask, ctx: UiContext) -> Dash:
     app.layout = html.Div([location, _header(), page], className="shell")
     _register_router(app, ctx)
     filters.register(app)  # the filter bar of overview, traces and costs
-    for page in (traces, costs, quality, alerts, settings):
+    for page in (traces, costs, quality, evaluations, alerts, settings):
         page.register(app, ctx)
     return app
 
@@ -67,9 +68,11 @@ def _register_router(app: Dash, ctx: UiContext) -> None:
         path = pathname or "/"
         if path.startswith("/traces/") and len(path) > len("/traces/"):
             page = traces.detail(ctx, query, path.rsplit("/", 1)[1])
+        elif path == evaluations.ROOT or path.startswith(evaluations.ROOT + "/"):
+            page = evaluations.route(ctx, query, path)
         else:
             page = routes.get(path, placeholder.not_found)(ctx, query)
-        nav = [dcc.Link(label, href=query.link(href), className="active" if href == path else "")
+        nav = [dcc.Link(label, href=query.link(href), className="active" if _within(path, href) else "")
                for href, label in NAV]
         return page, nav, _ranges(query, path)
 
@@ -80,6 +83,11 @@ def _register_router(app: Dash, ctx: UiContext) -> None:
         if not clicks or not (start or end):
             raise PreventUpdate
         return search_with(search, {"from": start or "", "to": end or ""}, resets=("range",))
+
+
+def _within(path: str, href: str) -> bool:
+    """The nav entry of a page: its own path, or a section's path for every page under it."""
+    return path == href or (href == evaluations.ROOT and path.startswith(href + "/"))
 
 
 def _ranges(query: PageQuery, path: str) -> list[Any]:

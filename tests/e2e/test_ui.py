@@ -27,7 +27,8 @@ from tests.e2e.browser import (  # noqa: F401 (the fixture)
 from tests.spans import Call
 
 pytestmark = pytest.mark.slow
-PAGES = ("/", "/traces", "/costs", "/quality", "/alerts", "/settings")
+PAGES = ("/", "/traces", "/costs", "/quality", "/evaluations", "/evaluations/datasets", "/evaluations/experiments",
+         "/evaluations/compare", "/alerts", "/settings")
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
 
 
@@ -48,7 +49,7 @@ def test_every_page_loads_without_console_errors(filled: Running, browser, path:
     wait_for(browser, "#page h1")
     wait_idle(browser)  # late callbacks and figures done
     assert browser.find_element(By.CSS_SELECTOR, "#page h1").text
-    screenshot(browser, "page-" + (path.strip("/") or "overview"))
+    screenshot(browser, "page-" + (path.strip("/").replace("/", "-") or "overview"))
     assert console_errors(browser) == []
 
 

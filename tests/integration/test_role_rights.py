@@ -17,6 +17,7 @@ import pytest
 import requests
 
 from dashboard.auth import LOGIN_FIRST
+from schemas.metadata.datasets import DatasetStore
 from schemas.metadata.tokens import TokenStore
 from tests.conftest import Running, login_session, start_exposed
 
@@ -59,11 +60,17 @@ DASH_ACTIONS = {
     "project-save": "admin", "project-create": "admin",
     "key-create": "admin", "key-revoke": "admin",
     "token-create": "admin", "token-revoke": "admin",
+    "import-run": "admin",
 }
 DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-environment", "filter-user",
               "filter-session", "filter-tag", "filter-status", "trace-search", "price-pick", "quality-model",
               "rule-metric", "rule-edit", "rule-cancel", "channel-type", "settings-project-select",
-              "channel-test-pending", "channel-test-poll"}
+              "channel-test-pending", "channel-test-poll",
+              # Evaluations: pickers that write the URL, the refresh of a running experiment, and the
+              # upload, which only reads and checks a file (import-run stores it)
+              "experiments-dataset", "dataset-version", "experiment-refresh", "import-upload", "compare-baseline",
+              "compare-candidate", "compare-min_pass_rate", "compare-max_regressions", "compare-max_cost_increase",
+              "compare-max_p95_increase"}
 ADMIN_ONLY = "needs the admin role"
 NO_ID = 999_999  # no such incident, rule, channel...: a permitted request changes nothing either
 
@@ -203,8 +210,8 @@ def test_each_role_on_each_dash_action(exposed: Running, role: str) -> None:
 def snapshot(running: Running) -> tuple[Any, ...]:
     alerts, meta = running.service.alert_store, running.service.metadata
     return (len(meta.list_keys()), len(TokenStore(meta).list()), [p.name for p in meta.list_projects()],
-            meta.list_price_overrides(),
-            alerts.list_rules("default"), alerts.list_channels("default"), alerts.list_budgets("default"))
+            meta.list_price_overrides(), alerts.list_rules("default"), alerts.list_channels("default"),
+            alerts.list_budgets("default"), DatasetStore(meta).list_datasets("default"))
 
 
 def test_a_refused_key_callback_returns_no_key_list(exposed: Running) -> None:
