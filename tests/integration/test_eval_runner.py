@@ -214,3 +214,9 @@ def test_received_requests_are_json_chat_completions(fake: FakeOpenAI) -> None:
     (request,) = fake.requests
     assert request.body == {"model": "m", "messages": [{"role": "user", "content": "é?"}]}
     assert request.headers["Content-Type"] == "application/json" and request.authorization is None
+
+
+def test_each_worker_keeps_its_connection_to_the_endpoint(fake: FakeOpenAI) -> None:
+    """A new connection per call would cost a TLS handshake per item against a real provider."""
+    run_items(Target(fake.url, "m"), [RunItem(i, f"q{i}", {}) for i in range(12)], TAGS, ListSink(), concurrency=3)
+    assert len(fake.requests) == 12 and len({r.client_port for r in fake.requests}) <= 3
