@@ -105,8 +105,9 @@ def run_item(target: Target, item: RunItem, tags: RunTags, sink: SpanSink,
 
 
 def outcome_of(item: RunItem, reply: ChatReply, trace_id: str, span_id: str, latency_ms: float) -> ItemOutcome:
+    # A failed call served nothing: its model is not reported as served (as on its span).
     return ItemOutcome(item.item_id, reply.output, reply.error, trace_id, span_id, latency_ms,
-                       reply.input_tokens, reply.output_tokens, reply.response_model)
+                       reply.input_tokens, reply.output_tokens, "" if reply.error else reply.response_model)
 
 
 class _ThreadSessions:

@@ -71,7 +71,8 @@ def test_each_call_is_an_llm_span_of_the_experiment_priced_like_production(runni
 
     ok, failed = outcomes[1], outcomes[2]
     assert (ok.output, ok.error, ok.input_tokens, ok.response_model) == ("Paris", "", 5, "gpt-4o-mini-2024-07-18")
-    assert failed.error.startswith("the endpoint answered HTTP 500 (3 attempts") and failed.output == ""
+    assert failed.error.startswith("the endpoint answered HTTP 500 (3 attempts")
+    assert (failed.output, failed.response_model, failed.input_tokens) == ("", "", None)
     sent = fake.received("Capital of France?")[0]
     assert (sent.path, sent.model, sent.authorization, sent.temperature, sent.max_tokens) == (
         "/v1/chat/completions", "gpt-4o-mini", "Bearer sk-test", 0.0, 32)
