@@ -17,6 +17,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from typing import Any
 
+import requests
+
 from detectors.outbound import RetryPolicy
 from evals.spans import CallRecord, RunTags, SpanSink
 from evals.target import TARGET_RETRY_POLICY, ChatReply, Target, TemplateError, build_messages, call_chat
@@ -59,12 +61,13 @@ def run_items(target: Target, items: Sequence[RunItem], tags: RunTags, sink: Spa
     """Every item not skipped by cancellation, in the items' order. Never raises for an item."""
     check_concurrency(concurrency)
     stop = cancelled or threading.Event()
+    sessions = _ThreadSessions()
 
     def work(item: RunItem) -> ItemOutcome | None:
         if stop.is_set():
             return None
         try:
-            outcome = run_item(target, item, tags, sink, policy)
+            outcome = run_item(target, item, tags, sink, policy, sessions.get())
         except Exception as exc:  # a bug met by one item must not end the others
             log.exception("item %s failed", item.item_id)
             outcome = ItemOutcome(item.item_id, "", f"internal error: {type(exc).__name__}: {exc}",
@@ -72,8 +75,11 @@ def run_items(target: Target, items: Sequence[RunItem], tags: RunTags, sink: Spa
         _report(on_outcome, outcome)
         return outcome
 
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="llmpulse-eval") as pool:
-        outcomes = list(pool.map(work, items))
+    try:
+        with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="llmpulse-eval") as pool:
+            outcomes = list(pool.map(work, items))
+    finally:
+        sessions.close()
     return [outcome for outcome in outcomes if outcome is not None]
 
 
@@ -84,14 +90,14 @@ def check_concurrency(concurrency: Any) -> int:
 
 
 def run_item(target: Target, item: RunItem, tags: RunTags, sink: SpanSink,
-             policy: RetryPolicy = TARGET_RETRY_POLICY) -> ItemOutcome:
+             policy: RetryPolicy = TARGET_RETRY_POLICY, session: requests.Session | None = None) -> ItemOutcome:
     """messages → call → span → outcome; an item's failure of any kind is its outcome."""
     try:
         messages = build_messages(target, item.input, item.metadata)
     except TemplateError as exc:
         return ItemOutcome(item.item_id, "", f"template: {exc}", "", "", None, None, None, "")
     start_ns, started = time.time_ns(), time.perf_counter()
-    reply = call_chat(target, messages, policy)
+    reply = call_chat(target, messages, policy, session)
     latency_ms = (time.perf_counter() - started) * 1000
     trace_id, span_id = _record(sink, CallRecord(target, messages, reply, tags, item.item_id, start_ns,
                                                  start_ns + int(latency_ms * 1e6)))
@@ -99,8 +105,32 @@ def run_item(target: Target, item: RunItem, tags: RunTags, sink: SpanSink,
 
 
 def outcome_of(item: RunItem, reply: ChatReply, trace_id: str, span_id: str, latency_ms: float) -> ItemOutcome:
+    # A failed call served nothing: its model is not reported as served (as on its span).
     return ItemOutcome(item.item_id, reply.output, reply.error, trace_id, span_id, latency_ms,
-                       reply.input_tokens, reply.output_tokens, reply.response_model)
+                       reply.input_tokens, reply.output_tokens, "" if reply.error else reply.response_model)
+
+
+class _ThreadSessions:
+    """One HTTP session per worker thread (a Session is not safe to share between threads), so
+    each worker keeps its connection to the endpoint from one item to the next."""
+
+    def __init__(self) -> None:
+        self._local = threading.local()
+        self._all: list[requests.Session] = []
+        self._lock = threading.Lock()
+
+    def get(self) -> requests.Session:
+        session = getattr(self._local, "session", None)
+        if session is None:
+            session = self._local.session = requests.Session()
+            with self._lock:
+                self._all.append(session)
+        return session
+
+    def close(self) -> None:
+        with self._lock:
+            for session in self._all:
+                session.close()
 
 
 def _record(sink: SpanSink, call: CallRecord) -> tuple[str, str]:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import itertools
 import json
+import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -74,6 +75,7 @@ class Received:
     path: str
     headers: dict[str, str]
     body: dict[str, Any] | None  # None when the body was not a JSON object
+    client_port: int = 0  # the client's end of the connection: the same port means a reused connection
 
     @property
     def model(self) -> str | None:
@@ -144,6 +146,11 @@ class FakeOpenAI:
     @property
     def max_in_flight(self) -> int:
         return self._counters.max_in_flight
+
+    def reset_in_flight(self) -> None:
+        """Start counting the most requests in flight afresh (between runs of a bench)."""
+        with self._lock:
+            self._counters.max_in_flight = self._counters.in_flight
 
     def set(self, question: str, behaviour: Behaviour, model: str = ANY_MODEL) -> None:
         self.behaviours[(model, question)] = behaviour
@@ -225,17 +232,28 @@ class FakeOpenAI:
         fake = self
 
         class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"  # keep-alive, as a provider's API: a client may reuse its connection
+
+            def setup(self) -> None:
+                super().setup()
+                # Headers and body go out in two writes; with Nagle's algorithm the second waits for
+                # the client's delayed ACK (40 ms) on a kept-alive connection.
+                self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+
             def do_POST(self) -> None:
                 length = int(self.headers.get("Content-Length") or 0)
-                received = Received(self.path, dict(self.headers.items()), _json_object(self.rfile.read(length)))
+                received = Received(self.path, dict(self.headers.items()), _json_object(self.rfile.read(length)),
+                                    self.client_address[1])
                 fake._enter(received)
                 try:
                     status, headers, body, delay = fake._reply(received)
                     if fake.latency + delay > 0:
                         fake._closing.wait(fake.latency + delay)
-                    self._send(status, headers, body)
                 finally:
+                    # Left before the answer is written: once the client has it, it may send its next
+                    # request, which must not find this one still counted.
                     fake._leave()
+                self._send(status, headers, body)
 
             def _send(self, status: int, headers: dict[str, str], body: bytes) -> None:
                 try:

@@ -71,7 +71,8 @@ def test_each_call_is_an_llm_span_of_the_experiment_priced_like_production(runni
 
     ok, failed = outcomes[1], outcomes[2]
     assert (ok.output, ok.error, ok.input_tokens, ok.response_model) == ("Paris", "", 5, "gpt-4o-mini-2024-07-18")
-    assert failed.error.startswith("the endpoint answered HTTP 500 (3 attempts") and failed.output == ""
+    assert failed.error.startswith("the endpoint answered HTTP 500 (3 attempts")
+    assert (failed.output, failed.response_model, failed.input_tokens) == ("", "", None)
     sent = fake.received("Capital of France?")[0]
     assert (sent.path, sent.model, sent.authorization, sent.temperature, sent.max_tokens) == (
         "/v1/chat/completions", "gpt-4o-mini", "Bearer sk-test", 0.0, 32)
@@ -214,3 +215,9 @@ def test_received_requests_are_json_chat_completions(fake: FakeOpenAI) -> None:
     (request,) = fake.requests
     assert request.body == {"model": "m", "messages": [{"role": "user", "content": "é?"}]}
     assert request.headers["Content-Type"] == "application/json" and request.authorization is None
+
+
+def test_each_worker_keeps_its_connection_to_the_endpoint(fake: FakeOpenAI) -> None:
+    """A new connection per call would cost a TLS handshake per item against a real provider."""
+    run_items(Target(fake.url, "m"), [RunItem(i, f"q{i}", {}) for i in range(12)], TAGS, ListSink(), concurrency=3)
+    assert len(fake.requests) == 12 and len({r.client_port for r in fake.requests}) <= 3
