@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from dashboard import params
 from dashboard.api_alerts import create_alerts_blueprint
+from dashboard.api_annotations import create_annotations_blueprint
 from dashboard.api_datasets import create_datasets_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
 from dashboard.api_quality import create_quality_blueprint
@@ -211,6 +212,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     app.register_blueprint(create_detectors_blueprint(store, metadata, runner))
     app.register_blueprint(create_quality_blueprint(store, metadata))
     app.register_blueprint(create_datasets_blueprint(store, metadata))
+    app.register_blueprint(create_annotations_blueprint(store, metadata, login.required))
     if alerting is not None:
         app.register_blueprint(create_alerts_blueprint(store, metadata, alerting))
     from dashboard.ui.app import create_dash  # Dash is heavy: only UI processes import it
