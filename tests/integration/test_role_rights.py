@@ -1,7 +1,7 @@
 """What each role may change, for every state-changing route and Dash action, as the README says.
 
-Viewers read everything but /settings, acknowledge and silence incidents, and post scores;
-admins change everything else. A new POST/PUT/DELETE route or a new Dash callback input
+Viewers read everything but /settings, acknowledge and silence incidents, post scores and
+label spans; admins change everything else. A new POST/PUT/DELETE route or a new Dash callback input
 makes these tests fail until it is entered in the tables below.
 """
 
@@ -40,6 +40,10 @@ ROUTES = {
     ("POST", "/api/v1/datasets"): "admin",
     ("POST", "/api/v1/datasets/<name>/items"): "admin",
     ("POST", "/api/v1/datasets/<name>/items/from-span"): "admin",
+    ("PATCH", "/api/v1/datasets/<name>/items/<int:item_id>"): "admin",
+    ("DELETE", "/api/v1/datasets/<name>/items/<int:item_id>"): "admin",
+    ("DELETE", "/api/v1/datasets/<name>"): "admin",
+    ("POST", "/api/v1/annotations"): "viewer",
 }
 BODIES = {"/api/v1/detectors/run": {"detectors": ["no-such-detector"]}}  # nothing runs, for any role
 # Inputs of Dash callbacks that change state → who may; every other input only navigates or fills a form.
