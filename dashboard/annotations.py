@@ -112,26 +112,33 @@ def queue(store: Store, datasets: DatasetStore, project: str, kind: str, window:
     return _span_entries(store, project, kind, rows)
 
 
-def _span_entries(store: Store, project: str, kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+def assembled_spans(store: Store, project: str, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    """The spans `keys` name, as the trace view shows them (messages carried as log records
+    included), read in two queries whatever their number."""
     from dashboard.api import assemble_spans  # see find_span
 
-    keys = [(r["trace_id"], r["span_id"]) for r in rows]
     events = span_events(store, project, keys)
-    spans = {(s["trace_id"], s["span_id"]): s for s in spans_by_id(store, project, keys)}
+    return {(s["trace_id"], s["span_id"]): assemble_spans([s], [e for e in events if e["trace_id"] == s["trace_id"]
+                                                                and e["span_id"] == s["span_id"]])[0]
+            for s in spans_by_id(store, project, keys)}
+
+
+def _span_entries(store: Store, project: str, kind: str, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    keys = [(r["trace_id"], r["span_id"]) for r in rows]
+    spans = assembled_spans(store, project, keys)
     verdicts = span_evaluations(store, project, keys)
     documents = trace_documents(store, project, [r["trace_id"] for r in rows])
-    entries = []
-    for row, key in zip(rows, keys, strict=True):
-        span = spans.get(key)
-        shown = assemble_spans([span], [e for e in events if e["span_id"] == key[1]])[0] if span else None
-        entries.append({
-            "kind": kind, "trace_id": key[0], "span_id": key[1], "span_time": iso_utc(row["span_time"]),
-            "model": row["request_model"], "name": shown["name"] if shown else None,
-            "input": [_message(m) for m in shown["input_messages"]] if shown else [],
-            "answer": answer_text(shown) if shown else "", "context": _documents(documents.get(key[0], [])),
-            "verdicts": [_verdict(v) for v in verdicts[key]],
-        })
-    return entries
+    return [_entry(kind, row, spans.get(key), documents.get(key[0], []), verdicts[key])
+            for row, key in zip(rows, keys, strict=True)]
+
+
+def _entry(kind: str, row: dict[str, Any], span: dict[str, Any] | None, documents: list[str],
+           verdicts: list[dict[str, Any]]) -> dict[str, Any]:
+    return {"kind": kind, "trace_id": row["trace_id"], "span_id": row["span_id"],
+            "span_time": iso_utc(row["span_time"]), "model": row["request_model"],
+            "input": [_message(m) for m in span["input_messages"]] if span else [],
+            "answer": answer_text(span) if span else "", "context": _documents(documents),
+            "verdicts": [_verdict(v) for v in verdicts]}
 
 
 def _documents(texts: list[str]) -> list[str]:

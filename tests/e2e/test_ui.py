@@ -27,7 +27,7 @@ from tests.e2e.browser import (  # noqa: F401 (the fixture)
 from tests.spans import Call
 
 pytestmark = pytest.mark.slow
-PAGES = ("/", "/traces", "/costs", "/quality", "/alerts", "/settings")
+PAGES = ("/", "/traces", "/costs", "/quality", "/annotate", "/alerts", "/settings")
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
 
 

@@ -55,11 +55,13 @@ DASH_ACTIONS = {
     "budget-create": "admin", "budget-delete": "admin",
     "project-save": "admin", "project-create": "admin",
     "key-create": "admin", "key-revoke": "admin",
+    "annotate-correct": "viewer", "annotate-incorrect": "viewer", "annotate-unsure": "viewer",
+    "annotate-send": "admin", "span-add": "admin",
 }
 DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-environment", "filter-user",
               "filter-session", "filter-tag", "filter-status", "trace-search", "price-pick", "quality-model",
               "rule-metric", "rule-edit", "rule-cancel", "channel-type", "settings-project-select",
-              "channel-test-pending", "channel-test-poll"}
+              "channel-test-pending", "channel-test-poll", "annotate-skip", "annotate-queue-dataset"}
 LOGIN_FIRST, ADMIN_ONLY = "log in at /login first", "needs the admin role"
 NO_ID = 999_999  # no such incident, rule, channel...: a permitted request changes nothing either
 
