@@ -132,3 +132,20 @@ def test_a_trace_views_llm_span_goes_to_a_dataset_with_its_answer_edited(labelle
     assert item["expected"] == "Within 14 days." and item["source"]["trace_id"] == f"{1:032x}"
     assert browser.execute_script("return window.__xss") is None
     assert console_errors(browser) == []
+
+
+def test_a_flagged_span_names_who_labelled_it_and_goes_to_a_dataset(labelled: Running, browser) -> None:  # noqa: F811
+    body = {"trace_id": f"{3:032x}", "span_id": f"{1:016x}", "label": "incorrect", "comment": "wrong address rule"}
+    assert api(labelled, "POST", "/annotations", body).status_code == 201
+    browser.get(labelled.ui_url + "/quality?" + urlencode(WINDOW))
+    rows = wait_for(browser, "#quality-flagged .flagged-row") and \
+        browser.find_elements(By.CSS_SELECTOR, "#quality-flagged .flagged-row")
+    newest = rows[0]
+    assert "human (local)" in newest.text and "wrong address rule" in newest.text
+    newest.find_element(By.CSS_SELECTOR, ".add-to-dataset summary").click()
+    newest.find_element(By.CSS_SELECTOR, ".add-to-dataset-form button.button").click()
+    wait_text(browser, "#span-add-message", "added to golden")
+    (item,) = api(labelled, "GET", "/datasets/golden").json()["items"]
+    assert item["source"]["trace_id"] == f"{3:032x}" and item["expected"] == f"answer 3 {XSS}"
+    assert browser.execute_script("return window.__xss") is None
+    assert console_errors(browser) == []
