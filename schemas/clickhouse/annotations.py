@@ -18,7 +18,7 @@ from typing import Any
 
 from schemas.clickhouse.columns import column_lists
 from schemas.clickhouse.evaluations import EVALUATION_COLUMNS, evaluation_key
-from schemas.clickhouse.quality import EVALUATIONS_TABLE, SOURCE_HUMAN, span_verdicts_sql
+from schemas.clickhouse.quality import EVALUATIONS_TABLE, SOURCE_APP, SOURCE_HUMAN, SOURCE_JUDGE, span_verdicts_sql
 from schemas.clickhouse.store import Store
 
 HUMAN_SCORER = "human"
@@ -26,7 +26,6 @@ LABEL_COLUMNS = (*EVALUATION_COLUMNS, "annotator", "correction")
 # label -> (score, hallucinated): a person's "correct" clears the span, "incorrect" flags it.
 LABELS: dict[str, tuple[float | None, bool | None]] = {
     "correct": (1.0, False), "incorrect": (0.0, True), "unsure": (None, None)}
-QUEUE_KINDS = ("sampled", "flagged")  # of spans; a dataset's items are the metadata DB's
 MAX_TEXT = 4000
 
 
@@ -89,7 +88,8 @@ def span_evaluations(store: Store, project: str, spans: Sequence[tuple[str, str]
     sql = (f"SELECT trace_id, span_id, scorer, source, label, score, hallucinated, reason, annotator, correction, "
            f"created_at FROM {{db}}.{EVALUATIONS_TABLE} FINAL WHERE project_id = {{project:String}} "
            "AND trace_id IN {traces:Array(String)} AND span_id IN {spans:Array(String)} "
-           f"ORDER BY source = '{SOURCE_HUMAN}' DESC, source = 'app' DESC, source = 'judge' DESC, created_at")
+           f"ORDER BY source = '{SOURCE_HUMAN}' DESC, source = '{SOURCE_APP}' DESC, source = '{SOURCE_JUDGE}' DESC, "
+           "created_at")
     params = _id_params(project, spans)
     found: dict[tuple[str, str], list] = {key: [] for key in spans}
     for row in store.query_dicts(sql, params, "annotations_verdicts"):
