@@ -63,11 +63,11 @@ def sampled_spans(store: Store, project: str, rate: float, since: datetime, olde
     params = {"project": project, "since": since, "oldest": oldest, "threshold": int(rate * SAMPLE_SCALE),
               "scorer": scorer, "limit": limit}
     rows = store.query_dicts(sql, params, "evaluations_sample")
-    documents = _trace_documents(store, project, [r["trace_id"] for r in rows])
+    documents = trace_documents(store, project, [r["trace_id"] for r in rows])
     return [_span_to_score(row, documents.get(row["trace_id"], [])) for row in rows]
 
 
-def _trace_documents(store: Store, project: str, trace_ids: Sequence[str]) -> dict[str, list[str]]:
+def trace_documents(store: Store, project: str, trace_ids: Sequence[str]) -> dict[str, list[str]]:
     if not trace_ids:
         return {}
     sql = ("SELECT trace_id, groupArray(retrieval_documents) AS docs FROM {db}.spans FINAL "

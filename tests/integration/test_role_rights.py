@@ -1,8 +1,8 @@
 """What each role may change, for every state-changing route and Dash action, as the README says.
 
-Viewers read everything but /settings, acknowledge and silence incidents, and post scores;
-admins change everything else. An API token acts exactly as a session of its user on every API
-route, without the Origin header a browser sends. A new POST/PUT/DELETE route or a new Dash callback input
+Viewers read everything but /settings, acknowledge and silence incidents, post scores and
+label spans; admins change everything else. An API token acts exactly as a session of its user on
+every API route, without the Origin header a browser sends. A new POST/PUT/DELETE route or a new Dash callback input
 makes these tests fail until it is entered in the tables below.
 """
 
@@ -46,6 +46,10 @@ ROUTES = {
     ("POST", "/api/v1/datasets/<name>/items/from-span"): "admin",
     ("POST", "/api/v1/experiments"): "admin",
     ("POST", "/api/v1/experiments/<name>/finish"): "admin",
+    ("PATCH", "/api/v1/datasets/<name>/items/<int:item_id>"): "admin",
+    ("DELETE", "/api/v1/datasets/<name>/items/<int:item_id>"): "admin",
+    ("DELETE", "/api/v1/datasets/<name>"): "admin",
+    ("POST", "/api/v1/annotations"): "viewer",
 }
 # Reads that are not plain lists of the project (they take names or compute): who may read them.
 READS = {("GET", "/api/v1/experiments/compare"): "viewer"}
@@ -61,6 +65,8 @@ DASH_ACTIONS = {
     "key-create": "admin", "key-revoke": "admin",
     "token-create": "admin", "token-revoke": "admin",
     "import-run": "admin",
+    "annotate-correct": "viewer", "annotate-incorrect": "viewer", "annotate-unsure": "viewer",
+    "annotate-send": "admin", "span-add": "admin",
 }
 DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-environment", "filter-user",
               "filter-session", "filter-tag", "filter-status", "trace-search", "price-pick", "quality-model",
@@ -70,7 +76,7 @@ DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-en
               # upload, which only reads and checks a file (import-run stores it)
               "experiments-dataset", "dataset-version", "experiment-refresh", "import-upload", "compare-baseline",
               "compare-candidate", "compare-min_pass_rate", "compare-max_regressions", "compare-max_cost_increase",
-              "compare-max_p95_increase"}
+              "compare-max_p95_increase", "annotate-skip", "annotate-queue-dataset"}
 ADMIN_ONLY = "needs the admin role"
 NO_ID = 999_999  # no such incident, rule, channel...: a permitted request changes nothing either
 
