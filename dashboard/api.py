@@ -222,7 +222,8 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
         app.register_blueprint(create_alerts_blueprint(store, metadata, alerting))
     from dashboard.ui.app import create_dash  # Dash is heavy: only UI processes import it
 
-    create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting, login.required, otlp_port))
+    create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting, login.required, otlp_port,
+                               experiments))
     add_health_routes(app, ready, health)
     register_error_handlers(app)
     return app

@@ -17,7 +17,9 @@ import pytest
 import requests
 
 from dashboard.auth import LOGIN_FIRST
+from schemas.dataset_items import parse_items
 from schemas.metadata.datasets import DatasetStore
+from schemas.metadata.experiments import ExperimentStore
 from schemas.metadata.tokens import TokenStore
 from tests.conftest import Running, login_session, start_exposed
 
@@ -64,7 +66,7 @@ DASH_ACTIONS = {
     "project-save": "admin", "project-create": "admin",
     "key-create": "admin", "key-revoke": "admin",
     "token-create": "admin", "token-revoke": "admin",
-    "import-run": "admin",
+    "import-run": "admin", "run-start": "admin",
     "annotate-correct": "viewer", "annotate-incorrect": "viewer", "annotate-unsure": "viewer",
     "annotate-send": "admin", "span-add": "admin",
 }
@@ -217,7 +219,8 @@ def snapshot(running: Running) -> tuple[Any, ...]:
     alerts, meta = running.service.alert_store, running.service.metadata
     return (len(meta.list_keys()), len(TokenStore(meta).list()), [p.name for p in meta.list_projects()],
             meta.list_price_overrides(), alerts.list_rules("default"), alerts.list_channels("default"),
-            alerts.list_budgets("default"), DatasetStore(meta).list_datasets("default"))
+            alerts.list_budgets("default"), DatasetStore(meta).list_datasets("default"),
+            ExperimentStore(meta).list_experiments("default"))
 
 
 def test_a_refused_key_callback_returns_no_key_list(exposed: Running) -> None:
@@ -232,3 +235,21 @@ def test_a_refused_key_callback_returns_no_key_list(exposed: Running) -> None:
     response = answer.json()["response"]
     assert set(response) == {"key-message"}  # keys-list and key-new untouched
     assert "existing" not in answer.text and "lp_" not in answer.text
+
+
+def test_a_viewer_cannot_run_an_experiment_from_the_form(exposed: Running) -> None:
+    """A complete, valid run request from a viewer's session starts nothing (the same one from an
+    admin would: tests/e2e/test_ui_run_experiment.py)."""
+    datasets = DatasetStore(exposed.service.metadata)
+    datasets.create("default", "golden")
+    datasets.add_items("default", "golden", parse_items([{"input": "Capital of France?", "expected": "Paris"}]))
+    dep = next(d for d in dash_dependencies(exposed) if any(input_name(i) == "run-start" for i in d["inputs"]))
+    call = dash_call(dep, "run-start")
+    values = {"run-name": "sneaky", "run-dataset": "golden", "run-model": "gpt-4o-mini",
+              "run-endpoint": "http://127.0.0.1:9/v1"}
+    call["state"] = [{**s, "value": values.get(s["id"])} for s in call["state"]]
+    answer = client_for(exposed, "viewer").post(exposed.ui_url + "/_dash-update-component", json=call,
+                                                timeout=30, headers={"Origin": exposed.ui_url})
+    assert answer.status_code == 200 and "needs the admin role" in answer.text
+    assert set(answer.json()["response"]) == {"run-message"}  # the page stays where it is
+    assert ExperimentStore(exposed.service.metadata).list_experiments("default") == []
