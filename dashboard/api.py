@@ -44,6 +44,7 @@ from detectors.alerts.service import Alerting
 from detectors.runner import DetectorRunner
 from evals.service import ExperimentService
 from schemas.clickhouse import queries
+from schemas.clickhouse.evaluations import trace_evaluations
 from schemas.clickhouse.store import Store
 from schemas.health import add_health_routes
 from schemas.hosts import HostPolicy
@@ -96,7 +97,8 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         if not spans:
             raise ApiError(404, f"trace {trace_id} not found in project {project!r}")
         events = queries.get_trace_events(store, project, trace_id)
-        return jsonify({"trace_id": trace_id, "project": project, "spans": assemble_spans(spans, events)})
+        scores = trace_scores(store, project, trace_id, spans)
+        return jsonify({"trace_id": trace_id, "project": project, "spans": assemble_spans(spans, events, scores)})
 
     @api.get("/metrics/summary")
     @takes(PROJECT, WINDOW, FILTERS, ("group_by",))
@@ -112,12 +114,31 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
     return api
 
 
-def assemble_spans(spans: list[dict[str, Any]], events: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Span rows as JSON, with messages that arrived as log records attached to their span."""
-    by_span: dict[str, list[dict[str, Any]]] = {}
-    for event in events:
-        by_span.setdefault(event["span_id"], []).append(event)
-    return [_span_json(span, by_span.get(span["span_id"], [])) for span in spans]
+def assemble_spans(spans: list[dict[str, Any]], events: list[dict[str, Any]],
+                   scores: list[dict[str, Any]] | None = None) -> list[dict[str, Any]]:
+    """Span rows as JSON, with messages that arrived as log records and the span's scores attached."""
+    by_span, scored = _by_span(events), _by_span(scores or [])
+    return [{**_span_json(span, by_span.get(span["span_id"], [])),
+             "scores": [_score_json(row) for row in scored.get(span["span_id"], [])]} for span in spans]
+
+
+def trace_scores(store: Store, project: str, trace_id: str, spans: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The evaluation rows of a trace's spans, looked up within their start times (where scores are filed)."""
+    starts = [span["start_time"] for span in spans]
+    return trace_evaluations(store, project, trace_id, min(starts), max(starts))
+
+
+def _by_span(rows: list[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for row in rows:
+        grouped.setdefault(row["span_id"], []).append(row)
+    return grouped
+
+
+def _score_json(row: dict[str, Any]) -> dict[str, Any]:
+    return {"scorer": row["scorer"], "name": row["name"], "value": row["score"], "label": row["label"],
+            "reason": row["reason"], "source": row["source"], "annotator": row["annotator"] or None,
+            "hallucinated": row["hallucinated"], "error": row["error"] or None}
 
 
 def _span_json(span: dict[str, Any], events: list[dict[str, Any]]) -> dict[str, Any]:

@@ -145,3 +145,15 @@ def flagged_spans(store: Store, project: str, start: datetime, end: datetime, li
            f"ORDER BY v.span_time DESC LIMIT {{limit:UInt32}}")
     params = {"project": project, "start": start, "end": end, "limit": limit, **filter_params(filters or {})}
     return store.query_dicts(sql, params, "evaluations_flagged")
+
+
+def trace_evaluations(store: Store, project: str, trace_id: str, first: datetime, last: datetime
+                      ) -> list[dict[str, Any]]:
+    """Every score of a trace's spans (offline, judge, app, a person's label, an experiment's checks),
+    for the trace view; `first`..`last` are its spans' start times, where their scores are filed."""
+    sql = (f"SELECT span_id, scorer, name, score, label, reason, source, annotator, error, hallucinated "
+           f"FROM {{db}}.{EVALUATIONS_TABLE} FINAL WHERE project_id = {{project:String}} "
+           "AND span_time >= {first:DateTime64(6, 'UTC')} AND span_time <= {last:DateTime64(6, 'UTC')} "
+           "AND trace_id = {trace:String} ORDER BY span_id, source, scorer")
+    params = {"project": project, "trace": trace_id, "first": first, "last": last}
+    return store.query_dicts(sql, params, "evaluations_of_trace")

@@ -120,6 +120,8 @@ def test_a_dataset_item_without_expected_gets_its_answer(labelled: Running, brow
 def test_a_trace_views_llm_span_goes_to_a_dataset_with_its_answer_edited(labelled: Running,
                                                                          browser) -> None:  # noqa: F811
     browser.get(labelled.ui_url + f"/traces/{1:032x}")
+    scores = wait_for(browser, "table.scores").text  # the span's scores, the judge's hostile reason as text
+    assert "judge" in scores and "hallucinated" in scores and XSS in scores
     wait_for(browser, ".add-to-dataset summary").click()
     box = wait_for(browser, "textarea.add-expected")
     assert box.get_attribute("value") == f"answer 1 {XSS}"  # prefilled with the span's answer, as text

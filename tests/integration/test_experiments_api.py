@@ -92,6 +92,9 @@ def test_a_service_run_answers_scores_prices_and_files_its_scores_on_the_spans(r
     assert first["cost"] == pytest.approx(span["cost_total"]) and first["cost"] > 0
     assert first["latency_ms"] == pytest.approx(span["duration_ms"])
     assert span["attributes"]["llmpulse.experiment.name"] == "baseline"
+    shown = {score["scorer"]: score for score in span["scores"]}  # the trace view shows the span's scores
+    assert shown["experiment:expected_match"]["label"] == "pass"
+    assert shown["experiment:expected_match"]["source"] == "experiment"
     assert found["cost_total"] == pytest.approx(sum(r["cost"] for r in found["results"]))
 
     # Every score is an evaluation row of the span; only groundedness carries a hallucination verdict.

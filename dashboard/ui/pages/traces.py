@@ -12,7 +12,7 @@ from typing import Any
 from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.annotations import answer_text
-from dashboard.api import assemble_spans
+from dashboard.api import assemble_spans, trace_scores
 from dashboard.ui import charts
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
@@ -102,7 +102,8 @@ def detail(ctx: UiContext, query: PageQuery, trace_id: str) -> Any:
     spans = queries.get_trace_spans(ctx.store, query.project, trace_id) if len(trace_id) == 32 else []
     if not spans:
         return html.Div([html.H1("Trace not found"), html.P(f"No trace {trace_id} in project {query.project!r}.")])
-    assembled = assemble_spans(spans, queries.get_trace_events(ctx.store, query.project, trace_id))
+    assembled = assemble_spans(spans, queries.get_trace_events(ctx.store, query.project, trace_id),
+                               trace_scores(ctx.store, query.project, trace_id, spans))
     options = dataset_options(ctx, query.project)
     return html.Div([
         html.H1(f"Trace {trace_id}"), dcc.Link("← all traces", href=query.link("/traces")),
@@ -151,11 +152,24 @@ def _span_panel(span: dict[str, Any], add: Any = None) -> Any:
         add,
         _cost_comparison(span["cost_comparison"]),
         html.Table([html.Tr([html.Th(name), html.Td(_field_text(span, name))]) for name in fields], className="fields"),
+        _scores(span["scores"]),
         html.Div([_turn(m) for m in span["input_messages"] + span["output_messages"]], className="chat"),
         html.Div([html.Div(str(d.get("content", d)), className="document") for d in span["retrieval_documents"]]),
         html.Details([html.Summary("attributes"),
                       html.Pre("\n".join(f"{k} = {v}" for k, v in span["attributes"].items()), className="code")]),
     ], className="span-panel", open=span["span_type"] == "llm")
+
+
+def _scores(scores: list[dict[str, Any]]) -> Any:
+    """Every score of the span, whoever gave it: a person's label, the app, the judge, the offline
+    scorer, an experiment's checks; the reason says why."""
+    if not scores:
+        return None
+    rows = [html.Tr([html.Td(s["scorer"]), html.Td(fmt.MISSING if s["value"] is None else f"{s['value']:g}"),
+                     html.Td(s["label"] or ""), html.Td(s["annotator"] or s["source"]),
+                     html.Td(s["error"] or s["reason"] or "", className="reason")]) for s in scores]
+    head = html.Tr([html.Th(name) for name in ("scorer", "value", "label", "by", "reason")])
+    return html.Table([head, *rows], className="scores")
 
 
 def _field_text(span: dict[str, Any], field: str) -> str:
