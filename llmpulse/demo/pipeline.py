@@ -35,6 +35,7 @@ FLAWS: dict[str, dict[str, str]] = {
         "Can I get a refund on my annual plan?": HALLUCINATE,
         "What is the API rate limit on Pro?": HALLUCINATE,
         "Do you support SSO with Okta?": HALLUCINATE,
+        "Where can I find my invoices?": HALLUCINATE,
         "Do you retry webhooks that fail?": SHORT,
         "How long do you keep our trace data?": SHORT,
         "Our dashboard has been timing out for all users since 9am.": WRONG_PRIORITY,
