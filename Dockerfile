@@ -8,6 +8,7 @@ COPY llmpulse ./llmpulse
 COPY schemas ./schemas
 COPY collector ./collector
 COPY detectors ./detectors
+COPY evals ./evals
 COPY dashboard ./dashboard
 RUN pip wheel --no-cache-dir --no-deps --wheel-dir /wheels .
 

@@ -16,6 +16,7 @@ from werkzeug.exceptions import HTTPException
 
 from dashboard import params
 from dashboard.api_alerts import create_alerts_blueprint
+from dashboard.api_annotations import create_annotations_blueprint
 from dashboard.api_compare import create_compare_blueprint
 from dashboard.api_datasets import create_datasets_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
@@ -216,11 +217,13 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     app.register_blueprint(create_datasets_blueprint(store, metadata))
     app.register_blueprint(create_compare_blueprint(metadata))  # before /experiments/<name> could take it
     app.register_blueprint(create_experiments_blueprint(metadata, experiments))
+    app.register_blueprint(create_annotations_blueprint(store, metadata, login.required))
     if alerting is not None:
         app.register_blueprint(create_alerts_blueprint(store, metadata, alerting))
     from dashboard.ui.app import create_dash  # Dash is heavy: only UI processes import it
 
-    create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting, login.required, otlp_port))
+    create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting, login.required, otlp_port,
+                               experiments))
     add_health_routes(app, ready, health)
     register_error_handlers(app)
     return app

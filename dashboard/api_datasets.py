@@ -1,8 +1,9 @@
-"""API of golden datasets (issue #22's first part): create, list, read a version, add items,
-add an item taken from a recorded LLM span.
+"""API of golden datasets (issue #22): create, list, read a version, add items, add an item taken
+from a recorded LLM span, edit and remove an item, delete a dataset.
 
 Checking an item is `schemas.dataset_items` (shared with a file importer), storing it is
-`schemas.metadata.datasets`; this module maps their errors to 400, 404 and 409.
+`schemas.metadata.datasets`, taking one from a span is `dashboard.annotations` (shared with the
+annotation queue and the UI); this module maps their errors to 400, 404 and 409.
 """
 
 from __future__ import annotations
@@ -11,14 +12,14 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
+from dashboard.annotations import found as _found
+from dashboard.annotations import hex_id, span_item
 from dashboard.params import PROJECT, ApiError, int_arg, json_body, project_arg, takes
-from schemas.clickhouse import queries
 from schemas.clickhouse.store import Store
-from schemas.dataset_items import DatasetItem, ItemError, check_name, parse_items
-from schemas.metadata.datasets import DatasetExists, DatasetNotFound, DatasetStore
+from schemas.dataset_items import ItemError, check_name, parse_changes, parse_items
+from schemas.metadata.datasets import DatasetExists, DatasetStore
 from schemas.metadata.store import Metadata
 
-HEX = frozenset("0123456789abcdef")
 MAX_VERSION = 2**31 - 1
 
 
@@ -64,45 +65,37 @@ def create_datasets_blueprint(store: Store, metadata: Metadata) -> Blueprint:
     def add_item_from_span(name: str) -> Any:
         project, body = project_arg(metadata), json_body()
         _found(lambda: datasets.read(project, name))  # 404 for the dataset before looking up the span
-        item = span_item(store, project, body)
+        trace_id, span_id = hex_id(body, "trace_id", 32), hex_id(body, "span_id", 16)
+        expected = body.get("expected")
+        if expected is not None and not isinstance(expected, str):
+            raise ApiError(400, "expected must be a text")
+        item = span_item(store, project, trace_id, span_id, expected)
         version, (item_id,) = _found(lambda: datasets.add_items(project, name, [item]))
         return jsonify({"added": 1, "version": version, "item_id": item_id}), 201
 
+    @api.patch("/datasets/<name>/items/<int:item_id>")
+    @takes(PROJECT)
+    def edit_item(name: str, item_id: int) -> Any:
+        project = project_arg(metadata)
+        changes = _checked(lambda body: parse_changes(body, item_id), request.get_json(silent=True))
+        return jsonify({"version": _found(lambda: datasets.edit_item(project, name, item_id, changes)),
+                        "item_id": item_id})
+
+    @api.delete("/datasets/<name>/items/<int:item_id>")
+    @takes(PROJECT)
+    def remove_item(name: str, item_id: int) -> Any:
+        project = project_arg(metadata)
+        return jsonify({"version": _found(lambda: datasets.remove_item(project, name, item_id)),
+                        "item_id": item_id})
+
+    @api.delete("/datasets/<name>")
+    @takes(PROJECT)
+    def delete_dataset(name: str) -> Any:
+        project = project_arg(metadata)
+        _found(lambda: datasets.delete(project, name))
+        return jsonify({"name": name, "deleted": True})
+
     return api
-
-
-def span_item(store: Store, project: str, body: dict[str, Any]) -> DatasetItem:
-    """An item from a recorded span: its input messages, and its answer as expected unless given."""
-    trace_id, span_id = _hex_id(body, "trace_id", 32), _hex_id(body, "span_id", 16)
-    expected = body.get("expected")
-    if expected is not None and not isinstance(expected, str):
-        raise ApiError(400, "expected must be a text")
-    span = _find_span(store, project, trace_id, span_id)
-    messages = [{"role": m["role"], "content": m["content"]} for m in span["input_messages"]
-                if isinstance(m.get("content"), str) and m["content"]]
-    if not messages:
-        raise ApiError(400, f"span {span_id} has no input messages to take as the item's input")
-    if expected is None:
-        expected = "\n".join(m["content"] for m in span["output_messages"] if isinstance(m.get("content"), str))
-    return DatasetItem(input=messages, expected=expected or None, trace_id=trace_id, span_id=span_id)
-
-
-def _find_span(store: Store, project: str, trace_id: str, span_id: str) -> dict[str, Any]:
-    """The span as GET /api/v1/traces/<id> shows it: messages carried as log records included."""
-    from dashboard.api import assemble_spans  # dashboard.api registers this blueprint: import late
-
-    spans = [s for s in queries.get_trace_spans(store, project, trace_id) if s["span_id"] == span_id]
-    if not spans:
-        raise ApiError(404, f"span {span_id} of trace {trace_id} not found in project {project!r}")
-    events = [e for e in queries.get_trace_events(store, project, trace_id) if e["span_id"] == span_id]
-    return assemble_spans(spans, events)[0]
-
-
-def _hex_id(body: dict[str, Any], key: str, length: int) -> str:
-    value = body.get(key)
-    if not isinstance(value, str) or len(value) != length or not set(value.lower()) <= HEX:
-        raise ApiError(400, f"{key} must be {length} hex characters, got {value!r}")
-    return value.lower()
 
 
 def _checked(check: Any, value: Any) -> Any:
@@ -110,10 +103,3 @@ def _checked(check: Any, value: Any) -> Any:
         return check(value)
     except ItemError as exc:
         raise ApiError(400, str(exc)) from None
-
-
-def _found(action: Any) -> Any:
-    try:
-        return action()
-    except DatasetNotFound as exc:
-        raise ApiError(404, str(exc)) from None

@@ -31,8 +31,8 @@ def create_experiments_blueprint(metadata: Metadata, service: ExperimentService 
     def start_experiment() -> Any:
         project, body = project_arg(metadata), request.get_json(silent=True)
         if isinstance(body, dict) and body.get("runner") == "app":
-            return jsonify(_mapped(lambda: _running(service).create_app_run(project, body))), 201
-        return jsonify(_mapped(lambda: _running(service).start(project, body))), 202
+            return jsonify(mapped(lambda: running_service(service).create_app_run(project, body))), 201
+        return jsonify(mapped(lambda: running_service(service).start(project, body))), 202
 
     @api.get("/experiments")
     @takes(PROJECT, ("dataset",))
@@ -44,15 +44,15 @@ def create_experiments_blueprint(metadata: Metadata, service: ExperimentService 
     @takes(PROJECT)
     def get_experiment(name: str) -> Any:
         project = project_arg(metadata)
-        experiment = _mapped(lambda: experiments.get(project, name))
+        experiment = mapped(lambda: experiments.get(project, name))
         results = experiments.results(project, name)
         return jsonify(experiment_view(experiment, results, _items(datasets, project, experiment)))
 
     @api.post("/experiments/<name>/finish")
     @takes(PROJECT)
     def finish_experiment(name: str) -> Any:
-        project = project_arg(metadata)
-        return jsonify(_mapped(lambda: _running(service).finish(project, name, request.get_json(silent=True)))), 202
+        project, body = project_arg(metadata), request.get_json(silent=True)
+        return jsonify(mapped(lambda: running_service(service).finish(project, name, body))), 202
 
     return api
 
@@ -67,13 +67,15 @@ def _items(datasets: DatasetStore, project: str, experiment: dict[str, Any]) -> 
     return {item["id"]: item for item in dataset["items"]}
 
 
-def _running(service: ExperimentService | None) -> ExperimentService:
+def running_service(service: ExperimentService | None) -> ExperimentService:
+    """The service, or a 503 where this process runs no experiments (also the UI's run form)."""
     if service is None:
         raise ApiError(503, "this process does not run experiments (start llmpulse serve or llmpulse dashboard)")
     return service
 
 
-def _mapped(action: Callable[[], Any]) -> Any:
+def mapped(action: Callable[[], Any]) -> Any:
+    """The service's and stores' errors as the API answers them; the UI's run form shows the same words."""
     try:
         return action()
     except RequestError as exc:

@@ -41,6 +41,7 @@ VIEWER_CHANGES = frozenset({
     ("POST", "/api/v1/alerts/<int:incident_id>/ack"),
     ("POST", "/api/v1/alerts/<int:incident_id>/silence"),
     ("POST", "/api/v1/scores"),
+    ("POST", "/api/v1/annotations"),  # labelling; a label that also changes a dataset checks for admin itself
 })
 DASH_CALLBACKS = "/_dash-update-component"  # open to every role: each callback checks its own
 ADMIN_PAGES = ("/settings",)

@@ -24,7 +24,7 @@ import numpy as np
 from scipy.stats import binomtest, bootstrap, rankdata, wilcoxon
 
 from evals.gate import Thresholds, check_comparable, check_thresholds, gate_checks
-from evals.summary import summarize
+from evals.summary import passes, summarize
 
 # Below 6 non-zero differences a two-sided Wilcoxon test cannot reach p < 0.05 (2/2**5 at 5).
 MIN_NONZERO_PAIRS = 6
@@ -97,11 +97,6 @@ def pair_results(baseline: Sequence[Result], candidate: Sequence[Result]) -> tup
              if result["item_id"] in by_item]
     return pairs, {"baseline_only": len(base_items - by_item.keys()),
                    "candidate_only": len(by_item.keys() - base_items)}
-
-
-def passes(result: Result) -> bool:
-    """Passed, and not an error: an item that errored or was not judged does not count as passing."""
-    return result.get("passed") is True and not result.get("error")
 
 
 def judged(result: Result) -> Result:

@@ -79,11 +79,21 @@ def check_comparable(baseline: dict[str, Any], candidate: dict[str, Any] | None 
                               "only a finished experiment can be gated")
     if candidate is None:
         return
+    if _reused_name(baseline, candidate):
+        raise DifferentDatasets(f"baseline {baseline['name']!r} and candidate {candidate['name']!r} ran on two "
+                                f"different datasets named {baseline['dataset']!r} (one was deleted and its name "
+                                "reused): their items differ; run both on one dataset version")
     same = (baseline["dataset"], baseline["dataset_version"]) == (candidate["dataset"], candidate["dataset_version"])
     if not same:
         raise DifferentDatasets(f"baseline {baseline['name']!r} ran on {_version(baseline)} and candidate "
                                 f"{candidate['name']!r} on {_version(candidate)}: a paired comparison needs the "
                                 "same items; run both on one dataset version")
+
+
+def _reused_name(baseline: dict[str, Any], candidate: dict[str, Any]) -> bool:
+    """Same dataset name, different datasets: one was deleted and its name reused for other items."""
+    ids = (baseline.get("dataset_id"), candidate.get("dataset_id"))
+    return baseline["dataset"] == candidate["dataset"] and None not in ids and ids[0] != ids[1]
 
 
 def _version(experiment: dict[str, Any]) -> str:

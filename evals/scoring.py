@@ -8,8 +8,9 @@ gates in place of `expected_match` (a string match cannot see "two weeks" = "14 
 judge gives no verdict the match gates again, so a judge outage never passes an item unchecked.
 
 Every score becomes an evaluation row (source `experiment`, scorer `experiment:<check>`) on the
-item's span, so it shows where production scores show. Only groundedness sets `hallucinated`:
-the hallucination rate counts rows with a verdict and must not count "the regex did not match".
+item's span, so it shows where production scores show. Only groundedness sets `hallucinated`
+("the regex did not match" is no hallucination); the project's hallucination rate leaves the
+source `experiment` out altogether, as it measures production (schemas.clickhouse.quality).
 """
 
 from __future__ import annotations

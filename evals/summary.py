@@ -19,7 +19,7 @@ from detectors.scoring.interval import wilson_interval
 def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
     """`results` as `ExperimentStore.results` gives them; the summary fields of
     GET /api/v1/experiments/<name>."""
-    items, passed = len(results), sum(1 for r in results if r["passed"] is True)
+    items, passed = len(results), sum(1 for r in results if passes(r))
     low, high = wilson_interval(passed, items)
     costs = [r["cost"] for r in results if r["cost"] is not None]
     latencies = [r["latency_ms"] for r in results if r["latency_ms"] is not None and not r["error"]]
@@ -32,6 +32,12 @@ def summarize(results: Sequence[dict[str, Any]]) -> dict[str, Any]:
         "latency_p50_ms": percentile(latencies, 50), "latency_p95_ms": percentile(latencies, 95),
         "scores": mean_scores(results),
     }
+
+
+def passes(result: dict[str, Any]) -> bool:
+    """Passed, and not an error: an item that errored or was not judged does not count as passing
+    (the same rule for the summary and the comparison's pairs, evals.compare)."""
+    return result.get("passed") is True and not result.get("error")
 
 
 def percentile(values: Sequence[float], q: float) -> float | None:

@@ -16,6 +16,7 @@ from urllib.parse import urlsplit
 import click
 import requests
 
+from llmpulse.config import TOKEN_VARIABLE, client_api_token
 from schemas.hosts import is_loopback_name
 
 DEFAULT_URL = "http://127.0.0.1:8050"
@@ -40,7 +41,7 @@ def url_option(func: F) -> F:
 
 def token_option(func: F) -> F:
     """--token, kept in the context (not passed to the command) so `call` finds it by itself."""
-    return click.option("--token", envvar="LLMPULSE_TOKEN", default=None, expose_value=False,
+    return click.option("--token", envvar=TOKEN_VARIABLE, default=None, expose_value=False,
                         callback=_remember_token, help="An API token, needed off loopback (LLMPULSE_TOKEN).")(func)
 
 
@@ -50,7 +51,7 @@ def api_options(func: F) -> F:
 
 
 def _remember_token(ctx: click.Context, _param: click.Parameter, value: str | None) -> None:
-    ctx.meta[TOKEN_META] = (value or "").strip() or None
+    ctx.meta[TOKEN_META] = client_api_token(value)
 
 
 def api_token() -> str | None:
@@ -63,11 +64,10 @@ def call(method: str, url: str, project: str, body: Any = None, token: str | Non
          timeout: float = TIMEOUT_SECONDS) -> requests.Response:
     """One request with `project=`; the token is the command's unless one is given."""
     token = token or api_token()
-    headers = {"Authorization": f"Bearer {token}"} if token else {}
     if token:
-        _warn_cleartext(url)
+        warn_cleartext(url)
     try:
-        return requests.request(method, url, params={"project": project}, json=body, headers=headers,
+        return requests.request(method, url, params={"project": project}, json=body, headers=auth_headers(token),
                                 timeout=timeout)
     except requests.RequestException as exc:
         raise ApiFailed(f"cannot reach llmpulse at {url}: {exc.__class__.__name__}; is it running? "
@@ -80,16 +80,25 @@ def refuse(answer: requests.Response) -> NoReturn:
         reason = answer.json().get("error", answer.text)
     except (ValueError, AttributeError):
         reason = answer.text[:200]
-    hint = ""
-    if answer.status_code == 401:
-        hint = f" ({TOKEN_HINT})" if api_token() is None else f" (the token was refused; {TOKEN_HINT})"
-    elif answer.status_code == 403:
-        hint = " (the token's user lacks the role: create a token with " \
-               "`llmpulse tokens create --user NAME` for an admin)"
-    raise ApiFailed(f"llmpulse refused ({answer.status_code}): {reason}{hint}")
+    raise ApiFailed(f"llmpulse refused ({answer.status_code}): {reason}{refusal_hint(answer.status_code, api_token())}")
 
 
-def _warn_cleartext(url: str) -> None:
+def auth_headers(token: str | None) -> dict[str, str]:
+    """The header an API token travels in (none without a token: loopback needs none)."""
+    return {"Authorization": f"Bearer {token}"} if token else {}
+
+
+def refusal_hint(status: int, token: str | None) -> str:
+    """What to do about a 401 or 403 of the API, to append to its message; "" for any other status."""
+    if status == 401:
+        return f" ({TOKEN_HINT})" if token is None else f" (the token was refused; {TOKEN_HINT})"
+    if status == 403:
+        return " (the token's user lacks the role: create a token with `llmpulse tokens create --user NAME` " \
+               "for an admin)"
+    return ""
+
+
+def warn_cleartext(url: str) -> None:
     """Once per command: a token sent over plain HTTP to another machine can be read on the way."""
     parts, ctx = urlsplit(url), click.get_current_context(silent=True)
     if parts.scheme != "http" or is_loopback_name(parts.hostname or "") or (ctx and ctx.meta.get(WARNED_META)):

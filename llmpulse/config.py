@@ -325,11 +325,17 @@ def read_target_key(name: str) -> str | None:
 
 
 DEFAULT_API_URL = "http://127.0.0.1:8050"
+TOKEN_VARIABLE = "LLMPULSE_TOKEN"
 
 
 def client_api_url(explicit: str | None = None) -> str:
     """The running llmpulse an API client talks to: the given URL, else LLMPULSE_URL, else loopback."""
     return (explicit or os.environ.get("LLMPULSE_URL") or DEFAULT_API_URL).rstrip("/")
+
+
+def client_api_token(explicit: str | None = None) -> str | None:
+    """The API token an API client sends (needed off loopback): the given one, else LLMPULSE_TOKEN."""
+    return (explicit or os.environ.get(TOKEN_VARIABLE) or "").strip() or None
 
 
 def _spec_named(name: str) -> Spec:

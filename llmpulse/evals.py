@@ -16,6 +16,10 @@ your TracerProvider when you pass one, else through one of its own exporting ove
 (`otlp_endpoint`, else the SDK's OTEL_EXPORTER_OTLP_* variables, else http://localhost:4318).
 Leaving the `with` block (or calling `finish()`) flushes the spans and asks llmpulse to read the
 results back and score them, then waits for the summary.
+
+On loopback llmpulse's API is open; a shared server (off loopback) wants an admin's API token,
+given as `token=` or LLMPULSE_TOKEN, as the CLI takes it (llmpulse.api_client). Its OTLP port may
+want an ingest key too (`ingest_key=`), as any app's exporter does.
 """
 
 from __future__ import annotations
@@ -32,7 +36,8 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import Status, StatusCode
 
-from llmpulse.config import client_api_url
+from llmpulse.api_client import auth_headers, refusal_hint, warn_cleartext
+from llmpulse.config import client_api_token, client_api_url
 from schemas.experiment_fields import DATASET_NAME, DATASET_VERSION, EXPERIMENT_NAME, ITEM_ID, ITEM_OUTPUT
 
 SCOPE = "llmpulse.evals"
@@ -59,10 +64,13 @@ class Item:
 class ExperimentRun:
     def __init__(self, name: str, dataset: str, *, url: str | None = None, project: str = "default",
                  version: int | None = None, model: str | None = None, tracer_provider: Any = None,
-                 otlp_endpoint: str | None = None, ingest_key: str | None = None,
+                 otlp_endpoint: str | None = None, ingest_key: str | None = None, token: str | None = None,
                  session: requests.Session | None = None, timeout: float = 300.0) -> None:
         self.name, self.dataset, self.project = name, dataset, project
         self.api = client_api_url(url) + "/api/v1"
+        self.token = client_api_token(token)
+        if self.token:
+            warn_cleartext(self.api)
         self.http, self.timeout = session or requests.Session(), timeout
         self.summary: dict[str, Any] | None = None
         created = self._post("/experiments", {"name": name, "dataset": dataset, "runner": "app",
@@ -138,22 +146,30 @@ class ExperimentRun:
         self.finish()
 
     def _post(self, path: str, body: Any, wanted: int) -> dict[str, Any]:
-        return self._answer(self.http.post(self.api + path, json=body, params={"project": self.project}, timeout=60),
-                            wanted)
+        return self._call("POST", path, wanted, json=body)
 
     def _get(self, path: str, **params: Any) -> dict[str, Any]:
-        return self._answer(self.http.get(self.api + path, params={"project": self.project, **params}, timeout=60),
-                            200)
+        return self._call("GET", path, 200, params=params)
 
-    @staticmethod
-    def _answer(response: requests.Response, wanted: int) -> dict[str, Any]:
+    def _call(self, method: str, path: str, wanted: int, params: dict[str, Any] | None = None,
+              json: Any = None) -> dict[str, Any]:
+        try:
+            response = self.http.request(method, self.api + path, params={"project": self.project, **(params or {})},
+                                         json=json, headers=auth_headers(self.token), timeout=60)
+        except requests.RequestException as exc:
+            raise ExperimentError(f"cannot reach llmpulse at {self.api}: {type(exc).__name__}; is it running? "
+                                  "(url= or LLMPULSE_URL)") from exc
         if response.status_code != wanted:
-            try:
-                message = response.json().get("error") or response.text
-            except ValueError:
-                message = response.text[:200]
-            raise ExperimentError(f"{response.request.method} {response.url}: HTTP {response.status_code}: {message}")
+            raise ExperimentError(f"{method} {response.url}: HTTP {response.status_code}: {_reason(response)}"
+                                  + refusal_hint(response.status_code, self.token))
         return response.json()
+
+
+def _reason(response: requests.Response) -> str:
+    try:
+        return response.json().get("error") or response.text
+    except (ValueError, AttributeError):
+        return response.text[:200]
 
 
 def _item(raw: dict[str, Any]) -> Item:
@@ -171,8 +187,8 @@ def _close_item(span: Any, item: Item) -> None:
 def _exporting_provider(endpoint: str | None, ingest_key: str | None) -> TracerProvider:
     from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-    headers = {"Authorization": f"Bearer {ingest_key}"} if ingest_key else None
-    exporter = OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces" if endpoint else None, headers=headers)
+    exporter = OTLPSpanExporter(endpoint=endpoint.rstrip("/") + "/v1/traces" if endpoint else None,
+                                headers=auth_headers(ingest_key) or None)
     provider = TracerProvider(resource=Resource.create({"service.name": "llmpulse-evals"}))
     provider.add_span_processor(BatchSpanProcessor(exporter))
     return provider

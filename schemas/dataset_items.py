@@ -63,6 +63,17 @@ def parse_item(raw: Any, index: int) -> DatasetItem:
                        metadata=_object(raw.get("metadata"), index, "metadata"))
 
 
+def parse_changes(raw: Any, key: int) -> dict[str, Any]:
+    """The fields an edit of item `key` sets, each checked as in a whole item; an edit names at
+    least one, and `"expected": null` clears the expected answer."""
+    if not isinstance(raw, dict) or not raw:
+        raise ItemError(f"item {key}: the body must be a JSON object with some of {', '.join(ITEM_FIELDS)}")
+    unknown = sorted(set(raw) - set(ITEM_FIELDS))
+    if unknown:
+        raise ItemError(f"item {key}: unknown field {unknown[0]!r}; an item has {', '.join(ITEM_FIELDS)}")
+    return {name: _FIELD_CHECKS[name](value, key) for name, value in raw.items()}
+
+
 def _input(value: Any, index: int) -> str | list[dict[str, str]]:
     if value is None or value == "" or value == []:
         raise ItemError(f"item {index}: input is required (a text or a list of {{role, content}} messages)")
@@ -136,5 +147,7 @@ def _json_schema(spec: Any, where: str) -> None:
         raise ItemError(f"{where} is not a valid JSON Schema (draft 2020-12): {exc.message}") from None
 
 
+_FIELD_CHECKS = {"input": _input, "expected": _expected, "assertions": _assertions,
+                 "metadata": lambda value, index: _object(value, index, "metadata")}
 CHECKS = {"must_contain": _texts, "must_not_contain": _texts, "regex": _regex, "valid_json": _flag,
           "json_schema": _json_schema}

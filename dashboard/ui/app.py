@@ -15,14 +15,14 @@ from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
 from flask import Flask
 
-from dashboard.ui import filters
+from dashboard.ui import filters, span_to_dataset
 from dashboard.ui.context import UiContext
-from dashboard.ui.pages import alerts, costs, evaluations, overview, placeholder, quality, settings, traces
+from dashboard.ui.pages import alerts, annotate, costs, evaluations, overview, placeholder, quality, settings, traces
 from dashboard.ui.urls import CUSTOM, RANGES, PageQuery, parse_query, search_with
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> reads and writes
 NAV = (("/", "Overview"), ("/traces", "Traces"), ("/costs", "Costs"), ("/quality", "Quality"),
-       ("/evaluations", "Evaluations"), ("/alerts", "Alerts"), ("/settings", "Settings"))
+       ("/evaluations", "Evaluations"), ("/annotate", "Annotate"), ("/alerts", "Alerts"), ("/settings", "Settings"))
 
 
 Page = Callable[[UiContext, PageQuery], Any]
@@ -30,7 +30,7 @@ Page = Callable[[UiContext, PageQuery], Any]
 
 def pages() -> dict[str, Page]:
     return {"/": overview.layout, "/traces": traces.layout, "/costs": costs.layout, "/quality": quality.layout,
-            "/alerts": alerts.layout, "/settings": settings.layout,
+            "/annotate": annotate.layout, "/alerts": alerts.layout, "/settings": settings.layout,
             **evaluations.VIEWS}
 
 
@@ -41,11 +41,12 @@ def create_dash(server: Flask, ctx: UiContext) -> Dash:
     location = dcc.Location(id="url", refresh="callback-nav")
     # A long query shows a loading state instead of a stale page.
     page = dcc.Loading(html.Main(id="page", className="page"), type="dot", delay_show=300, color="#6366f1")
-    app.layout = html.Div([location, _header(), page], className="shell")
+    app.layout = html.Div([location, _header(), page, span_to_dataset.toast()], className="shell")
     _register_router(app, ctx)
     filters.register(app)  # the filter bar of overview, traces and costs
-    for page in (traces, costs, quality, evaluations, alerts, settings):
+    for page in (traces, costs, quality, evaluations, annotate, alerts, settings):
         page.register(app, ctx)
+    span_to_dataset.register(app, ctx)  # "add to dataset" on the trace view and the Quality page
     return app
 
 

@@ -11,6 +11,7 @@ from urllib.parse import urlsplit
 from flask import request
 
 from detectors.alerts.service import Alerting
+from evals.service import ExperimentService
 from schemas.clickhouse.store import Store
 from schemas.metadata.alert_store import AlertStore
 from schemas.metadata.runs import StateStore
@@ -27,6 +28,7 @@ class UiContext:
     alerting: Alerting | None = None
     login_required: bool = False
     otlp_port: int = 4318  # where the collector listens, for the "point your exporter here" lines
+    experiments: ExperimentService | None = None  # the runner the API starts experiments with; None: not here
 
     @property
     def alerts(self) -> AlertStore | None:

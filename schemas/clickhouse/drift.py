@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from schemas.clickhouse.columns import column_lists
-from schemas.clickhouse.quality import DRIFT_TABLE, EVALUATIONS_TABLE
+from schemas.clickhouse.quality import DRIFT_TABLE, EVALUATIONS_TABLE, MODEL_SOURCES
 from schemas.clickhouse.store import Store
 
 DRIFT_COLUMNS = (
@@ -103,7 +103,7 @@ def call_features(store: Store, project: str, counts: dict[str, int], start: dat
     FROM {{db}}.spans AS s
     LEFT JOIN (SELECT e.trace_id AS trace_id, e.span_id AS span_id, avg(e.score) AS score
                FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL
-               WHERE e.project_id = {{project:String}} AND e.score IS NOT NULL AND e.source != 'app'
+               WHERE e.project_id = {{project:String}} AND e.score IS NOT NULL AND e.source IN {MODEL_SOURCES}
                GROUP BY e.trace_id, e.span_id) AS ev ON ev.trace_id = s.trace_id AND ev.span_id = s.span_id
     WHERE s.project_id = {{project:String}} AND s.span_type = 'llm' AND s.request_model IN {{models:Array(String)}}
         AND s.start_time >= {{start:DateTime64(6, 'UTC')}} AND s.start_time < {{end:DateTime64(6, 'UTC')}}

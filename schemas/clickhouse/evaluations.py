@@ -16,6 +16,7 @@ from schemas.clickhouse.columns import column_lists
 from schemas.clickhouse.filters import filter_params
 from schemas.clickhouse.quality import EVALUATIONS_TABLE, SOURCE_APP, span_verdicts_sql
 from schemas.clickhouse.store import Store
+from schemas.experiment_fields import EXPERIMENT_KEYS
 
 SAMPLE_SCALE = 1_000_000
 EVALUATION_EVENT = "gen_ai.evaluation.result"
@@ -47,7 +48,9 @@ def sampled_spans(store: Store, project: str, rate: float, since: datetime, olde
                   limit: int) -> list[SpanToScore]:
     """LLM spans ingested after `since` (started after `oldest`), picked by the sample rate, oldest
     ingest first, that `scorer` has not scored yet; the ingest-time bound keeps each run's scan to
-    what arrived since the last one."""
+    what arrived since the last one. Spans that name an experiment (ours or Langfuse's attribute)
+    are not production traffic: their scores come from the experiment, and a deliberately bad
+    candidate model must not raise production's hallucination rate."""
     sql = f"""
     SELECT s.trace_id AS trace_id, s.span_id AS span_id, any(s.request_model) AS request_model,
         any(s.start_time) AS start_time, any(s.input_messages) AS input_messages,
@@ -56,18 +59,19 @@ def sampled_spans(store: Store, project: str, rate: float, since: datetime, olde
     WHERE s.project_id = {{project:String}} AND s.span_type = 'llm'
         AND s.ingested_at > {{since:DateTime64(6, 'UTC')}} AND s.start_time >= {{oldest:DateTime64(6, 'UTC')}}
         AND cityHash64(s.trace_id, s.span_id) % {SAMPLE_SCALE} < {{threshold:UInt64}}
+        AND NOT hasAny(mapKeys(s.attributes), {{experiment_keys:Array(String)}})
         AND (s.trace_id, s.span_id) NOT IN (SELECT e.trace_id, e.span_id FROM {{db}}.{EVALUATIONS_TABLE} AS e
             WHERE e.project_id = {{project:String}} AND e.scorer = {{scorer:String}})
     GROUP BY s.trace_id, s.span_id
     ORDER BY ingested_at LIMIT {{limit:UInt32}}"""
     params = {"project": project, "since": since, "oldest": oldest, "threshold": int(rate * SAMPLE_SCALE),
-              "scorer": scorer, "limit": limit}
+              "scorer": scorer, "limit": limit, "experiment_keys": list(EXPERIMENT_KEYS)}
     rows = store.query_dicts(sql, params, "evaluations_sample")
-    documents = _trace_documents(store, project, [r["trace_id"] for r in rows])
+    documents = trace_documents(store, project, [r["trace_id"] for r in rows])
     return [_span_to_score(row, documents.get(row["trace_id"], [])) for row in rows]
 
 
-def _trace_documents(store: Store, project: str, trace_ids: Sequence[str]) -> dict[str, list[str]]:
+def trace_documents(store: Store, project: str, trace_ids: Sequence[str]) -> dict[str, list[str]]:
     if not trace_ids:
         return {}
     sql = ("SELECT trace_id, groupArray(retrieval_documents) AS docs FROM {db}.spans FINAL "

@@ -1,8 +1,9 @@
 """Read queries over evaluations and drift events (the quality side of the detectors).
 
 A span may carry several verdicts (the offline scorer, the LLM judge, the app's own score or a
-user's feedback); the hallucination rate takes one per span, the most authoritative: what the
-app or a person said, then the judge, then the offline scorer.
+user's feedback, a person's label from the annotation queue); the hallucination rate takes one
+per span, the most authoritative: a person's label, then what the app said, then the judge, then
+the offline scorer. A label of "unsure" carries no verdict, so the next one down counts.
 """
 
 from __future__ import annotations
@@ -18,11 +19,13 @@ from schemas.clickhouse.store import Store
 
 EVALUATIONS_TABLE = "evaluations"
 DRIFT_TABLE = "drift_events"
-SOURCE_APP, SOURCE_JUDGE, SOURCE_OFFLINE = "app", "judge", "offline"
-# An experiment's scores of its own items (evals.scoring): only its groundedness verdict sets
-# `hallucinated` (with the offline scorer's authority), so only it counts in the hallucination rate.
+SOURCE_HUMAN, SOURCE_APP, SOURCE_JUDGE, SOURCE_OFFLINE = "human", "app", "judge", "offline"
+# An experiment's scores of its own items (evals.scoring): kept out of the project's hallucination
+# rate, which measures production; the experiment's page and summary show them.
 SOURCE_EXPERIMENT = "experiment"
-_AUTHORITY = f"multiIf(e.source = '{SOURCE_APP}', 3, e.source = '{SOURCE_JUDGE}', 2, 1)"
+MODEL_SOURCES = (SOURCE_JUDGE, SOURCE_OFFLINE)  # scores a model gave, the drift detector's "scores" feature
+_AUTHORITY = (f"multiIf(e.source = '{SOURCE_HUMAN}', 4, e.source = '{SOURCE_APP}', 3, "
+              f"e.source = '{SOURCE_JUDGE}', 2, 1)")
 QUALITY_GROUPS = {"model": "request_model", "scorer": "scorer"}
 
 _VERDICT = f"tuple({_AUTHORITY}, e.created_at)"
@@ -32,14 +35,15 @@ def span_verdicts_sql(with_reason: bool = False, filters: Mapping[str, str] | No
     """One verdict per scored span in `{start}`..`{end}`: the most authoritative one; only spans
     that match `filters` (bound by `filter_params`) when given."""
     extra = (f", argMax(e.score, {_VERDICT}) AS score, argMax(e.label, {_VERDICT}) AS label, "
-             f"argMax(e.reason, {_VERDICT}) AS reason" if with_reason else "")
+             f"argMax(e.reason, {_VERDICT}) AS reason, argMax(e.annotator, {_VERDICT}) AS annotator"
+             if with_reason else "")
     matching = "".join(f" AND {c}" for c in _span_conditions(filters or {}))
     return f"""
     SELECT e.trace_id AS trace_id, e.span_id AS span_id, any(e.request_model) AS request_model,
         argMax(e.hallucinated, {_VERDICT}) AS hallucinated, argMax(e.scorer, {_VERDICT}) AS scorer,
         min(e.span_time) AS span_time {extra}
     FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL
-    WHERE e.project_id = {{project:String}} AND e.hallucinated IS NOT NULL
+    WHERE e.project_id = {{project:String}} AND e.hallucinated IS NOT NULL AND e.source != '{SOURCE_EXPERIMENT}'
         AND e.span_time >= {{start:DateTime64(6, 'UTC')}} AND e.span_time < {{end:DateTime64(6, 'UTC')}}{matching}
     GROUP BY e.trace_id, e.span_id
     """

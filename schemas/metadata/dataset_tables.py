@@ -6,6 +6,11 @@ change (adding items) raises it by one, and an item row carries `added_in_versio
 added_in_version <= v and (removed_in_version is None or > v). So an old version stays readable
 exactly as an experiment saw it, without copying items per version; removing or editing an item
 later is closing its range (and, for an edit, adding the new item) in the next version.
+
+An item keeps its identity across edits: `item_key` is the id of its first row (NULL on that
+first row itself), and the API calls the item by that key. Experiment results are keyed by it,
+so two experiments on different versions compare item by item even where an item was edited
+between them; within one version a key names one row.
 """
 
 from __future__ import annotations
@@ -14,6 +19,7 @@ from datetime import datetime
 
 from sqlalchemy import ForeignKey, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy.sql import ColumnElement, func
 
 from schemas.metadata.models import Base, UtcDateTime, utcnow
 
@@ -38,6 +44,7 @@ class DatasetItemRow(Base):
     dataset_id: Mapped[int] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
     added_in_version: Mapped[int] = mapped_column()
     removed_in_version: Mapped[int | None] = mapped_column(default=None)
+    item_key: Mapped[int | None] = mapped_column(default=None)  # None: this row's id is the key
     input: Mapped[str] = mapped_column(Text)  # JSON: a text or a list of {role, content}
     expected: Mapped[str | None] = mapped_column(Text, default=None)
     assertions: Mapped[str] = mapped_column(Text, default="{}")  # JSON, checked by schemas.dataset_items
@@ -45,3 +52,8 @@ class DatasetItemRow(Base):
     source_trace_id: Mapped[str | None] = mapped_column(String(32), default=None)
     source_span_id: Mapped[str | None] = mapped_column(String(16), default=None)
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+def item_key_of() -> ColumnElement[int]:
+    """The logical item a row is a version of (see the module's docstring)."""
+    return func.coalesce(DatasetItemRow.item_key, DatasetItemRow.id)

@@ -156,7 +156,8 @@ def result_row(experiment_id: int, result: dict[str, Any]) -> ExperimentResultRo
 
 def experiment_json(row: ExperimentRow) -> dict[str, Any]:
     finished: datetime | None = row.finished_at
-    return {"name": row.name, "dataset": row.dataset_name, "dataset_version": row.dataset_version,
+    return {"name": row.name, "dataset": row.dataset_name, "dataset_id": row.dataset_id,
+            "dataset_version": row.dataset_version,
             "runner": row.runner, "target": json.loads(row.target), "status": row.status, "reason": row.reason,
             "items_total": row.items_total, "items_done": row.items_done, "created_at": row.created_at,
             "finished_at": finished}

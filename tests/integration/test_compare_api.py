@@ -7,6 +7,7 @@ import pytest
 from flask import Blueprint, Flask
 
 from dashboard.api_compare import create_compare_blueprint
+from schemas.metadata.datasets import DatasetStore
 from tests.conftest import Running, api
 from tests.experiment_data import MAIN, PR, golden_set, record_experiment
 
@@ -124,3 +125,14 @@ def test_compare_is_not_taken_for_an_experiment_named_compare(running: Running) 
     adapter = app.url_map.bind("localhost")
     assert adapter.match("/api/v1/experiments/compare", "GET")[0] == "compare_api.compare_experiments"
     assert adapter.match("/api/v1/experiments/pr-7", "GET") == ("named.experiment", {"name": "pr-7"})
+
+
+def test_a_reused_dataset_name_is_not_the_same_items(recorded: Running) -> None:
+    """A deleted dataset's name, reused: same name and version number, other items; refused."""
+    metadata = recorded.service.metadata
+    DatasetStore(metadata).delete("default", "golden")
+    items = golden_set(metadata, 20)
+    record_experiment(metadata, "pr-8", items, PR)
+    answer = compare(recorded, baseline="main-latest", candidate="pr-8")
+    assert answer.status_code == 400, answer.text
+    assert "two different datasets named 'golden'" in answer.json()["error"]

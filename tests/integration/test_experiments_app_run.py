@@ -15,8 +15,12 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 
 from evals.app_spans import NO_SPAN
-from llmpulse.evals import NO_OUTPUT, ExperimentRun
+from llmpulse.evals import NO_OUTPUT, ExperimentError, ExperimentRun
 from schemas import experiment_fields as xf
+from schemas.dataset_items import parse_items
+from schemas.metadata.datasets import DatasetStore
+from schemas.metadata.experiments import ExperimentStore
+from schemas.metadata.tokens import TokenStore
 from tests.conftest import Running, api, make_settings, start_service
 from tests.fake_openai import Behaviour, FakeOpenAI, answer
 from tests.integration.test_experiments_api import evaluations, finished, golden
@@ -154,3 +158,26 @@ def test_the_judge_grades_correctness_in_place_of_the_string_match(tmp_path: Pat
     rows = evaluations(running, weeks["trace_id"], weeks["span_id"])
     assert (rows["experiment:correctness"]["label"], rows["experiment:relevance"]["label"]) == ("correct", "relevant")
     assert rows["experiment:correctness"]["hallucinated"] is None
+
+
+def test_an_app_run_on_a_shared_server_needs_an_admin_token(exposed: Running, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Off loopback the API wants a token: none is refused with what to do, a viewer's lacks the
+    role, an admin's (here from LLMPULSE_TOKEN) runs the app as on loopback."""
+    meta = exposed.service.metadata
+    DatasetStore(meta).create("default", "golden")
+    DatasetStore(meta).add_items("default", "golden", parse_items(ITEMS[:2]))
+    ingest_key = meta.create_key("default", "the app").key  # the OTLP port wants a key off loopback too
+    where = {"url": exposed.ui_url, "otlp_endpoint": exposed.otlp_url, "ingest_key": ingest_key}
+    monkeypatch.delenv("LLMPULSE_TOKEN", raising=False)
+    with pytest.raises(ExperimentError, match=r"HTTP 401: .*llmpulse tokens create --user NAME.*LLMPULSE_TOKEN"):
+        ExperimentRun("no-token", "golden", **where)
+    with pytest.raises(ExperimentError, match=r"HTTP 403: .*admin"):
+        ExperimentRun("viewer", "golden", token=TokenStore(meta).create("vic").token, **where)
+    assert ExperimentStore(meta).list_experiments("default") == []
+
+    monkeypatch.setenv("LLMPULSE_TOKEN", TokenStore(meta).create("ada").token)
+    with ExperimentRun("admin", "golden", **where) as run:
+        for item in run:
+            item.output = "Paris" if item.input == "Capital of France?" else "Quito"
+    assert run.summary is not None and run.summary["status"] == "done", run.summary
+    assert (run.summary["items"], run.summary["passed"], run.summary["errors"]) == (2, 1, 0)

@@ -5,11 +5,14 @@ from __future__ import annotations
 
 import json
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
 
 from llmpulse.demo.send import run_demo
+from schemas import experiment_fields as xf
+from schemas.clickhouse.evaluations import sampled_spans
 from tests.conftest import Running, api, make_settings, run_detector, start_service
 from tests.receiver import Receiver, Reply
 from tests.spans import PROTOBUF, Call
@@ -153,3 +156,15 @@ def test_context_in_the_system_prompt_is_scored_and_instructions_alone_are_not(r
     assert by_trace[f"{22:032x}"]["label"] == "unknown" and by_trace[f"{22:032x}"]["hallucinated"] is None
     flagged = api(running, "GET", "/quality/flagged").json()["spans"]
     assert [s["trace_id"] for s in flagged] == [f"{21:032x}"]
+
+
+def test_experiment_calls_are_not_sampled_as_production(running: Running) -> None:
+    """At rate 1.0 a production call is sampled; a call of the in-service runner (our attribute) or
+    of a Langfuse experiment is not: an experiment scores its own calls."""
+    answer = {"gen_ai.output.messages": json.dumps([{"role": "assistant", "content": "Paris"}])}
+    running.send_calls(Call(31, 1, extra=answer),
+                       Call(32, 1, extra={**answer, xf.EXPERIMENT_NAME: "candidate", xf.ITEM_ID: 7}),
+                       Call(33, 1, extra={**answer, xf.LANGFUSE_EXPERIMENT_NAME: "lf-run"}))
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    sampled = sampled_spans(running.service.store, "default", 1.0, epoch, epoch, "groundedness", 100)
+    assert [s.trace_id for s in sampled] == [f"{31:032x}"]

@@ -1,8 +1,8 @@
 """What each role may change, for every state-changing route and Dash action, as the README says.
 
-Viewers read everything but /settings, acknowledge and silence incidents, and post scores;
-admins change everything else. An API token acts exactly as a session of its user on every API
-route, without the Origin header a browser sends. A new POST/PUT/DELETE route or a new Dash callback input
+Viewers read everything but /settings, acknowledge and silence incidents, post scores and
+label spans; admins change everything else. An API token acts exactly as a session of its user on
+every API route, without the Origin header a browser sends. A new POST/PUT/DELETE route or a new Dash callback input
 makes these tests fail until it is entered in the tables below.
 """
 
@@ -17,7 +17,9 @@ import pytest
 import requests
 
 from dashboard.auth import LOGIN_FIRST
+from schemas.dataset_items import parse_items
 from schemas.metadata.datasets import DatasetStore
+from schemas.metadata.experiments import ExperimentStore
 from schemas.metadata.tokens import TokenStore
 from tests.conftest import Running, login_session, start_exposed
 
@@ -46,6 +48,10 @@ ROUTES = {
     ("POST", "/api/v1/datasets/<name>/items/from-span"): "admin",
     ("POST", "/api/v1/experiments"): "admin",
     ("POST", "/api/v1/experiments/<name>/finish"): "admin",
+    ("PATCH", "/api/v1/datasets/<name>/items/<int:item_id>"): "admin",
+    ("DELETE", "/api/v1/datasets/<name>/items/<int:item_id>"): "admin",
+    ("DELETE", "/api/v1/datasets/<name>"): "admin",
+    ("POST", "/api/v1/annotations"): "viewer",
 }
 # Reads that are not plain lists of the project (they take names or compute): who may read them.
 READS = {("GET", "/api/v1/experiments/compare"): "viewer"}
@@ -60,7 +66,9 @@ DASH_ACTIONS = {
     "project-save": "admin", "project-create": "admin",
     "key-create": "admin", "key-revoke": "admin",
     "token-create": "admin", "token-revoke": "admin",
-    "import-run": "admin",
+    "import-run": "admin", "run-start": "admin",
+    "annotate-correct": "viewer", "annotate-incorrect": "viewer", "annotate-unsure": "viewer",
+    "annotate-send": "admin", "span-add": "admin",
 }
 DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-environment", "filter-user",
               "filter-session", "filter-tag", "filter-status", "trace-search", "price-pick", "quality-model",
@@ -70,7 +78,7 @@ DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-en
               # upload, which only reads and checks a file (import-run stores it)
               "experiments-dataset", "dataset-version", "experiment-refresh", "import-upload", "compare-baseline",
               "compare-candidate", "compare-min_pass_rate", "compare-max_regressions", "compare-max_cost_increase",
-              "compare-max_p95_increase"}
+              "compare-max_p95_increase", "annotate-skip", "annotate-queue-dataset"}
 ADMIN_ONLY = "needs the admin role"
 NO_ID = 999_999  # no such incident, rule, channel...: a permitted request changes nothing either
 
@@ -211,7 +219,8 @@ def snapshot(running: Running) -> tuple[Any, ...]:
     alerts, meta = running.service.alert_store, running.service.metadata
     return (len(meta.list_keys()), len(TokenStore(meta).list()), [p.name for p in meta.list_projects()],
             meta.list_price_overrides(), alerts.list_rules("default"), alerts.list_channels("default"),
-            alerts.list_budgets("default"), DatasetStore(meta).list_datasets("default"))
+            alerts.list_budgets("default"), DatasetStore(meta).list_datasets("default"),
+            ExperimentStore(meta).list_experiments("default"))
 
 
 def test_a_refused_key_callback_returns_no_key_list(exposed: Running) -> None:
@@ -226,3 +235,21 @@ def test_a_refused_key_callback_returns_no_key_list(exposed: Running) -> None:
     response = answer.json()["response"]
     assert set(response) == {"key-message"}  # keys-list and key-new untouched
     assert "existing" not in answer.text and "lp_" not in answer.text
+
+
+def test_a_viewer_cannot_run_an_experiment_from_the_form(exposed: Running) -> None:
+    """A complete, valid run request from a viewer's session starts nothing (the same one from an
+    admin would: tests/e2e/test_ui_run_experiment.py)."""
+    datasets = DatasetStore(exposed.service.metadata)
+    datasets.create("default", "golden")
+    datasets.add_items("default", "golden", parse_items([{"input": "Capital of France?", "expected": "Paris"}]))
+    dep = next(d for d in dash_dependencies(exposed) if any(input_name(i) == "run-start" for i in d["inputs"]))
+    call = dash_call(dep, "run-start")
+    values = {"run-name": "sneaky", "run-dataset": "golden", "run-model": "gpt-4o-mini",
+              "run-endpoint": "http://127.0.0.1:9/v1"}
+    call["state"] = [{**s, "value": values.get(s["id"])} for s in call["state"]]
+    answer = client_for(exposed, "viewer").post(exposed.ui_url + "/_dash-update-component", json=call,
+                                                timeout=30, headers={"Origin": exposed.ui_url})
+    assert answer.status_code == 200 and "needs the admin role" in answer.text
+    assert set(answer.json()["response"]) == {"run-message"}  # the page stays where it is
+    assert ExperimentStore(exposed.service.metadata).list_experiments("default") == []

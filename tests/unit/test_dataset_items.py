@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from schemas.dataset_items import DatasetItem, ItemError, check_name, parse_items
+from schemas.dataset_items import DatasetItem, ItemError, check_name, parse_changes, parse_items
 
 GOOD = {"input": "What is 2+2?", "expected": "4",
         "assertions": {"must_contain": ["4"], "must_not_contain": ["5"], "regex": r"^\d+$",
@@ -54,3 +54,18 @@ def test_a_dataset_name_is_a_url_path_segment(name: object) -> None:
     with pytest.raises(ItemError, match="must be 1-128 letters"):
         check_name(name)
     assert check_name("golden-set_v1.2") == "golden-set_v1.2"
+
+
+
+def test_an_edit_names_some_fields_each_checked_as_in_a_whole_item() -> None:
+    cleared = {"expected": None, "metadata": {"by": "ann"}}
+    assert parse_changes(cleared, 7) == cleared
+    chat = {"input": [{"role": "user", "content": "q"}]}
+    assert parse_changes(chat, 7) == chat
+    for body, words in (({}, "item 7: the body must be a JSON object"), ([], "item 7: the body must be"),
+                        ({"expeced": "a"}, "item 7: unknown field 'expeced'"),
+                        ({"input": ""}, "item 7: input is required"),
+                        ({"assertions": {"regex": "("}}, "item 7: assertions.regex is not a valid regular expression")):
+        with pytest.raises(ItemError) as refused:
+            parse_changes(body, 7)
+        assert str(refused.value).startswith(words), (body, str(refused.value))

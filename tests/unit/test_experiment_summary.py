@@ -30,3 +30,11 @@ def test_no_results_is_none_not_nan() -> None:
     summary = summarize([])
     assert summary["pass_rate"] is None and summary["cost_total"] is None and summary["latency_p95_ms"] is None
     assert summary["scores"] == {}
+
+
+def test_an_item_marked_passed_with_an_error_does_not_pass() -> None:
+    """A result stored as passed that also carries an error (an app run whose span says both) is an
+    error, as the docstring says: it counts in errors and not in passed."""
+    summary = summarize([result(True), result(True, error="HTTP 500 after 4 tries"), result(False)])
+    assert (summary["items"], summary["passed"], summary["errors"]) == (3, 1, 1)
+    assert summary["pass_rate"] == pytest.approx(1 / 3)

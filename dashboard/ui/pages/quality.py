@@ -18,8 +18,10 @@ import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
 from plotly.subplots import make_subplots
 
+from dashboard.annotations import answer_text, assembled_spans
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
+from dashboard.ui.span_to_dataset import add_form, dataset_options
 from dashboard.ui.urls import PageQuery, search_with
 from detectors.scoring.interval import rate_with_interval
 from schemas.clickhouse.quality import drift_events, hallucination_counts
@@ -48,8 +50,9 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
         html.Div([_rate_table("By model", "Model", by_model, "quality-by-model", query, model),
                   _rate_table("By scorer", "Scorer", by_scorer, "quality-by-scorer", query, model)],
                  className="quality-pair"),
-        html.P("Each scored span counts once, under its most authoritative verdict: the app's or a person's, "
-               "then the LLM judge's, then the offline scorer's.", className="quality-note"),
+        html.P("Each scored span counts once, under its most authoritative verdict: a person's label (Annotate), "
+               "then the app's score or its users' feedback, then the LLM judge's, then the offline scorer's.",
+               className="quality-note"),
         html.H2("Score distributions"),
         _score_charts(ctx, query, model),
         html.H2("Flagged spans"),
@@ -182,17 +185,32 @@ def histogram_figure(rows: list[dict[str, Any]]) -> go.Figure:
 
 def _flagged_table(ctx: UiContext, query: PageQuery, model: str | None) -> Any:
     rows = flagged_calls(ctx.store, query.project, query.start, query.end, FLAGGED_LIMIT, model)
-    head = html.Tr([html.Th(h) for h in ("Time", "Model", "Scorer", "Reason", "Score")])
+    spans = assembled_spans(ctx.store, query.project, [(r["trace_id"], r["span_id"]) for r in rows])
+    options = dataset_options(ctx, query.project)
+    head = html.Tr([html.Th(h) for h in ("Time", "Model", "Scorer", "Reason", "Score", "")])
     body = [html.Tr([
         html.Td(dcc.Link(fmt.when(r["span_time"]), href=query.link(f"/traces/{r['trace_id']}"))),
-        html.Td(r["request_model"]), html.Td(r["scorer"]), html.Td(r["reason"] or r["label"], className="reason"),
+        html.Td(r["request_model"]), html.Td(_scorer(r)), html.Td(r["reason"] or r["label"], className="reason"),
         html.Td(fmt.MISSING if r["score"] is None else f"{r['score']:.2f}"),
+        html.Td(_add(ctx, query, r, spans.get((r["trace_id"], r["span_id"])), options), className="add"),
     ], className="flagged-row") for r in rows]
     if not rows:
-        body = [html.Tr(html.Td("No span was judged hallucinated in this time range.", colSpan=5))]
+        body = [html.Tr(html.Td("No span was judged hallucinated in this time range.", colSpan=6))]
     note = f"The newest {FLAGGED_LIMIT}; GET /api/v1/quality/flagged lists more." if len(rows) == FLAGGED_LIMIT else ""
     return html.Div([html.Table([html.Thead(head), html.Tbody(body)], className="table", id="quality-flagged"),
                      html.P(note, className="quality-note")])
+
+
+def _scorer(row: dict[str, Any]) -> str:
+    """A person's label names who gave it."""
+    return f"{row['scorer']} ({row['annotator']})" if row.get("annotator") else row["scorer"]
+
+
+def _add(ctx: UiContext, query: PageQuery, row: dict[str, Any], span: dict[str, Any] | None,
+         options: list[dict[str, str]]) -> Any:
+    if span is None or not span["input_messages"]:
+        return None
+    return add_form(ctx, query.project, row["trace_id"], row["span_id"], answer_text(span), options)
 
 
 # --- drift -------------------------------------------------------------------------------------

@@ -11,11 +11,13 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, html
 
+from dashboard.annotations import answer_text
 from dashboard.api import assemble_spans
 from dashboard.ui import charts
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
 from dashboard.ui.filters import filter_bar
+from dashboard.ui.span_to_dataset import add_form, dataset_options
 from dashboard.ui.urls import PageQuery, search_with
 from schemas import fields as f
 from schemas.clickhouse import queries
@@ -101,11 +103,19 @@ def detail(ctx: UiContext, query: PageQuery, trace_id: str) -> Any:
     if not spans:
         return html.Div([html.H1("Trace not found"), html.P(f"No trace {trace_id} in project {query.project!r}.")])
     assembled = assemble_spans(spans, queries.get_trace_events(ctx.store, query.project, trace_id))
+    options = dataset_options(ctx, query.project)
     return html.Div([
         html.H1(f"Trace {trace_id}"), dcc.Link("← all traces", href=query.link("/traces")),
         dcc.Graph(figure=_waterfall(assembled), id="waterfall", config={"displaylogo": False}),
-        html.Div([_span_panel(s) for s in assembled], id="spans"),
+        html.Div([_span_panel(s, _add(ctx, query, s, options)) for s in assembled], id="spans"),
     ])
+
+
+def _add(ctx: UiContext, query: PageQuery, span: dict[str, Any], options: list[dict[str, str]]) -> Any:
+    """"Add to dataset" on an LLM span that has input messages to take."""
+    if span["span_type"] != "llm" or not span["input_messages"]:
+        return None
+    return add_form(ctx, query.project, span["trace_id"], span["span_id"], answer_text(span), options)
 
 
 def _depths(spans: list[dict[str, Any]]) -> dict[str, int]:
@@ -133,11 +143,12 @@ def _waterfall(spans: list[dict[str, Any]]) -> Any:
                          yaxis={"autorange": "reversed"}, margin={"l": 200, "r": 10, "t": 10, "b": 40})
 
 
-def _span_panel(span: dict[str, Any]) -> Any:
+def _span_panel(span: dict[str, Any], add: Any = None) -> Any:
     fields = ("span_type", "provider", "request_model", "response_model", "input_tokens", "output_tokens",
               "cache_read_tokens", "ttft_ms", "cost_total", "cost_source", "status_code", "finish_reasons")
     return html.Details([
         html.Summary(f"{span['name']} · {span['span_type']} · {fmt.ms(span['duration_ms'])}"),
+        add,
         _cost_comparison(span["cost_comparison"]),
         html.Table([html.Tr([html.Th(name), html.Td(_field_text(span, name))]) for name in fields], className="fields"),
         html.Div([_turn(m) for m in span["input_messages"] + span["output_messages"]], className="chat"),

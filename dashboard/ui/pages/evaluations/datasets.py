@@ -13,7 +13,7 @@ from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
-from dashboard.ui.pages.evaluations import common, dataset_import
+from dashboard.ui.pages.evaluations import common, dataset_import, run_form
 from dashboard.ui.pages.evaluations.experiments import experiment_table
 from dashboard.ui.tables import table
 from dashboard.ui.urls import PageQuery, search_with
@@ -52,6 +52,8 @@ def detail(ctx: UiContext, query: PageQuery, name: str) -> Any:
         html.H2("Experiments on this dataset"),
         experiment_table(ctx, query, experiments, "dataset-experiments",
                          ["None yet: ", html.Code(f"llmpulse eval run --dataset {name} --model MODEL --wait")]),
+        html.H2(f"Run an experiment on version {version}"),
+        run_form.form(ctx, query, name, None if version == current["version"] else version),
         html.H2("Import items (adds a version)"),
         dataset_import.form(query.project, name),
     ], className="evals")

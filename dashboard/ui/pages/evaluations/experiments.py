@@ -13,7 +13,7 @@ from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
-from dashboard.ui.pages.evaluations import common
+from dashboard.ui.pages.evaluations import common, run_form
 from dashboard.ui.tables import table
 from dashboard.ui.urls import PageQuery, search_with
 from evals.summary import summarize
@@ -31,10 +31,11 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
         html.Div([html.Span("Dataset", className="evals-label"), _dataset_picker(ctx, query, dataset)],
                  className="evals-toolbar"),
         experiment_table(ctx, query, experiments, "experiments", _no_experiments(dataset)),
-        html.P(["Run one with ", html.Code("llmpulse eval run --dataset NAME --model MODEL"),
+        html.H2("Run an experiment"),
+        run_form.form(ctx, query, dataset or ""),
+        html.P(["Or run one with ", html.Code("llmpulse eval run --dataset NAME --model MODEL"),
                 ", POST /api/v1/experiments, or from your app's own pipeline (llmpulse.evals)."],
                className="muted"),
-        # Later: a "run experiment" form posting to POST /api/v1/experiments (the runner's API) goes here.
     ], className="evals")
 
 
@@ -43,6 +44,8 @@ def register(app: Dash, ctx: UiContext) -> None:
                   State("url", "search"), prevent_initial_call=True)
     def pick_dataset(dataset: str | None, search: str | None) -> str:
         return search_with(search, {"dataset": dataset or ""})
+
+    run_form.register(app, ctx)
 
 
 def experiment_table(ctx: UiContext, query: PageQuery, experiments: list[dict[str, Any]], table_id: str,
