@@ -27,6 +27,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind
 
 from llmpulse.demo.golden import DATASET, DESCRIPTION, article_for, golden_items
+from llmpulse.demo.labels import plan_labels
 from llmpulse.demo.pipeline import BASELINE, CANDIDATE, Answer, answer_item
 from llmpulse.demo.send import RecordedAnswer, make_otlp_exporter
 from llmpulse.evals import ExperimentError, ExperimentRun
@@ -51,6 +52,7 @@ class EvaluationsReport:
     experiments: tuple[dict[str, Any], ...] = ()  # the baseline's and the candidate's summaries
     comparison: dict[str, Any] | None = None
     skipped: str = ""  # why the evaluations were not (all) filled
+    labels: dict[str, int] = field(default_factory=dict)  # labels given by hand, per label
     notes: tuple[str, ...] = field(default=())
 
     def describe(self) -> str:
@@ -62,6 +64,9 @@ class EvaluationsReport:
                  *(f"  {_summary_line(e)}" for e in self.experiments)]
         if self.comparison is not None:
             lines.append(f"  {_verdict_line(self.comparison)}")
+        if self.labels:
+            given = ", ".join(f"{count} {label}" for label, count in self.labels.items())
+            lines.append(f"  labelled {sum(self.labels.values())} of the demo's RAG answers by hand ({given})")
         lines += [f"  look at {self.ui_url}{path}" for path in self.pages()]
         gate = " ".join(f"--{k.replace('_', '-')} {v}" for k, v in GATE.items())
         lines.append(f"  a CI job gates with: llmpulse eval gate --baseline {baseline} --candidate {candidate} {gate}")
@@ -72,7 +77,7 @@ class EvaluationsReport:
         baseline, candidate = (e["name"] for e in self.experiments)
         return [f"/evaluations/compare?{urlencode({'baseline': baseline, 'candidate': candidate})}",
                 f"/evaluations/experiments/{quote(candidate, safe='')}",
-                f"/evaluations/datasets/{quote(self.dataset, safe='')}"]
+                f"/evaluations/datasets/{quote(self.dataset, safe='')}", "/annotate"]
 
 
 class DemoApi:
@@ -114,27 +119,31 @@ def run_evaluations(api: DemoApi, otlp_endpoint: str, *, ingest_key: str | None 
         return EvaluationsReport(api.url, skipped=reason)
     notes: list[str] = []
     try:
-        version, items = golden_dataset(api, answers, notes)
+        version, items, made = golden_dataset(api, answers, notes)
+        labels, added = label_answers(api, plan_labels(answers, DATASET if made else None, pick_answers(answers)),
+                                      notes)
+        version, items = (added["version"], items + 1) if added else (version, items)
         stamp = f"{now or datetime.now(UTC):%Y%m%d-%H%M%S}"  # a later demo adds runs, never clashes
         names = {model: f"support-{model}-{stamp}" for model in (BASELINE, CANDIDATE)}
         summaries = run_experiments(api, otlp_endpoint, ingest_key, version, names, timeout)
         comparison = compare(api, names[BASELINE], names[CANDIDATE], notes)
     except (DemoApiError, ExperimentError, requests.RequestException) as exc:
         return EvaluationsReport(api.url, skipped=f"the evaluations stopped half-way: {exc}")
-    return EvaluationsReport(api.url, DATASET, version, items, tuple(summaries), comparison, notes=tuple(notes))
+    return EvaluationsReport(api.url, DATASET, version, items, tuple(summaries), comparison, labels=labels,
+                             notes=tuple(notes))
 
 
 # --- the golden set --------------------------------------------------------------------------------
 
 
-def golden_dataset(api: DemoApi, answers: Sequence[RecordedAnswer], notes: list[str]) -> tuple[int, int]:
-    """(version, items) of the golden set; made on the first demo, reused as it is by later ones."""
+def golden_dataset(api: DemoApi, answers: Sequence[RecordedAnswer], notes: list[str]) -> tuple[int, int, bool]:
+    """(version, items, made now) of the golden set; made on the first demo, reused as it is by later ones."""
     created = api.call("POST", "/datasets", {"name": DATASET, "description": DESCRIPTION})
     if created.status_code == 409:
         existing = api.expect(api.call("GET", f"/datasets/{DATASET}"), 200)
         if existing["items"]:
             notes.append(f"dataset {DATASET} existed already: the experiments ran on its version {existing['version']}")
-            return existing["version"], len(existing["items"])
+            return existing["version"], len(existing["items"]), False
     else:
         api.expect(created, 201)
     added = api.expect(api.call("POST", f"/datasets/{DATASET}/items", golden_items()), 201)
@@ -145,7 +154,7 @@ def golden_dataset(api: DemoApi, answers: Sequence[RecordedAnswer], notes: list[
             notes.append(f"span {answer.span_id} was not readable within {SPAN_WAIT_S:g} s: not added to {DATASET}")
             continue
         version, count = taken["version"], count + 1
-    return version, count
+    return version, count, True
 
 
 def pick_answers(answers: Sequence[RecordedAnswer]) -> list[RecordedAnswer]:
@@ -159,14 +168,36 @@ def pick_answers(answers: Sequence[RecordedAnswer]) -> list[RecordedAnswer]:
 
 def _item_from_span(api: DemoApi, answer: RecordedAnswer) -> dict[str, Any] | None:
     """The recorded call as an item; its expected answer is the knowledge base's (the recorded one may
-    carry the chatty tail of the silently changed model). Waits, bounded, for the span to be stored."""
+    carry the chatty tail of the silently changed model)."""
     article = article_for(answer.question)
     body = {"trace_id": answer.trace_id, "span_id": answer.span_id, "expected": article.answer if article else None}
+    return _post_when_stored(api, f"/datasets/{DATASET}/items/from-span", body)
+
+
+def label_answers(api: DemoApi, bodies: Sequence[dict[str, Any]], notes: list[str]
+                  ) -> tuple[dict[str, int], dict[str, Any] | None]:
+    """Post the labels; (count per label, the answer of the one that added an item to the dataset)."""
+    counts: dict[str, int] = {}
+    added = None
+    for body in bodies:
+        saved = _post_when_stored(api, "/annotations", body)
+        if saved is None:
+            notes.append(f"span {body['span_id']} was not readable within {SPAN_WAIT_S:g} s: not labelled")
+            continue
+        counts[body["label"]] = counts.get(body["label"], 0) + 1
+        added = saved if "item_id" in saved else added
+    return counts, added
+
+
+def _post_when_stored(api: DemoApi, path: str, body: dict[str, Any]) -> dict[str, Any] | None:
+    """POST about a recorded span, waiting (bounded) until the collector has stored it: None if it never was."""
     deadline, pause = time.monotonic() + SPAN_WAIT_S, 0.1
     while True:
-        taken = api.call("POST", f"/datasets/{DATASET}/items/from-span", body)
-        if taken.status_code != 404 or time.monotonic() > deadline:
-            return api.expect(taken, 201) if taken.status_code != 404 else None
+        answer = api.call("POST", path, body)
+        if answer.status_code != 404:
+            return api.expect(answer, 201)
+        if time.monotonic() > deadline:
+            return None
         time.sleep(pause)
         pause = min(pause * 2, 1.0)
 

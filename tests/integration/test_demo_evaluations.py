@@ -4,13 +4,17 @@ candidate regresses and fails the gate. An API that does not answer skips this p
 
 from __future__ import annotations
 
+from collections import Counter
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
-from llmpulse.demo.evaluations import FROM_SPANS, GATE, DemoApi, run_evaluations
+from llmpulse.demo.evaluations import FROM_SPANS, GATE, DemoApi, pick_answers, run_evaluations
 from llmpulse.demo.golden import DATASET, golden_items
+from llmpulse.demo.labels import plan_labels
 from llmpulse.demo.pipeline import BASELINE, CANDIDATE, FLAWS
-from llmpulse.demo.send import run_demo
+from llmpulse.demo.send import RecordedAnswer, run_demo
+from schemas.clickhouse.annotations import span_evaluations
 from tests.conftest import Running, api
 from tests.e2e.server import free_port
 
@@ -18,15 +22,16 @@ NOW = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)  # names the experiments; their sp
 
 
 def test_demo_fills_the_evaluations_pages(running: Running) -> None:
-    sent = run_demo(running.otlp_url, traces=40, seed=7)
+    sent = run_demo(running.otlp_url, traces=60, seed=7)
     report = run_evaluations(DemoApi(running.ui_url), running.otlp_url, answers=sent.rag_answers)
     assert not report.skipped and not report.notes, report.describe()
 
     dataset = api(running, "GET", f"/datasets/{DATASET}").json()
-    assert len(dataset["items"]) == report.items == len(golden_items()) + FROM_SPANS
+    assert len(dataset["items"]) == report.items == len(golden_items()) + FROM_SPANS + 1  # + one labelled
     sourced = [item for item in dataset["items"] if item["source"]]
     assert {item["source"]["span_id"] for item in sourced} <= {a.span_id for a in sent.rag_answers}
-    assert len(sourced) == FROM_SPANS
+    assert len(sourced) == FROM_SPANS + 1
+    assert_labelled(running, sent.rag_answers, report.labels, dataset["items"])
 
     baseline, candidate = (api(running, "GET", f"/experiments/{e['name']}").json() for e in report.experiments)
     for experiment in (baseline, candidate):
@@ -46,6 +51,21 @@ def test_demo_fills_the_evaluations_pages(running: Running) -> None:
     trace = api(running, "GET", f"/traces/{candidate['results'][0]['trace_id']}").json()
     models = {s["request_model"]: s for s in trace["spans"] if s["request_model"]}
     assert models[CANDIDATE]["cost_total"] > 0 and models[CANDIDATE]["service_name"] == "support-bot"
+
+
+def assert_labelled(running: Running, answers: Sequence[RecordedAnswer], counts: dict[str, int],
+                    items: list[dict]) -> None:
+    """Each planned label is a person's verdict on its span; the incorrect answer sent to the golden set
+    has the knowledge base's answer as its expected output."""
+    planned = plan_labels(answers, DATASET, pick_answers(answers))
+    assert counts == {"correct": 3, "incorrect": 3, "unsure": 1} == dict(Counter(b["label"] for b in planned))
+    keys = [(b["trace_id"], b["span_id"]) for b in planned]
+    verdicts = span_evaluations(running.service.store, "default", keys)
+    for body, key in zip(planned, keys, strict=True):
+        assert [(v["source"], v["label"]) for v in verdicts[key]][:1] == [("human", body["label"])]
+    sent = next(b for b in planned if "dataset" in b)
+    item = next(i for i in items if i["source"] and i["source"]["span_id"] == sent["span_id"])
+    assert sent["label"] == "incorrect" and item["expected"] == sent["correct_answer"]
 
 
 def question_of(item: dict) -> str:

@@ -12,8 +12,10 @@ from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanE
 
 from dashboard.ui.format import usd
 from evals.scorers import item_passed, score_answer
+from llmpulse.demo.content import KNOWLEDGE_BASE
 from llmpulse.demo.evaluations import BackdatedProvider, EvaluationsReport, pick_answers
 from llmpulse.demo.golden import golden_items
+from llmpulse.demo.labels import plan_labels
 from llmpulse.demo.pipeline import BASELINE, CANDIDATE, FLAWS, answer_item
 from llmpulse.demo.send import RecordedAnswer
 from schemas.dataset_items import parse_items
@@ -90,6 +92,20 @@ def test_picked_answers_are_grounded_and_distinct() -> None:
                RecordedAnswer("c" * 32, "3" * 16, True, question), RecordedAnswer("d" * 32, "4" * 16, True, "hi"),
                RecordedAnswer("e" * 32, "5" * 16, True, "Is the service down right now?")]
     assert [a.span_id for a in pick_answers(answers)] == ["2" * 16, "5" * 16]
+
+
+def test_labels_mark_grounded_answers_correct_and_made_up_ones_incorrect_with_the_right_answer() -> None:
+    questions = ["Can I get a refund on my annual plan?", "How do I reset my password?", "How do I add more seats?",
+                 "Where can I see past incidents?", "Do you support SSO with Okta?"]
+    grounded = [RecordedAnswer(f"{i:032x}", f"{i:016x}", True, q) for i, q in enumerate(questions, start=1)]
+    wrong = [RecordedAnswer(f"{i:032x}", f"{i:016x}", False, questions[i % 5]) for i in range(10, 14)]
+    bodies = plan_labels(grounded + wrong, "golden", taken=grounded[:1])
+    assert [(b["span_id"][-1], b["label"]) for b in bodies] == [
+        ("3", "correct"), ("4", "correct"), ("5", "correct"),
+        ("a", "incorrect"), ("b", "incorrect"), ("c", "incorrect"), ("2", "unsure")]
+    assert [b.get("dataset") for b in bodies] == [None] * 3 + ["golden"] + [None] * 3
+    assert bodies[3]["correct_answer"] == KNOWLEDGE_BASE[0].answer  # question 10 % 5 = 0: the refund one
+    assert "dataset" not in str(plan_labels(grounded + wrong, None))
 
 
 def test_a_skipped_report_says_why() -> None:
