@@ -48,6 +48,10 @@ def test_demo_fills_the_evaluations_pages(running: Running) -> None:
     assert comparison["passed"] is False and comparison["pass_rate"]["p_value"] < 0.05
     assert "FAILS the gate" in report.describe() and "/evaluations/compare?baseline=" in report.describe()
 
+    queued = api(running, "GET", "/annotations/queue", kind="sampled", limit=100).json()["items"]
+    experiment_traces = {r["trace_id"] for e in (baseline, candidate) for r in e["results"]}
+    assert not experiment_traces & {entry["trace_id"] for entry in queued}  # reviewed on their own page
+
     trace = api(running, "GET", f"/traces/{candidate['results'][0]['trace_id']}").json()
     models = {s["request_model"]: s for s in trace["spans"] if s["request_model"]}
     assert models[CANDIDATE]["cost_total"] > 0 and models[CANDIDATE]["service_name"] == "support-bot"
