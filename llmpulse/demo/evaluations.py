@@ -89,9 +89,10 @@ class DemoApi:
         if token:
             self.session.headers["Authorization"] = f"Bearer {token}"
 
-    def call(self, method: str, path: str, body: Any = None, **params: Any) -> requests.Response:
+    def call(self, method: str, path: str, body: Any = None, scoped: bool = True, **params: Any) -> requests.Response:
+        """`scoped`: the route takes `project=` (every one but the service-wide detector runs)."""
         return self.session.request(method, f"{self.url}/api/v1{path}", json=body, timeout=60,
-                                    params={"project": self.project, **params})
+                                    params={"project": self.project, **params} if scoped else params)
 
     def expect(self, answer: requests.Response, *wanted: int) -> dict[str, Any]:
         if answer.status_code not in wanted:
@@ -125,7 +126,10 @@ def run_evaluations(api: DemoApi, otlp_endpoint: str, *, ingest_key: str | None 
         version, items = (added["version"], items + 1) if added else (version, items)
         stamp = f"{now or datetime.now(UTC):%Y%m%d-%H%M%S}"  # a later demo adds runs, never clashes
         names = {model: f"support-{model}-{stamp}" for model in (BASELINE, CANDIDATE)}
-        summaries = run_experiments(api, otlp_endpoint, ingest_key, version, names, timeout)
+        with ThreadPoolExecutor(max_workers=1, thread_name_prefix="demo-detector") as pool:
+            scoring = pool.submit(score_answers, api)  # while the experiments run
+            summaries = run_experiments(api, otlp_endpoint, ingest_key, version, names, timeout)
+            notes += scoring.result()
         comparison = compare(api, names[BASELINE], names[CANDIDATE], notes)
     except (DemoApiError, ExperimentError, requests.RequestException) as exc:
         return EvaluationsReport(api.url, skipped=f"the evaluations stopped half-way: {exc}")
@@ -200,6 +204,21 @@ def _post_when_stored(api: DemoApi, path: str, body: dict[str, Any]) -> dict[str
             return None
         time.sleep(pause)
         pause = min(pause * 2, 1.0)
+
+
+def score_answers(api: DemoApi) -> list[str]:
+    """Run the hallucination detector now rather than on its schedule, so the Quality and Annotate
+    pages have the demo's answers scored and flagged when the newcomer opens them."""
+    try:
+        answer = api.call("POST", "/detectors/run", {"detectors": ["hallucination"]}, scoped=False)
+    except requests.RequestException as exc:
+        answer_text = type(exc).__name__
+    else:
+        if answer.ok:
+            return []
+        answer_text = f"HTTP {answer.status_code}"
+    return [f"the hallucination detector could not be run now ({answer_text}): it scores the demo's answers "
+            "on its schedule"]
 
 
 # --- the experiments --------------------------------------------------------------------------------

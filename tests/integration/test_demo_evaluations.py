@@ -48,7 +48,10 @@ def test_demo_fills_the_evaluations_pages(running: Running) -> None:
     assert comparison["passed"] is False and comparison["pass_rate"]["p_value"] < 0.05
     assert "FAILS the gate" in report.describe() and "/evaluations/compare?baseline=" in report.describe()
 
+    runs = api(running, "GET", "/detectors/runs", detector="hallucination").json()["runs"]
+    assert [r["outcome"] for r in runs] == ["ok"] and runs[0]["rows_written"] > 0  # scored now, not on schedule
     queued = api(running, "GET", "/annotations/queue", kind="sampled", limit=100).json()["items"]
+    assert queued  # the Annotate page has production answers to label
     experiment_traces = {r["trace_id"] for e in (baseline, candidate) for r in e["results"]}
     assert not experiment_traces & {entry["trace_id"] for entry in queued}  # reviewed on their own page
 
