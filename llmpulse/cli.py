@@ -11,6 +11,7 @@ from typing import Any
 
 import click
 
+from llmpulse.api_client import api_options, api_token
 from llmpulse.app import Llmpulse
 from llmpulse.cli_access import tokens, users
 from llmpulse.cli_base import build
@@ -290,7 +291,10 @@ def _key_values(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--traces", "trace_count", default=300, show_default=True, help="How many traces to send.")
 @click.option("--key", default=None, help="Ingest key, if the collector requires one.")
 @click.option("--seed", default=7, show_default=True)
-def demo(endpoint: str, trace_count: int, key: str | None, seed: int) -> None:
+@click.option("--evaluations/--no-evaluations", default=True, show_default=True,
+              help="Also fill the Evaluations pages (a golden set, two experiments) over the UI/API port.")
+@api_options
+def demo(endpoint: str, trace_count: int, key: str | None, seed: int, evaluations: bool, url: str) -> None:
     """Send realistic LLM traffic through the OpenTelemetry SDK, so the UI has data at once."""
     from llmpulse.demo.send import run_demo
 
@@ -299,6 +303,13 @@ def demo(endpoint: str, trace_count: int, key: str | None, seed: int) -> None:
                            progress=lambda done, total: bar.update(done - bar.pos))
     click.echo(summary.describe())
     click.echo(f"llm_calls={summary.llm_calls}, spans={summary.spans}, errors={summary.errors}")
+    if evaluations:
+        from llmpulse.demo.evaluations import DemoApi, run_evaluations
+
+        click.echo("running two experiments on a golden set ...")
+        report = run_evaluations(DemoApi(url, token=api_token()), endpoint, ingest_key=key,
+                                 answers=summary.rag_answers)
+        click.echo(report.describe())
 
 
 main.add_command(datasets)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,7 +15,12 @@ def usd(value: Any) -> str:
     number = float(value)
     if number == 0:
         return "$0"
-    return f"${number:,.2f}" if abs(number) >= 1 else f"${number:.4f}" if abs(number) >= 0.0001 else f"${number:.2e}"
+    if abs(number) >= 1:
+        return f"${number:,.2f}"
+    if abs(number) >= 0.0001:
+        return f"${number:.4f}"
+    # A fraction of a cent per call: three significant digits, in decimals ("$0.0000519", not "$5.19e-05").
+    return f"${number:.{min(2 - math.floor(math.log10(abs(number))), 12)}f}"
 
 
 def ms(value: Any) -> str:

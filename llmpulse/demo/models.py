@@ -56,6 +56,7 @@ MODELS: dict[str, ModelSpec] = {
             8,
             _one("gpt-4.1-mini-2025-04-14", "fp_6f2eabb9a5"),
         ),
+        ModelSpec("gpt-4.1-nano", "openai", "api.openai.com", 240, 4, _one("gpt-4.1-nano-2025-04-14", "fp_38343a2f8f")),
         ModelSpec("text-embedding-3-small", "openai", "api.openai.com", 0, 0, _one("text-embedding-3-small")),
         ModelSpec("claude-sonnet-4-5", "anthropic", "api.anthropic.com", 850, 16, _one("claude-sonnet-4-5-20250929")),
         ModelSpec("claude-haiku-4-5", "anthropic", "api.anthropic.com", 420, 6, _one("claude-haiku-4-5-20251001")),

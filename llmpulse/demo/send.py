@@ -31,7 +31,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor, SpanExporter, Spa
 from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
-from llmpulse.demo.calls import CALL_ROLES, RETRIEVAL, TOOL, PlannedSpan, TracePlan
+from llmpulse.demo.calls import CALL_ROLES, LLM, RETRIEVAL, TOOL, PlannedSpan, TracePlan
 from llmpulse.demo.models import DRIFTING_MODEL, ENVIRONMENTS, SERVICES
 from llmpulse.demo.scenarios import GROUNDED_ATTRIBUTE
 from llmpulse.demo.traffic import plan_traces
@@ -63,6 +63,7 @@ class DemoSummary:
     model_change_at: datetime  # from here on, DRIFTING_MODEL is served by its new version
     drifting_model: str
     spans_failed: int  # spans the endpoint did not accept
+    rag_answers: tuple[RecordedAnswer, ...] = ()  # support-bot's RAG answers, for the golden set and labels
 
     def describe(self) -> str:
         """A few lines for a terminal: what was sent and what to look for in the UI."""
@@ -78,6 +79,16 @@ class DemoSummary:
         if self.spans_failed:
             lines.append(f"  WARNING: {self.spans_failed} spans were not accepted by the endpoint")
         return "\n".join(lines)
+
+
+@dataclass(frozen=True)
+class RecordedAnswer:
+    """One RAG answer the demo sent (its LLM call span), and whether it was grounded in its context."""
+
+    trace_id: str
+    span_id: str
+    grounded: bool
+    question: str
 
 
 class _SeededIds(IdGenerator):
@@ -200,10 +211,15 @@ def _emit_span(
     return span
 
 
-def _emit_trace(provider: TracerProvider, plan: TracePlan) -> None:
+def _emit_trace(provider: TracerProvider, plan: TracePlan, answers: list[RecordedAnswer]) -> None:
     emitted: dict[str, trace.Span] = {}
     for planned in _parents_first(plan.spans):
-        emitted[planned.key] = _emit_span(provider, plan, planned, emitted.get(planned.parent or ""))
+        emitted[planned.key] = span = _emit_span(provider, plan, planned, emitted.get(planned.parent or ""))
+        if plan.service == "support-bot" and planned.role == LLM and GROUNDED_ATTRIBUTE in planned.attributes:
+            ids, root = span.get_span_context(), next(s for s in plan.spans if s.parent is None)
+            answers.append(RecordedAnswer(f"{ids.trace_id:032x}", f"{ids.span_id:016x}",
+                                          bool(planned.attributes[GROUNDED_ATTRIBUTE]),
+                                          str(root.attributes.get("input.value", ""))))
 
 
 def _flush(providers: Iterable[TracerProvider], sink: _CountingExporter, url: str) -> None:
@@ -221,9 +237,10 @@ def _emit_all(
     sink: _CountingExporter,
     url: str,
     progress: Callable[[int, int], None] | None,
+    answers: list[RecordedAnswer],
 ) -> None:
     for done, plan in enumerate(plans, start=1):
-        _emit_trace(providers[plan.service, plan.environment], plan)
+        _emit_trace(providers[plan.service, plan.environment], plan, answers)
         if done % FLUSH_EVERY == 0 or done == len(plans):
             _flush(providers.values(), sink, url)
             if progress:
@@ -234,7 +251,8 @@ def _count(plans: list[TracePlan], predicate: Callable[[PlannedSpan], bool]) -> 
     return sum(1 for plan in plans for span in plan.spans if predicate(span))
 
 
-def summarize(plans: list[TracePlan], start_ns: int, end_ns: int, spans_failed: int = 0) -> DemoSummary:
+def summarize(plans: list[TracePlan], start_ns: int, end_ns: int, spans_failed: int = 0,
+              answers: Sequence[RecordedAnswer] = ()) -> DemoSummary:
     def moment(ns: int) -> datetime:
         return datetime.fromtimestamp(ns / 1e9, UTC)
 
@@ -253,6 +271,7 @@ def summarize(plans: list[TracePlan], start_ns: int, end_ns: int, spans_failed: 
         model_change_at=moment(start_ns + (end_ns - start_ns) // 2),
         drifting_model=DRIFTING_MODEL,
         spans_failed=spans_failed,
+        rag_answers=tuple(answers),
     )
 
 
@@ -288,14 +307,15 @@ def run_demo(
     inner = exporter or make_otlp_exporter(endpoint, api_key)
     sink = _CountingExporter(inner)
     providers = _make_providers(sink, _SeededIds(random.Random(ids_seed + ":spans")))
+    answers: list[RecordedAnswer] = []
     try:
-        _emit_all(plans, providers, sink, traces_url(endpoint), progress)
+        _emit_all(plans, providers, sink, traces_url(endpoint), progress, answers)
     finally:
         for provider in providers.values():
             provider.shutdown()
         if exporter is None:  # a caller's exporter stays the caller's to shut down
             inner.shutdown()
-    return summarize(plans, start_ns, end_ns, sink.failed)
+    return summarize(plans, start_ns, end_ns, sink.failed, answers)
 
 
-__all__ = ["DemoDeliveryError", "DemoSummary", "make_otlp_exporter", "run_demo", "traces_url"]
+__all__ = ["DemoDeliveryError", "DemoSummary", "RecordedAnswer", "make_otlp_exporter", "run_demo", "traces_url"]

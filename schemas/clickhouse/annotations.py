@@ -18,7 +18,14 @@ from typing import Any
 
 from schemas.clickhouse.columns import column_lists
 from schemas.clickhouse.evaluations import EVALUATION_COLUMNS, evaluation_key
-from schemas.clickhouse.quality import EVALUATIONS_TABLE, SOURCE_APP, SOURCE_HUMAN, SOURCE_JUDGE, span_verdicts_sql
+from schemas.clickhouse.quality import (
+    EVALUATIONS_TABLE,
+    SOURCE_APP,
+    SOURCE_EXPERIMENT,
+    SOURCE_HUMAN,
+    SOURCE_JUDGE,
+    span_verdicts_sql,
+)
 from schemas.clickhouse.store import Store
 
 HUMAN_SCORER = "human"
@@ -72,7 +79,8 @@ def queue_spans(store: Store, project: str, kind: str, start: datetime, end: dat
     else:
         sql = (f"SELECT e.trace_id AS trace_id, e.span_id AS span_id, any(e.request_model) AS request_model, "
                f"min(e.span_time) AS span_time FROM {{db}}.{EVALUATIONS_TABLE} AS e "
-               f"WHERE e.project_id = {{project:String}} AND e.source != '{SOURCE_HUMAN}' "
+               f"WHERE e.project_id = {{project:String}} "
+               f"AND e.source NOT IN ('{SOURCE_HUMAN}', '{SOURCE_EXPERIMENT}') "  # experiment items: their own page
                "AND e.span_time >= {start:DateTime64(6, 'UTC')} AND e.span_time < {end:DateTime64(6, 'UTC')} "
                f"AND (e.trace_id, e.span_id) NOT IN {_LABELLED} GROUP BY e.trace_id, e.span_id")
     sql = f"SELECT * FROM ({sql}) ORDER BY span_time, trace_id, span_id LIMIT {{limit:UInt32}}"

@@ -12,7 +12,7 @@ import pytest
 import requests
 
 from tests.conftest import run_detectors
-from tests.e2e.server import ServerProcess, start_server
+from tests.e2e.server import ServerProcess, free_port, start_server
 from tests.procfs import PRIVATE, mapped_files, resident_kb
 
 # Detectors hand their SciPy and scikit-learn work to a child process (detectors/worker.py), so the
@@ -27,12 +27,15 @@ def test_demo_traffic_is_queryable_scored_and_shutdown_is_clean(tmp_path: Path) 
     server = start_server(tmp_path / "data", {"LLMPULSE_FLUSH_SECONDS": "30", "LLMPULSE_DETECTORS": "false"})
     try:
         assert_started_small(server)
+        nobody = f"http://127.0.0.1:{free_port()}"  # the UI/API port unreachable: the evaluations are skipped
         demo = subprocess.run(
-            [sys.executable, "-m", "llmpulse.cli", "demo", "--endpoint", server.otlp_url, "--traces", "60"],
+            [sys.executable, "-m", "llmpulse.cli", "demo", "--endpoint", server.otlp_url, "--traces", "60",
+             "--url", nobody],
             capture_output=True, text=True, timeout=180,
         )
         assert demo.returncode == 0, demo.stderr[-2000:]
-        assert "llm_calls=" in demo.stdout
+        assert "llm_calls=" in demo.stdout and f"evaluations skipped: llmpulse's API does not answer at {nobody}" \
+            in demo.stdout
         sent_calls = int(demo.stdout.split("llm_calls=")[1].split(",")[0])
     finally:
         # The 30 s flush interval means the rows are still queued: SIGTERM must write them.
@@ -54,6 +57,24 @@ def test_demo_traffic_is_queryable_scored_and_shutdown_is_clean(tmp_path: Path) 
         assert mapped and not [f for f in mapped if any(p in f for p in WORKER_ONLY_PACKAGES)]
     finally:
         assert restarted.terminate() == 0
+
+
+@pytest.mark.slow
+def test_demo_fills_evaluations_and_prints_the_gate_a_ci_job_runs(tmp_path: Path) -> None:
+    server = start_server(tmp_path / "data")
+    try:
+        demo = run_cli("demo", "--endpoint", server.otlp_url, "--traces", "20", "--url", server.ui_url)
+        assert demo.returncode == 0 and "the candidate FAILS the gate" in demo.stdout, demo.stdout + demo.stderr
+        gate_line = next(line for line in demo.stdout.splitlines() if "llmpulse eval gate" in line)
+        gate = run_cli(*gate_line.split("llmpulse ", 1)[1].split(), "--url", server.ui_url)
+        assert gate.returncode == 1, gate.stdout + gate.stderr  # the candidate fails: a CI job would block
+        assert "regress" in gate.stdout
+    finally:
+        assert server.terminate() == 0
+
+
+def run_cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "llmpulse.cli", *args], capture_output=True, text=True, timeout=180)
 
 
 def assert_started_small(server: ServerProcess) -> None:

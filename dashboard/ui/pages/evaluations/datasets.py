@@ -118,6 +118,6 @@ def _item_row(query: PageQuery, item: dict[str, Any]) -> Any:
     return html.Tr([
         html.Td(item["id"]), html.Td(common.clipped(item["input"])), html.Td(common.clipped(item["expected"])),
         html.Td(common.compact_json(item["assertions"]) or fmt.MISSING, className="evals-code"),
-        html.Td(common.compact_json(item["metadata"]) or fmt.MISSING, className="evals-code"),
+        html.Td(common.clipped(common.compact_json(item["metadata"]), "evals-code"), className="evals-code"),
         html.Td(span), html.Td(f"v{item['version_added']}"),
     ], className="item-row")
