@@ -19,6 +19,7 @@ from schemas.clickhouse.store import Store
 from schemas.experiment_fields import EXPERIMENT_KEYS
 
 SAMPLE_SCALE = 1_000_000
+EXPERIMENT_MARGIN_HOURS = 24
 EVALUATION_EVENT = "gen_ai.evaluation.result"
 EVALUATION_COLUMNS = (
     "project_id", "trace_id", "span_id", "evaluation_id", "scorer", "name", "score", "label", "reason",
@@ -48,9 +49,11 @@ def sampled_spans(store: Store, project: str, rate: float, since: datetime, olde
                   limit: int) -> list[SpanToScore]:
     """LLM spans ingested after `since` (started after `oldest`), picked by the sample rate, oldest
     ingest first, that `scorer` has not scored yet; the ingest-time bound keeps each run's scan to
-    what arrived since the last one. Spans that name an experiment (ours or Langfuse's attribute)
-    are not production traffic: their scores come from the experiment, and a deliberately bad
-    candidate model must not raise production's hallucination rate."""
+    what arrived since the last one. Traces with a span that names an experiment (ours or
+    Langfuse's attribute) are not production traffic: their scores come from the experiment, and a
+    deliberately bad candidate model must not raise production's hallucination rate. The whole
+    trace counts, since an app run tags only its item's root span, and its LLM calls are children;
+    a root ingested up to EXPERIMENT_MARGIN_HOURS before a child is still seen."""
     sql = f"""
     SELECT s.trace_id AS trace_id, s.span_id AS span_id, any(s.request_model) AS request_model,
         any(s.start_time) AS start_time, any(s.input_messages) AS input_messages,
@@ -59,7 +62,9 @@ def sampled_spans(store: Store, project: str, rate: float, since: datetime, olde
     WHERE s.project_id = {{project:String}} AND s.span_type = 'llm'
         AND s.ingested_at > {{since:DateTime64(6, 'UTC')}} AND s.start_time >= {{oldest:DateTime64(6, 'UTC')}}
         AND cityHash64(s.trace_id, s.span_id) % {SAMPLE_SCALE} < {{threshold:UInt64}}
-        AND NOT hasAny(mapKeys(s.attributes), {{experiment_keys:Array(String)}})
+        AND s.trace_id NOT IN (SELECT x.trace_id FROM {{db}}.spans AS x WHERE x.project_id = {{project:String}}
+            AND x.ingested_at > {{since:DateTime64(6, 'UTC')}} - INTERVAL {EXPERIMENT_MARGIN_HOURS} HOUR
+            AND hasAny(mapKeys(x.attributes), {{experiment_keys:Array(String)}}))
         AND (s.trace_id, s.span_id) NOT IN (SELECT e.trace_id, e.span_id FROM {{db}}.{EVALUATIONS_TABLE} AS e
             WHERE e.project_id = {{project:String}} AND e.scorer = {{scorer:String}})
     GROUP BY s.trace_id, s.span_id

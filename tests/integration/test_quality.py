@@ -159,12 +159,14 @@ def test_context_in_the_system_prompt_is_scored_and_instructions_alone_are_not(r
 
 
 def test_experiment_calls_are_not_sampled_as_production(running: Running) -> None:
-    """At rate 1.0 a production call is sampled; a call of the in-service runner (our attribute) or
-    of a Langfuse experiment is not: an experiment scores its own calls."""
+    """At rate 1.0 a production call is sampled; a call of the in-service runner (our attribute), of
+    a Langfuse experiment, or inside an app run's tagged trace is not: an experiment scores its own calls."""
     answer = {"gen_ai.output.messages": json.dumps([{"role": "assistant", "content": "Paris"}])}
     running.send_calls(Call(31, 1, extra=answer),
                        Call(32, 1, extra={**answer, xf.EXPERIMENT_NAME: "candidate", xf.ITEM_ID: 7}),
-                       Call(33, 1, extra={**answer, xf.LANGFUSE_EXPERIMENT_NAME: "lf-run"}))
+                       Call(33, 1, extra={**answer, xf.LANGFUSE_EXPERIMENT_NAME: "lf-run"}),
+                       # an app run: the item's root span is tagged, its LLM call (a child) is not
+                       Call(34, 1, extra={xf.EXPERIMENT_NAME: "app-run", xf.ITEM_ID: 8}), Call(34, 2, extra=answer))
     epoch = datetime(1970, 1, 1, tzinfo=UTC)
     sampled = sampled_spans(running.service.store, "default", 1.0, epoch, epoch, "groundedness", 100)
     assert [s.trace_id for s in sampled] == [f"{31:032x}"]
