@@ -22,7 +22,7 @@ from dashboard.ui.urls import CUSTOM, RANGES, PageQuery, parse_query, search_wit
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> reads and writes
 NAV = (("/", "Overview"), ("/traces", "Traces"), ("/costs", "Costs"), ("/quality", "Quality"),
-       ("/evaluations", "Evaluations"), ("/annotate", "Annotate"), ("/alerts", "Alerts"), ("/settings", "Settings"))
+       ("/evaluations", "Evaluations"), ("/alerts", "Alerts"), ("/settings", "Settings"))
 
 
 Page = Callable[[UiContext, PageQuery], Any]
@@ -88,7 +88,8 @@ def _register_router(app: Dash, ctx: UiContext) -> None:
 
 def _within(path: str, href: str) -> bool:
     """The nav entry of a page: its own path, or a section's path for every page under it."""
-    return path == href or (href == evaluations.ROOT and path.startswith(href + "/"))
+    in_section = path.startswith(evaluations.ROOT + "/") or path == evaluations.ANNOTATE
+    return path == href or (href == evaluations.ROOT and in_section)
 
 
 def _ranges(query: PageQuery, path: str) -> list[Any]:

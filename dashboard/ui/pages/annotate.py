@@ -24,6 +24,7 @@ from dashboard.params import ApiError
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
 from dashboard.ui.forms import error, ok, refused
+from dashboard.ui.pages.evaluations.common import ANNOTATE, subnav
 from dashboard.ui.span_to_dataset import dataset_options
 from dashboard.ui.urls import PageQuery, parse_query, search_with
 from schemas.clickhouse.annotations import Label
@@ -41,6 +42,7 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
     entry, note = next_entry(ctx, query, [])
     return html.Div([
         html.H1("Annotate"),
+        subnav(query, ANNOTATE),
         html.Div([dcc.Link(label, href=query.link("/annotate", kind=key), id=f"annotate-kind-{key}",
                            className="active" if key == kind else "") for key, label in KINDS],
                  className="annotate-kinds"),
@@ -57,7 +59,7 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
         html.Div(card(entry, note), id="annotate-card"),
         dcc.Store(id="annotate-current", data=entry_key(entry)),
         dcc.Store(id="annotate-skipped", data=[]),
-    ], className="annotate")
+    ], className="annotate evals")
 
 
 def _queue_dataset(query: PageQuery, options: list[dict[str, str]]) -> Any:

@@ -157,7 +157,7 @@ def _span_panel(span: dict[str, Any], add: Any = None) -> Any:
         html.Div([html.Div(str(d.get("content", d)), className="document") for d in span["retrieval_documents"]]),
         html.Details([html.Summary("attributes"),
                       html.Pre("\n".join(f"{k} = {v}" for k, v in span["attributes"].items()), className="code")]),
-    ], className="span-panel", open=span["span_type"] == "llm")
+    ], className="span-panel", open=span["span_type"] == "llm" or bool(span["scores"]))
 
 
 def _scores(scores: list[dict[str, Any]]) -> Any:

@@ -17,7 +17,7 @@ from schemas.metadata.datasets import DatasetNotFound
 from schemas.metadata.experiments import ExperimentNotFound
 from schemas.metadata.store import MetadataError
 
-ROOT = common.ROOT
+ROOT, ANNOTATE = common.ROOT, common.ANNOTATE
 VIEWS = {ROOT: datasets.layout, common.DATASETS: datasets.layout, common.EXPERIMENTS: experiments.layout,
          common.COMPARE: compare.layout}  # the section's fixed paths (the page walker visits each)
 

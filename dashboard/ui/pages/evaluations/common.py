@@ -21,7 +21,8 @@ DATASETS, EXPERIMENTS, COMPARE = f"{ROOT}/datasets", f"{ROOT}/experiments", f"{R
 # Parameters that belong to one Evaluations view: a link to another view drops them, so the
 # version picked on one dataset's page never selects a version of the next dataset opened.
 VIEW_PARAMS = ("version", "dataset", "baseline", "candidate", "experiment")
-TABS = ((DATASETS, "Datasets"), (EXPERIMENTS, "Experiments"), (COMPARE, "Compare"))
+ANNOTATE = "/annotate"  # the labelling queue: part of the section, at the short path it always had
+TABS = ((DATASETS, "Datasets"), (EXPERIMENTS, "Experiments"), (COMPARE, "Compare"), (ANNOTATE, "Annotate"))
 PREVIEW = 140  # characters of a text shown in a table cell before "more"
 
 
