@@ -8,7 +8,8 @@ drift stays untouched and never waits on a target, and all the job's state is in
    after the change. Events of one model within `same_change` of a change already run are the same
    change (a new version usually brings a new fingerprint too): one run, not two. The experiment's
    name is the key: a 409 from the service means it is already started.
-2. baseline: a target with no finished or running experiment on the set's current version gets a
+2. baseline: a target with no experiment at all on the set's current version (none that ran, runs
+   or failed: a failed change run must not be followed by a "baseline" of the new version) gets a
    run of the version served today, so the first change has something to be gated against.
 3. gate: each recorded run that has finished is gated once, against the last known good run (see
    `evals.regression_gate`); a failing gate, or a run that ended failed, is an incident.
@@ -123,8 +124,7 @@ class RegressionJob:
         if not version:
             return False
         target = found.targets[model]
-        return not any(e["dataset_version"] == version and e["status"] in ("running", "done")
-                       and same_target(e["target"], target, model)
+        return not any(e["dataset_version"] == version and same_target(e["target"], target, model)
                        for e in ExperimentStore(ctx.metadata).list_experiments(found.project, found.dataset))
 
     def _baseline_name(self, ctx: DetectorContext, found: RegressionSet, model: str) -> str:
