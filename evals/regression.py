@@ -3,8 +3,8 @@
 A scheduled job of its own (after drift in a full pass) rather than a hook in the drift detector:
 drift stays untouched and never waits on a target, and all the job's state is in the metadata DB
 (`regression_runs`, keyed by experiment name), so it survives restarts. Each pass:
-1. start: each `model_change` event (detected since the set was saved) of a requested model that
-   has a target starts the set's current version against that target, as an experiment named
+1. start: each `model_change` event (detected since the set was created; editing it keeps that)
+   of a requested model that has a target starts the set's current version against that target, as an experiment named
    after the change. Events of one model within `same_change` of a change already run are the same
    change (a new version usually brings a new fingerprint too): one run, not two. The experiment's
    name is the key: a 409 from the service means it is already started.
@@ -87,7 +87,7 @@ class RegressionJob:
     def _changes(self, ctx: DetectorContext, found: RegressionSet, recorded: list[dict[str, Any]]) -> list[
             dict[str, Any]]:
         """New model changes of targeted models, oldest first, one per change."""
-        since = max(found.updated_at, ctx.now - self.timing.lookback)
+        since = max(found.created_at, ctx.now - self.timing.lookback)
         events = sorted((_parsed(e) for e in drift_events(ctx.store, found.project, since, ctx.now,
                                                           kind=MODEL_CHANGE) if e["model"] in found.targets),
                         key=lambda e: (e["changed_at"], e["column"] != "response_model", e["id"]))

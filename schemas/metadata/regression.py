@@ -29,7 +29,7 @@ class RegressionSet:
     targets: dict[str, dict[str, Any]]
     min_pass_rate: float | None
     channels: list[int] | None
-    updated_at: datetime
+    created_at: datetime  # model changes detected before the set existed are not run
 
     def to_json(self) -> dict[str, Any]:
         return {"regression_dataset": self.dataset, "regression_targets": self.targets,
@@ -133,7 +133,7 @@ class RegressionStore:
 
 def _set(row: RegressionSetRow, project: str) -> RegressionSet:
     return RegressionSet(project, row.dataset, json.loads(row.targets or "{}"), row.min_pass_rate,
-                         None if row.channels is None else json.loads(row.channels), row.updated_at)
+                         None if row.channels is None else json.loads(row.channels), row.created_at)
 
 
 def _run(row: RegressionRunRow) -> dict[str, Any]:

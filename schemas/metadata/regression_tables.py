@@ -21,6 +21,7 @@ class RegressionSetRow(Base):
     targets: Mapped[str] = mapped_column(Text, default="{}")  # JSON {requested model: target fields}
     min_pass_rate: Mapped[float | None] = mapped_column(default=None)
     channels: Mapped[str | None] = mapped_column(Text, default=None)  # JSON [channel id]; None: every channel
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)  # changes before it are not run
     updated_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 
