@@ -21,7 +21,7 @@ from dashboard.api_compare import create_compare_blueprint
 from dashboard.api_datasets import create_datasets_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
 from dashboard.api_experiments import create_experiments_blueprint
-from dashboard.api_quality import create_quality_blueprint
+from dashboard.api_quality import create_quality_blueprint, project_json
 from dashboard.auth import install_login
 from dashboard.cost_comparison import cost_comparison
 from dashboard.message_merge import merge_carried
@@ -48,6 +48,7 @@ from schemas.clickhouse.evaluations import trace_evaluations
 from schemas.clickhouse.store import Store
 from schemas.health import add_health_routes
 from schemas.hosts import HostPolicy
+from schemas.metadata.regression import RegressionStore
 from schemas.metadata.runs import StateStore
 from schemas.metadata.store import Metadata
 from schemas.metadata.users import UserStore
@@ -68,9 +69,8 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
     @api.get("/projects")
     @takes()
     def projects() -> Any:
-        return jsonify({"projects": [{"name": p.name, "created_at": p.created_at.isoformat(),
-                                      "eval_sample_rate": p.eval_sample_rate, "retention_days": p.retention_days,
-                                      "cost_preference": p.cost_preference} for p in metadata.list_projects()]})
+        sets = {found.project: found for found in RegressionStore(metadata).list_sets()}
+        return jsonify({"projects": [project_json(p, sets.get(p.name)) for p in metadata.list_projects()]})
 
     @api.get("/traces")
     @takes(PROJECT, WINDOW, FILTERS, TRACE_PARAMS)
@@ -234,7 +234,8 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     install_login(app, UserStore(metadata), login.secret_key, login.required, login.hosts, login.throttle)
     app.register_blueprint(create_api_blueprint(store, metadata))
     app.register_blueprint(create_detectors_blueprint(store, metadata, runner))
-    app.register_blueprint(create_quality_blueprint(store, metadata))
+    limits = (lambda: experiments.limits) if experiments is not None else None
+    app.register_blueprint(create_quality_blueprint(store, metadata, limits))
     app.register_blueprint(create_datasets_blueprint(store, metadata))
     app.register_blueprint(create_compare_blueprint(metadata))  # before /experiments/<name> could take it
     app.register_blueprint(create_experiments_blueprint(metadata, experiments))

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import math
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -23,10 +24,17 @@ from dashboard.params import (
     time_range,
 )
 from detectors.scoring.interval import rate_with_interval
+from evals.experiment_request import Limits, RequestError
+from evals.regression_settings import FIELDS as REGRESSION_FIELDS
+from evals.regression_settings import RegressionSettings, parse_settings
+from evals.regression_settings import given as regression_given
 from schemas.clickhouse.evaluations import evaluation_key, flagged_spans, insert_evaluations, span_facts
 from schemas.clickhouse.quality import QUALITY_GROUPS, SOURCE_APP, drift_events, hallucination_counts
 from schemas.clickhouse.store import Store
-from schemas.metadata.models import COST_PREFERENCES
+from schemas.metadata.alert_store import channel_ids
+from schemas.metadata.datasets import DatasetStore
+from schemas.metadata.models import COST_PREFERENCES, Project
+from schemas.metadata.regression import RegressionSet, RegressionStore
 from schemas.metadata.store import Metadata
 from schemas.times import iso_utc
 
@@ -35,8 +43,13 @@ SCORE_SOURCES = ("app", "feedback")
 _HEX = set("0123456789abcdef")
 
 
-def create_quality_blueprint(store: Store, metadata: Metadata) -> Blueprint:
+def create_quality_blueprint(store: Store, metadata: Metadata,
+                             limits: Callable[[], Limits] | None = None) -> Blueprint:
+    """`limits`: what an experiment (so a regression target) may ask for, from the experiment service
+    (without one no key variable is allowed)."""
+    limits = limits or (lambda: Limits(max_concurrency=32))
     api = Blueprint("quality_api", __name__, url_prefix="/api/v1")
+    regression = RegressionStore(metadata)
 
     @api.get("/quality/hallucination")
     @takes(PROJECT, WINDOW, FILTERS, ("group_by",))
@@ -66,6 +79,14 @@ def create_quality_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         insert_evaluations(store, [row])
         return jsonify({"id": row["evaluation_id"], "trace_id": row["trace_id"], "span_id": row["span_id"]}), 201
 
+    @api.get("/projects/<name>")
+    @takes()
+    def get_project(name: str) -> Any:
+        project = metadata.get_project(name)
+        if project is None:
+            raise ApiError(404, f"project {name!r} does not exist")
+        return jsonify(project_json(project, regression.get_set(name)))
+
     @api.put("/projects/<name>")
     @takes()
     def update_project(name: str) -> Any:
@@ -75,11 +96,13 @@ def create_quality_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         unknown = sorted(set(body) - set(PROJECT_FIELDS))
         if unknown:
             raise ApiError(400, f"unknown field {unknown[0]!r}; accepted: {', '.join(PROJECT_FIELDS)}")
+        settings = checked_regression(metadata, name, body, limits())  # before anything is stored
         project = metadata.update_project(name, eval_sample_rate=_rate_arg(body.get("eval_sample_rate")),
                                           retention_days=_days_arg(body.get("retention_days")),
                                           cost_preference=_preference_arg(body.get("cost_preference")))
-        return jsonify({"name": project.name, "eval_sample_rate": project.eval_sample_rate,
-                        "retention_days": project.retention_days, "cost_preference": project.cost_preference})
+        if settings is not None:
+            regression.save_set(name, settings.dataset, settings.targets, settings.min_pass_rate, settings.channels)
+        return jsonify(project_json(project, regression.get_set(name)))
 
     @api.get("/drift")
     @takes(PROJECT, WINDOW, ("model", "provider", "kind"))  # an event is of a model: no service, user, tag…
@@ -93,7 +116,39 @@ def create_quality_blueprint(store: Store, metadata: Metadata) -> Blueprint:
     return api
 
 
-PROJECT_FIELDS = ("eval_sample_rate", "retention_days", "cost_preference")  # what PUT /projects/<name> sets
+# What PUT /projects/<name> sets; the regression set's fields are evals.regression_settings'.
+PROJECT_FIELDS = ("eval_sample_rate", "retention_days", "cost_preference", *REGRESSION_FIELDS)
+
+
+def project_json(project: Project, regression: RegressionSet | None) -> dict[str, Any]:
+    """A project's settings as GET /projects and PUT /projects/<name> answer them."""
+    empty = {"regression_dataset": None, "regression_targets": {}, "regression_min_pass_rate": None,
+             "regression_channels": None}
+    return {"name": project.name, "created_at": project.created_at.isoformat(),
+            "eval_sample_rate": project.eval_sample_rate, "retention_days": project.retention_days,
+            "cost_preference": project.cost_preference, **(regression.to_json() if regression else empty)}
+
+
+def checked_regression(metadata: Metadata, project: str, body: dict[str, Any],
+                       limits: Limits) -> RegressionSettings | None:
+    """The regression set this request leaves, checked (fields, dataset, channels); None when the
+    request does not touch it."""
+    if not regression_given(body):
+        return None
+    stored = RegressionStore(metadata).get_set(project)
+    current = stored and RegressionSettings(stored.dataset, stored.targets, stored.min_pass_rate, stored.channels)
+    try:
+        settings = parse_settings(body, current, limits)
+    except RequestError as exc:
+        raise ApiError(400, str(exc)) from None
+    if settings.dataset is not None and settings.dataset not in {
+            d["name"] for d in DatasetStore(metadata).list_datasets(project)}:
+        raise ApiError(400, f"regression_dataset: no dataset {settings.dataset!r} in project {project!r}; "
+                            "create it first (POST /api/v1/datasets)")
+    unknown = sorted(set(settings.channels or ()) - channel_ids(metadata, project))
+    if unknown:
+        raise ApiError(400, f"regression_channels: no channel {unknown[0]} in project {project!r}")
+    return settings
 
 
 def _rate_json(key: str, rate: Any) -> dict[str, Any]:

@@ -36,6 +36,8 @@ from detectors.retention import RetentionDetector
 from detectors.runner import DetectorRunner
 from detectors.scheduler import DetectorScheduler
 from detectors.scoring.judge import JudgeConfig
+from evals.regression import RegressionJob
+from evals.regression_gate import RegressionGate
 from evals.service import ExperimentService, ServiceSettings, TargetKeys
 from llmpulse import memory
 from llmpulse.config import Settings, is_target_key_name, read_target_key
@@ -64,14 +66,19 @@ def judge_config(s: Settings) -> JudgeConfig | None:
     return JudgeConfig(s.judge_url, s.judge_model, s.judge_api_key) if s.judge_url else None
 
 
-def build_detectors(settings: Settings, alerts: AlertStore, dispatcher: Dispatcher) -> list[Detector]:
-    """The detectors llmpulse runs, in the order a full pass runs them (fresh metrics before alerts)."""
+def build_detectors(settings: Settings, alerts: AlertStore, dispatcher: Dispatcher,
+                    experiments: ExperimentService | None = None) -> list[Detector]:
+    """The detectors llmpulse runs, in the order a full pass runs them (fresh metrics before alerts;
+    the regression job right after drift, so a change found starts its run in the same pass)."""
     alert_settings = AlertSettings(settings.resolved_public_url, timedelta(seconds=settings.renotify_seconds))
     judge = judge_config(settings)
+    gate = RegressionGate(alerts, dispatcher, settings.resolved_public_url)
+    regression = [RegressionJob(settings.regression_interval, experiments, gate)] if experiments else []
     return [
         MetricsDetector(settings.metrics_interval),
         HallucinationDetector(settings.hallucination_interval, judge),
         DriftDetector(settings.drift_interval),
+        *regression,
         AlertsDetector(settings.alerts_interval, alerts, dispatcher, alert_settings),
         RetentionDetector(settings.retention_interval),
     ]
@@ -208,7 +215,7 @@ class Llmpulse:
 
     @cached_property
     def detector_runner(self) -> DetectorRunner:
-        return DetectorRunner(build_detectors(self.settings, self.alert_store, self.dispatcher),
+        return DetectorRunner(build_detectors(self.settings, self.alert_store, self.dispatcher, self.experiments),
                               self.store.background(), self.metadata, after_idle=self.release_detector_memory,
                               idle_delay=DETECTOR_IDLE_SECONDS)
 

@@ -134,6 +134,9 @@ SPECS: tuple[Spec, ...] = (
          "Seconds between runs of the hallucination sampler and scorers."),
     Spec("drift_interval", "LLMPULSE_DRIFT_INTERVAL", _parse_positive_float, 900.0,
          "Seconds between runs of the drift detector."),
+    Spec("regression_interval", "LLMPULSE_REGRESSION_INTERVAL", _parse_positive_float, 60.0,
+         "Seconds between runs of the regression job, which starts a project's regression set on each "
+         "model change drift found and gates the runs that finished."),
     Spec("alerts_interval", "LLMPULSE_ALERTS_INTERVAL", _parse_positive_float, 60.0,
          "Seconds between evaluations of alert rules and budgets."),
     Spec("retention_interval", "LLMPULSE_RETENTION_INTERVAL", _parse_positive_float, 3600.0,
@@ -206,6 +209,7 @@ class Settings:
     metrics_interval: float = 60.0
     hallucination_interval: float = 300.0
     drift_interval: float = 900.0
+    regression_interval: float = 60.0
     alerts_interval: float = 60.0
     retention_interval: float = 3600.0
     lease_seconds: float = 30.0

@@ -75,8 +75,7 @@ class AlertStore:
         return [f"{kind} {s.id}" for kind, s in specs if channel_id in (s.spec.get("channels") or ())]
 
     def channel_ids(self, project: str) -> set[int]:
-        with self.metadata.session() as db:
-            return set(db.scalars(select(ChannelRow.id).where(ChannelRow.project_id == self._project_id(project))))
+        return channel_ids(self.metadata, project)
 
     # --- rules and budgets ---------------------------------------------------------------------
 
@@ -209,6 +208,13 @@ class AlertStore:
             result = db.execute(delete(model).where(model.id == row_id, model.project_id == self._project_id(project)))
             db.commit()
             return result.rowcount == 1
+
+
+def channel_ids(metadata: Metadata, project: str) -> set[int]:
+    """The ids of a project's channels (no secrets needed: what settings that name channels check)."""
+    with metadata.session() as db:
+        return set(db.scalars(select(ChannelRow.id).where(
+            ChannelRow.project_id == metadata.require_project(project).id)))
 
 
 def _stored(row: Any, project: str) -> StoredSpec:

@@ -21,6 +21,7 @@ from schemas.metadata import (  # noqa: F401 (register their tables for create_a
     detector_tables,
     experiment_tables,
     login_failures,
+    regression_tables,
     sessions,
     tokens,
 )
