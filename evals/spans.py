@@ -32,7 +32,7 @@ from evals.target import ChatReply, Target
 from schemas import experiment_fields as xf
 
 SERVICE_NAME = "llmpulse-experiments"
-ENVIRONMENT = "experiment"
+ENVIRONMENT = xf.EXPERIMENT_ENVIRONMENT
 SCOPE_NAME = "llmpulse.evals"
 # Hosts whose provider the model id would not imply (a Llama model on Groq is Groq's price).
 # Elsewhere no provider is sent and normalization infers it from the model id, so gpt-4o-mini

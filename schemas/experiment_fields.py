@@ -8,6 +8,9 @@ those are read too, so an app instrumented for Langfuse experiments needs no cha
 
 from __future__ import annotations
 
+# The deployment environment of the in-service runner's calls: production views can filter them
+# out, and the drift detector does not read them as the model production is served.
+EXPERIMENT_ENVIRONMENT = "experiment"
 EXPERIMENT_NAME = "llmpulse.experiment.name"
 DATASET_NAME = "llmpulse.dataset.name"
 DATASET_VERSION = "llmpulse.dataset.version"

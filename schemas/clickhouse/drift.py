@@ -12,6 +12,7 @@ from typing import Any
 from schemas.clickhouse.columns import column_lists
 from schemas.clickhouse.quality import DRIFT_TABLE, EVALUATIONS_TABLE, MODEL_SOURCES
 from schemas.clickhouse.store import Store
+from schemas.experiment_fields import EXPERIMENT_ENVIRONMENT
 
 DRIFT_COLUMNS = (
     "project_id", "event_id", "kind", "request_model", "provider", "from_value", "to_value", "changed_at",
@@ -41,6 +42,8 @@ def served_versions(store: Store, project: str, start: datetime, end: datetime,
     model and first sighting. One scan for every column (over 10M calls each scan took 1-2 s).
 
     No FINAL: a redelivered span changes no first or last sighting, only inflates `calls` a little.
+    The in-service runner's calls are left out: a regression run against another endpoint may be
+    served another version, which is no change of what production gets.
     """
     names = ", ".join(f"'{name}'" for name in VERSION_COLUMNS)
     columns = ", ".join(VERSION_COLUMNS.values())
@@ -52,7 +55,7 @@ def served_versions(store: Store, project: str, start: datetime, end: datetime,
             min(start_time) AS first, max(start_time) AS last, count() AS n
         FROM {{db}}.spans
         WHERE project_id = {{project:String}} AND span_type = 'llm' AND request_model != ''
-            AND status_code != 'error'
+            AND status_code != 'error' AND environment != {{experiments:String}}
             AND start_time >= {{start:DateTime64(6, 'UTC')}} AND start_time < {{end:DateTime64(6, 'UTC')}}
         GROUP BY request_model, {columns}
     )
@@ -60,7 +63,8 @@ def served_versions(store: Store, project: str, start: datetime, end: datetime,
     WHERE value != ''
     GROUP BY column, request_model, value HAVING calls >= {{min_calls:UInt32}}
     ORDER BY column, request_model, first_seen"""
-    params = {"project": project, "start": start, "end": end, "min_calls": min_calls}
+    params = {"project": project, "start": start, "end": end, "min_calls": min_calls,
+              "experiments": EXPERIMENT_ENVIRONMENT}
     found: dict[str, list[ServedVersion]] = {name: [] for name in VERSION_COLUMNS}
     for row in store.query_dicts(sql, params, "drift_versions"):
         found[row.pop("column")].append(ServedVersion(**row))

@@ -105,3 +105,19 @@ def test_an_event_is_listed_for_every_window_its_change_to_detection_span_meets(
 
     assert listed(day, day.replace(day=11)) == {"inside", "detected-later", "began-before"}
     assert listed(day.replace(hour=4), day.replace(hour=5)) == set()
+
+
+def test_the_runners_calls_served_another_version_are_no_model_change(running: Running) -> None:
+    """A regression run against another endpoint may be answered by another version; that is not
+    what production is served, so the in-service runner's calls (environment `experiment`) are
+    not read as a change."""
+    start = time.time_ns() - 3 * DAY_NS
+    production = [Call(20_000 + i, start_ns=start + int(i * 3 * DAY_NS / 900), model="gpt-4o",
+                       response_model="gpt-4o-2024-08-06", fingerprint="fp_stable") for i in range(900)]
+    late = start + 2 * DAY_NS
+    runner = [Call(30_000 + i, start_ns=late + i * 10**9, model="gpt-4o", response_model="gpt-4o-2025-05-01",
+                   fingerprint="fp_other", extra={"deployment.environment.name": "experiment"}) for i in range(300)]
+    calls = production + runner
+    running.send(*(export_calls(*calls[batch:batch + 300]) for batch in range(0, len(calls), 300)))
+    run_detector(running, "drift")
+    assert [e for e in api(running, "GET", "/drift").json() if e["kind"] == "model_change"] == []
