@@ -19,7 +19,7 @@ from flask import Blueprint, jsonify, request
 from dashboard.params import FILTERS, PROJECT, WINDOW, ApiError, filter_args, project_arg, takes, time_range
 from detectors.worker import Failed, Worker, WorkerError
 from evals.cohort_summary import Cohort, cohort_json, empty_note, read_cohort
-from schemas.clickhouse.cohorts import COUNTING, Cohorts, cohort_calls, cohort_feedback, cohort_verdicts
+from schemas.clickhouse.cohorts import COUNTING, Cohorts, cohort_calls, cohort_scores
 from schemas.clickhouse.store import Store
 from schemas.metadata.store import Metadata
 
@@ -69,11 +69,10 @@ def cohort_args() -> tuple[str, str, str]:
 
 
 def read_cohorts(store: Store, cohorts: Cohorts) -> tuple[Cohort, Cohort]:
-    calls, verdicts, feedback = cohort_calls(store, cohorts), cohort_verdicts(store, cohorts), \
-        cohort_feedback(store, cohorts)
+    calls, scores = cohort_calls(store, cohorts), cohort_scores(store, cohorts)
 
     def cohort(side: str, value: str) -> Cohort:
-        return read_cohort(value, calls.get(side), verdicts.get(side), feedback.get(side))
+        return read_cohort(value, calls.get(side), scores.get(side))
     return cohort("a", cohorts.a), cohort("b", cohorts.b)
 
 

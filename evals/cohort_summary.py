@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from schemas.clickhouse.cohorts import VERDICTS
+
 EMPTY_SAMPLES = {"latency_ms": [], "ttft_ms": [], "output_tokens": [], "cost_per_request": []}
 
 
@@ -67,12 +69,15 @@ class Cohort:
         return self.flagged / self.scored if self.scored else None
 
 
-def read_cohort(value: str, calls: dict[str, Any] | None, verdicts: dict[str, int] | None,
-                feedback: dict[str, dict[str, Any]] | None) -> Cohort:
-    """A cohort from the rows `schemas.clickhouse.cohorts` read (None: no row, no calls)."""
+def read_cohort(value: str, calls: dict[str, Any] | None, scored: dict[str, dict[str, Any]] | None) -> Cohort:
+    """A cohort from the rows `schemas.clickhouse.cohorts` read (None: no row, no calls). Under
+    VERDICTS `scored` holds the hallucination verdicts: how many, and the share flagged."""
+    scored = dict(scored or {})
+    verdicts = scored.pop(VERDICTS, None)
     scores = {name: Feedback(int(row["count"]), float(row["mean"]), [float(v) for v in row["sample"]])
-              for name, row in (feedback or {}).items()}
-    counts = {"scored": int(verdicts["scored"]), "flagged": int(verdicts["flagged"])} if verdicts else {}
+              for name, row in scored.items()}
+    counts = ({"scored": int(verdicts["count"]), "flagged": round(verdicts["mean"] * verdicts["count"])}
+              if verdicts else {})
     if not calls:
         return Cohort(value, feedback=scores, **counts)
     return Cohort(

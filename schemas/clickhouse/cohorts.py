@@ -123,26 +123,26 @@ def _scored_spans(cohorts: Cohorts) -> str:
             "GROUP BY s.trace_id, s.span_id HAVING cohort != ''")
 
 
-def cohort_verdicts(store: Store, cohorts: Cohorts) -> dict[str, dict[str, int]]:
-    """Per cohort: scored calls and those judged hallucinated (one verdict a call, `quality`)."""
-    sql = (f"SELECT l.cohort AS cohort, count() AS scored, countIf(v.hallucinated) AS flagged "
-           f"FROM ({span_verdicts_sql()}) AS v INNER JOIN ({_scored_spans(cohorts)}) AS l "
-           "ON v.trace_id = l.trace_id AND v.span_id = l.span_id GROUP BY cohort")
-    return {row.pop("cohort"): row for row in store.query_dicts(sql, cohorts.params(), "cohort_verdicts")}
+VERDICTS = ""  # the name under which `cohort_scores` answers the hallucination verdicts
 
 
-def cohort_feedback(store: Store, cohorts: Cohorts) -> dict[str, dict[str, dict[str, Any]]]:
-    """Per cohort and score name: numeric scores that apps and people gave (user feedback, app
-    scores, labels with a value): how many, their mean, and a sample for the rank test."""
-    sql = (f"SELECT l.cohort AS cohort, e.name AS name, count() AS count, avg(e.score) AS mean, "
-           f"groupArraySample({SAMPLE_SIZE}, {SAMPLE_SEED})(assumeNotNull(e.score)) AS sample "
-           f"FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL INNER JOIN ({_scored_spans(cohorts)}) AS l "
-           "ON e.trace_id = l.trace_id AND e.span_id = l.span_id "
-           "WHERE e.project_id = {project:String} AND e.source IN {sources:Array(String)} AND e.score IS NOT NULL "
-           "AND e.span_time >= {start:DateTime64(6, 'UTC')} AND e.span_time < {end:DateTime64(6, 'UTC')} "
-           "GROUP BY cohort, name ORDER BY cohort, name")
+def cohort_scores(store: Store, cohorts: Cohorts) -> dict[str, dict[str, dict[str, Any]]]:
+    """Per cohort and score name: the numeric scores apps and people gave (user feedback, app
+    scores): how many, their mean, and a sample for the rank test; under `VERDICTS`, the scored
+    calls (`count`) and the mean of their hallucination verdicts (one a call, `quality`). One
+    query, so the cohorts' evaluated calls are looked up among the window's spans once."""
+    feedback = (f"SELECT e.trace_id AS trace_id, e.span_id AS span_id, e.name AS name, assumeNotNull(e.score) AS score "
+                f"FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL "
+                "WHERE e.project_id = {project:String} AND e.source IN {sources:Array(String)} AND e.score IS NOT NULL "
+                "AND e.span_time >= {start:DateTime64(6, 'UTC')} AND e.span_time < {end:DateTime64(6, 'UTC')}")
+    verdicts = (f"SELECT v.trace_id AS trace_id, v.span_id AS span_id, '{VERDICTS}' AS name, "
+                f"toFloat64(v.hallucinated) AS score FROM ({span_verdicts_sql()}) AS v")
+    sql = (f"SELECT l.cohort AS cohort, x.name AS name, count() AS count, avg(x.score) AS mean, "
+           f"groupArraySample({SAMPLE_SIZE}, {SAMPLE_SEED})(x.score) AS sample "
+           f"FROM ({verdicts} UNION ALL {feedback}) AS x INNER JOIN ({_scored_spans(cohorts)}) AS l "
+           "ON x.trace_id = l.trace_id AND x.span_id = l.span_id GROUP BY cohort, name ORDER BY cohort, name")
     params = {**cohorts.params(), "sources": list(_SOURCES_OF_FEEDBACK)}
     found: dict[str, dict[str, dict[str, Any]]] = {}
-    for row in store.query_dicts(sql, params, "cohort_feedback"):
+    for row in store.query_dicts(sql, params, "cohort_scores"):
         found.setdefault(row.pop("cohort"), {})[row.pop("name")] = row
     return found
