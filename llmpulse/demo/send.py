@@ -53,7 +53,7 @@ class DemoSummary:
 
     traces: int
     spans: int
-    llm_calls: int  # LLM and embedding calls, failed attempts and app cache hits included
+    llm_calls: int  # the app's LLM and embedding calls, failed attempts and app cache hits included, shadow calls not
     errors: int  # failed LLM call attempts (each followed by a successful retry)
     cache_hits: int  # application-level response cache hits
     retrievals: int
@@ -66,7 +66,7 @@ class DemoSummary:
     drifting_model: str
     spans_failed: int  # spans the endpoint did not accept
     rag_answers: tuple[RecordedAnswer, ...] = ()  # support-bot's RAG answers, for the golden set and labels
-    shadow_calls: int = 0  # the candidate model's calls in shadow (part of llm_calls), unpaired ones included
+    shadow_calls: int = 0  # the candidate model's calls in shadow, unpaired ones included: spend, not requests
     unpaired_shadows: int = 0  # shadow calls whose primary call was never sent
     prompt_versions: tuple[tuple[str, int], ...] = ()  # RAG answer calls per prompt version, attempts included
 
@@ -276,7 +276,7 @@ def summarize(plans: list[TracePlan], start_ns: int, end_ns: int, spans_failed: 
     return DemoSummary(
         traces=len(plans),
         spans=sum(len(plan.spans) for plan in plans),
-        llm_calls=_count(plans, lambda s: s.role in CALL_ROLES),
+        llm_calls=_count(plans, lambda s: s.role in CALL_ROLES and not _is_shadow(s)),
         errors=_count(plans, lambda s: s.failure is not None),
         cache_hits=_count(plans, lambda s: s.attributes.get("llmpulse.cache_hit") is True),
         retrievals=_count(plans, lambda s: s.role == RETRIEVAL),
