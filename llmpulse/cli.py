@@ -302,6 +302,9 @@ def demo(endpoint: str, trace_count: int, key: str | None, seed: int, evaluation
         summary = run_demo(endpoint, traces=trace_count, seed=seed, api_key=key,
                            progress=lambda done, total: bar.update(done - bar.pos))
     click.echo(summary.describe())
+    from llmpulse.demo.rollout import pages
+
+    click.echo("\n".join(f"  look at {url.rstrip('/')}{path}" for path in pages()))
     click.echo(f"llm_calls={summary.llm_calls}, shadow_calls={summary.shadow_calls}, spans={summary.spans}, "
                f"errors={summary.errors}")
     if evaluations:

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 from dataclasses import dataclass, replace
+from urllib.parse import urlencode
 
 from llmpulse.demo.calls import CallRequest, TraceBuilder, TraceContext, shadow_call
 from llmpulse.demo.content import SUPPORT_SYSTEM_PROMPT, Article
@@ -81,6 +82,11 @@ CANDIDATE_ANSWERS: tuple[tuple[str, str], ...] = (
      "Before you go, would you like me to summarize our conversation and email it to you?"),
 )
 _SAME, _REPHRASED = 0.5, 0.8  # cumulative shares: the same answer, said differently, else divergent
+
+
+def pages() -> list[str]:
+    """Where the A/B test and the shadow calls show, under the UI's URL."""
+    return [f"/evaluations/ab?{urlencode({'attribute': PROMPT_VERSION, 'a': 'v1', 'b': 'v2'})}", "/evaluations/shadow"]
 
 
 def pick_prompt_version(context: TraceContext) -> PromptVersion:
