@@ -20,8 +20,9 @@ from schemas.clickhouse.store import Store
 
 # Scorers whose score is an answer's groundedness, the judge's preferred over the offline one.
 GROUNDEDNESS_SCORERS = ("llm_judge", "groundedness")
-# The scorer of a judge's verdict on a pair, filed on the shadow span: label primary|candidate|tie.
-PREFERENCE_SCORER = "shadow_preference"
+# The name of a verdict on a pair (a judge's, a person's, the app's through POST /api/v1/scores),
+# filed on the shadow span: label primary|candidate|tie.
+PREFERENCE_NAME = "shadow_preference"
 PREFERENCE_LABELS = ("primary", "candidate", "tie")
 
 _WINDOW = "s.start_time >= {start:DateTime64(6, 'UTC')} AND s.start_time < {end:DateTime64(6, 'UTC')}"
@@ -59,11 +60,11 @@ def _scores_sql() -> str:
     return (f"SELECT e.trace_id AS trace_id, e.span_id AS span_id, "
             f"argMaxIf(e.score, e.scorer = '{GROUNDEDNESS_SCORERS[0]}', e.scorer IN {GROUNDEDNESS_SCORERS} "
             "AND e.score IS NOT NULL) AS grounded, "
-            f"argMaxIf(e.label, e.created_at, e.scorer = '{PREFERENCE_SCORER}') AS preference "
+            f"argMaxIf(e.label, e.created_at, e.name = '{PREFERENCE_NAME}') AS preference "
             f"FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL WHERE e.project_id = {{project:String}} "
             f"AND e.span_time >= {{start:DateTime64(6, 'UTC')}} - {TWIN_MARGIN} "
             f"AND e.span_time < {{end:DateTime64(6, 'UTC')}} + {TWIN_MARGIN} "
-            f"AND e.scorer IN {(*GROUNDEDNESS_SCORERS, PREFERENCE_SCORER)} GROUP BY e.trace_id, e.span_id")
+            f"AND (e.scorer IN {GROUNDEDNESS_SCORERS} OR e.name = '{PREFERENCE_NAME}') GROUP BY e.trace_id, e.span_id")
 
 
 _DELTA_COST = "toFloat64(x.candidate_cost) - toFloat64(x.primary_cost)"

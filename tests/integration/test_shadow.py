@@ -119,6 +119,10 @@ def test_shadow_report_pairs_calls_and_lists_the_unpaired(running: Running, shad
     assert divergent[0]["candidate_answer"].startswith("Berlin") and divergent[0]["primary_answer"].startswith("Paris")
     assert pair["agreement"] == pytest.approx((2 + divergent[0]["agreement"]) / 3, abs=1e-4)
     assert pair["judge_preference"] is None and pair["groundedness"]["primary"] is None
+    verdict = {"trace_id": sent[0][0], "span_id": sent[0][2], "name": "shadow_preference", "label": "candidate"}
+    assert api(running, "POST", "/scores", verdict).status_code == 201
+    judged = api(running, "GET", "/shadow", **window).json()["pairs"][0]["judge_preference"]
+    assert judged == {"primary": 0, "candidate": 1, "tie": 0, "judged": 1, "candidate_share": 1.0}
     assert report["unpaired"] == [{"trace_id": sent[3][0], "span_id": sent[3][2], "shadow_of": "00000000000000ab",
                                    "candidate_model": CANDIDATE}]
     none = api(running, "GET", "/shadow", service="another", **window).json()
