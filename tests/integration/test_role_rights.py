@@ -54,7 +54,7 @@ ROUTES = {
     ("POST", "/api/v1/annotations"): "viewer",
 }
 # Reads that are not plain lists of the project (they take names or compute): who may read them.
-READS = {("GET", "/api/v1/experiments/compare"): "viewer"}
+READS = {("GET", "/api/v1/experiments/compare"): "viewer", ("GET", "/api/v1/shadow"): "viewer"}
 BODIES = {"/api/v1/detectors/run": {"detectors": ["no-such-detector"]}}  # nothing runs, for any role
 # Inputs of Dash callbacks that change state → who may; every other input only navigates or fills a form.
 DASH_ACTIONS = {
