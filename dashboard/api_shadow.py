@@ -5,7 +5,8 @@ word-set similarity, no SciPy, so the UI process stays light)."""
 
 from __future__ import annotations
 
-from datetime import timedelta
+from collections.abc import Mapping
+from datetime import datetime, timedelta
 from typing import Any
 
 from flask import Blueprint, jsonify
@@ -30,11 +31,17 @@ def create_shadow_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         filters = filter_args()  # of the shadow (candidate) span
         sample = int_arg("sample", 200, 1, 2000)  # pairs per model pair whose answers are compared
         divergent, limit = int_arg("divergent", 10, 0, 100), int_arg("unpaired_limit", 100, 0, 1000)
-        totals = shadow.pair_totals(store, project, start, end, filters)
-        pairs = shadow.sampled_pairs(store, project, start, end, filters, sample) if totals else []
-        unpaired_total, unpaired = shadow.unpaired(store, project, start, end, filters, limit)
-        report = build_report(totals, pairs, unpaired, unpaired_total, divergent)
+        report = read_report(store, project, start, end, filters, sample=sample, divergent=divergent, limit=limit)
         return jsonify({"project": project, "from": start.isoformat(), "to": end.isoformat(),
                         "filters": filters, **report})
 
     return api
+
+
+def read_report(store: Store, project: str, start: datetime, end: datetime, filters: Mapping[str, str], *,
+                sample: int = 200, divergent: int = 10, limit: int = 100) -> dict[str, Any]:
+    """The report the API answers; the Shadow page calls it too, so both show the same figures."""
+    totals = shadow.pair_totals(store, project, start, end, filters)
+    pairs = shadow.sampled_pairs(store, project, start, end, filters, sample) if totals else []
+    unpaired_total, unpaired = shadow.unpaired(store, project, start, end, filters, limit)
+    return build_report(totals, pairs, unpaired, unpaired_total, divergent)

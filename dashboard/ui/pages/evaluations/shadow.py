@@ -4,8 +4,8 @@ page's time range: how many pairs, what the candidate would change in cost and l
 it says the same, how grounded each is, the judge's preference; then the pairs that differ most,
 both answers side by side, and the shadow calls whose primary never arrived.
 
-The report is the API's (GET /api/v1/shadow); its statistics run in a worker process, as the
-Compare page's do, so the UI process never maps SciPy.
+The report is the API's (GET /api/v1/shadow, `dashboard.api_shadow.read_report`), read the same
+way: ClickHouse aggregates and a word-set agreement, no SciPy, so it runs in the UI process.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Any
 
 from dash import Dash, html
 
+from dashboard.api_shadow import read_report
 from dashboard.params import ApiError
 from dashboard.ui.context import UiContext
 from dashboard.ui.pages.evaluations import common, shadow_view
@@ -42,5 +43,5 @@ def _report(ctx: UiContext, query: PageQuery) -> Any:
 
 
 def shadow_report(ctx: UiContext, query: PageQuery) -> dict[str, Any]:
-    """The API's report for the page's project and range (GET /api/v1/shadow), computed the same way."""
-    raise ApiError(503, "the shadow report is not built into this version yet")
+    """The API's report for the page's project, range and filters."""
+    return read_report(ctx.store, query.project, query.start, query.end, query.filters)

@@ -28,7 +28,8 @@ def view(query: PageQuery, report: dict[str, Any]) -> Any:
                    "as the app's call, in the same trace, and set llmpulse.shadow_of on its span to the "
                    "primary call's span id (16 hex characters); keep its answer from the user."),
         ], "shadow-empty")
-    return html.Div([*(_pair(query, i, pair) for i, pair in enumerate(pairs)), _unpaired(query, unpaired)])
+    total = report.get("unpaired_total", len(unpaired))
+    return html.Div([*(_pair(query, i, pair) for i, pair in enumerate(pairs)), _unpaired(query, unpaired, total)])
 
 
 def _pair(query: PageQuery, index: int, pair: dict[str, Any]) -> Any:
@@ -40,16 +41,19 @@ def _pair(query: PageQuery, index: int, pair: dict[str, Any]) -> Any:
 
 
 def _tiles(index: int, pair: dict[str, Any]) -> Any:
+    cost, latency = pair.get("cost_delta") or {}, pair.get("latency_delta_ms") or {}
+    priced = cost.get("priced_pairs")
     return html.Div([
         common.tile("Pairs", fmt.count(pair.get("pairs")), f"shadow-pairs-{index}"),
-        common.tile("Cost, candidate vs primary", _signed(pair.get("cost_delta"), fmt.usd),
-                    f"shadow-cost-{index}", note="per pair, on average"),
-        common.tile("Latency, candidate vs primary", _signed(pair.get("latency_delta_ms"), fmt.ms),
-                    f"shadow-latency-{index}", note="per pair, on average"),
+        common.tile("Cost per pair, candidate vs primary", _signed(cost.get("mean"), fmt.usd),
+                    f"shadow-cost-{index}", note=f"{_signed(cost.get('total'), fmt.usd)} over "
+                                                 f"{fmt.count(priced)} priced pairs"),
+        common.tile("Latency, candidate vs primary", _signed(latency.get("median"), fmt.ms),
+                    f"shadow-latency-{index}", note=f"median; mean {_signed(latency.get('mean'), fmt.ms)}"),
         common.tile("Agreement", fmt.pct(pair.get("agreement")), f"shadow-agreement-{index}",
-                    note="similarity of the two answers"),
+                    note=f"word overlap of the answers, {fmt.count(pair.get('agreement_sample'))} pairs read"),
         common.tile("Groundedness", _groundedness(pair.get("groundedness")), f"shadow-grounded-{index}",
-                    note="primary · candidate"),
+                    note="primary · candidate" + _scored(pair.get("groundedness"))),
         common.tile("Judge prefers", _preference(pair.get("judge_preference")), f"shadow-judge-{index}"),
     ], className="evals-tiles")
 
@@ -60,21 +64,27 @@ def _signed(value: Any, shown: Any) -> str:
     return ("+" if value > 0 else "-" if value < 0 else "") + shown(abs(value))
 
 
-def _groundedness(value: Any) -> str:
-    if isinstance(value, dict):
-        return " · ".join(fmt.pct(value.get(side)) for side in SIDES)
-    return fmt.pct(value) if isinstance(value, int | float) else fmt.MISSING
+def _groundedness(value: Any) -> Any:
+    if not _scored_any(value):
+        return html.Span("not scored", className="muted")
+    return " · ".join(fmt.pct(value.get(side)) for side in SIDES)
+
+
+def _scored(value: Any) -> str:
+    if not _scored_any(value):
+        return ": the hallucination detector scores sampled answers that have a context"
+    return f" ({' · '.join(fmt.count(value.get(f'{side}_scored')) for side in SIDES)} scored)"
+
+
+def _scored_any(value: Any) -> bool:
+    return isinstance(value, dict) and any(value.get(f"{side}_scored") for side in SIDES)
 
 
 def _preference(value: Any) -> Any:
-    """The judge's verdicts, when a judge is configured: a share per side, or counts, or its word."""
+    """How often the judge preferred each side; a note when no pair was judged."""
     if not value:
-        return html.Span("no judge configured", className="muted")
-    if isinstance(value, dict):
-        parts = [f"{side} {fmt.pct(share) if isinstance(share, float) else share}" for side, share in value.items()
-                 if share is not None]
-        return " · ".join(parts) or fmt.MISSING
-    return str(value)
+        return html.Span("no pair judged", className="muted")
+    return f"candidate {fmt.pct(value.get('candidate_share'))} of {fmt.count(value.get('judged'))}"
 
 
 def _divergent(query: PageQuery, index: int, rows: list[dict[str, Any]]) -> Any:
@@ -100,16 +110,16 @@ def span_link(query: PageQuery, trace_id: str, span_id: str | None) -> str:
     return common.link(query, f"/traces/{trace_id}", span=span_id or "")
 
 
-def _unpaired(query: PageQuery, rows: list[dict[str, Any]]) -> Any:
-    title = html.H2(f"Shadow calls without their primary call: {len(rows)}")
+def _unpaired(query: PageQuery, rows: list[dict[str, Any]], total: int) -> Any:
+    title = html.H2(f"Shadow calls without their primary call: {total}")
     if not rows:
         return html.Div([title, html.P("Every shadow call found its primary.", className="muted")])
-    head = ("Time", "Candidate model", "Primary span id (never arrived)", "Call")
+    head = ("Candidate model", "Primary span id (never arrived)", "Call")
     body = [html.Tr([
-        html.Td(fmt.when(row.get("start_time"))), html.Td(row.get("candidate_model") or row.get("model") or ""),
-        html.Td(row.get("shadow_of") or fmt.MISSING, className="evals-code"),
+        html.Td(row.get("candidate_model") or ""), html.Td(row.get("shadow_of") or fmt.MISSING, className="evals-code"),
         html.Td(dcc.Link("shadow call", href=span_link(query, row["trace_id"], row.get("span_id")))),
     ]) for row in rows]
-    return html.Div([title, html.P("The app sent these, but not the call each names in llmpulse.shadow_of "
-                                   "(lost, or not yet arrived): they are listed, never dropped.", className="muted"),
+    shown = f" The first {len(rows)} are listed." if len(rows) < total else ""
+    return html.Div([title, html.P("The app sent these, but not the call each names in llmpulse.shadow_of (lost, or "
+                                   f"not arrived yet): they are listed, never dropped.{shown}", className="muted"),
                      table(head, body, "shadow-unpaired")])
