@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 from dashboard import params
 from dashboard.api_alerts import create_alerts_blueprint
 from dashboard.api_annotations import create_annotations_blueprint
+from dashboard.api_cohorts import create_cohorts_blueprint
 from dashboard.api_compare import create_compare_blueprint
 from dashboard.api_datasets import create_datasets_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
@@ -242,6 +243,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     app.register_blueprint(create_quality_blueprint(store, metadata))
     app.register_blueprint(create_datasets_blueprint(store, metadata))
     app.register_blueprint(create_shadow_blueprint(store, metadata))
+    app.register_blueprint(create_cohorts_blueprint(store, metadata))
     app.register_blueprint(create_compare_blueprint(metadata))  # before /experiments/<name> could take it
     app.register_blueprint(create_experiments_blueprint(metadata, experiments))
     app.register_blueprint(create_annotations_blueprint(store, metadata, login.required))

@@ -89,10 +89,10 @@ def _test_features(
         if min(len(b), len(c)) < min_samples:
             skipped.append(name)
         else:
-            tested.append(_compare_numeric(name, b, c))
+            tested.append(compare_numeric(name, b, c))
     for name in baseline.flags.keys() & current.flags.keys():
         base_flags, cur_flags = np.asarray(baseline.flags[name], bool), np.asarray(current.flags[name], bool)
-        tested.append(_compare_flag(name, base_flags, cur_flags))
+        tested.append(compare_flag(name, base_flags, cur_flags))
     for name in baseline.categorical.keys() & current.categorical.keys():
         tested.append(_compare_categorical(name, baseline.categorical[name], current.categorical[name]))
     return sorted(tested, key=lambda f: f.name), tuple(sorted(skipped))
@@ -102,7 +102,7 @@ def _present(values: np.ndarray) -> np.ndarray:
     return values[~np.isnan(values)]
 
 
-def _compare_numeric(name: str, base: np.ndarray, cur: np.ndarray) -> FeatureShift:
+def compare_numeric(name: str, base: np.ndarray, cur: np.ndarray) -> FeatureShift:
     """Mann-Whitney U: skewed latencies and token counts need no normality; Cliff's delta is its effect."""
     u, p = mannwhitneyu(cur, base, alternative="two-sided")
     delta = 2 * u / (len(cur) * len(base)) - 1  # P(current > baseline) - P(current < baseline)
@@ -111,7 +111,7 @@ def _compare_numeric(name: str, base: np.ndarray, cur: np.ndarray) -> FeatureShi
     return FeatureShift(name, NUMERIC, "mann-whitney", float(u), float(p), float(p), b, c, change, float(delta), False)
 
 
-def _compare_flag(name: str, base: np.ndarray, cur: np.ndarray) -> FeatureShift:
+def compare_flag(name: str, base: np.ndarray, cur: np.ndarray) -> FeatureShift:
     """Fisher's exact test: refusals and errors are rare, where the normal approximation misleads."""
     a, b = int(cur.sum()), int(base.sum())
     c, d = len(cur) - a, len(base) - b

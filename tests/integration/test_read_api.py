@@ -249,7 +249,8 @@ def test_every_time_in_every_read_answer_carries_its_utc_offset(running: Running
         path = re.sub(r"<(?:int:)?(\w+)>", lambda m: ids[m.group(1)], rule.rule)
         extra = {"/api/v1/metrics/timeseries": {"metric": "requests", "bucket": "minute"},
                  "/api/v1/experiments/compare": {"baseline": "main", "candidate": "pr"},
-                 "/api/v1/shadow": {"divergent": 1}}.get(rule.rule, {})
+                 "/api/v1/shadow": {"divergent": 1},
+                 "/api/v1/compare": {"attribute": "model", "a": "gpt-4o-mini", "b": "gpt-4o"}}.get(rule.rule, {})
         response = running.get(path, **extra)
         assert response.status_code == 200, (path, response.text)
         for key, text in times_in(response.json()):

@@ -54,7 +54,10 @@ ROUTES = {
     ("POST", "/api/v1/annotations"): "viewer",
 }
 # Reads that are not plain lists of the project (they take names or compute): who may read them.
-READS = {("GET", "/api/v1/experiments/compare"): "viewer", ("GET", "/api/v1/shadow"): "viewer"}
+READS = {("GET", "/api/v1/experiments/compare"): "viewer", ("GET", "/api/v1/shadow"): "viewer",
+         ("GET", "/api/v1/compare"): "viewer"}
+READ_PARAMS = {"/api/v1/experiments/compare": {"baseline": "none", "candidate": "none"},
+               "/api/v1/compare": {"attribute": "model", "a": "gpt-4o", "b": "gpt-4o-mini"}}
 BODIES = {"/api/v1/detectors/run": {"detectors": ["no-such-detector"]}}  # nothing runs, for any role
 # Inputs of Dash callbacks that change state → who may; every other input only navigates or fills a form.
 DASH_ACTIONS = {
@@ -153,13 +156,15 @@ def test_each_role_on_each_listed_read(exposed: Running, role: str) -> None:
     """A viewer reaches the read (its own 404 for an experiment that does not exist), anonymous does not."""
     client = client_for(exposed, role)
     outcomes = {route: verdict(client.request(route[0], exposed.ui_url + route[1], timeout=30,
-                                              params={"baseline": "none", "candidate": "none"}))
+                                              params=READ_PARAMS[route[1]]))
                 for route in READS}
     assert outcomes == {route: expected(rights, role) for route, rights in READS.items()}
     if role != "anonymous":
         answer = client.get(exposed.ui_url + "/api/v1/experiments/compare", params={"candidate": "none",
                                                                                   "baseline": "none"}, timeout=30)
         assert answer.status_code == 404 and "experiment 'none' not found" in answer.json()["error"]
+        cohorts = client.get(exposed.ui_url + "/api/v1/compare", params=READ_PARAMS["/api/v1/compare"], timeout=30)
+        assert cohorts.status_code == 200 and cohorts.json()["a"]["requests"] == 0, cohorts.text
 
 
 def dash_call(dep: dict[str, Any], action: str) -> dict[str, Any]:
