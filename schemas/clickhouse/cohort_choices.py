@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from schemas.clickhouse.filters import DIMENSIONS
+from schemas.clickhouse.cohorts import COLUMNS, TAG
 from schemas.clickhouse.queries import time_range
 from schemas.clickhouse.store import Store
 
@@ -46,17 +46,18 @@ def attribute_keys(store: Store, project: str, start: datetime, end: datetime) -
 
 
 def _value_expression(attribute: str) -> str:
-    if attribute == "tag":
+    if attribute == TAG:
         return "arrayJoin(tags)"
-    if attribute in DIMENSIONS:
-        return DIMENSIONS[attribute]
+    if attribute in COLUMNS:
+        return COLUMNS[attribute]
     return ("if(mapContains(attributes, {attribute:String}), attributes[{attribute:String}], "
             "resource_attributes[{attribute:String}])")
 
 
 def attribute_values(store: Store, project: str, attribute: str, start: datetime, end: datetime) -> list[str]:
-    """The values `attribute` (a filter's name, or an attribute key) took on recent calls, commonest first."""
-    columns = "tags" if attribute == "tag" else DIMENSIONS.get(attribute, "attributes, resource_attributes")
+    """The values `attribute` (a column's name as GET /api/v1/compare takes it, `tag`, or an attribute key)
+    took on recent calls, commonest first."""
+    columns = "tags" if attribute == TAG else COLUMNS.get(attribute, "attributes, resource_attributes")
     sql = (f"SELECT value, count() AS calls FROM (SELECT {_value_expression(attribute)} AS value "
            f"FROM ({_recent_calls(columns)})) WHERE value != '' GROUP BY value ORDER BY calls DESC, value "
            f"LIMIT {VALUE_LIMIT}")

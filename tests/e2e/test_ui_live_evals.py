@@ -4,6 +4,7 @@ and shadow pairs (gpt-4.1-mini answering chat turns beside the app's model)."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from urllib.parse import parse_qs, urlencode, urlparse
@@ -13,7 +14,7 @@ from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from llmpulse.demo.rollout import PROMPT_VERSION
+from llmpulse.demo.rollout import CANDIDATE_MODEL, PROMPT_VERSION, SHADOW_OF
 from llmpulse.demo.send import DemoSummary, run_demo
 from tests.conftest import Running, make_settings, start_service
 from tests.e2e.browser import (  # noqa: F401 (the fixture)
@@ -24,10 +25,12 @@ from tests.e2e.browser import (  # noqa: F401 (the fixture)
     wait_for,
     wait_idle,
 )
+from tests.spans import Call
 
 pytestmark = pytest.mark.slow
 AB = f"/evaluations/ab?attribute={PROMPT_VERSION}&a=v1&b=v2"
 PAGES = {"evals-ab": AB, "evals-ab-empty": "/evaluations/ab", "evals-shadow": "/evaluations/shadow"}
+HOSTILE_TRACE = 0xA11CE
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
 
 
@@ -35,6 +38,10 @@ XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
 def demo(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[tuple[Running, DemoSummary]]:
     running = start_service(make_settings(tmp_path_factory.mktemp("ui-live"), chdb_dsn))
     sent = run_demo(running.otlp_url, traces=150, seed=7, days=0.25, now=datetime.now(UTC))
+    answer = json.dumps([{"role": "assistant", "content": XSS}])  # a candidate's hostile answer, in shadow
+    running.send_calls(Call(HOSTILE_TRACE, 1, model="gpt-4o"),
+                       Call(HOSTILE_TRACE, 2, model="o4-mini", extra={SHADOW_OF: f"{1:016x}",
+                                                                      "gen_ai.output.messages": answer}))
     running.flush()
     yield running, sent
     running.service.stop()
@@ -103,3 +110,54 @@ def test_hostile_values_in_the_url_are_text(demo, browser) -> None:  # noqa: F81
     assert not browser.find_elements(By.CSS_SELECTOR, "#page img, #page script")
     assert browser.execute_script("return window.__xss") is None
     assert console_errors(browser) == []
+
+
+def test_ab_shows_each_metric_with_its_test_and_v2_slower(demo, browser) -> None:  # noqa: F811
+    running, sent = demo
+    browser.get(running.ui_url + AB)
+    wait_for(browser, "#ab-metrics #ab-latency_ms")
+    counts = dict(sent.prompt_versions)
+    assert browser.find_element(By.CSS_SELECTOR, "#ab-cohort-a .value").text == f"{counts['v1']} calls"
+    assert browser.find_element(By.CSS_SELECTOR, "#ab-cohort-b .value").text == f"{counts['v2']} calls"
+    latency = [cell.text for cell in browser.find_elements(By.CSS_SELECTOR, "#ab-latency_ms td")]
+    assert latency[0] == "Latency p50" and latency[3].startswith("+") and latency[-1] == "significant"
+    output = browser.find_element(By.ID, "ab-output_tokens")
+    assert "significant" in output.get_attribute("class")
+    assert browser.find_elements(By.CSS_SELECTOR, "#ab-figures tr")
+    assert console_errors(browser) == []
+
+
+def test_an_empty_cohort_says_so(demo, browser) -> None:  # noqa: F811
+    running, _ = demo
+    browser.get(running.ui_url + f"/evaluations/ab?attribute={PROMPT_VERSION}&a=v1&b=v9")
+    wait_for(browser, "#ab-note")
+    assert "has no calls in the window" in browser.find_element(By.ID, "ab-note").text
+    assert browser.find_element(By.CSS_SELECTOR, "#ab-cohort-b .value").text == "0 calls"
+    assert console_errors(browser) == []
+
+
+def test_shadow_pairs_link_both_calls_and_list_the_unpaired(demo, browser) -> None:  # noqa: F811
+    running, sent = demo
+    browser.get(running.ui_url + "/evaluations/shadow")
+    wait_for(browser, "#shadow-unpaired")
+    titles = [h.text for h in browser.find_elements(By.CSS_SELECTOR, ".shadow-pair h2")]
+    assert titles and all(f"→ {CANDIDATE_MODEL}" in t or "→ o4-mini" in t for t in titles)
+    pairs = sum(int(t.text) for t in browser.find_elements(By.CSS_SELECTOR, "[id^=shadow-pairs-] .value"))
+    assert pairs == sent.shadow_calls - sent.unpaired_shadows + 1  # + the hostile pair
+    assert len(browser.find_elements(By.CSS_SELECTOR, "#shadow-unpaired tbody tr")) == sent.unpaired_shadows
+    candidate = browser.find_element(By.LINK_TEXT, "candidate call")
+    candidate.click()
+    WebDriverWait(browser, 20).until(lambda d: "/traces/" in d.current_url and "span=" in d.current_url)
+    picked = wait_for(browser, ".span-panel.picked")
+    assert picked.get_attribute("open") is not None and params(browser)["span"] in picked.get_attribute("id")
+    assert console_errors(browser) == []
+
+
+def test_hostile_answers_are_text(demo, browser) -> None:  # noqa: F811
+    running, _ = demo
+    browser.get(running.ui_url + "/evaluations/shadow")
+    wait_for(browser, "#shadow-unpaired")
+    wait_idle(browser)
+    assert XSS in browser.find_element(By.ID, "shadow-body").text
+    assert not browser.find_elements(By.CSS_SELECTOR, "#page img, #page script")
+    assert browser.execute_script("return window.__xss") is None

@@ -13,15 +13,17 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, html
 
+from dashboard.api_cohorts import compare_report
 from dashboard.params import ApiError
 from dashboard.ui.context import UiContext
 from dashboard.ui.pages.evaluations import cohorts_view, common
 from dashboard.ui.urls import PageQuery, search_with
 from schemas.clickhouse.cohort_choices import attribute_keys, attribute_values
-from schemas.clickhouse.filters import DIMENSIONS
+from schemas.clickhouse.cohorts import COLUMNS, TAG, Cohorts
 
 PARAMS = ("attribute", "a", "b")
-STANDARD = tuple(name for name in DIMENSIONS if name != "session")  # a session is no cohort
+# The API's own names first (a session is no cohort; `request_model` is `model`'s other name).
+STANDARD = (*(name for name in COLUMNS if name not in ("session", "request_model")), TAG)
 EXAMPLE = ("llmpulse.prompt.version", "v1", "v2")
 
 
@@ -94,4 +96,6 @@ def _hint(query: PageQuery) -> Any:
 
 def compared(ctx: UiContext, query: PageQuery, picked: dict[str, str]) -> dict[str, Any]:
     """The API's comparison of the two cohorts (GET /api/v1/compare), computed the same way."""
-    raise ApiError(503, "the cohort comparison is not built into this version yet")
+    cohorts = Cohorts(query.project, query.start, query.end, picked["attribute"], picked["a"], picked["b"],
+                      query.filters)
+    return compare_report(ctx.store, cohorts)

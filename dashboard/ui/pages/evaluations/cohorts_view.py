@@ -2,7 +2,9 @@
 the difference, the test's p-value and the effect size, significant differences marked.
 
 It draws the dict GET /api/v1/compare answers (`{"a", "b", "differences", "note"}`), nothing more,
-so every number here is one the API shows too. A metric's unit is read from its name.
+so every number here is one the API shows too. A metric's unit is read from its name. A difference
+is marked significant by its Holm-adjusted p-value: with seven metrics tested at once, one of them
+below 0.05 by chance alone is likely.
 """
 
 from __future__ import annotations
@@ -14,14 +16,13 @@ from dash import dcc, html
 from dashboard.ui import format as fmt
 from dashboard.ui.pages.evaluations import common
 from dashboard.ui.tables import table
-from dashboard.ui.urls import PageQuery
+from dashboard.ui.urls import FILTERS, PageQuery
 
 ALPHA = 0.05  # a difference with a p-value below this is marked significant
 LABELS = {
-    "requests": "Requests", "error_rate": "Error rate", "cost_per_request": "Cost per request",
-    "latency_p50_ms": "Latency p50", "latency_p95_ms": "Latency p95", "ttft_p50_ms": "TTFT p50",
-    "ttft_ms": "Time to first token", "output_tokens": "Output tokens", "hallucination_rate": "Hallucination rate",
-    "cost_total": "Cost",
+    "error_rate": "Error rate", "hallucination_rate": "Hallucination rate", "latency_ms": "Latency p50",
+    "ttft_ms": "Time to first token p50", "cost_per_request": "Cost per request",
+    "output_tokens": "Output tokens per call",
 }
 
 
@@ -32,8 +33,10 @@ def view(query: PageQuery, picked: dict[str, str], comparison: dict[str, Any]) -
         _note(comparison.get("note")),
         html.Div([_cohort_tile(query, picked, side, comparison.get(side) or {}) for side in ("a", "b")],
                  className="evals-tiles"),
-        html.H2(f"Metrics: {len(significant)} of {len(differences)} differ significantly (p < {ALPHA})"),
+        html.H2(f"Metrics: {len(significant)} of {len(differences)} differ significantly "
+                f"(Holm-adjusted p < {ALPHA})"),
         _differences(picked, differences),
+        html.H2("More figures"), _figures(picked, comparison.get("a") or {}, comparison.get("b") or {}),
     ])
 
 
@@ -45,22 +48,22 @@ def _cohort_tile(query: PageQuery, picked: dict[str, str], side: str, metrics: d
     value = picked[side]
     requests = metrics.get("requests")
     link = _traces_link(query, picked, value)
-    return common.tile(f"Cohort {side.upper()}: {picked['attribute']} = {value}",
-                       [fmt.count(requests) if requests is not None else fmt.MISSING, " calls"],
-                       f"ab-cohort-{side}", note=link)
+    return common.tile(f"Cohort {side.upper()}", [fmt.count(requests) if requests is not None else fmt.MISSING,
+                                                  " calls"], f"ab-cohort-{side}",
+                       note=[f"{picked['attribute']} = {value}", *([" · ", link] if link else [])])
 
 
 def _traces_link(query: PageQuery, picked: dict[str, str], value: str) -> Any:
     """The cohort's calls in the trace list, when the attribute is one of its filters."""
-    if picked["attribute"] not in ("model", "provider", "service", "environment", "user", "tag"):
-        return ""
+    if picked["attribute"] not in FILTERS:
+        return None
     return dcc.Link("its traces", href=query.link("/traces", **{picked["attribute"]: value}))
 
 
 def _differences(picked: dict[str, str], differences: list[dict[str, Any]]) -> Any:
     if not differences:
         return common.empty("No metric to compare: one cohort or both have no calls in this range.", "ab-metrics")
-    head = ("Metric", f"A: {picked['a']}", f"B: {picked['b']}", "B vs A", "p-value", "Effect", "")
+    head = ("Metric", f"A: {picked['a']}", f"B: {picked['b']}", "B vs A", "Test", "p (Holm)", "Effect", "")
     return table(head, [_row(d) for d in differences], "ab-metrics")
 
 
@@ -68,16 +71,32 @@ def _row(difference: dict[str, Any]) -> Any:
     metric = str(difference.get("metric", ""))
     a, b = difference.get("a"), difference.get("b")
     marked = _significant(difference)
-    cells = [html.Td(LABELS.get(metric, metric.replace("_", " ").capitalize()), title=metric),
-             html.Td(shown(metric, a)), html.Td(shown(metric, b)), html.Td(change(metric, a, b)),
-             html.Td(_p(difference.get("p_value"))), html.Td(_effect(difference.get("effect"))),
+    counts = f"{fmt.count(difference.get('n_a'))} and {fmt.count(difference.get('n_b'))} values"
+    cells = [html.Td(label(metric), title=metric), html.Td(shown(metric, a)), html.Td(shown(metric, b)),
+             html.Td(change(metric, a, b)), html.Td(difference.get("test") or fmt.MISSING, title=counts),
+             html.Td(_p_cell(difference)),
+             html.Td(_effect(difference.get("effect")), title=difference.get("effect_measure") or ""),
              html.Td(html.Span("significant", className="evals-chip bad" if worse(metric, a, b) else
                                "evals-chip good") if marked else "")]
-    return html.Tr(cells, className="ab-row significant" if marked else "ab-row", id=f"ab-{metric}")
+    return html.Tr(cells, className="ab-row significant" if marked else "ab-row",
+                   id="ab-" + metric.replace(":", "-").replace(" ", "-"))
+
+
+def label(metric: str) -> str:
+    if metric.startswith("feedback:"):
+        return f"Feedback: {metric.partition(':')[2]}"
+    return LABELS.get(metric, metric.replace("_", " ").capitalize())
+
+
+def _p_cell(difference: dict[str, Any]) -> Any:
+    if difference.get("p_value") is None:
+        return html.Span(difference.get("reason") or "not tested", className="muted")
+    raw = f"unadjusted {_p(difference['p_value'])}"
+    return html.Span(_p(difference.get("p_adjusted", difference["p_value"])), title=raw)
 
 
 def _significant(difference: dict[str, Any]) -> bool:
-    p = difference.get("p_value")
+    p = difference.get("p_adjusted", difference.get("p_value"))
     return isinstance(p, int | float) and p < ALPHA
 
 
@@ -91,7 +110,7 @@ def shown(metric: str, value: Any) -> str:
         return fmt.ms(value)
     if metric.endswith("rate") or metric.endswith("_share"):
         return fmt.pct(value)
-    return f"{value:,.2f}" if isinstance(value, float) and not value.is_integer() else fmt.count(value)
+    return f"{value:,.1f}" if isinstance(value, float) and not value.is_integer() else fmt.count(value)
 
 
 def change(metric: str, a: Any, b: Any) -> str:
@@ -117,3 +136,31 @@ def _p(value: Any) -> str:
 
 def _effect(value: Any) -> str:
     return fmt.MISSING if value is None else f"{value:+.2f}"
+
+
+def _figures(picked: dict[str, str], a: dict[str, Any], b: dict[str, Any]) -> Any:
+    """What the tests do not cover: tails, totals and how many calls each figure rests on."""
+    rows = [(name, getter(a), getter(b)) for name, getter in FIGURES]
+    head = ("", f"A: {picked['a']}", f"B: {picked['b']}")
+    return table(head, [html.Tr([html.Td(name, className="muted"), html.Td(x), html.Td(y)]) for name, x, y in rows],
+                 "ab-figures")
+
+
+def _dig(cohort: dict[str, Any], *path: str) -> Any:
+    for key in path:
+        cohort = cohort.get(key) if isinstance(cohort, dict) else None
+    return cohort
+
+
+FIGURES = (
+    ("Calls", lambda c: fmt.count(c.get("requests"))),
+    ("Errors", lambda c: fmt.count(c.get("errors"))),
+    ("Latency p95", lambda c: fmt.ms(_dig(c, "latency_ms", "p95"))),
+    ("Time to first token p95", lambda c: fmt.ms(_dig(c, "ttft_ms", "p95"))),
+    ("Streamed calls", lambda c: fmt.count(_dig(c, "ttft_ms", "streamed_requests"))),
+    ("Cost", lambda c: fmt.usd(_dig(c, "cost", "total"))),
+    ("Unpriced calls", lambda c: fmt.count(_dig(c, "cost", "unpriced_requests"))),
+    ("Output tokens", lambda c: fmt.count(_dig(c, "output_tokens", "total"))),
+    ("Answers scored for hallucination", lambda c: f"{fmt.count(_dig(c, 'hallucination', 'flagged'))} flagged of "
+                                                   f"{fmt.count(_dig(c, 'hallucination', 'scored'))}"),
+)

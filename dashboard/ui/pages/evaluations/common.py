@@ -101,7 +101,7 @@ def finished(experiment: dict[str, Any]) -> bool:
     return experiment["status"] != "running"
 
 
-def tile(label: str, value: Any, tile_id: str, note: str = "") -> Any:
+def tile(label: str, value: Any, tile_id: str, note: Any = "") -> Any:
     parts = [html.Div(label, className="label"), html.Div(value, className="value")]
     return html.Div(parts + ([html.Div(note, className="muted")] if note else []), className="tile", id=tile_id)
 
