@@ -21,9 +21,10 @@ from urllib.parse import urlencode
 
 from llmpulse.demo.calls import CallRequest, TraceBuilder, TraceContext, shadow_call
 from llmpulse.demo.content import SUPPORT_SYSTEM_PROMPT, Article
+from schemas.shadow_fields import SHADOW_OF_ATTRIBUTE
 
 PROMPT_VERSION = "llmpulse.prompt.version"
-SHADOW_OF = "llmpulse.shadow_of"
+SHADOW_OF = SHADOW_OF_ATTRIBUTE
 CANDIDATE_MODEL = "gpt-4.1-mini"
 SHADOW_RATE = 0.3  # share of chat turns the candidate answers too
 ORPHANS = (2, 8)  # the shadow calls (1-based, in the run's order) whose primary is never sent
