@@ -24,6 +24,7 @@ from collector.messages import span_content
 from collector.reader import Reader
 from schemas import conventions as cv
 from schemas import fields as f
+from schemas.shadow_fields import SHADOW_OF_ATTRIBUTE, SPAN_ID_LENGTH
 
 # A span is read untyped (see `collector.normalize`).
 AnySpan = Any
@@ -179,3 +180,19 @@ def _finish_reasons(reader: Reader, outputs: list[dict[str, Any]]) -> list[str]:
     """Reported finish reasons, else the ones the output messages carry (openai-v2 streaming)."""
     reported = reader.value(f.FINISH_REASONS, as_str_list)
     return reported or [m["finish_reason"] for m in outputs if "finish_reason" in m]
+
+
+_HEX = frozenset("0123456789abcdef")
+
+
+def shadow_of(attrs: dict[str, Any], span_id: str) -> tuple[str, str]:
+    """(the primary's span id, '') for a shadow call; ('', why) when `llmpulse.shadow_of` holds no
+    span id (or the span's own); ('', '') when the span is no shadow call. Lower-cased, as span ids are."""
+    value = attrs.get(SHADOW_OF_ATTRIBUTE)
+    if value is None:
+        return "", ""
+    text = value.strip().lower() if isinstance(value, str) else ""
+    if len(text) == SPAN_ID_LENGTH and set(text) <= _HEX and text != "0" * SPAN_ID_LENGTH and text != span_id:
+        return text, ""
+    shown = repr(value) if len(repr(value)) <= 40 else repr(value)[:37] + "..."
+    return "", f"{SHADOW_OF_ATTRIBUTE}={shown} is not the span id of another call (16 hex characters)"

@@ -17,7 +17,7 @@ from collector.call_columns import (
     token_count_columns,
 )
 from collector.coerce import str_or_empty
-from collector.context_columns import content_columns, context_columns, timing_columns
+from collector.context_columns import content_columns, context_columns, shadow_of, timing_columns
 from collector.counts import DEFAULT_MAX_COUNT
 from collector.messages import extract_log_messages
 from collector.reader import Reader, detect_convention, pick_convention
@@ -51,6 +51,12 @@ def _span_type(name: str, attrs: dict[str, Any]) -> str:
     return f.TYPE_LLM if any(attrs.get(key) for key in cv.MODEL_HINT_KEYS) else f.TYPE_OTHER
 
 
+def _note_refused(attributes: dict[str, str], reason: str) -> None:
+    """Add `reason` to what `llmpulse.refused` already says of the span."""
+    said = attributes.get(f.REFUSED_ATTRIBUTE, "")
+    attributes[f.REFUSED_ATTRIBUTE] = f"{said}; {reason}" if said else reason
+
+
 def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_CHARS,
                    max_count: int = DEFAULT_MAX_COUNT) -> dict[str, Any]:
     """The `spans` row for one span: every column of `fields.SPAN_COLUMNS`, costs left to pricing.
@@ -71,6 +77,9 @@ def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_
     row.update(context_columns(raw, reader, max_chars))
     row.update(content_columns(raw, reader, span_type, max_chars))
     note_refused_counts(row, reader, max_count)
+    row[f.SHADOW_OF], refused = shadow_of(attrs, row[f.SPAN_ID])
+    if refused:
+        _note_refused(row[f.ATTRIBUTES], refused)
     row[f.IS_CALL] = span_type in f.CALL_TYPES
     row[f.CALL_KEY] = row[f.RESPONSE_ID] or row[f.SPAN_ID]
     return row

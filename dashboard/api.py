@@ -23,12 +23,14 @@ from dashboard.api_datasets import create_datasets_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
 from dashboard.api_experiments import create_experiments_blueprint
 from dashboard.api_quality import create_quality_blueprint, project_json
+from dashboard.api_shadow import create_shadow_blueprint
 from dashboard.auth import install_login
 from dashboard.cost_comparison import cost_comparison
 from dashboard.message_merge import merge_carried
 from dashboard.params import (
     FILTERS,
     PROJECT,
+    SHADOW,
     WINDOW,
     ApiError,
     alias_arg,
@@ -36,6 +38,7 @@ from dashboard.params import (
     choice_arg,
     filter_args,
     int_arg,
+    shadow_arg,
     takes,
     time_range,
 )
@@ -74,11 +77,12 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         return jsonify({"projects": [project_json(p, sets.get(p.name)) for p in metadata.list_projects()]})
 
     @api.get("/traces")
-    @takes(PROJECT, WINDOW, FILTERS, TRACE_PARAMS)
+    @takes(PROJECT, WINDOW, FILTERS, TRACE_PARAMS, SHADOW)
     def traces() -> Any:
         start, end = time_range(timedelta(days=7))
         flt = queries.TraceFilter(project=project_arg(), start=start, end=end, **filter_args(),
-                                  status=choice_arg("status", ("ok", "error"), None), text=alias_arg("q", "text"))
+                                  status=choice_arg("status", ("ok", "error"), None), text=alias_arg("q", "text"),
+                                  shadow=shadow_arg())
         sort = choice_arg("sort", queries.TRACE_SORTS, "start_time") or "start_time"
         counted = choice_arg("count", ("true", "false"), "true") == "true"  # false: a long window's newest, fast
         order = choice_arg("order", ("asc", "desc"), "desc")
@@ -102,15 +106,16 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         return jsonify({"trace_id": trace_id, "project": project, "spans": assemble_spans(spans, events, scores)})
 
     @api.get("/metrics/summary")
-    @takes(PROJECT, WINDOW, FILTERS, ("group_by",))
+    @takes(PROJECT, WINDOW, FILTERS, ("group_by",), SHADOW)
     def metrics_summary() -> Any:
         project = project_arg()
         start, end = time_range()
         group_by = choice_arg("group_by", queries.GROUP_KEYS, None)
         filters = filter_args()
-        result = queries.metrics_summary(store, project, start, end, group_by, filters)
+        shadow = shadow_arg()
+        result = queries.metrics_summary(store, project, start, end, group_by, filters, shadow)
         return jsonify({"project": project, "from": start.isoformat(), "to": end.isoformat(),
-                        "group_by": group_by, "filters": filters, **result})
+                        "group_by": group_by, "filters": filters, "shadow": shadow, **result})
 
     return api
 
@@ -238,6 +243,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     limits = (lambda: experiments.limits) if experiments is not None else None
     app.register_blueprint(create_quality_blueprint(store, metadata, limits))
     app.register_blueprint(create_datasets_blueprint(store, metadata))
+    app.register_blueprint(create_shadow_blueprint(store, metadata))
     app.register_blueprint(create_cohorts_blueprint(store, metadata))
     app.register_blueprint(create_compare_blueprint(metadata))  # before /experiments/<name> could take it
     app.register_blueprint(create_experiments_blueprint(metadata, experiments))

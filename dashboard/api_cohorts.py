@@ -38,17 +38,22 @@ def create_cohorts_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         project, (start, end) = project_arg(metadata), time_range(timedelta(days=7))
         attribute, a, b = cohort_args()
         cohorts = Cohorts(project, start, end, attribute, a, b, filter_args())
-        with Worker(COMPARE_COHORTS, WORKER_SECONDS) as worker:
-            first, second = read_cohorts(store, cohorts)
-            differences = in_worker(worker, first, second)
-        answer = {"attribute": attribute, "attribute_kind": cohorts.kind, "project": project,
-                  "window": {"from": start.isoformat(), "to": end.isoformat()}, "filters": cohorts.filters,
-                  "a": cohort_json(first), "b": cohort_json(second), "differences": differences,
-                  "counting": COUNTING}
-        note = empty_note(first, second, attribute)
-        return jsonify({**answer, "note": note} if note else answer)
+        return jsonify({"project": project, **compare_report(store, cohorts)})
 
     return api
+
+
+def compare_report(store: Store, cohorts: Cohorts) -> dict[str, Any]:
+    """The comparison the API answers (less the project); the A/B page calls it too."""
+    with Worker(COMPARE_COHORTS, WORKER_SECONDS) as worker:
+        first, second = read_cohorts(store, cohorts)
+        differences = in_worker(worker, first, second)
+    answer = {"attribute": cohorts.attribute, "attribute_kind": cohorts.kind,
+              "window": {"from": cohorts.start.isoformat(), "to": cohorts.end.isoformat()},
+              "filters": cohorts.filters, "a": cohort_json(first), "b": cohort_json(second),
+              "differences": differences, "counting": COUNTING}
+    note = empty_note(first, second, cohorts.attribute)
+    return {**answer, "note": note} if note else answer
 
 
 def cohort_args() -> tuple[str, str, str]:

@@ -10,6 +10,7 @@ from flask import Blueprint, jsonify, request
 from dashboard.params import (
     FILTERS,
     PROJECT,
+    SHADOW,
     WINDOW,
     ApiError,
     choice_arg,
@@ -17,6 +18,7 @@ from dashboard.params import (
     int_arg,
     json_body,
     project_arg,
+    shadow_arg,
     takes,
     time_range,
 )
@@ -36,11 +38,11 @@ def create_detectors_blueprint(store: Store, metadata: Metadata, runner: Detecto
     state = StateStore(metadata)
 
     @api.get("/metrics/timeseries")
-    @takes(PROJECT, WINDOW, FILTERS, ("metric", "metrics", "bucket", "group_by"))
+    @takes(PROJECT, WINDOW, FILTERS, ("metric", "metrics", "bucket", "group_by"), SHADOW)
     def metrics_timeseries() -> Any:
         query = series_query(metadata)
         return jsonify({"project": query.project, "from": query.start.isoformat(), "to": query.end.isoformat(),
-                        **timeseries(store, query, rollup_span(state))})
+                        "shadow": query.shadow, **timeseries(store, query, rollup_span(state))})
 
     @api.post("/detectors/run")
     @takes()
@@ -70,7 +72,7 @@ def series_query(metadata: Metadata) -> SeriesQuery:
         raise ApiError(400, f"{bucket} buckets over this range give more than {MAX_POINTS} points; "
                             "use a larger bucket or a shorter range")
     return SeriesQuery(project, _metric_names(), start, end, bucket,
-                       choice_arg("group_by", DIMENSIONS, None), filter_args())
+                       choice_arg("group_by", DIMENSIONS, None), filter_args(), shadow_arg())
 
 
 def _metric_names() -> tuple[str, ...]:

@@ -11,6 +11,7 @@ from flask import request
 from schemas.clickhouse.filters import DIMENSIONS
 from schemas.metadata.models import DEFAULT_PROJECT
 from schemas.metadata.store import Metadata
+from schemas.shadow_fields import SHADOW_MODES, SHADOW_SPLIT
 
 
 class ApiError(Exception):
@@ -104,6 +105,7 @@ def json_body() -> dict[str, Any]:
 PROJECT = ("project",)
 WINDOW = ("from", "to")
 FILTERS = tuple(DIMENSIONS)  # model, provider, service, environment, user, session, tag
+SHADOW = ("shadow",)  # how shadow calls count (`schemas.shadow_fields`)
 _TAKES = "llmpulse_query_params"
 View = TypeVar("View", bound=Callable[..., Any])
 
@@ -144,3 +146,9 @@ def alias_arg(name: str, alias: str) -> str | None:
     if value and other and value != other:
         raise ApiError(400, f"{name}= and {alias}= are the same parameter; give one")
     return value or other or None
+
+
+def shadow_arg() -> str:
+    """`shadow=`: split (default: spend counts shadow calls, request figures do not), exclude,
+    include or only."""
+    return choice_arg("shadow", SHADOW_MODES, SHADOW_SPLIT) or SHADOW_SPLIT

@@ -302,7 +302,11 @@ def demo(endpoint: str, trace_count: int, key: str | None, seed: int, evaluation
         summary = run_demo(endpoint, traces=trace_count, seed=seed, api_key=key,
                            progress=lambda done, total: bar.update(done - bar.pos))
     click.echo(summary.describe())
-    click.echo(f"llm_calls={summary.llm_calls}, spans={summary.spans}, errors={summary.errors}")
+    from llmpulse.demo.rollout import pages
+
+    click.echo("\n".join(f"  look at {url.rstrip('/')}{path}" for path in pages()))
+    click.echo(f"llm_calls={summary.llm_calls}, shadow_calls={summary.shadow_calls}, spans={summary.spans}, "
+               f"errors={summary.errors}")
     if evaluations:
         from llmpulse.demo.evaluations import DemoApi, run_evaluations
 

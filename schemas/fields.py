@@ -60,6 +60,7 @@ EVENTS = "events"
 LINKS = "links"
 IS_CALL = "is_call"
 CALL_KEY = "call_key"
+SHADOW_OF = "shadow_of"  # the primary call's span id on a shadow call (migration 0010)
 
 # Span types (`span_type` values).
 TYPE_LLM = "llm"
@@ -94,7 +95,7 @@ SPAN_COLUMNS: tuple[str, ...] = (
     SYSTEM_FINGERPRINT, *TOKEN_FIELDS, TTFT_MS, FINISH_REASONS, STREAMING, CACHE_HIT,
     *COST_FIELDS, COST_SOURCE, COST_REPORTED, COST_COMPUTED, USER_ID, SESSION_ID, TAGS, INPUT_MESSAGES,
     OUTPUT_MESSAGES, RETRIEVAL_DOCUMENTS, ATTRIBUTES, RESOURCE_ATTRIBUTES, EVENTS, LINKS,
-    IS_CALL, CALL_KEY, *AUDIO_TOKEN_FIELDS, *AUDIO_COST_FIELDS,
+    IS_CALL, CALL_KEY, *AUDIO_TOKEN_FIELDS, *AUDIO_COST_FIELDS, SHADOW_OF,
 )
 
 # The attribute normalization adds to a span whose count or cost it refused (collector/counts.py),

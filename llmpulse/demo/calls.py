@@ -78,6 +78,7 @@ class PlannedSpan:
     kind: str = "internal"  # internal | client | server
     failure: Failure | None = None
     events: tuple[tuple[str, float, Attributes], ...] = ()
+    shadow_of: str | None = None  # key of the primary call this shadow call answers beside (ids exist only once sent)
 
 
 @dataclass(frozen=True)
@@ -87,6 +88,18 @@ class TracePlan:
     environment: str
     start_ns: int
     spans: tuple[PlannedSpan, ...]
+
+
+@dataclass
+class Sideline:
+    """Draws for what a team testing a change adds to its traffic (prompt versions, shadow calls).
+
+    Apart from the trace's own generator, so adding them left every other call of a seed as it was.
+    """
+
+    rng: random.Random  # content: from the run's seed
+    ids: random.Random  # response and span ids: also from the run's time, as TraceContext.ids
+    shadows: int = 0  # shadow calls planned so far in the run
 
 
 @dataclass
@@ -100,6 +113,7 @@ class TraceContext:
     user_id: str
     session_id: str
     turn: int  # how many turns this session had before this trace
+    side: Sideline = field(default_factory=lambda: Sideline(random.Random(0), random.Random(1)))
 
 
 @dataclass(frozen=True)
@@ -119,6 +133,7 @@ class CallRequest:
     cache_write: int = 0
     chatty: bool = True  # the drifted model version pads this answer
     app_cache_hit: bool = False
+    latency_factor: float = 1.0  # the app's side of latency (a longer prompt makes the model think longer)
     extra: Attributes = field(default_factory=dict)
 
 
@@ -154,6 +169,9 @@ class TraceBuilder:
 
     def add_root(self, name: str, end_ms: float, attributes: Attributes, role: str, **options: Any) -> None:
         self.add(None, name, 0.0, end_ms, attributes, role, key="root", **options)
+
+    def last_key(self) -> str:
+        return self.spans[-1].key
 
     def ids_hex(self, bits: int) -> str:
         return f"{self.context.ids.getrandbits(bits):0{bits // 4}x}"
@@ -202,8 +220,9 @@ def _timing(
         return None, rng.uniform(1.5, 6.0)
     if spec.ttft_ms == 0:  # embeddings
         return None, 45 + _input_tokens(request) / 40 * jitter(rng)
-    ttft = spec.ttft_ms * version.latency_factor * jitter(rng)
-    generation = output_tokens * spec.ms_per_token * version.latency_factor * jitter(rng, 0.15)
+    factor = version.latency_factor * request.latency_factor
+    ttft = spec.ttft_ms * factor * jitter(rng)
+    generation = output_tokens * spec.ms_per_token * factor * jitter(rng, 0.15)
     return (ttft if request.stream else None), ttft + generation
 
 
@@ -263,7 +282,8 @@ def _scope(call: LlmCall, convention: str) -> str:
     return _SCOPES[convention].format(sdk=_SCOPE_SDKS.get(call.provider, call.provider))
 
 
-def _add_call_span(builder: TraceBuilder, parent: str, start_ms: float, call: LlmCall, convention: str) -> float:
+def _add_call_span(builder: TraceBuilder, parent: str, start_ms: float, call: LlmCall, convention: str,
+                   shadow_of: str | None = None) -> float:
     rendered: Rendered = RENDERERS[convention](call)
     attributes = {**rendered.attributes, **call.extra}
     if call.failure:
@@ -282,6 +302,7 @@ def _add_call_span(builder: TraceBuilder, parent: str, start_ms: float, call: Ll
         kind="client" if rendered.client_kind else "internal",
         failure=call.failure,
         events=rendered.events,
+        shadow_of=shadow_of,
     )
 
 
@@ -315,3 +336,12 @@ def call_model(builder: TraceBuilder, parent: str, start_ms: float, request: Cal
         scope="ai",
     )
     return end_ms + 2.0, call
+
+
+def shadow_call(builder: TraceBuilder, parent: str, start_ms: float, request: CallRequest,
+                primary: str | None) -> float:
+    """A candidate model answers the primary call's input beside it (`primary`: the primary span's key;
+    None when its id is already in `request.extra`). No retry: a shadow's failure reaches no user."""
+    side = builder.context.side
+    call = complete_call(TraceBuilder(replace(builder.context, rng=side.rng, ids=side.ids)), request)
+    return _add_call_span(builder, parent, start_ms, call, request.convention, shadow_of=primary)

@@ -42,6 +42,7 @@ from llmpulse.demo.content import (
 )
 from llmpulse.demo.conventions import OPENINFERENCE, OPENLLMETRY, OTEL, VERCEL, Message, ToolCall
 from llmpulse.demo.models import MODELS
+from llmpulse.demo.rollout import PROMPT_VERSION, pick_prompt_version, shadow_chat
 
 UNGROUNDED_RATE = 0.15
 GROUNDED_ATTRIBUTE = "llmpulse.demo.grounded"
@@ -103,26 +104,29 @@ def _retrieve_step(
     return end, hits
 
 
-def _answer(rng: random.Random, article: Article) -> tuple[str, bool]:
-    grounded = rng.random() >= UNGROUNDED_RATE
+def _answer(rng: random.Random, article: Article, ungrounded_rate: float = UNGROUNDED_RATE) -> tuple[str, bool]:
+    grounded = rng.random() >= ungrounded_rate
     return (article.answer if grounded else article.hallucination), grounded
 
 
 def plan_rag_answer(b: TraceBuilder) -> None:
+    """Retrieve, then answer with one of two prompt versions under A/B test (`llmpulse.demo.rollout`)."""
     rng = b.context.rng
+    version = pick_prompt_version(b.context)
     article = rng.choice(KNOWLEDGE_BASE)
     question = rng.choice(article.questions)
     model, convention, _ = pick_weighted(rng, _RAG_MODELS)
     end, hits = _retrieve_step(b, "root", rng.uniform(1, 4), article, question, convention)
-    answer, grounded = _answer(rng, article)
+    answer, grounded = _answer(rng, article, version.ungrounded_rate)
     request = CallRequest(
         model,
         convention,
         (Message("user", _context_prompt(question, hits)),),
-        answer,
-        SUPPORT_SYSTEM_PROMPT,
+        version.finish(answer, article),
+        version.system,
         stream=rng.random() < 0.5,
-        extra={GROUNDED_ATTRIBUTE: grounded},
+        latency_factor=version.latency_factor,
+        extra={GROUNDED_ATTRIBUTE: grounded, PROMPT_VERSION: version.name},
     )
     end, call = call_model(b, "root", end + 2, request)
     b.add_root(
@@ -212,7 +216,8 @@ def _history(turn: int) -> tuple[Message, ...]:
 
 
 def plan_chat_turn(b: TraceBuilder) -> None:
-    """One streamed turn of a multi-turn session; Anthropic's prompt cache holds the long system prompt."""
+    """One streamed turn of a multi-turn session; Anthropic's prompt cache holds the long system prompt.
+    A candidate model answers some turns in shadow (`llmpulse.demo.rollout`)."""
     rng, turn = b.context.rng, b.context.turn % len(CHAT_TURNS)
     model, _ = pick_weighted(rng, _CHAT_MODELS)
     history = _history(turn)
@@ -230,6 +235,7 @@ def plan_chat_turn(b: TraceBuilder) -> None:
         cache_write=CHAT_PREFIX_TOKENS if first else estimate_tokens(*(m.content for m in history[-2:])),
     )
     end, _ = call_model(b, "root", rng.uniform(2, 6), request)
+    shadow_chat(b, b.last_key(), request, turn)
     _http_root(b, "POST", "/v1/chat", end + 4)
 
 

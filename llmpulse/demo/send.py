@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import random
 import threading
+from collections import Counter
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -33,6 +34,7 @@ from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from llmpulse.demo.calls import CALL_ROLES, LLM, RETRIEVAL, TOOL, PlannedSpan, TracePlan
 from llmpulse.demo.models import DRIFTING_MODEL, ENVIRONMENTS, SERVICES
+from llmpulse.demo.rollout import CANDIDATE_MODEL, PROMPT_VERSION, SHADOW_OF
 from llmpulse.demo.scenarios import GROUNDED_ATTRIBUTE
 from llmpulse.demo.traffic import plan_traces
 
@@ -51,7 +53,7 @@ class DemoSummary:
 
     traces: int
     spans: int
-    llm_calls: int  # LLM and embedding calls, failed attempts and app cache hits included
+    llm_calls: int  # the app's LLM and embedding calls, failed attempts and app cache hits included, shadow calls not
     errors: int  # failed LLM call attempts (each followed by a successful retry)
     cache_hits: int  # application-level response cache hits
     retrievals: int
@@ -64,10 +66,14 @@ class DemoSummary:
     drifting_model: str
     spans_failed: int  # spans the endpoint did not accept
     rag_answers: tuple[RecordedAnswer, ...] = ()  # support-bot's RAG answers, for the golden set and labels
+    shadow_calls: int = 0  # the candidate model's calls in shadow, unpaired ones included: spend, not requests
+    unpaired_shadows: int = 0  # shadow calls whose primary call was never sent
+    prompt_versions: tuple[tuple[str, int], ...] = ()  # RAG answer calls per prompt version, attempts included
 
     def describe(self) -> str:
         """A few lines for a terminal: what was sent and what to look for in the UI."""
         change = self.model_change_at.strftime("%Y-%m-%d %H:%M UTC")
+        versions = " and ".join(f"{count} {name}" for name, count in self.prompt_versions) or "no"
         lines = [
             f"sent {self.traces} traces ({self.spans} spans, {self.llm_calls} LLM/embedding calls) "
             f"from {', '.join(self.services)}",
@@ -75,6 +81,9 @@ class DemoSummary:
             f"{self.retrievals} retrievals, {self.tool_calls} tool calls",
             f"  {self.ungrounded} RAG answers not grounded in their context",
             f"  {self.drifting_model} silently changed its response model at {change}",
+            f"  A/B test of support-bot's prompt: {versions} calls by {PROMPT_VERSION}",
+            f"  {self.shadow_calls} chat calls answered in shadow by {CANDIDATE_MODEL} "
+            f"({self.unpaired_shadows} of them without their primary call)",
         ]
         if self.spans_failed:
             lines.append(f"  WARNING: {self.spans_failed} spans were not accepted by the endpoint")
@@ -194,14 +203,22 @@ def _mark_failed(span: trace.Span, planned: PlannedSpan, end_ns: int) -> None:
     span.set_status(Status(StatusCode.ERROR, failure.message))
 
 
+def _attributes(planned: PlannedSpan, emitted: dict[str, trace.Span]) -> dict:
+    """A shadow call names its primary by span id, known only once the primary was started."""
+    if planned.shadow_of is None:
+        return dict(planned.attributes)
+    return {**planned.attributes, SHADOW_OF: f"{emitted[planned.shadow_of].get_span_context().span_id:016x}"}
+
+
 def _emit_span(
-    provider: TracerProvider, plan: TracePlan, planned: PlannedSpan, parent: trace.Span | None
+    provider: TracerProvider, plan: TracePlan, planned: PlannedSpan, emitted: dict[str, trace.Span]
 ) -> trace.Span:
     start = plan.start_ns + _ns(planned.start_ms)
     end = start + max(_ns(planned.duration_ms), 1)
+    parent = emitted.get(planned.parent or "")
     context = trace.set_span_in_context(parent) if parent else Context()  # never the caller's active span
     span = provider.get_tracer(planned.scope).start_span(
-        planned.name, context, _KINDS[planned.kind], planned.attributes, start_time=start
+        planned.name, context, _KINDS[planned.kind], _attributes(planned, emitted), start_time=start
     )
     for name, offset_ms, attributes in planned.events:
         span.add_event(name, attributes, timestamp=start + _ns(offset_ms))
@@ -214,7 +231,7 @@ def _emit_span(
 def _emit_trace(provider: TracerProvider, plan: TracePlan, answers: list[RecordedAnswer]) -> None:
     emitted: dict[str, trace.Span] = {}
     for planned in _parents_first(plan.spans):
-        emitted[planned.key] = span = _emit_span(provider, plan, planned, emitted.get(planned.parent or ""))
+        emitted[planned.key] = span = _emit_span(provider, plan, planned, emitted)
         if plan.service == "support-bot" and planned.role == LLM and GROUNDED_ATTRIBUTE in planned.attributes:
             ids, root = span.get_span_context(), next(s for s in plan.spans if s.parent is None)
             answers.append(RecordedAnswer(f"{ids.trace_id:032x}", f"{ids.span_id:016x}",
@@ -259,7 +276,7 @@ def summarize(plans: list[TracePlan], start_ns: int, end_ns: int, spans_failed: 
     return DemoSummary(
         traces=len(plans),
         spans=sum(len(plan.spans) for plan in plans),
-        llm_calls=_count(plans, lambda s: s.role in CALL_ROLES),
+        llm_calls=_count(plans, lambda s: s.role in CALL_ROLES and not _is_shadow(s)),
         errors=_count(plans, lambda s: s.failure is not None),
         cache_hits=_count(plans, lambda s: s.attributes.get("llmpulse.cache_hit") is True),
         retrievals=_count(plans, lambda s: s.role == RETRIEVAL),
@@ -272,7 +289,15 @@ def summarize(plans: list[TracePlan], start_ns: int, end_ns: int, spans_failed: 
         drifting_model=DRIFTING_MODEL,
         spans_failed=spans_failed,
         rag_answers=tuple(answers),
+        shadow_calls=_count(plans, _is_shadow),
+        unpaired_shadows=_count(plans, lambda s: s.shadow_of is None and SHADOW_OF in s.attributes),
+        prompt_versions=tuple(sorted(Counter(str(s.attributes[PROMPT_VERSION]) for plan in plans for s in plan.spans
+                                             if PROMPT_VERSION in s.attributes).items())),
     )
+
+
+def _is_shadow(span: PlannedSpan) -> bool:
+    return span.shadow_of is not None or SHADOW_OF in span.attributes
 
 
 def _window(days: float, now: datetime | None) -> tuple[int, int]:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from llmpulse.demo.calls import TraceBuilder, TraceContext, TracePlan
+from llmpulse.demo.calls import Sideline, TraceBuilder, TraceContext, TracePlan
 from llmpulse.demo.models import ENVIRONMENTS, USER_COUNT
 from llmpulse.demo.scenarios import SCENARIOS, Scenario, pick_weighted
 
@@ -49,13 +49,14 @@ def _plan_one(scenario: Scenario, context: TraceContext, environment: str, start
 def plan_traces(*, traces: int, seed: int, start_ns: int, end_ns: int, ids_seed: str) -> list[TracePlan]:
     """All traces of a demo run, oldest first; traces after the window's midpoint see the changed model."""
     rng, ids = random.Random(seed), random.Random(ids_seed)
+    side = Sideline(random.Random(f"{seed}:side"), random.Random(f"{ids_seed}:side"))
     population = _Population(rng)
     midpoint = start_ns + (end_ns - start_ns) // 2
     plans = []
     for trace_start in _start_times(rng, traces, start_ns, end_ns):
         scenario = rng.choices(SCENARIOS, weights=[s.weight for s in SCENARIOS])[0]
         user, session, turn = population.visit(scenario.sessions)
-        context = TraceContext(rng, ids, int(trace_start >= midpoint), scenario.service, user, session, turn)
+        context = TraceContext(rng, ids, int(trace_start >= midpoint), scenario.service, user, session, turn, side)
         environment = pick_weighted(rng, ENVIRONMENTS)[0]
         plans.append(_plan_one(scenario, context, environment, trace_start))
     return plans

@@ -33,9 +33,9 @@ COLUMNS = {
     "session": "session_id",
 }
 TAG = "tag"
-# Live traffic only. Shadow calls (`llmpulse.shadow_of`: a candidate's answer the user never saw)
-# will be kept out here once they exist; "1" keeps every call until then.
-LIVE_CALLS = "1"
+# Live traffic only: shadow calls (`llmpulse.shadow_of`, migration 0010: a candidate's answer the
+# user never saw) are kept out; the Shadow report compares them.
+LIVE_CALLS = "s.shadow_of = ''"
 SAMPLE_SIZE = 20_000  # values per cohort and metric for the rank tests: p-values settle long before
 SAMPLE_SEED = 20261208  # a fixed reservoir seed: the same rows give (nearly) the same sample
 COUNTING = ("call spans in the window, a redelivered span once; a call traced by two instrumentations at "

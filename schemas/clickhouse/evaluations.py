@@ -45,6 +45,9 @@ class SpanToScore:
     ingested_at: datetime | None = None
 
 
+_PAIRED_ID = "if(s.shadow_of != '', s.shadow_of, s.span_id)"  # a shadow call is sampled with its primary
+
+
 def sampled_spans(store: Store, project: str, rate: float, since: datetime, oldest: datetime, scorer: str,
                   limit: int) -> list[SpanToScore]:
     """LLM spans ingested after `since` (started after `oldest`), picked by the sample rate, oldest
@@ -53,7 +56,9 @@ def sampled_spans(store: Store, project: str, rate: float, since: datetime, olde
     Langfuse's attribute) are not production traffic: their scores come from the experiment, and a
     deliberately bad candidate model must not raise production's hallucination rate. The whole
     trace counts, since an app run tags only its item's root span, and its LLM calls are children;
-    a root ingested up to EXPERIMENT_MARGIN_HOURS before a child is still seen."""
+    a root ingested up to EXPERIMENT_MARGIN_HOURS before a child is still seen.
+    A shadow call is picked exactly when its primary is (hashed by the primary's span id), so the
+    shadow report finds both answers scored; the hallucination rate leaves shadow calls out."""
     sql = f"""
     SELECT s.trace_id AS trace_id, s.span_id AS span_id, any(s.request_model) AS request_model,
         any(s.start_time) AS start_time, any(s.input_messages) AS input_messages,
@@ -61,7 +66,7 @@ def sampled_spans(store: Store, project: str, rate: float, since: datetime, olde
     FROM {{db}}.spans AS s
     WHERE s.project_id = {{project:String}} AND s.span_type = 'llm'
         AND s.ingested_at > {{since:DateTime64(6, 'UTC')}} AND s.start_time >= {{oldest:DateTime64(6, 'UTC')}}
-        AND cityHash64(s.trace_id, s.span_id) % {SAMPLE_SCALE} < {{threshold:UInt64}}
+        AND cityHash64(s.trace_id, {_PAIRED_ID}) % {SAMPLE_SCALE} < {{threshold:UInt64}}
         AND s.trace_id NOT IN (SELECT x.trace_id FROM {{db}}.spans AS x WHERE x.project_id = {{project:String}}
             AND x.ingested_at > {{since:DateTime64(6, 'UTC')}} - INTERVAL {EXPERIMENT_MARGIN_HOURS} HOUR
             AND hasAny(mapKeys(x.attributes), {{experiment_keys:Array(String)}}))

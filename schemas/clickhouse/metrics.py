@@ -15,14 +15,18 @@ from typing import Any
 from schemas.clickhouse.call_merge import dirty_key
 from schemas.clickhouse.filters import DIMENSIONS
 from schemas.clickhouse.queries import TWIN_MARGIN, calls_query
+from schemas.clickhouse.shadow_split import split_state_rows
 from schemas.clickhouse.store import Store
-from schemas.times import iso_utc
+from schemas.shadow_fields import SHADOW_SPLIT
+from schemas.times import HOUR, ceil_hour, floor_hour, iso_utc
+from schemas.times import floor_minute as _minute
 
 ROLLUP_TABLE = "call_metrics_minute"
 HOUR_TABLE = "call_metrics_hour"  # made from the minute table (migration 0004)
 BUCKETS = {"minute": "1 MINUTE", "hour": "1 HOUR", "day": "1 DAY"}
 ROLLUP_DIMENSIONS = ("model", "provider", "service", "environment")
-_ROLLUP_COLUMNS = ("request_model", "provider", "service_name", "environment")
+# Key columns of a rollup row; `shadow` (migration 0010) keeps shadow calls apart (`shadow_split`).
+_ROLLUP_COLUMNS = ("request_model", "provider", "service_name", "environment", "shadow")
 
 _ZERO = "toDecimal128(0, 12)"
 # Money a prompt-cache read saved: the read tokens at the call's own uncached input rate, minus what they cost.
@@ -109,6 +113,7 @@ class SeriesQuery:
     bucket: str = "hour"
     group_by: str | None = None
     filters: dict[str, str] = field(default_factory=dict)
+    shadow: str = SHADOW_SPLIT  # how shadow calls count (`schemas.shadow_fields`)
 
     @property
     def needs_raw(self) -> bool:
@@ -246,20 +251,6 @@ _HOURS_SQL = (
     "AND m.bucket >= {start:DateTime64(6, 'UTC')} AND m.bucket < {end:DateTime64(6, 'UTC')} "
     f"GROUP BY project_id, bucket, {_DIMENSION_LIST}"
 )
-HOUR = timedelta(hours=1)
-
-
-def _minute(value: datetime) -> datetime:
-    return value.replace(second=0, microsecond=0)
-
-
-def floor_hour(value: datetime) -> datetime:
-    return value.replace(minute=0, second=0, microsecond=0)
-
-
-def ceil_hour(value: datetime) -> datetime:
-    floor = floor_hour(value)
-    return floor if floor == value else floor + HOUR
 
 
 # --- reads ---------------------------------------------------------------------------------------
@@ -330,8 +321,13 @@ def _group_expression(group_by: str | None) -> str:
 
 
 def _state_rows(q: SeriesQuery, key: str, rollup: RollupSpan | None, params: dict[str, Any]) -> str:
-    """State rows for the window: whole hours inside the rollup's span from the hourly table (unless
-    the buckets are minutes), the other minutes inside it from the minute table, the rest from raw calls."""
+    """State rows for the window, shadow calls counted as `q.shadow` says."""
+    return split_state_rows(_shadowed_state_rows(q, key, rollup, params), q.shadow, list(STATE_COLUMNS))
+
+
+def _shadowed_state_rows(q: SeriesQuery, key: str, rollup: RollupSpan | None, params: dict[str, Any]) -> str:
+    """State rows with their `shadow` flag: whole hours inside the rollup's span from the hourly table
+    (unless the buckets are minutes), the other minutes inside it from the minute table, the rest from raw calls."""
     if q.needs_raw or rollup is None or rollup.end <= q.start or rollup.start >= q.end:
         return _raw_states(q, key, "")
     params["r_start"], params["r_end"] = rollup.start, rollup.end
@@ -362,14 +358,14 @@ def _raw_states(q: SeriesQuery, key: str, call_condition: str) -> str:
     if q.group_by == "tag" or "tag" in q.filters:
         calls = f"SELECT *, tag FROM ({calls}) ARRAY JOIN if(empty(tags), [''], tags) AS tag"
     states = ", ".join(f"{expr} AS {name}" for name, expr in STATE_COLUMNS.items())
-    return (f"SELECT toStartOfMinute(c.start_time) AS bucket, {key} AS key, {states} FROM ({calls}) AS c "
-            f"{_where(q.filters)} GROUP BY bucket, key")
+    return (f"SELECT toStartOfMinute(c.start_time) AS bucket, {key} AS key, c.shadow AS shadow, {states} "
+            f"FROM ({calls}) AS c {_where(q.filters)} GROUP BY bucket, key, shadow")
 
 
 def _rollup_states(q: SeriesQuery, key: str, condition: str, table: str = ROLLUP_TABLE) -> str:
     columns = ", ".join(f"c.{name} AS {name}" for name in STATE_COLUMNS)
     filters = " ".join(f"AND c.{DIMENSIONS[n]} = {{f_{n}:String}}" for n in q.filters)
-    return (f"SELECT c.bucket AS bucket, {key} AS key, {columns} FROM {{db}}.{table} AS c FINAL "
+    return (f"SELECT c.bucket AS bucket, {key} AS key, c.shadow AS shadow, {columns} FROM {{db}}.{table} AS c FINAL "
             f"WHERE c.project_id = {{project:String}} AND c.bucket >= toStartOfMinute({{start:DateTime64(6, 'UTC')}}) "
             f"AND c.bucket < {{end:DateTime64(6, 'UTC')}} AND c.requests > 0 AND {condition} {filters}")
 

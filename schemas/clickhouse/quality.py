@@ -29,11 +29,16 @@ _AUTHORITY = (f"multiIf(e.source = '{SOURCE_HUMAN}', 4, e.source = '{SOURCE_APP}
 QUALITY_GROUPS = {"model": "request_model", "scorer": "scorer"}
 
 _VERDICT = f"tuple({_AUTHORITY}, e.created_at)"
+# The window's shadow calls (a score is filed at its span's start time).
+SHADOW_SPANS = ("SELECT x.trace_id, x.span_id FROM {db}.spans AS x WHERE x.project_id = {project:String} "
+                "AND x.shadow_of != '' AND x.start_time >= {start:DateTime64(6, 'UTC')} "
+                "AND x.start_time < {end:DateTime64(6, 'UTC')}")
 
 
 def span_verdicts_sql(with_reason: bool = False, filters: Mapping[str, str] | None = None) -> str:
     """One verdict per scored span in `{start}`..`{end}`: the most authoritative one; only spans
-    that match `filters` (bound by `filter_params`) when given."""
+    that match `filters` (bound by `filter_params`) when given. Shadow calls (`schemas.shadow_fields`)
+    are scored, for the shadow report, but answered no user: they stay out of production's verdicts."""
     extra = (f", argMax(e.score, {_VERDICT}) AS score, argMax(e.label, {_VERDICT}) AS label, "
              f"argMax(e.reason, {_VERDICT}) AS reason, argMax(e.annotator, {_VERDICT}) AS annotator"
              if with_reason else "")
@@ -45,6 +50,7 @@ def span_verdicts_sql(with_reason: bool = False, filters: Mapping[str, str] | No
     FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL
     WHERE e.project_id = {{project:String}} AND e.hallucinated IS NOT NULL AND e.source != '{SOURCE_EXPERIMENT}'
         AND e.span_time >= {{start:DateTime64(6, 'UTC')}} AND e.span_time < {{end:DateTime64(6, 'UTC')}}{matching}
+        AND (e.trace_id, e.span_id) NOT IN ({SHADOW_SPANS})
     GROUP BY e.trace_id, e.span_id
     """
 

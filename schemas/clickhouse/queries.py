@@ -18,7 +18,9 @@ from typing import Any
 from schemas.clickhouse import trace_page
 from schemas.clickhouse.call_merge import TRACE_CALLS, merged_call_spans
 from schemas.clickhouse.filters import filter_conditions, filter_params
+from schemas.clickhouse.shadow_split import SHADOW_FLAG, shadow_condition
 from schemas.clickhouse.store import Store
+from schemas.shadow_fields import SHADOW_SPLIT
 from schemas.times import iso_utc
 
 
@@ -48,7 +50,7 @@ _CALL_COLUMNS = (
     "request_model", "response_model", "provider", "service_name", "environment", "user_id", "session_id",
     "status_code", "duration_ms", "ttft_ms", "input_tokens", "output_tokens", "cache_read_tokens",
     "cache_write_tokens", "reasoning_tokens", "cost_total", "cost_input", "cost_cache_read", "cost_source",
-    "cache_hit", "start_time", "span_type",
+    "cache_hit", "start_time", "span_type", "shadow_of",
 )
 
 # A refused token count (NULL, collector/counts.py) adds nothing to a call's totals: 0 here, so every
@@ -81,6 +83,7 @@ def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: b
     merged = (
         "SELECT any(s.project_id) AS project_id, any(s.trace_id) AS trace_id, any(s.call_key) AS call_key, "
         + ", ".join(f"argMax({_CALL_VALUES.get(c, 's.' + c)}, {_RANK}) AS {c}" for c in columns)
+        + f", {SHADOW_FLAG}"
         + f" FROM ({merged_call_spans((*_RANK_COLUMNS, *columns), where)}) AS s GROUP BY {CALL_IDENTITY}"
     )
     keep = ([time_range("c")] if time_filtered else []) + ([call_condition] if call_condition else [])
@@ -98,19 +101,24 @@ GROUP_KEYS = {
     "environment": "environment",
 }
 
-_SUMMARY_FIELDS = """
-    count() AS requests,
-    countIf(c.status_code = 'error') AS errors,
+def _summary_fields(mode: str) -> str:
+    """The summary's aggregates over calls `c`; under `split` the per-request ones skip shadow calls."""
+    k = "NOT c.shadow" if mode == SHADOW_SPLIT else "1"
+    return f"""
+    count() AS calls,
+    countIf({k}) AS requests,
+    countIf(c.status_code = 'error' AND {k}) AS errors,
     sum(c.input_tokens) AS input_tokens,
     sum(c.output_tokens) AS output_tokens,
     sum(c.cache_read_tokens) AS cache_read_tokens,
     sum(c.cache_write_tokens) AS cache_write_tokens,
     sum(ifNull(c.cost_total, toDecimal128(0, 12))) AS cost_total,
     countIf(c.cost_total IS NULL) AS unpriced_requests,
-    quantilesExactInclusive(0.5, 0.95, 0.99)(c.duration_ms) AS latency,
-    quantilesExactInclusiveIf(0.5, 0.95, 0.99)(assumeNotNull(c.ttft_ms), c.ttft_ms IS NOT NULL) AS ttft,
-    countIf(c.ttft_ms IS NOT NULL) AS ttft_count,
-    countIf(c.cache_hit) / count() AS cache_hit_rate
+    countIf(c.shadow) AS shadow_calls,
+    quantilesExactInclusiveIf(0.5, 0.95, 0.99)(c.duration_ms, {k}) AS latency,
+    quantilesExactInclusiveIf(0.5, 0.95, 0.99)(assumeNotNull(c.ttft_ms), c.ttft_ms IS NOT NULL AND {k}) AS ttft,
+    countIf(c.ttft_ms IS NOT NULL AND {k}) AS ttft_count,
+    countIf(c.cache_hit AND {k}) / countIf({k}) AS cache_hit_rate
 """
 
 
@@ -128,20 +136,25 @@ class TraceFilter:
     provider: str | None = None
     environment: str | None = None
     tag: str | None = None
+    shadow: str | None = None  # only: traces with a shadow call; exclude: traces without one
 
 
 def metrics_summary(store: Store, project: str, start: datetime, end: datetime,
-                    group_by: str | None, filters: Mapping[str, str] | None = None) -> dict[str, Any]:
+                    group_by: str | None, filters: Mapping[str, str] | None = None,
+                    shadow: str = SHADOW_SPLIT) -> dict[str, Any]:
     """Per-group and overall request, error, token, cost, latency and cache figures of the calls
-    that match every filter (`schemas.clickhouse.filters`: the same as the metric series)."""
+    that match every filter (`schemas.clickhouse.filters`: the same as the metric series); shadow
+    calls as `shadow` says (`schemas.clickhouse.shadow_split`)."""
     filters = filters or {}
     params = {"project": project, "start": start, "end": end, **filter_params(filters)}
-    calls = calls_query(with_tags="tag" in filters, call_condition=" AND ".join(filter_conditions(filters, "c")))
-    total = store.query_dicts(f"SELECT {_SUMMARY_FIELDS} FROM ({calls}) AS c", params, "metrics_summary_total")
+    conditions = [*filter_conditions(filters, "c"), shadow_condition(shadow, "c.shadow")]
+    calls = calls_query(with_tags="tag" in filters, call_condition=" AND ".join(c for c in conditions if c))
+    fields = _summary_fields(shadow)
+    total = store.query_dicts(f"SELECT {fields} FROM ({calls}) AS c", params, "metrics_summary_total")
     groups: list[dict[str, Any]] = []
     if group_by:
         column = GROUP_KEYS[group_by]
-        sql = (f"SELECT c.{column} AS key, {_SUMMARY_FIELDS} FROM ({calls}) AS c "
+        sql = (f"SELECT c.{column} AS key, {fields} FROM ({calls}) AS c "
                f"GROUP BY key ORDER BY cost_total DESC, requests DESC, key")
         groups = [_summary(row, {group_by: row["key"]}) for row in store.query_dicts(sql, params, "metrics_summary")]
     return {"groups": groups, "total": _summary(total[0], {})}
@@ -152,12 +165,13 @@ def _summary(row: dict[str, Any], key: dict[str, Any]) -> dict[str, Any]:
     return {
         "key": key,
         "requests": row["requests"],
+        "shadow_calls": row["shadow_calls"],
         "errors": row["errors"],
         "input_tokens": row["input_tokens"],
         "output_tokens": row["output_tokens"],
         "cache_read_tokens": row["cache_read_tokens"],
         "cache_write_tokens": row["cache_write_tokens"],
-        "cost": _cost(row["cost_total"] if has_requests else None, row["unpriced_requests"]),
+        "cost": _cost(row["cost_total"] if row["calls"] else None, row["unpriced_requests"]),
         "latency_ms": _quantiles(row["latency"] if has_requests else None),
         "ttft_ms": _quantiles(row["ttft"] if row["ttft_count"] else None),
         "cache_hit_rate": float(row["cache_hit_rate"]) if has_requests else None,
@@ -190,6 +204,7 @@ _TRACE_CONDITIONS = {
             "WHERE e.project_id = {project:String} AND positionCaseInsensitiveUTF8("
             "concat(e.input_messages, ' ', e.output_messages), {text:String}) > 0))",
 }
+_SHADOW_CONDITIONS = {"only": "countIf(s.shadow_of != '') > 0", "exclude": "countIf(s.shadow_of != '') = 0"}
 _STATUS_CONDITIONS = {"error": "countIf(s.status_code = 'error') > 0", "ok": "countIf(s.status_code = 'error') = 0"}
 
 _CALL_SORTS = ("cost", "tokens")  # known only after the calls are totalled
@@ -216,6 +231,8 @@ def list_traces(store: Store, flt: TraceFilter, *, limit: int, offset: int, sort
             having.append(condition)
     if flt.status:
         having.append(_STATUS_CONDITIONS[flt.status])
+    if flt.shadow in _SHADOW_CONDITIONS:
+        having.append(_SHADOW_CONDITIONS[flt.shadow])
     direction, sort = "DESC" if descending else "ASC", TRACE_SORTS[sort]  # only known sorts reach the SQL
     if sort in _CALL_SORTS:
         sql = _trace_list_sql_by_calls(having, sort, direction)

@@ -28,7 +28,7 @@ from tests.spans import Call
 
 pytestmark = pytest.mark.slow
 PAGES = ("/", "/traces", "/costs", "/quality", "/evaluations", "/evaluations/datasets", "/evaluations/experiments",
-         "/evaluations/compare", "/annotate", "/alerts", "/settings")
+         "/evaluations/compare", "/evaluations/ab", "/evaluations/shadow", "/annotate", "/alerts", "/settings")
 XSS = '<img src=x onerror="window.__xss=1"><script>window.__xss=1</script>'
 
 

@@ -1,6 +1,7 @@
 """After the demo, the Evaluations pages have their data: the golden set with items from recorded
 spans, two finished experiments on one version with priced calls, and a comparison in which the
-candidate regresses and fails the gate. An API that does not answer skips this part, with the reason."""
+candidate regresses and fails the gate. An API that does not answer skips this part, with the reason.
+The demo's live traffic fills the A/B page (prompt v2 slower) and the Shadow page."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from llmpulse.demo.evaluations import FROM_SPANS, GATE, DemoApi, pick_answers, r
 from llmpulse.demo.golden import DATASET, golden_items
 from llmpulse.demo.labels import plan_labels
 from llmpulse.demo.pipeline import BASELINE, CANDIDATE, FLAWS
+from llmpulse.demo.rollout import CANDIDATE_MODEL, ORPHANS, PROMPT_VERSION
 from llmpulse.demo.send import RecordedAnswer, run_demo
 from schemas.clickhouse.annotations import span_evaluations
 from tests.conftest import Running, api
@@ -93,3 +95,25 @@ def test_an_unreachable_api_skips_the_evaluations(running: Running, tmp_path: Pa
     report = run_evaluations(DemoApi(f"http://127.0.0.1:{free_port()}"), running.otlp_url)
     assert report.describe().startswith("evaluations skipped: llmpulse's API does not answer")
     assert api(running, "GET", "/datasets").json()["datasets"] == []
+
+
+def test_demo_feeds_the_ab_and_shadow_pages(running: Running) -> None:
+    sent = run_demo(running.otlp_url, traces=150, seed=7, days=0.25)
+    running.flush()
+    summary = api(running, "GET", "/metrics/summary", **{"from": "0"}).json()
+    assert summary["total"]["requests"] == sent.llm_calls  # shadow calls cost, but are no user requests
+
+    counts = dict(sent.prompt_versions)
+    compared = api(running, "GET", "/compare", attribute=PROMPT_VERSION, a="v1", b="v2", **{"from": "0"}).json()
+    assert (compared["a"]["requests"], compared["b"]["requests"]) == (counts["v1"], counts["v2"])
+    latency = next(d for d in compared["differences"] if d["metric"] == "latency_ms")
+    assert latency["b"] > latency["a"] and latency["p_value"] < 0.05, latency
+    cost = next(d for d in compared["differences"] if d["metric"] == "cost_per_request")
+    assert cost["b"] > cost["a"]
+
+    report = api(running, "GET", "/shadow", **{"from": "0"}).json()
+    assert {p["candidate_model"] for p in report["pairs"]} == {CANDIDATE_MODEL}
+    assert sum(p["pairs"] for p in report["pairs"]) == sent.shadow_calls - sent.unpaired_shadows
+    assert report["unpaired_total"] == sent.unpaired_shadows == len(ORPHANS)
+    agreement = [p["agreement"] for p in report["pairs"]]
+    assert all(0 < a < 1 for a in agreement)  # some answers the same, some divergent

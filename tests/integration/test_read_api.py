@@ -12,6 +12,7 @@ from flask import Flask
 
 from dashboard.params import accepted_params
 from schemas.clickhouse.drift import insert_drift_events
+from schemas.shadow_fields import SHADOW_OF_ATTRIBUTE
 from tests.conftest import Running, api, make_settings, run_detectors, start_service
 from tests.experiment_data import MAIN, PR, golden_set, record_experiment
 from tests.receiver import Receiver
@@ -209,7 +210,7 @@ def populate_every_read(running: Running, receiver: Receiver) -> dict[str, str]:
     """A call, a score, a drift event, a channel, a firing rule with its delivery, a budget, detector
     runs, a dataset, experiments: something with a time behind every read endpoint. Returns the ids
     the routes take."""
-    running.send_calls(Call(1))
+    running.send_calls(Call(1), Call(1, 2, extra={SHADOW_OF_ATTRIBUTE: f"{1:016x}"}))  # a call and its shadow
     score = {"trace_id": f"{1:032x}", "name": "hallucination", "label": "hallucinated"}
     assert api(running, "POST", "/scores", score).status_code == 201
     detected = datetime.now(UTC) - timedelta(minutes=5)  # the drift list's default window is 30 days
@@ -249,6 +250,7 @@ def test_every_time_in_every_read_answer_carries_its_utc_offset(running: Running
         path = {"/api/v1/projects/<name>": "/api/v1/projects/default"}.get(rule.rule, path)  # a project's name
         extra = {"/api/v1/metrics/timeseries": {"metric": "requests", "bucket": "minute"},
                  "/api/v1/experiments/compare": {"baseline": "main", "candidate": "pr"},
+                 "/api/v1/shadow": {"divergent": 1},
                  "/api/v1/compare": {"attribute": "model", "a": "gpt-4o-mini", "b": "gpt-4o"}}.get(rule.rule, {})
         response = running.get(path, **extra)
         assert response.status_code == 200, (path, response.text)

@@ -55,9 +55,9 @@ ROUTES = {
 }
 # Reads that are not plain lists of the project (they take names or compute): who may read them.
 READS = {("GET", "/api/v1/experiments/compare"): "viewer", ("GET", "/api/v1/projects/default"): "viewer",
-         ("GET", "/api/v1/compare"): "viewer"}
+         ("GET", "/api/v1/shadow"): "viewer", ("GET", "/api/v1/compare"): "viewer"}
 READ_PARAMS = {"/api/v1/experiments/compare": {"baseline": "none", "candidate": "none"},
-               "/api/v1/compare": {"attribute": "model", "a": "gpt-4o", "b": "gpt-4o-mini"}}
+               "/api/v1/compare": {"attribute": "model", "a": "gpt-4o", "b": "gpt-4o-mini"}, "/api/v1/shadow": {}}
 BODIES = {"/api/v1/detectors/run": {"detectors": ["no-such-detector"]}}  # nothing runs, for any role
 # Inputs of Dash callbacks that change state → who may; every other input only navigates or fills a form.
 DASH_ACTIONS = {
@@ -81,7 +81,7 @@ DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-en
               # upload, which only reads and checks a file (import-run stores it)
               "experiments-dataset", "dataset-version", "experiment-refresh", "import-upload", "compare-baseline",
               "compare-candidate", "compare-min_pass_rate", "compare-max_regressions", "compare-max_cost_increase",
-              "compare-max_p95_increase", "annotate-skip", "annotate-queue-dataset"}
+              "compare-max_p95_increase", "annotate-skip", "annotate-queue-dataset", "ab-attribute", "ab-a", "ab-b"}
 ADMIN_ONLY = "needs the admin role"
 NO_ID = 999_999  # no such incident, rule, channel...: a permitted request changes nothing either
 

@@ -108,7 +108,8 @@ def detail(ctx: UiContext, query: PageQuery, trace_id: str) -> Any:
     return html.Div([
         html.H1(f"Trace {trace_id}"), dcc.Link("← all traces", href=query.link("/traces")),
         dcc.Graph(figure=_waterfall(assembled), id="waterfall", config={"displaylogo": False}),
-        html.Div([_span_panel(s, _add(ctx, query, s, options)) for s in assembled], id="spans"),
+        html.Div([_span_panel(s, _add(ctx, query, s, options), query.raw.get("span") == s["span_id"])
+                  for s in assembled], id="spans"),
     ])
 
 
@@ -144,7 +145,8 @@ def _waterfall(spans: list[dict[str, Any]]) -> Any:
                          yaxis={"autorange": "reversed"}, margin={"l": 200, "r": 10, "t": 10, "b": 40})
 
 
-def _span_panel(span: dict[str, Any], add: Any = None) -> Any:
+def _span_panel(span: dict[str, Any], add: Any = None, picked: bool = False) -> Any:
+    """One span's details; `picked` (the span a link named, `?span=`) is open and marked."""
     fields = ("span_type", "provider", "request_model", "response_model", "input_tokens", "output_tokens",
               "cache_read_tokens", "ttft_ms", "cost_total", "cost_source", "status_code", "finish_reasons")
     return html.Details([
@@ -157,7 +159,8 @@ def _span_panel(span: dict[str, Any], add: Any = None) -> Any:
         html.Div([html.Div(str(d.get("content", d)), className="document") for d in span["retrieval_documents"]]),
         html.Details([html.Summary("attributes"),
                       html.Pre("\n".join(f"{k} = {v}" for k, v in span["attributes"].items()), className="code")]),
-    ], className="span-panel", open=span["span_type"] == "llm" or bool(span["scores"]))
+    ], className="span-panel picked" if picked else "span-panel", id=f"span-{span['span_id']}",
+        open=picked or span["span_type"] == "llm" or bool(span["scores"]))
 
 
 def _scores(scores: list[dict[str, Any]]) -> Any:

@@ -7,8 +7,12 @@ PARTITION BY toYYYYMM(bucket)
 ORDER BY (project_id, bucket, request_model, provider, service_name, environment);
 
 -- Hours of a minute rollup that predates this table. Re-running it recomputes the same rows,
--- which replace the earlier ones.
-INSERT INTO {db}.call_metrics_hour
+-- which replace the earlier ones. The columns are named, so it still runs on the table as later
+-- migrations widen it (0010 adds the shadow key, false for these rows).
+INSERT INTO {db}.call_metrics_hour (project_id, bucket, request_model, provider, service_name, environment,
+    requests, errors, cache_hits, input_tokens, output_tokens, cache_read_tokens, cache_write_tokens, cost_total,
+    unpriced, cache_read_savings, priced_uncached_cost, priced_uncached_requests, traces, users, latency, ttft,
+    ttft_count, computed_at)
 SELECT m.project_id AS project_id, toStartOfHour(m.bucket) AS bucket, m.request_model AS request_model,
     m.provider AS provider, m.service_name AS service_name, m.environment AS environment,
     sum(m.requests) AS requests, sum(m.errors) AS errors, sum(m.cache_hits) AS cache_hits,

@@ -1,4 +1,5 @@
-"""Evaluations: golden datasets, the experiments run on them, and the comparison of two runs.
+"""Evaluations: golden datasets, the experiments run on them, the comparison of two runs, and live
+traffic's A/B cohorts and shadow pairs.
 
 One module per view; this one routes the section's paths (a dataset's or an experiment's name
 is the last path segment, quoted) and answers a missing one with a page that says so.
@@ -11,7 +12,7 @@ from typing import Any
 from dash import Dash, dcc, html
 
 from dashboard.ui.context import UiContext
-from dashboard.ui.pages.evaluations import common, compare, datasets, experiment, experiments
+from dashboard.ui.pages.evaluations import cohorts, common, compare, datasets, experiment, experiments, shadow
 from dashboard.ui.urls import PageQuery
 from schemas.metadata.datasets import DatasetNotFound
 from schemas.metadata.experiments import ExperimentNotFound
@@ -19,7 +20,8 @@ from schemas.metadata.store import MetadataError
 
 ROOT, ANNOTATE = common.ROOT, common.ANNOTATE
 VIEWS = {ROOT: datasets.layout, common.DATASETS: datasets.layout, common.EXPERIMENTS: experiments.layout,
-         common.COMPARE: compare.layout}  # the section's fixed paths (the page walker visits each)
+         common.COMPARE: compare.layout, common.COHORTS: cohorts.layout,
+         common.SHADOW: shadow.layout}  # the section's fixed paths (the page walker visits each)
 
 
 def route(ctx: UiContext, query: PageQuery, path: str) -> Any:
@@ -42,5 +44,5 @@ def _view(ctx: UiContext, query: PageQuery, path: str) -> Any:
 
 
 def register(app: Dash, ctx: UiContext) -> None:
-    for view in (datasets, experiments, experiment, compare):
+    for view in (datasets, experiments, experiment, compare, cohorts, shadow):
         view.register(app, ctx)

@@ -18,11 +18,13 @@ from dashboard.ui.urls import PageQuery
 
 ROOT = "/evaluations"
 DATASETS, EXPERIMENTS, COMPARE = f"{ROOT}/datasets", f"{ROOT}/experiments", f"{ROOT}/compare"
+COHORTS, SHADOW = f"{ROOT}/ab", f"{ROOT}/shadow"  # live traffic: A/B cohorts and shadow pairs
 # Parameters that belong to one Evaluations view: a link to another view drops them, so the
 # version picked on one dataset's page never selects a version of the next dataset opened.
-VIEW_PARAMS = ("version", "dataset", "baseline", "candidate", "experiment")
+VIEW_PARAMS = ("version", "dataset", "baseline", "candidate", "experiment", "attribute", "a", "b", "span")
 ANNOTATE = "/annotate"  # the labelling queue: part of the section, at the short path it always had
-TABS = ((DATASETS, "Datasets"), (EXPERIMENTS, "Experiments"), (COMPARE, "Compare"), (ANNOTATE, "Annotate"))
+TABS = ((DATASETS, "Datasets"), (EXPERIMENTS, "Experiments"), (COMPARE, "Compare"), (COHORTS, "A/B"),
+        (SHADOW, "Shadow"), (ANNOTATE, "Annotate"))
 PREVIEW = 140  # characters of a text shown in a table cell before "more"
 
 
@@ -99,7 +101,7 @@ def finished(experiment: dict[str, Any]) -> bool:
     return experiment["status"] != "running"
 
 
-def tile(label: str, value: Any, tile_id: str, note: str = "") -> Any:
+def tile(label: str, value: Any, tile_id: str, note: Any = "") -> Any:
     parts = [html.Div(label, className="label"), html.Div(value, className="value")]
     return html.Div(parts + ([html.Div(note, className="muted")] if note else []), className="tile", id=tile_id)
 
