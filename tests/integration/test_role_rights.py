@@ -57,7 +57,8 @@ ROUTES = {
 READS = {("GET", "/api/v1/experiments/compare"): "viewer", ("GET", "/api/v1/projects/default"): "viewer",
          ("GET", "/api/v1/shadow"): "viewer", ("GET", "/api/v1/compare"): "viewer"}
 READ_PARAMS = {"/api/v1/experiments/compare": {"baseline": "none", "candidate": "none"},
-               "/api/v1/compare": {"attribute": "model", "a": "gpt-4o", "b": "gpt-4o-mini"}, "/api/v1/shadow": {}}
+               "/api/v1/compare": {"attribute": "model", "a": "gpt-4o", "b": "gpt-4o-mini"}, "/api/v1/shadow": {},
+               "/api/v1/projects/default": {}}
 BODIES = {"/api/v1/detectors/run": {"detectors": ["no-such-detector"]}}  # nothing runs, for any role
 # Inputs of Dash callbacks that change state → who may; every other input only navigates or fills a form.
 DASH_ACTIONS = {
