@@ -28,11 +28,13 @@ def create_shadow_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         project = project_arg(metadata)
         start, end = time_range(timedelta(days=7))
         filters = filter_args()  # of the shadow (candidate) span
-        sample = int_arg("sample", 200, 1, 2000)  # pairs per model pair whose answers are compared
+        sample = int_arg("sample", 200, 1, 2000)  # shadow calls per candidate model whose answers are compared
         divergent, limit = int_arg("divergent", 10, 0, 100), int_arg("unpaired_limit", 100, 0, 1000)
-        totals = shadow.pair_totals(store, project, start, end, filters)
+        rows = shadow.pair_totals(store, project, start, end, filters)
+        totals = [row for row in rows if row["primary_model"] is not None]
+        unpaired_total = sum(row["pairs"] for row in rows if row["primary_model"] is None)
         pairs = shadow.sampled_pairs(store, project, start, end, filters, sample) if totals else []
-        unpaired_total, unpaired = shadow.unpaired(store, project, start, end, filters, limit)
+        unpaired = shadow.unpaired(store, project, start, end, filters, limit) if unpaired_total and limit else []
         report = build_report(totals, pairs, unpaired, unpaired_total, divergent)
         return jsonify({"project": project, "from": start.isoformat(), "to": end.isoformat(),
                         "filters": filters, **report})
