@@ -29,7 +29,7 @@ def create_shadow_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         project = project_arg(metadata)
         start, end = time_range(timedelta(days=7))
         filters = filter_args()  # of the shadow (candidate) span
-        sample = int_arg("sample", 200, 1, 2000)  # pairs per model pair whose answers are compared
+        sample = int_arg("sample", 200, 1, 2000)  # shadow calls per candidate model whose answers are compared
         divergent, limit = int_arg("divergent", 10, 0, 100), int_arg("unpaired_limit", 100, 0, 1000)
         report = read_report(store, project, start, end, filters, sample=sample, divergent=divergent, limit=limit)
         return jsonify({"project": project, "from": start.isoformat(), "to": end.isoformat(),
@@ -41,7 +41,9 @@ def create_shadow_blueprint(store: Store, metadata: Metadata) -> Blueprint:
 def read_report(store: Store, project: str, start: datetime, end: datetime, filters: Mapping[str, str], *,
                 sample: int = 200, divergent: int = 10, limit: int = 100) -> dict[str, Any]:
     """The report the API answers; the Shadow page calls it too, so both show the same figures."""
-    totals = shadow.pair_totals(store, project, start, end, filters)
+    rows = shadow.pair_totals(store, project, start, end, filters)
+    totals = [row for row in rows if row["primary_model"] is not None]
+    unpaired_total = sum(row["pairs"] for row in rows if row["primary_model"] is None)
     pairs = shadow.sampled_pairs(store, project, start, end, filters, sample) if totals else []
-    unpaired_total, unpaired = shadow.unpaired(store, project, start, end, filters, limit)
+    unpaired = shadow.unpaired(store, project, start, end, filters, limit) if unpaired_total and limit else []
     return build_report(totals, pairs, unpaired, unpaired_total, divergent)
