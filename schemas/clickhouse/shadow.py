@@ -1,22 +1,25 @@
 """Shadow calls paired with their primaries: the reads behind `GET /api/v1/shadow`.
 
 A shadow call names its primary by span id (`schemas.shadow_fields`); both are spans of one trace.
-The pairing is a join of the window's shadow spans (few) to the spans they name, found by
-(trace, span id) among the window's spans, so every count and delta is an aggregate over all
-pairs in ClickHouse; the answers, whose text is costly to read, are read for a bounded sample only.
+The pairs come from `shadow_pairs` (kept by the shadow-pairs detector, raw spans paired where it
+does not hold them yet), so every count and delta is an aggregate over all pairs in ClickHouse;
+the answers, whose text is costly to read, are read for a bounded sample only.
 A shadow span whose primary is not in the store (never sent, or outside the window) is unpaired.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from schemas.clickhouse.filters import filter_conditions, filter_params
+from schemas.clickhouse.filters import filter_params
+from schemas.clickhouse.metrics import RollupSpan
 from schemas.clickhouse.quality import EVALUATIONS_TABLE
 from schemas.clickhouse.queries import TWIN_MARGIN
+from schemas.clickhouse.shadow_pairs import MARGIN, pairs_source
 from schemas.clickhouse.store import Store
+from schemas.times import floor_hour
 
 # Scorers whose score is an answer's groundedness, the judge's preferred over the offline one.
 GROUNDEDNESS_SCORERS = ("llm_judge", "groundedness")
@@ -25,47 +28,19 @@ GROUNDEDNESS_SCORERS = ("llm_judge", "groundedness")
 PREFERENCE_NAME = "shadow_preference"
 PREFERENCE_LABELS = ("primary", "candidate", "tie")
 
-_WINDOW = "s.start_time >= {start:DateTime64(6, 'UTC')} AND s.start_time < {end:DateTime64(6, 'UTC')}"
 # A primary starts before its shadow call, or soon after it: looked for this far around the window.
 _WIDE = (f"s.start_time >= {{start:DateTime64(6, 'UTC')}} - {TWIN_MARGIN} "
          f"AND s.start_time < {{end:DateTime64(6, 'UTC')}} + {TWIN_MARGIN}")
 
 
-def _candidates(filters: Mapping[str, str]) -> str:
-    """The window's shadow spans (redelivered copies collapsed) that match `filters`."""
-    where = " AND ".join(["s.project_id = {project:String}", _WINDOW, "s.shadow_of != ''",
-                          *filter_conditions(filters, "s")])
-    return (f"SELECT s.trace_id AS trace_id, s.span_id AS span_id, any(s.shadow_of) AS shadow_of, "
-            "any(s.request_model) AS model, any(s.start_time) AS start_time "
-            f"FROM {{db}}.spans AS s WHERE {where} GROUP BY s.trace_id, s.span_id")
-
-
-def _pairs_sql(filters: Mapping[str, str]) -> str:
-    """Every shadow span of the window with its primary's facts (primary_id NULL when there is none).
-
-    One scan, no join: the window's spans that are shadow calls or that a shadow call names (by span
-    id alone, a set of the shadow spans' `shadow_of`) are grouped by (trace, primary span id); each
-    group holds the primary (if stored) and its shadow calls (redelivered copies made one), one row each
-    after the ARRAY JOIN. A
-    join of the shadow spans to the window's spans took 4 s over 10M spans, this ~1 s.
-    """
-    shadow = " AND ".join(["s.shadow_of != ''", _WINDOW, *filter_conditions(filters, "s")])
-    named = ("SELECT n.shadow_of FROM {db}.spans AS n WHERE n.project_id = {project:String} "
-             f"AND n.shadow_of != '' AND {_WINDOW.replace('s.', 'n.')}")
-    groups = ("SELECT any(s.trace_id) AS trace_id, anyIf(s.span_id, s.shadow_of = '') AS primary_span, "
-              "anyIf(s.request_model, s.shadow_of = '') AS primary_model, "
-              "anyIf(s.cost_total, s.shadow_of = '') AS primary_cost, "
-              "anyIf(s.duration_ms, s.shadow_of = '') AS primary_ms, "
-              "groupArrayIf((s.span_id, s.shadow_of, s.request_model, s.cost_total, s.duration_ms), "
-              f"{shadow}) AS shadows FROM {{db}}.spans AS s "
-              f"WHERE s.project_id = {{project:String}} AND {_WIDE} "
-              f"AND (s.shadow_of != '' OR s.span_id IN ({named})) "
-              "GROUP BY sipHash128(s.trace_id, if(s.shadow_of != '', s.shadow_of, s.span_id)) "
-              "HAVING notEmpty(shadows)")
-    return ("SELECT g.trace_id AS trace_id, c.1 AS candidate_id, c.2 AS shadow_of, c.3 AS candidate_model, "
-            "c.4 AS candidate_cost, c.5 AS candidate_ms, nullIf(g.primary_span, '') AS primary_id, "
-            "if(g.primary_span = '', NULL, g.primary_model) AS primary_model, g.primary_cost AS primary_cost, "
-            f"g.primary_ms AS primary_ms FROM ({groups}) AS g ARRAY JOIN arrayDistinct(g.shadows) AS c")
+def _pairs_sql(source: str) -> str:
+    """The pairs of `source` (`shadow_pairs.pairs_source`) as the reads use them: primary_id and
+    primary_model NULL for a shadow call whose primary is not stored."""
+    return ("SELECT u.trace_id AS trace_id, u.candidate_id AS candidate_id, u.shadow_of AS shadow_of, "
+            "u.request_model AS candidate_model, u.candidate_cost AS candidate_cost, u.candidate_ms AS candidate_ms, "
+            "nullIf(u.primary_id, '') AS primary_id, if(u.primary_id = '', NULL, u.primary_model) AS primary_model, "
+            "u.primary_cost AS primary_cost, u.primary_ms AS primary_ms, u.start_time AS start_time "
+            f"FROM ({source}) AS u")
 
 
 def _scores_sql() -> str:
@@ -99,13 +74,14 @@ def _params(project: str, start: datetime, end: datetime, filters: Mapping[str, 
     return {"project": project, "start": start, "end": end, **filter_params(filters)}
 
 
-def pair_totals(store: Store, project: str, start: datetime, end: datetime,
-                filters: Mapping[str, str]) -> list[dict[str, Any]]:
+def pair_totals(store: Store, project: str, start: datetime, end: datetime, filters: Mapping[str, str],
+                held: RollupSpan | None = None) -> list[dict[str, Any]]:
     """Per (primary model, candidate model): pairs, cost and latency deltas, groundedness of each
     side and the judge's preferences, over every pair of the window; busiest first. Shadow calls
     without a primary come as rows whose primary_model is None (their count in `pairs`). The
     scores are joined only when the window has any (the joins are half the cost over 10M spans)."""
-    params = _params(project, start, end, filters)
+    source, extra = pairs_source(filters, start, end, held)
+    params = {**_params(project, start, end, filters), **extra}
     scored = store.query(f"SELECT count() FROM ({_scores_sql()})", params, "shadow_scored")[0][0]
     scores = (f"LEFT JOIN ({_scores_sql()}) AS pe ON pe.span_key = sipHash128(x.trace_id, x.primary_id) "
               f"LEFT JOIN ({_scores_sql()}) AS ce ON ce.span_key = sipHash128(x.trace_id, x.candidate_id) "
@@ -113,32 +89,35 @@ def pair_totals(store: Store, project: str, start: datetime, end: datetime,
               "CROSS JOIN (SELECT CAST(NULL, 'Nullable(Float64)') AS grounded, '' AS preference) AS pe "
               "CROSS JOIN (SELECT CAST(NULL, 'Nullable(Float64)') AS grounded, '' AS preference) AS ce ")
     sql = (f"SELECT x.primary_model AS primary_model, x.candidate_model AS candidate_model, {_PAIR_AGGREGATES} "
-           f"FROM ({_pairs_sql(filters)}) AS x {scores}"
+           f"FROM ({_pairs_sql(source)}) AS x {scores}"
            "GROUP BY primary_model, candidate_model "
            "ORDER BY pairs DESC, primary_model, candidate_model SETTINGS join_use_nulls = 1")
     return store.query_dicts(sql, params, "shadow_pair_totals")
 
 
 def unpaired(store: Store, project: str, start: datetime, end: datetime, filters: Mapping[str, str],
-             limit: int) -> list[dict[str, Any]]:
+             limit: int, held: RollupSpan | None = None) -> list[dict[str, Any]]:
     """The first `limit` shadow spans of the window whose primary is not stored."""
+    source, extra = pairs_source(filters, start, end, held)
     sql = (f"SELECT x.trace_id AS trace_id, x.candidate_id AS span_id, x.shadow_of AS shadow_of, "
            "x.candidate_model AS candidate_model "
-           f"FROM ({_pairs_sql(filters)}) AS x WHERE x.primary_id IS NULL "
-           "ORDER BY trace_id, span_id LIMIT {limit:UInt32} SETTINGS join_use_nulls = 1")
-    return store.query_dicts(sql, {**_params(project, start, end, filters), "limit": limit}, "shadow_unpaired")
+           f"FROM ({_pairs_sql(source)}) AS x WHERE x.primary_id IS NULL "
+           "ORDER BY trace_id, span_id LIMIT {limit:UInt32}")
+    params = {**_params(project, start, end, filters), **extra, "limit": limit}
+    return store.query_dicts(sql, params, "shadow_unpaired")
 
 
 def sampled_pairs(store: Store, project: str, start: datetime, end: datetime, filters: Mapping[str, str],
-                  per_model: int) -> list[dict[str, Any]]:
+                  per_model: int, held: RollupSpan | None = None) -> list[dict[str, Any]]:
     """Up to `per_model` pairs per candidate model, picked by a hash of the shadow span (the same
     pairs on every read), with both calls' models and stored output messages. The sample is
-    chosen among the shadow spans alone; its primaries and answers are then read by trace id,
-    which the trace_id bloom filter makes cheap, rather than by joining the whole window."""
-    picked = (f"SELECT c.trace_id AS trace_id, c.span_id AS candidate_id, c.shadow_of AS primary_id, "
-              f"c.model AS candidate_model FROM ({_candidates(filters)}) AS c "
-              "ORDER BY cityHash64(c.trace_id, c.span_id) LIMIT {per_model:UInt32} BY c.model")
-    params = {**_params(project, start, end, filters), "per_model": per_model}
+    chosen among the pairs (paired or not, as before the pairs table); the answers are then read by
+    (hour, trace id), a prefix of the spans' primary key, rather than by joining the whole window."""
+    source, extra = pairs_source(filters, start, end, held)
+    picked = ("SELECT x.trace_id AS trace_id, x.candidate_id AS candidate_id, x.shadow_of AS primary_id, "
+              f"x.candidate_model AS candidate_model, x.start_time AS start_time FROM ({_pairs_sql(source)}) AS x "
+              "ORDER BY cityHash64(x.trace_id, x.candidate_id) LIMIT {per_model:UInt32} BY x.candidate_model")
+    params = {**_params(project, start, end, filters), **extra, "per_model": per_model}
     sample = store.query_dicts(picked, params, "shadow_sample")
     calls = _calls(store, project, start, end, sample)
     pairs = []
@@ -146,6 +125,7 @@ def sampled_pairs(store: Store, project: str, start: datetime, end: datetime, fi
         primary = calls.get((pair["trace_id"], pair["primary_id"]))
         if primary is not None:  # an unpaired shadow call has nothing to agree with
             candidate = calls.get((pair["trace_id"], pair["candidate_id"]), {})
+            pair = {k: v for k, v in pair.items() if k != "start_time"}
             pairs.append({**pair, "primary_model": primary["model"], "primary_output": primary["output"],
                           "candidate_output": candidate.get("output", "")})
     return pairs
@@ -153,14 +133,21 @@ def sampled_pairs(store: Store, project: str, start: datetime, end: datetime, fi
 
 def _calls(store: Store, project: str, start: datetime, end: datetime,
            pairs: Sequence[dict[str, Any]]) -> dict[tuple[str, str], dict[str, str]]:
-    """The model and output messages (JSON) of the sampled pairs' spans, read by trace id."""
+    """The model and output messages (JSON) of the sampled pairs' spans, read by (hour, trace id)
+    around each shadow call's start (its primary starts within MARGIN of it)."""
     if not pairs:
         return {}
     sql = ("SELECT s.trace_id AS trace_id, s.span_id AS span_id, any(s.request_model) AS model, "
            "any(s.output_messages) AS output "
            f"FROM {{db}}.spans AS s WHERE s.project_id = {{project:String}} AND {_WIDE} "
-           "AND s.trace_id IN {traces:Array(String)} AND s.span_id IN {spans:Array(String)} "
-           "GROUP BY s.trace_id, s.span_id")
-    params = {"project": project, "start": start, "end": end, "traces": sorted({p["trace_id"] for p in pairs}),
+           "AND (toStartOfHour(s.start_time), s.trace_id) IN {keys:Array(Tuple(DateTime('UTC'), String))} "
+           "AND s.span_id IN {spans:Array(String)} GROUP BY s.trace_id, s.span_id")
+    keys = {(floor_hour(_aware(p["start_time"]) + shift), p["trace_id"]) for p in pairs
+            for shift in (-MARGIN, timedelta(0), MARGIN)}
+    params = {"project": project, "start": start, "end": end, "keys": sorted(keys),
               "spans": sorted({p[k] for p in pairs for k in ("primary_id", "candidate_id")})}
     return {(r["trace_id"], r["span_id"]): r for r in store.query_dicts(sql, params, "shadow_answers")}
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value
