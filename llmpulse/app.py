@@ -36,6 +36,7 @@ from detectors.retention import RetentionDetector
 from detectors.runner import DetectorRunner
 from detectors.scheduler import DetectorScheduler
 from detectors.scoring.judge import JudgeConfig
+from detectors.shadow_pairs import ShadowPairsDetector
 from evals.regression import RegressionJob
 from evals.regression_gate import RegressionGate
 from evals.service import ExperimentService, ServiceSettings, TargetKeys
@@ -76,6 +77,7 @@ def build_detectors(settings: Settings, alerts: AlertStore, dispatcher: Dispatch
     regression = [RegressionJob(settings.regression_interval, experiments, gate)] if experiments else []
     return [
         MetricsDetector(settings.metrics_interval),
+        ShadowPairsDetector(settings.metrics_interval),  # the shadow report's pairs, as fresh as the rollups
         HallucinationDetector(settings.hallucination_interval, judge),
         DriftDetector(settings.drift_interval),
         *regression,

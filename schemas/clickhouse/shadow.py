@@ -1,22 +1,25 @@
 """Shadow calls paired with their primaries: the reads behind `GET /api/v1/shadow`.
 
 A shadow call names its primary by span id (`schemas.shadow_fields`); both are spans of one trace.
-The pairing is a join of the window's shadow spans (few) to the spans they name, found by
-(trace, span id) among the window's spans, so every count and delta is an aggregate over all
-pairs in ClickHouse; the answers, whose text is costly to read, are read for a bounded sample only.
+The pairs come from `shadow_pairs` (kept by the shadow-pairs detector, raw spans paired where it
+does not hold them yet), so every count and delta is an aggregate over all pairs in ClickHouse;
+the answers, whose text is costly to read, are read for a bounded sample only.
 A shadow span whose primary is not in the store (never sent, or outside the window) is unpaired.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from schemas.clickhouse.filters import filter_conditions, filter_params
+from schemas.clickhouse.filters import filter_params
+from schemas.clickhouse.metrics import RollupSpan
 from schemas.clickhouse.quality import EVALUATIONS_TABLE
 from schemas.clickhouse.queries import TWIN_MARGIN
+from schemas.clickhouse.shadow_pairs import MARGIN, pairs_source
 from schemas.clickhouse.store import Store
+from schemas.times import floor_hour
 
 # Scorers whose score is an answer's groundedness, the judge's preferred over the offline one.
 GROUNDEDNESS_SCORERS = ("llm_judge", "groundedness")
@@ -25,46 +28,31 @@ GROUNDEDNESS_SCORERS = ("llm_judge", "groundedness")
 PREFERENCE_NAME = "shadow_preference"
 PREFERENCE_LABELS = ("primary", "candidate", "tie")
 
-_WINDOW = "s.start_time >= {start:DateTime64(6, 'UTC')} AND s.start_time < {end:DateTime64(6, 'UTC')}"
 # A primary starts before its shadow call, or soon after it: looked for this far around the window.
 _WIDE = (f"s.start_time >= {{start:DateTime64(6, 'UTC')}} - {TWIN_MARGIN} "
          f"AND s.start_time < {{end:DateTime64(6, 'UTC')}} + {TWIN_MARGIN}")
 
 
-def _candidates(filters: Mapping[str, str]) -> str:
-    """The window's shadow spans (redelivered copies collapsed) that match `filters`."""
-    where = " AND ".join(["s.project_id = {project:String}", _WINDOW, "s.shadow_of != ''",
-                          *filter_conditions(filters, "s")])
-    return (f"SELECT s.trace_id AS trace_id, s.span_id AS span_id, any(s.shadow_of) AS shadow_of, "
-            "any(s.request_model) AS model, any(s.cost_total) AS cost, any(s.duration_ms) AS duration_ms "
-            f"FROM {{db}}.spans AS s WHERE {where} GROUP BY s.trace_id, s.span_id")
-
-
-def _pairs_sql(filters: Mapping[str, str]) -> str:
-    """Every shadow span with its primary's facts (primary_id '' when there is none)."""
-    candidates = _candidates(filters)
-    primaries = ("SELECT s.trace_id AS trace_id, s.span_id AS span_id, any(s.request_model) AS model, "
-                 "any(s.cost_total) AS cost, any(s.duration_ms) AS duration_ms FROM {db}.spans AS s "
-                 f"WHERE s.project_id = {{project:String}} AND {_WIDE} "
-                 f"AND (s.trace_id, s.span_id) IN (SELECT trace_id, shadow_of FROM ({candidates})) "
-                 "GROUP BY s.trace_id, s.span_id")
-    return (f"SELECT c.trace_id AS trace_id, c.span_id AS candidate_id, c.shadow_of AS shadow_of, "
-            "c.model AS candidate_model, c.cost AS candidate_cost, c.duration_ms AS candidate_ms, "
-            "p.span_id AS primary_id, p.model AS primary_model, p.cost AS primary_cost, p.duration_ms AS primary_ms "
-            f"FROM ({candidates}) AS c LEFT JOIN ({primaries}) AS p "
-            "ON p.trace_id = c.trace_id AND p.span_id = c.shadow_of")
+def _pairs_sql(source: str) -> str:
+    """The pairs of `source` (`shadow_pairs.pairs_source`) as the reads use them: primary_id and
+    primary_model NULL for a shadow call whose primary is not stored."""
+    return ("SELECT u.trace_id AS trace_id, u.candidate_id AS candidate_id, u.shadow_of AS shadow_of, "
+            "u.request_model AS candidate_model, u.candidate_cost AS candidate_cost, u.candidate_ms AS candidate_ms, "
+            "nullIf(u.primary_id, '') AS primary_id, if(u.primary_id = '', NULL, u.primary_model) AS primary_model, "
+            "u.primary_cost AS primary_cost, u.primary_ms AS primary_ms, u.start_time AS start_time "
+            f"FROM ({source}) AS u")
 
 
 def _scores_sql() -> str:
     """Each scored span's groundedness (the judge's when it gave one) and a judge's pair preference."""
-    return (f"SELECT e.trace_id AS trace_id, e.span_id AS span_id, "
+    return (f"SELECT sipHash128(e.trace_id, e.span_id) AS span_key, "
             f"argMaxIf(e.score, e.scorer = '{GROUNDEDNESS_SCORERS[0]}', e.scorer IN {GROUNDEDNESS_SCORERS} "
             "AND e.score IS NOT NULL) AS grounded, "
             f"argMaxIf(e.label, e.created_at, e.name = '{PREFERENCE_NAME}') AS preference "
             f"FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL WHERE e.project_id = {{project:String}} "
             f"AND e.span_time >= {{start:DateTime64(6, 'UTC')}} - {TWIN_MARGIN} "
             f"AND e.span_time < {{end:DateTime64(6, 'UTC')}} + {TWIN_MARGIN} "
-            f"AND (e.scorer IN {GROUNDEDNESS_SCORERS} OR e.name = '{PREFERENCE_NAME}') GROUP BY e.trace_id, e.span_id")
+            f"AND (e.scorer IN {GROUNDEDNESS_SCORERS} OR e.name = '{PREFERENCE_NAME}') GROUP BY span_key")
 
 
 _DELTA_COST = "toFloat64(x.candidate_cost) - toFloat64(x.primary_cost)"
@@ -86,55 +74,80 @@ def _params(project: str, start: datetime, end: datetime, filters: Mapping[str, 
     return {"project": project, "start": start, "end": end, **filter_params(filters)}
 
 
-def pair_totals(store: Store, project: str, start: datetime, end: datetime,
-                filters: Mapping[str, str]) -> list[dict[str, Any]]:
+def pair_totals(store: Store, project: str, start: datetime, end: datetime, filters: Mapping[str, str],
+                held: RollupSpan | None = None) -> list[dict[str, Any]]:
     """Per (primary model, candidate model): pairs, cost and latency deltas, groundedness of each
-    side and the judge's preferences, over every pair of the window; busiest first."""
+    side and the judge's preferences, over every pair of the window; busiest first. Shadow calls
+    without a primary come as rows whose primary_model is None (their count in `pairs`). The
+    scores are joined only when the window has any (the joins are half the cost over 10M spans)."""
+    source, extra = pairs_source(filters, start, end, held)
+    params = {**_params(project, start, end, filters), **extra}
+    scored = store.query(f"SELECT count() FROM ({_scores_sql()})", params, "shadow_scored")[0][0]
+    scores = (f"LEFT JOIN ({_scores_sql()}) AS pe ON pe.span_key = sipHash128(x.trace_id, x.primary_id) "
+              f"LEFT JOIN ({_scores_sql()}) AS ce ON ce.span_key = sipHash128(x.trace_id, x.candidate_id) "
+              if scored else
+              "CROSS JOIN (SELECT CAST(NULL, 'Nullable(Float64)') AS grounded, '' AS preference) AS pe "
+              "CROSS JOIN (SELECT CAST(NULL, 'Nullable(Float64)') AS grounded, '' AS preference) AS ce ")
     sql = (f"SELECT x.primary_model AS primary_model, x.candidate_model AS candidate_model, {_PAIR_AGGREGATES} "
-           f"FROM ({_pairs_sql(filters)}) AS x "
-           f"LEFT JOIN ({_scores_sql()}) AS pe ON pe.trace_id = x.trace_id AND pe.span_id = x.primary_id "
-           f"LEFT JOIN ({_scores_sql()}) AS ce ON ce.trace_id = x.trace_id AND ce.span_id = x.candidate_id "
-           "WHERE x.primary_id != '' GROUP BY primary_model, candidate_model "
+           f"FROM ({_pairs_sql(source)}) AS x {scores}"
+           "GROUP BY primary_model, candidate_model "
            "ORDER BY pairs DESC, primary_model, candidate_model SETTINGS join_use_nulls = 1")
-    return store.query_dicts(sql, _params(project, start, end, filters), "shadow_pair_totals")
+    return store.query_dicts(sql, params, "shadow_pair_totals")
 
 
 def unpaired(store: Store, project: str, start: datetime, end: datetime, filters: Mapping[str, str],
-             limit: int) -> tuple[int, list[dict[str, Any]]]:
-    """(how many, the newest `limit`) shadow spans of the window whose primary is not stored."""
+             limit: int, held: RollupSpan | None = None) -> list[dict[str, Any]]:
+    """The first `limit` shadow spans of the window whose primary is not stored."""
+    source, extra = pairs_source(filters, start, end, held)
     sql = (f"SELECT x.trace_id AS trace_id, x.candidate_id AS span_id, x.shadow_of AS shadow_of, "
-           "x.candidate_model AS candidate_model, count() OVER () AS total "
-           f"FROM ({_pairs_sql(filters)}) AS x WHERE x.primary_id IS NULL OR x.primary_id = '' "
-           "ORDER BY trace_id, span_id LIMIT {limit:UInt32} SETTINGS join_use_nulls = 1")
-    rows = store.query_dicts(sql, {**_params(project, start, end, filters), "limit": limit}, "shadow_unpaired")
-    return (rows[0]["total"] if rows else 0), [{k: v for k, v in r.items() if k != "total"} for r in rows]
+           "x.candidate_model AS candidate_model "
+           f"FROM ({_pairs_sql(source)}) AS x WHERE x.primary_id IS NULL "
+           "ORDER BY trace_id, span_id LIMIT {limit:UInt32}")
+    params = {**_params(project, start, end, filters), **extra, "limit": limit}
+    return store.query_dicts(sql, params, "shadow_unpaired")
 
 
 def sampled_pairs(store: Store, project: str, start: datetime, end: datetime, filters: Mapping[str, str],
-                  per_model_pair: int) -> list[dict[str, Any]]:
-    """Up to `per_model_pair` pairs per (primary model, candidate model), picked by a hash of the
-    trace (the same pairs on every read), with both answers' stored output messages."""
-    picked = (f"SELECT x.* FROM ({_pairs_sql(filters)}) AS x WHERE x.primary_id != '' "
-              "ORDER BY cityHash64(x.trace_id, x.candidate_id) "
-              "LIMIT {per_pair:UInt32} BY x.primary_model, x.candidate_model SETTINGS join_use_nulls = 1")
-    params = {**_params(project, start, end, filters), "per_pair": per_model_pair}
-    pairs = store.query_dicts(picked, params, "shadow_sample")
-    answers = _answers(store, project, start, end, pairs)
-    for pair in pairs:
-        pair["primary_output"] = answers.get((pair["trace_id"], pair["primary_id"]), "")
-        pair["candidate_output"] = answers.get((pair["trace_id"], pair["candidate_id"]), "")
+                  per_model: int, held: RollupSpan | None = None) -> list[dict[str, Any]]:
+    """Up to `per_model` pairs per candidate model, picked by a hash of the shadow span (the same
+    pairs on every read), with both calls' models and stored output messages. The sample is
+    chosen among the pairs (paired or not, as before the pairs table); the answers are then read by
+    (hour, trace id), a prefix of the spans' primary key, rather than by joining the whole window."""
+    source, extra = pairs_source(filters, start, end, held)
+    picked = ("SELECT x.trace_id AS trace_id, x.candidate_id AS candidate_id, x.shadow_of AS primary_id, "
+              f"x.candidate_model AS candidate_model, x.start_time AS start_time FROM ({_pairs_sql(source)}) AS x "
+              "ORDER BY cityHash64(x.trace_id, x.candidate_id) LIMIT {per_model:UInt32} BY x.candidate_model")
+    params = {**_params(project, start, end, filters), **extra, "per_model": per_model}
+    sample = store.query_dicts(picked, params, "shadow_sample")
+    calls = _calls(store, project, start, end, sample)
+    pairs = []
+    for pair in sample:
+        primary = calls.get((pair["trace_id"], pair["primary_id"]))
+        if primary is not None:  # an unpaired shadow call has nothing to agree with
+            candidate = calls.get((pair["trace_id"], pair["candidate_id"]), {})
+            pair = {k: v for k, v in pair.items() if k != "start_time"}
+            pairs.append({**pair, "primary_model": primary["model"], "primary_output": primary["output"],
+                          "candidate_output": candidate.get("output", "")})
     return pairs
 
 
-def _answers(store: Store, project: str, start: datetime, end: datetime,
-             pairs: Sequence[dict[str, Any]]) -> dict[tuple[str, str], str]:
-    """The output messages (JSON) of the sampled pairs' spans, read by trace id (bloom-indexed)."""
+def _calls(store: Store, project: str, start: datetime, end: datetime,
+           pairs: Sequence[dict[str, Any]]) -> dict[tuple[str, str], dict[str, str]]:
+    """The model and output messages (JSON) of the sampled pairs' spans, read by (hour, trace id)
+    around each shadow call's start (its primary starts within MARGIN of it)."""
     if not pairs:
         return {}
-    sql = ("SELECT s.trace_id AS trace_id, s.span_id AS span_id, any(s.output_messages) AS output "
+    sql = ("SELECT s.trace_id AS trace_id, s.span_id AS span_id, any(s.request_model) AS model, "
+           "any(s.output_messages) AS output "
            f"FROM {{db}}.spans AS s WHERE s.project_id = {{project:String}} AND {_WIDE} "
-           "AND s.trace_id IN {traces:Array(String)} AND s.span_id IN {spans:Array(String)} "
-           "GROUP BY s.trace_id, s.span_id")
-    params = {"project": project, "start": start, "end": end, "traces": sorted({p["trace_id"] for p in pairs}),
+           "AND (toStartOfHour(s.start_time), s.trace_id) IN {keys:Array(Tuple(DateTime('UTC'), String))} "
+           "AND s.span_id IN {spans:Array(String)} GROUP BY s.trace_id, s.span_id")
+    keys = {(floor_hour(_aware(p["start_time"]) + shift), p["trace_id"]) for p in pairs
+            for shift in (-MARGIN, timedelta(0), MARGIN)}
+    params = {"project": project, "start": start, "end": end, "keys": sorted(keys),
               "spans": sorted({p[k] for p in pairs for k in ("primary_id", "candidate_id")})}
-    return {(r["trace_id"], r["span_id"]): r["output"] for r in store.query_dicts(sql, params, "shadow_answers")}
+    return {(r["trace_id"], r["span_id"]): r for r in store.query_dicts(sql, params, "shadow_answers")}
+
+
+def _aware(value: datetime) -> datetime:
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value

@@ -44,4 +44,4 @@ def _report(ctx: UiContext, query: PageQuery) -> Any:
 
 def shadow_report(ctx: UiContext, query: PageQuery) -> dict[str, Any]:
     """The API's report for the page's project, range and filters."""
-    return read_report(ctx.store, query.project, query.start, query.end, query.filters)
+    return read_report(ctx.store, ctx.state, query.project, query.start, query.end, query.filters)
