@@ -21,7 +21,7 @@ spans on two cores, against the 2 s a comparison may take; the answer says so (`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -42,6 +42,7 @@ TAG = "tag"
 # app's. Shadow calls (`llmpulse.shadow_of`: a candidate's answer the user never saw) are to be
 # kept out here too, this being the one place that says what a live call is.
 LIVE_CALLS = "s.environment != {experiment_environment:String}"
+ATTRIBUTE_MAPS = ("attributes", "resource_attributes")  # a span's own first
 MODEL_COLUMN = "request_model"  # the one cohort column an evaluation row carries itself
 SAMPLE_SIZE = 20_000  # values per cohort and metric for the rank tests: p-values settle long before
 SAMPLE_SEED = 20261208  # a fixed reservoir seed: the same rows give (nearly) the same sample
@@ -61,6 +62,7 @@ class Cohorts:
     a: str
     b: str
     filters: Mapping[str, str]
+    maps: tuple[str, ...] = ATTRIBUTE_MAPS  # those that may hold an attribute key (`holding_maps`)
 
     @property
     def kind(self) -> str:
@@ -78,11 +80,28 @@ class Cohorts:
 
 
 def cohort_value(cohorts: Cohorts) -> str:
-    """The attribute's value on a span `s`: a column, or the span's attribute, else its resource's."""
+    """The attribute's value on a span `s`: a column, or the span's attribute, else its resource's
+    (of the maps in `cohorts.maps`; '' when the key is in neither)."""
     if cohorts.kind == "column":
         return f"s.{COLUMNS[cohorts.attribute]}"
+    if len(cohorts.maps) == 1:
+        return f"s.{cohorts.maps[0]}[{{key:String}}]"
     return ("if(mapContains(s.attributes, {key:String}), s.attributes[{key:String}], "
-            "s.resource_attributes[{key:String}])")
+            "s.resource_attributes[{key:String}])") if cohorts.maps else "''"
+
+
+def holding_maps(store: Store, cohorts: Cohorts) -> tuple[str, ...]:
+    """Those of the span and resource attribute maps where some call of the window has the key.
+
+    A map's values are most of a scan's cost, and a key is usually a span attribute
+    (`llmpulse.prompt.version`) or a resource one (`service.version`), seldom both: a map no call
+    holds the key in is left unread. Each probe reads only the map's keys and stops at the first
+    call that has it."""
+    def holds(column: str) -> bool:
+        sql = (f"SELECT 1 FROM {{db}}.spans AS s WHERE {_call_conditions(cohorts)} "
+               f"AND has(s.{column}.keys, {{key:String}}) LIMIT 1")
+        return bool(store.query(sql, cohorts.params(), "cohort_maps"))
+    return tuple(column for column in ATTRIBUTE_MAPS if holds(column))
 
 
 def cohort_label(cohorts: Cohorts) -> str:
@@ -152,6 +171,10 @@ def cohort_calls(store: Store, cohorts: Cohorts) -> dict[str, dict[str, Any]]:
     calls (`scored`) and those judged hallucinated (`flagged`); per feedback name its count, mean
     and sample (`feedback_count`, `feedback_mean`, `feedback_sample`). A cohort without calls is
     absent."""
+    if cohorts.kind == "attribute":
+        cohorts = replace(cohorts, maps=holding_maps(store, cohorts))
+        if not cohorts.maps:
+            return {}
     calls = (f"SELECT *, {cohort_label(cohorts)} AS cohort FROM {{db}}.spans AS s FINAL "
              f"WHERE {_call_conditions(cohorts)}")
     if cohorts.by_model_alone:

@@ -29,7 +29,8 @@ def nanos(moment: datetime) -> int:
     return int(moment.timestamp() * 1e9)
 
 
-def send_version(running: Running, version: str, environment: str = "production") -> list[tuple[str, str]]:
+def send_version(running: Running, version: str, environment: str = "production",
+                 extra: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """CALLS chat calls of one prompt version from its release; returns their (trace id, span id)."""
     facts = VERSIONS[version]
     provider = TracerProvider(resource=Resource.create({"service.name": "support-bot", "service.version": facts[
@@ -43,7 +44,7 @@ def send_version(running: Running, version: str, environment: str = "production"
         span.set_attributes({
             "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": model,
             "gen_ai.response.id": f"chatcmpl-{version}-{i}", "gen_ai.usage.input_tokens": 500,
-            "gen_ai.usage.output_tokens": 40 + i, "llmpulse.prompt.version": version})
+            "gen_ai.usage.output_tokens": 40 + i, "llmpulse.prompt.version": version, **(extra or {})})
         if i % facts["error_every"] == 0:
             span.set_status(Status(StatusCode.ERROR, "500 upstream"))
         span.end(end_time=nanos(begin + timedelta(milliseconds=facts["latency_ms"] + 7 * i)))
@@ -173,3 +174,12 @@ def test_experiment_calls_and_their_scores_stay_out_of_live_cohorts(running: Run
     assert models["a"]["hallucination"] == {"scored": 20, "flagged": 10, "rate": 0.5}
     assert models["b"]["hallucination"] == {"scored": 20, "flagged": 0, "rate": 0.0}
     assert models["a"]["feedback"]["user_feedback"]["count"] == 20
+
+
+def test_a_span_attribute_wins_over_its_resources(running: Running, ab_traffic) -> None:
+    """A key in both maps (on some spans each): the span's own value counts where it has one."""
+    send_version(running, "v1", extra={"service.version": "1.6.0"})  # resource says 1.4.0
+    running.flush()
+    answer = compare(running, attribute="service.version", a="1.4.0", b="1.6.0")
+    assert (answer["a"]["requests"], answer["b"]["requests"]) == (CALLS, CALLS)
+    assert compare(running, attribute="service.version", a="1.5.0", b="1.6.0")["a"]["requests"] == CALLS
