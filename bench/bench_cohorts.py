@@ -6,7 +6,7 @@ Spans are generated inside embedded ClickHouse as in bench_detectors.py (7 days,
 errors), each with a span attribute `llmpulse.prompt.version` (v1 or v2, half each) and a resource
 attribute `service.version` (1.4.0 or 1.5.0, two thirds and a third); 1% of the calls get a
 hallucination verdict and a user_feedback score. Then each comparison is requested through the real
-Flask app (reads, the worker process's tests, JSON) over the 7 days that end at the newest span,
+Flask app (the read, the NumPy tests, JSON) over the 7 days that end at the newest span,
 `--repeat` times. Target: under 2 s. A benchmark prints figures; nothing is asserted.
 """
 

@@ -4,9 +4,8 @@
 `attribute=` names a column (model, response_model, provider, service, environment, user,
 session), `tag`, or any span or resource attribute key; `a=` and `b=` its two values. The filters
 of every read apply to both cohorts. A value without calls in the window answers 200 with that
-cohort empty and a `note`, never a 500 or a NaN. The reads run here; the tests run in a worker
-process started as the request arrives, so SciPy's import (~1.2 s) overlaps the reads (~1 s over
-a week of 10M spans) and the UI process never maps SciPy.
+cohort empty and a `note`, never a 500 or a NaN. One read, then the tests here in milliseconds:
+they are NumPy's (`detectors.shift.ranks`), so no worker process and no SciPy in the UI process.
 """
 
 from __future__ import annotations
@@ -17,15 +16,13 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from dashboard.params import FILTERS, PROJECT, WINDOW, ApiError, filter_args, project_arg, takes, time_range
-from detectors.worker import Failed, Worker, WorkerError
+from evals.cohort_compare import compare_cohorts as compare_metrics
 from evals.cohort_summary import Cohort, cohort_json, empty_note, read_cohort
-from schemas.clickhouse.cohorts import COUNTING, Cohorts, cohort_calls, cohort_scores
+from schemas.clickhouse.cohorts import COUNTING, Cohorts, cohort_calls
 from schemas.clickhouse.store import Store
 from schemas.metadata.store import Metadata
 
-COMPARE_COHORTS = "evals.cohort_compare:compare_cohorts"  # run in the worker process
 COHORT_PARAMS = ("attribute", "a", "b")
-WORKER_SECONDS = 60.0  # rank tests on at most 20,000 values a cohort and metric: longer is a hang
 MAX_VALUE_LENGTH = 1000
 
 
@@ -45,9 +42,8 @@ def create_cohorts_blueprint(store: Store, metadata: Metadata) -> Blueprint:
 
 def compare_report(store: Store, cohorts: Cohorts) -> dict[str, Any]:
     """The comparison the API answers (less the project); the A/B page calls it too."""
-    with Worker(COMPARE_COHORTS, WORKER_SECONDS) as worker:
-        first, second = read_cohorts(store, cohorts)
-        differences = in_worker(worker, first, second)
+    first, second = read_cohorts(store, cohorts)
+    differences = compare_metrics(first, second)  # NumPy only (detectors.shift.ranks): no worker
     answer = {"attribute": cohorts.attribute, "attribute_kind": cohorts.kind,
               "window": {"from": cohorts.start.isoformat(), "to": cohorts.end.isoformat()},
               "filters": cohorts.filters, "a": cohort_json(first), "b": cohort_json(second),
@@ -74,18 +70,6 @@ def cohort_args() -> tuple[str, str, str]:
 
 
 def read_cohorts(store: Store, cohorts: Cohorts) -> tuple[Cohort, Cohort]:
-    calls, scores = cohort_calls(store, cohorts), cohort_scores(store, cohorts)
+    calls = cohort_calls(store, cohorts)
+    return read_cohort(cohorts.a, calls.get("a")), read_cohort(cohorts.b, calls.get("b"))
 
-    def cohort(side: str, value: str) -> Cohort:
-        return read_cohort(value, calls.get(side), scores.get(side))
-    return cohort("a", cohorts.a), cohort("b", cohorts.b)
-
-
-def in_worker(worker: Worker, first: Cohort, second: Cohort) -> list[dict[str, Any]]:
-    try:
-        (answer,) = worker.run([((first, second), {})])
-    except WorkerError as exc:
-        raise ApiError(503, f"the comparison could not run: {exc}") from None
-    if isinstance(answer, Failed):
-        raise ApiError(500, f"the comparison failed: {answer.error}")
-    return answer

@@ -9,7 +9,7 @@ medians for latency and TTFT, means for cost, tokens and scores. Holm's adjustme
 differences is given beside each raw p-value, since a dashboard of nine tests finds a p < 0.05
 by chance more often than one in three times.
 
-SciPy is imported here: the API runs `compare_cohorts` in a worker process (`detectors.worker`).
+No SciPy (`detectors.shift.ranks`): the API runs this in its own process, in milliseconds.
 """
 
 from __future__ import annotations
@@ -18,8 +18,8 @@ from typing import Any
 
 import numpy as np
 
-from detectors.shift.compare import compare_numeric, holm
 from detectors.shift.proportions import compare_rates
+from detectors.shift.ranks import holm, mann_whitney
 from evals.cohort_summary import Cohort
 
 MIN_VALUES = 10  # per cohort and metric: below it a rank test has no power worth a p-value
@@ -73,10 +73,12 @@ def _continuous(metric: str, sample_a: list[float], sample_b: list[float], shown
             "sample_median_a": None, "sample_median_b": None}
     if min(len(sample_a), len(sample_b)) < MIN_VALUES:
         return {**base, "reason": _too_few(len(sample_a), len(sample_b), MIN_VALUES)}
-    shift = compare_numeric(metric, np.asarray(sample_a, float), np.asarray(sample_b, float))
-    return {**base, "test": shift.test, "p_value": shift.p_value, "effect": shift.effect,
-            "common_language": (shift.effect + 1) / 2, "sample_median_a": shift.baseline,
-            "sample_median_b": shift.current}
+    a, b = np.asarray(sample_a, float), np.asarray(sample_b, float)
+    u, p_value = mann_whitney(b, a)
+    effect = 2 * u / (len(a) * len(b)) - 1  # P(b > a) - P(b < a)
+    return {**base, "test": "mann-whitney", "p_value": p_value, "effect": effect,
+            "common_language": (effect + 1) / 2, "sample_median_a": float(np.median(a)),
+            "sample_median_b": float(np.median(b))}
 
 
 def _feedback(name: str, a: Cohort, b: Cohort) -> dict[str, Any]:

@@ -1,8 +1,7 @@
 """One cohort of live calls as the comparison shows it: what was read, and its JSON.
 
-No SciPy here: the UI process builds these from the reads of `schemas.clickhouse.cohorts` and
-hands them to `evals.cohort_compare` in a worker process. A cohort without calls is a cohort all
-the same: requests 0 and every metric null, never NaN.
+Built from the one read of `schemas.clickhouse.cohorts` and handed to `evals.cohort_compare`. A
+cohort without calls is a cohort all the same: requests 0 and every metric null, never NaN.
 """
 
 from __future__ import annotations
@@ -10,8 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
-
-from schemas.clickhouse.cohorts import VERDICTS
 
 EMPTY_SAMPLES = {"latency_ms": [], "ttft_ms": [], "output_tokens": [], "cost_per_request": []}
 
@@ -69,17 +66,13 @@ class Cohort:
         return self.flagged / self.scored if self.scored else None
 
 
-def read_cohort(value: str, calls: dict[str, Any] | None, scored: dict[str, dict[str, Any]] | None) -> Cohort:
-    """A cohort from the rows `schemas.clickhouse.cohorts` read (None: no row, no calls). Under
-    VERDICTS `scored` holds the hallucination verdicts: how many, and the share flagged."""
-    scored = dict(scored or {})
-    verdicts = scored.pop(VERDICTS, None)
-    scores = {name: Feedback(int(row["count"]), float(row["mean"]), [float(v) for v in row["sample"]])
-              for name, row in scored.items()}
-    counts = ({"scored": int(verdicts["count"]), "flagged": round(verdicts["mean"] * verdicts["count"])}
-              if verdicts else {})
+def read_cohort(value: str, calls: dict[str, Any] | None) -> Cohort:
+    """A cohort from the row `schemas.clickhouse.cohorts.cohort_calls` read (None: no row, no calls)."""
     if not calls:
-        return Cohort(value, feedback=scores, **counts)
+        return Cohort(value)
+    feedback = {name: Feedback(int(count), float(calls["feedback_mean"][name]),
+                               [float(v) for v in calls["feedback_sample"][name]])
+                for name, count in calls["feedback_count"].items() if count}
     return Cohort(
         value, requests=int(calls["requests"]), errors=int(calls["errors"]), priced=int(calls["priced"]),
         cost_total=calls["cost_total"], latency=_pair(calls["latency"], calls["requests"]),
@@ -87,7 +80,7 @@ def read_cohort(value: str, calls: dict[str, Any] | None, scored: dict[str, dict
         output_tokens=int(calls["output_tokens"]), samples={
             "latency_ms": list(calls["latency_sample"]), "ttft_ms": list(calls["ttft_sample"]),
             "output_tokens": list(calls["output_tokens_sample"]), "cost_per_request": list(calls["cost_sample"])},
-        feedback=scores, **counts)
+        scored=int(calls["scored"]), flagged=int(calls["flagged"]), feedback=feedback)
 
 
 def _pair(quantiles: list[float], count: int) -> tuple[float, float] | None:

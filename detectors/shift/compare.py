@@ -16,6 +16,7 @@ import numpy as np
 from scipy.stats import chi2_contingency, fisher_exact, mannwhitneyu, rankdata
 
 from detectors.shift.classifier import MIN_SEGMENT, ClassifierTest, classifier_test
+from detectors.shift.ranks import holm
 from detectors.shift.report import CATEGORICAL, DEFAULT_FLOORS, FLAG, NUMERIC, EffectFloors, FeatureShift, ShiftReport
 from detectors.shift.sample import CallSample, merge_sparse, numeric_columns
 
@@ -48,16 +49,6 @@ def compare_windows(
     reason = _describe(features, classifier, classifier_moved, changed_at)
     auc, auc_p = (classifier.auc, classifier.p_value) if classifier else (None, None)
     return ShiftReport(drifted, features, auc, auc_p, changed_at, *sizes, reason, classifier_moved, skipped)
-
-
-def holm(p_values: Sequence[float]) -> list[float]:
-    """Holm-Bonferroni adjusted p-values: family-wise error control without assuming independence."""
-    m, running = len(p_values), 0.0
-    adjusted = [1.0] * m
-    for rank, i in enumerate(np.argsort(p_values, kind="stable")):
-        running = max(running, min(1.0, (m - rank) * p_values[i]))
-        adjusted[i] = running
-    return adjusted
 
 
 def _judge(

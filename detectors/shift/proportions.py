@@ -4,7 +4,8 @@ The drift detector's flag test (`compare.compare_flag`) takes one boolean a call
 traffic hold millions of calls whose counts come from an aggregate, so this works on the counts.
 Fisher's exact test where a cell is expected to hold few calls (rare errors, small cohorts), where
 the normal approximation misleads; the pooled two-proportion z-test otherwise, where it is exact
-enough and Fisher's cost grows with the counts.
+enough and Fisher's cost grows with the counts. No SciPy (`ranks`): the comparison runs in the UI
+process.
 """
 
 from __future__ import annotations
@@ -12,7 +13,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-from scipy.stats import fisher_exact, norm
+from detectors.shift.ranks import fisher_exact_p, normal_sf
 
 MIN_EXPECTED = 5  # the usual rule: below it in any cell, the z-test's normal approximation is off
 
@@ -36,7 +37,7 @@ def compare_rates(hits_a: int, n_a: int, hits_b: int, n_b: int) -> RateTest:
         raise ValueError(f"both cohorts need calls to compare rates, got {n_a} and {n_b}")
     rate_a, rate_b = hits_a / n_a, hits_b / n_b
     if _few_expected(hits_a, n_a, hits_b, n_b):
-        test, p_value = "fisher exact", float(fisher_exact([[hits_a, n_a - hits_a], [hits_b, n_b - hits_b]])[1])
+        test, p_value = "fisher exact", fisher_exact_p([[hits_a, n_a - hits_a], [hits_b, n_b - hits_b]])
     else:
         test, p_value = "two-proportion z", _z_test(hits_a, n_a, hits_b, n_b)
     h = 2 * math.asin(math.sqrt(rate_b)) - 2 * math.asin(math.sqrt(rate_a))
@@ -56,4 +57,4 @@ def _z_test(hits_a: int, n_a: int, hits_b: int, n_b: int) -> float:
     if spread == 0:  # both rates 0 or both 1: nothing differs
         return 1.0
     z = (hits_b / n_b - hits_a / n_a) / spread
-    return float(2 * norm.sf(abs(z)))
+    return 2 * normal_sf(abs(z))

@@ -7,8 +7,12 @@ first. The key and both values are bound as parameters; only the column names of
 the SQL text.
 
 One scan of the window answers both cohorts: counts, sums and t-digest percentiles over every call
-span, and a bounded reservoir sample per metric (`groupArraySample`) for the rank tests, so a week
-of 10M spans costs one pass of a few columns. Redelivered spans collapse under FINAL. Unlike the
+span, a bounded reservoir sample per metric (`groupArraySample`) for the rank tests, and the
+scores of the cohorts' calls, met in a hash join on the small set of scored spans, so the
+attribute maps and the span ids are read once. Model cohorts skip even that join: an evaluation
+carries its span's requested model (copied when it is scored), so their scores come from the
+evaluations alone, less those of spans that are not live calls (a granule-skipping lookup of the
+few such spans). Redelivered spans collapse under FINAL. Unlike the
 summary, twins of one call (the same call traced by two instrumentations, `call_merge`) are not
 merged here: that merge groups every call of the window by its identity, ~10 s for a week of 10M
 spans on two cores, against the 2 s a comparison may take; the answer says so (`COUNTING`).
@@ -17,14 +21,15 @@ spans on two cores, against the 2 s a comparison may take; the answer says so (`
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
 from schemas.clickhouse.filters import TAGS_COLUMN, filter_conditions, filter_params
-from schemas.clickhouse.quality import EVALUATIONS_TABLE, SOURCE_EXPERIMENT, SOURCE_HUMAN, span_verdicts_sql
+from schemas.clickhouse.quality import EVALUATIONS_TABLE, SOURCE_HUMAN, span_verdicts_sql
 from schemas.clickhouse.queries import time_range
 from schemas.clickhouse.store import Store
+from schemas.experiment_fields import EXPERIMENT_ENVIRONMENT
 
 # Attribute names that mean a span column rather than an attribute key (as the filters spell them).
 COLUMNS = {
@@ -33,9 +38,13 @@ COLUMNS = {
     "session": "session_id",
 }
 TAG = "tag"
-# Live traffic only: shadow calls (`llmpulse.shadow_of`, migration 0010: a candidate's answer the
-# user never saw) are kept out; the Shadow report compares them.
-LIVE_CALLS = "s.shadow_of = ''"
+# Live traffic only, the one place that says what a live call is: the calls of experiments
+# (`evals.runner`, environment "experiment") are not the app's, and shadow calls
+# (`llmpulse.shadow_of`, migration 0010: a candidate's answer the user never saw) are compared by
+# the Shadow report instead.
+LIVE_CALLS = "s.environment != {experiment_environment:String} AND s.shadow_of = ''"
+ATTRIBUTE_MAPS = ("attributes", "resource_attributes")  # a span's own first
+MODEL_COLUMN = "request_model"  # the one cohort column an evaluation row carries itself
 SAMPLE_SIZE = 20_000  # values per cohort and metric for the rank tests: p-values settle long before
 SAMPLE_SEED = 20261208  # a fixed reservoir seed: the same rows give (nearly) the same sample
 COUNTING = ("call spans in the window, a redelivered span once; a call traced by two instrumentations at "
@@ -54,6 +63,7 @@ class Cohorts:
     a: str
     b: str
     filters: Mapping[str, str]
+    maps: tuple[str, ...] = ATTRIBUTE_MAPS  # those that may hold an attribute key (`holding_maps`)
 
     @property
     def kind(self) -> str:
@@ -61,15 +71,38 @@ class Cohorts:
 
     def params(self) -> dict[str, Any]:
         return {"project": self.project, "start": self.start, "end": self.end, "key": self.attribute,
-                "a": self.a, "b": self.b, **filter_params(self.filters)}
+                "a": self.a, "b": self.b, "experiment_environment": EXPERIMENT_ENVIRONMENT,
+                "sources": list(_SOURCES_OF_FEEDBACK), **filter_params(self.filters)}
+
+    @property
+    def by_model_alone(self) -> bool:
+        """Cohorts of requested models and no filter: their scores need no span lookup."""
+        return COLUMNS.get(self.attribute) == MODEL_COLUMN and not self.filters
 
 
 def cohort_value(cohorts: Cohorts) -> str:
-    """The attribute's value on a span `s`: a column, or the span's attribute, else its resource's."""
+    """The attribute's value on a span `s`: a column, or the span's attribute, else its resource's
+    (of the maps in `cohorts.maps`; '' when the key is in neither)."""
     if cohorts.kind == "column":
         return f"s.{COLUMNS[cohorts.attribute]}"
+    if len(cohorts.maps) == 1:
+        return f"s.{cohorts.maps[0]}[{{key:String}}]"
     return ("if(mapContains(s.attributes, {key:String}), s.attributes[{key:String}], "
-            "s.resource_attributes[{key:String}])")
+            "s.resource_attributes[{key:String}])") if cohorts.maps else "''"
+
+
+def holding_maps(store: Store, cohorts: Cohorts) -> tuple[str, ...]:
+    """Those of the span and resource attribute maps where some call of the window has the key.
+
+    A map's values are most of a scan's cost, and a key is usually a span attribute
+    (`llmpulse.prompt.version`) or a resource one (`service.version`), seldom both: a map no call
+    holds the key in is left unread. Each probe reads only the map's keys and stops at the first
+    call that has it."""
+    def holds(column: str) -> bool:
+        sql = (f"SELECT 1 FROM {{db}}.spans AS s WHERE {_call_conditions(cohorts)} "
+               f"AND has(s.{column}.keys, {{key:String}}) LIMIT 1")
+        return bool(store.query(sql, cohorts.params(), "cohort_maps"))
+    return tuple(column for column in ATTRIBUTE_MAPS if holds(column))
 
 
 def cohort_label(cohorts: Cohorts) -> str:
@@ -104,45 +137,65 @@ _AGGREGATES = f"""
 """
 
 
+NO_SCORES = {"scored": 0, "flagged": 0, "feedback_count": {}, "feedback_mean": {}, "feedback_sample": {}}
+_SCORE_AGGREGATES = f"""
+    countIf(x.verdict IS NOT NULL) AS scored,
+    countIf(x.verdict = 1) AS flagged,
+    countArrayMap(x.feedback) AS feedback_count,
+    avgArrayMap(x.feedback) AS feedback_mean,
+    groupArraySampleArrayMap({SAMPLE_SIZE}, {SAMPLE_SEED})(x.feedback) AS feedback_sample
+"""
+
+
+def _scores_per_span() -> str:
+    """One row per production-scored span of the window: its requested model, its hallucination
+    verdict (the most authoritative, `span_verdicts_sql`) and its numeric feedback by name."""
+    feedback = (f"SELECT e.trace_id AS trace_id, e.span_id AS span_id, e.name AS name, any(e.request_model) AS model, "
+                f"groupArray(assumeNotNull(e.score)) AS scores FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL "
+                "WHERE e.project_id = {project:String} AND e.source IN {sources:Array(String)} AND e.score IS NOT NULL "
+                "AND e.span_time >= {start:DateTime64(6, 'UTC')} AND e.span_time < {end:DateTime64(6, 'UTC')} "
+                "GROUP BY trace_id, span_id, name")
+    verdicts = ("SELECT v.trace_id AS trace_id, v.span_id AS span_id, v.request_model AS model, "
+                "CAST(v.hallucinated, 'Nullable(UInt8)') AS verdict, '' AS name, CAST([], 'Array(Float64)') AS scores "
+                f"FROM ({span_verdicts_sql()}) AS v")
+    feedback_rows = ("SELECT f.trace_id AS trace_id, f.span_id AS span_id, f.model AS model, "
+                     "CAST(NULL, 'Nullable(UInt8)') AS verdict, f.name AS name, f.scores AS scores "
+                     f"FROM ({feedback}) AS f")
+    feedback_map = "mapFromArrays(groupArrayIf(x.name, x.verdict IS NULL), groupArrayIf(x.scores, x.verdict IS NULL))"
+    return (f"SELECT x.trace_id AS trace_id, x.span_id AS span_id, any(x.model) AS request_model, "
+            f"max(x.verdict) AS verdict, {feedback_map} AS feedback "
+            f"FROM ({verdicts} UNION ALL {feedback_rows}) AS x GROUP BY x.trace_id, x.span_id")
+
+
 def cohort_calls(store: Store, cohorts: Cohorts) -> dict[str, dict[str, Any]]:
-    """Per cohort ('a', 'b'): call counts, cost, percentiles and the metric samples; a cohort
-    without calls is absent."""
-    label = cohort_label(cohorts)
-    sql = (f"SELECT cohort, {_AGGREGATES} FROM (SELECT *, {label} AS cohort FROM {{db}}.spans AS s FINAL "
-           f"WHERE {_call_conditions(cohorts)}) AS s WHERE cohort != '' GROUP BY cohort")
+    """Per cohort ('a', 'b'): call counts, cost, percentiles and the metric samples; the scored
+    calls (`scored`) and those judged hallucinated (`flagged`); per feedback name its count, mean
+    and sample (`feedback_count`, `feedback_mean`, `feedback_sample`). A cohort without calls is
+    absent."""
+    if cohorts.kind == "attribute":
+        cohorts = replace(cohorts, maps=holding_maps(store, cohorts))
+        if not cohorts.maps:
+            return {}
+    calls = (f"SELECT *, {cohort_label(cohorts)} AS cohort FROM {{db}}.spans AS s FINAL "
+             f"WHERE {_call_conditions(cohorts)}")
+    if cohorts.by_model_alone:
+        sql = f"SELECT cohort, {_AGGREGATES} FROM ({calls}) AS s WHERE cohort != '' GROUP BY cohort"
+        found = {row.pop("cohort"): row for row in store.query_dicts(sql, cohorts.params(), "cohort_calls")}
+        scores = _model_scores(store, cohorts)
+        return {side: {**row, **scores.get(side, NO_SCORES)} for side, row in found.items()}
+    sql = (f"SELECT cohort, {_AGGREGATES}, {_SCORE_AGGREGATES} FROM ({calls}) AS s "
+           f"LEFT ANY JOIN ({_scores_per_span()}) AS x ON s.trace_id = x.trace_id AND s.span_id = x.span_id "
+           "WHERE cohort != '' GROUP BY cohort")
     return {row.pop("cohort"): row for row in store.query_dicts(sql, cohorts.params(), "cohort_calls")}
 
 
-def _scored_spans(cohorts: Cohorts) -> str:
-    """The cohorts' call spans that have a production evaluation in the window, with their cohort."""
-    evaluated = (f"SELECT e.trace_id, e.span_id FROM {{db}}.{EVALUATIONS_TABLE} AS e "
-                 f"WHERE e.project_id = {{project:String}} AND e.source != '{SOURCE_EXPERIMENT}' "
-                 "AND e.span_time >= {start:DateTime64(6, 'UTC')} AND e.span_time < {end:DateTime64(6, 'UTC')}")
-    return (f"SELECT s.trace_id AS trace_id, s.span_id AS span_id, any({cohort_label(cohorts)}) AS cohort "
-            f"FROM {{db}}.spans AS s WHERE {_call_conditions(cohorts)} AND (s.trace_id, s.span_id) IN ({evaluated}) "
-            "GROUP BY s.trace_id, s.span_id HAVING cohort != ''")
-
-
-VERDICTS = ""  # the name under which `cohort_scores` answers the hallucination verdicts
-
-
-def cohort_scores(store: Store, cohorts: Cohorts) -> dict[str, dict[str, dict[str, Any]]]:
-    """Per cohort and score name: the numeric scores apps and people gave (user feedback, app
-    scores): how many, their mean, and a sample for the rank test; under `VERDICTS`, the scored
-    calls (`count`) and the mean of their hallucination verdicts (one a call, `quality`). One
-    query, so the cohorts' evaluated calls are looked up among the window's spans once."""
-    feedback = (f"SELECT e.trace_id AS trace_id, e.span_id AS span_id, e.name AS name, assumeNotNull(e.score) AS score "
-                f"FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL "
-                "WHERE e.project_id = {project:String} AND e.source IN {sources:Array(String)} AND e.score IS NOT NULL "
-                "AND e.span_time >= {start:DateTime64(6, 'UTC')} AND e.span_time < {end:DateTime64(6, 'UTC')}")
-    verdicts = (f"SELECT v.trace_id AS trace_id, v.span_id AS span_id, '{VERDICTS}' AS name, "
-                f"toFloat64(v.hallucinated) AS score FROM ({span_verdicts_sql()}) AS v")
-    sql = (f"SELECT l.cohort AS cohort, x.name AS name, count() AS count, avg(x.score) AS mean, "
-           f"groupArraySample({SAMPLE_SIZE}, {SAMPLE_SEED})(x.score) AS sample "
-           f"FROM ({verdicts} UNION ALL {feedback}) AS x INNER JOIN ({_scored_spans(cohorts)}) AS l "
-           "ON x.trace_id = l.trace_id AND x.span_id = l.span_id GROUP BY cohort, name ORDER BY cohort, name")
-    params = {**cohorts.params(), "sources": list(_SOURCES_OF_FEEDBACK)}
-    found: dict[str, dict[str, dict[str, Any]]] = {}
-    for row in store.query_dicts(sql, params, "cohort_scores"):
-        found.setdefault(row.pop("cohort"), {})[row.pop("name")] = row
-    return found
+def _model_scores(store: Store, cohorts: Cohorts) -> dict[str, dict[str, Any]]:
+    """The scores of model cohorts by the evaluation's own requested model, those of spans that are
+    not live calls left out: a lookup that reads span ids only where such spans are."""
+    not_live = (f"SELECT s.trace_id, s.span_id FROM {{db}}.spans AS s WHERE s.project_id = {{project:String}} "
+                f"AND {time_range('s')} AND s.{MODEL_COLUMN} IN ({{a:String}}, {{b:String}}) "
+                f"AND NOT (s.is_call AND {LIVE_CALLS})")
+    label = "multiIf(x.request_model = {a:String}, 'a', x.request_model = {b:String}, 'b', '')"
+    sql = (f"SELECT {label} AS cohort, {_SCORE_AGGREGATES} FROM ({_scores_per_span()}) AS x "
+           f"WHERE cohort != '' AND (x.trace_id, x.span_id) NOT IN ({not_live}) GROUP BY cohort")
+    return {row.pop("cohort"): row for row in store.query_dicts(sql, cohorts.params(), "cohort_scores")}

@@ -29,11 +29,12 @@ def nanos(moment: datetime) -> int:
     return int(moment.timestamp() * 1e9)
 
 
-def send_version(running: Running, version: str) -> list[tuple[str, str]]:
+def send_version(running: Running, version: str, environment: str = "production",
+                 extra: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """CALLS chat calls of one prompt version from its release; returns their (trace id, span id)."""
     facts = VERSIONS[version]
-    provider = TracerProvider(resource=Resource.create({"service.name": "support-bot",
-                                                        "service.version": facts["release"]}))
+    provider = TracerProvider(resource=Resource.create({"service.name": "support-bot", "service.version": facts[
+        "release"], "deployment.environment": environment}))
     provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=running.otlp_url + "/v1/traces")))
     tracer, ids = provider.get_tracer("test.ab", "1.0"), []
     for i in range(CALLS):
@@ -43,7 +44,7 @@ def send_version(running: Running, version: str) -> list[tuple[str, str]]:
         span.set_attributes({
             "gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai", "gen_ai.request.model": model,
             "gen_ai.response.id": f"chatcmpl-{version}-{i}", "gen_ai.usage.input_tokens": 500,
-            "gen_ai.usage.output_tokens": 40 + i, "llmpulse.prompt.version": version})
+            "gen_ai.usage.output_tokens": 40 + i, "llmpulse.prompt.version": version, **(extra or {})})
         if i % facts["error_every"] == 0:
             span.set_status(Status(StatusCode.ERROR, "500 upstream"))
         span.end(end_time=nanos(begin + timedelta(milliseconds=facts["latency_ms"] + 7 * i)))
@@ -66,6 +67,14 @@ def ab_traffic(running: Running) -> dict[str, list[tuple[str, str]]]:
             verdict = {"trace_id": trace_id, "span_id": span_id, "name": "hallucination", "label": label}
             assert api(running, "POST", "/scores", verdict).status_code == 201
     return ids
+
+
+def score(running: Running, ids: list[tuple[str, str]], liked: float, label: str) -> None:
+    """Feedback and a hallucination verdict for each call of `ids`."""
+    for trace_id, span_id in ids:
+        for body in ({"name": "user_feedback", "value": liked}, {"name": "hallucination", "label": label}):
+            response = api(running, "POST", "/scores", {"trace_id": trace_id, "span_id": span_id, **body})
+            assert response.status_code == 201, response.text
 
 
 def compare(running: Running, **params: str) -> dict:
@@ -142,3 +151,35 @@ def test_an_attribute_key_is_bound_never_spliced_into_sql(running: Running, ab_t
     answer = compare(running, attribute=odd, a="v1", b="'; DROP TABLE spans; --")
     assert answer["a"]["requests"] == answer["b"]["requests"] == 0
     assert compare(running, attribute="llmpulse.prompt.version", a="v1", b="v2")["a"]["requests"] == CALLS
+
+
+def test_experiment_calls_and_their_scores_stay_out_of_live_cohorts(running: Running, ab_traffic) -> None:
+    """An experiment replays v1 through the same service: its calls (environment "experiment",
+    `evals.runner`'s) are not live traffic, nor are the scores given to them."""
+    replayed = send_version(running, "v1", environment="experiment")
+    running.flush()
+    score(running, replayed, liked=0.0, label="hallucinated")
+    versions = compare(running, attribute="llmpulse.prompt.version", a="v1", b="v2")
+    assert (versions["a"]["requests"], versions["a"]["errors"]) == (CALLS, 2)
+    assert versions["a"]["hallucination"] == {"scored": 20, "flagged": 0, "rate": 0.0}
+    assert versions["a"]["feedback"]["user_feedback"] == {"count": 20, "mean": pytest.approx(0.8)}
+    # Model cohorts take their scores from the evaluations' own model, with no span lookup; the
+    # answer must equal the lookup's (a filter forces it).
+    models = compare(running, attribute="model", a="gpt-4o-mini", b="gpt-4o")
+    looked_up = compare(running, attribute="model", a="gpt-4o-mini", b="gpt-4o", service="support-bot")
+    assert (models["a"]["requests"], models["b"]["requests"]) == (CALLS, CALLS)
+    for side in ("a", "b"):
+        assert models[side]["hallucination"] == looked_up[side]["hallucination"]
+        assert models[side]["feedback"] == looked_up[side]["feedback"]
+    assert models["a"]["hallucination"] == {"scored": 20, "flagged": 10, "rate": 0.5}
+    assert models["b"]["hallucination"] == {"scored": 20, "flagged": 0, "rate": 0.0}
+    assert models["a"]["feedback"]["user_feedback"]["count"] == 20
+
+
+def test_a_span_attribute_wins_over_its_resources(running: Running, ab_traffic) -> None:
+    """A key in both maps (on some spans each): the span's own value counts where it has one."""
+    send_version(running, "v1", extra={"service.version": "1.6.0"})  # resource says 1.4.0
+    running.flush()
+    answer = compare(running, attribute="service.version", a="1.4.0", b="1.6.0")
+    assert (answer["a"]["requests"], answer["b"]["requests"]) == (CALLS, CALLS)
+    assert compare(running, attribute="service.version", a="1.5.0", b="1.6.0")["a"]["requests"] == CALLS
