@@ -183,3 +183,17 @@ def test_a_span_attribute_wins_over_its_resources(running: Running, ab_traffic) 
     answer = compare(running, attribute="service.version", a="1.4.0", b="1.6.0")
     assert (answer["a"]["requests"], answer["b"]["requests"]) == (CALLS, CALLS)
     assert compare(running, attribute="service.version", a="1.5.0", b="1.6.0")["a"]["requests"] == CALLS
+
+
+def test_shadow_calls_and_their_scores_stay_out_of_live_cohorts(running: Running, ab_traffic) -> None:
+    """A candidate model answered v1's inputs in shadow (`llmpulse.shadow_of`): its answers never
+    reached a user, so neither its calls nor their scores are live traffic, by attribute or by model."""
+    shadows = send_version(running, "v1", extra={"llmpulse.shadow_of": "00000000000000ab"})
+    running.flush()
+    score(running, shadows, liked=0.0, label="hallucinated")
+    versions = compare(running, attribute="llmpulse.prompt.version", a="v1", b="v2")
+    assert (versions["a"]["requests"], versions["a"]["errors"]) == (CALLS, 2)
+    assert versions["a"]["hallucination"] == {"scored": 20, "flagged": 0, "rate": 0.0}
+    models = compare(running, attribute="model", a="gpt-4o-mini", b="gpt-4o")
+    assert (models["a"]["requests"], models["b"]["requests"]) == (CALLS, CALLS)
+    assert models["a"]["hallucination"] == {"scored": 20, "flagged": 10, "rate": 0.5}
