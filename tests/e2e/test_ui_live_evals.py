@@ -150,6 +150,7 @@ def test_shadow_pairs_link_both_calls_and_list_the_unpaired(demo, browser) -> No
     WebDriverWait(browser, 20).until(lambda d: "/traces/" in d.current_url and "span=" in d.current_url)
     picked = wait_for(browser, ".span-panel.picked")
     assert picked.get_attribute("open") is not None and params(browser)["span"] in picked.get_attribute("id")
+    assert "· shadow of " in picked.find_element(By.TAG_NAME, "summary").text  # a candidate's span says so
     assert console_errors(browser) == []
 
 

@@ -150,7 +150,9 @@ def _span_panel(span: dict[str, Any], add: Any = None, picked: bool = False) -> 
     fields = ("span_type", "provider", "request_model", "response_model", "input_tokens", "output_tokens",
               "cache_read_tokens", "ttft_ms", "cost_total", "cost_source", "status_code", "finish_reasons")
     return html.Details([
-        html.Summary(f"{span['name']} · {span['span_type']} · {fmt.ms(span['duration_ms'])}"),
+        html.Summary(f"{span['name']} · {span['span_type']} · {fmt.ms(span['duration_ms'])}"
+                     + (f" · shadow of {span['shadow_of']} (the user never saw this answer)"
+                        if span.get("shadow_of") else "")),
         add,
         _cost_comparison(span["cost_comparison"]),
         html.Table([html.Tr([html.Th(name), html.Td(_field_text(span, name))]) for name in fields], className="fields"),
