@@ -18,10 +18,15 @@ from collections.abc import Callable, Collection, Sequence
 from datetime import datetime
 from typing import Any
 
+from collector.coerce import unquote
 from detectors.scoring.texts import answer_text
 from evals.results import FIRST_POLL, LAST_POLL, SpanKey, SpanReading, await_spans
 from schemas.clickhouse.experiment_spans import last_call_outputs, tagged_spans
 from schemas.clickhouse.store import Store
+
+# An output attribute as the answer: Langfuse's SDK JSON-encodes a text output ("\"Paris\"") as it
+# does metadata values, so ingest's own unquoting serves; any other value stays as written.
+recorded_output = unquote
 
 NO_SPAN = "no span arrived for this item"
 SPAN_ERROR = "the item's span ended with an error"
@@ -96,18 +101,6 @@ def _result(item_id: int, root: dict[str, Any] | None, fallback: dict[str, str])
     error = (root["status_message"] or SPAN_ERROR) if root["status_code"] == "error" else ""
     return {"item_id": item_id, "trace_id": root["trace_id"], "span_id": root["span_id"], "output": output,
             "error": error, "latency_ms": float(root["duration_ms"])}
-
-
-def recorded_output(text: str) -> str:
-    """An output attribute as the answer: Langfuse's SDK writes a text output JSON-encoded ("\\"Paris\\"");
-    any other value (an object the app returned) stays as written."""
-    if text.startswith('"'):
-        try:
-            value = json.loads(text)
-        except ValueError:
-            return text
-        return value if isinstance(value, str) else text
-    return text
 
 
 def _json_list(text: str) -> list[Any]:

@@ -124,11 +124,16 @@ class DatasetStore:
         return self.metadata.require_project(project).id
 
     def _find(self, db: Session, project: str, name: str) -> DatasetRow:
-        row = db.scalar(select(DatasetRow).where(DatasetRow.project_id == self._project_id(project),
-                                                 DatasetRow.name == name, DatasetRow.deleted.is_(False)))
+        row = live_dataset(db, self._project_id(project), name)
         if row is None:
             raise DatasetNotFound(f"dataset {name!r} not found in project {project!r}")
         return row
+
+
+def live_dataset(db: Session, project_id: int, name: str) -> DatasetRow | None:
+    """The dataset of that name in the project, unless deleted (a deleted one keeps its row)."""
+    return db.scalar(select(DatasetRow).where(DatasetRow.project_id == project_id, DatasetRow.name == name,
+                                              DatasetRow.deleted.is_(False)))
 
 
 def _in_version(query: Any, dataset_id: int, version: int) -> Any:

@@ -18,6 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from schemas.metadata.dataset_tables import DatasetRow
+from schemas.metadata.datasets import live_dataset
 from schemas.metadata.experiment_tables import ExperimentResultRow, ExperimentRow
 from schemas.metadata.models import utcnow
 from schemas.metadata.store import Metadata
@@ -135,8 +136,7 @@ class ExperimentStore:
         return row
 
     def _dataset(self, db: Session, project: str, name: str) -> DatasetRow:
-        row = db.scalar(select(DatasetRow).where(DatasetRow.project_id == self._project_id(project),
-                                                 DatasetRow.name == name, DatasetRow.deleted.is_(False)))
+        row = live_dataset(db, self._project_id(project), name)
         if row is None:
             raise ExperimentNotFound(f"dataset {name!r} not found in project {project!r}")
         return row
