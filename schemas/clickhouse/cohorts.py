@@ -6,16 +6,17 @@ resource attribute key (`llmpulse.prompt.version`, `service.version`, ...), the 
 first. The key and both values are bound as parameters; only the column names of `COLUMNS` reach
 the SQL text.
 
-One scan of the window answers both cohorts: counts, sums and t-digest percentiles over every call
-span, a bounded reservoir sample per metric (`groupArraySample`) for the rank tests, and the
-scores of the cohorts' calls, met in a hash join on the small set of scored spans, so the
-attribute maps and the span ids are read once. Model cohorts skip even that join: an evaluation
-carries its span's requested model (copied when it is scored), so their scores come from the
-evaluations alone, less those of spans that are not live calls (a granule-skipping lookup of the
-few such spans). Redelivered spans collapse under FINAL. Unlike the
-summary, twins of one call (the same call traced by two instrumentations, `call_merge`) are not
-merged here: that merge groups every call of the window by its identity, ~10 s for a week of 10M
-spans on two cores, against the 2 s a comparison may take; the answer says so (`COUNTING`).
+One scan of the window answers both cohorts' calls: counts, sums and t-digest percentiles over every
+call span, and a bounded reservoir sample per metric (`groupArraySample`) for the rank tests. A
+second, narrow read gives their scores: the few scored spans (a set of the window's evaluations) are
+looked up among the calls for their cohort, where a join of every call to the scores had cost the
+scan 2.6 s at 10M spans. Model cohorts skip even that lookup: an evaluation carries its span's
+requested model (copied when it is scored), so their scores come from the evaluations alone, less
+those of spans that are not live calls (a granule-skipping lookup of the few such spans).
+Redelivered spans collapse under FINAL. Unlike the summary, twins of one call (the same call traced
+by two instrumentations, `call_merge`) are not merged here: that merge groups every call of the
+window by its identity, ~10 s for a week of 10M spans on two cores, against the 2 s a comparison may
+take; the answer says so (`COUNTING`).
 """
 
 from __future__ import annotations
@@ -181,15 +182,29 @@ def cohort_calls(store: Store, cohorts: Cohorts) -> dict[str, dict[str, Any]]:
             return {}
     calls = (f"SELECT *, {cohort_label(cohorts)} AS cohort FROM {{db}}.spans AS s FINAL "
              f"WHERE {_call_conditions(cohorts)}")
-    if cohorts.by_model_alone:
-        sql = f"SELECT cohort, {_AGGREGATES} FROM ({calls}) AS s WHERE cohort != '' GROUP BY cohort"
-        found = {row.pop("cohort"): row for row in store.query_dicts(sql, cohorts.params(), "cohort_calls")}
-        scores = _model_scores(store, cohorts)
-        return {side: {**row, **scores.get(side, NO_SCORES)} for side, row in found.items()}
-    sql = (f"SELECT cohort, {_AGGREGATES}, {_SCORE_AGGREGATES} FROM ({calls}) AS s "
-           f"LEFT ANY JOIN ({_scores_per_span()}) AS x ON s.trace_id = x.trace_id AND s.span_id = x.span_id "
-           "WHERE cohort != '' GROUP BY cohort")
-    return {row.pop("cohort"): row for row in store.query_dicts(sql, cohorts.params(), "cohort_calls")}
+    sql = f"SELECT cohort, {_AGGREGATES} FROM ({calls}) AS s WHERE cohort != '' GROUP BY cohort"
+    found = {row.pop("cohort"): row for row in store.query_dicts(sql, cohorts.params(), "cohort_calls")}
+    if not found:
+        return {}
+    scores = _model_scores(store, cohorts) if cohorts.by_model_alone else _span_scores(store, cohorts)
+    return {side: {**row, **scores.get(side, NO_SCORES)} for side, row in found.items()}
+
+
+def _span_scores(store: Store, cohorts: Cohorts) -> dict[str, dict[str, Any]]:
+    """The scores of the cohorts' calls, each scored span's cohort looked up among the calls.
+
+    A second, narrow read rather than a join in the calls' scan: joining 10M calls to the scored
+    ones cost that scan 2.6 s at 10M spans (bench_cohorts.py), while the lookup keeps only the
+    calls whose span id was scored (a set of the window's evaluations) before it reads their
+    attributes or joins."""
+    scored_ids = (f"SELECT e.span_id FROM {{db}}.{EVALUATIONS_TABLE} AS e WHERE e.project_id = {{project:String}} "
+                  "AND e.span_time >= {start:DateTime64(6, 'UTC')} AND e.span_time < {end:DateTime64(6, 'UTC')}")
+    labels = (f"SELECT s.trace_id AS trace_id, s.span_id AS span_id, {cohort_label(cohorts)} AS cohort "
+              f"FROM {{db}}.spans AS s FINAL WHERE {_call_conditions(cohorts)} AND s.span_id IN ({scored_ids})")
+    sql = (f"SELECT l.cohort AS cohort, {_SCORE_AGGREGATES} FROM ({_scores_per_span()}) AS x "
+           f"INNER JOIN ({labels}) AS l ON l.trace_id = x.trace_id AND l.span_id = x.span_id "
+           "WHERE l.cohort != '' GROUP BY l.cohort")
+    return {row.pop("cohort"): row for row in store.query_dicts(sql, cohorts.params(), "cohort_scores")}
 
 
 def _model_scores(store: Store, cohorts: Cohorts) -> dict[str, dict[str, Any]]:
