@@ -101,9 +101,11 @@ def evaluation_key(identity: str) -> str:
     return hashlib.sha1(identity.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
-def insert_evaluations(store: Store, rows: Sequence[dict[str, Any]]) -> None:
+def insert_evaluations(store: Store, rows: Sequence[dict[str, Any]],
+                       columns: Sequence[str] = EVALUATION_COLUMNS) -> None:
+    """`columns` beyond EVALUATION_COLUMNS: the annotator of a judge's verdict (its model)."""
     if rows:
-        store.insert_columns(EVALUATIONS_TABLE, EVALUATION_COLUMNS, column_lists(rows, EVALUATION_COLUMNS))
+        store.insert_columns(EVALUATIONS_TABLE, columns, column_lists(list(rows), columns))
 
 
 def import_app_evaluations(store: Store, project: str, since: datetime) -> int:

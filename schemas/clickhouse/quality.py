@@ -29,6 +29,8 @@ _AUTHORITY = (f"multiIf(e.source = '{SOURCE_HUMAN}', 4, e.source = '{SOURCE_APP}
 QUALITY_GROUPS = {"model": "request_model", "scorer": "scorer"}
 
 _VERDICT = f"tuple({_AUTHORITY}, e.created_at)"
+# The order of the verdicts on one span (alias `e`), for argMax: the most authoritative, then the newest.
+VERDICT_ORDER = _VERDICT
 # The window's shadow calls (a score is filed at its span's start time).
 SHADOW_SPANS = ("SELECT x.trace_id, x.span_id FROM {db}.spans AS x WHERE x.project_id = {project:String} "
                 "AND x.shadow_of != '' AND x.start_time >= {start:DateTime64(6, 'UTC')} "
