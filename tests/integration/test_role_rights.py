@@ -287,3 +287,26 @@ def test_a_viewer_cannot_save_a_regression_set_from_the_form(exposed: Running) -
     saved = RegressionStore(exposed.service.metadata).get_set("default")
     assert saved is not None and saved.targets == {"gpt-4o": {"endpoint": "http://127.0.0.1:9/v1", "model": "gpt-4o"}}
     RegressionStore(exposed.service.metadata).save_set("default", None, {}, None, None)  # the module's server, as found
+
+
+def route_to(running: Running, role: str, path: str) -> tuple[str, list[str]]:
+    """The page the router callback renders for `path` in a `role`'s session (a click on a nav link:
+    the HTTP check sees only the callback's own path), and the nav's links."""
+    dep = next(d for d in dash_dependencies(running) if d["output"].startswith("..page.children"))
+    inputs = [{"id": "url", "property": "pathname", "value": path}, {"id": "url", "property": "search", "value": ""}]
+    call = {"output": dep["output"], "inputs": inputs, "changedPropIds": ["url.pathname"], "state": [],
+            "outputs": [dict(zip(("id", "property"), part.split(".", 1), strict=True))
+                        for part in dep["output"].strip(".").split("...")]}
+    answer = client_for(running, role).post(running.ui_url + "/_dash-update-component", json=call, timeout=30,
+                                            headers={"Origin": running.ui_url})
+    assert answer.status_code == 200, answer.text[:300]
+    response = answer.json()["response"]
+    return json.dumps(response["page"]), [link["props"]["href"] for link in response["nav"]["children"]]
+
+
+def test_a_viewer_routed_to_settings_gets_no_settings_and_no_settings_link(exposed: Running) -> None:
+    (viewer, viewer_nav), (admin, admin_nav) = route_to(exposed, "viewer", "/settings"), route_to(exposed, "admin",
+                                                                                                  "/settings")
+    assert "Settings need an admin" in viewer and "Recent regression runs" not in viewer and "vic" not in viewer
+    assert "/settings" not in viewer_nav and "/alerts" in viewer_nav
+    assert "Recent regression runs" in admin and "/settings" in admin_nav
