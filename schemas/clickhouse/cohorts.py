@@ -6,17 +6,17 @@ resource attribute key (`llmpulse.prompt.version`, `service.version`, ...), the 
 first. The key and both values are bound as parameters; only the column names of `COLUMNS` reach
 the SQL text.
 
-One scan of the window answers both cohorts' calls: counts, sums and t-digest percentiles over every
-call span, and a bounded reservoir sample per metric (`groupArraySample`) for the rank tests. A
-second, narrow read gives their scores: the few scored spans (a set of the window's evaluations) are
-looked up among the calls for their cohort, where a join of every call to the scores had cost the
-scan 2.6 s at 10M spans. Model cohorts skip even that lookup: an evaluation carries its span's
-requested model (copied when it is scored), so their scores come from the evaluations alone, less
-those of spans that are not live calls (a granule-skipping lookup of the few such spans).
-Redelivered spans collapse under FINAL. Unlike the summary, twins of one call (the same call traced
-by two instrumentations, `call_merge`) are not merged here: that merge groups every call of the
-window by its identity, ~10 s for a week of 10M spans on two cores, against the 2 s a comparison may
-take; the answer says so (`COUNTING`).
+One scan of the window answers both cohorts' calls: counts and sums over every call span, and a
+bounded reservoir sample per metric (`groupArraySample`) for the rank tests and the percentiles. A
+second, narrow read gives their scores: an evaluation row carries a copy of its span's facts
+(`schemas.clickhouse.span_facts`), so each score's cohort is read on the score, where a join of
+every call to the scores had cost the scan 2.6 s at 10M spans; the few rows without a copy are
+looked up among the calls. Model cohorts need no copy: an evaluation carries its span's requested
+model, and their scores leave out those of spans that are not live calls (a granule-skipping lookup
+of the few such spans). Redelivered spans collapse under FINAL. Unlike the summary, twins of one
+call (the same call traced by two instrumentations, `call_merge`) are not merged here: that merge
+groups every call of the window by its identity, ~10 s for a week of 10M spans on two cores, against
+the 2 s a comparison may take; the answer says so (`COUNTING`).
 """
 
 from __future__ import annotations
@@ -50,7 +50,11 @@ LIVE_CALLS = "s.environment != {experiment_environment:String}"
 SHADOW_CALL = "s.shadow_of != ''"
 ATTRIBUTE_MAPS = ("attributes", "resource_attributes")  # a span's own first
 MODEL_COLUMN = "request_model"  # the one cohort column an evaluation row carries itself
-SAMPLE_SIZE = 20_000  # values per cohort and metric for the rank tests: p-values settle long before
+# Values per cohort and metric for the rank tests (p-values settle long before) and the percentiles
+# shown: a cohort's p50/p95 are its sample's (all its values when it has fewer), within 0.3
+# percentile points of the whole cohort's at 95% confidence. A t-digest over every call, as the
+# summary keeps, cost the scan 10% more at 10M spans (bench_cohorts.py).
+SAMPLE_SIZE = 20_000
 SAMPLE_SEED = 20261208  # a fixed reservoir seed: the same rows give (nearly) the same sample
 COUNTING = ("call spans in the window, a redelivered span once; a call traced by two instrumentations at "
             "once counts twice here (the summary merges those copies)")
@@ -140,8 +144,6 @@ _AGGREGATES = f"""
     countIf(s.status_code = 'error') AS errors,
     countIf(s.cost_total IS NOT NULL) AS priced,
     sum(ifNull(s.cost_total, toDecimal128(0, 12))) AS cost_total,
-    quantilesTDigest(0.5, 0.95)(s.duration_ms) AS latency,
-    quantilesTDigestIf(0.5, 0.95)(assumeNotNull(s.ttft_ms), s.ttft_ms IS NOT NULL) AS ttft,
     countIf(s.ttft_ms IS NOT NULL) AS streamed,
     sum(s.output_tokens) AS output_tokens,
     groupArraySample({SAMPLE_SIZE}, {SAMPLE_SEED})(s.duration_ms) AS latency_sample,
