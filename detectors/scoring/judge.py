@@ -160,14 +160,18 @@ def _send(config: JudgeConfig, payload: dict[str, Any], post: Post, policy: Retr
 
 
 def _case_prompt(question: str, answer: str, contexts: Sequence[str]) -> str:
-    blocks, budget = [], MAX_CONTEXT_CHARS
+    return f"Question:\n{question or '(not recorded)'}\n\nContext:\n{context_text(contexts)}\n\nAnswer:\n{answer}"
+
+
+def context_text(contexts: Sequence[str], limit: int = MAX_CONTEXT_CHARS) -> str:
+    """The numbered context blocks a judge reads, cut at `limit` characters in all."""
+    blocks, budget = [], limit
     for number, context in enumerate(contexts, start=1):
         if budget <= 0:
             break
         blocks.append(f"[{number}] {context[:budget]}")
         budget -= len(context)
-    context_text = "\n\n".join(blocks) or "(no context was given)"
-    return f"Question:\n{question or '(not recorded)'}\n\nContext:\n{context_text}\n\nAnswer:\n{answer}"
+    return "\n\n".join(blocks) or "(no context was given)"
 
 
 def _usage(usage: Any) -> tuple[int, int]:

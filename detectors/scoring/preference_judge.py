@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from detectors.outbound import RetryPolicy
-from detectors.scoring.judge import JUDGE_RETRY_POLICY, JudgeConfig, JudgeReply, ask_judge
+from detectors.scoring.judge import JUDGE_RETRY_POLICY, JudgeConfig, JudgeReply, ask_judge, context_text
 
 PRIMARY, CANDIDATE, TIE = "primary", "candidate", "tie"
 MAX_ANSWER_CHARS = 8_000  # per answer: bounds the judge's input cost
@@ -93,7 +93,8 @@ def case_prompt(case: PairCase) -> str:
     """The request, then the two answers in the pair's order."""
     first, second = ((case.candidate_answer, case.primary_answer) if case.candidate_first
                      else (case.primary_answer, case.candidate_answer))
-    return (f"Question:\n{case.question or '(not recorded)'}\n\nContext:\n{_contexts(case.contexts)}\n\n"
+    contexts = context_text(case.contexts, MAX_CONTEXT_CHARS)
+    return (f"Question:\n{case.question or '(not recorded)'}\n\nContext:\n{contexts}\n\n"
             f"Answer A:\n{_clip(first)}\n\nAnswer B:\n{_clip(second)}")
 
 
@@ -126,14 +127,6 @@ def _reason(value: Any, case: PairCase) -> str:
     return f"{reason} [{order}]" if reason else f"[{order}]"
 
 
-def _contexts(contexts: Sequence[str]) -> str:
-    blocks, budget = [], MAX_CONTEXT_CHARS
-    for number, context in enumerate(contexts, start=1):
-        if budget <= 0:
-            break
-        blocks.append(f"[{number}] {context[:budget]}")
-        budget -= len(context)
-    return "\n\n".join(blocks) or "(no context was given)"
 
 
 def _clip(text: str) -> str:
