@@ -23,7 +23,7 @@ from typing import Any
 
 from flask import Flask, current_app, g, jsonify, redirect, request, session
 
-from dashboard.bearer import TokenLookup, authenticate_bearer, bearer_secret
+from dashboard.bearer import TOKEN_PATHS, TokenLookup, authenticate_bearer, bearer_secret
 from dashboard.sessions import SessionLookup
 from dashboard.throttle import LoginThrottle
 from schemas.hosts import EXEMPT_PATHS, HostPolicy, hostname, is_foreign_origin
@@ -118,7 +118,7 @@ def _guard() -> Any:
         return None
     role = current_role()
     if role is None:
-        if path.startswith(("/api/", "/_dash-")):
+        if path.startswith(("/api/", "/_dash-")) or path in TOKEN_PATHS:  # a scraper is not sent to /login
             return jsonify({"error": LOGIN_FIRST}), 401
         return redirect("/login?next=" + path)
     if role != "admin" and _needs_admin(path, request.method):
