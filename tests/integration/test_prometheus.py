@@ -5,12 +5,17 @@ budget and hallucination gauges equal to their APIs."""
 
 from __future__ import annotations
 
+import json
+import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+import requests
+import yaml
 from opentelemetry import trace
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
@@ -24,6 +29,7 @@ from tests.conftest import Running, api, make_settings, run_detector, run_detect
 from tests.scrape import OPENMETRICS, Scrape, scrape
 from tests.spans import Call
 
+REPO = Path(__file__).resolve().parents[2]
 MS = 1_000_000  # nanoseconds
 DAY_NS = 86_400 * 10**9
 
@@ -155,8 +161,6 @@ def test_latency_and_ttft_histograms_count_every_own_call(sent: tuple[Running, d
 
 def test_openmetrics_is_chosen_by_the_accept_header(sent: tuple[Running, dict[str, str]]) -> None:
     running, _ = sent
-    import requests
-
     answer = requests.get(running.ui_url + "/metrics", headers={"Accept": OPENMETRICS}, timeout=30)
     assert answer.headers["Content-Type"].startswith("application/openmetrics-text; version=1.0.0")
     assert answer.text.endswith("# EOF\n")
@@ -264,3 +268,37 @@ def test_detector_runs_are_exposed(running: Running) -> None:
     assert metrics.matching("llmpulse_detector_last_run_success", detector="drift") == []  # never ran
     assert metrics.value("llmpulse_detector_running", detector="drift") == 0
     assert metrics.value("llmpulse_llm_rollup_timestamp_seconds") > time.time() - 3600
+
+
+def exposed_series(text: str) -> set[str]:
+    """Series names a scrape exposes, from its `# TYPE` lines (also for families with no sample yet)."""
+    names: set[str] = set()
+    for line in text.splitlines():
+        if line.startswith("# TYPE "):
+            _, _, name, kind = line.split()
+            names |= {f"{name}{suffix}" for suffix in ("_bucket", "_count", "_sum")} if kind == "histogram" else {name}
+    return names
+
+
+def promql_names(expressions: list[str]) -> set[str]:
+    return {name for expr in expressions for name in re.findall(r"\bllmpulse_[a-z0-9_]+", expr)}
+
+
+def test_grafana_and_the_alert_rules_query_only_exposed_series(sent: tuple[Running, dict[str, str]]) -> None:
+    running, _ = sent
+    exposed = exposed_series(requests.get(running.ui_url + "/metrics", timeout=30).text)
+    dashboard = json.loads((REPO / "deploy" / "grafana" / "llmpulse.json").read_text())
+    panels = [t["expr"] for p in dashboard["panels"] for t in p.get("targets", [])]
+    variables = [v["query"]["query"] for v in dashboard["templating"]["list"] if v["type"] == "query"]
+    rules = yaml.safe_load((REPO / "deploy" / "prometheus" / "llmpulse-alerts.yml").read_text())["groups"]
+    alerts = [rule["expr"] for group in rules for rule in group["rules"]]
+    assert promql_names(panels + variables + alerts) <= exposed
+    shown = promql_names(panels)
+    for wanted in ("llmpulse_llm_requests_total", "llmpulse_llm_cost_usd_total", "llmpulse_llm_tokens_total",
+                   "llmpulse_llm_request_duration_seconds_bucket", "llmpulse_llm_time_to_first_token_seconds_bucket",
+                   "llmpulse_llm_prompt_cache_savings_usd_total", "llmpulse_llm_app_cache_savings_usd_total",
+                   "llmpulse_llm_hallucination_rate", "llmpulse_budget_used_ratio", "llmpulse_ingest_responses_total",
+                   "llmpulse_ingest_spans_received_total", "llmpulse_ingest_queue_rows",
+                   "llmpulse_ingest_insert_duration_seconds_bucket",
+                   "llmpulse_detector_last_success_timestamp_seconds"):
+        assert wanted in shown, wanted
