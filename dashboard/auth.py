@@ -9,8 +9,9 @@ Changes (POST, PUT, DELETE) need the admin role except those in VIEWER_CHANGES a
 callback requests, whose callbacks check the role themselves. CSRF: the cookie is
 SameSite=Strict and HttpOnly, a state-changing request from a foreign Origin (or Referer) is
 refused on every binding, and the login form carries a per-session token. Wrong passwords are
-throttled (dashboard.throttle): 429 with Retry-After. Scripts and CI machines call /api/v1 with a
-personal API token instead of a session (dashboard.bearer), checked on every binding.
+throttled (dashboard.throttle): 429 with Retry-After. Scripts and CI machines call /api/v1 (and a
+Prometheus server /metrics) with a personal API token instead of a session (dashboard.bearer),
+checked on every binding.
 """
 
 from __future__ import annotations
