@@ -27,19 +27,23 @@ from bench_detectors import _SPANS
 
 from llmpulse.app import Llmpulse
 from llmpulse.config import Settings
+from schemas.clickhouse.span_facts import FACT_COLUMNS, facts_sql
 
 TARGET_SECONDS = 2.0
 _ATTRIBUTES = ("start + INTERVAL 1 SECOND, map('llmpulse.prompt.version', if(number % 2 = 0, 'v1', 'v2')), "
                "map('service.version', if(number % 3 = 0, '1.5.0', '1.4.0'))\nFROM")
-# 1% of calls scored: a verdict (the offline scorer) and a thumbs up or down, as apps send them.
-_EVALUATIONS = """
+# 1% of calls scored: a verdict (the offline scorer: 10% hallucinated) and a thumbs up or down (80% up),
+# as apps send them, each row with a copy of its span's facts as every writer makes (span_facts.py).
+# The verdict and the thumb hash other strings than the 1% pick, or they would follow from it.
+_EVALUATIONS = ("""
 INSERT INTO {db}.evaluations (project_id, trace_id, span_id, evaluation_id, scorer, name, score, label,
-    hallucinated, request_model, span_time, source)
+    hallucinated, request_model, span_time, source, span_facts, """ + ", ".join(FACT_COLUMNS) + """)
 SELECT project_id, trace_id, span_id, concat(kind, span_id), if(kind = 'v', 'groundedness', 'app:user_feedback'),
-    if(kind = 'v', 'groundedness', 'user_feedback'), if(kind = 'v', 0.5, toFloat64(cityHash64(span_id) % 5 > 0)),
-    '', if(kind = 'v', cityHash64(span_id) % 10 = 0, NULL), request_model, start_time, if(kind = 'v', 'offline', 'app')
+    if(kind = 'v', 'groundedness', 'user_feedback'), if(kind = 'v', 0.5, toFloat64(cityHash64(span_id, 'up') % 5 > 0)),
+    '', if(kind = 'v', cityHash64(span_id, 'flag') % 10 = 0, NULL), request_model, start_time,
+    if(kind = 'v', 'offline', 'app'), true, """ + facts_sql("spans") + """
 FROM {db}.spans ARRAY JOIN ['v', 'f'] AS kind WHERE cityHash64(span_id) % 100 = 0
-"""
+""")
 COMPARISONS = {
     "model (gpt-4o vs gpt-4o-mini)": {"attribute": "model", "a": "gpt-4o", "b": "gpt-4o-mini"},
     "span attribute (llmpulse.prompt.version v1 vs v2)": {"attribute": "llmpulse.prompt.version", "a": "v1",

@@ -40,6 +40,8 @@ from schemas.times import iso_utc
 
 SCORE_FIELDS = ("trace_id", "span_id", "name", "value", "label", "comment", "source", "id")
 SCORE_SOURCES = ("app", "feedback")
+# What a regression target may ask for where no experiment service runs: no key variable at all.
+NO_SERVICE_LIMITS = Limits(max_concurrency=32)
 _HEX = set("0123456789abcdef")
 
 
@@ -47,7 +49,7 @@ def create_quality_blueprint(store: Store, metadata: Metadata,
                              limits: Callable[[], Limits] | None = None) -> Blueprint:
     """`limits`: what an experiment (so a regression target) may ask for, from the experiment service
     (without one no key variable is allowed)."""
-    limits = limits or (lambda: Limits(max_concurrency=32))
+    limits = limits or (lambda: NO_SERVICE_LIMITS)
     api = Blueprint("quality_api", __name__, url_prefix="/api/v1")
     regression = RegressionStore(metadata)
 

@@ -9,18 +9,16 @@ A span whose scoring fails gets an evaluation row with the error, so it is not r
 
 from __future__ import annotations
 
-import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from genai_prices import Usage, calc_price
-
 from detectors.base import DetectorContext, RunResult
-from detectors.scoring.judge import JudgeConfig, JudgeVerdict, judge_groundedness
-from detectors.scoring.texts import answer_text, extract_context, has_grounding
+from detectors.scoring.judge import JudgeConfig, judge_groundedness
+from detectors.scoring.judge_price import judge_cost
+from detectors.scoring.texts import answer_text, extract_context, has_grounding, parse_messages
 from detectors.scoring.verdict import HALLUCINATED, UNKNOWN, Groundedness
 from detectors.worker import Failed, run_batch
 from schemas.clickhouse.evaluations import (
@@ -114,7 +112,9 @@ class HallucinationDetector:
         verdict = judge_groundedness(self.judge, question, answer, contexts)
         return evaluation_row(project, span, JUDGE_SCORER, SOURCE_JUDGE, score=verdict.score, label=verdict.label,
                               reason=verdict.reason, hallucinated=None if verdict.error else _verdict(verdict.label),
-                              error=verdict.error, cost=judge_cost(verdict), input_tokens=verdict.input_tokens,
+                              error=verdict.error, cost=judge_cost(verdict.model, verdict.input_tokens,
+                                                                   verdict.output_tokens),
+                              input_tokens=verdict.input_tokens,
                               output_tokens=verdict.output_tokens)
 
 
@@ -140,9 +140,10 @@ def _offline_row(project: str, span: SpanToScore, result: Groundedness | Failed)
 def span_texts(span: SpanToScore) -> tuple[str, list[str], str]:
     """(question, contexts, answer); contexts empty when nothing could ground the answer (only an
     instruction prompt, see `has_grounding`)."""
-    inputs, documents = _json_list(span.input_messages), [d for raw in span.documents for d in _json_list(raw)]
+    inputs, documents = parse_messages(span.input_messages), [d for raw in span.documents for d in parse_messages(raw)]
     question, contexts = extract_context(inputs, documents)
-    return question, contexts if has_grounding(inputs, documents) else [], answer_text(_json_list(span.output_messages))
+    answer = answer_text(parse_messages(span.output_messages))
+    return question, contexts if has_grounding(inputs, documents) else [], answer
 
 
 def evaluation_row(project: str, span: SpanToScore, scorer: str, source: str, *, score: float | None = None,
@@ -158,27 +159,8 @@ def evaluation_row(project: str, span: SpanToScore, scorer: str, source: str, *,
     }
 
 
-def judge_cost(verdict: JudgeVerdict) -> Decimal | None:
-    """What the judge's own call cost at list price; None when its model has no known price."""
-    if not verdict.input_tokens and not verdict.output_tokens:
-        return None
-    try:
-        usage = Usage(input_tokens=verdict.input_tokens, output_tokens=verdict.output_tokens)
-        return Decimal(calc_price(usage, model_ref=verdict.model).total_price)
-    except LookupError:
-        return None
-
-
 def _verdict(label: str) -> bool | None:
     return None if label == UNKNOWN else label == HALLUCINATED
-
-
-def _json_list(text: str) -> list[dict[str, Any]]:
-    try:
-        value = json.loads(text) if text else []
-    except ValueError:
-        return []
-    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def _parse_time(value: str | None) -> datetime:

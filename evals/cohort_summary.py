@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
+
 EMPTY_SAMPLES = {"latency_ms": [], "ttft_ms": [], "output_tokens": [], "cost_per_request": []}
 
 
@@ -24,7 +26,8 @@ class Feedback:
 
 @dataclass(frozen=True)
 class Cohort:
-    """The counts, sums and percentiles of a cohort's calls, and a bounded sample of each metric."""
+    """The counts and sums of a cohort's calls, and a bounded sample of each metric (its
+    percentiles are the sample's)."""
 
     value: str
     requests: int = 0
@@ -75,16 +78,20 @@ def read_cohort(value: str, calls: dict[str, Any] | None) -> Cohort:
                 for name, count in calls["feedback_count"].items() if count}
     return Cohort(
         value, requests=int(calls["requests"]), errors=int(calls["errors"]), priced=int(calls["priced"]),
-        cost_total=calls["cost_total"], latency=_pair(calls["latency"], calls["requests"]),
-        ttft=_pair(calls["ttft"], calls["streamed"]), streamed=int(calls["streamed"]),
+        cost_total=calls["cost_total"], latency=_percentiles(calls["latency_sample"]),
+        ttft=_percentiles(calls["ttft_sample"]), streamed=int(calls["streamed"]),
         output_tokens=int(calls["output_tokens"]), samples={
             "latency_ms": list(calls["latency_sample"]), "ttft_ms": list(calls["ttft_sample"]),
             "output_tokens": list(calls["output_tokens_sample"]), "cost_per_request": list(calls["cost_sample"])},
         scored=int(calls["scored"]), flagged=int(calls["flagged"]), feedback=feedback)
 
 
-def _pair(quantiles: list[float], count: int) -> tuple[float, float] | None:
-    return (round(float(quantiles[0]), 3), round(float(quantiles[1]), 3)) if count else None
+def _percentiles(sample: list[float]) -> tuple[float, float] | None:
+    """p50 and p95 of a cohort's sample of a metric (`schemas.clickhouse.cohorts.SAMPLE_SIZE`)."""
+    if not len(sample):
+        return None
+    p50, p95 = np.percentile(np.asarray(sample, float), [50, 95])
+    return round(float(p50), 3), round(float(p95), 3)
 
 
 def cohort_json(cohort: Cohort) -> dict[str, Any]:

@@ -71,10 +71,18 @@ def _model_pair(row: dict[str, Any], sample: list[dict[str, Any]], divergent: in
 
 
 def _preference(row: dict[str, Any]) -> dict[str, Any] | None:
-    """How often a judge preferred each side, None when no pair was judged."""
+    """How often each side was preferred, one verdict per pair (a person's over the app's over the
+    judge's); whose verdicts those are; and, where the judge and a person or the app both gave one,
+    how often they agreed: how far the judge's share can be trusted. None when no pair was judged."""
     counts = {"primary": row["prefer_primary"], "candidate": row["prefer_candidate"], "tie": row["prefer_tie"]}
     judged = sum(counts.values())
-    return None if not judged else {**counts, "judged": judged, "candidate_share": counts["candidate"] / judged}
+    if not judged:
+        return None
+    checked, agreed = row["judge_checked"], row["judge_agreed"]
+    return {**counts, "judged": judged, "candidate_share": counts["candidate"] / judged,
+            "sources": {"judge": row["preferred_by_judge"], "app": row["preferred_by_app"],
+                        "human": row["preferred_by_human"]},
+            "judge_agreement": {"pairs": checked, "agreed": agreed, "rate": agreed / checked if checked else None}}
 
 
 def _divergent(pair: dict[str, Any]) -> dict[str, Any]:

@@ -1,7 +1,7 @@
 """The CLI's client of a running llmpulse's HTTP API, shared by every command that talks to it.
 
-Those commands (`datasets import`, `eval run`, `eval gate`) go over HTTP rather than opening the
-data directory, so a CI machine can use a shared server. On loopback the API is open; off
+Those commands (`datasets import`, `eval run`, `eval gate`, `projects show|set`) go over HTTP rather
+than opening the data directory, so a CI machine can use a shared server. On loopback the API is open; off
 loopback it needs a personal API token (`llmpulse tokens create --user NAME`), given as
 `--token` or LLMPULSE_TOKEN and sent as `Authorization: Bearer …`. A refusal or an unreachable
 server exits 1 with the server's own message (a usage or file error exits 2, click's default).
@@ -60,15 +60,16 @@ def api_token() -> str | None:
     return ctx.meta.get(TOKEN_META) if ctx is not None else None
 
 
-def call(method: str, url: str, project: str, body: Any = None, token: str | None = None,
+def call(method: str, url: str, project: str | None, body: Any = None, token: str | None = None,
          timeout: float = TIMEOUT_SECONDS) -> requests.Response:
-    """One request with `project=`; the token is the command's unless one is given."""
+    """One request with `project=` (None: a route that names the project in its path, and takes no
+    `project=`); the token is the command's unless one is given."""
     token = token or api_token()
     if token:
         warn_cleartext(url)
     try:
-        return requests.request(method, url, params={"project": project}, json=body, headers=auth_headers(token),
-                                timeout=timeout)
+        return requests.request(method, url, params=None if project is None else {"project": project}, json=body,
+                                headers=auth_headers(token), timeout=timeout)
     except requests.RequestException as exc:
         raise ApiFailed(f"cannot reach llmpulse at {url}: {exc.__class__.__name__}; is it running? "
                         "(--url or LLMPULSE_URL)") from exc

@@ -39,6 +39,7 @@ from detectors.retention import RetentionDetector
 from detectors.runner import DetectorRunner
 from detectors.scheduler import DetectorScheduler
 from detectors.scoring.judge import JudgeConfig
+from detectors.shadow_judge import ShadowJudgeDetector, ShadowJudgeSettings
 from detectors.shadow_pairs import ShadowPairsDetector
 from evals.regression import RegressionJob
 from evals.regression_gate import RegressionGate
@@ -86,6 +87,7 @@ def build_detectors(settings: Settings, alerts: AlertStore, dispatcher: Dispatch
         MetricsDetector(settings.metrics_interval),
         ShadowPairsDetector(settings.metrics_interval),  # the shadow report's pairs, as fresh as the rollups
         HallucinationDetector(settings.hallucination_interval, judge),
+        ShadowJudgeDetector(settings.shadow_judge_interval, judge, ShadowJudgeSettings(settings.shadow_judge_per_run)),
         DriftDetector(settings.drift_interval),
         *regression,
         AlertsDetector(settings.alerts_interval, alerts, dispatcher, alert_settings),

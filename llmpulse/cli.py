@@ -18,6 +18,7 @@ from llmpulse.cli_base import build
 from llmpulse.cli_base import metadata_call as _metadata_call
 from llmpulse.cli_datasets import datasets
 from llmpulse.cli_eval import eval_group
+from llmpulse.cli_projects import projects
 
 _SERVE_OPTIONS = [
     click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (LLMPULSE_DATA_DIR)."),
@@ -320,6 +321,7 @@ main.add_command(datasets)
 main.add_command(users)
 main.add_command(tokens)
 main.add_command(eval_group)
+main.add_command(projects)
 
 if __name__ == "__main__":
     main()

@@ -148,6 +148,12 @@ SPECS: tuple[Spec, ...] = (
          "Base URL of an OpenAI-compatible API (…/v1) for the LLM-as-judge scorer; empty disables it."),
     Spec("judge_model", "LLMPULSE_JUDGE_MODEL", str, "gpt-4o-mini", "Model the LLM judge asks."),
     Spec("judge_api_key", "LLMPULSE_JUDGE_API_KEY", str, "", "Bearer key for the LLM judge endpoint."),
+    Spec("shadow_judge_interval", "LLMPULSE_SHADOW_JUDGE_INTERVAL", _parse_positive_float, 300.0,
+         "Seconds between runs of the shadow judge, which asks the LLM judge which answer of a shadow pair "
+         "is better (only with LLMPULSE_JUDGE_URL set)."),
+    Spec("shadow_judge_per_run", "LLMPULSE_SHADOW_JUDGE_PER_RUN", _parse_positive_int, 50,
+         "Shadow pairs the shadow judge asks the LLM judge about per project and run, at most (each is one "
+         "judge call; pairs are sampled at the project's eval_sample_rate, newest first)."),
     Spec("public_url", "LLMPULSE_PUBLIC_URL", str, "",
          "URL of the UI as on-call engineers reach it, for links in alerts; empty means http://<host>:<ui port>."),
     Spec("allowed_hosts", "LLMPULSE_ALLOWED_HOSTS", str, "",
@@ -219,6 +225,8 @@ class Settings:
     judge_url: str = ""
     judge_model: str = "gpt-4o-mini"
     judge_api_key: str = ""
+    shadow_judge_interval: float = 300.0
+    shadow_judge_per_run: int = 50
     public_url: str = ""
     allowed_hosts: str = ""
     login_free_failures: int = 5

@@ -16,7 +16,8 @@ from dash.exceptions import PreventUpdate
 from flask import Flask, Response, request
 
 from dashboard.api import DASH_PAGES_RULE
-from dashboard.ui import filters, span_to_dataset
+from dashboard.auth import ADMIN_PAGES
+from dashboard.ui import filters, forms, span_to_dataset
 from dashboard.ui.context import UiContext
 from dashboard.ui.pages import alerts, annotate, costs, evaluations, overview, placeholder, quality, settings, traces
 from dashboard.ui.urls import CUSTOM, RANGES, PageQuery, parse_query, search_with
@@ -93,10 +94,12 @@ def _register_router(app: Dash, ctx: UiContext) -> None:
             page = traces.detail(ctx, query, path.rsplit("/", 1)[1])
         elif path == evaluations.ROOT or path.startswith(evaluations.ROOT + "/"):
             page = evaluations.route(ctx, query, path)
+        elif path.startswith(ADMIN_PAGES) and forms.refused(ctx):
+            page = placeholder.admin_only(ctx, query)  # the HTTP check sees only the callback's own path
         else:
             page = routes.get(path, placeholder.not_found)(ctx, query)
         nav = [dcc.Link(label, href=query.link(href), className="active" if _within(path, href) else "")
-               for href, label in NAV]
+               for href, label in NAV if not (href.startswith(ADMIN_PAGES) and forms.refused(ctx))]
         return page, nav, _ranges(query, path)
 
     @app.callback(Output("url", "search", allow_duplicate=True), Input("range-apply", "n_clicks"),

@@ -52,6 +52,18 @@ def clicked_id(kind: str) -> int | None:
     return None
 
 
+def number_in(text: Any) -> Any:
+    """A number as typed: `2` an int, `0.7` a float; anything else goes as is, for the API's check to
+    name it. (Text controls, not type=number: a browser hands Dash None for a number it finds invalid,
+    and the field would silently fall back to its default.)"""
+    for kind in (int, float):
+        try:
+            return kind(text)
+        except (TypeError, ValueError):
+            continue
+    return text
+
+
 def parse_pairs(text: Any, name: str) -> dict[str, str]:
     """`model=gpt-4o, environment=production` as typed in a form; the keys are the caller's to check."""
     pairs = [part.strip() for part in str(text or "").split(",") if part.strip()]

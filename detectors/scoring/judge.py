@@ -71,6 +71,7 @@ class JudgeReply:
     input_tokens: int
     output_tokens: int
     error: str
+    status: int | None = None  # the endpoint's HTTP status; None when it never answered
 
 
 def ask_judge(config: JudgeConfig, system_prompt: str, case: str, *, post: Post = post_json,
@@ -80,21 +81,22 @@ def ask_judge(config: JudgeConfig, system_prompt: str, case: str, *, post: Post 
     payload = {"model": config.model, "temperature": 0, "response_format": {"type": "json_object"},
                "messages": [{"role": "system", "content": system_prompt}, {"role": "user", "content": case}]}
     result = _send(config, payload, post, replace(policy, timeout=config.timeout))
+    status = result.status
     if not result.ok:
-        return JudgeReply(None, config.model, 0, 0, result.error or f"HTTP {result.status}")
+        return JudgeReply(None, config.model, 0, 0, result.error or f"HTTP {status}", status)
     try:
         reply = json.loads(result.body)
     except ValueError:
-        return JudgeReply(None, config.model, 0, 0, f"the judge's reply is not JSON: {result.body[:200]!r}")
+        return JudgeReply(None, config.model, 0, 0, f"the judge's reply is not JSON: {result.body[:200]!r}", status)
     if not isinstance(reply, dict):
-        return JudgeReply(None, config.model, 0, 0, "the judge's reply is not a JSON object")
+        return JudgeReply(None, config.model, 0, 0, "the judge's reply is not a JSON object", status)
     model = reply.get("model") if isinstance(reply.get("model"), str) else config.model
     input_tokens, output_tokens = _usage(reply.get("usage"))
     try:
         verdict = _extract_object(_message_content(reply))
     except _BadReply as exc:
-        return JudgeReply(None, model, input_tokens, output_tokens, str(exc))
-    return JudgeReply(verdict, model, input_tokens, output_tokens, "")
+        return JudgeReply(None, model, input_tokens, output_tokens, str(exc), status)
+    return JudgeReply(verdict, model, input_tokens, output_tokens, "", status)
 
 
 def judge_score(value: Any) -> float | None:

@@ -6,6 +6,7 @@ the service process and hand only them to the worker that scores them (`detector
 
 from __future__ import annotations
 
+import json
 import re
 from typing import Any
 
@@ -51,6 +52,15 @@ def has_grounding(input_messages: list[dict[str, Any]], retrieval_documents: lis
         return True
     return any(classify_prompt(_message_text(m)).is_context for m in input_messages
                if isinstance(m, dict) and m.get("role") in INSTRUCTION_ROLES)
+
+
+def parse_messages(text: str) -> list[dict[str, Any]]:
+    """The objects of a stored JSON list (messages, retrieved documents); [] for anything else."""
+    try:
+        value = json.loads(text) if text else []
+    except ValueError:
+        return []
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
 
 
 def answer_text(output_messages: list[dict[str, Any]]) -> str:

@@ -16,8 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from schemas.clickhouse.columns import column_lists
-from schemas.clickhouse.evaluations import EVALUATION_COLUMNS, evaluation_key
+from schemas.clickhouse.evaluations import EVALUATION_COLUMNS, evaluation_key, insert_evaluations
 from schemas.clickhouse.quality import (
     EVALUATIONS_TABLE,
     SOURCE_APP,
@@ -61,7 +60,7 @@ def label_row(project: str, label: Label, request_model: str, span_time: datetim
 
 def insert_labels(store: Store, rows: Sequence[dict[str, Any]]) -> None:
     if rows:
-        store.insert_columns(EVALUATIONS_TABLE, LABEL_COLUMNS, column_lists(list(rows), LABEL_COLUMNS))
+        insert_evaluations(store, rows, LABEL_COLUMNS)
 
 
 _LABELLED = (f"(SELECT h.trace_id, h.span_id FROM {{db}}.{EVALUATIONS_TABLE} AS h "

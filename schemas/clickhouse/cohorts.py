@@ -6,16 +6,17 @@ resource attribute key (`llmpulse.prompt.version`, `service.version`, ...), the 
 first. The key and both values are bound as parameters; only the column names of `COLUMNS` reach
 the SQL text.
 
-One scan of the window answers both cohorts: counts, sums and t-digest percentiles over every call
-span, a bounded reservoir sample per metric (`groupArraySample`) for the rank tests, and the
-scores of the cohorts' calls, met in a hash join on the small set of scored spans, so the
-attribute maps and the span ids are read once. Model cohorts skip even that join: an evaluation
-carries its span's requested model (copied when it is scored), so their scores come from the
-evaluations alone, less those of spans that are not live calls (a granule-skipping lookup of the
-few such spans). Redelivered spans collapse under FINAL. Unlike the
-summary, twins of one call (the same call traced by two instrumentations, `call_merge`) are not
-merged here: that merge groups every call of the window by its identity, ~10 s for a week of 10M
-spans on two cores, against the 2 s a comparison may take; the answer says so (`COUNTING`).
+One scan of the window answers both cohorts' calls: counts and sums over every call span, and a
+bounded reservoir sample per metric (`groupArraySample`) for the rank tests and the percentiles. A
+second, narrow read gives their scores: an evaluation row carries a copy of its span's facts
+(`schemas.clickhouse.span_facts`), so each score's cohort is read on the score, where a join of
+every call to the scores had cost the scan 2.6 s at 10M spans; the few rows without a copy are
+looked up among the calls. Model cohorts need no copy: an evaluation carries its span's requested
+model, and their scores leave out those of spans that are not live calls (a granule-skipping lookup
+of the few such spans). Redelivered spans collapse under FINAL. Unlike the summary, twins of one
+call (the same call traced by two instrumentations, `call_merge`) are not merged here: that merge
+groups every call of the window by its identity, ~10 s for a week of 10M spans on two cores, against
+the 2 s a comparison may take; the answer says so (`COUNTING`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from typing import Any
 from schemas.clickhouse.filters import TAGS_COLUMN, filter_conditions, filter_params
 from schemas.clickhouse.quality import EVALUATIONS_TABLE, SOURCE_HUMAN, span_verdicts_sql
 from schemas.clickhouse.queries import time_range
+from schemas.clickhouse.span_facts import FACTS_FLAG
 from schemas.clickhouse.store import Store
 from schemas.experiment_fields import EXPERIMENT_ENVIRONMENT
 
@@ -48,7 +50,11 @@ LIVE_CALLS = "s.environment != {experiment_environment:String}"
 SHADOW_CALL = "s.shadow_of != ''"
 ATTRIBUTE_MAPS = ("attributes", "resource_attributes")  # a span's own first
 MODEL_COLUMN = "request_model"  # the one cohort column an evaluation row carries itself
-SAMPLE_SIZE = 20_000  # values per cohort and metric for the rank tests: p-values settle long before
+# Values per cohort and metric for the rank tests (p-values settle long before) and the percentiles
+# shown: a cohort's p50/p95 are its sample's (all its values when it has fewer), within 0.3
+# percentile points of the whole cohort's at 95% confidence. A t-digest over every call, as the
+# summary keeps, cost the scan 10% more at 10M spans (bench_cohorts.py).
+SAMPLE_SIZE = 20_000
 SAMPLE_SEED = 20261208  # a fixed reservoir seed: the same rows give (nearly) the same sample
 COUNTING = ("call spans in the window, a redelivered span once; a call traced by two instrumentations at "
             "once counts twice here (the summary merges those copies)")
@@ -109,12 +115,22 @@ def holding_maps(store: Store, cohorts: Cohorts) -> tuple[str, ...]:
 
 
 def cohort_label(cohorts: Cohorts) -> str:
-    """'a' or 'b' for a span of either cohort; a call tagged with both values is in neither."""
+    """1 (cohort a) or 2 (b) for a span of either cohort, 0 for neither (a call tagged with both
+    values is in neither). A number, not 'a'/'b': the scan groups every call of the window by it,
+    and a UInt8 key is an array index where a string is a hash lookup (-10% at 10M spans)."""
     if cohorts.kind == TAG:
         has_a, has_b = (f"has(s.{TAGS_COLUMN}, {{{v}:String}})" for v in ("a", "b"))
-        return f"multiIf({SHADOW_CALL}, '', {has_a} AND NOT {has_b}, 'a', {has_b} AND NOT {has_a}, 'b', '')"
+        return f"multiIf({SHADOW_CALL}, 0, {has_a} AND NOT {has_b}, 1, {has_b} AND NOT {has_a}, 2, 0)"
     value = cohort_value(cohorts)
-    return f"multiIf({SHADOW_CALL}, '', {value} = {{a:String}}, 'a', {value} = {{b:String}}, 'b', '')"
+    return f"multiIf({SHADOW_CALL}, 0, {value} = {{a:String}}, 1, {value} = {{b:String}}, 2, 0)"
+
+
+def _by_side(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Rows keyed by their cohort label (`cohort_label`) as 'a' and 'b'."""
+    return {_SIDES[row.pop("cohort")]: row for row in rows}
+
+
+_SIDES = {1: "a", 2: "b"}
 
 
 def _call_conditions(cohorts: Cohorts) -> str:
@@ -128,8 +144,6 @@ _AGGREGATES = f"""
     countIf(s.status_code = 'error') AS errors,
     countIf(s.cost_total IS NOT NULL) AS priced,
     sum(ifNull(s.cost_total, toDecimal128(0, 12))) AS cost_total,
-    quantilesTDigest(0.5, 0.95)(s.duration_ms) AS latency,
-    quantilesTDigestIf(0.5, 0.95)(assumeNotNull(s.ttft_ms), s.ttft_ms IS NOT NULL) AS ttft,
     countIf(s.ttft_ms IS NOT NULL) AS streamed,
     sum(s.output_tokens) AS output_tokens,
     groupArraySample({SAMPLE_SIZE}, {SAMPLE_SEED})(s.duration_ms) AS latency_sample,
@@ -181,15 +195,55 @@ def cohort_calls(store: Store, cohorts: Cohorts) -> dict[str, dict[str, Any]]:
             return {}
     calls = (f"SELECT *, {cohort_label(cohorts)} AS cohort FROM {{db}}.spans AS s FINAL "
              f"WHERE {_call_conditions(cohorts)}")
-    if cohorts.by_model_alone:
-        sql = f"SELECT cohort, {_AGGREGATES} FROM ({calls}) AS s WHERE cohort != '' GROUP BY cohort"
-        found = {row.pop("cohort"): row for row in store.query_dicts(sql, cohorts.params(), "cohort_calls")}
-        scores = _model_scores(store, cohorts)
-        return {side: {**row, **scores.get(side, NO_SCORES)} for side, row in found.items()}
-    sql = (f"SELECT cohort, {_AGGREGATES}, {_SCORE_AGGREGATES} FROM ({calls}) AS s "
-           f"LEFT ANY JOIN ({_scores_per_span()}) AS x ON s.trace_id = x.trace_id AND s.span_id = x.span_id "
-           "WHERE cohort != '' GROUP BY cohort")
-    return {row.pop("cohort"): row for row in store.query_dicts(sql, cohorts.params(), "cohort_calls")}
+    sql = f"SELECT cohort, {_AGGREGATES} FROM ({calls}) AS s WHERE cohort != 0 GROUP BY cohort"
+    found = _by_side(store.query_dicts(sql, cohorts.params(), "cohort_calls"))
+    if not found:
+        return {}
+    scores = _model_scores(store, cohorts) if cohorts.by_model_alone else _span_scores(store, cohorts)
+    return {side: {**row, **scores.get(side, NO_SCORES)} for side, row in found.items()}
+
+
+def _span_scores(store: Store, cohorts: Cohorts) -> dict[str, dict[str, Any]]:
+    """The scores of the cohorts' calls, each scored span's cohort read from the copy of its facts
+    on its evaluation rows (`schemas.clickhouse.span_facts`); the few rows without a copy are
+    looked up among the calls."""
+    facts = _copied_facts(cohorts)
+    if _some_uncopied(store, cohorts):
+        facts = (f"SELECT f.trace_id AS trace_id, f.span_id AS span_id, any(f.cohort) AS cohort "
+                 f"FROM ({facts} UNION ALL {_looked_up_facts(cohorts)}) AS f GROUP BY f.trace_id, f.span_id")
+    sql = (f"SELECT l.cohort AS cohort, {_SCORE_AGGREGATES} FROM ({_scores_per_span()}) AS x "
+           f"INNER JOIN ({facts}) AS l ON l.trace_id = x.trace_id AND l.span_id = x.span_id "
+           "WHERE l.cohort != 0 GROUP BY l.cohort")
+    return _by_side(store.query_dicts(sql, cohorts.params(), "cohort_scores"))
+
+
+_SCORED_IN_WINDOW = ("s.project_id = {project:String} AND s.span_time >= {start:DateTime64(6, 'UTC')} "
+                     "AND s.span_time < {end:DateTime64(6, 'UTC')}")
+
+
+def _copied_facts(cohorts: Cohorts) -> str:
+    """Per scored live call of the window: its cohort, from its evaluation rows' copy of its facts
+    (the columns keep the span's names, so the cohort and filter SQL reads them as it reads spans)."""
+    where = " AND ".join([_SCORED_IN_WINDOW, f"s.{FACTS_FLAG}", "s.is_call", LIVE_CALLS,
+                          *filter_conditions(cohorts.filters, "s")])
+    return (f"SELECT s.trace_id AS trace_id, s.span_id AS span_id, any({cohort_label(cohorts)}) AS cohort "
+            f"FROM {{db}}.{EVALUATIONS_TABLE} AS s WHERE {where} GROUP BY s.trace_id, s.span_id")
+
+
+def _some_uncopied(store: Store, cohorts: Cohorts) -> bool:
+    """Whether a score of the window has no copy of its span's facts (written before migration 0012)."""
+    sql = (f"SELECT 1 FROM {{db}}.{EVALUATIONS_TABLE} AS s WHERE {_SCORED_IN_WINDOW} "
+           f"AND NOT s.{FACTS_FLAG} LIMIT 1")
+    return bool(store.query(sql, cohorts.params(), "cohort_uncopied"))
+
+
+def _looked_up_facts(cohorts: Cohorts) -> str:
+    """The cohort of the calls scored by rows without the copy: a scan of the window's calls that
+    keeps those span ids before it reads their attributes."""
+    uncopied = (f"SELECT s.span_id FROM {{db}}.{EVALUATIONS_TABLE} AS s WHERE {_SCORED_IN_WINDOW} "
+                f"AND NOT s.{FACTS_FLAG}")
+    return (f"SELECT s.trace_id AS trace_id, s.span_id AS span_id, {cohort_label(cohorts)} AS cohort "
+            f"FROM {{db}}.spans AS s FINAL WHERE {_call_conditions(cohorts)} AND s.span_id IN ({uncopied})")
 
 
 def _model_scores(store: Store, cohorts: Cohorts) -> dict[str, dict[str, Any]]:
@@ -198,7 +252,7 @@ def _model_scores(store: Store, cohorts: Cohorts) -> dict[str, dict[str, Any]]:
     not_live = (f"SELECT s.trace_id, s.span_id FROM {{db}}.spans AS s WHERE s.project_id = {{project:String}} "
                 f"AND {time_range('s')} AND s.{MODEL_COLUMN} IN ({{a:String}}, {{b:String}}) "
                 f"AND NOT (s.is_call AND {LIVE_CALLS} AND NOT {SHADOW_CALL})")
-    label = "multiIf(x.request_model = {a:String}, 'a', x.request_model = {b:String}, 'b', '')"
+    label = "multiIf(x.request_model = {a:String}, 1, x.request_model = {b:String}, 2, 0)"
     sql = (f"SELECT {label} AS cohort, {_SCORE_AGGREGATES} FROM ({_scores_per_span()}) AS x "
-           f"WHERE cohort != '' AND (x.trace_id, x.span_id) NOT IN ({not_live}) GROUP BY cohort")
-    return {row.pop("cohort"): row for row in store.query_dicts(sql, cohorts.params(), "cohort_scores")}
+           f"WHERE cohort != 0 AND (x.trace_id, x.span_id) NOT IN ({not_live}) GROUP BY cohort")
+    return _by_side(store.query_dicts(sql, cohorts.params(), "cohort_scores"))

@@ -15,6 +15,7 @@ from typing import Any
 from schemas.clickhouse.columns import column_lists
 from schemas.clickhouse.filters import filter_params
 from schemas.clickhouse.quality import EVALUATIONS_TABLE, SOURCE_APP, span_verdicts_sql
+from schemas.clickhouse.span_facts import COPIED_COLUMNS, FACT_COLUMNS, facts_sql, with_span_facts
 from schemas.clickhouse.store import Store
 from schemas.experiment_fields import EXPERIMENT_KEYS
 
@@ -30,6 +31,7 @@ _QUALITY_NAME = "match(lower(name), 'hallucinat|grounded|faithful|factual')"
 _FLAGGING_LABELS = "('hallucinated', 'hallucination', 'ungrounded', 'not_grounded', 'unfaithful', 'fail', 'incorrect')"
 _NEW_EVALUATION_EVENTS = (f"project_id = {{project:String}} AND event_name = '{EVALUATION_EVENT}' "
                           "AND ingested_at > {since:DateTime64(6, 'UTC')}")
+_ANY_FACTS = ", ".join(f"any({c}) AS {c}" for c in FACT_COLUMNS)
 _PASSING_LABELS = "('grounded', 'faithful', 'factual', 'pass', 'correct', 'not_hallucinated')"
 
 
@@ -101,25 +103,30 @@ def evaluation_key(identity: str) -> str:
     return hashlib.sha1(identity.encode(), usedforsecurity=False).hexdigest()[:16]
 
 
-def insert_evaluations(store: Store, rows: Sequence[dict[str, Any]]) -> None:
+def insert_evaluations(store: Store, rows: Sequence[dict[str, Any]],
+                       columns: Sequence[str] = EVALUATION_COLUMNS) -> None:
+    """`columns` beyond EVALUATION_COLUMNS: the annotator of a judge's verdict (its model), a
+    person's correction. Every row gets a copy of its span's facts (`span_facts`)."""
     if rows:
-        store.insert_columns(EVALUATIONS_TABLE, EVALUATION_COLUMNS, column_lists(rows, EVALUATION_COLUMNS))
+        copied = (*columns, *COPIED_COLUMNS)
+        store.insert_columns(EVALUATIONS_TABLE, copied, column_lists(with_span_facts(store, rows), copied))
 
 
 def import_app_evaluations(store: Store, project: str, since: datetime) -> int:
     """Copy `gen_ai.evaluation.result` events (log records) received since `since` into evaluations."""
     sql = f"""
-    INSERT INTO {{db}}.{EVALUATIONS_TABLE} ({", ".join(EVALUATION_COLUMNS)})
+    INSERT INTO {{db}}.{EVALUATIONS_TABLE} ({", ".join((*EVALUATION_COLUMNS, *COPIED_COLUMNS))})
     SELECT e.project_id, e.trace_id, e.span_id, e.record_id, concat('app:', name), name,
         toFloat64OrNull(e.attributes['gen_ai.evaluation.score.value']), label,
         e.attributes['gen_ai.evaluation.explanation'],
         if({_QUALITY_NAME}, multiIf(lower(label) IN {_FLAGGING_LABELS}, true,
                                     lower(label) IN {_PASSING_LABELS}, false, NULL), NULL),
         ifNull(s.request_model, ''), ifNull(s.start_time, e.time), '{SOURCE_APP}', NULL, 0, 0,
-        e.attributes['error.type']
+        e.attributes['error.type'], ifNull(s.found, 0) = 1, {facts_sql("s")}
     FROM (SELECT *, attributes['gen_ai.evaluation.name'] AS name, attributes['gen_ai.evaluation.score.label'] AS label
           FROM {{db}}.genai_events FINAL WHERE {_NEW_EVALUATION_EVENTS}) AS e
-    LEFT JOIN (SELECT trace_id, span_id, any(request_model) AS request_model, any(start_time) AS start_time
+    LEFT JOIN (SELECT trace_id, span_id, any(request_model) AS request_model, any(start_time) AS start_time,
+                   1 AS found, {_ANY_FACTS}
                FROM {{db}}.spans WHERE project_id = {{project:String}} AND trace_id IN
                    (SELECT trace_id FROM {{db}}.genai_events WHERE {_NEW_EVALUATION_EVENTS})
                GROUP BY trace_id, span_id) AS s

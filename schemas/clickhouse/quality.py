@@ -29,6 +29,8 @@ _AUTHORITY = (f"multiIf(e.source = '{SOURCE_HUMAN}', 4, e.source = '{SOURCE_APP}
 QUALITY_GROUPS = {"model": "request_model", "scorer": "scorer"}
 
 _VERDICT = f"tuple({_AUTHORITY}, e.created_at)"
+# The order of the verdicts on one span (alias `e`), for argMax: the most authoritative, then the newest.
+VERDICT_ORDER = _VERDICT
 # The window's shadow calls (a score is filed at its span's start time).
 SHADOW_SPANS = ("SELECT x.trace_id, x.span_id FROM {db}.spans AS x WHERE x.project_id = {project:String} "
                 "AND x.shadow_of != '' AND x.start_time >= {start:DateTime64(6, 'UTC')} "
@@ -85,7 +87,8 @@ def hallucination_counts(store: Store, project: str, start: datetime, end: datet
 
 
 # Shadow calls the shadow-pairs detector has listed (schemas.clickhouse.shadow_pairs): a read that must
-# not scan spans (a Prometheus scrape) leaves them out by this table instead of SHADOW_SPANS.
+# not scan spans (a Prometheus scrape) leaves them out by this table and the scores' own copy of
+# `shadow_of` (migration 0012) instead of SHADOW_SPANS.
 _PAIRED_SHADOWS = ("SELECT p.trace_id, p.candidate_id FROM {db}.shadow_pairs AS p WHERE p.start_time >= "
                    "{start:DateTime64(6, 'UTC')} AND p.start_time < {end:DateTime64(6, 'UTC')}")
 
@@ -99,7 +102,7 @@ def hallucination_by_model(store: Store, start: datetime, end: datetime) -> list
     FROM (SELECT e.project_id AS project_id, any(e.request_model) AS request_model,
             argMax(e.hallucinated, {_VERDICT}) AS hallucinated
           FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL
-          WHERE e.hallucinated IS NOT NULL AND e.source != '{SOURCE_EXPERIMENT}'
+          WHERE e.hallucinated IS NOT NULL AND e.source != '{SOURCE_EXPERIMENT}' AND e.shadow_of = ''
             AND e.span_time >= {{start:DateTime64(6, 'UTC')}} AND e.span_time < {{end:DateTime64(6, 'UTC')}}
             AND (e.trace_id, e.span_id) NOT IN ({_PAIRED_SHADOWS})
           GROUP BY e.project_id, e.trace_id, e.span_id) AS v

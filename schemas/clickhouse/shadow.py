@@ -15,7 +15,7 @@ from typing import Any
 
 from schemas.clickhouse.filters import filter_params
 from schemas.clickhouse.metrics import RollupSpan
-from schemas.clickhouse.quality import EVALUATIONS_TABLE
+from schemas.clickhouse.quality import EVALUATIONS_TABLE, SOURCE_APP, SOURCE_HUMAN, SOURCE_JUDGE, VERDICT_ORDER
 from schemas.clickhouse.queries import TWIN_MARGIN
 from schemas.clickhouse.shadow_pairs import MARGIN, pairs_source
 from schemas.clickhouse.store import Store
@@ -23,10 +23,12 @@ from schemas.times import floor_hour
 
 # Scorers whose score is an answer's groundedness, the judge's preferred over the offline one.
 GROUNDEDNESS_SCORERS = ("llm_judge", "groundedness")
-# The name of a verdict on a pair (a judge's, a person's, the app's through POST /api/v1/scores),
-# filed on the shadow span: label primary|candidate|tie.
+# The name of a verdict on a pair (the shadow judge's, a person's, the app's through POST
+# /api/v1/scores), filed on the shadow span: label primary|candidate|tie (any case).
 PREFERENCE_NAME = "shadow_preference"
 PREFERENCE_LABELS = ("primary", "candidate", "tie")
+PERSON_SOURCES = (SOURCE_HUMAN, SOURCE_APP)  # verdicts that outrank the judge's, as on hallucination
+_PREFERENCE = f"e.name = '{PREFERENCE_NAME}' AND lower(e.label) IN {PREFERENCE_LABELS}"
 
 # A primary starts before its shadow call, or soon after it: looked for this far around the window.
 _WIDE = (f"s.start_time >= {{start:DateTime64(6, 'UTC')}} - {TWIN_MARGIN} "
@@ -44,11 +46,17 @@ def _pairs_sql(source: str) -> str:
 
 
 def _scores_sql() -> str:
-    """Each scored span's groundedness (the judge's when it gave one) and a judge's pair preference."""
+    """Each scored span's groundedness (the judge's when it gave one) and its pair preference: the
+    one that counts (a person's, then the app's, then the judge's; the newest of a kind) and its
+    source, the judge's own and the newest of a person or the app (to see how far they agree)."""
     return (f"SELECT sipHash128(e.trace_id, e.span_id) AS span_key, "
             f"argMaxIf(e.score, e.scorer = '{GROUNDEDNESS_SCORERS[0]}', e.scorer IN {GROUNDEDNESS_SCORERS} "
             "AND e.score IS NOT NULL) AS grounded, "
-            f"argMaxIf(e.label, e.created_at, e.name = '{PREFERENCE_NAME}') AS preference "
+            f"argMaxIf(lower(e.label), {VERDICT_ORDER}, {_PREFERENCE}) AS preference, "
+            f"argMaxIf(e.source, {VERDICT_ORDER}, {_PREFERENCE}) AS preference_source, "
+            f"argMaxIf(lower(e.label), e.created_at, {_PREFERENCE} AND e.source = '{SOURCE_JUDGE}') AS judge_label, "
+            f"argMaxIf(lower(e.label), {VERDICT_ORDER}, {_PREFERENCE} AND e.source IN {PERSON_SOURCES}) "
+            "AS person_label "
             f"FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL WHERE e.project_id = {{project:String}} "
             f"AND e.span_time >= {{start:DateTime64(6, 'UTC')}} - {TWIN_MARGIN} "
             f"AND e.span_time < {{end:DateTime64(6, 'UTC')}} + {TWIN_MARGIN} "
@@ -67,7 +75,15 @@ _PAIR_AGGREGATES = f"""count() AS pairs,
     avgIf(ce.grounded, ce.grounded IS NOT NULL) AS candidate_groundedness,
     countIf(ce.grounded IS NOT NULL) AS candidate_scored,
     countIf(ce.preference = 'primary') AS prefer_primary, countIf(ce.preference = 'candidate') AS prefer_candidate,
-    countIf(ce.preference = 'tie') AS prefer_tie"""
+    countIf(ce.preference = 'tie') AS prefer_tie,
+    countIf(ce.preference_source = '{SOURCE_JUDGE}') AS preferred_by_judge,
+    countIf(ce.preference_source = '{SOURCE_APP}') AS preferred_by_app,
+    countIf(ce.preference_source = '{SOURCE_HUMAN}') AS preferred_by_human,
+    countIf(ce.judge_label != '' AND ce.person_label != '') AS judge_checked,
+    countIf(ce.judge_label != '' AND ce.judge_label = ce.person_label) AS judge_agreed"""
+# A window without any score joins this instead (the joins are half the report's cost over 10M spans).
+_NO_SCORES = ("(SELECT CAST(NULL, 'Nullable(Float64)') AS grounded, '' AS preference, '' AS preference_source, "
+              "'' AS judge_label, '' AS person_label)")
 
 
 def _params(project: str, start: datetime, end: datetime, filters: Mapping[str, str]) -> dict[str, Any]:
@@ -77,7 +93,7 @@ def _params(project: str, start: datetime, end: datetime, filters: Mapping[str, 
 def pair_totals(store: Store, project: str, start: datetime, end: datetime, filters: Mapping[str, str],
                 held: RollupSpan | None = None) -> list[dict[str, Any]]:
     """Per (primary model, candidate model): pairs, cost and latency deltas, groundedness of each
-    side and the judge's preferences, over every pair of the window; busiest first. Shadow calls
+    side and the preferences (one per pair, by source), over every pair of the window; busiest first. Shadow calls
     without a primary come as rows whose primary_model is None (their count in `pairs`). The
     scores are joined only when the window has any (the joins are half the cost over 10M spans)."""
     source, extra = pairs_source(filters, start, end, held)
@@ -86,8 +102,7 @@ def pair_totals(store: Store, project: str, start: datetime, end: datetime, filt
     scores = (f"LEFT JOIN ({_scores_sql()}) AS pe ON pe.span_key = sipHash128(x.trace_id, x.primary_id) "
               f"LEFT JOIN ({_scores_sql()}) AS ce ON ce.span_key = sipHash128(x.trace_id, x.candidate_id) "
               if scored else
-              "CROSS JOIN (SELECT CAST(NULL, 'Nullable(Float64)') AS grounded, '' AS preference) AS pe "
-              "CROSS JOIN (SELECT CAST(NULL, 'Nullable(Float64)') AS grounded, '' AS preference) AS ce ")
+              f"CROSS JOIN {_NO_SCORES} AS pe CROSS JOIN {_NO_SCORES} AS ce ")
     sql = (f"SELECT x.primary_model AS primary_model, x.candidate_model AS candidate_model, {_PAIR_AGGREGATES} "
            f"FROM ({_pairs_sql(source)}) AS x {scores}"
            "GROUP BY primary_model, candidate_model "

@@ -266,3 +266,24 @@ def test_copies_on_both_sides_of_a_window_bound_are_one_call_in_one_window(runni
                 for a, b in windows]
     assert requests == [1, 0, 1]  # the kept copy (cache tokens) starts before the bound
     assert totals(running, edge - HOUR_NS, edge + HOUR_NS) == (1, 100)
+
+
+def test_copies_on_both_sides_of_the_rollup_s_end_are_one_call_read_raw(running: Running) -> None:
+    """The raw tail after the rollup's end merges only the spans near it (a month-to-date budget
+    merged every call of the month to find its last minutes), yet every copy of a call at the end:
+    one whose kept copy starts after the end counts once, from raw calls; one whose kept copy starts
+    before counts once, from the rollup (its later copy alone must not make a call of the tail)."""
+    edge, second = minute_boundary(4), 10**9
+    running.send_calls(Call(23, 1, start_ns=edge - second, input_tokens=100, response_id="r23"),
+                       Call(23, 2, start_ns=edge + second, input_tokens=100, response_id="r23", cache_read_tokens=30),
+                       Call(24, 1, start_ns=edge - 2 * HOUR_NS, input_tokens=7),
+                       Call(25, 1, start_ns=edge - 2 * second, input_tokens=100, response_id="r25",
+                            cache_read_tokens=40),
+                       Call(25, 2, start_ns=edge + 2 * second, input_tokens=100, response_id="r25"))
+    run_detectors(running, "metrics")
+    start, end = (datetime.fromtimestamp(ns / 1e9, UTC) for ns in (edge - 3 * HOUR_NS, edge + HOUR_NS))
+    query = SeriesQuery("default", ("requests", "input_tokens", "cached_tokens"), start, end)
+    rolled_until_edge = RollupSpan(start - timedelta(days=1), datetime.fromtimestamp(edge / 1e9, UTC))
+    expected = {"requests": 3, "input_tokens": 207, "cached_tokens": 70}
+    assert metrics.window_values(running.service.store, query, rolled_until_edge) == expected
+    assert metrics.window_values(running.service.store, query, None) == expected  # raw calls alone

@@ -20,6 +20,7 @@ from dashboard.auth import LOGIN_FIRST
 from schemas.dataset_items import parse_items
 from schemas.metadata.datasets import DatasetStore
 from schemas.metadata.experiments import ExperimentStore
+from schemas.metadata.regression import RegressionStore
 from schemas.metadata.tokens import TokenStore
 from tests.conftest import Running, login_session, start_exposed
 
@@ -70,7 +71,7 @@ DASH_ACTIONS = {
     "project-save": "admin", "project-create": "admin",
     "key-create": "admin", "key-revoke": "admin",
     "token-create": "admin", "token-revoke": "admin",
-    "import-run": "admin", "run-start": "admin",
+    "import-run": "admin", "run-start": "admin", "regression-save": "admin", "regression-remove": "admin",
     "annotate-correct": "viewer", "annotate-incorrect": "viewer", "annotate-unsure": "viewer",
     "annotate-send": "admin", "span-add": "admin",
 }
@@ -82,7 +83,9 @@ DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-en
               # upload, which only reads and checks a file (import-run stores it)
               "experiments-dataset", "dataset-version", "experiment-refresh", "import-upload", "compare-baseline",
               "compare-candidate", "compare-min_pass_rate", "compare-max_regressions", "compare-max_cost_increase",
-              "compare-max_p95_increase", "annotate-skip", "annotate-queue-dataset", "ab-attribute", "ab-a", "ab-b"}
+              "compare-max_p95_increase", "annotate-skip", "annotate-queue-dataset", "ab-attribute", "ab-a", "ab-b",
+              # Settings, the regression set: rows added and removed, the channel choice (kept only on save)
+              "regression-target-add", "regression-target-remove", "regression-notify"}
 ADMIN_ONLY = "needs the admin role"
 NO_ID = 999_999  # no such incident, rule, channel...: a permitted request changes nothing either
 
@@ -226,7 +229,7 @@ def snapshot(running: Running) -> tuple[Any, ...]:
     return (len(meta.list_keys()), len(TokenStore(meta).list()), [p.name for p in meta.list_projects()],
             meta.list_price_overrides(), alerts.list_rules("default"), alerts.list_channels("default"),
             alerts.list_budgets("default"), DatasetStore(meta).list_datasets("default"),
-            ExperimentStore(meta).list_experiments("default"))
+            ExperimentStore(meta).list_experiments("default"), RegressionStore(meta).get_set("default"))
 
 
 def test_a_refused_key_callback_returns_no_key_list(exposed: Running) -> None:
@@ -259,3 +262,51 @@ def test_a_viewer_cannot_run_an_experiment_from_the_form(exposed: Running) -> No
     assert answer.status_code == 200 and "needs the admin role" in answer.text
     assert set(answer.json()["response"]) == {"run-message"}  # the page stays where it is
     assert ExperimentStore(exposed.service.metadata).list_experiments("default") == []
+
+
+def test_a_viewer_cannot_save_a_regression_set_from_the_form(exposed: Running) -> None:
+    """A complete, valid regression set from a viewer's session stores nothing and sends back no form
+    (the same from an admin's session is stored: tests/e2e/test_ui_regression_set.py)."""
+    DatasetStore(exposed.service.metadata).create("default", "regression-golden")
+    dep = next(d for d in dash_dependencies(exposed) if any(input_name(i) == "regression-save" for i in d["inputs"]))
+    call = dash_call(dep, "regression-save")
+    values = {"regression-dataset": "regression-golden", "regression-min-pass-rate": "0.8",
+              "regression-notify": "every"}
+    row = [{"id": {"field": field, "id": 0, "type": "regression-target"}, "property": "value", "value": value}
+           for field, value in (("requested", "gpt-4o"), ("endpoint", "http://127.0.0.1:9/v1"))]
+    call["state"] = [{**s, "value": values.get(s["id"], s.get("value"))} if isinstance(s, dict) else row
+                     for s in call["state"]]
+    answer = client_for(exposed, "viewer").post(exposed.ui_url + "/_dash-update-component", json=call,
+                                                timeout=30, headers={"Origin": exposed.ui_url})
+    assert answer.status_code == 200 and "needs the admin role" in answer.text
+    assert set(answer.json()["response"]) == {"regression-message"}  # the form is not sent back
+    assert RegressionStore(exposed.service.metadata).get_set("default") is None
+    admin = client_for(exposed, "admin").post(exposed.ui_url + "/_dash-update-component", json=call, timeout=30,
+                                              headers={"Origin": exposed.ui_url})
+    assert admin.status_code == 200 and "Saved: regression-golden runs against gpt-4o" in admin.text, admin.text
+    saved = RegressionStore(exposed.service.metadata).get_set("default")
+    assert saved is not None and saved.targets == {"gpt-4o": {"endpoint": "http://127.0.0.1:9/v1", "model": "gpt-4o"}}
+    RegressionStore(exposed.service.metadata).save_set("default", None, {}, None, None)  # the module's server, as found
+
+
+def route_to(running: Running, role: str, path: str) -> tuple[str, list[str]]:
+    """The page the router callback renders for `path` in a `role`'s session (a click on a nav link:
+    the HTTP check sees only the callback's own path), and the nav's links."""
+    dep = next(d for d in dash_dependencies(running) if d["output"].startswith("..page.children"))
+    inputs = [{"id": "url", "property": "pathname", "value": path}, {"id": "url", "property": "search", "value": ""}]
+    call = {"output": dep["output"], "inputs": inputs, "changedPropIds": ["url.pathname"], "state": [],
+            "outputs": [dict(zip(("id", "property"), part.split(".", 1), strict=True))
+                        for part in dep["output"].strip(".").split("...")]}
+    answer = client_for(running, role).post(running.ui_url + "/_dash-update-component", json=call, timeout=30,
+                                            headers={"Origin": running.ui_url})
+    assert answer.status_code == 200, answer.text[:300]
+    response = answer.json()["response"]
+    return json.dumps(response["page"]), [link["props"]["href"] for link in response["nav"]["children"]]
+
+
+def test_a_viewer_routed_to_settings_gets_no_settings_and_no_settings_link(exposed: Running) -> None:
+    (viewer, viewer_nav), (admin, admin_nav) = route_to(exposed, "viewer", "/settings"), route_to(exposed, "admin",
+                                                                                                  "/settings")
+    assert "Settings need an admin" in viewer and "Recent regression runs" not in viewer and "vic" not in viewer
+    assert "/settings" not in viewer_nav and "/alerts" in viewer_nav
+    assert "Recent regression runs" in admin and "/settings" in admin_nav

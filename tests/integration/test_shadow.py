@@ -14,6 +14,7 @@ from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExport
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import SimpleSpanProcessor
+from opentelemetry.sdk.trace.id_generator import IdGenerator
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from schemas.shadow_fields import SHADOW_OF_ATTRIBUTE
@@ -49,10 +50,11 @@ def _chat(tracer, model: str, start_ns: int, duration_ms: int, answer: str, extr
     return span
 
 
-def send_trace(url: str, start_ns: int, pair: Pair | None) -> tuple[str, str, str]:
+def send_trace(url: str, start_ns: int, pair: Pair | None, ids: IdGenerator | None = None) -> tuple[str, str, str]:
     """One request of the app: a root span, the primary call, and (for a pair) the shadow call
-    after it. Returns (trace id, primary span id, candidate span id)."""
-    provider = TracerProvider(resource=Resource.create({"service.name": "support-bot"}))
+    after it; its ids from `ids` when given (random otherwise). Returns (trace id, primary span id,
+    candidate span id)."""
+    provider = TracerProvider(resource=Resource.create({"service.name": "support-bot"}), id_generator=ids)
     provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=url + "/v1/traces")))
     tracer = provider.get_tracer("app", "1.0")
     root = tracer.start_span("answer", start_time=start_ns)
@@ -122,7 +124,9 @@ def test_shadow_report_pairs_calls_and_lists_the_unpaired(running: Running, shad
     verdict = {"trace_id": sent[0][0], "span_id": sent[0][2], "name": "shadow_preference", "label": "candidate"}
     assert api(running, "POST", "/scores", verdict).status_code == 201
     judged = api(running, "GET", "/shadow", **window).json()["pairs"][0]["judge_preference"]
-    assert judged == {"primary": 0, "candidate": 1, "tie": 0, "judged": 1, "candidate_share": 1.0}
+    assert judged == {"primary": 0, "candidate": 1, "tie": 0, "judged": 1, "candidate_share": 1.0,
+                      "sources": {"judge": 0, "app": 1, "human": 0},
+                      "judge_agreement": {"pairs": 0, "agreed": 0, "rate": None}}
     assert report["unpaired"] == [{"trace_id": sent[3][0], "span_id": sent[3][2], "shadow_of": "00000000000000ab",
                                    "candidate_model": CANDIDATE}]
     none = api(running, "GET", "/shadow", service="another", **window).json()

@@ -7,7 +7,7 @@ import json
 import pytest
 
 from collector.context_columns import shadow_of
-from evals.shadow_report import agreement, answer_of
+from evals.shadow_report import agreement, answer_of, build_report
 from schemas.shadow_fields import SHADOW_OF_ATTRIBUTE
 
 OWN_ID = "00000000000000aa"
@@ -43,3 +43,25 @@ def test_agreement_orders_same_over_reworded_over_different_answers() -> None:
 def test_answer_of_reads_the_stored_output_messages() -> None:
     stored = json.dumps([{"role": "assistant", "content": "Paris."}])
     assert answer_of(stored) == "Paris." and answer_of("") == "" and answer_of("{not json") == ""
+
+
+def _totals(**preference: int) -> dict:
+    counts = {"prefer_primary": 0, "prefer_candidate": 0, "prefer_tie": 0, "preferred_by_judge": 0,
+              "preferred_by_app": 0, "preferred_by_human": 0, "judge_checked": 0, "judge_agreed": 0, **preference}
+    return {"primary_model": "a", "candidate_model": "b", "pairs": 10, "cost_delta_mean": None,
+            "cost_delta_total": None, "priced_pairs": 0, "latency_delta_mean": 1.0, "latency_delta_median": 1.0,
+            "primary_groundedness": None, "primary_scored": 0, "candidate_groundedness": None,
+            "candidate_scored": 0, **counts}
+
+
+def test_the_preference_says_whose_verdicts_count_and_how_often_the_judge_agreed_with_people() -> None:
+    row = _totals(prefer_primary=1, prefer_candidate=3, preferred_by_judge=3, preferred_by_human=1,
+                  judge_checked=1, judge_agreed=0)
+    (pair,) = build_report([row], [], [], 0, 5)["pairs"]
+    assert pair["judge_preference"] == {
+        "primary": 1, "candidate": 3, "tie": 0, "judged": 4, "candidate_share": 0.75,
+        "sources": {"judge": 3, "app": 0, "human": 1}, "judge_agreement": {"pairs": 1, "agreed": 0, "rate": 0.0}}
+    (unjudged,) = build_report([_totals()], [], [], 0, 5)["pairs"]
+    assert unjudged["judge_preference"] is None
+    only_judge = build_report([_totals(prefer_tie=2, preferred_by_judge=2)], [], [], 0, 5)["pairs"][0]
+    assert only_judge["judge_preference"]["judge_agreement"] == {"pairs": 0, "agreed": 0, "rate": None}

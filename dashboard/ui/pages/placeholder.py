@@ -19,3 +19,9 @@ def _table(head: list[str], rows: list[list[Any]], table_id: str) -> Any:
 
 def not_found(ctx: UiContext, query: PageQuery) -> Any:
     return html.Div([html.H1("Page not found"), html.P("Use the navigation above.")])
+
+
+def admin_only(ctx: UiContext, query: PageQuery) -> Any:
+    return html.Div([html.H1("Settings need an admin"),
+                     html.P("Your account may read every other page; an admin manages users, keys, tokens "
+                            "and project settings.")])

@@ -1,5 +1,5 @@
-"""Settings: projects (eval sample rate, retention, which cost counts), their ingest keys, the UI's users
-and their API tokens (settings_tokens.py).
+"""Settings: projects (eval sample rate, retention, which cost counts), their regression set
+(settings_regression.py), their ingest keys, the UI's users and their API tokens (settings_tokens.py).
 
 A new key is shown once, in the callback's answer only: it is never stored in plain text, so
 the list shows its prefix. Every change checks the admin role in its callback too, because
@@ -17,7 +17,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
 from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
-from dashboard.ui.pages import settings_tokens
+from dashboard.ui.pages import settings_regression, settings_tokens
 from dashboard.ui.tables import table
 from dashboard.ui.urls import PageQuery, parse_query, search_with
 from schemas.metadata.models import COST_PREFERENCES, PREFER_COMPUTED, PREFER_REPORTED
@@ -40,6 +40,7 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
         html.H2("Projects"), html.Div(_projects(ctx, query), id="projects-list"),
         html.H2("Project settings"), _project_form(ctx, query.project, project),
         html.Div(id="project-message", className="message"),
+        settings_regression.section(ctx, query),
         html.H2("New project"), _create_project_form(), html.Div(id="project-create-message", className="message"),
         html.H2(["Ingest keys of ", html.Code(query.project)]),
         html.Div(id="key-new"), html.Div(_keys(ctx, query.project), id="keys-list"),
@@ -50,6 +51,7 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
 
 def register(app: Dash, ctx: UiContext) -> None:
     settings_tokens.register(app, ctx)
+    settings_regression.register(app, ctx)
 
     @app.callback(Output("url", "search", allow_duplicate=True), Input("settings-project-select", "value"),
                   State("url", "search"), prevent_initial_call=True)

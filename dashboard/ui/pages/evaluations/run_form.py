@@ -19,7 +19,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.api_experiments import mapped, running_service
 from dashboard.params import ApiError
 from dashboard.ui.context import UiContext
-from dashboard.ui.forms import clicked, error, field, refused
+from dashboard.ui.forms import clicked, error, field, number_in, refused
 from dashboard.ui.pages.evaluations import common
 from dashboard.ui.urls import PageQuery, parse_query
 from schemas.metadata.datasets import DatasetStore
@@ -86,20 +86,8 @@ def request_body(values: dict[str, Any]) -> dict[str, Any]:
         if isinstance(value, str):
             value = value.strip() if name in TRIMMED or name in NUMBERS or not value.strip() else value
         if value not in (None, ""):
-            body[name] = _number_in(value) if name in NUMBERS else value
+            body[name] = number_in(value) if name in NUMBERS else value
     return body
-
-
-def _number_in(text: Any) -> Any:
-    """A number as typed: `2` an int, `0.7` a float; anything else goes as is, for the service to name it.
-    (Text controls, not type=number: a browser hands Dash None for a number it finds invalid, and
-    the field would silently fall back to its default.)"""
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except (TypeError, ValueError):
-            continue
-    return text
 
 
 def start(ctx: UiContext, query: PageQuery, body: dict[str, Any]) -> tuple[Any, Any, Any]:

@@ -54,7 +54,8 @@ def _tiles(index: int, pair: dict[str, Any]) -> Any:
                     note=f"word overlap of the answers, {fmt.count(pair.get('agreement_sample'))} pairs read"),
         common.tile("Groundedness", _groundedness(pair.get("groundedness")), f"shadow-grounded-{index}",
                     note="primary · candidate" + _scored(pair.get("groundedness"))),
-        common.tile("Judge prefers", _preference(pair.get("judge_preference")), f"shadow-judge-{index}"),
+        common.tile("Preferred", _preference(pair.get("judge_preference")), f"shadow-judge-{index}",
+                    note=_preference_note(pair.get("judge_preference"))),
     ], className="evals-tiles")
 
 
@@ -81,10 +82,24 @@ def _scored_any(value: Any) -> bool:
 
 
 def _preference(value: Any) -> Any:
-    """How often the judge preferred each side; a note when no pair was judged."""
+    """How often the candidate was preferred; a note when no pair was judged."""
     if not value:
         return html.Span("no pair judged", className="muted")
     return f"candidate {fmt.pct(value.get('candidate_share'))} of {fmt.count(value.get('judged'))}"
+
+
+def _preference_note(value: Any) -> str:
+    """Whose verdicts count (a person's over the app's over the judge's) and how far the judge agrees
+    with people where both judged a pair: how much the judge's share can be trusted."""
+    if not value:
+        return "the shadow judge decides sampled pairs when LLMPULSE_JUDGE_URL is set"
+    sources = value.get("sources") or {}
+    counts = " · ".join(f"{name} {fmt.count(sources.get(key))}" for key, name in
+                        (("judge", "judge"), ("app", "app"), ("human", "people")) if sources.get(key))
+    agreement = value.get("judge_agreement") or {}
+    checked = (f"; the judge agreed on {fmt.count(agreement.get('agreed'))} of the "
+               f"{fmt.count(agreement.get('pairs'))} pairs people or the app judged" if agreement.get("pairs") else "")
+    return f"primary {fmt.count(value.get('primary'))} · tie {fmt.count(value.get('tie'))}; by {counts}{checked}"
 
 
 def _divergent(query: PageQuery, index: int, rows: list[dict[str, Any]]) -> Any:
