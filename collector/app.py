@@ -17,6 +17,7 @@ from werkzeug.exceptions import HTTPException
 
 from collector.auth import KeyAuth
 from collector.errors import ForeignOrigin, IngestError, MisdirectedHost, PayloadTooLarge, Retryable
+from collector.ingest_stats import IngestStats
 from collector.pipeline import SIGNAL_LOGS, SIGNAL_METRICS, SIGNAL_TRACES, IngestPipeline
 from collector.transport import (
     GRPC_CODE_BY_HTTP_STATUS,
@@ -47,14 +48,17 @@ ROUTES = {
 
 def create_collector_app(pipeline: IngestPipeline, auth: KeyAuth, ready: Callable[[], bool],
                          max_body_bytes: int, concurrency: int = 2, hosts: HostPolicy | None = None,
-                         health: Callable[[], dict[str, Any]] = dict) -> Flask:
+                         health: Callable[[], dict[str, Any]] = dict, stats: IngestStats | None = None) -> Flask:
     """`concurrency` bounds the requests read and decoded at once (their memory, not the queue's);
     `hosts` the Host names served (schemas.hosts: loopback names only when bound to loopback);
-    `health` adds facts to /readyz's JSON (rows in the dead letter)."""
+    `health` adds facts to /readyz's JSON (rows in the dead letter); `stats` counts answers,
+    refusals and spans for /metrics (collector.ingest_stats)."""
     app = Flask("llmpulse.collector")
     decoding = threading.BoundedSemaphore(concurrency)
+    stats = stats or IngestStats()
     if hosts is not None:
-        app.before_request(lambda: _check_browser_request(hosts))
+        app.before_request(lambda: _check_browser_request(hosts, stats))
+    app.after_request(lambda response: _count_answer(stats, response))
 
     def handle(signal: str) -> Response:
         media = _response_media()
@@ -67,7 +71,9 @@ def create_collector_app(pipeline: IngestPipeline, auth: KeyAuth, ready: Callabl
                     request.get_data(cache=False),
                 )
         except IngestError as exc:
+            stats.refused(exc)
             return error_response(exc, media)
+        stats.accepted(signal, result.accepted, result.rejected)
         body = ENCODERS[signal](result.rejected, result.message, media)
         return Response(body, status=200, content_type=media)
 
@@ -78,7 +84,14 @@ def create_collector_app(pipeline: IngestPipeline, auth: KeyAuth, ready: Callabl
     return app
 
 
-def _check_browser_request(hosts: HostPolicy) -> Response | None:
+def _count_answer(stats: IngestStats, response: Response) -> Response:
+    """Every answer but the health checks', by signal and status: 503s are backpressure."""
+    if request.path not in EXEMPT_PATHS:
+        stats.answered(ROUTES.get(request.path, "other"), response.status_code)
+    return response
+
+
+def _check_browser_request(hosts: HostPolicy, stats: IngestStats) -> Response | None:
     """Exporters name the collector by the address they connect to and send no Origin; a browser
     page does. Bound to loopback no key protects ingest, so a page whose name re-points at
     127.0.0.1 (DNS rebinding) is refused by its Host, any other page by its Origin. Health
@@ -87,13 +100,15 @@ def _check_browser_request(hosts: HostPolicy) -> Response | None:
         return None
     if not hosts.allows_host(request.host):
         log.warning("refused an OTLP request for host %r from %s", request.host, request.remote_addr)
-        return error_response(MisdirectedHost(f"this collector does not answer for the host "
-                                              f"{hostname(request.host)!r}; send to 127.0.0.1 or localhost"),
-                              _response_media())
-    if is_foreign_origin(request.headers.get("Origin"), request.host):
-        return error_response(ForeignOrigin("cross-origin request refused: the collector takes no spans from "
-                                            "browser pages of other origins"), _response_media())
-    return None
+        refused: IngestError = MisdirectedHost(f"this collector does not answer for the host "
+                                               f"{hostname(request.host)!r}; send to 127.0.0.1 or localhost")
+    elif is_foreign_origin(request.headers.get("Origin"), request.host):
+        refused = ForeignOrigin("cross-origin request refused: the collector takes no spans from "
+                                "browser pages of other origins")
+    else:
+        return None
+    stats.refused(refused)
+    return error_response(refused, _response_media())
 
 
 def http_error_response(exc: HTTPException) -> Response:

@@ -9,6 +9,7 @@ FINAL, so a span is never counted twice.
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import json
 import logging
@@ -150,6 +151,15 @@ class Spool:
     def pending(self) -> int:
         with self._lock:
             return sum(self._outstanding.values())
+
+    def size_bytes(self) -> int:
+        """Bytes of every segment on disk (acknowledged requests not yet all in ClickHouse, and the
+        open segment): what a full disk would refuse next. A segment deleted meanwhile counts 0."""
+        total = 0
+        for path in self.directory.glob(f"*{_SUFFIX}"):
+            with contextlib.suppress(OSError):
+                total += path.stat().st_size
+        return total
 
     def close(self) -> None:
         with self._lock:

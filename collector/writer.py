@@ -26,6 +26,7 @@ from typing import Any
 from clickhouse_connect.driver.exceptions import OperationalError
 
 from collector.errors import Overloaded
+from collector.ingest_stats import IngestStats
 from collector.spool import Ticket
 from schemas.clickhouse.columns import column_lists
 
@@ -85,8 +86,9 @@ class Built:
 class BatchWriter:
     def __init__(self, insert: InsertFn, release: ReleaseFn, *, batch_rows: int, flush_seconds: float,
                  max_rows: int, dead_letter: Path | None = None, max_retry_seconds: float = 30.0,
-                 after_batch: Callable[[], None] | None = None) -> None:
+                 after_batch: Callable[[], None] | None = None, counts: IngestStats | None = None) -> None:
         self._insert = insert
+        self.counts = counts or IngestStats()  # rows written, insert times and retries, for /metrics
         self._release = release
         self._after_batch = after_batch
         self.batch_rows = batch_rows
@@ -300,12 +302,15 @@ class BatchWriter:
         delay, deadline = 0.1, time.monotonic() + self.max_retry_seconds
         while True:
             try:
+                started = time.monotonic()
                 self._insert(table, columns, data)
+                self.counts.inserted(table, len(rows), time.monotonic() - started)
                 return
             except RETRYABLE_ERRORS as exc:
                 if time.monotonic() + delay > deadline:
                     raise
                 self.stats.retries += 1
+                self.counts.retried()
                 self.stats.last_error = str(exc)
                 log.warning("insert into %s failed (%s); retrying in %.1fs", table, exc, delay)
                 time.sleep(delay * random.uniform(0.5, 1.5))

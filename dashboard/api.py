@@ -42,6 +42,7 @@ from dashboard.params import (
     takes,
     time_range,
 )
+from dashboard.prometheus.endpoint import PrometheusSettings, install_metrics
 from dashboard.throttle import LoginThrottle
 from dashboard.ui.context import UiContext
 from detectors.alerts.service import Alerting
@@ -232,7 +233,8 @@ def register_error_handlers(app: Flask) -> None:
 def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
                   runner: DetectorRunner | None = None, alerting: Alerting | None = None,
                   login: LoginSettings | None = None, otlp_port: int = 4318,
-                  health: Callable[[], dict[str, Any]] = dict, experiments: ExperimentService | None = None) -> Flask:
+                  health: Callable[[], dict[str, Any]] = dict, experiments: ExperimentService | None = None,
+                  prometheus: PrometheusSettings | None = None) -> Flask:
     app = Flask("llmpulse.ui")
     app.json = UtcJsonProvider(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -254,6 +256,8 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
 
     create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting, login.required, otlp_port,
                                experiments))
+    detectors = tuple(runner.names) if runner is not None else ()
+    install_metrics(app, store, metadata, detectors, prometheus or PrometheusSettings())
     add_health_routes(app, ready, health)
     register_error_handlers(app)
     return app

@@ -9,8 +9,9 @@ Changes (POST, PUT, DELETE) need the admin role except those in VIEWER_CHANGES a
 callback requests, whose callbacks check the role themselves. CSRF: the cookie is
 SameSite=Strict and HttpOnly, a state-changing request from a foreign Origin (or Referer) is
 refused on every binding, and the login form carries a per-session token. Wrong passwords are
-throttled (dashboard.throttle): 429 with Retry-After. Scripts and CI machines call /api/v1 with a
-personal API token instead of a session (dashboard.bearer), checked on every binding.
+throttled (dashboard.throttle): 429 with Retry-After. Scripts and CI machines call /api/v1 (and a
+Prometheus server /metrics) with a personal API token instead of a session (dashboard.bearer),
+checked on every binding.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from typing import Any
 
 from flask import Flask, current_app, g, jsonify, redirect, request, session
 
-from dashboard.bearer import TokenLookup, authenticate_bearer, bearer_secret
+from dashboard.bearer import TOKEN_PATHS, TokenLookup, authenticate_bearer, bearer_secret
 from dashboard.sessions import SessionLookup
 from dashboard.throttle import LoginThrottle
 from schemas.hosts import EXEMPT_PATHS, HostPolicy, hostname, is_foreign_origin
@@ -118,7 +119,7 @@ def _guard() -> Any:
         return None
     role = current_role()
     if role is None:
-        if path.startswith(("/api/", "/_dash-")):
+        if path.startswith(("/api/", "/_dash-")) or path in TOKEN_PATHS:  # a scraper is not sent to /login
             return jsonify({"error": LOGIN_FIRST}), 401
         return redirect("/login?next=" + path)
     if role != "admin" and _needs_admin(path, request.method):

@@ -59,10 +59,14 @@ class TokenLookup:
         return user
 
 
+# Where a token is taken besides the API: the Prometheus endpoint (a scraper has no browser either).
+TOKEN_PATHS = frozenset({"/metrics"})
+
+
 def bearer_secret() -> str | None:
-    """The secret of an `Authorization: Bearer …` header on an API path; None for anything else."""
+    """The secret of an `Authorization: Bearer …` header on an API path (or /metrics); None for anything else."""
     header = request.headers.get("Authorization", "")
-    if not request.path.startswith("/api/") or header[:7].lower() != "bearer ":
+    if not (request.path.startswith("/api/") or request.path in TOKEN_PATHS) or header[:7].lower() != "bearer ":
         return None
     return header[7:].strip()
 

@@ -8,6 +8,7 @@ ClickHouse server and PostgreSQL, each built from this same object.
 from __future__ import annotations
 
 import logging
+import socket
 import sys
 import threading
 from dataclasses import dataclass, field
@@ -20,10 +21,12 @@ from waitress.server import create_server
 
 from collector.app import create_collector_app
 from collector.auth import KeyAuth
+from collector.ingest_stats import IngestReporter, IngestStats
 from collector.pipeline import IngestPipeline, PriceBookSource
 from collector.spool import Spool
 from collector.writer import BatchWriter
 from dashboard.api import LoginSettings, create_ui_app
+from dashboard.prometheus.endpoint import PrometheusSettings
 from dashboard.throttle import LoginThrottle
 from detectors.alerts.detector import AlertsDetector, AlertSettings
 from detectors.alerts.service import Alerting, waiting_slots
@@ -45,9 +48,11 @@ from llmpulse import memory
 from llmpulse.config import Settings, is_target_key_name, read_target_key
 from llmpulse.hosts import host_policy, otlp_host_policy
 from schemas.clickhouse.store import Store, connect
+from schemas.metadata import ingest_reports
 from schemas.metadata.alert_store import AlertStore
 from schemas.metadata.datasets import DatasetStore
 from schemas.metadata.experiments import ExperimentStore
+from schemas.metadata.ingest_reports import IngestReports
 from schemas.metadata.login_failures import LoginFailures
 from schemas.metadata.secrets import SecretBox, load_or_create_key
 from schemas.metadata.store import Metadata, create_metadata_engine
@@ -62,6 +67,8 @@ INBUF_OVERFLOW = 2 * 2**20
 # Detectors whose intervals coincide start within a second of each other; the memory hand-back
 # waits until none has run for this long, so a tick pays for it once, not once a detector.
 DETECTOR_IDLE_SECONDS = 5.0
+# How often a collector writes its counters for /metrics, which may be served by another process.
+INGEST_REPORT_SECONDS = 5.0
 
 
 def judge_config(s: Settings) -> JudgeConfig | None:
@@ -122,6 +129,35 @@ class Llmpulse:
         """What /readyz adds where this process writes spans: rows in the dead-letter file."""
         return {"dead_lettered": self.writer.stats.dead_lettered} if "writer" in self.__dict__ else {}
 
+    @property
+    def collector_name(self) -> str:
+        """This collector in /metrics (`collector` label) and its report row: host and OTLP port."""
+        return f"{socket.gethostname()}:{self.settings.otlp_port}"
+
+    @cached_property
+    def ingest_stats(self) -> IngestStats:
+        """This collector's counters, going on from its last report (a restart does not reset them)."""
+        return IngestStats(IngestReports(self.metadata).load(self.collector_name))
+
+    @cached_property
+    def ingest_reporter(self) -> IngestReporter:
+        reports = IngestReports(self.metadata)
+        return IngestReporter(self.ingest_stats, self.ingest_gauges,
+                              lambda report: reports.save(self.collector_name, report), INGEST_REPORT_SECONDS)
+
+    def ingest_gauges(self) -> dict[str, float]:
+        """What is true of ingest now, for its report: queue, spool, dead letter, unbuilt requests."""
+        return {ingest_reports.QUEUE_ROWS: self.writer.pending_rows(),
+                ingest_reports.SPOOL_BYTES: self.spool.size_bytes(),
+                ingest_reports.SPOOL_RECORDS: self.spool.pending(),
+                ingest_reports.DEAD_LETTER_ROWS: self.writer.stats.dead_lettered,
+                ingest_reports.UNBUILT_REQUESTS: self.writer.stats.unmade}
+
+    def live_ingest(self) -> tuple[str, dict[str, Any]] | None:
+        """This process's collector report, made now, when it runs one (embedded mode): a scrape of
+        the UI in the same process reads it instead of the last saved one."""
+        return (self.collector_name, self.ingest_reporter.report()) if "ingest_reporter" in self.__dict__ else None
+
     @cached_property
     def spool(self) -> Spool:
         return Spool(self.settings.spool_dir, fsync=self.settings.spool_fsync)
@@ -133,6 +169,7 @@ class Llmpulse:
             self.store.insert_columns, self.spool.release, batch_rows=s.batch_rows,
             flush_seconds=s.flush_seconds, max_rows=s.queue_max_rows,
             dead_letter=s.data_dir / "dead-letter.jsonl", after_batch=self.release_memory,
+            counts=self.ingest_stats,
         )
 
     def release_memory(self) -> None:
@@ -164,6 +201,7 @@ class Llmpulse:
         # thread wait that long at every I/O step (a convoy). 0.5 ms keeps acks short.
         sys.setswitchinterval(0.0005)
         self.writer.start()
+        self.ingest_reporter.start()
         replayed = self.pipeline.replay_spool()
         if replayed:
             log.info("replayed %d rows from the spool", replayed)
@@ -173,7 +211,7 @@ class Llmpulse:
         auth = KeyAuth(self.metadata.resolve_key, require_key=self.settings.require_key)
         s = self.settings
         return create_collector_app(self.pipeline, auth, self.ready, s.max_body_bytes, s.ingest_concurrency,
-                                    otlp_host_policy(s), self.ingest_health)
+                                    otlp_host_policy(s), self.ingest_health, self.ingest_stats)
 
     def ui_app(self) -> Flask:
         engine = self.detector_runner.detectors.get("alerts")
@@ -183,8 +221,9 @@ class Llmpulse:
                             waiting_slots(s.threads))
         throttle = LoginThrottle(LoginFailures(self.metadata), s.login_free_failures, s.login_base_delay_seconds)
         login = LoginSettings(self.secret_key, required=s.require_key, hosts=host_policy(s), throttle=throttle)
+        prometheus = PrometheusSettings(s.prometheus_top_n, self.live_ingest)
         return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner, alerting, login,
-                             self.otlp_port, self.ingest_health, self.experiments)
+                             self.otlp_port, self.ingest_health, self.experiments, prometheus)
 
     @property
     def otlp_port(self) -> int:
@@ -295,3 +334,5 @@ class Llmpulse:
         if "writer" in self.__dict__:
             self.writer.stop()
             self.spool.close()
+        if "ingest_reporter" in self.__dict__:
+            self.ingest_reporter.stop()  # after the writer: the last rows written are in the report

@@ -187,6 +187,9 @@ SPECS: tuple[Spec, ...] = (
     Spec("experiment_readback_seconds", "LLMPULSE_EXPERIMENT_READBACK_SECONDS", _parse_positive_float, 30.0,
          "How long an experiment waits for its items' spans to become readable (export and ingest are "
          "asynchronous); an item whose span has not arrived by then has no cost and says so."),
+    Spec("prometheus_top_n", "LLMPULSE_PROMETHEUS_TOP_N", _parse_positive_int, 20,
+         "Models, providers and services that keep their name in /metrics labels, per project: the busiest "
+         "by calls; the rest are `other`, so Prometheus's series stay bounded whatever apps send."),
 )
 
 
@@ -237,6 +240,7 @@ class Settings:
     experiment_max_concurrency: int = 32
     experiment_timeout_seconds: float = 60.0
     experiment_readback_seconds: float = 30.0
+    prometheus_top_n: int = 20
 
     @property
     def resolved_clickhouse_dsn(self) -> str:

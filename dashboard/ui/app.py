@@ -13,8 +13,9 @@ from typing import Any
 
 from dash import Dash, Input, Output, State, dcc, html
 from dash.exceptions import PreventUpdate
-from flask import Flask
+from flask import Flask, Response, request
 
+from dashboard.api import DASH_PAGES_RULE
 from dashboard.auth import ADMIN_PAGES
 from dashboard.ui import filters, forms, span_to_dataset
 from dashboard.ui.context import UiContext
@@ -35,6 +36,26 @@ def pages() -> dict[str, Page]:
             **evaluations.VIEWS}
 
 
+def is_page(path: str) -> bool:
+    """Whether the router below has a page for `path`; any other path shows "Page not found"."""
+    if path.startswith("/traces/"):
+        return len(path) > len("/traces/") and "/" not in path[len("/traces/"):]
+    if path == evaluations.ROOT or path.startswith(evaluations.ROOT + "/"):
+        return evaluations.has_page(path)
+    return path in pages()
+
+
+def answer_unknown_pages_404(response: Response) -> Response:
+    """Dash serves its page shell for any path, so a typo, a scanner's probe or a Prometheus pointed
+    at the wrong port got 200. The shell still goes out (it shows "Page not found" and the
+    navigation), with the status a path without a page deserves."""
+    rule = request.url_rule
+    shell = rule is not None and rule.rule == DASH_PAGES_RULE and response.status_code == 200
+    if shell and not is_page(request.path):
+        response.status_code = 404
+    return response
+
+
 def create_dash(server: Flask, ctx: UiContext) -> Dash:
     app = Dash(__name__, server=server, url_base_pathname="/", title="llmpulse", suppress_callback_exceptions=True,
                assets_folder=str(Path(__file__).parent / "assets"))
@@ -48,6 +69,7 @@ def create_dash(server: Flask, ctx: UiContext) -> Dash:
     for page in (traces, costs, quality, evaluations, annotate, alerts, settings):
         page.register(app, ctx)
     span_to_dataset.register(app, ctx)  # "add to dataset" on the trace view and the Quality page
+    server.after_request(answer_unknown_pages_404)
     return app
 
 

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 from datetime import datetime, timedelta
 from decimal import Decimal
+from typing import Any
 
 from detectors.alerts.budget_rules import (
     BudgetSpec,
@@ -16,6 +18,7 @@ from detectors.alerts.budget_rules import (
 from schemas.clickhouse.metrics import RollupSpan, SeriesQuery, window_values
 from schemas.clickhouse.store import Store
 from schemas.metadata.alert_store import AlertStore, StoredSpec
+from schemas.metadata.runs import StateStore
 
 # The burn rate behind the forecast: recent enough to see a runaway agent within hours.
 RECENT_WINDOW = timedelta(hours=6)
@@ -50,3 +53,23 @@ def project_budgets(store: Store, alerts: AlertStore, project: str, now: datetim
     """Every budget of a project with where it stands now: for the kill switch and the pages."""
     specs = [(b, stored_budget(b)) for b in alerts.list_budgets(project)]
     return [(b, spec, compute_budget_status(store, project, spec, now, rollup)) for b, spec in specs]
+
+
+# Where the alerts detector leaves each budget's status of its last run (detector state, JSON): a
+# Prometheus scrape reads it instead of summing spend itself, which may read raw calls.
+STATUS_KEY = "alerts.budget_status"
+
+
+def save_statuses(state: StateStore, statuses: list[tuple[StoredSpec, BudgetStatus]], now: datetime) -> None:
+    """The run's budget statuses, replacing the last run's (a deleted budget drops out)."""
+    shown = {str(stored.id): {"project": stored.project, "period": stored.spec.get("period", ""),
+                              "computed_at": now.isoformat(), **status.to_json()} for stored, status in statuses}
+    state.set(STATUS_KEY, json.dumps(shown))
+
+
+def saved_statuses(state: StateStore) -> dict[int, dict[str, Any]]:
+    """Budget id → its status as the alerts detector last computed it (empty before its first run)."""
+    try:
+        return {int(budget): status for budget, status in json.loads(state.get(STATUS_KEY) or "{}").items()}
+    except (ValueError, TypeError):
+        return {}

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from detectors.alerts.budget_rules import BudgetSpec, BudgetStatus, new_thresholds
-from detectors.alerts.budget_spend import compute_budget_status, stored_budget
+from detectors.alerts.budget_spend import compute_budget_status, save_statuses, stored_budget
 from detectors.alerts.incidents import (
     FIRING,
     OK,
@@ -74,6 +74,7 @@ class AlertsDetector:
         failures: list[str] = []
         sent = sum(self._guarded(self._evaluate_rule, ctx, r, failures, "rule") for r in rules)
         sent += sum(self._guarded(self._evaluate_budget, ctx, b, failures, "budget") for b in budgets)
+        save_statuses(ctx.state, [(b, self._statuses[b.id]) for b in budgets if b.id in self._statuses], ctx.now)
         message = f"{len(rules)} rule(s), {len(budgets)} budget(s), {sent} notification(s)"
         return RunResult(rows_read=len(rules) + len(budgets), rows_written=sent,
                          message="; ".join([message, *failures]))

@@ -14,6 +14,7 @@ from typing import Any
 
 from schemas.clickhouse.call_merge import dirty_key
 from schemas.clickhouse.filters import DIMENSIONS
+from schemas.clickhouse.histograms import EMPTY_HISTOGRAMS, HISTOGRAM_STATES, HOUR_HISTOGRAMS
 from schemas.clickhouse.queries import TWIN_MARGIN, calls_query
 from schemas.clickhouse.shadow_split import split_state_rows
 from schemas.clickhouse.store import Store
@@ -56,13 +57,16 @@ STATE_COLUMNS = {
     "ttft": "quantilesTDigestStateIf(0.5, 0.95, 0.99)(assumeNotNull(c.ttft_ms), c.ttft_ms IS NOT NULL)",
     "ttft_count": "countIf(c.ttft_ms IS NOT NULL)",
 }
+# A row's columns beyond its key (+ histograms, for Prometheus only), named in inserts: 0014 added some.
+ROLLUP_STATES = {**STATE_COLUMNS, **HISTOGRAM_STATES}
+_INSERT_COLUMNS = "(" + ", ".join(("project_id", "bucket", *_ROLLUP_COLUMNS, *ROLLUP_STATES, "computed_at")) + ")"
 # How an hour's row is made from its minute rows: counts and money add, states merge into a state.
 HOUR_FROM_MINUTES = {
     **{name: f"sum(m.{name})" for name in STATE_COLUMNS},
     "traces": "uniqMergeState(m.traces)",
     "users": "uniqMergeState(m.users)",
     "latency": "quantilesTDigestMergeState(0.5, 0.95, 0.99)(m.latency)",
-    "ttft": "quantilesTDigestMergeState(0.5, 0.95, 0.99)(m.ttft)",
+    "ttft": "quantilesTDigestMergeState(0.5, 0.95, 0.99)(m.ttft)", **HOUR_HISTOGRAMS,
 }
 
 _LATENCY = "quantilesTDigestMerge(0.5, 0.95, 0.99)(r.latency)"
@@ -204,21 +208,18 @@ _DIRTY_MINUTES_SQL = (
     "ORDER BY minute"
 )
 _IN_MINUTES = "toStartOfMinute(c.start_time) IN {minutes:Array(DateTime('UTC'))}"
-
-
 # The twin-collapsing GROUP BY holds every call it rolls up, ~1.5 KB each before calls were keyed
 # by a hash (queries.CALL_IDENTITY): a refresh of 300k calls (half a minute at 10k spans/s) took
-# +470 MB in-process. Past this size ClickHouse spills the
-# aggregation to disk instead (that refresh: 0.8 -> 3 s), so a pass's memory no longer grows with
-# the ingest rate.
+# +470 MB in-process. Past this size ClickHouse spills the aggregation to disk instead (that
+# refresh: 0.8 -> 3 s), so a pass's memory no longer grows with the ingest rate.
 _ROLLUP_GROUP_BY_BYTES = 128 * 2**20
 
 
 def _rollup_insert(calls: str) -> str:
     return (
-        f"INSERT INTO {{db}}.{ROLLUP_TABLE} SELECT c.project_id AS project_id, "
+        f"INSERT INTO {{db}}.{ROLLUP_TABLE} {_INSERT_COLUMNS} SELECT c.project_id AS project_id, "
         "toStartOfMinute(c.start_time) AS bucket, " + ", ".join(f"c.{col} AS {col}" for col in _ROLLUP_COLUMNS)
-        + ", " + ", ".join(f"{expr} AS {name}" for name, expr in STATE_COLUMNS.items())
+        + ", " + ", ".join(f"{expr} AS {name}" for name, expr in ROLLUP_STATES.items())
         + f", now64(6) AS computed_at FROM ({calls}) AS c GROUP BY project_id, bucket, {', '.join(_ROLLUP_COLUMNS)}"
         + f" SETTINGS max_bytes_before_external_group_by = {_ROLLUP_GROUP_BY_BYTES}"
     )
@@ -230,26 +231,25 @@ _REFRESH_SQL = _rollup_insert(calls_query(call_condition=_IN_MINUTES))
 _EMPTY_STATES = {
     "traces": "uniqStateIf('', 0)", "users": "uniqStateIf('', 0)",
     "latency": "quantilesTDigestStateIf(0.5, 0.95, 0.99)(toFloat64(0), 0)",
-    "ttft": "quantilesTDigestStateIf(0.5, 0.95, 0.99)(toFloat64(0), 0)",
+    "ttft": "quantilesTDigestStateIf(0.5, 0.95, 0.99)(toFloat64(0), 0)", **EMPTY_HISTOGRAMS,
 }
 # Readers skip zeroed rows (`requests > 0`: a row that counts anything counts a call).
 _ZERO_STALE_SQL = (
-    f"INSERT INTO {{db}}.{ROLLUP_TABLE} SELECT m.project_id AS project_id, m.bucket AS bucket, "
+    f"INSERT INTO {{db}}.{ROLLUP_TABLE} {_INSERT_COLUMNS} SELECT m.project_id AS project_id, m.bucket AS bucket, "
     + ", ".join(f"m.{col} AS {col}" for col in _ROLLUP_COLUMNS) + ", "
-    + ", ".join(f"{_EMPTY_STATES.get(name, '0')} AS {name}" for name in STATE_COLUMNS)
+    + ", ".join(f"{_EMPTY_STATES.get(name, '0')} AS {name}" for name in ROLLUP_STATES)
     + f", now64(6) AS computed_at FROM {{db}}.{ROLLUP_TABLE} AS m FINAL WHERE m.project_id = {{project:String}} "
     "AND m.bucket IN {minutes:Array(DateTime('UTC'))} AND m.computed_at < {recomputed:DateTime64(6, 'UTC')} "
     f"GROUP BY project_id, bucket, {', '.join(_ROLLUP_COLUMNS)}"
 )
 _RANGE_SQL = _rollup_insert(calls_query())
-_DIMENSION_LIST = ", ".join(_ROLLUP_COLUMNS)
 _HOURS_SQL = (
-    f"INSERT INTO {{db}}.{HOUR_TABLE} SELECT m.project_id AS project_id, toStartOfHour(m.bucket) AS bucket, "
-    + ", ".join(f"m.{col} AS {col}" for col in _ROLLUP_COLUMNS) + ", "
-    + ", ".join(f"{expr} AS {name}" for name, expr in HOUR_FROM_MINUTES.items())
+    f"INSERT INTO {{db}}.{HOUR_TABLE} {_INSERT_COLUMNS} SELECT m.project_id AS project_id, "
+    "toStartOfHour(m.bucket) AS bucket, " + ", ".join(f"m.{col} AS {col}" for col in _ROLLUP_COLUMNS) + ", "
+    + ", ".join(f"{HOUR_FROM_MINUTES[name]} AS {name}" for name in ROLLUP_STATES)
     + f", now64(6) AS computed_at FROM {{db}}.{ROLLUP_TABLE} AS m FINAL WHERE m.project_id = {{project:String}} "
     "AND m.bucket >= {start:DateTime64(6, 'UTC')} AND m.bucket < {end:DateTime64(6, 'UTC')} "
-    f"GROUP BY project_id, bucket, {_DIMENSION_LIST}"
+    f"GROUP BY project_id, bucket, {', '.join(_ROLLUP_COLUMNS)}"
 )
 
 

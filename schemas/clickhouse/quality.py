@@ -86,6 +86,30 @@ def hallucination_counts(store: Store, project: str, start: datetime, end: datet
     return store.query_dicts(sql, params, "hallucination_counts")
 
 
+# Shadow calls the shadow-pairs detector has listed (schemas.clickhouse.shadow_pairs): a read that must
+# not scan spans (a Prometheus scrape) leaves them out by this table and the scores' own copy of
+# `shadow_of` (migration 0012) instead of SHADOW_SPANS.
+_PAIRED_SHADOWS = ("SELECT p.trace_id, p.candidate_id FROM {db}.shadow_pairs AS p WHERE p.start_time >= "
+                   "{start:DateTime64(6, 'UTC')} AND p.start_time < {end:DateTime64(6, 'UTC')}")
+
+
+def hallucination_by_model(store: Store, start: datetime, end: datetime) -> list[dict[str, Any]]:
+    """(project, model, sampled, flagged) of every project's scored spans in the window, one verdict a
+    span as the hallucination rate counts them, read from the evaluations alone (no span is read)."""
+    sql = f"""
+    SELECT v.project_id AS project_id, v.request_model AS request_model, count() AS sampled,
+        countIf(v.hallucinated) AS flagged
+    FROM (SELECT e.project_id AS project_id, any(e.request_model) AS request_model,
+            argMax(e.hallucinated, {_VERDICT}) AS hallucinated
+          FROM {{db}}.{EVALUATIONS_TABLE} AS e FINAL
+          WHERE e.hallucinated IS NOT NULL AND e.source != '{SOURCE_EXPERIMENT}' AND e.shadow_of = ''
+            AND e.span_time >= {{start:DateTime64(6, 'UTC')}} AND e.span_time < {{end:DateTime64(6, 'UTC')}}
+            AND (e.trace_id, e.span_id) NOT IN ({_PAIRED_SHADOWS})
+          GROUP BY e.project_id, e.trace_id, e.span_id) AS v
+    GROUP BY project_id, request_model ORDER BY project_id, request_model"""
+    return store.query_dicts(sql, {"start": start, "end": end}, "hallucination_by_model")
+
+
 def drift_event_count(store: Store, project: str, start: datetime, end: datetime, model: str | None = None) -> int:
     where = "AND request_model = {model:String}" if model else ""
     sql = (f"SELECT count() FROM {{db}}.{DRIFT_TABLE} FINAL WHERE project_id = {{project:String}} "

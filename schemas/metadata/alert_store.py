@@ -217,6 +217,12 @@ def channel_ids(metadata: Metadata, project: str) -> set[int]:
             ChannelRow.project_id == metadata.require_project(project).id)))
 
 
+def budget_ids(metadata: Metadata) -> set[int]:
+    """The ids of every project's budgets (no secrets needed: what a reader of budget statuses checks)."""
+    with metadata.session() as db:
+        return set(db.scalars(select(BudgetRow.id)))
+
+
 def _stored(row: Any, project: str) -> StoredSpec:
     if isinstance(row, BudgetRow):
         state = {"period_start": _iso(row.period_start), "notified": json.loads(row.notified or "[]")}

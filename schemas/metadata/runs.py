@@ -63,6 +63,14 @@ class RunLog:
             return [_record(row) for row in db.scalars(stmt)]
 
 
+    def last_ok(self, detector: str) -> RunRecord | None:
+        """The newest run of `detector` that ended ok (the index on detector walks back from the newest)."""
+        with self.metadata.session() as db:
+            row = db.scalars(select(DetectorRun).where(DetectorRun.detector == detector, DetectorRun.outcome == "ok")
+                             .order_by(DetectorRun.id.desc()).limit(1)).first()
+            return _record(row) if row is not None else None
+
+
 def _record(row: DetectorRun) -> RunRecord:
     return RunRecord(row.id, row.detector, row.trigger, row.started_at, row.finished_at, row.outcome,
                      row.rows_read, row.rows_written, row.message)

@@ -20,6 +20,7 @@ from schemas.metadata import (  # noqa: F401 (register their tables for create_a
     dataset_tables,
     detector_tables,
     experiment_tables,
+    ingest_reports,
     login_failures,
     regression_tables,
     sessions,

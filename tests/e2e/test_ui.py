@@ -53,6 +53,21 @@ def test_every_page_loads_without_console_errors(filled: Running, browser, path:
     assert console_errors(browser) == []
 
 
+def test_a_path_with_no_page_answers_404_and_its_page_still_navigates(filled: Running, browser) -> None:  # noqa: F811
+    """Every page answers 200 and loads (above); a path with none answers 404, and the shell it still
+    serves says so and keeps the navigation working."""
+    assert {path: filled.get(path).status_code for path in PAGES} == dict.fromkeys(PAGES, 200)
+    assert filled.get("/metrics").status_code == 200 and filled.get("/no-such-page").status_code == 404
+    browser.get(filled.ui_url + "/no-such-page")
+    wait_text(browser, "#page h1", "Page not found")
+    screenshot(browser, "page-not-found")
+    browser.find_element(By.LINK_TEXT, "Traces").click()
+    WebDriverWait(browser, 20).until(lambda d: d.current_url.split("?")[0].endswith("/traces"))
+    WebDriverWait(browser, 20).until(lambda d: "Page not found" not in d.find_element(By.CSS_SELECTOR, "#page").text)
+    wait_idle(browser)
+    assert [e for e in console_errors(browser) if "status of 404" not in e] == []  # the document's own 404
+
+
 def test_overview_shows_kpis_and_the_range_filter_changes_the_charts(filled: Running, browser) -> None:  # noqa: F811
     browser.get(filled.ui_url + "/?range=24h")
     wait_for(browser, "#kpi-requests .value")

@@ -30,8 +30,8 @@ DIMENSIONS = [
     ("session", "s-1", "s-2"),
     ("tag", "alpha", "beta"),
 ]
-# Routes outside /api/ that take no read-API parameters: the UI's pages and assets, login, probes.
-NOT_API = {"/", "/<path:path>", "/login", "/logout", "/healthz", "/readyz", "/_dash-layout",
+# Routes outside /api/ that take no read-API parameters: the UI's pages and assets, login, probes, Prometheus.
+NOT_API = {"/", "/<path:path>", "/login", "/logout", "/healthz", "/readyz", "/metrics", "/_dash-layout",
            "/_dash-dependencies", "/_dash-update-component", "/_reload-hash", "/_favicon.ico"}
 NOT_API_PREFIXES = ("/_dash-component-suites/", "/assets/", "/static/")
 

@@ -56,8 +56,8 @@ ROUTES = {
 }
 # Reads that are not plain lists of the project (they take names or compute): who may read them.
 READS = {("GET", "/api/v1/experiments/compare"): "viewer", ("GET", "/api/v1/projects/default"): "viewer",
-         ("GET", "/api/v1/shadow"): "viewer", ("GET", "/api/v1/compare"): "viewer"}
-READ_PARAMS = {"/api/v1/experiments/compare": {"baseline": "none", "candidate": "none"},
+         ("GET", "/api/v1/shadow"): "viewer", ("GET", "/api/v1/compare"): "viewer", ("GET", "/metrics"): "viewer"}
+READ_PARAMS = {"/api/v1/experiments/compare": {"baseline": "none", "candidate": "none"}, "/metrics": {},
                "/api/v1/compare": {"attribute": "model", "a": "gpt-4o", "b": "gpt-4o-mini"}, "/api/v1/shadow": {},
                "/api/v1/projects/default": {}}
 BODIES = {"/api/v1/detectors/run": {"detectors": ["no-such-detector"]}}  # nothing runs, for any role

@@ -33,6 +33,15 @@ def route(ctx: UiContext, query: PageQuery, path: str) -> Any:
                          dcc.Link("all experiments", href=common.link(query, common.EXPERIMENTS))])
 
 
+def has_page(path: str) -> bool:
+    """Whether `path` (under ROOT) is one of the section's pages: what `_view` does not answer with
+    "Page not found" (an unknown dataset or experiment name is a page that says so)."""
+    path = path.rstrip("/") or ROOT
+    named = any(path.startswith(f"{prefix}/") and len(path) > len(prefix) + 1
+                for prefix in (common.DATASETS, common.EXPERIMENTS))
+    return path in VIEWS or named
+
+
 def _view(ctx: UiContext, query: PageQuery, path: str) -> Any:
     if path in VIEWS:
         return VIEWS[path](ctx, query)
