@@ -7,7 +7,7 @@ aggregates: the counts and sums, and a reservoir sample per metric as a mergeabl
 comparison by such a key, without filters, reads the hours the rollup holds whole from the table
 and only the rest of its window (partial hours at its edges, the newest hours) from raw spans, with
 the same aggregates as states, and merges both: counts and sums add, samples merge (-Merge). The
-scores are read as the scan reads them (on the evaluation rows, already cheap).
+scores are read as the scan reads them (on the evaluation rows' copies of the span facts).
 
 What it answers is the scan's answer: the same calls (live, not shadow, a span's own attribute
 before its resource's, redelivered spans once), so the same counts and money to the last digit. A
@@ -15,9 +15,10 @@ cohort's sample is the scan's when it has at most SAMPLE_SIZE values of a metric
 them all). A larger cohort's sample is a merge of per-hour reservoirs: each of its values is drawn
 from an hour with that hour's share of the values, as the scan's own threads merge theirs, so the
 percentiles and tests are those of another random sample of the same size (a p-value moves as it
-would between two scans on a different number of threads). A filter (model, service, ...) is not a
-rollup key: a filtered comparison scans. The rollup is as fresh as the detector's last run: a
-span arriving for an hour already rolled counts from the next run on (as in the metrics rollup).
+does between two scans, whose samples also differ from run to run: bench_cohorts.py). A filter
+(model, service, ...) is not a rollup key: a filtered comparison scans. The rollup is as fresh as
+the detector's last run: a span arriving for an hour already rolled counts from the next run on
+(as in the metrics rollup).
 """
 
 from __future__ import annotations

@@ -16,7 +16,8 @@ model, and their scores leave out those of spans that are not live calls (a gran
 of the few such spans). Redelivered spans collapse under FINAL. Unlike the summary, twins of one
 call (the same call traced by two instrumentations, `call_merge`) are not merged here: that merge
 groups every call of the window by its identity, ~10 s for a week of 10M spans on two cores, against
-the 2 s a comparison may take; the answer says so (`COUNTING`).
+the 2 s a comparison may take; the answer says so (`COUNTING`). For the keys a project declares,
+`schemas.clickhouse.cohort_rollup` reads the same aggregates from per-hour rows instead of the scan.
 """
 
 from __future__ import annotations
