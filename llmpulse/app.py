@@ -31,6 +31,7 @@ from dashboard.throttle import LoginThrottle
 from detectors.alerts.detector import AlertsDetector, AlertSettings
 from detectors.alerts.service import Alerting, waiting_slots
 from detectors.base import Detector
+from detectors.cohort_rollup import CohortRollupDetector
 from detectors.drift import DriftDetector
 from detectors.hallucination import HallucinationDetector
 from detectors.metrics import MetricsDetector
@@ -86,6 +87,7 @@ def build_detectors(settings: Settings, alerts: AlertStore, dispatcher: Dispatch
     return [
         MetricsDetector(settings.metrics_interval),
         ShadowPairsDetector(settings.metrics_interval),  # the shadow report's pairs, as fresh as the rollups
+        CohortRollupDetector(settings.metrics_interval),  # A/B cohorts by declared keys, as fresh too
         HallucinationDetector(settings.hallucination_interval, judge),
         ShadowJudgeDetector(settings.shadow_judge_interval, judge, ShadowJudgeSettings(settings.shadow_judge_per_run)),
         DriftDetector(settings.drift_interval),

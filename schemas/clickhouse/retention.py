@@ -18,6 +18,7 @@ RETENTION_TIMES = {
     "call_metrics_minute": "bucket",
     "call_metrics_hour": "bucket",
     "shadow_pairs": "start_time",
+    "cohort_hour": "bucket",
     "drift_events": "detected_at",
 }
 
