@@ -7,7 +7,8 @@ spelling, compared lower-cased); the API put the refusal in a field of its own (
 structured-output `refusal`, a Responses API refusal part: `collector.messages` marks such a
 message); or the answer opens with one of the phrases below. The phrases are the ones the drift
 detector matched in SQL before this rule moved here; migration 0013 keeps that SQL as the column's
-default, so spans stored before it read the same verdict they always had.
+default, so spans stored before it read the same verdict they always had. Every LLM span runs it
+at ingest: mypyc compiles it with the hot path.
 """
 
 from __future__ import annotations
@@ -25,9 +26,9 @@ REFUSAL_FINISH_REASONS = frozenset({
 _PHRASES = re.compile(
     r"i can(?:no|.)?t (?:help|assist|provide|do that)|i.?m (?:sorry|afraid),? (?:but )?i can|unable to (?:help|assist)"
 )
-# Every phrase above holds one of these, so an answer without any (nearly all) costs a few C-level
-# substring tests and no regular expression.
-_ANCHORS = ("sorry", "afraid", "unable to", "t help", "t assist", "t provide", "t do that")
+# Every phrase above holds one of these, so an answer without either (most) costs two C-level
+# substring scans and no regular expression.
+_ANCHORS = ("i can", "unable to")
 # A refusal says so at once; reading further would cost every long answer and catch answers that
 # decline one detail among many.
 SCANNED_CHARS = 2000
@@ -40,4 +41,7 @@ def refused_by_finish_reason(reasons: Iterable[str]) -> bool:
 def refusal_phrase(text: str) -> bool:
     """Does the answer open (its first `SCANNED_CHARS`) with a refusal phrase?"""
     head = text[:SCANNED_CHARS].lower()
-    return any(anchor in head for anchor in _ANCHORS) and _PHRASES.search(head) is not None
+    for anchor in _ANCHORS:
+        if anchor in head:
+            return _PHRASES.search(head) is not None
+    return False

@@ -36,6 +36,7 @@ MIME_TYPE_PARAMETERS = ("response_mime_type", "responseMimeType")
 SCHEMA_PARAMETERS = ("response_json_schema", "responseJsonSchema", "response_schema", "responseSchema")
 CONFIG_PARAMETERS = ("config", "generation_config", "generationConfig")  # Gemini nests its settings
 # Vercel AI SDK operations (ai.operationId, or the span name) that generate an object, lower-cased.
+VERCEL_OPERATION_ID = "ai.operationId"
 VERCEL_OBJECT_OPERATIONS = frozenset({
     "ai.generateobject", "ai.generateobject.dogenerate", "ai.streamobject", "ai.streamobject.dostream",
 })
