@@ -152,10 +152,11 @@ def _span_panel(span: dict[str, Any], add: Any = None, picked: bool = False) -> 
     """One span's details; `picked` (the span a link named, `?span=`) is open and marked."""
     fields = ("span_type", "provider", "request_model", "response_model", "input_tokens", "output_tokens",
               "cache_read_tokens", "ttft_ms", "cost_total", "cost_source", "status_code", "finish_reasons")
+    signals = [label for name, label in SIGNAL_LABELS.items() if span.get(name)]
     return html.Details([
         html.Summary(f"{span['name']} · {span['span_type']} · {fmt.ms(span['duration_ms'])}"
                      + (f" · shadow of {span['shadow_of']} (the user never saw this answer)"
-                        if span.get("shadow_of") else "")),
+                        if span.get("shadow_of") else "") + "".join(f" · {label}" for label in signals)),
         add,
         _signals(span),
         _cost_comparison(span["cost_comparison"]),
@@ -166,7 +167,7 @@ def _span_panel(span: dict[str, Any], add: Any = None, picked: bool = False) -> 
         html.Details([html.Summary("attributes"),
                       html.Pre("\n".join(f"{k} = {v}" for k, v in span["attributes"].items()), className="code")]),
     ], className="span-panel picked" if picked else "span-panel", id=f"span-{span['span_id']}",
-        open=picked or span["span_type"] == "llm" or bool(span["scores"]))
+        open=picked or span["span_type"] == "llm" or bool(span["scores"]) or bool(signals))
 
 
 def _badges(names: list[str]) -> Any:
