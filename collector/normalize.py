@@ -21,7 +21,7 @@ from collector.context_columns import content_columns, context_columns, shadow_o
 from collector.counts import DEFAULT_MAX_COUNT
 from collector.messages import extract_log_messages, span_content
 from collector.reader import Reader, detect_convention, pick_convention
-from collector.signals import signal_columns
+from collector.signals import add_signals
 from collector.span_names import named_call
 from schemas import conventions as cv
 from schemas import fields as f
@@ -78,11 +78,7 @@ def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_
     row.update(context_columns(raw, reader, max_chars))
     inputs, outputs, documents = span_content(raw, attrs, reader.indexed, span_type, max_chars)
     row.update(content_columns(reader, inputs, outputs, documents))
-    signals, problem = signal_columns(reader, name, span_type, row[f.STATUS_CODE] == "error", inputs, outputs,
-                                      row[f.FINISH_REASONS], max_chars)
-    row.update(signals)
-    if problem:
-        row[f.ATTRIBUTES][f.PARSE_FAILURE_ATTRIBUTE] = problem
+    add_signals(row, reader, span_type, inputs, outputs, max_chars)
     note_refused_counts(row, reader, max_count)
     row[f.SHADOW_OF], refused = shadow_of(attrs, row[f.SPAN_ID])
     if refused:

@@ -27,24 +27,30 @@ from schemas import signal_sources as ss
 from schemas.refusals import refusal_phrase, refused_by_finish_reason
 
 Message = dict[str, Any]
-_QUIET = {name: False for name in f.SIGNAL_FIELDS}
+# Every attribute that can say a call asked for JSON: a span with none of them (nearly all) is
+# done in one C-level test, without calling into `collector.structured`.
+_REQUEST_KEYS = frozenset({ss.OUTPUT_TYPE, *ss.FORMAT_KEYS, *ss.PARAMETER_KEYS, ss.VERCEL_OPERATION_ID})
 
 
-def signal_columns(reader: Reader, name: str, span_type: str, failed: bool, inputs: list[Message],
-                   outputs: list[Message], finish_reasons: list[str], max_chars: int) -> tuple[dict[str, bool], str]:
-    """(the signal columns, why the answer failed its structured-output check or '')."""
-    if span_type == f.TYPE_TOOL:
-        return {**_QUIET, f.TOOL_ERROR: failed}, ""
-    if span_type != f.TYPE_LLM:
-        return _QUIET, ""
-    requested, problem = _structured_output(reader, name, outputs, max_chars)
-    return {
-        f.JSON_REQUESTED: requested,
-        f.PARSE_FAILURE: bool(problem),
-        f.REFUSAL: _refused(outputs, finish_reasons),
-        f.TRUNCATED: _truncated(finish_reasons),
-        f.TOOL_ERROR: _told_of_tool_error(inputs),
-    }, problem
+def add_signals(row: dict[str, Any], reader: Reader, span_type: str, inputs: list[Message],
+                outputs: list[Message], max_chars: int) -> None:
+    """Set the signal columns of a span's `row` (its name, status and finish reasons already in it);
+    a parse failure also says why in the row's `llmpulse.parse_failure` attribute. Written into
+    the row rather than returned, so no dict per span is built and merged."""
+    problem = ""
+    if span_type == f.TYPE_LLM:
+        requested, problem = _structured_output(reader, row[f.NAME], outputs, max_chars)
+        reasons = row[f.FINISH_REASONS]
+        row[f.JSON_REQUESTED] = requested
+        row[f.REFUSAL] = _refused(outputs, reasons)
+        row[f.TRUNCATED] = _truncated(reasons)
+        row[f.TOOL_ERROR] = _told_of_tool_error(inputs)
+    else:
+        row[f.JSON_REQUESTED] = row[f.REFUSAL] = row[f.TRUNCATED] = False
+        row[f.TOOL_ERROR] = span_type == f.TYPE_TOOL and row[f.STATUS_CODE] == "error"
+    row[f.PARSE_FAILURE] = bool(problem)
+    if problem:
+        row[f.ATTRIBUTES][f.PARSE_FAILURE_ATTRIBUTE] = problem
 
 
 def _truncated(finish_reasons: list[str]) -> bool:
@@ -53,7 +59,8 @@ def _truncated(finish_reasons: list[str]) -> bool:
 
 def _structured_output(reader: Reader, name: str, outputs: list[Message], max_chars: int) -> tuple[bool, str]:
     """(asked for JSON or answered with a tool call, why the answer fails that)."""
-    request = json_request(reader, name)
+    asked = name.startswith("ai.") or not reader.attrs.keys().isdisjoint(_REQUEST_KEYS)
+    request = json_request(reader, name) if asked else None
     calls = [call for message in outputs if "tool_calls" in message for call in message["tool_calls"]]
     if request is None and not calls:
         return False, ""

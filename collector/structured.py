@@ -32,15 +32,10 @@ class JsonRequest:
     schema: dict[str, Any] | None
 
 
-# Every attribute that can say so: a span with none of them (nearly all) is done in one C-level test.
-_REQUEST_KEYS = frozenset({ss.OUTPUT_TYPE, *ss.FORMAT_KEYS, *ss.PARAMETER_KEYS})
-
-
 def json_request(reader: Reader, name: str) -> JsonRequest | None:
-    """What the span says about a JSON answer, or None when it asked for none (nearly every span)."""
+    """What the span says about a JSON answer, or None when it asked for none (`collector.signals`
+    asks only for a span with one of the attributes that can say so)."""
     attrs, requested, schema = reader.attrs, False, None
-    if attrs.keys().isdisjoint(_REQUEST_KEYS):
-        return JsonRequest(None) if _vercel_object(attrs, name) else None
     output_type = attrs.get(ss.OUTPUT_TYPE)
     if isinstance(output_type, str) and output_type.strip().lower() in ss.JSON_OUTPUT_TYPES:
         requested = True

@@ -164,6 +164,10 @@ def test_the_signal_filter_on_traces_summary_and_series(sent: tuple[Running, dic
                          bucket="hour", **WINDOW).json()
     assert [(p["requests"], p["truncation_rate"]) for p in series["series"][0]["points"]] == [(1, 1.0)]
 
+    for path, params in (("/api/v1/quality/hallucination", {}), ("/api/v1/quality/flagged", {}),
+                         ("/api/v1/compare", {"attribute": "model", "a": "gpt-4o-mini", "b": "gpt-4o"})):
+        answer = running.get(path, signal="refusal", **params, **WINDOW)  # the other reads that take filters
+        assert answer.status_code == 200, (path, answer.text)
     refused = running.get("/api/v1/traces", signal="hallucination", **WINDOW)
     assert refused.status_code == 400 and "parse_failure" in refused.json()["error"]
     assert running.get("/api/v1/shadow", signal="refusal").status_code == 400  # the pairs keep no signal
