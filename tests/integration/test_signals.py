@@ -197,3 +197,18 @@ def test_spans_stored_before_the_signals_read_the_old_refusal_rule(sent: tuple[R
     rows = store.query("SELECT span_id, refusal, truncated, parse_failure FROM {db}.spans FINAL "
                        "WHERE project_id = 'old' ORDER BY span_id", {}, "test")
     assert rows == [("01", True, True, False), ("02", False, False, False)]
+
+
+def test_pages_that_read_signal_less_tables_ignore_a_signal_in_the_url(sent: tuple[Running, dict[str, str]]) -> None:
+    """The URL's filters follow a user from page to page; the shadow pairs keep no signal."""
+    from dashboard.ui.context import UiContext
+    from dashboard.ui.pages.evaluations.shadow import shadow_report
+    from dashboard.ui.urls import parse_query
+    from schemas.metadata.runs import StateStore
+
+    running, _ = sent
+    run_detectors(running, "shadow_pairs")  # so the report reads the pairs table, not raw spans
+    service = running.service
+    ctx = UiContext(service.store, service.metadata, StateStore(service.metadata))
+    report = shadow_report(ctx, parse_query(f"?signal=refusal&from={WINDOW['from']}&to={WINDOW['to']}"))
+    assert (report["pairs"], report["unpaired_total"]) == ([], 0)  # no shadow call here; above all, no SQL error
