@@ -76,7 +76,8 @@ DASH_ACTIONS = {
     "annotate-send": "admin", "span-add": "admin",
 }
 DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-environment", "filter-user",
-              "filter-session", "filter-tag", "filter-status", "trace-search", "price-pick", "quality-model",
+              "filter-session", "filter-tag", "filter-status", "filter-signal", "trace-search", "price-pick",
+              "quality-model",
               "rule-metric", "rule-edit", "rule-cancel", "channel-type", "settings-project-select",
               "channel-test-pending", "channel-test-poll",
               # Evaluations: pickers that write the URL, the refresh of a running experiment, and the
