@@ -261,7 +261,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     app.register_blueprint(create_annotations_blueprint(store, metadata, login.required))
     if alerting is not None:
         app.register_blueprint(create_alerts_blueprint(store, metadata, alerting))
-        app.register_blueprint(create_guards_blueprint(metadata, alerting.alerts, guards or _guard_cache(metadata)))
+        app.register_blueprint(create_guards_blueprint(metadata, alerting, guards or _guard_cache(metadata)))
     from dashboard.ui.app import create_dash  # Dash is heavy: only UI processes import it
 
     create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting, login.required, otlp_port,

@@ -15,21 +15,22 @@ from flask import Blueprint, Response, jsonify, request
 
 from dashboard.guard_cache import GuardCache
 from dashboard.params import PROJECT, ApiError, json_body, project_arg, takes
-from detectors.alerts.guard_rules import parse_guard, state_from_json
+from detectors.alerts.guard_rules import CLOSED, parse_guard, state_from_json, stored_guard
 from detectors.alerts.guard_status import STATUS_KEYS, guard_status
+from detectors.alerts.incidents import RESOLVED, IncidentState
 from detectors.alerts.rules import AlertInputError
-from schemas.metadata.alert_store import AlertStore
+from detectors.alerts.service import Alerting
 from schemas.metadata.guard_store import StoredGuard
-from schemas.metadata.models import DEFAULT_PROJECT
+from schemas.metadata.models import DEFAULT_PROJECT, utcnow
 from schemas.metadata.store import Metadata
 
 DENY_STATUSES = ("429", "403")
 STATE_HEADER = "X-Llmpulse-Guard-State"
 
 
-def create_guards_blueprint(metadata: Metadata, alerts: AlertStore, cache: GuardCache) -> Blueprint:
+def create_guards_blueprint(metadata: Metadata, alerting: Alerting, cache: GuardCache) -> Blueprint:
     api = Blueprint("guards_api", __name__, url_prefix="/api/v1")
-    guards = cache.guards
+    guards, alerts = cache.guards, alerting.alerts
 
     @api.post("/guards")
     @takes(PROJECT)
@@ -48,8 +49,11 @@ def create_guards_blueprint(metadata: Metadata, alerts: AlertStore, cache: Guard
     @api.delete("/guards/<int:guard_id>")
     @takes(PROJECT)
     def delete_guard(guard_id: int) -> Any:
-        if not guards.delete(project_arg(metadata), guard_id):
+        project = project_arg(metadata)
+        found = next((g for g in guards.list(project) if g.id == guard_id), None)
+        if found is None or not guards.delete(project, guard_id):
             raise ApiError(404, f"guard {guard_id} does not exist in this project")
+        _resolve_open_incident(alerting, found)
         cache.refresh()
         return "", 204
 
@@ -89,6 +93,22 @@ def _status(cache: GuardCache) -> dict[str, Any]:
         raise ApiError(404, f"project {project!r} does not exist")
     call = {key: request.args[key] for key in STATUS_KEYS if request.args.get(key)}
     return guard_status(snapshot, project, call, cache.clock(), cache.trickle)
+
+
+def _resolve_open_incident(alerting: Alerting, guard: StoredGuard) -> None:
+    """A deleted guard refuses nothing any more: its incident, if still open, is resolved with it and
+    the all-clear goes to its channels (a PagerDuty incident it triggered is closed)."""
+    state = state_from_json(guard.state)
+    if guard.incident_id is None or state.state == CLOSED:
+        return
+    now, spec = utcnow(), stored_guard(guard.spec)
+    alerting.alerts.update_incident(guard.incident_id, state=RESOLVED, resolved_at=now)
+    alerting.alerts.add_incident_event(guard.incident_id, now, RESOLVED, None, "guard deleted")
+    if spec.rule.channels and alerting.engine is not None:
+        done = IncidentState(state=RESOLVED, firing_since=state.opened_at or now, resolved_at=now)
+        message = alerting.engine.notification(guard.project, guard.incident_id, spec.rule, "resolved", done,
+                                               state.value)
+        alerting.dispatcher.notify(guard.project, guard.incident_id, spec.rule.channels, message)
 
 
 def _guard_json(guard: StoredGuard) -> dict[str, Any]:

@@ -172,6 +172,24 @@ def test_guards_are_listed_and_deleted_per_project(running: Running) -> None:
     assert api(running, "GET", "/guard/check", deny_status="500").status_code == 400
 
 
+def test_deleting_an_open_guard_resolves_its_incident_and_frees_its_channel(guarded: tuple[Running, Clock],
+                                                                           receiver: Receiver) -> None:
+    running, clock = guarded
+    hook = api(running, "POST", "/channels", {"type": "webhook", "name": "b", "url": receiver.url + "/g"}).json()
+    created = api(running, "POST", "/guards", {**ERRORS, "channels": [hook["id"]]}).json()
+    send_calls(running, T - timedelta(minutes=2), 2, errors=2)
+    tick(running, clock, T)
+    refused = api(running, "DELETE", f"/channels/{hook['id']}")
+    assert refused.status_code == 409 and f"guard {created['id']}" in refused.json()["error"]
+    (guard,) = api(running, "GET", "/guards").json()["guards"]
+    assert api(running, "DELETE", f"/guards/{created['id']}").status_code == 204
+    assert status(running, model="gpt-4o-mini")["allowed"] is True  # the API refreshed the snapshot
+    incident = api(running, "GET", f"/alerts/{guard['incident_id']}").json()
+    assert incident["state"] == "resolved" and incident["history"][-1]["note"] == "guard deleted"
+    assert [r.json()["event"] for r in receiver.wait_for(2)] == ["firing", "resolved"]
+    assert api(running, "DELETE", f"/channels/{hook['id']}").status_code == 204
+
+
 def test_the_status_answers_with_no_database_query(guarded: tuple[Running, Clock]) -> None:
     running, clock = guarded
     api(running, "POST", "/guards", ERRORS)
