@@ -48,13 +48,14 @@ class GuardEvaluator:
         self._save_budget_verdicts(budgets)
         specs = self._specs(self.guards.list(), failures)
         values = self._read_values(ctx, specs, failures)
-        sent = 0
+        sent, readings = 0, []
         for stored, spec in specs:
             try:
-                sent += self._step(ctx, stored, spec, values.get(stored.id))
+                sent += self._step(ctx, stored, spec, values.get(stored.id), readings)
             except Exception as exc:  # one broken guard must not stop the others
                 log.exception("guard %s failed", stored.id)
                 failures.append(f"guard {stored.id}: {type(exc).__name__}: {exc}")
+        self.guards.save_states(readings, ctx.now)
         return len(specs), sent
 
     def _specs(self, stored: list[StoredGuard], failures: list[str]) -> list[tuple[StoredGuard, GuardSpec]]:
@@ -99,12 +100,16 @@ class GuardEvaluator:
 
     # --- transitions ---------------------------------------------------------------------------
 
-    def _step(self, ctx: DetectorContext, stored: StoredGuard, spec: GuardSpec, value: float | None) -> int:
+    def _step(self, ctx: DetectorContext, stored: StoredGuard, spec: GuardSpec, value: float | None,
+              readings: list[tuple[int, dict[str, Any], int | None]]) -> int:
+        """A state change is saved at once with its incident (a failure later in the tick must not
+        open it twice); a mere new reading joins the tick's one batched write."""
         before = state_from_json(stored.state)
         after = step_guard(before, spec, value, ctx.now)
-        incident_id, sent = stored.incident_id, 0
-        if after.state != before.state:
-            incident_id, sent = self._transition(stored, spec, before, after, ctx.now)
+        if after.state == before.state:
+            readings.append((stored.id, after.to_json(), stored.incident_id))
+            return 0
+        incident_id, sent = self._transition(stored, spec, before, after, ctx.now)
         self.guards.save_state(stored.id, after.to_json(), incident_id, ctx.now)
         return sent
 

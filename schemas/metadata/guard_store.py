@@ -77,6 +77,19 @@ class GuardStore:
                 row.state, row.incident_id, row.evaluated_at = json.dumps(state), incident_id, evaluated_at
                 db.commit()
 
+    def save_states(self, updates: list[tuple[int, dict[str, Any], int | None]], evaluated_at: datetime) -> None:
+        """Every guard's reading of one tick in one transaction (a commit per guard would cost a tick
+        more than its reads on SQLite); rows deleted meanwhile are skipped."""
+        if not updates:
+            return
+        with self.metadata.session() as db:
+            rows = {row.id: row for row in db.scalars(select(GuardRow).where(GuardRow.id.in_([u[0] for u in updates])))}
+            for guard_id, state, incident_id in updates:
+                if guard_id in rows:
+                    rows[guard_id].state, rows[guard_id].incident_id = json.dumps(state), incident_id
+                    rows[guard_id].evaluated_at = evaluated_at
+            db.commit()
+
     def save_budget_verdicts(self, verdicts: list[dict[str, Any]]) -> None:
         self.state.set(BUDGET_VERDICTS_KEY, json.dumps(verdicts))
 
