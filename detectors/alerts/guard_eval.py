@@ -1,12 +1,13 @@
 """Guards on the alerts detector's tick: read their signals, step their breakers, raise incidents.
 
-Reads are grouped: guards of one project with the same window and filters share one
-`window_values` query that reads all their metrics at once from the rollups, so ten guards on
-one scope cost one query. Metrics that are not rollup columns (hallucination rate, drift, budget
-metrics) are read as the alert rules read them. Each state change is an incident: opening fires
-it and notifies the guard's channels, half-open is written on its timeline, closing resolves it
-and sends the all-clear. The budgets' verdicts of the same tick are stored beside the guards, so
-the status endpoint answers the budget kill switch from memory too.
+Reads are grouped: guards of one project and window share one query that reads all their metrics
+for all their scopes (filters) at once (`scoped_window_values`; rollups, or raw calls when a
+scope names a user), so fifty guards over ten scopes and two windows cost two to four queries.
+Metrics that are not rollup columns (hallucination rate, drift, budget metrics) are read as the
+alert rules read them. Each state change is an incident: opening fires it and notifies the
+guard's channels, half-open is written on its timeline, closing resolves it and sends the
+all-clear. The budgets' verdicts of the same tick are stored beside the guards, so the status
+endpoint answers the budget kill switch from memory too.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from detectors.alerts.incidents import FIRING, RESOLVED, IncidentState
 from detectors.alerts.rules import format_duration
 from detectors.base import DetectorContext
 from schemas.clickhouse.metrics import METRICS as ROLLUP_METRICS
-from schemas.clickhouse.metrics import SeriesQuery, window_values
+from schemas.clickhouse.metrics import ROLLUP_DIMENSIONS, SeriesQuery, scoped_window_values, window_values
 from schemas.clickhouse.rollup import rollup_span
 from schemas.metadata.alert_store import StoredSpec
 from schemas.metadata.guard_store import GuardStore, StoredGuard
@@ -34,7 +35,8 @@ if TYPE_CHECKING:  # the detector imports this module; at run time it hands itse
 
 log = logging.getLogger(__name__)
 
-Scope = tuple[str, Any, tuple[tuple[str, str], ...]]  # project, window, filters
+Batch = tuple[str, Any, str, tuple[tuple[str, str], ...]]  # project, window, kind of read, a tag scope's filters
+ROLLUP_KEYS = set(ROLLUP_DIMENSIONS)
 
 
 class GuardEvaluator:
@@ -74,29 +76,39 @@ class GuardEvaluator:
 
     def _read_values(self, ctx: DetectorContext, specs: list[tuple[StoredGuard, GuardSpec]],
                      failures: list[str]) -> dict[int, float | None]:
-        """Each guard's signal: one rollup read per (project, window, filters), the rest one by one."""
-        groups: dict[Scope, list[tuple[StoredGuard, GuardSpec]]] = defaultdict(list)
+        """Each guard's signal. Rollup metrics: one query per project, window and kind of read (rollup,
+        or raw for user scopes), every scope and metric of those guards at once; a tag scope alone
+        (a call holds several tags). Other metrics (hallucination rate, drift, budgets) as rules read them."""
+        groups: dict[Batch, list[tuple[StoredGuard, GuardSpec]]] = defaultdict(list)
         values: dict[int, float | None] = {}
         for stored, spec in specs:
-            if spec.rule.metric in ROLLUP_METRICS:
-                groups[(stored.project, spec.rule.window, spec.rule.filters)].append((stored, spec))
-            else:
-                values[stored.id] = self.engine.metric_value(ctx, stored.project, spec.rule)
-        for scope, members in groups.items():
-            try:
-                read = self._read_scope(ctx, scope, {spec.rule.metric for _, spec in members})
-            except Exception as exc:
-                log.exception("guard read of %s failed", scope)
-                failures.append(f"guards of {scope[0]} over {format_duration(scope[1])}: {type(exc).__name__}")
+            rule = spec.rule
+            if rule.metric not in ROLLUP_METRICS:
+                values[stored.id] = self.engine.metric_value(ctx, stored.project, rule)
                 continue
-            values.update({stored.id: read[spec.rule.metric] for stored, spec in members})
+            kind = "tag" if "tag" in rule.filter_map else "raw" if set(rule.filter_map) - ROLLUP_KEYS else "rollup"
+            batch = (stored.project, rule.window, kind, rule.filters if kind == "tag" else ())
+            groups[batch].append((stored, spec))
+        for batch, members in groups.items():
+            try:
+                values.update(self._read_batch(ctx, batch, members))
+            except Exception as exc:
+                log.exception("guard read of %s failed", batch)
+                failures.append(f"guards of {batch[0]} over {format_duration(batch[1])}: {type(exc).__name__}")
         return values
 
-    def _read_scope(self, ctx: DetectorContext, scope: Scope, metrics: set[str]) -> dict[str, float | None]:
-        project, window, filters = scope
-        query = SeriesQuery(project, tuple(sorted(metrics)), ctx.now - window, ctx.now, filters=dict(filters))
-        read = window_values(ctx.store, query, rollup_span(ctx.state))
-        return {m: None if read[m] is None else float(read[m]) for m in metrics}
+    def _read_batch(self, ctx: DetectorContext, batch: Batch,
+                    members: list[tuple[StoredGuard, GuardSpec]]) -> dict[int, float | None]:
+        project, window, kind, filters = batch
+        metrics = tuple(sorted({spec.rule.metric for _, spec in members}))
+        query = SeriesQuery(project, metrics, ctx.now - window, ctx.now, filters=dict(filters))
+        if kind == "tag":
+            read = window_values(ctx.store, query, rollup_span(ctx.state))
+            return {stored.id: _float(read[spec.rule.metric]) for stored, spec in members}
+        scopes = list(dict.fromkeys(spec.rule.filters for _, spec in members))
+        rows = scoped_window_values(ctx.store, query, [dict(s) for s in scopes], rollup_span(ctx.state))
+        by_scope = dict(zip(scopes, rows, strict=True))
+        return {stored.id: _float(by_scope[spec.rule.filters][spec.rule.metric]) for stored, spec in members}
 
     # --- transitions ---------------------------------------------------------------------------
 
@@ -144,6 +156,10 @@ class GuardEvaluator:
 
     def _save_budget_verdicts(self, budgets: Iterable[tuple[StoredSpec, BudgetStatus]]) -> None:
         self.guards.save_budget_verdicts([budget_verdict(stored, status) for stored, status in budgets])
+
+
+def _float(value: Any) -> float | None:
+    return None if value is None else float(value)
 
 
 def budget_verdict(stored: StoredSpec, status: BudgetStatus) -> dict[str, Any]:

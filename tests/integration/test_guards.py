@@ -5,6 +5,7 @@ context's `now`), the status answered from memory, and the incidents notified to
 from __future__ import annotations
 
 from collections.abc import Iterator
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import event
 
+from schemas.clickhouse.metrics import SeriesQuery, scoped_window_values, window_values
+from schemas.clickhouse.rollup import rollup_span
 from schemas.metadata.guard_store import GuardStore
 from schemas.metadata.store import Metadata
 from tests.conftest import Running, api, make_settings, run_detectors, start_service, wait_for
@@ -51,9 +54,9 @@ def guarded(tmp_path: Path, chdb_dsn: str) -> Iterator[tuple[Running, Clock]]:
 
 
 def send_calls(running: Running, at: datetime, count: int, *, errors: int = 0, model: str = "gpt-4o-mini",
-               user: str = "", input_tokens: int = 100) -> None:
+               user: str = "", input_tokens: int = 100, service: str = "gateway-app") -> None:
     """`count` chat calls a second apart from `at`, the first `errors` failed, through the SDK exporter."""
-    provider = TracerProvider(resource=Resource.create({"service.name": "gateway-app"}))
+    provider = TracerProvider(resource=Resource.create({"service.name": service}))
     provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=running.otlp_url + "/v1/traces")))
     tracer = provider.get_tracer("test.guards")
     for i in range(count):
@@ -211,6 +214,26 @@ def test_the_status_answers_with_no_database_query(guarded: tuple[Running, Clock
 
 def _refuse(*args: object, **kwargs: object) -> Any:
     raise AssertionError("the guard status queried ClickHouse")
+
+
+def test_one_scoped_read_answers_as_one_read_per_scope(running: Running) -> None:
+    """The tick's grouped read (every scope of a window at once) against `window_values` per scope,
+    from the rollup and from raw calls (a user scope)."""
+    for model, service, errors in (("gpt-4o-mini", "api", 2), ("gpt-4o", "api", 0), ("gpt-4o-mini", "rag", 1)):
+        send_calls(running, T - timedelta(minutes=3), 3, errors=errors, model=model, user=f"u-{service}",
+                   service=service)
+    run_detectors(running, "metrics")
+    store, rollup = running.service.store, rollup_span(running.service.detector_runner.state)
+    scopes = [{}, {"model": "gpt-4o-mini"}, {"service": "api"}, {"model": "gpt-4o", "service": "rag"},
+              {"user": "u-rag"}]
+    query = SeriesQuery("default", ("cost_total", "error_rate", "latency_p95_ms", "requests"), T - timedelta(hours=1),
+                        T)
+    grouped = scoped_window_values(store, query, scopes, rollup)
+    one_by_one = [window_values(store, replace(query, filters=scope), rollup) for scope in scopes]
+    assert [g["requests"] for g in grouped] == [9, 6, 6, None, 3]
+    assert [g["error_rate"] for g in grouped][:3] == pytest.approx([1 / 3, 0.5, 1 / 3])
+    for mine, theirs in zip(grouped[:3] + grouped[4:], one_by_one[:3] + one_by_one[4:], strict=True):
+        assert mine == pytest.approx(theirs)
 
 
 def test_guard_states_round_trip_in_the_metadata_db(metadata: Metadata) -> None:
