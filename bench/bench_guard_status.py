@@ -9,7 +9,8 @@ over real HTTP: an asyncio client on keep-alive connections, open loop (each req
 scheduled time; a slow answer does not slow the schedule down). Reported: p50/p95/p99/max of the
 service time (request written → answer read) and of the latency from the scheduled time (which
 also counts any wait for a free connection, so a stall is not hidden), the achieved rate, and
-the answers' mix. Target (issue #24): p99 < 5 ms at 500 requests/s. Nothing is asserted.
+the answers' mix, and the server's CPU per request (from /proc, so it holds on a busy machine
+too). Target (issue #24): p99 < 5 ms at 500 requests/s. Nothing is asserted.
 """
 
 from __future__ import annotations
@@ -166,6 +167,21 @@ def summarize(results: list[tuple[float, float, int, bytes]], elapsed: float) ->
             "answers": {f"{status} {state}": n for (status, state), n in sorted(states.items())}}
 
 
+def cpu_seconds(pid: int) -> float:
+    """User + system CPU of a process so far (/proc; Linux)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def with_cpu(pid: int, phase: Any) -> dict[str, Any]:
+    """The phase's result plus the server's CPU per request: what the answer costs whatever the
+    machine's load (latency under contention measures the machine as much as the code)."""
+    before = cpu_seconds(pid)
+    result = phase()
+    result["server_cpu_ms_per_request"] = round((cpu_seconds(pid) - before) * 1000 / result["requests"], 3)
+    return result
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--rate", type=float, default=500.0)
@@ -179,9 +195,11 @@ def main() -> None:
         try:
             prepare(ui_url, otlp_url)
             asyncio.run(fire(ui_url, args.rate, 1.0, args.connections))  # warm-up, not reported
-            result = asyncio.run(fire(ui_url, args.rate, args.seconds, args.connections))
+            result = with_cpu(process.pid, lambda: asyncio.run(fire(ui_url, args.rate, args.seconds,
+                                                                     args.connections)))
             if args.baseline:
-                result["healthz_baseline"] = asyncio.run(fire(ui_url, args.rate, args.seconds, args.connections, True))
+                result["healthz_baseline"] = with_cpu(process.pid, lambda: asyncio.run(
+                    fire(ui_url, args.rate, args.seconds, args.connections, True)))
         finally:
             process.terminate()
             process.wait(60)
