@@ -4,6 +4,7 @@ context's `now`), the status answered from memory, and the incidents notified to
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
@@ -11,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import requests
 from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -191,6 +193,40 @@ def test_deleting_an_open_guard_resolves_its_incident_and_frees_its_channel(guar
     assert incident["state"] == "resolved" and incident["history"][-1]["note"] == "guard deleted"
     assert [r.json()["event"] for r in receiver.wait_for(2)] == ["firing", "resolved"]
     assert api(running, "DELETE", f"/channels/{hook['id']}").status_code == 204
+
+
+def test_the_status_stays_consistent_while_ticks_run(guarded: tuple[Running, Clock]) -> None:
+    """Gateways polling during detector ticks: every answer is a whole snapshot's (200, and allowed
+    exactly when closed), open from the tick that opened the guard on."""
+    running, clock = guarded
+    api(running, "POST", "/guards", ERRORS)
+    send_calls(running, T - timedelta(minutes=2), 2, errors=2)
+    seen: list[list[tuple[int, dict[str, Any]]]] = [[], [], []]
+    stop = threading.Event()
+
+    def poll(answers: list[tuple[int, dict[str, Any]]]) -> None:
+        with requests.Session() as client:
+            while not stop.is_set():
+                response = client.get(running.ui_url + "/api/v1/guard/status", params={"model": "gpt-4o-mini"},
+                                      timeout=30)
+                answers.append((response.status_code, response.json()))
+
+    pollers = [threading.Thread(target=poll, args=(answers,)) for answers in seen]
+    for thread in pollers:
+        thread.start()
+    try:
+        for seconds in (0, 10, 20):
+            tick(running, clock, T + timedelta(seconds=seconds))
+    finally:
+        stop.set()
+        for thread in pollers:
+            thread.join(30)
+    for answers in seen:  # in each poller's own order
+        assert answers and {code for code, _ in answers} == {200}
+        assert all(body["allowed"] == (body["state"] == "closed") for _, body in answers)
+        states = [body["state"] for _, body in answers]
+        assert states[-1] == "open" and set(states) <= {"closed", "open"}
+        assert set(states[states.index("open"):]) == {"open"}  # never closed again once a snapshot said open
 
 
 def test_the_status_answers_with_no_database_query(guarded: tuple[Running, Clock]) -> None:
