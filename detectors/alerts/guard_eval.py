@@ -25,8 +25,9 @@ from detectors.alerts.incidents import FIRING, RESOLVED, IncidentState
 from detectors.alerts.rules import format_duration
 from detectors.base import DetectorContext
 from schemas.clickhouse.metrics import METRICS as ROLLUP_METRICS
-from schemas.clickhouse.metrics import ROLLUP_DIMENSIONS, SeriesQuery, scoped_window_values, window_values
+from schemas.clickhouse.metrics import ROLLUP_DIMENSIONS, SeriesQuery, window_values
 from schemas.clickhouse.rollup import rollup_span
+from schemas.clickhouse.scoped_metrics import scoped_window_values
 from schemas.metadata.alert_store import StoredSpec
 from schemas.metadata.guard_store import GuardStore, StoredGuard
 

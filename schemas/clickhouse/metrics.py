@@ -8,7 +8,6 @@ months. Metric formulas are data (`METRICS`), written once over state rows.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -276,28 +275,6 @@ def window_values(store: Store, q: SeriesQuery, rollup: RollupSpan | None) -> di
     sql = f"SELECT {values} FROM ({states}) AS r"
     row = store.query_dicts(sql, params, "metrics_window")[0]
     return {m: _number(row[m]) for m in q.metrics}
-
-
-def scoped_window_values(store: Store, q: SeriesQuery, scopes: Sequence[Mapping[str, str]],
-                         rollup: RollupSpan | None) -> list[dict[str, Any]]:
-    """Each metric of `q.metrics` over the whole window for each scope (a set of filters), in one query
-    (guards: many scopes of one window cost one scan, not one each). Each state row carries the
-    indices of the scopes it belongs to, ARRAY JOINed and grouped. `q.filters` apply to every scope;
-    a scope on a dimension the rollup lacks makes the read raw; `tag` scopes are not taken here."""
-    if any("tag" in scope for scope in scopes):
-        raise ValueError("a tag scope is read alone (window_values): a call holds several tags")
-    params = _params(q)
-    conditions = []
-    for i, scope in enumerate(scopes):
-        params.update({f"s{i}_{name}": value for name, value in scope.items()})
-        conditions.append(" AND ".join(f"c.{DIMENSIONS[n]} = {{s{i}_{n}:String}}" for n in scope) or "true")
-    key = f"arrayFilter(i -> [{', '.join(f'({c})' for c in conditions)}][i], range(1, {len(scopes) + 1}))"
-    raw = any(set(scope) - set(ROLLUP_DIMENSIONS) for scope in scopes)
-    values = ", ".join(f"{METRICS[m]} AS `{m}`" for m in q.metrics)
-    states = _state_rows(q, key, None if raw else rollup, params)
-    sql = f"SELECT scope, {values} FROM ({states}) AS r ARRAY JOIN r.key AS scope GROUP BY scope"
-    found = {row["scope"]: row for row in store.query_dicts(sql, params, "metrics_scoped_window")}
-    return [{m: _number(found[i + 1][m]) if i + 1 in found else None for m in q.metrics} for i in range(len(scopes))]
 
 
 def grouped_values(store: Store, q: SeriesQuery, rollup: RollupSpan | None, *, order: str, limit: int,

@@ -20,8 +20,9 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import event
 
-from schemas.clickhouse.metrics import SeriesQuery, scoped_window_values, window_values
+from schemas.clickhouse.metrics import SeriesQuery, window_values
 from schemas.clickhouse.rollup import rollup_span
+from schemas.clickhouse.scoped_metrics import scoped_window_values
 from schemas.metadata.guard_store import GuardStore
 from schemas.metadata.store import Metadata
 from tests.conftest import Running, api, make_settings, run_detectors, start_service, wait_for
