@@ -15,6 +15,7 @@ from typing import Any
 
 from detectors.alerts.budget_rules import BudgetSpec, BudgetStatus, new_thresholds
 from detectors.alerts.budget_spend import compute_budget_status, save_statuses, stored_budget
+from detectors.alerts.guard_eval import GuardEvaluator
 from detectors.alerts.incidents import (
     FIRING,
     OK,
@@ -67,6 +68,7 @@ class AlertsDetector:
         # Budget statuses of the current run: budget rules and the budgets themselves read each
         # once. The runner never overlaps two runs of a detector, so one dict serves.
         self._statuses: dict[int, BudgetStatus] = {}
+        self.guards = GuardEvaluator(self)
 
     def run(self, ctx: DetectorContext) -> RunResult:
         self._statuses = {}
@@ -74,9 +76,12 @@ class AlertsDetector:
         failures: list[str] = []
         sent = sum(self._guarded(self._evaluate_rule, ctx, r, failures, "rule") for r in rules)
         sent += sum(self._guarded(self._evaluate_budget, ctx, b, failures, "budget") for b in budgets)
-        save_statuses(ctx.state, [(b, self._statuses[b.id]) for b in budgets if b.id in self._statuses], ctx.now)
-        message = f"{len(rules)} rule(s), {len(budgets)} budget(s), {sent} notification(s)"
-        return RunResult(rows_read=len(rules) + len(budgets), rows_written=sent,
+        verdicts = [(b, self._statuses[b.id]) for b in budgets if b.id in self._statuses]
+        save_statuses(ctx.state, verdicts, ctx.now)
+        guards, guard_sent = self.guards.run(ctx, verdicts, failures)
+        sent += guard_sent
+        message = f"{len(rules)} rule(s), {len(budgets)} budget(s), {guards} guard(s), {sent} notification(s)"
+        return RunResult(rows_read=len(rules) + len(budgets) + guards, rows_written=sent,
                          message="; ".join([message, *failures]))
 
     def _guarded(self, evaluate_one: Any, ctx: DetectorContext, stored: StoredSpec, failures: list[str],
