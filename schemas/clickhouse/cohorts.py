@@ -30,7 +30,7 @@ from typing import Any
 from schemas.clickhouse.filters import TAGS_COLUMN, filter_conditions, filter_params
 from schemas.clickhouse.quality import EVALUATIONS_TABLE, SOURCE_HUMAN, span_verdicts_sql
 from schemas.clickhouse.queries import time_range
-from schemas.clickhouse.span_facts import FACTS_FLAG
+from schemas.clickhouse.span_facts import COPIED_FILTERS, FACTS_FLAG
 from schemas.clickhouse.store import Store
 from schemas.experiment_fields import EXPERIMENT_ENVIRONMENT
 
@@ -236,11 +236,16 @@ def with_scores(store: Store, cohorts: Cohorts, found: dict[str, dict[str, Any]]
 def _span_scores(store: Store, cohorts: Cohorts) -> dict[str, dict[str, Any]]:
     """The scores of the cohorts' calls, each scored span's cohort read from the copy of its facts
     on its evaluation rows (`schemas.clickhouse.span_facts`); the few rows without a copy are
-    looked up among the calls."""
-    facts = _copied_facts(cohorts)
-    if _some_uncopied(store, cohorts):
+    looked up among the calls. A filter the copy does not hold (`signal`: a column added to spans
+    after the copy was defined) looks every scored call up."""
+    if not set(cohorts.filters) <= COPIED_FILTERS:
+        facts = _looked_up_facts(cohorts, every_score=True)
+    elif _some_uncopied(store, cohorts):
+        facts = _copied_facts(cohorts)
         facts = (f"SELECT f.trace_id AS trace_id, f.span_id AS span_id, any(f.cohort) AS cohort "
                  f"FROM ({facts} UNION ALL {_looked_up_facts(cohorts)}) AS f GROUP BY f.trace_id, f.span_id")
+    else:
+        facts = _copied_facts(cohorts)
     sql = (f"SELECT l.cohort AS cohort, {_SCORE_AGGREGATES} FROM ({_scores_per_span()}) AS x "
            f"INNER JOIN ({facts}) AS l ON l.trace_id = x.trace_id AND l.span_id = x.span_id "
            "WHERE l.cohort != 0 GROUP BY l.cohort")
@@ -267,11 +272,11 @@ def _some_uncopied(store: Store, cohorts: Cohorts) -> bool:
     return bool(store.query(sql, cohorts.params(), "cohort_uncopied"))
 
 
-def _looked_up_facts(cohorts: Cohorts) -> str:
-    """The cohort of the calls scored by rows without the copy: a scan of the window's calls that
-    keeps those span ids before it reads their attributes."""
-    uncopied = (f"SELECT s.span_id FROM {{db}}.{EVALUATIONS_TABLE} AS s WHERE {_SCORED_IN_WINDOW} "
-                f"AND NOT s.{FACTS_FLAG}")
+def _looked_up_facts(cohorts: Cohorts, every_score: bool = False) -> str:
+    """The cohort of the calls scored by rows without the copy (or by any row): a scan of the
+    window's calls that keeps those span ids before it reads their attributes."""
+    uncopied = (f"SELECT s.span_id FROM {{db}}.{EVALUATIONS_TABLE} AS s WHERE {_SCORED_IN_WINDOW}"
+                + ("" if every_score else f" AND NOT s.{FACTS_FLAG}"))
     return (f"SELECT s.trace_id AS trace_id, s.span_id AS span_id, {cohort_label(cohorts)} AS cohort "
             f"FROM {{db}}.spans AS s FINAL WHERE {call_conditions(cohorts)} AND s.span_id IN ({uncopied})")
 

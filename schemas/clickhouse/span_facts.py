@@ -24,6 +24,9 @@ FACTS_FLAG = "span_facts"
 FACT_COLUMNS = ("is_call", "provider", "response_model", "service_name", "environment", "user_id", "session_id",
                 "shadow_of", "tags", "attributes", "resource_attributes")
 COPIED_COLUMNS = (FACTS_FLAG, *FACT_COLUMNS)
+# The filters (`schemas.clickhouse.filters`) an evaluation row's copy answers: their columns are
+# copied (the model was on the row already).
+COPIED_FILTERS = frozenset({"model", "provider", "service", "environment", "user", "session", "tag"})
 MAX_VALUE_CHARS = 1024
 _MAPS = ("attributes", "resource_attributes")
 
