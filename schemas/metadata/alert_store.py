@@ -20,6 +20,7 @@ from schemas.metadata.alert_tables import (
     DeliveryRow,
     IncidentEventRow,
     IncidentRow,
+    SloRow,
 )
 from schemas.metadata.models import Project, utcnow
 from schemas.metadata.secrets import SecretBox
@@ -35,6 +36,18 @@ class StoredSpec:
     spec: dict[str, Any]
     state: dict[str, Any]
     incident_id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredSlo:
+    """An SLO as stored: its id, project, counting key, spec (API JSON) and engine state."""
+
+    id: int
+    project: str
+    key: int
+    spec: dict[str, Any]
+    state: dict[str, Any]
     created_at: datetime | None = None
 
 
@@ -94,11 +107,7 @@ class AlertStore:
         return self._update(AlertRuleRow, project, rule_id, spec=json.dumps(spec))
 
     def save_rule_state(self, rule_id: int, state: dict[str, Any], incident_id: int | None) -> None:
-        with self.metadata.session() as db:
-            row = db.get(AlertRuleRow, rule_id)
-            if row is not None:
-                row.state, row.incident_id = json.dumps(state), incident_id
-                db.commit()
+        self._save_state(AlertRuleRow, rule_id, json.dumps(state), incident_id=incident_id)
 
     def delete_rule(self, project: str, rule_id: int) -> bool:
         return self._delete(AlertRuleRow, project, rule_id)
@@ -118,6 +127,25 @@ class AlertStore:
 
     def delete_budget(self, project: str, budget_id: int) -> bool:
         return self._delete(BudgetRow, project, budget_id)
+
+    # --- SLOs ------------------------------------------------------------------------------------
+
+    def create_slo(self, project: str, key: int, spec: dict[str, Any]) -> int:
+        return self._add(SloRow(project_id=self._project_id(project), key=key, spec=json.dumps(spec)))
+
+    def list_slos(self, project: str | None = None, slo_id: int | None = None) -> list[StoredSlo]:
+        with self.metadata.session() as db:
+            stmt = select(SloRow, Project.name).join(Project, SloRow.project_id == Project.id).order_by(SloRow.id)
+            stmt = stmt.where(Project.name == project) if project else stmt
+            stmt = stmt.where(SloRow.id == slo_id) if slo_id is not None else stmt
+            return [StoredSlo(r.id, name, r.key, json.loads(r.spec), json.loads(r.state or "{}"), r.created_at)
+                    for r, name in db.execute(stmt)]
+
+    def save_slo_state(self, slo_id: int, state: dict[str, Any]) -> None:
+        self._save_state(SloRow, slo_id, json.dumps(state))
+
+    def delete_slo(self, project: str, slo_id: int) -> bool:
+        return self._delete(SloRow, project, slo_id)
 
     # --- incidents and deliveries --------------------------------------------------------------
 
@@ -192,6 +220,15 @@ class AlertStore:
             if row_id is not None:
                 stmt = stmt.where(model.id == row_id)
             return [_stored(row, name) for row, name in db.execute(stmt)]
+
+    def _save_state(self, model: Any, row_id: int, state: str, **values: Any) -> None:
+        with self.metadata.session() as db:
+            row = db.get(model, row_id)
+            if row is not None:
+                row.state = state
+                for name, value in values.items():
+                    setattr(row, name, value)
+                db.commit()
 
     def _update(self, model: Any, project: str, row_id: int, **values: Any) -> bool:
         with self.metadata.session() as db:
