@@ -9,9 +9,9 @@ from __future__ import annotations
 import secrets
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
-from dashboard.params import PROJECT, ApiError, json_body, project_arg, takes
+from dashboard.params import PROJECT, ApiError, json_body, parse_time, project_arg, takes
 from detectors.alerts.detector import state_from_json
 from detectors.alerts.rules import AlertInputError
 from detectors.alerts.service import Alerting
@@ -23,6 +23,7 @@ from schemas.metadata.alert_store import StoredSlo
 from schemas.metadata.models import utcnow
 from schemas.metadata.store import Metadata
 
+AT = ("at",)  # the figures as of this time (ISO-8601 or epoch seconds); now by default
 _KEY_BITS = 63  # a ClickHouse UInt64 that also fits a signed BIGINT in SQLite and PostgreSQL
 
 
@@ -39,20 +40,20 @@ def create_slos_blueprint(store: Store, metadata: Metadata, alerting: Alerting) 
         return jsonify({"id": slo_id, **spec}), 201
 
     @api.get("/slos")
-    @takes(PROJECT)
+    @takes(PROJECT, AT)
     def list_slos() -> Any:
         slos = alerts.list_slos(project_arg(metadata))
-        statuses = slo_statuses(store, slos, utcnow())
+        statuses = slo_statuses(store, slos, _at())
         return jsonify({"slos": [slo_json(s, statuses[s.id]) for s in slos]})
 
     @api.get("/slos/<int:slo_id>")
-    @takes(PROJECT)
+    @takes(PROJECT, AT)
     def get_slo(slo_id: int) -> Any:
         project = project_arg(metadata)
         found = alerts.list_slos(project, slo_id)
         if not found:
             raise ApiError(404, f"SLO {slo_id} does not exist in project {project!r}")
-        return jsonify(slo_json(found[0], slo_statuses(store, found, utcnow())[slo_id]))
+        return jsonify(slo_json(found[0], slo_statuses(store, found, _at())[slo_id]))
 
     @api.delete("/slos/<int:slo_id>")
     @takes(PROJECT)
@@ -66,6 +67,10 @@ def create_slos_blueprint(store: Store, metadata: Metadata, alerting: Alerting) 
         return jsonify({"error": exc.message, "field": exc.field}), exc.status
 
     return api
+
+
+def _at() -> Any:
+    return parse_time(request.args.get("at"), utcnow(), "at")
 
 
 def slo_json(slo: StoredSlo, status: SloStatus) -> dict[str, Any]:

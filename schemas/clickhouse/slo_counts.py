@@ -127,9 +127,9 @@ def _count_calls_sql(slos: Sequence[SloQuery], calls: str) -> str:
             f"FROM ({calls}) AS c GROUP BY bucket) ARRAY JOIN cells AS cell")
 
 
+# Two arrayJoins in one SELECT give every (key, minute) pair.
 _ZERO_SQL = (_INSERT + "SELECT {project:String}, k, m, 0, 0, {computed:DateTime64(6, 'UTC')} "
-             f"FROM (SELECT arrayJoin({{keys:Array(UInt64)}}) AS k) "
-             f"CROSS JOIN (SELECT arrayJoin({{minutes:Array({_MINUTE})}}) AS m)")
+             f"FROM (SELECT arrayJoin({{keys:Array(UInt64)}}) AS k, arrayJoin({{minutes:Array({_MINUTE})}}) AS m)")
 _DIRTY_CALLS_SQL = (
     "SELECT DISTINCT toStartOfMinute(d.start_time) AS minute FROM {db}.spans AS d "
     "WHERE d.project_id = {project:String} AND d.is_call "
