@@ -44,6 +44,8 @@ ROUTES = {
     ("DELETE", "/api/v1/alert-rules/<int:rule_id>"): "admin",
     ("POST", "/api/v1/budgets"): "admin",
     ("DELETE", "/api/v1/budgets/<int:budget_id>"): "admin",
+    ("POST", "/api/v1/slos"): "admin",
+    ("DELETE", "/api/v1/slos/<int:slo_id>"): "admin",
     ("POST", "/api/v1/datasets"): "admin",
     ("POST", "/api/v1/datasets/<name>/items"): "admin",
     ("POST", "/api/v1/datasets/<name>/items/from-span"): "admin",
@@ -229,7 +231,8 @@ def snapshot(running: Running) -> tuple[Any, ...]:
     return (len(meta.list_keys()), len(TokenStore(meta).list()), [p.name for p in meta.list_projects()],
             meta.list_price_overrides(), alerts.list_rules("default"), alerts.list_channels("default"),
             alerts.list_budgets("default"), DatasetStore(meta).list_datasets("default"),
-            ExperimentStore(meta).list_experiments("default"), RegressionStore(meta).get_set("default"))
+            ExperimentStore(meta).list_experiments("default"), RegressionStore(meta).get_set("default"),
+            alerts.list_slos("default"))
 
 
 def test_a_refused_key_callback_returns_no_key_list(exposed: Running) -> None:
