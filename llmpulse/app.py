@@ -85,7 +85,7 @@ def build_detectors(settings: Settings, alerts: AlertStore, dispatcher: Dispatch
         DriftDetector(settings.drift_interval),
         *regression,
         AlertsDetector(settings.alerts_interval, alerts, dispatcher, alert_settings),
-        SloDetector(settings.alerts_interval, alerts, dispatcher, alert_settings),
+        SloDetector(settings.slos_interval, alerts, dispatcher, alert_settings),
         RetentionDetector(settings.retention_interval),
     ]
 

@@ -139,6 +139,9 @@ SPECS: tuple[Spec, ...] = (
          "model change drift found and gates the runs that finished."),
     Spec("alerts_interval", "LLMPULSE_ALERTS_INTERVAL", _parse_positive_float, 60.0,
          "Seconds between evaluations of alert rules and budgets."),
+    Spec("slos_interval", "LLMPULSE_SLOS_INTERVAL", _parse_positive_float, 60.0,
+         "Seconds between runs of the SLO detector, which counts new calls into each SLO and evaluates "
+         "its burn-rate alerts."),
     Spec("retention_interval", "LLMPULSE_RETENTION_INTERVAL", _parse_positive_float, 3600.0,
          "Seconds between runs of the retention detector, which deletes data older than each project's "
          "retention."),
@@ -217,6 +220,7 @@ class Settings:
     drift_interval: float = 900.0
     regression_interval: float = 60.0
     alerts_interval: float = 60.0
+    slos_interval: float = 60.0
     retention_interval: float = 3600.0
     lease_seconds: float = 30.0
     judge_url: str = ""

@@ -168,3 +168,27 @@ def test_delete_and_unknown_ids(running: Running) -> None:
     assert api(running, "DELETE", f"/slos/{slo['id']}").status_code == 204
     assert api(running, "DELETE", f"/slos/{slo['id']}").status_code == 404
     assert api(running, "GET", "/slos").json()["slos"] == []
+
+
+def test_the_cli_creates_lists_shows_and_deletes(running: Running) -> None:
+    from click.testing import CliRunner
+
+    from llmpulse.cli import main
+
+    def slos(*args: str) -> Any:
+        return CliRunner().invoke(main, ["slos", *args, "--url", running.ui_url])
+
+    created = slos("create", "--name", "fast answers", "--sli", "latency", "--threshold", "800", "--target", "0.99",
+                   "--window", "7d", "--filter", "model=gpt-4o")
+    assert created.exit_code == 0 and created.output.startswith("created SLO "), created.output
+    slo_id = created.output.split()[2].rstrip(":")
+    listed = slos("list")
+    assert listed.exit_code == 0 and "fast answers" in listed.output and "latency<=800" in listed.output
+    assert "counting" in listed.output  # the detector has not counted it yet
+    shown = slos("show", slo_id)
+    assert shown.exit_code == 0 and '"filters": {\n    "model": "gpt-4o"\n  }' in shown.output
+    refused = slos("create", "--name", "x", "--sli", "errors", "--target", "1.5")
+    assert refused.exit_code == 1 and "llmpulse refused (400): target must be" in refused.output
+    assert slos("delete", slo_id).exit_code == 0
+    gone = slos("show", slo_id)
+    assert gone.exit_code == 1 and "(404)" in gone.output
