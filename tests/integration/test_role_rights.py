@@ -70,6 +70,7 @@ DASH_ACTIONS = {
     "rule-create": "admin", "rule-delete": "admin", "rule-toggle": "admin",
     "channel-create": "admin", "channel-test": "admin", "channel-delete": "admin",
     "budget-create": "admin", "budget-delete": "admin",
+    "slo-create": "admin", "slo-delete": "admin",
     "project-save": "admin", "project-create": "admin",
     "key-create": "admin", "key-revoke": "admin",
     "token-create": "admin", "token-revoke": "admin",
