@@ -25,6 +25,7 @@ from detectors.slo.status import FILLED, SloStatus, counts_end, slo_query, slo_s
 from schemas.clickhouse.slo_counts import (
     VERDICT_SLI,
     SloQuery,
+    active_days,
     count_call_minutes,
     count_verdict_minutes,
     dirty_call_minutes,
@@ -80,14 +81,18 @@ class SloDetector:
                                       scored)
 
     def _backfill(self, ctx: DetectorContext, slos: list[StoredSlo]) -> None:
-        """Count new SLOs over their whole window, one day per query (bounded memory at any volume)."""
+        """Count new SLOs over their whole window, one day that holds calls per query (bounded
+        memory at any volume, and no query for an empty day)."""
         end = counts_end(ctx.now)
         for project, queries in _by_project(slos).items():
             start = end - max(q.window for q in queries)
-            for low in _days(start, end):
-                high = min(low + DAY, end)
-                count_call_minutes(ctx.store, project, [q for q in queries if q.sli != VERDICT_SLI], low, high)
-                for query in (q for q in queries if q.sli == VERDICT_SLI):
+            calls = [q for q in queries if q.sli != VERDICT_SLI]
+            verdicts = [q for q in queries if q.sli == VERDICT_SLI]
+            for low, high in _day_spans(active_days(ctx.store, project, start, end), start, end) if calls else []:
+                count_call_minutes(ctx.store, project, calls, low, high)
+            scored = active_days(ctx.store, project, start, end, verdicts=True) if verdicts else []
+            for low, high in _day_spans(scored, start, end):
+                for query in verdicts:
                     count_verdict_minutes(ctx.store, project, query, low, high)
         for slo in slos:
             self.alerts.save_slo_state(slo.id, {**slo.state, FILLED: ctx.now.isoformat()})
@@ -175,6 +180,6 @@ def _by_project(slos: list[StoredSlo]) -> dict[str, list[SloQuery]]:
     return grouped
 
 
-def _days(start: datetime, end: datetime) -> list[datetime]:
-    count = -(-(end - start) // DAY)
-    return [start + i * DAY for i in range(count)]
+def _day_spans(days: list[datetime], start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
+    """Each active UTC day as [low, high), clipped to [start, end)."""
+    return [(max(day, start), min(day + DAY, end)) for day in days]

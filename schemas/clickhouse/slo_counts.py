@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas.clickhouse.call_merge import dirty_key
@@ -98,6 +98,17 @@ def dirty_verdict_minutes(store: Store, project: str, since: datetime, not_befor
            "AND e.span_time >= {not_before:DateTime64(6, 'UTC')} ORDER BY m")
     params = {"project": project, "since": since, "not_before": not_before}
     return [m for (m,) in store.query(sql, params, "slo_dirty_verdict_minutes")]
+
+
+def active_days(store: Store, project: str, start: datetime, end: datetime, *,
+                verdicts: bool = False) -> list[datetime]:
+    """The UTC days of [start, end) that hold a call (or a scored span): a backfill reads only those."""
+    table, column, where = (EVALUATIONS_TABLE, "span_time", "") if verdicts else ("spans", "start_time", "AND is_call")
+    sql = (f"SELECT DISTINCT toStartOfDay({column}) AS day FROM {{db}}.{table} WHERE project_id = {{project:String}} "
+           f"{where} AND {column} >= {{start:DateTime64(6, 'UTC')}} AND {column} < {{end:DateTime64(6, 'UTC')}} "
+           "ORDER BY day")
+    rows = store.query(sql, {"project": project, "start": start, "end": end}, "slo_active_days")
+    return [day.replace(tzinfo=UTC) for (day,) in rows]
 
 
 def _slo_params(slos: Sequence[SloQuery]) -> dict[str, Any]:
