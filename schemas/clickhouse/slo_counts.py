@@ -1,10 +1,11 @@
 """SLO counts: good and total events per SLO and minute (table `slo_minute`, migration 0016).
 
-Writers recompute whole minutes, many SLOs of a project in one pass over its calls (one
-`countIf` pair per SLO, ARRAY JOINed into rows), so a tick's cost grows with the minutes that
-received spans, not with the number of SLOs. Readers sum the table over every window of every
-SLO in one query. Calls come from `calls_query` (twins and redeliveries collapsed), shadow calls
-never count (they answered no user), and hallucination verdicts from `span_verdicts_sql`.
+Writers recompute whole minutes, every SLO of a project in one pass over its calls (each call
+joined with the SLOs it matches, the SLOs bound as arrays), so a tick's cost grows with the calls
+of the minutes that received spans times the SLOs, and the SQL stays the same size. Readers sum
+the table over every window of every SLO in one query. Calls come from `calls_query` (twins and
+redeliveries collapsed), shadow calls never count (they answered no user), and hallucination
+verdicts from `span_verdicts_sql`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ CALL_SLIS = {
                          "c.cost_total IS NOT NULL AND toFloat64(assumeNotNull(c.cost_total)) <= {t}"),
 }
 _MINUTE = "DateTime('UTC')"
+_FILTER_NAMES = ("model", "provider", "service", "environment", "user", "tag")
 _INSERT = f"INSERT INTO {{db}}.{SLO_TABLE} (project_id, slo_key, bucket, good, total, computed_at) "
 
 
@@ -60,7 +62,7 @@ def count_call_minutes(store: Store, project: str, slos: Sequence[SloQuery], sta
                               "later": computed + timedelta(microseconds=1), **_slo_params(slos)}
     if minutes is not None:
         params["minutes"] = list(minutes)
-        store.query(_ZERO_SQL, {**params, "keys": [s.key for s in slos]}, "slo_zero_minutes")
+        store.query(_ZERO_SQL, params, "slo_zero_minutes")
     in_minutes = f"toStartOfMinute(c.start_time) IN {{minutes:Array({_MINUTE})}}" if minutes is not None else ""
     calls = calls_query(with_tags=any(k == "tag" for s in slos for k, _ in s.filters), call_condition=in_minutes)
     store.query(_count_calls_sql(slos, calls), params, "slo_count_calls")
@@ -112,30 +114,34 @@ def active_days(store: Store, project: str, start: datetime, end: datetime, *,
 
 
 def _slo_params(slos: Sequence[SloQuery]) -> dict[str, Any]:
-    params: dict[str, Any] = {}
-    for i, slo in enumerate(slos):
-        params[f"s{i}_key"], params[f"s{i}_t"] = slo.key, float(slo.threshold or 0)
-        params.update({f"s{i}_{name}": value for name, value in slo.filters})
+    """The SLOs as parallel arrays (one element per SLO; '' = no filter on that dimension)."""
+    params: dict[str, Any] = {"keys": [s.key for s in slos], "slis": [s.sli for s in slos],
+                              "thresholds": [float(s.threshold or 0) for s in slos]}
+    for name in _FILTER_NAMES:
+        params[f"f_{name}"] = [dict(s.filters).get(name, "") for s in slos]
     return params
 
 
-def _slo_matches(i: int, slo: SloQuery) -> str:
-    """The SLO's filters over call `c`, bound as {s<i>_<name>}."""
-    conditions = [f"has(c.{TAGS_COLUMN}, {{s{i}_{name}:String}})" if name == "tag"
-                  else f"c.{DIMENSIONS[name]} = {{s{i}_{name}:String}}" for name, _ in slo.filters]
-    return " AND ".join(["NOT c.shadow", *conditions])
+def _matches(name: str) -> str:
+    column = (f"has(c.{TAGS_COLUMN}, {{f_{name}:Array(String)}}[i])" if name == "tag"
+              else f"c.{DIMENSIONS[name]} = {{f_{name}:Array(String)}}[i]")
+    return f"({{f_{name}:Array(String)}}[i] = '' OR {column})"
 
 
 def _count_calls_sql(slos: Sequence[SloQuery], calls: str) -> str:
-    cells = []
-    for i, slo in enumerate(slos):
-        counted, good = (part.format(t=f"{{s{i}_t:Float64}}") for part in CALL_SLIS[slo.sli])
-        match = _slo_matches(i, slo)
-        cells.append(f"tuple({{s{i}_key:UInt64}}, countIf({match} AND {counted} AND {good}), "
-                     f"countIf({match} AND {counted}))")
-    return (_INSERT + "SELECT {project:String}, cell.1, bucket, cell.2, cell.3, {later:DateTime64(6, 'UTC')} "
-            f"FROM (SELECT toStartOfMinute(c.start_time) AS bucket, [{', '.join(cells)}] AS cells "
-            f"FROM ({calls}) AS c GROUP BY bucket) ARRAY JOIN cells AS cell")
+    """One query whatever the number of SLOs: each call is joined with every SLO (ARRAY JOIN of the
+    SLO index), kept when it matches the SLO's filters and counts for its SLI. The SQL's size and
+    its planning no longer grow with the SLOs (160 countIf for 80 SLOs took ~2 s to plan)."""
+    sli = "{slis:Array(String)}[i]"
+    counted = "multiIf(" + ", ".join(f"{sli} = '{name}', {cond}" for name, (cond, _) in CALL_SLIS.items()) + ", 0)"
+    good = "multiIf(" + ", ".join(f"{sli} = '{name}', {cond}" for name, (_, cond) in CALL_SLIS.items()) + ", 0)"
+    good = good.replace("{t}", "{thresholds:Array(Float64)}[i]")
+    uses = {name for s in slos for name, _ in s.filters}
+    where = " AND ".join(["NOT c.shadow", *(_matches(name) for name in _FILTER_NAMES if name in uses), counted])
+    return (_INSERT + "SELECT {project:String}, {keys:Array(UInt64)}[i] AS slo_key, toStartOfMinute(c.start_time) "
+            f"AS bucket, countIf({good}), count(), {{later:DateTime64(6, 'UTC')}} FROM ({calls}) AS c "
+            "ARRAY JOIN arrayEnumerate({keys:Array(UInt64)}) AS i "
+            f"WHERE {where} GROUP BY slo_key, bucket")
 
 
 # Two arrayJoins in one SELECT give every (key, minute) pair.

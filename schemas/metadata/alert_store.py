@@ -83,8 +83,9 @@ class AlertStore:
         return self._delete(ChannelRow, project, channel_id)
 
     def channel_users(self, project: str, channel_id: int) -> list[str]:
-        """The rules and budgets that notify a channel, e.g. ["rule 3", "budget 1"]."""
+        """The rules, budgets and SLOs that notify a channel, e.g. ["rule 3", "budget 1", "slo 2"]."""
         specs = [("rule", r) for r in self.list_rules(project)] + [("budget", b) for b in self.list_budgets(project)]
+        specs += [("slo", s) for s in self.list_slos(project)]  # type: ignore[misc]
         return [f"{kind} {s.id}" for kind, s in specs if channel_id in (s.spec.get("channels") or ())]
 
     def channel_ids(self, project: str) -> set[int]:

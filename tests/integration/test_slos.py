@@ -109,6 +109,12 @@ def test_fast_burn_pages_through_the_webhook_and_the_budget_is_a_hand_count(runn
     sent = {r.json()["rule_name"]: r.json() for r in receiver.wait_for(2) if r.path == "/hook"}
     assert sent["SLO answers succeed: fast burn: page"]["event"] == "firing"
     assert sent["SLO answers succeed: fast burn: page"]["severity"] == "critical"
+    in_use = api(running, "DELETE", f"/channels/{hook.json()['id']}")
+    assert in_use.status_code == 409 and f"slo {slo['id']}" in in_use.json()["error"]
+    assert api(running, "POST", f"/alerts/{page['id']}/ack", by="ada").status_code == 200
+    (stored,) = running.service.alert_store.list_slos("default")
+    assert stored.state["page"]["acknowledged_at"]  # the SLO's alert knows: no re-notification while acked
+    assert not stored.state["ticket"]["acknowledged_at"]
 
     # Recovery: 50 good calls at 12:20-12:29, counted as dirty minutes by the next run.
     send(running, spread(datetime(2026, 11, 20, 12, 20, tzinfo=UTC), 50, timedelta(seconds=12)))
