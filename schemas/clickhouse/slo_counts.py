@@ -20,8 +20,10 @@ from schemas.clickhouse.filters import DIMENSIONS, TAGS_COLUMN, filter_params
 from schemas.clickhouse.quality import EVALUATIONS_TABLE, span_verdicts_sql
 from schemas.clickhouse.queries import TWIN_MARGIN, calls_query
 from schemas.clickhouse.store import Store
+from schemas.times import ceil_hour, floor_hour
 
 SLO_TABLE = "slo_minute"
+HOUR_TABLE = "slo_hour"  # made from the minute table; long windows read whole hours from it
 VERDICT_SLI = "hallucination"
 # SLI -> (is the call counted, is it good), SQL over a merged call `c`; {t} is the bound threshold.
 CALL_SLIS = {
@@ -66,6 +68,7 @@ def count_call_minutes(store: Store, project: str, slos: Sequence[SloQuery], sta
     in_minutes = f"toStartOfMinute(c.start_time) IN {{minutes:Array({_MINUTE})}}" if minutes is not None else ""
     calls = calls_query(with_tags=any(k == "tag" for s in slos for k, _ in s.filters), call_condition=in_minutes)
     store.query(_count_calls_sql(slos, calls), params, "slo_count_calls")
+    refresh_hours(store, [s.key for s in slos], start, end)
 
 
 def count_verdict_minutes(store: Store, project: str, slo: SloQuery, start: datetime, end: datetime,
@@ -84,6 +87,16 @@ def count_verdict_minutes(store: Store, project: str, slo: SloQuery, start: date
            "countIf(NOT v.hallucinated), count(), {later:DateTime64(6, 'UTC')} "
            f"FROM ({span_verdicts_sql(filters=filters)}) AS v {where} GROUP BY bucket")
     store.query(sql, params, "slo_count_verdicts")
+    refresh_hours(store, [slo.key], start, end)
+
+
+def refresh_hours(store: Store, keys: Sequence[int], start: datetime, end: datetime) -> None:
+    """Remake, from the minute rows, the hour rows of these SLOs that hold a minute of [start, end)."""
+    sql = (f"INSERT INTO {{db}}.{HOUR_TABLE} (project_id, slo_key, bucket, good, total, computed_at) "
+           "SELECT any(m.project_id), m.slo_key, toStartOfHour(m.bucket) AS hour, sum(m.good), sum(m.total), now64(6) "
+           f"FROM {{db}}.{SLO_TABLE} AS m FINAL WHERE m.slo_key IN {{keys:Array(UInt64)}} "
+           f"AND m.bucket >= {{start:{_MINUTE}}} AND m.bucket < {{end:{_MINUTE}}} GROUP BY m.slo_key, hour")
+    store.query(sql, {"keys": list(keys), "start": floor_hour(start), "end": ceil_hour(end)}, "slo_refresh_hours")
 
 
 def dirty_call_minutes(store: Store, project: str, since: datetime, not_before: datetime) -> list[datetime]:
@@ -163,23 +176,52 @@ _DIRTY_CALLS_SQL = (
 def window_counts(store: Store, slos: Sequence[SloQuery], end: datetime,
                   windows: Sequence[tuple[str, timedelta]]) -> dict[int, dict[str, tuple[int, int]]]:
     """(good, total) of each SLO over each named window and over its own window ("slo"), all
-    ending at `end` (exclusive, a minute bound), in one read; an SLO without rows maps to zeros."""
+    ending at `end` (exclusive, a minute bound), in one read; an SLO without rows maps to zeros.
+
+    The named (burn) windows sum minutes. An SLO's own window sums its whole hours from the hour
+    table and only the minutes of its two partial hours (before its first whole hour, and from the
+    last hour's start to `end`), so the rows read do not grow with the window's length.
+    """
     if not slos:
         return {}
-    columns = ", ".join(f"sumIf(good, bucket >= {{w{i}:{_MINUTE}}}), sumIf(total, bucket >= {{w{i}:{_MINUTE}}})"
-                        for i in range(len(windows)))
-    own = "{end:DateTime('UTC')} - toIntervalSecond(transform(slo_key, {keys:Array(UInt64)}, {spans:Array(UInt64)}, 0))"
-    sql = (f"SELECT slo_key, sumIf(good, bucket >= {own}), sumIf(total, bucket >= {own}), {columns} "
-           f"FROM {{db}}.{SLO_TABLE} FINAL WHERE slo_key IN {{keys:Array(UInt64)}} "
-           f"AND bucket >= {{floor:{_MINUTE}}} AND bucket < {{end:{_MINUTE}}} GROUP BY slo_key")
+    starts = [end - s.window for s in slos]
     params: dict[str, Any] = {
-        "keys": [s.key for s in slos], "spans": [int(s.window.total_seconds()) for s in slos], "end": end,
-        "floor": end - max([s.window for s in slos] + [w for _, w in windows]),
+        "keys": [s.key for s in slos], "starts": starts, "firsts": [ceil_hour(t) for t in starts], "end": end,
+        "hour_end": floor_hour(end), "recent": end - max(length for _, length in windows),
+        "first_hour": min(ceil_hour(t) for t in starts),
         **{f"w{i}": end - length for i, (_, length) in enumerate(windows)},
     }
-    found = {row[0]: row[1:] for row in store.query(sql, params, "slo_window_counts")}
+    edges = sorted({(t, ceil_hour(t)) for t in starts})
+    params.update({f"e{j}_lo": low for j, (low, _) in enumerate(edges)})
+    params.update({f"e{j}_hi": high for j, (_, high) in enumerate(edges)})
+    found = {row[0]: row[1:] for row in store.query(_window_sql(len(windows), len(edges)), params, "slo_window_counts")}
     names = ["slo", *(name for name, _ in windows)]
     return {s.key: _named(names, found.get(s.key)) for s in slos}
+
+
+def _per_slo(array: str) -> str:
+    return f"transform(slo_key, {{keys:Array(UInt64)}}, {{{array}:Array({_MINUTE})}}, toDateTime(0, 'UTC'))"
+
+
+def _window_sql(window_count: int, edge_count: int) -> str:
+    own = (f"bucket >= {_per_slo('starts')} AND (bucket < {_per_slo('firsts')} "
+           f"OR bucket >= {{hour_end:{_MINUTE}}})")
+    burn = ", ".join(f"if(bucket >= {{w{i}:{_MINUTE}}}, good, 0) AS g{i}, if(bucket >= {{w{i}:{_MINUTE}}}, total, 0) "
+                     f"AS t{i}" for i in range(window_count))
+    zeros = ", ".join(f"toUInt64(0) AS g{i}, toUInt64(0) AS t{i}" for i in range(window_count))
+    sums = ", ".join(f"sum(g{i}), sum(t{i})" for i in range(window_count))
+    edges = " OR ".join(f"(bucket >= {{e{j}_lo:{_MINUTE}}} AND bucket < {{e{j}_hi:{_MINUTE}}})"
+                        for j in range(edge_count))
+    keys = "slo_key IN {keys:Array(UInt64)}"
+    return (
+        f"SELECT slo_key, sum(og), sum(ot), {sums} FROM ("
+        f"SELECT slo_key, if({own}, good, 0) AS og, if({own}, total, 0) AS ot, {burn} "
+        f"FROM {{db}}.{SLO_TABLE} FINAL WHERE {keys} AND bucket < {{end:{_MINUTE}}} "
+        f"AND (bucket >= {{recent:{_MINUTE}}} OR {edges}) "
+        f"UNION ALL SELECT slo_key, good AS og, total AS ot, {zeros} FROM {{db}}.{HOUR_TABLE} FINAL "
+        f"WHERE {keys} AND bucket >= {{first_hour:{_MINUTE}}} AND bucket < {{hour_end:{_MINUTE}}} "
+        f"AND bucket >= {_per_slo('firsts')}) GROUP BY slo_key"
+    )
 
 
 def _named(names: list[str], row: Sequence[int] | None) -> dict[str, tuple[int, int]]:

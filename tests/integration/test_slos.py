@@ -138,6 +138,10 @@ def test_each_sli_counts_its_good_calls_exactly(running: Running) -> None:
         {"at": start + timedelta(seconds=10), "ms": 800, "ttft_ms": 450},
         {"at": start + timedelta(seconds=20), "ms": 1200, "tokens": 1_000_000},  # $0.15 of input, no TTFT
         {"at": start + timedelta(minutes=3), "ms": 600, "ttft_ms": 300, "error": True},
+        # The 1-day windows end after 12:00 and start at 12:01 yesterday: one call just outside, one
+        # inside the window's first, partial hour (read from minutes, the whole hours from hours).
+        {"at": datetime(2026, 11, 19, 12, 0, 59, tzinfo=UTC), "ms": 100},
+        {"at": datetime(2026, 11, 19, 12, 30, tzinfo=UTC), "ms": 100},
     ])
     slos = {
         "latency": create_slo(running, name="p", sli="latency", threshold=700, target=0.9, window="1d"),
@@ -152,9 +156,9 @@ def test_each_sli_counts_its_good_calls_exactly(running: Running) -> None:
     run_slos(running, NOW)
     counts = {name: (s["good"], s["total"]) for name, s in
               ((name, slo_at(running, slo["id"], NOW)) for name, slo in slos.items())}
-    assert counts == {"latency": (2, 4), "ttft": (2, 3), "cost": (3, 4), "hallucination": (3, 4)}
+    assert counts == {"latency": (3, 5), "ttft": (2, 3), "cost": (4, 5), "hallucination": (4, 5)}
     listed = api(running, "GET", "/slos", at=NOW.isoformat()).json()["slos"]
-    assert [s["name"] for s in listed] == ["p", "t", "c", "h"] and listed[0]["burn_rate_24h"] == pytest.approx(5)
+    assert [s["name"] for s in listed] == ["p", "t", "c", "h"] and listed[0]["burn_rate_24h"] == pytest.approx(4)
 
 
 @pytest.mark.parametrize(("patch", "field"), [

@@ -16,3 +16,11 @@ CREATE TABLE IF NOT EXISTS {db}.slo_minute
 ENGINE = ReplacingMergeTree(computed_at)
 PARTITION BY toYYYYMM(bucket)
 ORDER BY (slo_key, bucket);
+
+-- The same per hour, remade from the minute rows whenever they change: an SLO's 28-day budget
+-- reads ~670 hour rows and two partial hours of minutes instead of ~40,000 minute rows, so a tick
+-- with hundreds of SLOs stays cheap whatever their windows.
+CREATE TABLE IF NOT EXISTS {db}.slo_hour AS {db}.slo_minute
+ENGINE = ReplacingMergeTree(computed_at)
+PARTITION BY toYYYYMM(bucket)
+ORDER BY (slo_key, bucket);
