@@ -15,6 +15,7 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
 from detectors.base import DetectorContext
+from detectors.slo.status import slo_budgets_left
 from schemas.metadata.runs import StateStore
 from tests.conftest import Running, api, settled_deliveries
 from tests.receiver import Receiver
@@ -100,6 +101,9 @@ def test_fast_burn_pages_through_the_webhook_and_the_budget_is_a_hand_count(runn
     assert status["burn_rate_1h"] == pytest.approx(16) and status["burn_rate_6h"] == pytest.approx(16)
     assert status["burn_rate_24h"] == pytest.approx(16)
     assert {a["name"]: a["state"] for a in status["alerts"]} == {"page": "firing", "ticket": "firing"}
+    exported = slo_budgets_left(running.service.store, running.service.alert_store, NOW)  # what /metrics reads
+    assert exported == [{"project": "default", "id": slo["id"], "name": "answers succeed", "sli": "errors",
+                         "error_budget_left": pytest.approx(status["error_budget_left"])}]
 
     incidents = {i["title"]: i for i in api(running, "GET", "/alerts").json()}
     page = incidents["SLO answers succeed: fast burn: page"]
