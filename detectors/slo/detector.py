@@ -21,7 +21,7 @@ from detectors.notify.dispatcher import Dispatcher
 from detectors.notify.message import Notification
 from detectors.slo.burn import BURN_ALERTS, BurnAlert, alert_breached
 from detectors.slo.spec import SloSpec, stored_slo
-from detectors.slo.status import FILLED, SloStatus, counts_end, slo_query, slo_statuses
+from detectors.slo.status import FILLED, FILLED_FROM, SloStatus, counts_end, slo_query, slo_statuses
 from schemas.clickhouse.slo_counts import (
     VERDICT_SLI,
     SloQuery,
@@ -38,6 +38,7 @@ log = logging.getLogger(__name__)
 WATERMARK_KEY = "slo_watermark"
 OVERLAP = timedelta(minutes=2)  # as the metrics detector: rows become visible a little late
 DAY, MINUTE = timedelta(days=1), timedelta(minutes=1)
+DAYS_PER_RUN = 2  # of a new SLO's window, per run (two, so the 24 h burn window is whole at once)
 _ROW_STATE = {PENDING: PENDING, FIRING: FIRING, RESOLVED: RESOLVED, OK: RESOLVED}
 
 
@@ -50,9 +51,9 @@ class SloDetector:
     def run(self, ctx: DetectorContext) -> RunResult:
         slos = self.alerts.list_slos()
         watermark = ctx.state.get(WATERMARK_KEY)
-        filled = [s for s in slos if s.state.get(FILLED)]
+        started = [s for s in slos if s.state.get(FILLED) or s.state.get(FILLED_FROM)]
         if watermark:
-            self._refresh(ctx, filled, datetime.fromisoformat(watermark) - OVERLAP)
+            self._refresh(ctx, started, datetime.fromisoformat(watermark) - OVERLAP)
         fresh = [s for s in slos if not s.state.get(FILLED)]
         self._backfill(ctx, fresh)
         slos = self.alerts.list_slos()
@@ -60,7 +61,9 @@ class SloDetector:
         failures: list[str] = []
         sent = sum(self._guarded(ctx, slo, statuses[slo.id], failures) for slo in slos)
         ctx.state.set(WATERMARK_KEY, ctx.now.isoformat())
-        message = f"{len(slos)} SLO(s), {len(fresh)} counted over their window, {sent} notification(s)"
+        counting = sum(not s.state.get(FILLED) for s in slos)
+        message = (f"{len(slos)} SLO(s), {len(fresh) - counting} counted over their window this run, "
+                   f"{counting} still counting, {sent} notification(s)")
         return RunResult(rows_read=len(slos), rows_written=sent, message="; ".join([message, *failures]))
 
     # --- counting ------------------------------------------------------------------------------
@@ -80,21 +83,40 @@ class SloDetector:
                     count_verdict_minutes(ctx.store, project, query, minutes[0], minutes[-1] + MINUTE, minutes)
 
     def _backfill(self, ctx: DetectorContext, slos: list[StoredSlo]) -> None:
-        """Count new SLOs over their whole window, one day that holds calls per query (bounded
-        memory at any volume, and no query for an empty day)."""
+        """Count new SLOs over their window, newest days first, at most DAYS_PER_RUN days that hold
+        calls (or scores) per run, a day per query: a tick stays bounded at any volume, the burn
+        windows are whole after the first run, and the budget says `counted` once all is done."""
         end = counts_end(ctx.now)
-        for project, queries in _by_project(slos).items():
-            start = end - max(q.window for q in queries)
-            calls = [q for q in queries if q.sli != VERDICT_SLI]
-            verdicts = [q for q in queries if q.sli == VERDICT_SLI]
-            for low, high in _day_spans(active_days(ctx.store, project, start, end), start, end) if calls else []:
-                count_call_minutes(ctx.store, project, calls, low, high)
-            scored = active_days(ctx.store, project, start, end, verdicts=True) if verdicts else []
-            for low, high in _day_spans(scored, start, end):
-                for query in verdicts:
-                    count_verdict_minutes(ctx.store, project, query, low, high)
+        groups: dict[tuple[str, str], list[StoredSlo]] = defaultdict(list)
         for slo in slos:
-            self.alerts.save_slo_state(slo.id, {**slo.state, FILLED: ctx.now.isoformat()})
+            groups[(slo.project, slo.state.get(FILLED_FROM) or "")].append(slo)
+        for (project, done_from), group in groups.items():
+            queries = [slo_query(s) for s in group]
+            start = end - max(q.window for q in queries)
+            upper = datetime.fromisoformat(done_from) if done_from else end
+            days = self._days_to_count(ctx, project, queries, start, upper)
+            self._count_days(ctx, project, queries, [(max(d, start), min(d + DAY, upper)) for d in days[:DAYS_PER_RUN]])
+            progress = {FILLED: ctx.now.isoformat()} if len(days) <= DAYS_PER_RUN else {
+                FILLED_FROM: max(days[DAYS_PER_RUN - 1], start).isoformat()}
+            for slo in group:
+                self.alerts.save_slo_state(slo.id, {**slo.state, **progress})
+
+    def _days_to_count(self, ctx: DetectorContext, project: str, queries: list[SloQuery], start: datetime,
+                       upper: datetime) -> list[datetime]:
+        """The days of [start, upper) holding calls (or scores, for hallucination SLOs), newest first."""
+        days = set(active_days(ctx.store, project, start, upper)) if any(
+            q.sli != VERDICT_SLI for q in queries) else set()
+        if any(q.sli == VERDICT_SLI for q in queries):
+            days |= set(active_days(ctx.store, project, start, upper, verdicts=True))
+        return sorted(days, reverse=True)
+
+    def _count_days(self, ctx: DetectorContext, project: str, queries: list[SloQuery],
+                    spans: list[tuple[datetime, datetime]]) -> None:
+        calls = [q for q in queries if q.sli != VERDICT_SLI]
+        for low, high in spans:
+            count_call_minutes(ctx.store, project, calls, low, high)
+            for query in (q for q in queries if q.sli == VERDICT_SLI):
+                count_verdict_minutes(ctx.store, project, query, low, high)
 
     # --- alerts --------------------------------------------------------------------------------
 
@@ -186,8 +208,3 @@ def _by_day(minutes: list[datetime]) -> list[list[datetime]]:
     for minute in minutes:
         days[minute.replace(hour=0, minute=0)].append(minute)
     return list(days.values())
-
-
-def _day_spans(days: list[datetime], start: datetime, end: datetime) -> list[tuple[datetime, datetime]]:
-    """Each active UTC day as [low, high), clipped to [start, end)."""
-    return [(max(day, start), min(day + DAY, end)) for day in days]

@@ -20,6 +20,7 @@ from schemas.metadata.alert_store import AlertStore, StoredSlo
 from schemas.times import floor_minute
 
 FILLED = "filled_at"  # state key: when the SLO's window was counted (backfilled) the first time
+FILLED_FROM = "filled_from"  # state key while counting: [filled_from, now) is counted, older days not yet
 
 
 @dataclass(frozen=True)

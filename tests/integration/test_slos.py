@@ -206,3 +206,16 @@ def test_the_cli_creates_lists_shows_and_deletes(running: Running) -> None:
     assert slos("delete", slo_id).exit_code == 0
     gone = slos("show", slo_id)
     assert gone.exit_code == 1 and "(404)" in gone.output
+
+
+def test_a_long_history_is_counted_two_days_a_run_newest_first(running: Running) -> None:
+    slo = create_slo(running, name="n", sli="errors", target=0.9, window="28d")
+    send(running, [{"at": datetime(2026, 11, day, 11, 0, tzinfo=UTC) + timedelta(minutes=i), "error": i == 0}
+                   for day in (14, 16, 18, 20) for i in range(5)])
+    assert "1 still counting" in run_slos(running, NOW)
+    first = slo_at(running, slo["id"], NOW)
+    assert (first["counted"], first["good"], first["total"]) == (False, 8, 10)  # the 18th and the 20th
+    assert first["burn_rate_24h"] == pytest.approx(2.0)  # the burn windows are whole already: 1 of 5 / 0.1
+    run_slos(running, NOW)
+    done = slo_at(running, slo["id"], NOW)
+    assert (done["counted"], done["good"], done["total"]) == (True, 16, 20)
