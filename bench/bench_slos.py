@@ -4,10 +4,11 @@
 
 The spans are bench_detectors' (7 days, 6 models, 2% errors, half streamed). For each N, N SLOs
 over the five SLIs, half of them scoped to a model, 28-day windows, are created, then the `slos`
-detector runs: the first pass counts every SLO over its window (the one-off backfill), a steady
-pass with no new span, and a steady pass after a minute of fresh calls (1,000 spans ingested now,
-what a scheduler tick under load sees). "evaluate" is the read of every budget and burn window
-alone (`slo_statuses`). Figures are printed; nothing is asserted.
+detector runs: the first pass (it counts the newest two days of every new SLO's window), the later
+passes that count the rest (two days each), a steady pass with no new span, and a pass after a
+minute of fresh calls (1,000 spans ingested now, what a scheduler tick under load sees).
+"evaluate only" is the read of every budget and burn window alone (`slo_statuses`). Figures are
+printed; nothing is asserted.
 """
 
 from __future__ import annotations
@@ -52,12 +53,17 @@ def bench_count(service: Llmpulse, count: int) -> dict:
         service.alert_store.delete_slo("default", slo.id)
     create_slos(service, count)
     run = lambda: service.detector_runner.run("slos")  # noqa: E731
-    first, _ = timed(run)
+    first, outcome = timed(run)
+    backfill = []
+    while " 0 still counting" not in outcome.result.message and len(backfill) < 20:
+        seconds, outcome = timed(run)
+        backfill.append(seconds)
     steady, _ = timed(run)
     service.store.query(_SPANS, {"n": 1000, "spread": 60}, "bench_fresh")
     fresh, outcome = timed(run)
     evaluate, _ = timed(lambda: slo_statuses(service.store, service.alert_store.list_slos(), utcnow()))
-    return {"slos": count, "first_pass_backfill_s": first, "steady_pass_s": steady,
+    return {"slos": count, "first_pass_backfill_s": first, "backfill_passes": len(backfill),
+            "slowest_backfill_pass_s": max(backfill, default=0.0), "steady_pass_s": steady,
             "pass_after_fresh_minute_s": fresh, "evaluate_only_s": evaluate, "message": outcome.result.message}
 
 
@@ -73,10 +79,12 @@ def main() -> None:
         fill_s = fill(service, args.spans)
         results = [bench_count(service, int(n)) for n in args.slos.split(",")]
     print(f"{args.spans:,} spans (generated in {fill_s:.1f} s)")
-    print("| SLOs | first pass (backfill) s | steady pass s | pass after a fresh minute s | evaluate only s |")
-    print("|---|---|---|---|---|")
+    print("| SLOs | first pass s | later counting passes (slowest s) | steady pass s | pass after a fresh minute s "
+          "| evaluate only s |")
+    print("|---|---|---|---|---|---|")
     for r in results:
-        print(f"| {r['slos']} | {r['first_pass_backfill_s']:.2f} | {r['steady_pass_s']:.2f} | "
+        print(f"| {r['slos']} | {r['first_pass_backfill_s']:.2f} | {r['backfill_passes']} "
+              f"({r['slowest_backfill_pass_s']:.2f}) | {r['steady_pass_s']:.2f} | "
               f"{r['pass_after_fresh_minute_s']:.2f} | {r['evaluate_only_s']:.3f} |")
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))
