@@ -16,6 +16,7 @@ from detectors.alerts.detector import state_from_json
 from detectors.alerts.rules import AlertInputError
 from detectors.alerts.service import Alerting
 from detectors.slo.burn import BURN_ALERTS
+from detectors.slo.detector import close_incidents
 from detectors.slo.spec import parse_slo
 from detectors.slo.status import SloStatus, slo_statuses, status_json
 from schemas.clickhouse.store import Store
@@ -58,8 +59,11 @@ def create_slos_blueprint(store: Store, metadata: Metadata, alerting: Alerting) 
     @api.delete("/slos/<int:slo_id>")
     @takes(PROJECT)
     def delete_slo(slo_id: int) -> Any:
-        if not alerts.delete_slo(project_arg(metadata), slo_id):
+        project = project_arg(metadata)
+        found = alerts.list_slos(project, slo_id)
+        if not found or not alerts.delete_slo(project, slo_id):
             raise ApiError(404, f"SLO {slo_id} does not exist in this project")
+        close_incidents(alerts, found[0], utcnow())
         return "", 204
 
     @api.errorhandler(AlertInputError)

@@ -191,6 +191,15 @@ class SloDetector:
         )
 
 
+def close_incidents(alerts: AlertStore, slo: StoredSlo, now: datetime) -> None:
+    """A deleted SLO's open incidents are resolved: nothing would ever resolve them otherwise."""
+    for alert in BURN_ALERTS:
+        incident_id = slo.state.get(f"{alert.name}_incident")
+        if incident_id and slo.state.get(alert.name, {}).get("state") in (PENDING, FIRING):
+            alerts.update_incident(incident_id, state=RESOLVED, resolved_at=now)
+            alerts.add_incident_event(incident_id, now, RESOLVED, None, "the SLO was deleted")
+
+
 def _title(spec: SloSpec, alert: BurnAlert) -> str:
     return f"SLO {spec.name}: {alert.meaning}"
 

@@ -135,6 +135,17 @@ def test_fast_burn_pages_through_the_webhook_and_the_budget_is_a_hand_count(runn
     assert len(resolved) == 2
 
 
+def test_deleting_a_burning_slo_resolves_its_incidents(running: Running) -> None:
+    slo = create_slo(running, name="gone", sli="errors", target=0.99, window="7d")
+    send(running, spread(datetime(2026, 11, 20, 11, 58, tzinfo=UTC), 10, timedelta(seconds=10), error=True))
+    run_slos(running, NOW)
+    assert {i["state"] for i in api(running, "GET", "/alerts").json()} == {"firing"}
+    assert api(running, "DELETE", f"/slos/{slo['id']}").status_code == 204
+    incidents = api(running, "GET", "/alerts").json()
+    assert len(incidents) == 2 and {i["state"] for i in incidents} == {"resolved"}
+    assert incidents[0]["history"][-1]["note"] == "the SLO was deleted"
+
+
 def test_each_sli_counts_its_good_calls_exactly(running: Running) -> None:
     start = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
     ids = send(running, [
