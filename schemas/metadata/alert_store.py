@@ -84,9 +84,10 @@ class AlertStore:
 
     def channel_users(self, project: str, channel_id: int) -> list[str]:
         """The rules, budgets and SLOs that notify a channel, e.g. ["rule 3", "budget 1", "slo 2"]."""
-        specs = [("rule", r) for r in self.list_rules(project)] + [("budget", b) for b in self.list_budgets(project)]
-        specs += [("slo", s) for s in self.list_slos(project)]  # type: ignore[misc]
-        return [f"{kind} {s.id}" for kind, s in specs if channel_id in (s.spec.get("channels") or ())]
+        specs: list[tuple[str, int, dict[str, Any]]] = [("rule", r.id, r.spec) for r in self.list_rules(project)]
+        specs += [("budget", b.id, b.spec) for b in self.list_budgets(project)]
+        specs += [("slo", s.id, s.spec) for s in self.list_slos(project)]
+        return [f"{kind} {spec_id}" for kind, spec_id, spec in specs if channel_id in (spec.get("channels") or ())]
 
     def channel_ids(self, project: str) -> set[int]:
         return channel_ids(self.metadata, project)
