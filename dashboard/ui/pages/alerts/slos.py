@@ -26,6 +26,7 @@ ADMIN_ONLY = "Changing SLOs needs the admin role."
 FORM = ("slo-name", "slo-sli", "slo-threshold", "slo-target", "slo-window", "slo-filters", "slo-channels")
 CLEARED = ("slo-name", "slo-threshold", "slo-filters")  # once an SLO is added
 _KEY_BITS = 63
+_TEXT_TONE = {"ok": "ok", "costs-warn": "costs-warn", "err": "error"}  # the site's text colours
 
 
 def section(ctx: UiContext, project: str) -> Any:
@@ -135,7 +136,7 @@ def _budget_cell(status: SloStatus) -> Any:
     shown = max(0.0, min(1.0, left))
     tone = "ok" if left > 0.25 else "costs-warn" if left > 0 else "err"
     return html.Td([html.Div(html.Div(className=f"slo-fill {tone}", style={"width": f"{shown * 100:.0f}%"}),
-                             className="slo-bar"), html.Span(f"{left * 100:.1f}%", className=tone)])
+                             className="slo-bar"), html.Span(f"{left * 100:.1f}%", className=_TEXT_TONE[tone])])
 
 
 def _alerts_cell(slo: StoredSlo) -> Any:
