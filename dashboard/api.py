@@ -25,6 +25,7 @@ from dashboard.api_experiments import create_experiments_blueprint
 from dashboard.api_guards import create_guards_blueprint
 from dashboard.api_quality import create_quality_blueprint, project_json
 from dashboard.api_shadow import create_shadow_blueprint
+from dashboard.api_slos import create_slos_blueprint
 from dashboard.auth import install_login
 from dashboard.cost_comparison import cost_comparison
 from dashboard.guard_cache import GuardCache
@@ -263,6 +264,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     if alerting is not None:
         app.register_blueprint(create_alerts_blueprint(store, metadata, alerting))
         app.register_blueprint(create_guards_blueprint(metadata, alerting, guards or _guard_cache(metadata)))
+        app.register_blueprint(create_slos_blueprint(store, metadata, alerting))
     from dashboard.ui.app import create_dash  # Dash is heavy: only UI processes import it
 
     create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting, login.required, otlp_port,

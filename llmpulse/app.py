@@ -43,6 +43,7 @@ from detectors.scheduler import DetectorScheduler
 from detectors.scoring.judge import JudgeConfig
 from detectors.shadow_judge import ShadowJudgeDetector, ShadowJudgeSettings
 from detectors.shadow_pairs import ShadowPairsDetector
+from detectors.slo.detector import SloDetector
 from evals.regression import RegressionJob
 from evals.regression_gate import RegressionGate
 from evals.service import ExperimentService, ServiceSettings, TargetKeys
@@ -95,6 +96,7 @@ def build_detectors(settings: Settings, alerts: AlertStore, dispatcher: Dispatch
         DriftDetector(settings.drift_interval),
         *regression,
         AlertsDetector(settings.alerts_interval, alerts, dispatcher, alert_settings),
+        SloDetector(settings.slos_interval, alerts, dispatcher, alert_settings),
         RetentionDetector(settings.retention_interval),
     ]
 

@@ -19,6 +19,7 @@ from llmpulse.cli_base import metadata_call as _metadata_call
 from llmpulse.cli_datasets import datasets
 from llmpulse.cli_eval import eval_group
 from llmpulse.cli_projects import projects
+from llmpulse.cli_slos import slos
 
 _SERVE_OPTIONS = [
     click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (LLMPULSE_DATA_DIR)."),
@@ -322,6 +323,7 @@ main.add_command(users)
 main.add_command(tokens)
 main.add_command(eval_group)
 main.add_command(projects)
+main.add_command(slos)
 
 if __name__ == "__main__":
     main()

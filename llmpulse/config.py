@@ -142,6 +142,9 @@ SPECS: tuple[Spec, ...] = (
     Spec("guard_refresh_seconds", "LLMPULSE_GUARD_REFRESH_SECONDS", _parse_positive_float, 1.0,
          "Seconds between refreshes of the guard states the guard status endpoint answers from memory "
          "(the alerts detector updates them on its tick)."),
+    Spec("slos_interval", "LLMPULSE_SLOS_INTERVAL", _parse_positive_float, 60.0,
+         "Seconds between runs of the SLO detector, which counts new calls into each SLO and evaluates "
+         "its burn-rate alerts."),
     Spec("retention_interval", "LLMPULSE_RETENTION_INTERVAL", _parse_positive_float, 3600.0,
          "Seconds between runs of the retention detector, which deletes data older than each project's "
          "retention."),
@@ -224,6 +227,7 @@ class Settings:
     regression_interval: float = 60.0
     alerts_interval: float = 60.0
     guard_refresh_seconds: float = 1.0
+    slos_interval: float = 60.0
     retention_interval: float = 3600.0
     lease_seconds: float = 30.0
     judge_url: str = ""

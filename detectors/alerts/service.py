@@ -141,10 +141,21 @@ def _change_rule_state(alerts: AlertStore, incident: dict[str, Any],
     """Acks and silences live in the rule's state machine too, so the engine honours them."""
     rule_id = incident["rule_id"]
     if rule_id is None:
+        _change_slo_state(alerts, incident, change)
         return
     rule = alerts.get_rule(None, rule_id)
     if rule is not None and rule.incident_id == incident["id"]:
         alerts.save_rule_state(rule_id, state_to_json(change(state_from_json(rule.state))), rule.incident_id)
+
+
+def _change_slo_state(alerts: AlertStore, incident: dict[str, Any],
+                      change: Callable[[IncidentState], IncidentState]) -> None:
+    """An SLO's burn-rate alert keeps its incident id in the SLO's state (`detectors.slo`)."""
+    for slo in alerts.list_slos():
+        for name in [k.removesuffix("_incident") for k, v in slo.state.items()
+                     if k.endswith("_incident") and v == incident["id"]]:
+            state = {**slo.state, name: state_to_json(change(state_from_json(slo.state.get(name, {}))))}
+            alerts.save_slo_state(slo.id, state)
 
 
 def _test_notification(project: str, engine: AlertsDetector | None) -> Notification:

@@ -19,6 +19,8 @@ RETENTION_TIMES = {
     "call_metrics_hour": "bucket",
     "shadow_pairs": "start_time",
     "cohort_hour": "bucket",
+    "slo_minute": "bucket",  # an SLO's window reaches no further back than its calls are kept
+    "slo_hour": "bucket",
     "drift_events": "detected_at",
 }
 

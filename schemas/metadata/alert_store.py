@@ -21,6 +21,7 @@ from schemas.metadata.alert_tables import (
     GuardRow,
     IncidentEventRow,
     IncidentRow,
+    SloRow,
 )
 from schemas.metadata.models import Project, utcnow
 from schemas.metadata.secrets import SecretBox
@@ -36,6 +37,18 @@ class StoredSpec:
     spec: dict[str, Any]
     state: dict[str, Any]
     incident_id: int | None = None
+    created_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class StoredSlo:
+    """An SLO as stored: its id, project, counting key, spec (API JSON) and engine state."""
+
+    id: int
+    project: str
+    key: int
+    spec: dict[str, Any]
+    state: dict[str, Any]
     created_at: datetime | None = None
 
 
@@ -71,10 +84,12 @@ class AlertStore:
         return self._delete(ChannelRow, project, channel_id)
 
     def channel_users(self, project: str, channel_id: int) -> list[str]:
-        """The rules, budgets and guards that notify a channel, e.g. ["rule 3", "budget 1", "guard 2"]."""
-        specs = [("rule", r) for r in self.list_rules(project)] + [("budget", b) for b in self.list_budgets(project)]
-        specs += [("guard", g) for g in self._list_specs(GuardRow, project)]
-        return [f"{kind} {s.id}" for kind, s in specs if channel_id in (s.spec.get("channels") or ())]
+        """The rules, budgets, SLOs and guards that notify a channel, e.g. ["rule 3", "budget 1", "slo 2"]."""
+        specs: list[tuple[str, int, dict[str, Any]]] = [("rule", r.id, r.spec) for r in self.list_rules(project)]
+        specs += [("budget", b.id, b.spec) for b in self.list_budgets(project)]
+        specs += [("slo", s.id, s.spec) for s in self.list_slos(project)]
+        specs += [("guard", g.id, g.spec) for g in self._list_specs(GuardRow, project)]
+        return [f"{kind} {spec_id}" for kind, spec_id, spec in specs if channel_id in (spec.get("channels") or ())]
 
     def channel_ids(self, project: str) -> set[int]:
         return channel_ids(self.metadata, project)
@@ -96,11 +111,7 @@ class AlertStore:
         return self._update(AlertRuleRow, project, rule_id, spec=json.dumps(spec))
 
     def save_rule_state(self, rule_id: int, state: dict[str, Any], incident_id: int | None) -> None:
-        with self.metadata.session() as db:
-            row = db.get(AlertRuleRow, rule_id)
-            if row is not None:
-                row.state, row.incident_id = json.dumps(state), incident_id
-                db.commit()
+        self._save_state(AlertRuleRow, rule_id, json.dumps(state), incident_id=incident_id)
 
     def delete_rule(self, project: str, rule_id: int) -> bool:
         return self._delete(AlertRuleRow, project, rule_id)
@@ -120,6 +131,25 @@ class AlertStore:
 
     def delete_budget(self, project: str, budget_id: int) -> bool:
         return self._delete(BudgetRow, project, budget_id)
+
+    # --- SLOs ------------------------------------------------------------------------------------
+
+    def create_slo(self, project: str, key: int, spec: dict[str, Any]) -> int:
+        return self._add(SloRow(project_id=self._project_id(project), key=key, spec=json.dumps(spec)))
+
+    def list_slos(self, project: str | None = None, slo_id: int | None = None) -> list[StoredSlo]:
+        with self.metadata.session() as db:
+            stmt = select(SloRow, Project.name).join(Project, SloRow.project_id == Project.id).order_by(SloRow.id)
+            stmt = stmt.where(Project.name == project) if project else stmt
+            stmt = stmt.where(SloRow.id == slo_id) if slo_id is not None else stmt
+            return [StoredSlo(r.id, name, r.key, json.loads(r.spec), json.loads(r.state or "{}"), r.created_at)
+                    for r, name in db.execute(stmt)]
+
+    def save_slo_state(self, slo_id: int, state: dict[str, Any]) -> None:
+        self._save_state(SloRow, slo_id, json.dumps(state))
+
+    def delete_slo(self, project: str, slo_id: int) -> bool:
+        return self._delete(SloRow, project, slo_id)
 
     # --- incidents and deliveries --------------------------------------------------------------
 
@@ -194,6 +224,15 @@ class AlertStore:
             if row_id is not None:
                 stmt = stmt.where(model.id == row_id)
             return [_stored(row, name) for row, name in db.execute(stmt)]
+
+    def _save_state(self, model: Any, row_id: int, state: str, **values: Any) -> None:
+        with self.metadata.session() as db:
+            row = db.get(model, row_id)
+            if row is not None:
+                row.state = state
+                for name, value in values.items():
+                    setattr(row, name, value)
+                db.commit()
 
     def _update(self, model: Any, project: str, row_id: int, **values: Any) -> bool:
         with self.metadata.session() as db:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, String, Text
+from sqlalchemy import BigInteger, ForeignKey, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from schemas.metadata.models import Base, UtcDateTime, utcnow
@@ -47,6 +47,20 @@ class BudgetRow(Base):
     spec: Mapped[str] = mapped_column(Text)
     period_start: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
     notified: Mapped[str] = mapped_column(Text, default="[]")  # thresholds already announced this period
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
+
+
+class SloRow(Base):
+    """An SLO (detectors.slo): its spec as the API's JSON, its alerts' state, and the random key its
+    counts carry in ClickHouse (`slo_minute`), so an id reused after a delete never inherits them."""
+
+    __tablename__ = "slos"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    key: Mapped[int] = mapped_column(BigInteger)
+    spec: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, default="{}")  # backfill mark, burn alerts' incident states
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
 
 

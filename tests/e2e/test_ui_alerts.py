@@ -179,6 +179,32 @@ def test_a_budget_added_in_the_ui_is_what_the_kill_switch_answers(alerting: Runn
     assert console_errors(browser) == []
 
 
+def test_an_slo_added_in_the_ui_is_counted_and_deleted(alerting: Running, browser) -> None:  # noqa: F811
+    open_alerts(browser, alerting)
+    type_into(browser, "slo-name", "answers succeed")
+    type_into(browser, "slo-target", "100")
+    browser.find_element(By.ID, "slo-create").click()
+    wait_text(browser, "#slo-create-message", "target must be a number strictly between 0 and 1")
+    type_into(browser, "slo-target", "99.5")
+    type_into(browser, "slo-window", "7d")
+    browser.find_element(By.ID, "slo-create").click()
+    wait_for(browser, "#slo-created")
+    wait_text(browser, "#slos", "counting")
+    assert browser.find_element(By.ID, "slo-name").get_attribute("value") == ""  # ready for the next one
+    (slo,) = api(alerting, "GET", "/slos").json()["slos"]
+    assert (slo["sli"], slo["target"], slo["window"]) == ("errors", 0.995, "1w")
+    assert api(alerting, "POST", "/detectors/run", {"detectors": ["slos"]}).status_code == 200
+    open_alerts(browser, alerting)
+    wait_for(browser, "#slos")
+    WebDriverWait(browser, 20).until(lambda d: "counting" not in d.find_element(By.ID, "slos").text)
+    assert api(alerting, "GET", "/slos").json()["slos"][0]["counted"] is True
+    screenshot(browser, "alerts-slo")
+    row_button(browser, "slos", "answers succeed", "delete").click()
+    wait_for(browser, "#slo-deleted")
+    assert api(alerting, "GET", "/slos").json()["slos"] == []
+    assert console_errors(browser) == []
+
+
 def test_a_firing_incident_is_acknowledged_then_silenced(alerting: Running, browser) -> None:  # noqa: F811
     rule = api(alerting, "POST", "/alert-rules", {"name": "Any spend", "metric": "cost_total", "comparator": ">",
                                                   "threshold": 0, "window": "1d"}).json()

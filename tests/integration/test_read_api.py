@@ -222,6 +222,7 @@ def populate_every_read(running: Running, receiver: Receiver) -> dict[str, str]:
     post(running, "/budgets", {"amount_usd": 5, "period": "day"})
     post(running, "/guards", {"name": "any mini call", "metric": "cost_total", "comparator": ">=", "threshold": 0,
                               "window": "1h", "filters": {"model": "gpt-4o-mini"}})  # open: its times are shown
+    slo = post(running, "/slos", {"name": "answers", "sli": "errors", "target": 0.99, "window": "28d"})
     run_detectors(running)
     receiver.wait_for(1)
     incident = next(a for a in running.get("/api/v1/alerts").json() if a["rule_id"] == rule)  # the guard's too
@@ -233,7 +234,7 @@ def populate_every_read(running: Running, receiver: Receiver) -> dict[str, str]:
     for name, outcomes in (("main", MAIN), ("pr", PR)):
         record_experiment(running.service.metadata, name, items, outcomes, dataset="regression-set")
     return {"trace_id": f"{1:032x}", "channel_id": str(channel), "rule_id": str(rule),
-            "incident_id": str(incident["id"]), "name": "golden"}
+            "incident_id": str(incident["id"]), "name": "golden", "slo_id": str(slo)}
 
 
 def post(running: Running, path: str, body: dict) -> int:

@@ -46,6 +46,8 @@ ROUTES = {
     ("DELETE", "/api/v1/budgets/<int:budget_id>"): "admin",
     ("POST", "/api/v1/guards"): "admin",
     ("DELETE", "/api/v1/guards/<int:guard_id>"): "admin",
+    ("POST", "/api/v1/slos"): "admin",
+    ("DELETE", "/api/v1/slos/<int:slo_id>"): "admin",
     ("POST", "/api/v1/datasets"): "admin",
     ("POST", "/api/v1/datasets/<name>/items"): "admin",
     ("POST", "/api/v1/datasets/<name>/items/from-span"): "admin",
@@ -71,6 +73,7 @@ DASH_ACTIONS = {
     "rule-create": "admin", "rule-delete": "admin", "rule-toggle": "admin",
     "channel-create": "admin", "channel-test": "admin", "channel-delete": "admin",
     "budget-create": "admin", "budget-delete": "admin",
+    "slo-create": "admin", "slo-delete": "admin",
     "project-save": "admin", "project-create": "admin",
     "key-create": "admin", "key-revoke": "admin",
     "token-create": "admin", "token-revoke": "admin",
@@ -233,7 +236,8 @@ def snapshot(running: Running) -> tuple[Any, ...]:
     return (len(meta.list_keys()), len(TokenStore(meta).list()), [p.name for p in meta.list_projects()],
             meta.list_price_overrides(), alerts.list_rules("default"), alerts.list_channels("default"),
             alerts.list_budgets("default"), DatasetStore(meta).list_datasets("default"),
-            ExperimentStore(meta).list_experiments("default"), RegressionStore(meta).get_set("default"))
+            ExperimentStore(meta).list_experiments("default"), RegressionStore(meta).get_set("default"),
+            alerts.list_slos("default"))
 
 
 def test_a_refused_key_callback_returns_no_key_list(exposed: Running) -> None:

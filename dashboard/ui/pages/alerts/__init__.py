@@ -1,5 +1,6 @@
 """Alerts: incidents with their timeline, the rules that open them, the channels that deliver
-them, budgets, and guards (circuit breakers). One module per section; each registers its own callbacks."""
+them, SLOs with their error budgets, budgets, and guards (circuit breakers). One module per
+section; each registers its own callbacks."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ from typing import Any
 from dash import Dash, dcc, html
 
 from dashboard.ui.context import UiContext
-from dashboard.ui.pages.alerts import budgets, channels, guards, incidents, rules
+from dashboard.ui.pages.alerts import budgets, channels, guards, incidents, rules, slos
 from dashboard.ui.urls import PageQuery
 
 
@@ -19,6 +20,7 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
         html.H1("Alerts"), dcc.Store(id="alerts-project", data=query.project),
         incidents.section(ctx, query.project),
         rules.section(ctx, query.project),
+        slos.section(ctx, query.project),
         channels.section(ctx, query.project),
         budgets.section(ctx, query.project),
         guards.section(ctx, query.project),
@@ -26,5 +28,5 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
 
 
 def register(app: Dash, ctx: UiContext) -> None:
-    for part in (incidents, rules, channels, budgets, guards):
+    for part in (incidents, rules, slos, channels, budgets, guards):
         part.register(app, ctx)
