@@ -16,7 +16,7 @@ from detectors.slo.burn import BURN_WINDOWS, Budget, burn_rates, error_budget
 from detectors.slo.spec import SloSpec, stored_slo
 from schemas.clickhouse.slo_counts import SloQuery, window_counts
 from schemas.clickhouse.store import Store
-from schemas.metadata.alert_store import AlertStore, StoredSlo
+from schemas.metadata.alert_store import StoredSlo
 from schemas.times import floor_minute
 
 FILLED = "filled_at"  # state key: when the SLO's window was counted (backfilled) the first time
@@ -61,10 +61,9 @@ def status_json(status: SloStatus) -> dict[str, Any]:
             **{f"burn_rate_{name}": rate for name, rate in status.burn.items()}}
 
 
-def slo_budgets_left(store: Store, alerts: AlertStore, now: datetime) -> list[dict[str, Any]]:
-    """Every SLO's error budget left at `now` (project, id, name, sli, error_budget_left), for a
-    gauge such as Prometheus' `llmpulse_slo_error_budget_left`; one ClickHouse read in all."""
-    slos = alerts.list_slos()
+def slo_budgets_left(store: Store, slos: list[StoredSlo], now: datetime) -> list[dict[str, Any]]:
+    """Each SLO's error budget left at `now` (project, id, name, sli, error_budget_left), for
+    Prometheus' `llmpulse_slo_error_budget_left`; one ClickHouse read in all."""
     statuses = slo_statuses(store, slos, now)
     return [{"project": s.project, "id": s.id, "name": s.spec["name"], "sli": s.spec["sli"],
              "error_budget_left": statuses[s.id].budget.left} for s in slos]

@@ -138,12 +138,7 @@ class AlertStore:
         return self._add(SloRow(project_id=self._project_id(project), key=key, spec=json.dumps(spec)))
 
     def list_slos(self, project: str | None = None, slo_id: int | None = None) -> list[StoredSlo]:
-        with self.metadata.session() as db:
-            stmt = select(SloRow, Project.name).join(Project, SloRow.project_id == Project.id).order_by(SloRow.id)
-            stmt = stmt.where(Project.name == project) if project else stmt
-            stmt = stmt.where(SloRow.id == slo_id) if slo_id is not None else stmt
-            return [StoredSlo(r.id, name, r.key, json.loads(r.spec), json.loads(r.state or "{}"), r.created_at)
-                    for r, name in db.execute(stmt)]
+        return list_slos(self.metadata, project, slo_id)
 
     def save_slo_state(self, slo_id: int, state: dict[str, Any]) -> None:
         self._save_state(SloRow, slo_id, json.dumps(state))
@@ -256,6 +251,16 @@ def channel_ids(metadata: Metadata, project: str) -> set[int]:
     with metadata.session() as db:
         return set(db.scalars(select(ChannelRow.id).where(
             ChannelRow.project_id == metadata.require_project(project).id)))
+
+
+def list_slos(metadata: Metadata, project: str | None = None, slo_id: int | None = None) -> list[StoredSlo]:
+    """SLOs (of a project, or one): no secrets needed, so a reader such as /metrics needs no AlertStore."""
+    with metadata.session() as db:
+        stmt = select(SloRow, Project.name).join(Project, SloRow.project_id == Project.id).order_by(SloRow.id)
+        stmt = stmt.where(Project.name == project) if project else stmt
+        stmt = stmt.where(SloRow.id == slo_id) if slo_id is not None else stmt
+        return [StoredSlo(r.id, name, r.key, json.loads(r.spec), json.loads(r.state or "{}"), r.created_at)
+                for r, name in db.execute(stmt)]
 
 
 def budget_ids(metadata: Metadata) -> set[int]:

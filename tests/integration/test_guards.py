@@ -20,6 +20,8 @@ from opentelemetry.sdk.trace.export import SimpleSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from sqlalchemy import event
 
+from dashboard.prometheus.context import ScrapeContext
+from dashboard.prometheus.controls import guard_families
 from schemas.clickhouse.metrics import SeriesQuery, window_values
 from schemas.clickhouse.rollup import rollup_span
 from schemas.clickhouse.scoped_metrics import scoped_window_values
@@ -27,6 +29,7 @@ from schemas.metadata.guard_store import GuardStore
 from schemas.metadata.store import Metadata
 from tests.conftest import Running, api, make_settings, run_detectors, start_service, wait_for
 from tests.receiver import Receiver
+from tests.scrape import scrape
 
 # A past minute (spans of the future would be refused), the same UTC day as its ticks below.
 T = datetime.now(UTC).replace(second=0, microsecond=0) - timedelta(hours=1)
@@ -87,6 +90,13 @@ def tick(running: Running, clock: Clock, at: datetime) -> None:
     wait_for(lambda: running.service.guard_cache.refreshes > refreshes + 1, 10, "the guard cache did not refresh")
 
 
+def exported_states(running: Running, at: datetime) -> set[str]:
+    """The states /metrics' guard gauge says 1 for, scraped as of `at`."""
+    context = ScrapeContext(running.service.store, running.service.metadata, at, top_n=20)
+    (family,) = guard_families(context)
+    return {sample.labels["state"] for sample in family.samples if sample.value == 1}
+
+
 def status(running: Running, **params: str) -> dict[str, Any]:
     response = running.get("/api/v1/guard/status", **params)
     assert response.status_code == 200, response.text
@@ -111,6 +121,9 @@ def test_closed_open_half_open_closed_with_incident_and_notifications(guarded: t
     assert status(running, model="gpt-4o")["allowed"] is True  # another model's calls go ahead
     firing = receiver.wait_for(1)[0].json()
     assert (firing["event"], firing["rule_name"], firing["value"]) == ("firing", "mini errors", 0.75)
+    assert exported_states(running, T) == {"open"}  # /metrics: the state the status answers
+    assert exported_states(running, T + timedelta(seconds=61)) == {"half_open"}
+    assert "mini errors" in scrape(running.ui_url).label_values("llmpulse_guard_state", "name")  # on /metrics
 
     tick(running, clock, T + timedelta(seconds=30))
     assert status(running, model="gpt-4o-mini")["retry_after_s"] == 30

@@ -14,11 +14,14 @@ from opentelemetry.sdk.trace import TracerProvider
 from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import SpanKind, Status, StatusCode
 
+from dashboard.prometheus.context import ScrapeContext
+from dashboard.prometheus.controls import slo_families
 from detectors.base import DetectorContext
 from detectors.slo.status import slo_budgets_left
 from schemas.metadata.runs import StateStore
 from tests.conftest import Running, api, settled_deliveries
 from tests.receiver import Receiver
+from tests.scrape import scrape
 
 NOW = datetime(2026, 11, 20, 12, 0, 30, tzinfo=UTC)
 MODEL, OTHER = "gpt-4o-mini", "gpt-4o"
@@ -101,9 +104,13 @@ def test_fast_burn_pages_through_the_webhook_and_the_budget_is_a_hand_count(runn
     assert status["burn_rate_1h"] == pytest.approx(16) and status["burn_rate_6h"] == pytest.approx(16)
     assert status["burn_rate_24h"] == pytest.approx(16)
     assert {a["name"]: a["state"] for a in status["alerts"]} == {"page": "firing", "ticket": "firing"}
-    exported = slo_budgets_left(running.service.store, running.service.alert_store, NOW)  # what /metrics reads
+    exported = slo_budgets_left(running.service.store, running.service.alert_store.list_slos(), NOW)  # /metrics
     assert exported == [{"project": "default", "id": slo["id"], "name": "answers succeed", "sli": "errors",
                          "error_budget_left": pytest.approx(status["error_budget_left"])}]
+    (gauge,) = slo_families(ScrapeContext(running.service.store, running.service.metadata, NOW, top_n=20))
+    assert [(s.labels["name"], s.value) for s in gauge.samples] == [
+        ("answers succeed", pytest.approx(status["error_budget_left"]))]
+    assert "answers succeed" in scrape(running.ui_url).label_values("llmpulse_slo_error_budget_left", "name")
 
     incidents = {i["title"]: i for i in api(running, "GET", "/alerts").json()}
     page = incidents["SLO answers succeed: fast burn: page"]
