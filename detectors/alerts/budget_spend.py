@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from datetime import datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -15,13 +16,15 @@ from detectors.alerts.budget_rules import (
     parse_budget,
     period_bounds,
 )
-from schemas.clickhouse.metrics import RollupSpan, SeriesQuery, window_values
+from schemas.clickhouse.metrics import RollupSpan, SeriesQuery, grouped_values, window_values
 from schemas.clickhouse.store import Store
 from schemas.metadata.alert_store import AlertStore, StoredSpec
 from schemas.metadata.runs import StateStore
 
 # The burn rate behind the forecast: recent enough to see a runaway agent within hours.
 RECENT_WINDOW = timedelta(hours=6)
+# A budget per user (or tag) reads at most this many values a tick, the biggest spenders first.
+MAX_VALUES_READ = 10_000
 
 
 def spend(store: Store, project: str, start: datetime, end: datetime, filters: dict[str, str],
@@ -31,7 +34,15 @@ def spend(store: Store, project: str, start: datetime, end: datetime, filters: d
 
 
 def compute_budget_status(store: Store, project: str, spec: BudgetSpec, now: datetime,
-                          rollup: RollupSpan | None) -> BudgetStatus:
+                          rollup: RollupSpan | None, value: str | None = None) -> BudgetStatus:
+    """The budget's status now. A budget `per` user or tag answers for `value` (that user's spend
+    against the amount); without a value, for the value that spent the most (what the pages and
+    rules on `budget_used_pct` show; a gateway asks `status_for_call`, which never blocks a call
+    for another user's spend)."""
+    if spec.per and value is None:
+        return tightest_status(store, project, spec, now, rollup)
+    if spec.per:
+        spec = replace(spec, filters=tuple(sorted((*spec.filters, (spec.per, value)))), per=None)
     start, end = period_bounds(spec.period, now)
     filters = dict(spec.filters)
     spent = spend(store, project, start, now, filters, rollup)
@@ -41,6 +52,48 @@ def compute_budget_status(store: Store, project: str, spec: BudgetSpec, now: dat
     rate = recent / recent_hours if recent_hours > Decimal("0.25") else None
     projected = forecast_spend(spent, start, end, now, rate)
     return budget_status(spec.amount_usd, spent, projected, spec.thresholds_pct, start, end)
+
+
+def status_for_call(store: Store, project: str, spec: BudgetSpec, call: dict[str, str], now: datetime,
+                    rollup: RollupSpan | None) -> BudgetStatus | None:
+    """The status a call is held to; None for a budget per user (tag) when the call names none."""
+    if spec.per and not call.get(spec.per):
+        return None
+    return compute_budget_status(store, project, spec, now, rollup, call.get(spec.per) if spec.per else None)
+
+
+def value_spends(store: Store, project: str, spec: BudgetSpec, now: datetime,
+                 rollup: RollupSpan | None) -> list[tuple[str, Decimal]]:
+    """Each value's spend this period, biggest first (at most `MAX_VALUES_READ`); calls without a
+    user (tag) belong to no user's budget."""
+    start, _ = period_bounds(spec.period, now)
+    query = SeriesQuery(project, ("cost_total",), start, now, group_by=spec.per, filters=dict(spec.filters))
+    rows = grouped_values(store, query, rollup, order="`cost_total` DESC, key", limit=MAX_VALUES_READ,
+                          tag="budget_value_spends")
+    return [(str(row["key"]), Decimal(str(row["cost_total"] or 0))) for row in rows if row["key"]]
+
+
+def value_statuses(spec: BudgetSpec, spends: list[tuple[str, Decimal]],
+                   now: datetime) -> list[tuple[str, BudgetStatus]]:
+    """Each value's status from one grouped read (`value_spends`), in its order; the forecast is the
+    period average (a recent rate per value would cost a read per value)."""
+    start, end = period_bounds(spec.period, now)
+    return [(value, budget_status(spec.amount_usd, spent, forecast_spend(spent, start, end, now),
+                                  spec.thresholds_pct, start, end)) for value, spent in spends]
+
+
+def tightest_status(store: Store, project: str, spec: BudgetSpec, now: datetime,
+                    rollup: RollupSpan | None) -> BudgetStatus:
+    """The status of the value that spent the most; nothing spent when no value has a call yet."""
+    spends = value_spends(store, project, spec, now, rollup)
+    if spends:
+        return compute_budget_status(store, project, spec, now, rollup, spends[0][0])
+    return empty_status(spec, now)
+
+
+def empty_status(spec: BudgetSpec, now: datetime) -> BudgetStatus:
+    start, end = period_bounds(spec.period, now)
+    return budget_status(spec.amount_usd, Decimal(0), Decimal(0), spec.thresholds_pct, start, end)
 
 
 def stored_budget(stored: StoredSpec) -> BudgetSpec:
