@@ -131,7 +131,7 @@ def _history_left(detector_pass: list[dict]) -> bool:
 
 
 def bench(spans: int, per_user: bool = False) -> dict:
-    with tempfile.TemporaryDirectory(prefix="llmpulse-bench-det-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="llmpulse-bench-det-", ignore_cleanup_errors=True) as tmp:
         service = Llmpulse(Settings(data_dir=Path(tmp), detectors=False))
         service.migrate()
         fill_s = fill(service, spans)
