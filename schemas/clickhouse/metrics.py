@@ -17,6 +17,7 @@ from schemas.clickhouse.filters import DIMENSIONS
 from schemas.clickhouse.histograms import EMPTY_HISTOGRAMS, HISTOGRAM_STATES, HOUR_HISTOGRAMS
 from schemas.clickhouse.queries import TWIN_MARGIN, calls_query
 from schemas.clickhouse.shadow_split import split_state_rows
+from schemas.clickhouse.spend_rollup import refresh_spend_hours
 from schemas.clickhouse.store import Store
 from schemas.shadow_fields import SHADOW_SPLIT
 from schemas.times import HOUR, ceil_hour, floor_hour, iso_utc
@@ -106,6 +107,7 @@ class RollupSpan:
 
     start: datetime
     end: datetime
+    spend_start: datetime | None = None  # spend per user/tag (`spend_rollup`) is whole from here to `end`
 
 
 @dataclass(frozen=True)
@@ -172,6 +174,7 @@ def refresh_hours(store: Store, project: str, start: datetime, end: datetime) ->
     """Remake, from the minute rollup, every hour of `project` that holds a minute of [start, end]."""
     params = {"project": project, "start": floor_hour(start), "end": floor_hour(end) + HOUR}
     store.query(_HOURS_SQL, params, "metrics_refresh_hours")
+    refresh_spend_hours(store, project, params["start"], params["end"])
 
 
 def rollup_range(store: Store, project: str, start: datetime, end: datetime) -> int:

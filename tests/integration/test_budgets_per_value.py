@@ -113,3 +113,41 @@ def test_bad_per_is_refused(running: Running, patch: dict, message: str) -> None
     assert response.status_code == 400 and response.json()["field"] == "per", response.text
     assert message in response.json()["error"]
     assert api(running, "GET", "/budgets").json()["budgets"] == []
+
+
+def test_spend_rollup_answers_as_the_raw_calls_do(running: Running) -> None:
+    """Hours rolled up by the metrics detector and the raw tail give each user's spend, as raw calls do."""
+    from detectors.alerts.budget_spend import _spend_whole
+    from schemas.clickhouse.rollup import rollup_span
+    from schemas.clickhouse.spend_rollup import SpendQuery, spend_by_value
+    from schemas.metadata.runs import StateStore
+
+    now = datetime.now(UTC)
+    month = period_bounds("month", now)[0]
+    assert api(running, "POST", "/budgets", {"amount_usd": 1, "period": "month", "per": "user"}).status_code == 201
+    provider = TracerProvider(resource=Resource.create({"service.name": "support-bot"}))
+    provider.add_span_processor(SimpleSpanProcessor(OTLPSpanExporter(endpoint=running.otlp_url + "/v1/traces")))
+    tracer = provider.get_tracer("test.budgets", "1.0")
+    for i, (ago, user) in enumerate([(180, "u1"), (150, "u1"), (120, "u2"), (61, "u2"), (1, "u1"), (30, "u3")]):
+        start = int(max(month, now - timedelta(minutes=ago)).timestamp() * 1e9)
+        span = tracer.start_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, start_time=start)
+        span.set_attributes({"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
+                             "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 400 * (i + 1),
+                             "gen_ai.usage.output_tokens": 0, "user.id": user, "gen_ai.response.id": f"r-{i}",
+                             "langfuse.trace.tags": ["beta"]})
+        span.end(end_time=start + 300_000_000)
+    provider.shutdown()
+    running.flush()
+    run_detectors(running, "metrics")
+    store = running.service.store
+    rows = store.query("SELECT count() FROM {db}.call_spend_hour FINAL WHERE calls > 0", {}, "test_spend_rows")
+    assert rows[0][0] > 0
+    rollup = rollup_span(StateStore(running.service.metadata))
+    assert rollup is not None and rollup.spend_start is not None
+    for per in ("user", "tag"):
+        query = SpendQuery("default", per, month, now)
+        assert spend_by_value(store, query, _spend_whole(rollup)) == spend_by_value(store, query, None)
+    raw = dict(spend_by_value(store, SpendQuery("default", "user", month, now), None))
+    for user in ("u1", "u2", "u3"):
+        status = api(running, "GET", "/budget/status", user=user).json()
+        assert status["spent_exact"].rstrip("0").rstrip(".") == format(raw[user].normalize(), "f"), (user, status)
