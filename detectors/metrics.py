@@ -66,7 +66,7 @@ class MetricsDetector:
         if first or (mark and datetime.fromisoformat(mark) <= floor):
             ctx.state.set(SPEND_KEY, floor.isoformat())
             return
-        if mark is None:
+        if not mark:
             start = ctx.now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
             end = ctx.now + timedelta(minutes=1)
         else:

@@ -151,3 +151,34 @@ def test_spend_rollup_answers_as_the_raw_calls_do(running: Running) -> None:
     for user in ("u1", "u2", "u3"):
         status = api(running, "GET", "/budget/status", user=user).json()
         assert status["spent_exact"].rstrip("0").rstrip(".") == format(raw[user].normalize(), "f"), (user, status)
+
+
+def test_an_upgrade_fills_the_spend_rollup_a_day_a_run(running: Running) -> None:
+    """Hours rolled up before migration 0017 get their spend per user today first, then a day a run."""
+    from detectors.alerts.budget_spend import _spend_whole
+    from schemas.clickhouse.rollup import SPEND_KEY, rollup_span
+    from schemas.clickhouse.spend_rollup import SpendQuery, spend_by_value
+    from schemas.metadata.runs import StateStore
+    from tests.spans import Call
+
+    now, store, state = datetime.now(UTC), running.service.store, StateStore(running.service.metadata)
+    midnight = now.replace(hour=0, minute=0, second=0, microsecond=0)
+    yesterday_noon = int((midnight - timedelta(hours=12)).timestamp() * 1e9)
+    running.send_calls(Call(1, start_ns=yesterday_noon, user="u1", input_tokens=4000),
+                       Call(2, start_ns=int((now - timedelta(minutes=1)).timestamp() * 1e9), user="u1"))
+    run_detectors(running, "metrics")
+    run_detectors(running, "metrics")  # the rollup's backfill reaches yesterday
+    store.query("TRUNCATE TABLE {db}.call_spend_hour", {}, "test_truncate")  # as before migration 0017
+    state.set(SPEND_KEY, "")
+    assert rollup_span(state).spend_start is None  # nothing trusted: raw calls answer
+    query = SpendQuery("default", "user", midnight - timedelta(days=2), now)
+    raw = spend_by_value(store, query, None)
+    run_detectors(running, "metrics")
+    assert rollup_span(state).spend_start == midnight
+    assert spend_by_value(store, query, _spend_whole(rollup_span(state))) == raw
+    run_detectors(running, "metrics")
+    assert rollup_span(state).spend_start <= midnight - timedelta(days=1)
+    assert spend_by_value(store, query, _spend_whole(rollup_span(state))) == raw
+    hours = store.query("SELECT count() FROM {db}.call_spend_hour FINAL WHERE calls > 0 AND bucket < "
+                        "{m:DateTime('UTC')}", {"m": midnight}, "test_spend_rows")
+    assert hours[0][0] == 1  # yesterday's call, filled by the second run

@@ -11,7 +11,7 @@ DAY_NS = 86_400 * 10**9
 
 
 def counts(running: Running, project: str) -> dict[str, int]:
-    tables = ("spans", "call_metrics_minute", "call_metrics_hour")
+    tables = ("spans", "call_metrics_minute", "call_metrics_hour", "call_spend_hour")
     return {t: running.service.store.query(f"SELECT count() FROM {{db}}.{t} FINAL WHERE project_id = {{p:String}}",
                                            {"p": project}, "test")[0][0] for t in tables}
 
@@ -21,7 +21,8 @@ def test_data_older_than_a_projects_retention_is_deleted_and_the_rest_kept(runni
     metadata.ensure_project("short")
     metadata.update_project("short", retention_days=3)
     now = time.time_ns()
-    old, recent = [Call(1, start_ns=now - 5 * DAY_NS)], [Call(2, start_ns=now - DAY_NS), Call(3, start_ns=now)]
+    old = [Call(1, start_ns=now - 5 * DAY_NS, user="u1")]
+    recent = [Call(2, start_ns=now - DAY_NS, user="u1"), Call(3, start_ns=now, user="u1")]
     for calls in (old, recent):
         for project in ("short", "default"):  # default keeps its 30 days
             key = "" if project == "default" else metadata.create_key(project, "k").key
@@ -29,11 +30,12 @@ def test_data_older_than_a_projects_retention_is_deleted_and_the_rest_kept(runni
     for _ in range(6):  # the backfill goes one day further back per run
         run_detector(running, "metrics")
     before = counts(running, "short")
-    assert before["spans"] == 3 and before["call_metrics_hour"] == 3
+    assert before["spans"] == 3 and before["call_metrics_hour"] == 3 and before["call_spend_hour"] == 3
 
     first = run_detector(running, "retention")
     assert first["rows_written"] >= 3 and first["message"].startswith("short: 1 span(s) before ")
-    assert counts(running, "short") == {"spans": 2, "call_metrics_minute": 2, "call_metrics_hour": 2}
+    assert counts(running, "short") == {"spans": 2, "call_metrics_minute": 2, "call_metrics_hour": 2,
+                                        "call_spend_hour": 2}
     assert counts(running, "default")["spans"] == 3
     summary = running.get("/api/v1/metrics/summary", project="short", **{"from": (now - 10 * DAY_NS) / 1e9})
     assert summary.json()["total"]["requests"] == 2
