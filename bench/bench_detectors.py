@@ -1,6 +1,6 @@
 """One full detector pass over 1M and 10M spans in embedded ClickHouse (chDB).
 
-    python bench/bench_detectors.py [--spans 1000000,10000000] [--json out.json]
+    python bench/bench_detectors.py [--spans 1000000,10000000] [--json out.json] [--per-user-budget]
 
 For each size: a fresh data directory; N synthetic LLM call spans over the last 7 days are
 generated inside ClickHouse (INSERT … SELECT FROM numbers(N): 6 models, 2,000 users, 2% errors,

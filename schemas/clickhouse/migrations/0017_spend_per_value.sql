@@ -3,7 +3,8 @@
 -- deduplicated calls of each hour whenever the hourly call rollup remakes that hour (and by the
 -- metrics detector's spend backfill for hours rolled up before this table existed); a row replaced on
 -- recompute, a row whose value no longer has a call in its hour zeroed (`calls` = 0, skipped by
--- readers). The model is a key so a budget per user scoped to a model still reads here.
+-- readers). The model is a key so a budget per user scoped to a model still reads here; the value
+-- comes before the hour so one user's status (the gateway's question) reads only that user's rows.
 CREATE TABLE IF NOT EXISTS {db}.call_spend_hour
 (
     project_id LowCardinality(String),
@@ -17,4 +18,4 @@ CREATE TABLE IF NOT EXISTS {db}.call_spend_hour
 )
 ENGINE = ReplacingMergeTree(computed_at)
 PARTITION BY toYYYYMM(bucket)
-ORDER BY (project_id, dimension, bucket, value, request_model);
+ORDER BY (project_id, dimension, value, bucket, request_model);
