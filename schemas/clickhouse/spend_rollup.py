@@ -23,7 +23,10 @@ SPEND_TABLE = "call_spend_hour"
 # Budget `per` → the value of a call it groups by (a call with several tags counts for each).
 SPEND_DIMENSIONS = {"user": "c.user_id", "tag": "tag"}
 _ZERO = "toDecimal128(0, 12)"
-_VALUES = "arrayConcat([('user', c.user_id)], arrayMap(t -> ('tag', t), c.tags))"
+# Each call adds to its user's and each tag's row of every model ('') and of its own model: a budget
+# without a model filter (the usual one) then reads one row per value and hour, not one per model too.
+_VALUES = ("arrayFlatten(arrayMap(m -> arrayConcat([('user', c.user_id, m)], arrayMap(t -> ('tag', t, m), c.tags)), "
+           "if(c.request_model = '', [''], ['', c.request_model])))")
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,7 @@ def _whole_hours(q: SpendQuery, whole: tuple[datetime, datetime] | None) -> tupl
 
 
 def _rollup_spend(q: SpendQuery) -> str:
-    model = " AND r.request_model = {f_model:String}" if q.model else ""
+    model = " AND r.request_model = {f_model:String}"  # '' = every model
     model += " AND r.value = {value:String}" if q.value is not None else ""
     return (f"SELECT r.value AS value, r.cost_total AS cost FROM {{db}}.{SPEND_TABLE} AS r FINAL "
             "WHERE r.project_id = {project:String} AND r.dimension = {per:String} "
@@ -96,7 +99,7 @@ def _raw_spend(q: SpendQuery, call_condition: str, span_condition: str) -> str:
 _COLUMNS = "(project_id, bucket, dimension, value, request_model, calls, cost_total, computed_at)"
 _REFRESH_SQL = (
     f"INSERT INTO {{db}}.{SPEND_TABLE} {_COLUMNS} SELECT c.project_id AS project_id, "
-    "toStartOfHour(c.start_time) AS bucket, kv.1 AS dimension, kv.2 AS value, c.request_model AS request_model, "
+    "toStartOfHour(c.start_time) AS bucket, kv.1 AS dimension, kv.2 AS value, kv.3 AS request_model, "
     f"count() AS calls, sum(ifNull(c.cost_total, {_ZERO})) AS cost_total, "
     "{recomputed:DateTime64(6, 'UTC')} AS computed_at "
     f"FROM ({calls_query(with_tags=True)}) AS c ARRAY JOIN {_VALUES} AS kv WHERE kv.2 != '' "

@@ -130,9 +130,10 @@ def test_spend_rollup_answers_as_the_raw_calls_do(running: Running) -> None:
     tracer = provider.get_tracer("test.budgets", "1.0")
     for i, (ago, user) in enumerate([(180, "u1"), (150, "u1"), (120, "u2"), (61, "u2"), (1, "u1"), (30, "u3")]):
         start = int(max(month, now - timedelta(minutes=ago)).timestamp() * 1e9)
-        span = tracer.start_span("chat gpt-4o-mini", kind=SpanKind.CLIENT, start_time=start)
+        model = ("gpt-4o-mini", "gpt-4o")[i % 2]
+        span = tracer.start_span(f"chat {model}", kind=SpanKind.CLIENT, start_time=start)
         span.set_attributes({"gen_ai.operation.name": "chat", "gen_ai.provider.name": "openai",
-                             "gen_ai.request.model": "gpt-4o-mini", "gen_ai.usage.input_tokens": 400 * (i + 1),
+                             "gen_ai.request.model": model, "gen_ai.usage.input_tokens": 400 * (i + 1),
                              "gen_ai.usage.output_tokens": 0, "user.id": user, "gen_ai.response.id": f"r-{i}",
                              "langfuse.trace.tags": ["beta"]})
         span.end(end_time=start + 300_000_000)
@@ -145,8 +146,9 @@ def test_spend_rollup_answers_as_the_raw_calls_do(running: Running) -> None:
     rollup = rollup_span(StateStore(running.service.metadata))
     assert rollup is not None and rollup.spend_start is not None
     for per in ("user", "tag"):
-        query = SpendQuery("default", per, month, now)
-        assert spend_by_value(store, query, _spend_whole(rollup)) == spend_by_value(store, query, None)
+        for model in (None, "gpt-4o", "gpt-4o-mini"):
+            query = SpendQuery("default", per, month, now, model)
+            assert spend_by_value(store, query, _spend_whole(rollup)) == spend_by_value(store, query, None)
     raw = dict(spend_by_value(store, SpendQuery("default", "user", month, now), None))
     for user in ("u1", "u2", "u3"):
         status = api(running, "GET", "/budget/status", user=user).json()
@@ -179,6 +181,7 @@ def test_an_upgrade_fills_the_spend_rollup_a_day_a_run(running: Running) -> None
     run_detectors(running, "metrics")
     assert rollup_span(state).spend_start <= midnight - timedelta(days=1)
     assert spend_by_value(store, query, _spend_whole(rollup_span(state))) == raw
-    hours = store.query("SELECT count() FROM {db}.call_spend_hour FINAL WHERE calls > 0 AND bucket < "
+    hours = store.query("SELECT count() FROM {db}.call_spend_hour FINAL WHERE calls > 0 AND request_model = '' "
+                        "AND dimension = 'user' AND bucket < "
                         "{m:DateTime('UTC')}", {"m": midnight}, "test_spend_rows")
     assert hours[0][0] == 1  # yesterday's call, filled by the second run

@@ -3,8 +3,9 @@
 -- deduplicated calls of each hour whenever the hourly call rollup remakes that hour (and by the
 -- metrics detector's spend backfill for hours rolled up before this table existed); a row replaced on
 -- recompute, a row whose value no longer has a call in its hour zeroed (`calls` = 0, skipped by
--- readers). The model is a key so a budget per user scoped to a model still reads here; the value
--- comes before the hour so one user's status (the gateway's question) reads only that user's rows.
+-- readers). Each call counts in its model's row and in the row of every model (request_model = ''),
+-- which a budget without a model filter reads; the value comes before the hour so one user's status
+-- (the gateway's question) reads only that user's rows.
 CREATE TABLE IF NOT EXISTS {db}.call_spend_hour
 (
     project_id LowCardinality(String),
@@ -18,4 +19,4 @@ CREATE TABLE IF NOT EXISTS {db}.call_spend_hour
 )
 ENGINE = ReplacingMergeTree(computed_at)
 PARTITION BY toYYYYMM(bucket)
-ORDER BY (project_id, dimension, value, bucket, request_model);
+ORDER BY (project_id, dimension, request_model, value, bucket);
