@@ -20,7 +20,6 @@ from collector.coerce import (
     ns_or_zero,
 )
 from collector.counts import read_cost
-from collector.messages import span_content
 from collector.reader import Reader
 from schemas import conventions as cv
 from schemas import fields as f
@@ -166,8 +165,9 @@ def _links_json(links: Any, max_chars: int) -> str:
     ])
 
 
-def content_columns(span: AnySpan, reader: Reader, span_type: str, max_chars: int) -> dict[str, Any]:
-    inputs, outputs, documents = span_content(span, reader.attrs, reader.indexed, span_type, max_chars)
+def content_columns(reader: Reader, inputs: list[dict[str, Any]], outputs: list[dict[str, Any]],
+                    documents: list[dict[str, Any]]) -> dict[str, Any]:
+    """The content columns of a span's messages and documents (`collector.messages.span_content`)."""
     return {
         f.INPUT_MESSAGES: dumps(inputs) if inputs else "",
         f.OUTPUT_MESSAGES: dumps(outputs) if outputs else "",

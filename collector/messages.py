@@ -5,7 +5,11 @@ per-message events as span events or OTLP log records, parts-based JSON attribut
 each vendor's own shape (OpenLLMetry/OpenInference flattened `prefix.{i}.…` attributes,
 Vercel `ai.prompt.messages`, Langfuse input/output, OpenInference `input.value`). All of
 them become one shape: `{"role", "content"}` plus optional `tool_calls` ([{id, name,
-arguments}]), `name`, `tool_call_id`, `finish_reason`. Every string is size-capped.
+arguments}]), `name`, `tool_call_id`, `finish_reason`, and two marks the failure signals read
+(`collector.signals`): `is_error` on a tool result the framework marked as failed (Anthropic
+`is_error`, Vercel `isError` or an `error-text` / `error-json` output, LangChain `status: error`)
+and `refusal` on an answer the API returned as a refusal (OpenAI's `refusal` field, a Responses
+API refusal part). Every string is size-capped.
 
 Spans and log records are read untyped (`Any`): their fields hold whatever a decoder put there,
 and this module, compiled by mypyc (which checks annotations at run time), must not raise on them.
@@ -25,6 +29,10 @@ _TEXT_PARTS = frozenset({"text", "input_text", "output_text"})
 _SKIPPED_PARTS = frozenset({"reasoning", "thinking", "redacted_thinking"})  # not the answer: kept out of content
 _TOOL_CALL_PARTS = frozenset({"tool_call", "tool-call", "function_call"})
 _TOOL_RESULT_PARTS = frozenset({"tool_call_response", "tool-result", "tool_result", "function_call_output"})
+_REFUSAL_PART = "refusal"
+_ERROR_OUTPUTS = frozenset({"error-text", "error-json"})  # the Vercel AI SDK's failed tool-result outputs
+# Marks a message's content can carry (`_content_of`), as bits.
+TOOL_ERROR_MARK, REFUSAL_MARK = 1, 2
 Message = dict[str, Any]
 _CARRIER_KEYS = frozenset(key for _, key in mc.INPUT_CARRIERS + mc.OUTPUT_CARRIERS) | {cv.RETRIEVAL_JSON}
 
@@ -103,7 +111,7 @@ def _system_message(raw: Any, max_chars: int) -> Message | None:
     parts = _structured(raw)
     if parts is None:
         return None
-    text, _, _ = _content_of(parts)
+    text, _, _, _ = _content_of(parts)
     return {"role": "system", "content": clip(text, max_chars)} if text else None
 
 
@@ -154,12 +162,20 @@ def _messages_from(data: Any, side: str, max_chars: int) -> list[Message]:
 def _message(item: dict[str, Any], default_role: str, max_chars: int) -> Message | None:
     """One message in our shape from OTel parts, OpenAI, Vercel or event-body dicts; None if empty."""
     parts = item.get("parts") if isinstance(item.get("parts"), list) else item.get("content")
-    text, tool_calls, answered = _content_of(parts)
+    text, tool_calls, answered, marks = _content_of(parts)
     tool_calls += [c for c in map(_tool_call, _as_list(item.get("tool_calls"))) if c]
+    refusal = item.get("refusal")
+    if isinstance(refusal, str) and refusal:  # OpenAI: a refused structured output has no content
+        text, marks = text or refusal, marks | REFUSAL_MARK
     if not text and not tool_calls:
         return None
     role = as_text(item.get("role")) or default_role
     message: Message = {"role": role, "content": clip(text, max_chars)}
+    marks |= _item_marks(item)
+    if marks & TOOL_ERROR_MARK:
+        message["is_error"] = True
+    if marks & REFUSAL_MARK:
+        message["refusal"] = True
     if tool_calls:
         message["tool_calls"] = [{k: clip(v, max_chars) for k, v in call.items()} for call in tool_calls]
     if name := as_text(item.get("name")):
@@ -176,17 +192,24 @@ def _as_list(value: Any) -> list[Any]:
     return value if isinstance(value, list) else []
 
 
-def _content_of(content: Any) -> tuple[str, list[dict[str, str]], str]:
-    """(text, tool calls, answered tool call id) of a content value: text, parts list or object."""
+def _item_marks(item: dict[str, Any]) -> int:
+    """A whole message marked as a failed tool result (LangChain's ToolMessage `status`, `is_error`)."""
+    if item.get("is_error") is True or item.get("isError") is True or item.get("status") == "error":
+        return TOOL_ERROR_MARK
+    return 0
+
+
+def _content_of(content: Any) -> tuple[str, list[dict[str, str]], str, int]:
+    """(text, tool calls, answered tool call id, marks) of a content value: text, parts list or object."""
     if content is None:
-        return "", [], ""
+        return "", [], "", 0
     if isinstance(content, str):
-        return content, [], ""
+        return content, [], "", 0
     if isinstance(content, dict):
         content = [content]
     if not isinstance(content, list):
-        return dumps(content), [], ""
-    texts, calls, answered = [], [], ""
+        return dumps(content), [], "", 0
+    texts, calls, answered, marks = [], [], "", 0
     for part in content:
         kind = part.get("type") if isinstance(part, dict) else None
         if isinstance(part, str):
@@ -195,12 +218,26 @@ def _content_of(content: Any) -> tuple[str, list[dict[str, str]], str]:
             calls.append(_tool_call(part))
         elif kind in _TOOL_RESULT_PARTS:
             answered = as_text(part.get("id") or part.get("toolCallId")) or answered
-            texts.append(_payload_text(_first_present(part, "response", "result", "output", "content")))
+            result = _first_present(part, "response", "result", "output", "content")
+            marks |= _result_marks(part, result)
+            texts.append(_payload_text(result))
         elif isinstance(part, dict) and (kind in _TEXT_PARTS or kind is None):
             texts.append(_payload_text(_first_present(part, "content", "text")))
+        elif kind == _REFUSAL_PART:
+            marks |= REFUSAL_MARK
+            texts.append(_payload_text(_first_present(part, "refusal", "content", "text")) or "[refusal]")
         elif isinstance(kind, str) and kind not in _SKIPPED_PARTS:
             texts.append(f"[{kind}]")  # image, audio, file…: the turn stays visible, the payload does not
-    return "\n".join(t for t in texts if t), [c for c in calls if c], answered
+    return "\n".join(t for t in texts if t), [c for c in calls if c], answered, marks
+
+
+def _result_marks(part: dict[str, Any], result: Any) -> int:
+    """A tool-result part marked as failed: Anthropic `is_error`, Vercel v4 `isError`, Vercel v5 an
+    `error-text` / `error-json` output."""
+    failed = part.get("is_error") is True or part.get("isError") is True
+    if not failed and isinstance(result, dict):
+        failed = result.get("type") in _ERROR_OUTPUTS
+    return TOOL_ERROR_MARK if failed else 0
 
 
 def _first_present(item: dict[str, Any], *keys: str) -> Any:

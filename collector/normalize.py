@@ -19,8 +19,9 @@ from collector.call_columns import (
 from collector.coerce import str_or_empty
 from collector.context_columns import content_columns, context_columns, shadow_of, timing_columns
 from collector.counts import DEFAULT_MAX_COUNT
-from collector.messages import extract_log_messages
+from collector.messages import extract_log_messages, span_content
 from collector.reader import Reader, detect_convention, pick_convention
+from collector.signals import add_signals
 from collector.span_names import named_call
 from schemas import conventions as cv
 from schemas import fields as f
@@ -75,7 +76,9 @@ def normalize_span(span: RawSpan, project_id: str, max_chars: int = DEFAULT_MAX_
     row.update(token_count_columns(reader, row[f.CONVENTION], row[f.PROVIDER], max_count))
     row.update(timing_columns(raw, reader, name))
     row.update(context_columns(raw, reader, max_chars))
-    row.update(content_columns(raw, reader, span_type, max_chars))
+    inputs, outputs, documents = span_content(raw, attrs, reader.indexed, span_type, max_chars)
+    row.update(content_columns(reader, inputs, outputs, documents))
+    add_signals(row, reader, span_type, inputs, outputs, max_chars)
     note_refused_counts(row, reader, max_count)
     row[f.SHADOW_OF], refused = shadow_of(attrs, row[f.SPAN_ID])
     if refused:

@@ -22,10 +22,12 @@ from dashboard.api_compare import create_compare_blueprint
 from dashboard.api_datasets import create_datasets_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
 from dashboard.api_experiments import create_experiments_blueprint
+from dashboard.api_guards import create_guards_blueprint
 from dashboard.api_quality import create_quality_blueprint, project_json
 from dashboard.api_shadow import create_shadow_blueprint
 from dashboard.auth import install_login
 from dashboard.cost_comparison import cost_comparison
+from dashboard.guard_cache import GuardCache
 from dashboard.message_merge import merge_carried
 from dashboard.params import (
     FILTERS,
@@ -53,6 +55,7 @@ from schemas.clickhouse.evaluations import trace_evaluations
 from schemas.clickhouse.store import Store
 from schemas.health import add_health_routes
 from schemas.hosts import HostPolicy
+from schemas.metadata.guard_store import GuardStore
 from schemas.metadata.regression import RegressionStore
 from schemas.metadata.runs import StateStore
 from schemas.metadata.store import Metadata
@@ -205,6 +208,13 @@ class LoginSettings:
     throttle: LoginThrottle | None = None  # None: dashboard.throttle's defaults
 
 
+def _guard_cache(metadata: Metadata) -> GuardCache:
+    """A cache for an app built without the service's (tests): read once, then on each change."""
+    cache = GuardCache(GuardStore(metadata))
+    cache.refresh()
+    return cache
+
+
 def register_error_handlers(app: Flask) -> None:
     """Every API error is JSON `{"error": message}` with its status."""
 
@@ -234,7 +244,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
                   runner: DetectorRunner | None = None, alerting: Alerting | None = None,
                   login: LoginSettings | None = None, otlp_port: int = 4318,
                   health: Callable[[], dict[str, Any]] = dict, experiments: ExperimentService | None = None,
-                  prometheus: PrometheusSettings | None = None) -> Flask:
+                  prometheus: PrometheusSettings | None = None, guards: GuardCache | None = None) -> Flask:
     app = Flask("llmpulse.ui")
     app.json = UtcJsonProvider(app)
     app.json.sort_keys = False  # type: ignore[attr-defined]
@@ -252,6 +262,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     app.register_blueprint(create_annotations_blueprint(store, metadata, login.required))
     if alerting is not None:
         app.register_blueprint(create_alerts_blueprint(store, metadata, alerting))
+        app.register_blueprint(create_guards_blueprint(metadata, alerting, guards or _guard_cache(metadata)))
     from dashboard.ui.app import create_dash  # Dash is heavy: only UI processes import it
 
     create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting, login.required, otlp_port,

@@ -17,9 +17,12 @@ from flask import Blueprint, jsonify, request
 
 from dashboard.params import FILTERS, PROJECT, WINDOW, ApiError, filter_args, project_arg, takes, time_range
 from evals.cohort_compare import compare_cohorts as compare_metrics
-from evals.cohort_summary import Cohort, cohort_json, empty_note, read_cohort
-from schemas.clickhouse.cohorts import COUNTING, Cohorts, cohort_calls
+from evals.cohort_summary import cohort_json, empty_note, read_cohort
+from schemas.clickhouse.cohort_rollup import held_hours, read_cohort_calls
+from schemas.clickhouse.cohorts import COUNTING, Cohorts
+from schemas.clickhouse.metrics import RollupSpan
 from schemas.clickhouse.store import Store
+from schemas.metadata.runs import StateStore
 from schemas.metadata.store import Metadata
 
 COHORT_PARAMS = ("attribute", "a", "b")
@@ -28,6 +31,7 @@ MAX_VALUE_LENGTH = 1000
 
 def create_cohorts_blueprint(store: Store, metadata: Metadata) -> Blueprint:
     api = Blueprint("cohorts_api", __name__, url_prefix="/api/v1")
+    marks = StateStore(metadata)
 
     @api.get("/compare")
     @takes(PROJECT, WINDOW, FILTERS, COHORT_PARAMS)
@@ -35,16 +39,19 @@ def create_cohorts_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         project, (start, end) = project_arg(metadata), time_range(timedelta(days=7))
         attribute, a, b = cohort_args()
         cohorts = Cohorts(project, start, end, attribute, a, b, filter_args())
-        return jsonify({"project": project, **compare_report(store, cohorts)})
+        held = held_hours(marks, project, attribute)
+        return jsonify({"project": project, **compare_report(store, cohorts, held)})
 
     return api
 
 
-def compare_report(store: Store, cohorts: Cohorts) -> dict[str, Any]:
-    """The comparison the API answers (less the project); the A/B page calls it too."""
-    first, second = read_cohorts(store, cohorts)
+def compare_report(store: Store, cohorts: Cohorts, held: RollupSpan | None = None) -> dict[str, Any]:
+    """The comparison the API answers (less the project); the A/B page calls it too. `held`: the
+    hours the cohort rollup holds of the attribute (`cohort_rollup.held_hours`), if it is declared."""
+    calls, read = read_cohort_calls(store, cohorts, held)
+    first, second = read_cohort(cohorts.a, calls.get("a")), read_cohort(cohorts.b, calls.get("b"))
     differences = compare_metrics(first, second)  # NumPy only (detectors.shift.ranks): no worker
-    answer = {"attribute": cohorts.attribute, "attribute_kind": cohorts.kind,
+    answer = {"attribute": cohorts.attribute, "attribute_kind": cohorts.kind, "read": read,
               "window": {"from": cohorts.start.isoformat(), "to": cohorts.end.isoformat()},
               "filters": cohorts.filters, "a": cohort_json(first), "b": cohort_json(second),
               "differences": differences, "counting": COUNTING}
@@ -68,8 +75,4 @@ def cohort_args() -> tuple[str, str, str]:
         raise ApiError(400, f"a= and b= are both {a!r}: give two different values of {attribute} to compare")
     return attribute, a, b
 
-
-def read_cohorts(store: Store, cohorts: Cohorts) -> tuple[Cohort, Cohort]:
-    calls = cohort_calls(store, cohorts)
-    return read_cohort(cohorts.a, calls.get("a")), read_cohort(cohorts.b, calls.get("b"))
 

@@ -24,6 +24,8 @@ from dashboard.params import (
     time_range,
 )
 from detectors.scoring.interval import rate_with_interval
+from evals.cohort_keys import FIELD as COHORT_KEYS
+from evals.cohort_keys import parse_cohort_keys
 from evals.experiment_request import Limits, RequestError
 from evals.regression_settings import FIELDS as REGRESSION_FIELDS
 from evals.regression_settings import RegressionSettings, parse_settings
@@ -31,6 +33,7 @@ from evals.regression_settings import given as regression_given
 from schemas.clickhouse.evaluations import evaluation_key, flagged_spans, insert_evaluations, span_facts
 from schemas.clickhouse.quality import QUALITY_GROUPS, SOURCE_APP, drift_events, hallucination_counts
 from schemas.clickhouse.store import Store
+from schemas.cohort_keys import declared_keys, stored_keys
 from schemas.metadata.alert_store import channel_ids
 from schemas.metadata.datasets import DatasetStore
 from schemas.metadata.models import COST_PREFERENCES, Project
@@ -99,9 +102,12 @@ def create_quality_blueprint(store: Store, metadata: Metadata,
         if unknown:
             raise ApiError(400, f"unknown field {unknown[0]!r}; accepted: {', '.join(PROJECT_FIELDS)}")
         settings = checked_regression(metadata, name, body, limits())  # before anything is stored
+        keys = _cohort_keys_arg(body[COHORT_KEYS]) if COHORT_KEYS in body else None
         project = metadata.update_project(name, eval_sample_rate=_rate_arg(body.get("eval_sample_rate")),
                                           retention_days=_days_arg(body.get("retention_days")),
                                           cost_preference=_preference_arg(body.get("cost_preference")))
+        if COHORT_KEYS in body:
+            project = metadata.set_cohort_keys(name, stored_keys(keys))
         if settings is not None:
             regression.save_set(name, settings.dataset, settings.targets, settings.min_pass_rate, settings.channels)
         return jsonify(project_json(project, regression.get_set(name)))
@@ -119,7 +125,7 @@ def create_quality_blueprint(store: Store, metadata: Metadata,
 
 
 # What PUT /projects/<name> sets; the regression set's fields are evals.regression_settings'.
-PROJECT_FIELDS = ("eval_sample_rate", "retention_days", "cost_preference", *REGRESSION_FIELDS)
+PROJECT_FIELDS = ("eval_sample_rate", "retention_days", "cost_preference", COHORT_KEYS, *REGRESSION_FIELDS)
 
 
 def project_json(project: Project, regression: RegressionSet | None) -> dict[str, Any]:
@@ -128,7 +134,8 @@ def project_json(project: Project, regression: RegressionSet | None) -> dict[str
              "regression_channels": None}
     return {"name": project.name, "created_at": project.created_at.isoformat(),
             "eval_sample_rate": project.eval_sample_rate, "retention_days": project.retention_days,
-            "cost_preference": project.cost_preference, **(regression.to_json() if regression else empty)}
+            "cost_preference": project.cost_preference, COHORT_KEYS: list(declared_keys(project.cohort_keys)),
+            **(regression.to_json() if regression else empty)}
 
 
 def checked_regression(metadata: Metadata, project: str, body: dict[str, Any],
@@ -172,6 +179,13 @@ def _preference_arg(value: Any) -> str | None:
         return value
     raise ApiError(400, f"cost_preference must be {' or '.join(map(repr, COST_PREFERENCES))} (which cost counts "
                         f"when an app reports its own: ours at list or override price, or the app's), got {value!r}")
+
+
+def _cohort_keys_arg(value: Any) -> list[str] | None:
+    try:
+        return parse_cohort_keys(value)
+    except RequestError as exc:
+        raise ApiError(400, str(exc)) from None
 
 
 def _days_arg(value: Any) -> int | None:

@@ -11,7 +11,7 @@ from typing import Any
 
 from flask import Blueprint, jsonify
 
-from dashboard.params import FILTERS, PROJECT, WINDOW, filter_args, int_arg, project_arg, takes, time_range
+from dashboard.params import DIMENSION_FILTERS, PROJECT, WINDOW, filter_args, int_arg, project_arg, takes, time_range
 from evals.shadow_report import build_report
 from schemas.clickhouse import shadow
 from schemas.clickhouse.rollup import MarkReader
@@ -28,7 +28,7 @@ def create_shadow_blueprint(store: Store, metadata: Metadata) -> Blueprint:
     state = StateStore(metadata)
 
     @api.get("/shadow")
-    @takes(PROJECT, WINDOW, FILTERS, SHADOW_PARAMS)
+    @takes(PROJECT, WINDOW, DIMENSION_FILTERS, SHADOW_PARAMS)  # the pairs keep no failure signal
     def shadow_report() -> Any:
         project = project_arg(metadata)
         start, end = time_range(timedelta(days=7))

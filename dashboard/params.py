@@ -8,7 +8,7 @@ from typing import Any, TypeVar
 
 from flask import request
 
-from schemas.clickhouse.filters import DIMENSIONS
+from schemas.clickhouse.filters import DIMENSIONS, FILTER_NAMES, SIGNAL, SIGNALS
 from schemas.metadata.models import DEFAULT_PROJECT
 from schemas.metadata.store import Metadata
 from schemas.shadow_fields import SHADOW_MODES, SHADOW_SPLIT
@@ -104,7 +104,8 @@ def json_body() -> dict[str, Any]:
 # What endpoints declare with `takes`: the project, the window, the filters of every read.
 PROJECT = ("project",)
 WINDOW = ("from", "to")
-FILTERS = tuple(DIMENSIONS)  # model, provider, service, environment, user, session, tag
+FILTERS = FILTER_NAMES  # model, provider, service, environment, user, session, tag, signal
+DIMENSION_FILTERS = tuple(DIMENSIONS)  # for reads of tables that keep no failure signal (the shadow pairs)
 SHADOW = ("shadow",)  # how shadow calls count (`schemas.shadow_fields`)
 _TAKES = "llmpulse_query_params"
 View = TypeVar("View", bound=Callable[..., Any])
@@ -136,8 +137,11 @@ def check_query(view: Callable[..., Any]) -> None:
 
 
 def filter_args() -> dict[str, str]:
-    """The request's filters (`FILTERS`) that have a value."""
-    return {name: request.args[name] for name in FILTERS if request.args.get(name)}
+    """The request's filters (`FILTERS`) that have a value; an unknown `signal=` is a 400, not an empty answer."""
+    found = {name: request.args[name] for name in FILTERS if request.args.get(name)}
+    if SIGNAL in found and found[SIGNAL] not in SIGNALS:
+        raise ApiError(400, f"signal={found[SIGNAL]!r} is not one of: {', '.join(SIGNALS)}")
+    return found
 
 
 def alias_arg(name: str, alias: str) -> str | None:

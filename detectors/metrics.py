@@ -2,9 +2,10 @@
 
 Each run recomputes, whole and from deduplicated calls, every minute that received a span since
 the previous run (by ingest time, with an overlap), so late and redelivered spans land in the
-right minute exactly once. History that predates the rollup (an upgrade, an import) is rolled
-up one day per run, newest first, so no tick is unbounded; until then readers take those days
-from raw calls. The two marks it leaves tell readers which minutes the rollup holds
+right minute exactly once. History that predates the rollup (an upgrade, an import, or rows an
+older version of the rollup made, which lack columns it has since gained: `ROLLUP_VERSION`) is
+rolled up one day per run, newest first, so no tick is unbounded; until then readers take those
+days from raw calls. The two marks it leaves tell readers which minutes the rollup holds
 (`schemas.clickhouse.rollup`).
 """
 
@@ -14,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 
 from detectors.base import DetectorContext, RunResult
 from schemas.clickhouse.metrics import dirty_projects, oldest_call, projects_with_calls, refresh_rollup, rollup_range
-from schemas.clickhouse.rollup import BACKFILL_KEY, SPEND_KEY, WATERMARK_KEY
+from schemas.clickhouse.rollup import BACKFILL_KEY, ROLLUP_VERSION, SPEND_KEY, VERSION_KEY, WATERMARK_KEY
 from schemas.clickhouse.spend_rollup import refresh_spend_hours
 
 # Rows become visible a little after their ingested_at default is taken, and clocks of
@@ -32,16 +33,17 @@ class MetricsDetector:
     def run(self, ctx: DetectorContext) -> RunResult:
         watermark, backfilled = ctx.state.get(WATERMARK_KEY), ctx.state.get(BACKFILL_KEY)
         first = not (watermark and backfilled)
-        if watermark and backfilled:
+        if watermark and backfilled and ctx.state.get(VERSION_KEY) == ROLLUP_VERSION:
             floor = datetime.fromisoformat(backfilled)
             read = self._refresh(ctx, datetime.fromisoformat(watermark) - OVERLAP, floor)
-        else:  # first run: today now, older days one per run
+        else:  # first run, or rows an older rollup made: today now, older days one per run
             floor = ctx.now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
             read = self._roll(ctx, floor, ctx.now + timedelta(minutes=1))
         floor, back = self._backfill_step(ctx, floor)
         self._spend_step(ctx, floor, first)
         ctx.state.set(BACKFILL_KEY, floor.isoformat())
         ctx.state.set(WATERMARK_KEY, ctx.now.isoformat())
+        ctx.state.set(VERSION_KEY, ROLLUP_VERSION)
         return RunResult(rows_read=read + back, message=f"{read} new call(s) rolled up; {back} from history, "
                                                         f"rollup whole from {floor.isoformat()}")
 

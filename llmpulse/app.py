@@ -26,11 +26,13 @@ from collector.pipeline import IngestPipeline, PriceBookSource
 from collector.spool import Spool
 from collector.writer import BatchWriter
 from dashboard.api import LoginSettings, create_ui_app
+from dashboard.guard_cache import GuardCache
 from dashboard.prometheus.endpoint import PrometheusSettings
 from dashboard.throttle import LoginThrottle
 from detectors.alerts.detector import AlertsDetector, AlertSettings
 from detectors.alerts.service import Alerting, waiting_slots
 from detectors.base import Detector
+from detectors.cohort_rollup import CohortRollupDetector
 from detectors.drift import DriftDetector
 from detectors.hallucination import HallucinationDetector
 from detectors.metrics import MetricsDetector
@@ -52,6 +54,7 @@ from schemas.metadata import ingest_reports
 from schemas.metadata.alert_store import AlertStore
 from schemas.metadata.datasets import DatasetStore
 from schemas.metadata.experiments import ExperimentStore
+from schemas.metadata.guard_store import GuardStore
 from schemas.metadata.ingest_reports import IngestReports
 from schemas.metadata.login_failures import LoginFailures
 from schemas.metadata.secrets import SecretBox, load_or_create_key
@@ -86,6 +89,7 @@ def build_detectors(settings: Settings, alerts: AlertStore, dispatcher: Dispatch
     return [
         MetricsDetector(settings.metrics_interval),
         ShadowPairsDetector(settings.metrics_interval),  # the shadow report's pairs, as fresh as the rollups
+        CohortRollupDetector(settings.metrics_interval),  # A/B cohorts by declared keys, as fresh too
         HallucinationDetector(settings.hallucination_interval, judge),
         ShadowJudgeDetector(settings.shadow_judge_interval, judge, ShadowJudgeSettings(settings.shadow_judge_per_run)),
         DriftDetector(settings.drift_interval),
@@ -223,7 +227,13 @@ class Llmpulse:
         login = LoginSettings(self.secret_key, required=s.require_key, hosts=host_policy(s), throttle=throttle)
         prometheus = PrometheusSettings(s.prometheus_top_n, self.live_ingest)
         return create_ui_app(self.store, self.metadata, self.ready, self.detector_runner, alerting, login,
-                             self.otlp_port, self.ingest_health, self.experiments, prometheus)
+                             self.otlp_port, self.ingest_health, self.experiments, prometheus, self.guard_cache)
+
+    @cached_property
+    def guard_cache(self) -> GuardCache:
+        """The guard states the status endpoint answers from, refreshed by its own thread (started
+        with the UI): the detectors write them on their tick, here or in another process."""
+        return GuardCache(GuardStore(self.metadata), self.settings.guard_refresh_seconds)
 
     @property
     def otlp_port(self) -> int:
@@ -288,6 +298,7 @@ class Llmpulse:
             if failed:
                 log.warning("%d experiment(s) left running by a stopped process marked failed", failed)
             self._add_server(self.ui_app(), self.settings.ui_port, "ui")
+            self.guard_cache.start()
         if detectors and self.settings.detectors:
             self.scheduler.start()
         threads = [threading.Thread(target=self._run_server, args=(srv,), name=f"llmpulse-{name}", daemon=True)
@@ -326,6 +337,8 @@ class Llmpulse:
             self.detector_runner.idle.cancel()
         if "dispatcher" in self.__dict__:
             self.dispatcher.close()
+        if "guard_cache" in self.__dict__:
+            self.guard_cache.stop()
         if "experiments" in self.__dict__:
             self.experiments.close()
         for _, server in self._servers:

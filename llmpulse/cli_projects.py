@@ -50,6 +50,9 @@ def show(name: str, output_format: str, url: str) -> None:
 @click.option("--eval-sample-rate", type=float, help="Share of LLM calls scored, 0 to 1.")
 @click.option("--cost-preference", type=click.Choice(COST_PREFERENCES), help="Which cost counts when an app "
                                                                                 "reports its own.")
+@click.option("--cohort-key", "cohort_keys", multiple=True, metavar="KEY|default|none",
+              help="An attribute key A/B comparisons are rolled up by (repeatable; the keys given replace the "
+                   "declared ones); default: the defaults; none: no key (every comparison scans).")
 @click.option("--regression-dataset", metavar="DATASET", help="The dataset run on each model change.")
 @click.option("--regression-target", "targets", multiple=True, metavar=TARGET_HELP,
               help="What to call for a requested model (repeatable; the targets given replace the set's). "
@@ -83,11 +86,14 @@ def request_project(method: str, url: str, name: str, body: dict[str, Any] | Non
 
 def project_body(retention_days: int | None, eval_sample_rate: float | None, cost_preference: str | None,
                  regression_dataset: str | None, targets: tuple[str, ...], regression_min_pass_rate: str | None,
-                 channels: tuple[str, ...], no_regression_set: bool) -> dict[str, Any]:
+                 channels: tuple[str, ...], no_regression_set: bool,
+                 cohort_keys: tuple[str, ...] = ()) -> dict[str, Any]:
     """The PUT body of the options given (an option not given is a field left out: it stays)."""
     body: dict[str, Any] = {"retention_days": retention_days, "eval_sample_rate": eval_sample_rate,
                             "cost_preference": cost_preference}
     body = {key: value for key, value in body.items() if value is not None}
+    if cohort_keys:
+        body["cohort_keys"] = parse_cohort_keys(cohort_keys)
     regression = regression_body(regression_dataset, targets, regression_min_pass_rate, channels)
     if no_regression_set:
         if regression:
@@ -148,6 +154,16 @@ def _target_field(model: str, part: str) -> tuple[str, Any]:
             from None
 
 
+def parse_cohort_keys(texts: tuple[str, ...]) -> list[str] | None:
+    """The keys given; `default` alone is the defaults (null), `none` alone no key ([])."""
+    words = {text.strip().lower() for text in texts}
+    if words & {"default", "none"}:
+        if len(texts) > 1:
+            raise click.BadParameter("default and none stand alone, without keys", param_hint="--cohort-key")
+        return None if "default" in words else []
+    return list(texts)
+
+
 def parse_rate(text: str) -> float | None:
     if text.strip().lower() == "none":
         return None
@@ -179,7 +195,8 @@ def render(project: dict[str, Any]) -> str:
     lines = [f"project           {project['name']} (created {project['created_at']})",
              f"eval sample rate  {project['eval_sample_rate']}",
              f"retention         {project['retention_days']} days",
-             f"cost that counts  {project['cost_preference']}"]
+             f"cost that counts  {project['cost_preference']}",
+             f"cohort keys       {', '.join(project['cohort_keys']) or 'none (every A/B comparison scans its calls)'}"]
     return "\n".join(lines + _regression_lines(project))
 
 

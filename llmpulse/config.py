@@ -139,6 +139,9 @@ SPECS: tuple[Spec, ...] = (
          "model change drift found and gates the runs that finished."),
     Spec("alerts_interval", "LLMPULSE_ALERTS_INTERVAL", _parse_positive_float, 60.0,
          "Seconds between evaluations of alert rules and budgets."),
+    Spec("guard_refresh_seconds", "LLMPULSE_GUARD_REFRESH_SECONDS", _parse_positive_float, 1.0,
+         "Seconds between refreshes of the guard states the guard status endpoint answers from memory "
+         "(the alerts detector updates them on its tick)."),
     Spec("retention_interval", "LLMPULSE_RETENTION_INTERVAL", _parse_positive_float, 3600.0,
          "Seconds between runs of the retention detector, which deletes data older than each project's "
          "retention."),
@@ -220,6 +223,7 @@ class Settings:
     drift_interval: float = 900.0
     regression_interval: float = 60.0
     alerts_interval: float = 60.0
+    guard_refresh_seconds: float = 1.0
     retention_interval: float = 3600.0
     lease_seconds: float = 30.0
     judge_url: str = ""

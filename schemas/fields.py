@@ -61,6 +61,12 @@ LINKS = "links"
 IS_CALL = "is_call"
 CALL_KEY = "call_key"
 SHADOW_OF = "shadow_of"  # the primary call's span id on a shadow call (migration 0010)
+# Per-call failure signals (migration 0013, `collector.signals`): what went wrong with an answer.
+JSON_REQUESTED = "json_requested"  # the request asked for JSON (a response format, a schema) or got a tool call
+PARSE_FAILURE = "parse_failure"    # ... and the answer is not valid JSON or breaks the schema given
+REFUSAL = "refusal"                # the model declined to answer (`schemas.refusals`)
+TRUNCATED = "truncated"            # the answer stopped at the token limit
+TOOL_ERROR = "tool_error"          # a tool failed: a failed tool span, or a call told of a failed tool
 
 # Span types (`span_type` values).
 TYPE_LLM = "llm"
@@ -83,6 +89,7 @@ COST_FIELDS = (COST_INPUT, COST_OUTPUT, COST_CACHE_READ, COST_CACHE_WRITE, COST_
 # Audio counts and costs: parts of the columns above, kept apart (added by migration 0007).
 AUDIO_TOKEN_FIELDS = (INPUT_AUDIO_TOKENS, OUTPUT_AUDIO_TOKENS)
 AUDIO_COST_FIELDS = (COST_INPUT_AUDIO, COST_OUTPUT_AUDIO)
+SIGNAL_FIELDS = (JSON_REQUESTED, PARSE_FAILURE, REFUSAL, TRUNCATED, TOOL_ERROR)
 TOKEN_FIELDS = (
     INPUT_TOKENS, OUTPUT_TOKENS, CACHE_READ_TOKENS, CACHE_WRITE_TOKENS, REASONING_TOKENS, TOTAL_TOKENS,
 )
@@ -95,9 +102,12 @@ SPAN_COLUMNS: tuple[str, ...] = (
     SYSTEM_FINGERPRINT, *TOKEN_FIELDS, TTFT_MS, FINISH_REASONS, STREAMING, CACHE_HIT,
     *COST_FIELDS, COST_SOURCE, COST_REPORTED, COST_COMPUTED, USER_ID, SESSION_ID, TAGS, INPUT_MESSAGES,
     OUTPUT_MESSAGES, RETRIEVAL_DOCUMENTS, ATTRIBUTES, RESOURCE_ATTRIBUTES, EVENTS, LINKS,
-    IS_CALL, CALL_KEY, *AUDIO_TOKEN_FIELDS, *AUDIO_COST_FIELDS, SHADOW_OF,
+    IS_CALL, CALL_KEY, *AUDIO_TOKEN_FIELDS, *AUDIO_COST_FIELDS, SHADOW_OF, *SIGNAL_FIELDS,
 )
 
 # The attribute normalization adds to a span whose count or cost it refused (collector/counts.py),
 # saying which and why; the trace view shows it where the NULL count stands.
 REFUSED_ATTRIBUTE = "llmpulse.refused"
+# The attribute normalization adds to a call whose answer failed its structured-output check, saying
+# why (not JSON, or which part of the schema it breaks); the trace view shows it beside the signal.
+PARSE_FAILURE_ATTRIBUTE = "llmpulse.parse_failure"

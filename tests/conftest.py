@@ -103,7 +103,7 @@ def run_detectors(running: ServesUi, *names: str) -> list[dict]:
     assert response.status_code == 200, response.text
     runs = response.json()["runs"]
     assert all(r["outcome"] == "ok" for r in runs), runs
-    # An alerts run says "N rule(s), N budget(s), N notification(s)", then "; rule 3: Error: …" per
+    # An alerts run says "N rule(s), N budget(s), N guard(s), N notification(s)", then "; rule 3: Error: …" per
     # rule or budget that raised (detectors/alerts/detector.py): any such part is a failure.
     assert not any("; " in r["message"] for r in runs if r["detector"] == "alerts"), runs
     return runs

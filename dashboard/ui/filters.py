@@ -2,8 +2,9 @@
 
 Dimensions the rollup keeps (model, service, environment) are dropdowns offering the values
 seen in the range, the busiest first. Users, sessions and tags are typed: listing them would
-read every raw call of the range. One callback per control, so a page shows only the controls
-its queries honour and every callback still has all its inputs on the page.
+read every raw call of the range. Status and failure signal are fixed choices. One callback per
+control, so a page shows only the controls its queries honour and every callback still has all
+its inputs on the page.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.ui.context import UiContext
 from dashboard.ui.urls import PageQuery, search_with
+from schemas.clickhouse.filters import SIGNALS
 from schemas.clickhouse.metrics import RollupSpan, SeriesQuery, dimension_values
 
 LISTED = ("model", "service", "environment")
 TYPED = {"user": "user id", "session": "session id", "tag": "tag"}
-CHOICES = {"status": ("ok", "error")}
+CHOICES = {"status": ("ok", "error"), "signal": tuple(SIGNALS)}  # a failure signal: `schemas.clickhouse.filters`
 MAX_LISTED = 200
 
 

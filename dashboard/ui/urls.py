@@ -20,7 +20,7 @@ RANGES = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(da
 DEFAULT_RANGE = "24h"
 CUSTOM = "custom"  # `from` and `to` in the URL instead of a `range`
 MAX_CUSTOM = timedelta(days=400)
-FILTERS = ("model", "service", "environment", "user", "session", "tag")  # what metric queries filter by
+FILTERS = ("model", "service", "environment", "user", "session", "tag", "signal")  # what metric queries filter by
 
 
 @dataclass(frozen=True)

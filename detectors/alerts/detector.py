@@ -22,6 +22,7 @@ from detectors.alerts.budget_spend import (
     value_spends,
     value_statuses,
 )
+from detectors.alerts.guard_eval import GuardEvaluator
 from detectors.alerts.incidents import (
     FIRING,
     OK,
@@ -78,6 +79,7 @@ class AlertsDetector:
         # once. The runner never overlaps two runs of a detector, so one dict serves.
         self._statuses: dict[int, BudgetStatus] = {}
         self._per_value: dict[int, list[tuple[str, BudgetStatus]]] = {}
+        self.guards = GuardEvaluator(self)
 
     def run(self, ctx: DetectorContext) -> RunResult:
         self._statuses, self._per_value = {}, {}
@@ -85,9 +87,12 @@ class AlertsDetector:
         failures: list[str] = []
         sent = sum(self._guarded(self._evaluate_rule, ctx, r, failures, "rule") for r in rules)
         sent += sum(self._guarded(self._evaluate_budget, ctx, b, failures, "budget") for b in budgets)
-        save_statuses(ctx.state, [(b, self._statuses[b.id]) for b in budgets if b.id in self._statuses], ctx.now)
-        message = f"{len(rules)} rule(s), {len(budgets)} budget(s), {sent} notification(s)"
-        return RunResult(rows_read=len(rules) + len(budgets), rows_written=sent,
+        verdicts = [(b, self._statuses[b.id]) for b in budgets if b.id in self._statuses]
+        save_statuses(ctx.state, verdicts, ctx.now)
+        guards, guard_sent = self.guards.run(ctx, verdicts, failures)
+        sent += guard_sent
+        message = f"{len(rules)} rule(s), {len(budgets)} budget(s), {guards} guard(s), {sent} notification(s)"
+        return RunResult(rows_read=len(rules) + len(budgets) + guards, rows_written=sent,
                          message="; ".join([message, *failures]))
 
     def _guarded(self, evaluate_one: Any, ctx: DetectorContext, stored: StoredSpec, failures: list[str],
@@ -172,6 +177,10 @@ class AlertsDetector:
                                                               ctx.now, rollup_span(ctx.state))
         return self._statuses[stored.id]
 
+    def values_over(self, budget_id: int) -> list[str]:
+        """The users (tags) of a budget per user (tag) that spent their amount this run (for the guards)."""
+        return [value for value, status in self._per_value.get(budget_id, []) if not status.allowed]
+
     def _value_statuses(self, ctx: DetectorContext, stored: StoredSpec) -> list[tuple[str, BudgetStatus]]:
         """Every value's status of a budget per user (tag), biggest spender first: one grouped read a run."""
         if stored.id not in self._per_value:
@@ -204,6 +213,7 @@ class AlertsDetector:
         notified: dict[str, list[int]] = dict(saved) if same_period and isinstance(saved, dict) else {}
         if not same_period:
             self._close_budget_incidents(stored, spec, ctx.now)
+        self._status(ctx, stored)  # its biggest spender's status: for Prometheus and the guards' verdicts
         fresh = [(value, status, new_thresholds(notified.get(value, []), status.crossed))
                  for value, status in self._value_statuses(ctx, stored)]
         fresh = [item for item in fresh if item[2]]

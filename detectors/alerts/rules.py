@@ -62,6 +62,12 @@ METRICS: Mapping[str, MetricInfo] = _metric_table(
     MetricInfo("cache_hit_rate", RATIO, "Fraction of calls served from a cache, 0..1; a drop is bad.", True),
     MetricInfo("cost_per_request", USD, "Mean spend per LLM call in the window."),
     MetricInfo("drift", COUNT, "Number of drift events detected in the window."),
+    MetricInfo("parse_failure_rate", RATIO,
+               "Fraction of calls that asked for JSON (or called a tool) whose answer was not valid JSON or broke "
+               "the schema, 0..1."),
+    MetricInfo("refusal_rate", RATIO, "Fraction of LLM calls the model refused to answer, 0..1."),
+    MetricInfo("truncation_rate", RATIO, "Fraction of LLM calls whose answer stopped at the token limit, 0..1."),
+    MetricInfo("tool_error_rate", RATIO, "Fraction of LLM calls that were handed a failed tool result, 0..1."),
 )
 
 COMPARATORS: Mapping[str, Callable[[float, float], bool]] = MappingProxyType(

@@ -11,8 +11,11 @@ from typing import Any
 
 import numpy as np
 
+from schemas import fields as f
+
 OUTPUT_TOKENS, LATENCY_PER_TOKEN, TTFT, SCORE = "output_tokens", "latency_per_token_ms", "ttft_ms", "score"
-FINISH_REASON, REFUSAL, ERROR = "finish_reason", "refusal", "error"
+FINISH_REASON, ERROR = "finish_reason", "error"
+REFUSAL = f.REFUSAL  # the column ingest fills by the one refusal rule (`schemas.refusals`)
 ANSWER_CHARS = "answer_chars"  # derived from the text, so a change of answer length is named, not only seen
 DEFAULT_NUMERIC = (OUTPUT_TOKENS, LATENCY_PER_TOKEN, TTFT, SCORE)
 DEFAULT_CATEGORICAL = (FINISH_REASON,)

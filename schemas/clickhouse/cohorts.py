@@ -16,7 +16,8 @@ model, and their scores leave out those of spans that are not live calls (a gran
 of the few such spans). Redelivered spans collapse under FINAL. Unlike the summary, twins of one
 call (the same call traced by two instrumentations, `call_merge`) are not merged here: that merge
 groups every call of the window by its identity, ~10 s for a week of 10M spans on two cores, against
-the 2 s a comparison may take; the answer says so (`COUNTING`).
+the 2 s a comparison may take; the answer says so (`COUNTING`). For the keys a project declares,
+`schemas.clickhouse.cohort_rollup` reads the same aggregates from per-hour rows instead of the scan.
 """
 
 from __future__ import annotations
@@ -108,7 +109,7 @@ def holding_maps(store: Store, cohorts: Cohorts) -> tuple[str, ...]:
     holds the key in is left unread. Each probe reads only the map's keys and stops at the first
     call that has it."""
     def holds(column: str) -> bool:
-        sql = (f"SELECT 1 FROM {{db}}.spans AS s WHERE {_call_conditions(cohorts)} "
+        sql = (f"SELECT 1 FROM {{db}}.spans AS s WHERE {call_conditions(cohorts)} "
                f"AND has(s.{column}.keys, {{key:String}}) LIMIT 1")
         return bool(store.query(sql, cohorts.params(), "cohort_maps"))
     return tuple(column for column in ATTRIBUTE_MAPS if holds(column))
@@ -125,7 +126,7 @@ def cohort_label(cohorts: Cohorts) -> str:
     return f"multiIf({SHADOW_CALL}, 0, {value} = {{a:String}}, 1, {value} = {{b:String}}, 2, 0)"
 
 
-def _by_side(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+def by_side(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     """Rows keyed by their cohort label (`cohort_label`) as 'a' and 'b'."""
     return {_SIDES[row.pop("cohort")]: row for row in rows}
 
@@ -133,26 +134,43 @@ def _by_side(rows: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 _SIDES = {1: "a", 2: "b"}
 
 
-def _call_conditions(cohorts: Cohorts) -> str:
+def call_conditions(cohorts: Cohorts) -> str:
     where = ["s.project_id = {project:String}", "s.is_call", time_range("s"), LIVE_CALLS,
              *filter_conditions(cohorts.filters, "s")]
     return " AND ".join(where)
 
 
-_AGGREGATES = f"""
-    count() AS requests,
-    countIf(s.status_code = 'error') AS errors,
-    countIf(s.cost_total IS NOT NULL) AS priced,
-    sum(ifNull(s.cost_total, toDecimal128(0, 12))) AS cost_total,
-    countIf(s.ttft_ms IS NOT NULL) AS streamed,
-    sum(s.output_tokens) AS output_tokens,
-    groupArraySample({SAMPLE_SIZE}, {SAMPLE_SEED})(s.duration_ms) AS latency_sample,
-    groupArraySampleIf({SAMPLE_SIZE}, {SAMPLE_SEED})(assumeNotNull(s.ttft_ms), s.ttft_ms IS NOT NULL) AS ttft_sample,
-    groupArraySample({SAMPLE_SIZE}, {SAMPLE_SEED})(toFloat64(s.output_tokens)) AS output_tokens_sample,
-    groupArraySampleIf({SAMPLE_SIZE}, {SAMPLE_SEED})(toFloat64(assumeNotNull(s.cost_total)),
-        s.cost_total IS NOT NULL) AS cost_sample
-"""
+# A cohort's counts and sums over its calls `s` (the rollup keeps the same per hour, `cohort_rollup`).
+COUNTS = {
+    "requests": "count()",
+    "errors": "countIf(s.status_code = 'error')",
+    "priced": "countIf(s.cost_total IS NOT NULL)",
+    "cost_total": "sum(ifNull(s.cost_total, toDecimal128(0, 12)))",
+    "streamed": "countIf(s.ttft_ms IS NOT NULL)",
+    "output_tokens": "sum(ifNull(s.output_tokens, 0))",  # a call without a count adds 0, never NULL
+}
+# Each metric sampled: its value on a call, and which calls have one ('' for every call).
+SAMPLES = {
+    "latency_sample": ("s.duration_ms", ""),
+    "ttft_sample": ("assumeNotNull(s.ttft_ms)", "s.ttft_ms IS NOT NULL"),
+    "output_tokens_sample": ("toFloat64(assumeNotNull(s.output_tokens))", "s.output_tokens IS NOT NULL"),
+    "cost_sample": ("toFloat64(assumeNotNull(s.cost_total))", "s.cost_total IS NOT NULL"),
+}
 
+
+def call_aggregates(combinator: str = "") -> str:
+    """COUNTS and SAMPLES over calls `s`: their values, or with `combinator` "State" the aggregate
+    states the rollup keeps (the samples then merge with -Merge across hours)."""
+    counts = [f"{expression} AS {name}" for name, expression in COUNTS.items()]
+    samples = []
+    for name, (value, condition) in SAMPLES.items():
+        arguments = f"{value}, {condition}" if condition else value
+        function = f"groupArraySample{combinator}{'If' if condition else ''}"
+        samples.append(f"{function}({SAMPLE_SIZE}, {SAMPLE_SEED})({arguments}) AS {name}")
+    return ", ".join(counts + samples)
+
+
+_AGGREGATES = call_aggregates()
 
 NO_SCORES = {"scored": 0, "flagged": 0, "feedback_count": {}, "feedback_mean": {}, "feedback_sample": {}}
 _SCORE_AGGREGATES = f"""
@@ -188,15 +206,27 @@ def cohort_calls(store: Store, cohorts: Cohorts) -> dict[str, dict[str, Any]]:
     """Per cohort ('a', 'b'): call counts, cost, percentiles and the metric samples; the scored
     calls (`scored`) and those judged hallucinated (`flagged`); per feedback name its count, mean
     and sample (`feedback_count`, `feedback_mean`, `feedback_sample`). A cohort without calls is
-    absent."""
-    if cohorts.kind == "attribute":
-        cohorts = replace(cohorts, maps=holding_maps(store, cohorts))
-        if not cohorts.maps:
-            return {}
-    calls = (f"SELECT *, {cohort_label(cohorts)} AS cohort FROM {{db}}.spans AS s FINAL "
-             f"WHERE {_call_conditions(cohorts)}")
+    absent. One scan of the window's calls."""
+    probed = with_holding_maps(store, cohorts)
+    if probed is None:
+        return {}
+    calls = (f"SELECT *, {cohort_label(probed)} AS cohort FROM {{db}}.spans AS s FINAL "
+             f"WHERE {call_conditions(probed)}")
     sql = f"SELECT cohort, {_AGGREGATES} FROM ({calls}) AS s WHERE cohort != 0 GROUP BY cohort"
-    found = _by_side(store.query_dicts(sql, cohorts.params(), "cohort_calls"))
+    return with_scores(store, probed, by_side(store.query_dicts(sql, probed.params(), "cohort_calls")))
+
+
+def with_holding_maps(store: Store, cohorts: Cohorts) -> Cohorts | None:
+    """Attribute cohorts reading only the maps that hold their key (`holding_maps`); None when no
+    call of the window has the key. Other cohorts as they are."""
+    if cohorts.kind != "attribute":
+        return cohorts
+    maps = holding_maps(store, cohorts)
+    return replace(cohorts, maps=maps) if maps else None
+
+
+def with_scores(store: Store, cohorts: Cohorts, found: dict[str, dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """The cohorts' calls as read (`by_side`), each with its scores; {} when neither has a call."""
     if not found:
         return {}
     scores = _model_scores(store, cohorts) if cohorts.by_model_alone else _span_scores(store, cohorts)
@@ -214,7 +244,7 @@ def _span_scores(store: Store, cohorts: Cohorts) -> dict[str, dict[str, Any]]:
     sql = (f"SELECT l.cohort AS cohort, {_SCORE_AGGREGATES} FROM ({_scores_per_span()}) AS x "
            f"INNER JOIN ({facts}) AS l ON l.trace_id = x.trace_id AND l.span_id = x.span_id "
            "WHERE l.cohort != 0 GROUP BY l.cohort")
-    return _by_side(store.query_dicts(sql, cohorts.params(), "cohort_scores"))
+    return by_side(store.query_dicts(sql, cohorts.params(), "cohort_scores"))
 
 
 _SCORED_IN_WINDOW = ("s.project_id = {project:String} AND s.span_time >= {start:DateTime64(6, 'UTC')} "
@@ -243,7 +273,7 @@ def _looked_up_facts(cohorts: Cohorts) -> str:
     uncopied = (f"SELECT s.span_id FROM {{db}}.{EVALUATIONS_TABLE} AS s WHERE {_SCORED_IN_WINDOW} "
                 f"AND NOT s.{FACTS_FLAG}")
     return (f"SELECT s.trace_id AS trace_id, s.span_id AS span_id, {cohort_label(cohorts)} AS cohort "
-            f"FROM {{db}}.spans AS s FINAL WHERE {_call_conditions(cohorts)} AND s.span_id IN ({uncopied})")
+            f"FROM {{db}}.spans AS s FINAL WHERE {call_conditions(cohorts)} AND s.span_id IN ({uncopied})")
 
 
 def _model_scores(store: Store, cohorts: Cohorts) -> dict[str, dict[str, Any]]:
@@ -255,4 +285,4 @@ def _model_scores(store: Store, cohorts: Cohorts) -> dict[str, dict[str, Any]]:
     label = "multiIf(x.request_model = {a:String}, 1, x.request_model = {b:String}, 2, 0)"
     sql = (f"SELECT {label} AS cohort, {_SCORE_AGGREGATES} FROM ({_scores_per_span()}) AS x "
            f"WHERE cohort != 0 AND (x.trace_id, x.span_id) NOT IN ({not_live}) GROUP BY cohort")
-    return _by_side(store.query_dicts(sql, cohorts.params(), "cohort_scores"))
+    return by_side(store.query_dicts(sql, cohorts.params(), "cohort_scores"))

@@ -20,8 +20,6 @@ DRIFT_COLUMNS = (
 )
 SAMPLE_SCALE = 1_000_000
 VERSION_COLUMNS = {"response_model": "response_model", "system_fingerprint": "system_fingerprint"}
-_REFUSAL = ("match(lower(s.output_messages), 'i can(no|.)?t (help|assist|provide|do that)"
-            "|i.?m (sorry|afraid),? (but )?i can|unable to (help|assist)')")
 
 
 @dataclass(frozen=True)
@@ -90,6 +88,7 @@ def call_features(store: Store, project: str, counts: dict[str, int], start: dat
 
     A hash of the span picks about twice the sample before anything is sorted, so a week of a busy
     model costs a filtered scan, not a sort of every call; `LIMIT 1 BY` drops redelivered copies.
+    A refusal is what ingest decided by the one rule (`schemas.refusals`), stored on the span.
     """
     if not counts:
         return {}
@@ -102,7 +101,7 @@ def call_features(store: Store, project: str, counts: dict[str, int], start: dat
         if(s.output_tokens > 0, (s.duration_ms - ifNull(s.ttft_ms, 0)) / s.output_tokens, NULL)
             AS latency_per_token_ms,
         s.ttft_ms AS ttft_ms, if(empty(s.finish_reasons), '', s.finish_reasons[1]) AS finish_reason,
-        s.status_code = 'error' AS error, {_REFUSAL} OR has(s.finish_reasons, 'content_filter') AS refusal,
+        s.status_code = 'error' AS error, s.refusal AS refusal,
         substring(s.output_messages, 1, 4000) AS output_messages, ev.score AS score
     FROM {{db}}.spans AS s
     LEFT JOIN (SELECT e.trace_id AS trace_id, e.span_id AS span_id, avg(e.score) AS score

@@ -13,8 +13,9 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from schemas.clickhouse.call_merge import dirty_key
-from schemas.clickhouse.filters import DIMENSIONS
+from schemas.clickhouse.filters import DIMENSIONS, filter_conditions, filter_params
 from schemas.clickhouse.histograms import EMPTY_HISTOGRAMS, HISTOGRAM_STATES, HOUR_HISTOGRAMS
+from schemas.clickhouse.metric_formulas import HOUR_FROM_MINUTES, METRICS, STATE_COLUMNS
 from schemas.clickhouse.queries import TWIN_MARGIN, calls_query
 from schemas.clickhouse.shadow_split import split_state_rows
 from schemas.clickhouse.spend_rollup import refresh_spend_hours
@@ -30,75 +31,9 @@ ROLLUP_DIMENSIONS = ("model", "provider", "service", "environment")
 # Key columns of a rollup row; `shadow` (migration 0010) keeps shadow calls apart (`shadow_split`).
 _ROLLUP_COLUMNS = ("request_model", "provider", "service_name", "environment", "shadow")
 
-_ZERO = "toDecimal128(0, 12)"
-# Money a prompt-cache read saved: the read tokens at the call's own uncached input rate, minus what they cost.
-_CACHE_SAVING = (
-    f"if(c.cost_input IS NOT NULL AND c.input_tokens > c.cache_read_tokens + c.cache_write_tokens, "
-    f"assumeNotNull(c.cost_input) * c.cache_read_tokens "
-    f"/ (c.input_tokens - c.cache_read_tokens - c.cache_write_tokens) - ifNull(c.cost_cache_read, {_ZERO}), {_ZERO})"
-)
-_PRICED_UNCACHED = "NOT c.cache_hit AND c.cost_total IS NOT NULL"
-# Aggregates over calls `c` that produce one state row; the rollup table stores exactly these.
-STATE_COLUMNS = {
-    "requests": "count()",
-    "errors": "countIf(c.status_code = 'error')",
-    "cache_hits": "countIf(c.cache_hit)",
-    "input_tokens": "sum(c.input_tokens)",
-    "output_tokens": "sum(c.output_tokens)",
-    "cache_read_tokens": "sum(c.cache_read_tokens)",
-    "cache_write_tokens": "sum(c.cache_write_tokens)",
-    "cost_total": f"sum(ifNull(c.cost_total, {_ZERO}))",
-    "unpriced": "countIf(c.cost_total IS NULL)",
-    "cache_read_savings": f"sum({_CACHE_SAVING})",
-    "priced_uncached_cost": f"sumIf(ifNull(c.cost_total, {_ZERO}), {_PRICED_UNCACHED})",
-    "priced_uncached_requests": f"countIf({_PRICED_UNCACHED})",
-    "traces": "uniqState(c.trace_id)",
-    "users": "uniqStateIf(c.user_id, c.user_id != '')",
-    "latency": "quantilesTDigestState(0.5, 0.95, 0.99)(c.duration_ms)",
-    "ttft": "quantilesTDigestStateIf(0.5, 0.95, 0.99)(assumeNotNull(c.ttft_ms), c.ttft_ms IS NOT NULL)",
-    "ttft_count": "countIf(c.ttft_ms IS NOT NULL)",
-}
 # A row's columns beyond its key (+ histograms, for Prometheus only), named in inserts: 0014 added some.
 ROLLUP_STATES = {**STATE_COLUMNS, **HISTOGRAM_STATES}
-_INSERT_COLUMNS = "(" + ", ".join(("project_id", "bucket", *_ROLLUP_COLUMNS, *ROLLUP_STATES, "computed_at")) + ")"
-# How an hour's row is made from its minute rows: counts and money add, states merge into a state.
-HOUR_FROM_MINUTES = {
-    **{name: f"sum(m.{name})" for name in STATE_COLUMNS},
-    "traces": "uniqMergeState(m.traces)",
-    "users": "uniqMergeState(m.users)",
-    "latency": "quantilesTDigestMergeState(0.5, 0.95, 0.99)(m.latency)",
-    "ttft": "quantilesTDigestMergeState(0.5, 0.95, 0.99)(m.ttft)", **HOUR_HISTOGRAMS,
-}
-
-_LATENCY = "quantilesTDigestMerge(0.5, 0.95, 0.99)(r.latency)"
-_TTFT = "if(sum(r.ttft_count) > 0, quantilesTDigestMerge(0.5, 0.95, 0.99)(r.ttft)[{i}], NULL)"
-_APP_CACHE_SAVING = "sum(r.cache_hits) * sum(r.priced_uncached_cost) / nullIf(sum(r.priced_uncached_requests), 0)"
-# Metric name → expression over state rows `r`; rates are fractions, money is USD, times ms.
-METRICS = {
-    "requests": "sum(r.requests)",
-    "errors": "sum(r.errors)",
-    "error_rate": "sum(r.errors) / nullIf(sum(r.requests), 0)",
-    "latency_p50_ms": f"{_LATENCY}[1]",
-    "latency_p95_ms": f"{_LATENCY}[2]",
-    "latency_p99_ms": f"{_LATENCY}[3]",
-    "ttft_p50_ms": _TTFT.format(i=1),
-    "ttft_p95_ms": _TTFT.format(i=2),
-    "ttft_p99_ms": _TTFT.format(i=3),
-    "input_tokens": "sum(r.input_tokens)",
-    "output_tokens": "sum(r.output_tokens)",
-    "cached_tokens": "sum(r.cache_read_tokens)",
-    "cache_write_tokens": "sum(r.cache_write_tokens)",
-    "cost_total": "sum(r.cost_total)",
-    "unpriced_requests": "sum(r.unpriced)",
-    "cost_per_request": "sum(r.cost_total) / nullIf(sum(r.requests), 0)",
-    "cost_per_trace": "sum(r.cost_total) / nullIf(uniqMerge(r.traces), 0)",
-    "cost_per_user": "sum(r.cost_total) / nullIf(uniqMerge(r.users), 0)",
-    "cache_hit_rate": "sum(r.cache_hits) / nullIf(sum(r.requests), 0)",
-    "prompt_cache_share": "sum(r.cache_read_tokens) / nullIf(sum(r.input_tokens), 0)",
-    "prompt_cache_savings": "sum(r.cache_read_savings)",
-    "app_cache_savings": f"ifNull({_APP_CACHE_SAVING}, {_ZERO})",
-    "cache_savings": f"sum(r.cache_read_savings) + ifNull({_APP_CACHE_SAVING}, {_ZERO})",
-}
+_HOUR_STATES = {**HOUR_FROM_MINUTES, **HOUR_HISTOGRAMS}  # an hour's row from its minutes' rows
 
 
 @dataclass(frozen=True)
@@ -218,9 +153,13 @@ _IN_MINUTES = "toStartOfMinute(c.start_time) IN {minutes:Array(DateTime('UTC'))}
 _ROLLUP_GROUP_BY_BYTES = 128 * 2**20
 
 
+# Every rollup INSERT names its columns: a column a migration adds is then filled by name, wherever it stands.
+_INSERT_COLUMNS = ", ".join(("project_id", "bucket", *_ROLLUP_COLUMNS, *ROLLUP_STATES, "computed_at"))
+
+
 def _rollup_insert(calls: str) -> str:
     return (
-        f"INSERT INTO {{db}}.{ROLLUP_TABLE} {_INSERT_COLUMNS} SELECT c.project_id AS project_id, "
+        f"INSERT INTO {{db}}.{ROLLUP_TABLE} ({_INSERT_COLUMNS}) SELECT c.project_id AS project_id, "
         "toStartOfMinute(c.start_time) AS bucket, " + ", ".join(f"c.{col} AS {col}" for col in _ROLLUP_COLUMNS)
         + ", " + ", ".join(f"{expr} AS {name}" for name, expr in ROLLUP_STATES.items())
         + f", now64(6) AS computed_at FROM ({calls}) AS c GROUP BY project_id, bucket, {', '.join(_ROLLUP_COLUMNS)}"
@@ -228,7 +167,7 @@ def _rollup_insert(calls: str) -> str:
     )
 
 
-_REFRESH_SQL = _rollup_insert(calls_query(call_condition=_IN_MINUTES))
+_REFRESH_SQL = _rollup_insert(calls_query(call_condition=_IN_MINUTES, with_signals=True))
 # Rows of the recomputed minutes that the recomputation did not write again: counts and money 0,
 # empty states (a -StateIf never true has the column's type), newer than the row they replace.
 _EMPTY_STATES = {
@@ -238,18 +177,19 @@ _EMPTY_STATES = {
 }
 # Readers skip zeroed rows (`requests > 0`: a row that counts anything counts a call).
 _ZERO_STALE_SQL = (
-    f"INSERT INTO {{db}}.{ROLLUP_TABLE} {_INSERT_COLUMNS} SELECT m.project_id AS project_id, m.bucket AS bucket, "
+    f"INSERT INTO {{db}}.{ROLLUP_TABLE} ({_INSERT_COLUMNS}) SELECT m.project_id AS project_id, m.bucket AS bucket, "
     + ", ".join(f"m.{col} AS {col}" for col in _ROLLUP_COLUMNS) + ", "
     + ", ".join(f"{_EMPTY_STATES.get(name, '0')} AS {name}" for name in ROLLUP_STATES)
     + f", now64(6) AS computed_at FROM {{db}}.{ROLLUP_TABLE} AS m FINAL WHERE m.project_id = {{project:String}} "
     "AND m.bucket IN {minutes:Array(DateTime('UTC'))} AND m.computed_at < {recomputed:DateTime64(6, 'UTC')} "
     f"GROUP BY project_id, bucket, {', '.join(_ROLLUP_COLUMNS)}"
 )
-_RANGE_SQL = _rollup_insert(calls_query())
+_RANGE_SQL = _rollup_insert(calls_query(with_signals=True))
 _HOURS_SQL = (
-    f"INSERT INTO {{db}}.{HOUR_TABLE} {_INSERT_COLUMNS} SELECT m.project_id AS project_id, "
-    "toStartOfHour(m.bucket) AS bucket, " + ", ".join(f"m.{col} AS {col}" for col in _ROLLUP_COLUMNS) + ", "
-    + ", ".join(f"{HOUR_FROM_MINUTES[name]} AS {name}" for name in ROLLUP_STATES)
+    f"INSERT INTO {{db}}.{HOUR_TABLE} ({_INSERT_COLUMNS}) "
+    "SELECT m.project_id AS project_id, toStartOfHour(m.bucket) AS bucket, "
+    + ", ".join(f"m.{col} AS {col}" for col in _ROLLUP_COLUMNS) + ", "
+    + ", ".join(f"{_HOUR_STATES[name]} AS {name}" for name in ROLLUP_STATES)
     + f", now64(6) AS computed_at FROM {{db}}.{ROLLUP_TABLE} AS m FINAL WHERE m.project_id = {{project:String}} "
     "AND m.bucket >= {start:DateTime64(6, 'UTC')} AND m.bucket < {end:DateTime64(6, 'UTC')} "
     f"GROUP BY project_id, bucket, {', '.join(_ROLLUP_COLUMNS)}"
@@ -314,9 +254,7 @@ def dimension_values(store: Store, q: SeriesQuery, rollup: RollupSpan | None, na
 
 
 def _params(q: SeriesQuery) -> dict[str, Any]:
-    params: dict[str, Any] = {"project": q.project, "start": q.start, "end": q.end}
-    params.update({f"f_{name}": value for name, value in q.filters.items()})
-    return params
+    return {"project": q.project, "start": q.start, "end": q.end, **filter_params(q.filters)}
 
 
 def _group_expression(group_by: str | None) -> str:
@@ -362,7 +300,7 @@ def _raw_states(q: SeriesQuery, key: str, call_condition: str, span_condition: s
     the rollup's bounds), or every call of the window would be merged to find the few of its tail:
     the month-to-date budget read 2.9 s at 1M spans for a 15-minute tail."""
     calls = calls_query(span_condition, time_filtered=True, with_tags=q.group_by == "tag" or "tag" in q.filters,
-                        call_condition=call_condition)
+                        call_condition=call_condition, with_signals=True)
     if q.group_by == "tag" or "tag" in q.filters:
         calls = f"SELECT *, tag FROM ({calls}) ARRAY JOIN if(empty(tags), [''], tags) AS tag"
     states = ", ".join(f"{expr} AS {name}" for name, expr in STATE_COLUMNS.items())
@@ -372,16 +310,18 @@ def _raw_states(q: SeriesQuery, key: str, call_condition: str, span_condition: s
 
 def _rollup_states(q: SeriesQuery, key: str, condition: str, table: str = ROLLUP_TABLE) -> str:
     columns = ", ".join(f"c.{name} AS {name}" for name in STATE_COLUMNS)
-    filters = " ".join(f"AND c.{DIMENSIONS[n]} = {{f_{n}:String}}" for n in q.filters)
+    filters = " ".join(f"AND {c}" for c in filter_conditions(q.filters, "c"))
     return (f"SELECT c.bucket AS bucket, {key} AS key, c.shadow AS shadow, {columns} FROM {{db}}.{table} AS c FINAL "
             f"WHERE c.project_id = {{project:String}} AND c.bucket >= toStartOfMinute({{start:DateTime64(6, 'UTC')}}) "
             f"AND c.bucket < {{end:DateTime64(6, 'UTC')}} AND c.requests > 0 AND {condition} {filters}")
 
 
 def _where(filters: dict[str, str]) -> str:
+    """The filters over raw calls `c`: a tag one over the tag the calls were joined with (`_raw_states`)."""
     if not filters:
         return ""
-    return "WHERE " + " AND ".join(f"c.{DIMENSIONS[n]} = {{f_{n}:String}}" for n in filters)
+    return "WHERE " + " AND ".join("c.tag = {f_tag:String}" if n == "tag" else condition
+                                   for n, condition in zip(filters, filter_conditions(filters, "c"), strict=True))
 
 
 def _series(rows: list[dict[str, Any]], q: SeriesQuery) -> list[dict[str, Any]]:

@@ -17,9 +17,10 @@ from typing import Any
 
 from schemas.clickhouse import trace_page
 from schemas.clickhouse.call_merge import TRACE_CALLS, merged_call_spans
-from schemas.clickhouse.filters import filter_conditions, filter_params
+from schemas.clickhouse.filters import SIGNAL, SIGNALS, filter_conditions, filter_params, signal_condition
 from schemas.clickhouse.shadow_split import SHADOW_FLAG, shadow_condition
 from schemas.clickhouse.store import Store
+from schemas.fields import SIGNAL_FIELDS
 from schemas.shadow_fields import SHADOW_SPLIT
 from schemas.times import iso_utc
 
@@ -65,8 +66,13 @@ CALL_IDENTITY = "sipHash128(s.project_id, s.trace_id, s.merge_key)"
 _RANK_COLUMNS = ("project_id", "trace_id", "call_key", "span_id", "total_tokens")
 
 
+# A call carries a failure signal when any copy of it does: one instrumentation may record the
+# content a check needs while its twin does not.
+_SIGNAL_VALUES = ", ".join(f"max(s.{c}) AS {c}" for c in SIGNAL_FIELDS)
+
+
 def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: bool = False,
-                call_condition: str = "") -> str:
+                call_condition: str = "", with_signals: bool = False) -> str:
     """One row per LLM or embedding call of `{project}` (in `{start}`..`{end}`), twins collapsed.
 
     No FINAL: grouping by (trace, merge key: `call_merge`) already collapses a redelivered span
@@ -75,16 +81,19 @@ def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: b
     `condition` filters spans and must hold for every copy of a call alike (its trace, say); the
     window and `call_condition` (over `c.`, the merged call) apply once copies are merged, so a call
     whose copies lie on both sides of a bound is one call, in the window of the copy that is kept.
+    `with_signals` adds the failure signal columns (the rollups and a `signal` filter read them).
     """
     columns = (*_CALL_COLUMNS, "tags") if with_tags else _CALL_COLUMNS
+    signals = f", {_SIGNAL_VALUES}" if with_signals else ""
+    read = (*_RANK_COLUMNS, *columns, *(SIGNAL_FIELDS if with_signals else ()))
     where = ["s.project_id = {project:String}", "s.is_call"]
     where += [_TWIN_WIDE_RANGE] if time_filtered else []
     where += [condition] if condition else []
     merged = (
         "SELECT any(s.project_id) AS project_id, any(s.trace_id) AS trace_id, any(s.call_key) AS call_key, "
         + ", ".join(f"argMax({_CALL_VALUES.get(c, 's.' + c)}, {_RANK}) AS {c}" for c in columns)
-        + f", {SHADOW_FLAG}"
-        + f" FROM ({merged_call_spans((*_RANK_COLUMNS, *columns), where)}) AS s GROUP BY {CALL_IDENTITY}"
+        + f", {SHADOW_FLAG}{signals}"
+        + f" FROM ({merged_call_spans(read, where)}) AS s GROUP BY {CALL_IDENTITY}"
     )
     keep = ([time_range("c")] if time_filtered else []) + ([call_condition] if call_condition else [])
     return f"SELECT * FROM ({merged}) AS c WHERE {' AND '.join(keep)}" if keep else merged
@@ -137,6 +146,7 @@ class TraceFilter:
     environment: str | None = None
     tag: str | None = None
     shadow: str | None = None  # only: traces with a shadow call; exclude: traces without one
+    signal: str | None = None  # traces with a span that carries this failure signal (`filters.SIGNALS`)
 
 
 def metrics_summary(store: Store, project: str, start: datetime, end: datetime,
@@ -148,7 +158,8 @@ def metrics_summary(store: Store, project: str, start: datetime, end: datetime,
     filters = filters or {}
     params = {"project": project, "start": start, "end": end, **filter_params(filters)}
     conditions = [*filter_conditions(filters, "c"), shadow_condition(shadow, "c.shadow")]
-    calls = calls_query(with_tags="tag" in filters, call_condition=" AND ".join(c for c in conditions if c))
+    calls = calls_query(with_tags="tag" in filters, call_condition=" AND ".join(c for c in conditions if c),
+                        with_signals=SIGNAL in filters)
     fields = _summary_fields(shadow)
     total = store.query_dicts(f"SELECT {fields} FROM ({calls}) AS c", params, "metrics_summary_total")
     groups: list[dict[str, Any]] = []
@@ -198,6 +209,7 @@ _TRACE_CONDITIONS = {
     "provider": "countIf(s.provider = {provider:String}) > 0",
     "environment": "countIf(s.environment = {environment:String}) > 0",
     "tag": "countIf(has(s.tags, {tag:String})) > 0",
+    "signal": f"countIf({signal_condition('s', 'signal')}) > 0",
     # Messages can arrive as log records (genai_events) rather than on the span itself.
     "text": "(countIf(positionCaseInsensitiveUTF8(concat(s.input_messages, ' ', s.output_messages, ' ', s.name), "
             "{text:String}) > 0) > 0 OR trace_id IN (SELECT e.trace_id FROM {db}.genai_events AS e "
@@ -271,6 +283,9 @@ def _total_count(store: Store, sql: str, params: dict[str, Any], page: list[dict
     return first[0]["total_count"] if first else 0
 
 
+# The failure signals a trace's spans carry, by name.
+_TRACE_SIGNALS = ("arrayFilter(x -> x != '', ["
+                  + ", ".join(f"if(countIf(s.{column}) > 0, '{name}', '')" for name, column in SIGNALS.items()) + "])")
 # Per trace, from its spans; no FINAL needed: a redelivered span adds a duplicate row, so spans
 # and errors count distinct span ids and the rest are min, max or any that a duplicate cannot change.
 _TRACE_FACTS = f"""min(s.start_time) AS start_time, max(s.end_time) AS end_time,
@@ -280,7 +295,8 @@ _TRACE_FACTS = f"""min(s.start_time) AS start_time, max(s.end_time) AS end_time,
     uniqExact(s.span_id) AS spans, {TRACE_CALLS} AS llm_calls,
     uniqExactIf(s.span_id, s.status_code = 'error') AS errors,
     groupUniqArrayIf(s.request_model, s.request_model != '') AS models,
-    anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id"""
+    anyIf(s.user_id, s.user_id != '') AS user_id, anyIf(s.session_id, s.session_id != '') AS session_id,
+    {_TRACE_SIGNALS} AS signals"""
 
 
 # A trace's calls: tokens (a refused, NULL, count adds nothing), the cost of those with a price, and

@@ -19,6 +19,7 @@ RETENTION_TIMES = {
     "call_metrics_hour": "bucket",
     "call_spend_hour": "bucket",  # user ids and tags: they go with the calls they came from
     "shadow_pairs": "start_time",
+    "cohort_hour": "bucket",
     "drift_events": "detected_at",
 }
 

@@ -16,6 +16,10 @@ from schemas.clickhouse.metrics import RollupSpan
 WATERMARK_KEY = "metrics.rolled_until"
 BACKFILL_KEY = "metrics.backfilled_from"
 SPEND_KEY = "metrics.spend_whole_from"  # hours rolled up before migration 0017 lack spend per user/tag
+# What the rollup's rows hold; rows made by an older version are made again, one day per run.
+# 2: the failure signal counts (migration 0013).
+VERSION_KEY = "metrics.rollup_version"
+ROLLUP_VERSION = "2"
 # A span arrives when its call ends (a long generation: minutes after its start minute), so
 # readers take the newest minutes from raw calls and trust the rollup only this far back.
 RAW_TAIL = timedelta(minutes=15)

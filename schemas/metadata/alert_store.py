@@ -18,6 +18,7 @@ from schemas.metadata.alert_tables import (
     BudgetRow,
     ChannelRow,
     DeliveryRow,
+    GuardRow,
     IncidentEventRow,
     IncidentRow,
 )
@@ -70,8 +71,9 @@ class AlertStore:
         return self._delete(ChannelRow, project, channel_id)
 
     def channel_users(self, project: str, channel_id: int) -> list[str]:
-        """The rules and budgets that notify a channel, e.g. ["rule 3", "budget 1"]."""
+        """The rules, budgets and guards that notify a channel, e.g. ["rule 3", "budget 1", "guard 2"]."""
         specs = [("rule", r) for r in self.list_rules(project)] + [("budget", b) for b in self.list_budgets(project)]
+        specs += [("guard", g) for g in self._list_specs(GuardRow, project)]
         return [f"{kind} {s.id}" for kind, s in specs if channel_id in (s.spec.get("channels") or ())]
 
     def channel_ids(self, project: str) -> set[int]:

@@ -98,3 +98,21 @@ class DeliveryRow(Base):
     error: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+
+
+class GuardRow(Base):
+    """A guard (circuit breaker): its spec as API JSON, and the state the alerts detector keeps.
+
+    The state holds the last reading and `evaluated_at` the tick that wrote it, so an answer can say
+    how fresh it is; the status endpoint reads these rows into memory, never once per call.
+    """
+
+    __tablename__ = "guards"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
+    spec: Mapped[str] = mapped_column(Text)
+    state: Mapped[str] = mapped_column(Text, default="{}")  # guard_rules.GuardState as JSON
+    incident_id: Mapped[int | None] = mapped_column(default=None)  # the open (or last) incident
+    evaluated_at: Mapped[datetime | None] = mapped_column(UtcDateTime, default=None)
+    created_at: Mapped[datetime] = mapped_column(UtcDateTime, default=utcnow)

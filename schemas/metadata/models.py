@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from decimal import Decimal
 
-from sqlalchemy import DateTime, ForeignKey, Numeric, String, UniqueConstraint
+from sqlalchemy import DateTime, ForeignKey, Numeric, String, Text, UniqueConstraint
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -53,6 +53,8 @@ class Project(Base):
     retention_days: Mapped[int] = mapped_column(default=30)
     # Added after the first release: the server default lets `add_missing_columns` add it to old DBs.
     cost_preference: Mapped[str] = mapped_column(String(16), default=PREFER_COMPUTED, server_default=PREFER_COMPUTED)
+    # JSON list of the attribute keys A/B comparisons are rolled up by; NULL: the defaults (schemas.cohort_keys).
+    cohort_keys: Mapped[str | None] = mapped_column(Text, default=None)
 
 
 class IngestKey(Base):

@@ -129,6 +129,16 @@ class Metadata:
             db.commit()
             return project
 
+    def set_cohort_keys(self, name: str, stored: str | None) -> Project:
+        """Store a project's declared cohort keys (`schemas.cohort_keys.stored_keys`; None: the defaults)."""
+        with self.session() as db:
+            project = db.scalar(select(Project).where(Project.name == name))
+            if project is None:
+                raise MetadataError(f"project {name!r} does not exist")
+            project.cohort_keys = stored
+            db.commit()
+            return project
+
     def list_projects(self) -> list[Project]:
         with self.session() as db:
             return list(db.scalars(select(Project).order_by(Project.name)))

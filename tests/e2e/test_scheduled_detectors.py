@@ -10,7 +10,8 @@ from tests.spans import Call, export_calls
 
 
 def test_serve_runs_each_detector_on_its_interval(tmp_path: Path) -> None:
-    names = {"metrics", "shadow_pairs", "hallucination", "shadow_judge", "drift", "regression", "alerts", "retention"}
+    names = {"metrics", "shadow_pairs", "cohort_rollup", "hallucination", "shadow_judge", "drift", "regression",
+             "alerts", "retention"}
     intervals = {f"LLMPULSE_{name.upper()}_INTERVAL": "1" for name in names}
     server = start_server(tmp_path / "data", intervals)
     try:

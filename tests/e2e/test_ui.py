@@ -183,6 +183,25 @@ def test_the_traces_status_filter_keeps_failed_traces_only(filled: Running, brow
     assert console_errors(browser) == []
 
 
+def test_the_signal_filter_finds_truncated_calls_and_the_trace_shows_why(filled: Running, browser) -> None:  # noqa: F811
+    cut = Call(78, 1, finish_reason="length", extra={"gen_ai.output.type": "json", "gen_ai.output.messages": json.dumps(
+        [{"role": "assistant", "parts": [{"type": "text", "content": '{"items": [1, 2'}], "finish_reason": "length"}])})
+    filled.send_calls(cut)
+    truncated = filled.get("/api/v1/traces", signal="truncated", limit=500).json()
+    assert truncated["total"] >= 1
+    browser.get(filled.ui_url + "/traces")
+    wait_for(browser, "#filter-signal")
+    choose(browser, "filter-signal", "truncated")
+    WebDriverWait(browser, 20).until(lambda d: "signal=truncated" in d.current_url)
+    wait_text(browser, "#trace-count", f"{truncated['total']} trace")
+    browser.get(filled.ui_url + f"/traces/{78:032x}")
+    wait_for(browser, ".signals .signal-parse_failure")
+    badges = browser.find_element(By.CSS_SELECTOR, ".signals").text
+    assert "parse failure" in badges and "truncated" in badges and "not valid JSON" in badges
+    screenshot(browser, "trace-signals")
+    assert console_errors(browser) == []
+
+
 def kpi_requests(driver) -> float | None:
     """The Requests tile as a number ("1.2k" is 1200); None while the page is re-rendering."""
     text = driver.execute_script(  # one read: the tile may be replaced between find and text

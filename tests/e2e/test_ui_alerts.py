@@ -214,3 +214,21 @@ def test_a_firing_incident_is_acknowledged_then_silenced(alerting: Running, brow
     screenshot(browser, "alerts-incident-acknowledged")
     api(alerting, "DELETE", f"/alert-rules/{rule['id']}")
     assert console_errors(browser) == []
+
+
+def test_guards_are_listed_with_the_state_a_gateway_is_told(alerting: Running, browser) -> None:  # noqa: F811
+    spend = {"name": "Any mini spend", "metric": "cost_total", "comparator": ">", "threshold": 0, "window": "1d",
+             "filters": {"model": "gpt-4o-mini"}}
+    opened = api(alerting, "POST", "/guards", spend).json()
+    calm = api(alerting, "POST", "/guards", {**spend, "name": "Huge spend", "threshold": 1e6}).json()
+    runs = api(alerting, "POST", "/detectors/run", {"detectors": ["metrics", "alerts"]}).json()["runs"]
+    assert [r["outcome"] for r in runs] == ["ok", "ok"]
+    open_alerts(browser, alerting)
+    wait_text(browser, "#guards", "open: calls refused")
+    rows = [row.text for row in browser.find_elements(By.CSS_SELECTOR, "#guards tbody tr")]
+    assert "closed: calls pass" in next(text for text in rows if "Huge spend" in text)
+    assert "model=gpt-4o-mini" in next(text for text in rows if "Any mini spend" in text)
+    screenshot(browser, "alerts-guards")
+    for guard in (opened, calm):
+        assert api(alerting, "DELETE", f"/guards/{guard['id']}").status_code == 204
+    assert console_errors(browser) == []

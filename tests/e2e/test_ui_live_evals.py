@@ -16,7 +16,7 @@ from selenium.webdriver.support.ui import WebDriverWait
 
 from llmpulse.demo.rollout import CANDIDATE_MODEL, PROMPT_VERSION, SHADOW_OF
 from llmpulse.demo.send import DemoSummary, run_demo
-from tests.conftest import Running, make_settings, start_service
+from tests.conftest import Running, api, make_settings, run_detectors, start_service
 from tests.e2e.browser import (  # noqa: F401 (the fixture)
     browser,
     console_errors,
@@ -43,6 +43,7 @@ def demo(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[tu
                        Call(HOSTILE_TRACE, 2, model="o4-mini", extra={SHADOW_OF: f"{1:016x}",
                                                                       "gen_ai.output.messages": answer}))
     running.flush()
+    run_detectors(running, "cohort_rollup")  # the A/B page reads the settled hours of prompt versions rolled up
     yield running, sent
     running.service.stop()
 
@@ -125,6 +126,9 @@ def test_ab_shows_each_metric_with_its_test_and_v2_slower(demo, browser) -> None
     assert "significant" in output.get_attribute("class")
     assert browser.find_elements(By.CSS_SELECTOR, "#ab-figures tr")
     assert console_errors(browser) == []
+    screenshot(browser, "evals-ab-rollup")
+    answer = api(running, "GET", "/compare", attribute=PROMPT_VERSION, a="v1", b="v2").json()
+    assert answer["read"] == "rollup"  # the page read the same: the calls above are the rollup's and the raw hours'
 
 
 def test_an_empty_cohort_says_so(demo, browser) -> None:  # noqa: F811

@@ -162,7 +162,7 @@ def test_a_rollup_spilled_to_disk_matches_the_one_made_in_memory(running: Runnin
     assert sum(p["requests"] for points in points_by_key(in_memory).values() for p in points) == 120
 
     monkeypatch.setattr(metrics, "_ROLLUP_GROUP_BY_BYTES", 1)
-    monkeypatch.setattr(metrics, "_RANGE_SQL", metrics._rollup_insert(metrics.calls_query()))
+    monkeypatch.setattr(metrics, "_RANGE_SQL", metrics._rollup_insert(metrics.calls_query(with_signals=True)))
     first_minute = datetime.fromtimestamp(base / 1e9, UTC).replace(second=0, microsecond=0)
     read = metrics.rollup_range(running.service.store, "default", first_minute, first_minute + timedelta(minutes=10))
     assert read == 132  # every span of every call, twins included, went through the spilled GROUP BY

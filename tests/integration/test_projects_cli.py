@@ -105,6 +105,20 @@ def test_options_not_given_stay_and_all_none_choose_the_channels(server: Running
     assert regression(reported(server))["regression_dataset"] is None
 
 
+def test_cohort_keys_are_set_shown_and_returned_to_the_defaults(server: Running) -> None:
+    defaults = reported(server)["cohort_keys"]
+    done = llmpulse(server, "set", "default", "--cohort-key", "app.variant", "--cohort-key", "service.version")
+    assert done.exit_code == 0, done.output
+    assert "cohort keys       app.variant, service.version\n" in done.output
+    assert reported(server)["cohort_keys"] == ["app.variant", "service.version"]
+    assert "cohort keys       none (every A/B comparison scans" in llmpulse(server, "set", "default", "--cohort-key",
+                                                                             "none").output
+    refused = llmpulse(server, "set", "default", "--cohort-key", "model")
+    assert refused.exit_code == 1 and "names a column" in refused.output and reported(server)["cohort_keys"] == []
+    assert llmpulse(server, "set", "default", "--cohort-key", "default").exit_code == 0
+    assert reported(server)["cohort_keys"] == defaults
+
+
 @pytest.mark.parametrize(("args", "message"), [
     (("--regression-dataset", "golden", "--regression-min-pass-rate", "1.5"),
      "llmpulse refused (400): regression_min_pass_rate must be a fraction from 0 to 1 (0.8 for 80%), got 1.5"),

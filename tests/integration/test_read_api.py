@@ -220,9 +220,11 @@ def populate_every_read(running: Running, receiver: Receiver) -> dict[str, str]:
     rule = post(running, "/alert-rules", {"name": "any call", "metric": "cost_total", "comparator": ">=",
                                           "threshold": 0, "window": "1h", "for": "0s", "channels": [channel]})
     post(running, "/budgets", {"amount_usd": 5, "period": "day"})
+    post(running, "/guards", {"name": "any mini call", "metric": "cost_total", "comparator": ">=", "threshold": 0,
+                              "window": "1h", "filters": {"model": "gpt-4o-mini"}})  # open: its times are shown
     run_detectors(running)
     receiver.wait_for(1)
-    (incident,) = running.get("/api/v1/alerts").json()
+    incident = next(a for a in running.get("/api/v1/alerts").json() if a["rule_id"] == rule)  # the guard's too
     assert api(running, "POST", "/datasets", {"name": "golden"}).status_code == 201
     assert api(running, "POST", "/datasets/golden/items", [{"input": "q"}]).status_code == 201
     app_run = {"name": "golden", "dataset": "golden", "runner": "app"}  # an experiment of the same name
@@ -251,7 +253,8 @@ def test_every_time_in_every_read_answer_carries_its_utc_offset(running: Running
         extra = {"/api/v1/metrics/timeseries": {"metric": "requests", "bucket": "minute"},
                  "/api/v1/experiments/compare": {"baseline": "main", "candidate": "pr"},
                  "/api/v1/shadow": {"divergent": 1},
-                 "/api/v1/compare": {"attribute": "model", "a": "gpt-4o-mini", "b": "gpt-4o"}}.get(rule.rule, {})
+                 "/api/v1/compare": {"attribute": "model", "a": "gpt-4o-mini", "b": "gpt-4o"},
+                 "/api/v1/guard/check": {"model": "gpt-4o"}}.get(rule.rule, {})  # a call no guard refuses
         response = running.get(path, **extra)
         assert response.status_code == 200, (path, response.text)
         for key, text in times_in(response.json()):

@@ -44,6 +44,8 @@ ROUTES = {
     ("DELETE", "/api/v1/alert-rules/<int:rule_id>"): "admin",
     ("POST", "/api/v1/budgets"): "admin",
     ("DELETE", "/api/v1/budgets/<int:budget_id>"): "admin",
+    ("POST", "/api/v1/guards"): "admin",
+    ("DELETE", "/api/v1/guards/<int:guard_id>"): "admin",
     ("POST", "/api/v1/datasets"): "admin",
     ("POST", "/api/v1/datasets/<name>/items"): "admin",
     ("POST", "/api/v1/datasets/<name>/items/from-span"): "admin",
@@ -56,10 +58,11 @@ ROUTES = {
 }
 # Reads that are not plain lists of the project (they take names or compute): who may read them.
 READS = {("GET", "/api/v1/experiments/compare"): "viewer", ("GET", "/api/v1/projects/default"): "viewer",
-         ("GET", "/api/v1/shadow"): "viewer", ("GET", "/api/v1/compare"): "viewer", ("GET", "/metrics"): "viewer"}
+         ("GET", "/api/v1/shadow"): "viewer", ("GET", "/api/v1/compare"): "viewer", ("GET", "/metrics"): "viewer",
+         ("GET", "/api/v1/guard/status"): "viewer", ("GET", "/api/v1/guard/check"): "viewer"}
 READ_PARAMS = {"/api/v1/experiments/compare": {"baseline": "none", "candidate": "none"}, "/metrics": {},
                "/api/v1/compare": {"attribute": "model", "a": "gpt-4o", "b": "gpt-4o-mini"}, "/api/v1/shadow": {},
-               "/api/v1/projects/default": {}}
+               "/api/v1/projects/default": {}, "/api/v1/guard/status": {}, "/api/v1/guard/check": {}}
 BODIES = {"/api/v1/detectors/run": {"detectors": ["no-such-detector"]}}  # nothing runs, for any role
 # Inputs of Dash callbacks that change state → who may; every other input only navigates or fills a form.
 DASH_ACTIONS = {
@@ -76,7 +79,8 @@ DASH_ACTIONS = {
     "annotate-send": "admin", "span-add": "admin",
 }
 DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-environment", "filter-user",
-              "filter-session", "filter-tag", "filter-status", "trace-search", "price-pick", "quality-model",
+              "filter-session", "filter-tag", "filter-status", "filter-signal", "trace-search", "price-pick",
+              "quality-model",
               "rule-metric", "rule-edit", "rule-cancel", "channel-type", "settings-project-select",
               "channel-test-pending", "channel-test-poll",
               # Evaluations: pickers that write the URL, the refresh of a running experiment, and the

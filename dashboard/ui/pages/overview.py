@@ -32,6 +32,8 @@ CHARTS = (
     ("Time to first token (ms)", ("ttft_p50_ms", "ttft_p95_ms")),
     ("Tokens", ("input_tokens", "output_tokens", "cached_tokens")),
     ("Cache hit rate", ("cache_hit_rate", "prompt_cache_share")),
+    # Per-call failure signals (collector/signals.py); a parse failure is a share of the calls that asked for JSON.
+    ("Failure signals (rate)", ("parse_failure_rate", "refusal_rate", "truncation_rate", "tool_error_rate")),
 )
 
 
@@ -100,7 +102,8 @@ def _charts(ctx: UiContext, query: PageQuery, rollup: Any) -> list[Any]:
 def _figure(title: str, names: tuple[str, ...], points: list[dict[str, Any]], events: list[dict[str, Any]]) -> Any:
     times = [p["t"] for p in points]
     traces = [{"type": "scatter", "mode": "lines", "name": n, "x": times, "y": [p[n] for p in points]} for n in names]
-    return charts.figure(traces, title={"text": title}, height=260,
+    rates = {"yaxis": {"tickformat": ".0%", "rangemode": "tozero"}} if all(n.endswith("_rate") for n in names) else {}
+    return charts.figure(traces, title={"text": title}, height=260, **rates,
                          shapes=[charts.vline(e["changed_at"]) for e in events],
                          annotations=[charts.label(e["changed_at"], f"{e['kind']}: {e['model']}") for e in events])
 

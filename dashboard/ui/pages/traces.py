@@ -24,10 +24,13 @@ from schemas.clickhouse import queries
 from schemas.clickhouse.rollup import rollup_span
 
 PAGE_SIZE = 50
-TRACE_FILTERS = ("model", "service", "environment", "user", "session", "tag", "status")  # what TraceFilter honours
+TRACE_FILTERS = ("model", "service", "environment", "user", "session", "tag", "signal", "status")  # TraceFilter's
 COLUMNS = (("start_time", "Time"), ("name", "Name"), ("models", "Model"), ("duration_ms", "Latency"),
-           ("tokens", "Tokens"), ("cost", "Cost"), ("errors", "Status"), ("user_id", "User"),
+           ("tokens", "Tokens"), ("cost", "Cost"), ("errors", "Status"), ("signals", "Signals"), ("user_id", "User"),
            ("session_id", "Session"))
+# How a failure signal (`schemas.fields.SIGNAL_FIELDS`) reads on a badge.
+SIGNAL_LABELS = {"parse_failure": "parse failure", "refusal": "refusal", "truncated": "truncated",
+                 "tool_error": "tool error"}
 
 
 def layout(ctx: UiContext, query: PageQuery) -> Any:
@@ -69,7 +72,7 @@ def _table(rows: list[dict[str, Any]], query: PageQuery) -> Any:
         html.Td(r["name"]), html.Td(", ".join(r["models"])), html.Td(fmt.ms(r["duration_ms"])),
         html.Td(fmt.count(r["tokens"])), html.Td(fmt.usd(r["cost"])),
         html.Td("error" if r["errors"] else "ok", className="err" if r["errors"] else "ok"),
-        html.Td(r["user_id"]), html.Td(r["session_id"]),
+        html.Td(_badges(r["signals"])), html.Td(r["user_id"]), html.Td(r["session_id"]),
     ], className="trace-row") for r in rows]
     if not rows:
         body = [html.Tr(html.Td("No traces match.", colSpan=len(COLUMNS)))]
@@ -149,11 +152,13 @@ def _span_panel(span: dict[str, Any], add: Any = None, picked: bool = False) -> 
     """One span's details; `picked` (the span a link named, `?span=`) is open and marked."""
     fields = ("span_type", "provider", "request_model", "response_model", "input_tokens", "output_tokens",
               "cache_read_tokens", "ttft_ms", "cost_total", "cost_source", "status_code", "finish_reasons")
+    signals = [label for name, label in SIGNAL_LABELS.items() if span.get(name)]
     return html.Details([
         html.Summary(f"{span['name']} · {span['span_type']} · {fmt.ms(span['duration_ms'])}"
                      + (f" · shadow of {span['shadow_of']} (the user never saw this answer)"
-                        if span.get("shadow_of") else "")),
+                        if span.get("shadow_of") else "") + "".join(f" · {label}" for label in signals)),
         add,
+        _signals(span),
         _cost_comparison(span["cost_comparison"]),
         html.Table([html.Tr([html.Th(name), html.Td(_field_text(span, name))]) for name in fields], className="fields"),
         _scores(span["scores"]),
@@ -162,7 +167,21 @@ def _span_panel(span: dict[str, Any], add: Any = None, picked: bool = False) -> 
         html.Details([html.Summary("attributes"),
                       html.Pre("\n".join(f"{k} = {v}" for k, v in span["attributes"].items()), className="code")]),
     ], className="span-panel picked" if picked else "span-panel", id=f"span-{span['span_id']}",
-        open=picked or span["span_type"] == "llm" or bool(span["scores"]))
+        open=picked or span["span_type"] == "llm" or bool(span["scores"]) or bool(signals))
+
+
+def _badges(names: list[str]) -> Any:
+    return [html.Span(SIGNAL_LABELS.get(name, name), className=f"signal signal-{name}") for name in names]
+
+
+def _signals(span: dict[str, Any]) -> Any:
+    """The call's failure signals as badges; a parse failure says why (`llmpulse.parse_failure`)."""
+    names = [name for name in SIGNAL_LABELS if span.get(name)]
+    if not names:
+        return None
+    reason = span["attributes"].get(f.PARSE_FAILURE_ATTRIBUTE) if span.get(f.PARSE_FAILURE) else None
+    return html.Div([*_badges(names), html.Span(reason, className="signal-reason") if reason else None],
+                    className="signals", id=f"signals-{span['span_id']}")
 
 
 def _scores(scores: list[dict[str, Any]]) -> Any:
@@ -213,5 +232,6 @@ def _turn(message: dict[str, Any]) -> Any:
     content = message.get("content")
     if content is None and isinstance(message.get("parts"), list):
         content = "\n".join(str(p.get("content", "")) for p in message["parts"] if isinstance(p, dict))
-    return html.Div([html.Div(role, className="role"), html.Div(str(content or ""), className="content")],
-                    className=f"turn {role}")
+    marked = " · failed tool result" if message.get("is_error") else " · refusal" if message.get("refusal") else ""
+    return html.Div([html.Div(role + marked, className="role"), html.Div(str(content or ""), className="content")],
+                    className=f"turn {role}" + (" failed" if marked else ""))

@@ -268,11 +268,13 @@ def test_evaluate_turns_a_missing_value_into_no_data() -> None:
 
 def test_the_metric_table_covers_the_api_contract() -> None:
     contract = {"cost_total", "budget_used_pct", "projected_spend", "latency_p95_ms", "latency_p99_ms",
-                "ttft_p95_ms", "error_rate", "hallucination_rate", "cache_hit_rate", "cost_per_request", "drift"}
+                "ttft_p95_ms", "error_rate", "hallucination_rate", "cache_hit_rate", "cost_per_request", "drift",
+                "parse_failure_rate", "refusal_rate", "truncation_rate", "tool_error_rate"}  # issue #24
     assert set(METRICS) == contract
     assert all(info.unit in UNITS and info.name == name and info.description for name, info in METRICS.items())
     assert {name for name, info in METRICS.items() if info.unit == RATIO} == {
-        "error_rate", "hallucination_rate", "cache_hit_rate"}
+        "error_rate", "hallucination_rate", "cache_hit_rate", "parse_failure_rate", "refusal_rate",
+        "truncation_rate", "tool_error_rate"}
     assert [name for name, info in METRICS.items() if info.lower_is_worse] == ["cache_hit_rate"]
     assert (METRICS["budget_used_pct"].unit, METRICS["drift"].unit) == ("pct", "count")
     assert set(COMPARATORS) == {">", ">=", "<", "<="}

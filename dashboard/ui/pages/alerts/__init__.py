@@ -1,5 +1,5 @@
 """Alerts: incidents with their timeline, the rules that open them, the channels that deliver
-them, and budgets. One module per section; each registers its own callbacks."""
+them, budgets, and guards (circuit breakers). One module per section; each registers its own callbacks."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from typing import Any
 from dash import Dash, dcc, html
 
 from dashboard.ui.context import UiContext
-from dashboard.ui.pages.alerts import budgets, channels, incidents, rules
+from dashboard.ui.pages.alerts import budgets, channels, guards, incidents, rules
 from dashboard.ui.urls import PageQuery
 
 
@@ -21,9 +21,10 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
         rules.section(ctx, query.project),
         channels.section(ctx, query.project),
         budgets.section(ctx, query.project),
+        guards.section(ctx, query.project),
     ], className="alerts")
 
 
 def register(app: Dash, ctx: UiContext) -> None:
-    for part in (incidents, rules, channels, budgets):
+    for part in (incidents, rules, channels, budgets, guards):
         part.register(app, ctx)

@@ -19,6 +19,7 @@ from dashboard.ui.context import UiContext
 from dashboard.ui.pages.evaluations import cohorts_view, common
 from dashboard.ui.urls import PageQuery, search_with
 from schemas.clickhouse.cohort_choices import attribute_keys, attribute_values
+from schemas.clickhouse.cohort_rollup import held_hours
 from schemas.clickhouse.cohorts import COLUMNS, TAG, Cohorts
 
 PARAMS = ("attribute", "a", "b")
@@ -98,4 +99,4 @@ def compared(ctx: UiContext, query: PageQuery, picked: dict[str, str]) -> dict[s
     """The API's comparison of the two cohorts (GET /api/v1/compare), computed the same way."""
     cohorts = Cohorts(query.project, query.start, query.end, picked["attribute"], picked["a"], picked["b"],
                       query.filters)
-    return compare_report(ctx.store, cohorts)
+    return compare_report(ctx.store, cohorts, held_hours(ctx.state, query.project, picked["attribute"]))

@@ -19,6 +19,7 @@ from dashboard.params import ApiError
 from dashboard.ui.context import UiContext
 from dashboard.ui.pages.evaluations import common, shadow_view
 from dashboard.ui.urls import PageQuery
+from schemas.clickhouse.filters import SIGNAL
 
 
 def layout(ctx: UiContext, query: PageQuery) -> Any:
@@ -44,4 +45,5 @@ def _report(ctx: UiContext, query: PageQuery) -> Any:
 
 def shadow_report(ctx: UiContext, query: PageQuery) -> dict[str, Any]:
     """The API's report for the page's project, range and filters."""
-    return read_report(ctx.store, ctx.state, query.project, query.start, query.end, query.filters)
+    filters = {name: value for name, value in query.filters.items() if name != SIGNAL}  # the pairs keep no signal
+    return read_report(ctx.store, ctx.state, query.project, query.start, query.end, filters)
