@@ -1,6 +1,6 @@
 """One full detector pass over 1M and 10M spans in embedded ClickHouse (chDB).
 
-    python bench/bench_detectors.py [--spans 1000000,10000000] [--json out.json]
+    python bench/bench_detectors.py [--spans 1000000,10000000] [--json out.json] [--per-user-budget]
 
 For each size: a fresh data directory; N synthetic LLM call spans over the last 7 days are
 generated inside ClickHouse (INSERT … SELECT FROM numbers(N): 6 models, 2,000 users, 2% errors,
@@ -93,7 +93,7 @@ def fill(service: Llmpulse, spans: int) -> float:
     return time.perf_counter() - started
 
 
-def configure(service: Llmpulse) -> None:
+def configure(service: Llmpulse, per_user: bool = False) -> None:
     from datetime import timedelta
 
     from detectors.alerts.budget_rules import parse_budget
@@ -104,6 +104,9 @@ def configure(service: Llmpulse) -> None:
                                                               default_renotify=timedelta(hours=4)).to_json())
     budget = parse_budget({"amount_usd": 1000, "period": "month"}, known_channels=())
     service.alert_store.create_budget("default", budget.to_json())
+    if per_user:  # every user at most $1 a month: most of the 2,000 users cross its thresholds
+        budget = parse_budget({"amount_usd": 1, "period": "month", "per": "user"}, known_channels=())
+        service.alert_store.create_budget("default", budget.to_json())
 
 
 def timed_pass(service: Llmpulse) -> list[dict]:
@@ -127,12 +130,12 @@ def _history_left(detector_pass: list[dict]) -> bool:
     return " 0 from history" not in metrics["message"]
 
 
-def bench(spans: int) -> dict:
-    with tempfile.TemporaryDirectory(prefix="llmpulse-bench-det-") as tmp:
+def bench(spans: int, per_user: bool = False) -> dict:
+    with tempfile.TemporaryDirectory(prefix="llmpulse-bench-det-", ignore_cleanup_errors=True) as tmp:
         service = Llmpulse(Settings(data_dir=Path(tmp), detectors=False))
         service.migrate()
         fill_s = fill(service, spans)
-        configure(service)
+        configure(service, per_user)
         rss_before = psutil.Process(os.getpid()).memory_info().rss
         sampler = RssPeak()
         sampler.start()
@@ -169,8 +172,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--spans", default="1000000,10000000")
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--per-user-budget", action="store_true", help="add a budget per user ($1 a month each)")
     args = parser.parse_args()
-    results = [bench(int(n)) for n in args.spans.split(",")]
+    results = [bench(int(n), args.per_user_budget) for n in args.spans.split(",")]
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

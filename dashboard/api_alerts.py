@@ -8,7 +8,7 @@ from flask import Blueprint, jsonify, request
 
 from dashboard.params import PROJECT, ApiError, choice_arg, int_arg, json_body, parse_time, project_arg, takes
 from detectors.alerts.budget_rules import BUDGET_FILTER_KEYS, BudgetSpec, BudgetStatus, parse_budget
-from detectors.alerts.budget_spend import project_budgets
+from detectors.alerts.budget_spend import status_for_call, stored_budget
 from detectors.alerts.channels import parse_channel
 from detectors.alerts.detector import state_from_json
 from detectors.alerts.incidents import IncidentError
@@ -124,12 +124,19 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
     @takes(PROJECT, BUDGET_FILTER_KEYS)
     def budget_status() -> Any:
         """The kill switch an LLM gateway polls: may this project (this call's model, user, tag) still spend?"""
-        project = project_arg(metadata)
+        project, now, rollup = project_arg(metadata), utcnow(), rollup_span(state)
         call = {key: request.args[key] for key in BUDGET_FILTER_KEYS if request.args.get(key)}
-        budgets = project_budgets(store, alerts, project, utcnow(), rollup_span(state))
-        covering = [(b, status) for b, spec, status in budgets if _covers(spec, call)]
+        budgets = [(b, stored_budget(b)) for b in alerts.list_budgets(project)]
+        held = [(b, spec, status_for_call(store, project, spec, call, now, rollup))
+                for b, spec in budgets if _covers(spec, call)]
+        covering = [(b, status) for b, _, status in held if status is not None]
         none = "no budget of this project covers this call" if budgets else "no budget set for this project"
-        return jsonify(_budget_answer(project, covering, none))
+        if any(status is None for *_, status in held):
+            none = "only budgets per user or tag cover this call: pass user= or tag= (see not_applicable)"
+        answer = _budget_answer(project, covering, none)
+        answer["budgets"] = [{**entry, **_per_value(entry, call)} for entry in answer["budgets"]]
+        answer["not_applicable"] = [_needs_value(b, spec) for b, spec, status in held if status is None]
+        return jsonify(answer)
 
     @api.get("/alerts")
     @takes(PROJECT, ("state", "limit"))
@@ -215,6 +222,18 @@ def _covers(budget: BudgetSpec, call: dict[str, str]) -> bool:
     """A budget speaks for a call unless one of its filters names another value of what the call
     is: what the gateway does not say (no `user=`) cannot excuse a call from a budget."""
     return all(call.get(key, value) == value for key, value in budget.filters)
+
+
+def _per_value(entry: dict[str, Any], call: dict[str, str]) -> dict[str, Any]:
+    """A budget per user (tag) says whose status it gave."""
+    per = entry.get("per")
+    return {"value": call[per]} if per else {}
+
+
+def _needs_value(stored: StoredSpec, spec: BudgetSpec) -> dict[str, Any]:
+    """A budget per user (tag) holds no call that names none: listed, not counted, with what to pass."""
+    return {"id": stored.id, **stored.spec,
+            "note": f"a budget per {spec.per}: pass {spec.per}= to get that {spec.per}'s status"}
 
 
 def _budget_answer(project: str, statuses: list[tuple[StoredSpec, BudgetStatus]], none: str) -> dict[str, Any]:

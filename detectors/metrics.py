@@ -15,7 +15,8 @@ from datetime import UTC, datetime, timedelta
 
 from detectors.base import DetectorContext, RunResult
 from schemas.clickhouse.metrics import dirty_projects, oldest_call, projects_with_calls, refresh_rollup, rollup_range
-from schemas.clickhouse.rollup import BACKFILL_KEY, ROLLUP_VERSION, VERSION_KEY, WATERMARK_KEY
+from schemas.clickhouse.rollup import BACKFILL_KEY, ROLLUP_VERSION, SPEND_KEY, VERSION_KEY, WATERMARK_KEY
+from schemas.clickhouse.spend_rollup import refresh_spend_hours
 
 # Rows become visible a little after their ingested_at default is taken, and clocks of
 # collectors differ: everything ingested this long before the last watermark is read again.
@@ -31,6 +32,7 @@ class MetricsDetector:
 
     def run(self, ctx: DetectorContext) -> RunResult:
         watermark, backfilled = ctx.state.get(WATERMARK_KEY), ctx.state.get(BACKFILL_KEY)
+        first = not (watermark and backfilled)
         if watermark and backfilled and ctx.state.get(VERSION_KEY) == ROLLUP_VERSION:
             floor = datetime.fromisoformat(backfilled)
             read = self._refresh(ctx, datetime.fromisoformat(watermark) - OVERLAP, floor)
@@ -38,6 +40,7 @@ class MetricsDetector:
             floor = ctx.now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
             read = self._roll(ctx, floor, ctx.now + timedelta(minutes=1))
         floor, back = self._backfill_step(ctx, floor)
+        self._spend_step(ctx, floor, first)
         ctx.state.set(BACKFILL_KEY, floor.isoformat())
         ctx.state.set(WATERMARK_KEY, ctx.now.isoformat())
         ctx.state.set(VERSION_KEY, ROLLUP_VERSION)
@@ -57,3 +60,20 @@ class MetricsDetector:
             return floor, 0
         start = floor - BACKFILL_STEP
         return start, self._roll(ctx, start, floor)
+
+    def _spend_step(self, ctx: DetectorContext, floor: datetime, first: bool) -> None:
+        """Spend per user/tag for hours rolled up before migration 0017 (an upgrade): today first,
+        then a day a run back to the rollup's floor. Rollups made since fill it as they go."""
+        mark = ctx.state.get(SPEND_KEY)
+        if first or (mark and datetime.fromisoformat(mark) <= floor):
+            ctx.state.set(SPEND_KEY, floor.isoformat())
+            return
+        if not mark:
+            start = ctx.now.astimezone(UTC).replace(hour=0, minute=0, second=0, microsecond=0)
+            end = ctx.now + timedelta(minutes=1)
+        else:
+            end = datetime.fromisoformat(mark)
+            start = max(floor, end - BACKFILL_STEP)
+        for project in projects_with_calls(ctx.store, start, end):
+            refresh_spend_hours(ctx.store, project, start, end)
+        ctx.state.set(SPEND_KEY, start.isoformat())

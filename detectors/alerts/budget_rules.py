@@ -22,7 +22,10 @@ MIN_THRESHOLD, MAX_THRESHOLD = 1, 1000
 MAX_THRESHOLDS = 20
 MAX_AMOUNT = Decimal(1_000_000_000)
 BUDGET_FILTER_KEYS = ("model", "user", "tag")
-BUDGET_FIELDS = ("amount_usd", "period", "thresholds_pct", "channels", "filters")
+BUDGET_FIELDS = ("amount_usd", "period", "thresholds_pct", "channels", "filters", "per")
+# `per`: the amount applies to each value of this dimension apart ("every user at most $X a month").
+# Not "ingest_key": spans do not record which ingest key delivered them (only the project it names).
+PER_CHOICES = ("user", "tag")
 # Below this, spent / elapsed is noise (one call a minute into the month would project absurdly).
 MIN_ELAPSED_FOR_AVERAGE = timedelta(minutes=5)
 MONEY_QUANTUM = Decimal("0.000001")  # a forecast is an estimate: micro-dollars are plenty
@@ -44,12 +47,14 @@ class BudgetSpec:
     thresholds_pct: tuple[int, ...] = DEFAULT_THRESHOLDS
     channels: tuple[int, ...] = ()
     filters: tuple[tuple[str, str], ...] = ()
+    per: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         """The API shape; the float amount reads back to the same Decimal through `parse_budget`."""
-        return {"amount_usd": float(self.amount_usd), "period": self.period,
-                "thresholds_pct": list(self.thresholds_pct), "channels": list(self.channels),
-                "filters": dict(self.filters)}
+        shape = {"amount_usd": float(self.amount_usd), "period": self.period,
+                 "thresholds_pct": list(self.thresholds_pct), "channels": list(self.channels),
+                 "filters": dict(self.filters)}
+        return {**shape, "per": self.per} if self.per else shape
 
 
 @dataclass(frozen=True)
@@ -137,13 +142,31 @@ def new_thresholds(previous_crossed: Iterable[int], now_crossed: Iterable[int]) 
 def parse_budget(payload: Any, *, known_channels: Collection[int]) -> BudgetSpec:
     """Validate a POST body into a `BudgetSpec`, or raise `BudgetError` for its first problem."""
     body = check_object(payload, BUDGET_FIELDS, error=BudgetError)
+    filters = check_filters(body.get("filters"), BUDGET_FILTER_KEYS, error=BudgetError)
     return BudgetSpec(
         amount_usd=_parse_amount(body.get("amount_usd")),
         period=_parse_period(body.get("period")),
         thresholds_pct=_parse_thresholds(body.get("thresholds_pct")),
         channels=check_channels(body.get("channels"), known_channels, error=BudgetError),
-        filters=check_filters(body.get("filters"), BUDGET_FILTER_KEYS, error=BudgetError),
+        filters=filters, per=_parse_per(body.get("per"), filters),
     )
+
+
+def _parse_per(value: Any, filters: tuple[tuple[str, str], ...]) -> str | None:
+    """A budget per user cannot also be the budget of one user: `per` and a filter on it conflict."""
+    if value is None:
+        return None
+    accepted = ", ".join(f'"{choice}"' for choice in PER_CHOICES)
+    if value == "ingest_key":
+        raise BudgetError("per \"ingest_key\" is not available: spans do not record which ingest key delivered "
+                          f"them (a key names its project; give each team its own project); accepted: {accepted}",
+                          "per")
+    if value not in PER_CHOICES:
+        raise BudgetError(f"per {value!r} is not accepted; accepted: {accepted} (or leave it out)", "per")
+    if any(key == value for key, _ in filters):
+        raise BudgetError(f"per \"{value}\" conflicts with filters.{value}: a budget per {value} applies to each "
+                          f"{value} apart; drop one of them", "per")
+    return str(value)
 
 
 def _parse_amount(value: Any) -> Decimal:

@@ -13,8 +13,15 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from detectors.alerts.budget_rules import BudgetSpec, BudgetStatus, new_thresholds
-from detectors.alerts.budget_spend import compute_budget_status, save_statuses, stored_budget
+from detectors.alerts.budget_rules import BudgetSpec, BudgetStatus, new_thresholds, period_bounds
+from detectors.alerts.budget_spend import (
+    compute_budget_status,
+    empty_status,
+    save_statuses,
+    stored_budget,
+    value_spends,
+    value_statuses,
+)
 from detectors.alerts.guard_eval import GuardEvaluator
 from detectors.alerts.incidents import (
     FIRING,
@@ -38,6 +45,9 @@ from schemas.metadata.alert_store import AlertStore, StoredSpec
 log = logging.getLogger(__name__)
 
 BUDGET_METRICS = ("budget_used_pct", "projected_spend")
+# A budget per user (tag) announces at most this many values a tick, the biggest spenders first;
+# the others that crossed a threshold in the same tick share one incident that counts them.
+MAX_VALUES_ANNOUNCED = 10
 # A pending breach that recovers is closed without ever having been announced.
 _ROW_STATE = {PENDING: PENDING, FIRING: FIRING, RESOLVED: RESOLVED, OK: RESOLVED}
 _TIMELINE_KIND = {FIRING: FIRING, RESOLVED: RESOLVED, OK: "recovered before firing"}
@@ -68,10 +78,11 @@ class AlertsDetector:
         # Budget statuses of the current run: budget rules and the budgets themselves read each
         # once. The runner never overlaps two runs of a detector, so one dict serves.
         self._statuses: dict[int, BudgetStatus] = {}
+        self._per_value: dict[int, list[tuple[str, BudgetStatus]]] = {}
         self.guards = GuardEvaluator(self)
 
     def run(self, ctx: DetectorContext) -> RunResult:
-        self._statuses = {}
+        self._statuses, self._per_value = {}, {}
         rules, budgets = self.alerts.list_rules(), self.alerts.list_budgets()
         failures: list[str] = []
         sent = sum(self._guarded(self._evaluate_rule, ctx, r, failures, "rule") for r in rules)
@@ -156,13 +167,32 @@ class AlertsDetector:
     # --- budgets -------------------------------------------------------------------------------
 
     def _status(self, ctx: DetectorContext, stored: StoredSpec) -> BudgetStatus:
+        """A budget per user (tag) stands where its biggest spender stands."""
+        spec = stored_budget(stored)
+        if spec.per and stored.id not in self._statuses:
+            values = self._value_statuses(ctx, stored)
+            self._statuses[stored.id] = values[0][1] if values else empty_status(spec, ctx.now)
         if stored.id not in self._statuses:
             self._statuses[stored.id] = compute_budget_status(ctx.store, stored.project, stored_budget(stored),
                                                               ctx.now, rollup_span(ctx.state))
         return self._statuses[stored.id]
 
+    def values_over(self, budget_id: int) -> list[str]:
+        """The users (tags) of a budget per user (tag) that spent their amount this run (for the guards)."""
+        return [value for value, status in self._per_value.get(budget_id, []) if not status.allowed]
+
+    def _value_statuses(self, ctx: DetectorContext, stored: StoredSpec) -> list[tuple[str, BudgetStatus]]:
+        """Every value's status of a budget per user (tag), biggest spender first: one grouped read a run."""
+        if stored.id not in self._per_value:
+            spec = stored_budget(stored)
+            spends = value_spends(ctx.store, stored.project, spec, ctx.now, rollup_span(ctx.state))
+            self._per_value[stored.id] = value_statuses(spec, spends, ctx.now)
+        return self._per_value[stored.id]
+
     def _evaluate_budget(self, ctx: DetectorContext, stored: StoredSpec) -> int:
         """Each threshold is announced once per period; crossings are incidents, resolved when it ends."""
+        if stored_budget(stored).per:
+            return self._evaluate_budget_per_value(ctx, stored)
         spec, status = stored_budget(stored), self._status(ctx, stored)
         same_period = stored.state.get("period_start") == status.period_start.isoformat()
         notified = list(stored.state.get("notified", [])) if same_period else []
@@ -174,16 +204,56 @@ class AlertsDetector:
         self.alerts.save_budget_progress(stored.id, status.period_start, sorted({*notified, *fresh}))
         return len(fresh) * len(spec.channels)
 
-    def _announce_budget(self, stored: StoredSpec, spec: BudgetSpec, status: BudgetStatus, threshold: int,
+    def _evaluate_budget_per_value(self, ctx: DetectorContext, stored: StoredSpec) -> int:
+        """As `_evaluate_budget`, each value (user, tag) apart: a threshold is announced once per
+        value and period, for at most `MAX_VALUES_ANNOUNCED` values a tick (the rest counted)."""
+        spec, period_start = stored_budget(stored), period_bounds(stored_budget(stored).period, ctx.now)[0]
+        same_period = stored.state.get("period_start") == period_start.isoformat()
+        saved = stored.state.get("notified")
+        notified: dict[str, list[int]] = dict(saved) if same_period and isinstance(saved, dict) else {}
+        if not same_period:
+            self._close_budget_incidents(stored, spec, ctx.now)
+        self._status(ctx, stored)  # its biggest spender's status: for Prometheus and the guards' verdicts
+        fresh = [(value, status, new_thresholds(notified.get(value, []), status.crossed))
+                 for value, status in self._value_statuses(ctx, stored)]
+        fresh = [item for item in fresh if item[2]]
+        shown, others = fresh[:MAX_VALUES_ANNOUNCED], fresh[MAX_VALUES_ANNOUNCED:]
+        for value, status, thresholds in shown:
+            for threshold in thresholds:
+                self._announce_budget(stored, spec, status, threshold, ctx.now, value)
+        if others:
+            self._announce_others(stored, spec, [status for _, status, _ in others], ctx.now)
+        for value, _, thresholds in fresh:
+            notified[value] = sorted({*notified.get(value, []), *thresholds})
+        self.alerts.save_budget_progress(stored.id, period_start, notified)
+        return (sum(len(thresholds) for *_, thresholds in shown) + bool(others)) * len(spec.channels)
+
+    def _announce_others(self, stored: StoredSpec, spec: BudgetSpec, statuses: list[BudgetStatus],
                          now: datetime) -> None:
+        """One incident for the values past the per-tick bound, so a flood of users is one page, not hundreds."""
+        top = max(statuses, key=lambda status: status.used_pct)
+        title = (f"Budget ${spec.amount_usd} per {spec.per} per {spec.period}: {len(statuses)} more {spec.per}(s) "
+                 f"reached a threshold (up to {top.used_pct}%)")
+        self._open_budget_incident(stored, spec, top, title, 100 if not top.allowed else min(spec.thresholds_pct),
+                                   now, spec.filters)
+
+    def _announce_budget(self, stored: StoredSpec, spec: BudgetSpec, status: BudgetStatus, threshold: int,
+                         now: datetime, value: str | None = None) -> None:
         title = f"Budget {threshold}% of ${spec.amount_usd} per {spec.period} reached"
+        if value is not None:
+            title = f"Budget {threshold}% of ${spec.amount_usd} per {spec.per} per {spec.period} reached by {value}"
+        scope = tuple(sorted((*spec.filters, (str(spec.per), value)))) if value is not None else spec.filters
+        self._open_budget_incident(stored, spec, status, title, threshold, now, scope)
+
+    def _open_budget_incident(self, stored: StoredSpec, spec: BudgetSpec, status: BudgetStatus, title: str,
+                              threshold: int, now: datetime, scope: tuple[tuple[str, str], ...]) -> None:
         severity = "critical" if threshold >= 100 else "warning"
         incident_id = self.alerts.open_incident(stored.project, title, severity, now, budget_id=stored.id)
         self.alerts.update_incident(incident_id, state=FIRING, value=float(status.used_pct), firing_since=now)
         self.alerts.add_incident_event(incident_id, now, FIRING, float(status.used_pct), title)
         rule = RuleSpec(name=title, metric="budget_used_pct", comparator=">=", threshold=float(threshold),
                         window=status.period_end - status.period_start, severity=severity,
-                        filters=spec.filters, channels=spec.channels)
+                        filters=scope, channels=spec.channels)
         self._notify(stored.project, incident_id, rule, "firing", IncidentState(state=FIRING, firing_since=now),
                      float(status.used_pct))
 

@@ -156,15 +156,18 @@ class GuardEvaluator:
     # --- budgets -------------------------------------------------------------------------------
 
     def _save_budget_verdicts(self, budgets: Iterable[tuple[StoredSpec, BudgetStatus]]) -> None:
-        self.guards.save_budget_verdicts([budget_verdict(stored, status) for stored, status in budgets])
+        self.guards.save_budget_verdicts([budget_verdict(stored, status, self.engine.values_over(stored.id))
+                                          for stored, status in budgets])
 
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
 
-def budget_verdict(stored: StoredSpec, status: BudgetStatus) -> dict[str, Any]:
-    """What the guard status needs of a budget: whom it covers, whether it still allows spending."""
-    return {"id": stored.id, "project": stored.project, "filters": stored.spec.get("filters") or {},
-            "allowed": status.allowed, "used_pct": float(status.used_pct), "period": stored.spec.get("period"),
-            "period_end": status.period_end.isoformat()}
+def budget_verdict(stored: StoredSpec, status: BudgetStatus, over: list[str] | None = None) -> dict[str, Any]:
+    """What the guard status needs of a budget: whom it covers, whether it still allows spending
+    (a budget per user: which users have spent theirs)."""
+    verdict = {"id": stored.id, "project": stored.project, "filters": stored.spec.get("filters") or {},
+               "allowed": status.allowed, "used_pct": float(status.used_pct), "period": stored.spec.get("period"),
+               "period_end": status.period_end.isoformat()}
+    return {**verdict, "per": stored.spec["per"], "over": over or []} if stored.spec.get("per") else verdict

@@ -53,6 +53,8 @@ class BudgetVerdict:
     used_pct: float
     period: str
     period_end: datetime
+    per: str | None = None  # a budget per user (tag): it stops only the calls of the values in `over`
+    over: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -123,7 +125,7 @@ def build_snapshot(projects: frozenset[str], guards: Any, verdicts: Any, loaded_
     for v in verdicts:
         budgets.setdefault(v["project"], []).append(BudgetVerdict(
             v["id"], tuple(sorted(v["filters"].items())), v["allowed"], v["used_pct"], v["period"],
-            datetime.fromisoformat(v["period_end"])))
+            datetime.fromisoformat(v["period_end"]), v.get("per"), frozenset(v.get("over") or ())))
     return GuardSnapshot(projects, {k: tuple(v) for k, v in by_project.items()},
                          {k: tuple(v) for k, v in budgets.items()}, loaded_at)
 
@@ -133,7 +135,7 @@ def guard_status(snapshot: GuardSnapshot, project: str, call: Mapping[str, str],
     """The answer: allowed, the worst state of the guards that apply, why, and when to retry."""
     guards = [(g, effective_state(g.state, g.spec.cooldown, now)) for g in snapshot.guards.get(project, ())
               if covers(g.spec.rule.filters, call)]
-    budgets = [b for b in snapshot.budgets.get(project, ()) if not b.allowed and covers(b.filters, call)]
+    budgets = [b for b in snapshot.budgets.get(project, ()) if _stops(b, call)]
     reasons = [_reason(g, state) for g, state in guards if state != CLOSED] + [_budget_reason(b) for b in budgets]
     waits = [retry_after(g.state, g.spec.cooldown, now) for g, state in guards if state == OPEN]
     waits += [max(0.0, (b.period_end - now).total_seconds()) for b in budgets]
@@ -146,6 +148,14 @@ def guard_status(snapshot: GuardSnapshot, project: str, call: Mapping[str, str],
         allowed = state == CLOSED
     return {"project": project, "allowed": allowed, "state": state, "reasons": reasons,
             "retry_after_s": 0 if allowed else math.ceil(max(waits, default=1.0)) or 1}
+
+
+def _stops(budget: BudgetVerdict, call: Mapping[str, str]) -> bool:
+    """A spent budget stops the calls it covers; a budget per user only its spent users' calls
+    (a call that names no user is not held to any user's budget, as `/budget/status` has it)."""
+    if not covers(budget.filters, call):
+        return False
+    return call.get(budget.per, "") in budget.over if budget.per else not budget.allowed
 
 
 def covers(filters: tuple[tuple[str, str], ...], call: Mapping[str, str]) -> bool:

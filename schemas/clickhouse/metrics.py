@@ -18,6 +18,7 @@ from schemas.clickhouse.histograms import EMPTY_HISTOGRAMS, HISTOGRAM_STATES, HO
 from schemas.clickhouse.metric_formulas import HOUR_FROM_MINUTES, METRICS, STATE_COLUMNS
 from schemas.clickhouse.queries import TWIN_MARGIN, calls_query
 from schemas.clickhouse.shadow_split import split_state_rows
+from schemas.clickhouse.spend_rollup import refresh_spend_hours
 from schemas.clickhouse.store import Store
 from schemas.shadow_fields import SHADOW_SPLIT
 from schemas.times import HOUR, ceil_hour, floor_hour, iso_utc
@@ -41,6 +42,7 @@ class RollupSpan:
 
     start: datetime
     end: datetime
+    spend_start: datetime | None = None  # spend per user/tag (`spend_rollup`) is whole from here to `end`
 
 
 @dataclass(frozen=True)
@@ -107,6 +109,7 @@ def refresh_hours(store: Store, project: str, start: datetime, end: datetime) ->
     """Remake, from the minute rollup, every hour of `project` that holds a minute of [start, end]."""
     params = {"project": project, "start": floor_hour(start), "end": floor_hour(end) + HOUR}
     store.query(_HOURS_SQL, params, "metrics_refresh_hours")
+    refresh_spend_hours(store, project, params["start"], params["end"])
 
 
 def rollup_range(store: Store, project: str, start: datetime, end: datetime) -> int:

@@ -17,6 +17,7 @@ RETENTION_TIMES = {
     "evaluations": "span_time",
     "call_metrics_minute": "bucket",
     "call_metrics_hour": "bucket",
+    "call_spend_hour": "bucket",  # user ids and tags: they go with the calls they came from
     "shadow_pairs": "start_time",
     "cohort_hour": "bucket",
     "slo_minute": "bucket",  # an SLO's window reaches no further back than its calls are kept

@@ -15,6 +15,7 @@ from schemas.clickhouse.metrics import RollupSpan
 
 WATERMARK_KEY = "metrics.rolled_until"
 BACKFILL_KEY = "metrics.backfilled_from"
+SPEND_KEY = "metrics.spend_whole_from"  # hours rolled up before migration 0017 lack spend per user/tag
 # What the rollup's rows hold; rows made by an older version are made again, one day per run.
 # 2: the failure signal counts (migration 0013).
 VERSION_KEY = "metrics.rollup_version"
@@ -35,4 +36,6 @@ def rollup_span(marks: MarkReader) -> RollupSpan | None:
     until, since = marks.get(WATERMARK_KEY), marks.get(BACKFILL_KEY)
     if not until or not since:
         return None
-    return RollupSpan(datetime.fromisoformat(since), datetime.fromisoformat(until) - RAW_TAIL)
+    spend = marks.get(SPEND_KEY)
+    spend_start = max(datetime.fromisoformat(spend), datetime.fromisoformat(since)) if spend else None
+    return RollupSpan(datetime.fromisoformat(since), datetime.fromisoformat(until) - RAW_TAIL, spend_start)

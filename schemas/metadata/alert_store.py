@@ -122,7 +122,8 @@ class AlertStore:
     def list_budgets(self, project: str | None = None) -> list[StoredSpec]:
         return self._list_specs(BudgetRow, project)
 
-    def save_budget_progress(self, budget_id: int, period_start: datetime, notified: list[int]) -> None:
+    def save_budget_progress(self, budget_id: int, period_start: datetime,
+                             notified: list[int] | dict[str, list[int]]) -> None:
         with self.metadata.session() as db:
             row = db.get(BudgetRow, budget_id)
             if row is not None:

@@ -176,6 +176,22 @@ def test_a_budget_added_in_the_ui_is_what_the_kill_switch_answers(alerting: Runn
     row_button(browser, "budgets", "per day", "delete").click()
     wait_for(browser, "#budget-deleted")
     assert api(alerting, "GET", "/budget/status").json()["allowed"] is True
+
+
+def test_a_budget_per_user_added_in_the_ui_answers_per_user(alerting: Running, browser) -> None:  # noqa: F811
+    alerting.send_calls(Call(9200, user="ui-heavy-user", input_tokens=4000))
+    open_alerts(browser, alerting)
+    type_into(browser, "budget-amount", "0.0001")
+    choose(browser, "budget-per", "each user apart")
+    browser.find_element(By.ID, "budget-create").click()
+    wait_for(browser, "#budget-created")
+    wait_text(browser, "#budgets", "per month for each user")
+    screenshot(browser, "alerts-budget-per-user")
+    heavy = api(alerting, "GET", "/budget/status", user="ui-heavy-user").json()
+    assert heavy["allowed"] is False and heavy["budgets"][0]["per"] == "user"
+    assert api(alerting, "GET", "/budget/status", user="ui-light-user").json()["allowed"] is True
+    row_button(browser, "budgets", "for each user", "delete").click()
+    wait_for(browser, "#budget-deleted")
     assert console_errors(browser) == []
 
 

@@ -167,6 +167,19 @@ def test_a_spent_budget_is_part_of_the_status(guarded: tuple[Running, Clock]) ->
     assert running.get("/api/v1/guard/check", user="amy").status_code == 200
 
 
+def test_a_budget_per_user_stops_only_the_users_who_spent_theirs(guarded: tuple[Running, Clock]) -> None:
+    running, clock = guarded
+    budget = api(running, "POST", "/budgets", {"amount_usd": 0.0001, "period": "day", "per": "user"})
+    assert budget.status_code == 201, budget.text
+    send_calls(running, T - timedelta(minutes=1), 2, user="bob", input_tokens=400)  # $0.00012 at list price
+    send_calls(running, T - timedelta(minutes=1), 1, user="amy", input_tokens=400)  # $0.00006
+    tick(running, clock, T)
+    refused = status(running, user="bob")
+    assert (refused["allowed"], refused["reasons"][0]["guard"]) == (False, f"budget {budget.json()['id']}")
+    assert status(running, user="amy")["allowed"] is True
+    assert status(running)["allowed"] is True  # a call that names no user is held to no user's budget
+
+
 @pytest.mark.parametrize(("patch", "field", "message"), [
     ({"metric": "vibes"}, "metric", "unknown metric 'vibes'"),
     ({"window": "0s"}, "window", "window must be between"),

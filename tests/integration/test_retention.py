@@ -11,7 +11,7 @@ DAY_NS = 86_400 * 10**9
 
 
 def counts(running: Running, project: str) -> dict[str, int]:
-    tables = ("spans", "call_metrics_minute", "call_metrics_hour", "cohort_hour")
+    tables = ("spans", "call_metrics_minute", "call_metrics_hour", "cohort_hour", "call_spend_hour")
     return {t: running.service.store.query(f"SELECT count() FROM {{db}}.{t} FINAL WHERE project_id = {{p:String}}",
                                            {"p": project}, "test")[0][0] for t in tables}
 
@@ -22,8 +22,8 @@ def test_data_older_than_a_projects_retention_is_deleted_and_the_rest_kept(runni
     metadata.update_project("short", retention_days=3)
     now = time.time_ns()
     version = {"llmpulse.prompt.version": "v1"}  # a declared cohort key: the cohort rollup keeps the hours
-    old = [Call(1, start_ns=now - 5 * DAY_NS, extra=version)]
-    recent = [Call(2, start_ns=now - DAY_NS, extra=version), Call(3, start_ns=now, extra=version)]
+    old = [Call(1, start_ns=now - 5 * DAY_NS, extra=version, user="u1")]
+    recent = [Call(2, start_ns=now - DAY_NS, extra=version, user="u1"), Call(3, start_ns=now, extra=version, user="u1")]
     for calls in (old, recent):
         for project in ("short", "default"):  # default keeps its 30 days
             key = "" if project == "default" else metadata.create_key(project, "k").key
@@ -33,10 +33,12 @@ def test_data_older_than_a_projects_retention_is_deleted_and_the_rest_kept(runni
     before = counts(running, "short")
     assert before["spans"] == 3 and before["call_metrics_hour"] == 3
     assert before["cohort_hour"] == 2  # the current hour is not rolled yet
+    assert before["call_spend_hour"] == 6  # per user: the every-model row and the model's row
 
     first = run_detector(running, "retention")
     assert first["rows_written"] >= 3 and first["message"].startswith("short: 1 span(s) before ")
-    assert counts(running, "short") == {"spans": 2, "call_metrics_minute": 2, "call_metrics_hour": 2, "cohort_hour": 1}
+    assert counts(running, "short") == {"spans": 2, "call_metrics_minute": 2, "call_metrics_hour": 2, "cohort_hour": 1,
+                                        "call_spend_hour": 4}
     assert counts(running, "default")["spans"] == 3
     summary = running.get("/api/v1/metrics/summary", project="short", **{"from": (now - 10 * DAY_NS) / 1e9})
     assert summary.json()["total"]["requests"] == 2

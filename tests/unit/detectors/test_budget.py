@@ -205,7 +205,7 @@ BUDGET_ERRORS = [
     ({"filters": {"service": "api"}}, "filters", "filters: unknown key 'service'; accepted: model, user, tag"),
     ({"filters": {"user": ""}}, "filters.user", "filters.user must be a non-empty text of at most 200 characters"),
     ({"amount": 5}, "amount",
-     "unknown field 'amount'; accepted: amount_usd, period, thresholds_pct, channels, filters"),
+     "unknown field 'amount'; accepted: amount_usd, period, thresholds_pct, channels, filters, per"),
 ]
 
 
@@ -226,3 +226,11 @@ def test_parse_budget_refuses_a_body_that_is_not_an_object() -> None:
 
 def test_an_empty_threshold_list_keeps_the_kill_switch_only() -> None:
     assert parse_budget({**VALID, "thresholds_pct": []}, known_channels=KNOWN).thresholds_pct == ()
+
+
+def test_a_budget_per_user_keeps_its_per_and_plain_budgets_stay_as_they_were() -> None:
+    per_user = parse_budget({"amount_usd": 5, "period": "month", "per": "user", "filters": {"tag": "beta"}},
+                            known_channels=())
+    assert per_user.per == "user" and per_user.to_json()["per"] == "user"
+    assert parse_budget(per_user.to_json(), known_channels=()) == per_user
+    assert "per" not in parse_budget({"amount_usd": 5, "period": "month"}, known_channels=()).to_json()

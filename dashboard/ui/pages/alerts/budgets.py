@@ -16,13 +16,21 @@ from dashboard.ui.context import UiContext
 from dashboard.ui.forms import clicked, clicked_id, error, field, input_error, ok, parse_pairs, refused
 from dashboard.ui.pages.alerts.rules import channel_options
 from dashboard.ui.tables import table
-from detectors.alerts.budget_rules import DEFAULT_THRESHOLDS, PERIODS, BudgetSpec, BudgetStatus, parse_budget
+from detectors.alerts.budget_rules import (
+    DEFAULT_THRESHOLDS,
+    PER_CHOICES,
+    PERIODS,
+    BudgetSpec,
+    BudgetStatus,
+    parse_budget,
+)
 from detectors.alerts.budget_spend import project_budgets
 from detectors.alerts.rules import AlertInputError
 from schemas.clickhouse.rollup import rollup_span
 from schemas.metadata.models import utcnow
 
 ADMIN_ONLY = "Changing budgets needs the admin role."
+WHOLE_SCOPE = "all"  # the "applies to" choice of a budget without `per`
 CLEARED = ("budget-amount", "budget-thresholds", "budget-filters", "budget-channels")  # once a budget is added
 
 
@@ -40,7 +48,7 @@ def register(app: Dash, ctx: UiContext) -> None:
                   Input("budget-create", "n_clicks"), Input({"type": "budget-delete", "id": ALL}, "n_clicks"),
                   State("alerts-project", "data"), State("budget-amount", "value"), State("budget-period", "value"),
                   State("budget-thresholds", "value"), State("budget-filters", "value"),
-                  State("budget-channels", "value"), prevent_initial_call=True)
+                  State("budget-channels", "value"), State("budget-per", "value"), prevent_initial_call=True)
     def change_budgets(create: int | None, deletes: list[int | None], project: str,
                        *fields: Any) -> tuple[Any, ...]:
         delete_id = clicked_id("budget-delete")
@@ -64,12 +72,14 @@ def parse_thresholds(text: Any) -> list[Any]:
 
 
 def _create(ctx: UiContext, project: str, amount: Any, period: Any, thresholds: Any, filters: Any,
-            channels: Any) -> tuple[Any, bool]:
+            channels: Any, per: Any = None) -> tuple[Any, bool]:
     assert ctx.alerts is not None
     try:
         body = {"amount_usd": str(amount).strip() if amount not in (None, "") else None, "period": period,
                 "thresholds_pct": parse_thresholds(thresholds) or None, "filters": parse_pairs(filters, "filters"),
                 "channels": list(channels or [])}
+        if per and per != WHOLE_SCOPE:
+            body["per"] = per
         spec = parse_budget(body, known_channels=ctx.alerts.channel_ids(project))
     except AlertInputError as exc:  # the budget's own refusals and parse_pairs'
         return input_error(exc, "budget-error"), False
@@ -88,6 +98,10 @@ def _form(ctx: UiContext, project: str) -> Any:
     return html.Div([
         field("Amount (USD)", dcc.Input(id="budget-amount", type="text", inputMode="decimal", placeholder="100")),
         field("Per", dcc.Dropdown(id="budget-period", options=list(PERIODS), value="month", clearable=False)),
+        field("Applies to", dcc.Dropdown(
+            id="budget-per", value=WHOLE_SCOPE, clearable=False,
+            options=[{"label": "the whole scope", "value": WHOLE_SCOPE},
+                     *({"label": f"each {choice} apart", "value": choice} for choice in PER_CHOICES)])),
         field("Notify at (% of budget)", dcc.Input(id="budget-thresholds", type="text",
                                                    placeholder=", ".join(map(str, DEFAULT_THRESHOLDS)))),
         field("Scope (optional)", dcc.Input(id="budget-filters", type="text", placeholder="model=gpt-4o, tag=beta")),
@@ -103,8 +117,11 @@ def budget_table(ctx: UiContext, project: str) -> Any:
     if not budgets:
         return html.P("No budgets: add one below; GET /api/v1/budget/status then tells a gateway whether "
                       "the project may still spend.")
+    # A budget per user (tag) shows its biggest spender's figures (`compute_budget_status`).
     head = ("#", "Budget", "Spent", "Used", "Forecast at period end", "Period ends", "Notify at", "Status", "")
-    rows = [html.Tr([html.Td(b.id), html.Td(budget_label(spec)), html.Td(fmt.usd(s.spent_usd)),
+    rows = [html.Tr([html.Td(b.id), html.Td(budget_label(spec) + (f"; biggest spending {spec.per} shown"
+                                                                       if spec.per else "")),
+                     html.Td(fmt.usd(s.spent_usd)),
                      html.Td(fmt.pct(s.used_pct / 100)), html.Td(fmt.usd(s.projected_usd)),
                      html.Td(fmt.when(s.period_end)), html.Td(", ".join(f"{t}%" for t in spec.thresholds_pct)),
                      budget_state(s),
@@ -115,7 +132,8 @@ def budget_table(ctx: UiContext, project: str) -> Any:
 
 def budget_label(spec: BudgetSpec) -> str:
     scope = ", ".join(f"{k}={v}" for k, v in spec.filters)
-    return f"{fmt.usd(spec.amount_usd)} per {spec.period}" + (f" ({scope})" if scope else "")
+    each = f" for each {spec.per}" if spec.per else ""
+    return f"{fmt.usd(spec.amount_usd)} per {spec.period}{each}" + (f" ({scope})" if scope else "")
 
 
 def budget_state(status: BudgetStatus) -> Any:
