@@ -15,6 +15,7 @@ from dashboard.prometheus.labels import OTHER, Ranking, busiest
 from dashboard.prometheus.scrape import CounterGuard, Scraper
 from dashboard.prometheus.sources import Source
 from schemas.metadata.ingest_reports import INSERT_SECONDS, RECEIVED, REFUSED
+from tests.memory_state import MemoryState
 from tests.scrape import Scrape
 
 
@@ -35,15 +36,6 @@ def counter(value: float, **labels: str) -> Metric:
     return family
 
 
-class FakeState:
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self.values[key] = value
 
 
 def exported(guard: CounterGuard, value: float, model: str = "other") -> float:
@@ -52,7 +44,7 @@ def exported(guard: CounterGuard, value: float, model: str = "other") -> float:
 
 
 def test_a_counter_that_falls_goes_on_from_where_it_was_also_after_a_restart() -> None:
-    state = FakeState()
+    state = MemoryState()
     guard = CounterGuard(state)  # type: ignore[arg-type]
     assert [exported(guard, v) for v in (10, 12, 7, 9)] == [10, 12, 12, 14]  # fell by 5: offset 5
     assert exported(guard, 3, model="gpt-4o") == 3  # another series is apart

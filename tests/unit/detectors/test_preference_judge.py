@@ -24,6 +24,7 @@ from detectors.scoring.preference_judge import (
 )
 from detectors.shadow_judge import Failures, pair_case
 from schemas.clickhouse.shadow_judging import PairSpans, PairToJudge
+from tests.memory_state import MemoryState
 
 CONFIG = JudgeConfig("http://judge/v1", "judge-model")
 FAST = RetryPolicy(attempts=1, base_delay=0.0, timeout=1.0, deadline=1.0)
@@ -147,19 +148,10 @@ def test_a_pair_case_reads_the_primarys_request_and_both_answers() -> None:
     assert pair_case(PAIR, no_answer) is None and pair_case(PAIR, PairSpans()) is None
 
 
-class State:
-    def __init__(self) -> None:
-        self.values: dict[str, str] = {}
-
-    def get(self, key: str) -> str | None:
-        return self.values.get(key)
-
-    def set(self, key: str, value: str) -> None:
-        self.values[key] = value
 
 
 def test_failures_count_runs_per_pair_and_forget_pairs_past_the_lookback() -> None:
-    state = State()
+    state = MemoryState()
     failures = Failures.load(state, "default", NOW - timedelta(days=7))  # type: ignore[arg-type]
     assert failures.count(PAIR) == 1
     failures.save(state)  # type: ignore[arg-type]
