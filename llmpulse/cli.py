@@ -7,19 +7,21 @@ import signal
 import sys
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from llmpulse.api_client import api_options, api_token
-from llmpulse.app import Llmpulse
 from llmpulse.cli_access import tokens, users
-from llmpulse.cli_base import build
+from llmpulse.cli_base import alert_store_for, build, command_settings, open_metadata
 from llmpulse.cli_base import metadata_call as _metadata_call
 from llmpulse.cli_datasets import datasets
 from llmpulse.cli_eval import eval_group
 from llmpulse.cli_projects import projects
 from llmpulse.cli_slos import slos
+
+if TYPE_CHECKING:
+    from llmpulse.app import Llmpulse
 
 _SERVE_OPTIONS = [
     click.option("--data-dir", type=click.Path(file_okay=False), help="Data directory (LLMPULSE_DATA_DIR)."),
@@ -131,9 +133,8 @@ def keys() -> None:
 @click.option("--name", default="", help="A label for the key.")
 @click.pass_context
 def keys_create(ctx: click.Context, project: str, name: str) -> None:
-    service = build(ctx)
-    service.prepare_metadata()
-    new = _metadata_call(lambda: service.metadata.create_key(project, name))
+    metadata = open_metadata(ctx)
+    new = _metadata_call(lambda: metadata.create_key(project, name))
     click.echo(new.key)
     click.echo(f"# key {new.info.id} for project {project!r}; it is shown only once. Send it as "
                f"OTEL_EXPORTER_OTLP_HEADERS='Authorization=Bearer {new.key}'", err=True)
@@ -143,9 +144,8 @@ def keys_create(ctx: click.Context, project: str, name: str) -> None:
 @click.option("--project", default=None)
 @click.pass_context
 def keys_list(ctx: click.Context, project: str | None) -> None:
-    service = build(ctx)
-    service.prepare_metadata()
-    for key in service.metadata.list_keys(project):
+    metadata = open_metadata(ctx)
+    for key in metadata.list_keys(project):
         state = f"revoked {key.revoked_at:%Y-%m-%d}" if key.revoked_at else "active"
         click.echo(f"{key.id}\t{key.project}\t{key.prefix}…\t{key.name}\t{state}")
 
@@ -154,9 +154,8 @@ def keys_list(ctx: click.Context, project: str | None) -> None:
 @click.argument("key_id", type=int)
 @click.pass_context
 def keys_revoke(ctx: click.Context, key_id: int) -> None:
-    service = build(ctx)
-    service.prepare_metadata()
-    if not service.metadata.revoke_key(key_id):
+    metadata = open_metadata(ctx)
+    if not metadata.revoke_key(key_id):
         raise click.ClickException(f"no active key with id {key_id}")
     click.echo(f"revoked key {key_id}")
 
@@ -177,11 +176,10 @@ def prices() -> None:
 @click.option("--valid-from", default=None, help="ISO-8601 time the price takes effect (default: now).")
 @click.pass_context
 def prices_add(ctx: click.Context, project: str, model_pattern: str, provider: str, **raw: str | None) -> None:
-    service = build(ctx)
-    service.prepare_metadata()
+    metadata = open_metadata(ctx)
     valid_from = _parse_when(raw.pop("valid_from"))
     amounts = {name: _parse_usd(name, value) for name, value in raw.items()}
-    override_id = _metadata_call(lambda: service.metadata.add_price_override(
+    override_id = _metadata_call(lambda: metadata.add_price_override(
         project, model_pattern, valid_from=valid_from, provider=provider, **amounts))
     click.echo(f"price override {override_id} for {model_pattern!r} in project {project!r}")
 
@@ -190,9 +188,8 @@ def prices_add(ctx: click.Context, project: str, model_pattern: str, provider: s
 @click.option("--project", default=None)
 @click.pass_context
 def prices_list(ctx: click.Context, project: str | None) -> None:
-    service = build(ctx)
-    service.prepare_metadata()
-    for row in service.metadata.list_price_overrides(project):
+    metadata = open_metadata(ctx)
+    for row in metadata.list_price_overrides(project):
         click.echo(json.dumps(row, default=str))
 
 
@@ -249,16 +246,16 @@ def rules_add(ctx: click.Context, project: str, filters: tuple[str, ...], channe
 
     from detectors.alerts.rules import AlertInputError, parse_rule
 
-    service = build(ctx)
-    service.prepare_metadata()
+    settings = command_settings(ctx)
+    store = alert_store_for(settings)
     body = {**fields, "for": for_duration, "channels": list(channels), "filters": _key_values(filters)}
     try:
-        known = _metadata_call(lambda: service.alert_store.channel_ids(project))
+        known = _metadata_call(lambda: store.channel_ids(project))
         spec = parse_rule(body, known_channels=known,
-                          default_renotify=timedelta(seconds=service.settings.renotify_seconds))
+                          default_renotify=timedelta(seconds=settings.renotify_seconds))
     except AlertInputError as exc:
         raise click.BadParameter(exc.message, param_hint=f"--{exc.field or 'rule'}") from exc
-    click.echo(service.alert_store.create_rule(project, spec.to_json()))
+    click.echo(store.create_rule(project, spec.to_json()))
 
 
 @rules.command("delete")
@@ -273,9 +270,7 @@ def rules_delete(ctx: click.Context, rule_id: int, project: str) -> None:
 
 
 def _alert_store(ctx: click.Context) -> Any:
-    service = build(ctx)
-    service.prepare_metadata()  # the metadata tables only: no ClickHouse needed to manage rules
-    return service.alert_store
+    return alert_store_for(command_settings(ctx))  # the metadata tables only: no ClickHouse needed to manage rules
 
 
 def _key_values(pairs: tuple[str, ...]) -> dict[str, str]:

@@ -11,7 +11,7 @@ from typing import Any
 
 import click
 
-from llmpulse.cli_base import build, metadata_call
+from llmpulse.cli_base import metadata_call, open_metadata
 from schemas.metadata.tokens import MAX_EXPIRY_DAYS, TokenInfo
 
 
@@ -73,7 +73,7 @@ def users_passwd(ctx: click.Context, username: str, password: str) -> None:
 def _user_store(ctx: click.Context) -> Any:
     from schemas.metadata.users import UserStore
 
-    return UserStore(build(ctx).prepare_metadata())
+    return UserStore(open_metadata(ctx))
 
 
 @click.group()
@@ -124,7 +124,7 @@ def tokens_revoke(ctx: click.Context, token_id: int) -> None:
 def _token_store(ctx: click.Context) -> Any:
     from schemas.metadata.tokens import TokenStore
 
-    return TokenStore(build(ctx).prepare_metadata())
+    return TokenStore(open_metadata(ctx))
 
 
 def _day(when: datetime | None, otherwise: str = "") -> str:
