@@ -25,7 +25,7 @@ from schemas.metadata.guard_store import GuardStore
 FORM = ("guard-name", "guard-metric", "guard-comparator", "guard-threshold", "guard-window", "guard-filters",
         "guard-cooldown", "guard-trickle-kind", "guard-trickle", "guard-channels")
 CLEARED = ("guard-name", "guard-threshold", "guard-filters")  # once a guard is added
-TRICKLE_KINDS = {"per_minute": "calls a minute", "fraction": "fraction of the calls (0.1 = 10%)"}
+TRICKLE_KINDS = {"per_minute": "calls a minute", "fraction": "fraction of calls"}
 
 
 def form(ctx: UiContext, project: str) -> Any:
@@ -39,8 +39,8 @@ def form(ctx: UiContext, project: str) -> Any:
                                          clearable=False)),
         field("Threshold", dcc.Input(id="guard-threshold", type="text", placeholder=THRESHOLD_HINTS[RATIO])),
         field("Window", dcc.Input(id="guard-window", type="text", value="5m")),
-        field("Scope (optional)", dcc.Input(id="guard-filters", type="text",
-                                            placeholder=", ".join(f"{k}=…" for k in GUARD_FILTER_KEYS[:2]))),
+        field(f"Scope (optional: {', '.join(GUARD_FILTER_KEYS)})",
+              dcc.Input(id="guard-filters", type="text", placeholder="model=gpt-4o-mini, user=u1")),
         field("Cool-down", dcc.Input(id="guard-cooldown", type="text",
                                      placeholder=f"{format_duration(DEFAULT_COOLDOWN)} (refusing before the trickle)")),
         field("Half-open trickle", html.Div([
