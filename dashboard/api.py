@@ -262,13 +262,14 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     app.register_blueprint(create_experiments_blueprint(metadata, experiments))
     app.register_blueprint(create_annotations_blueprint(store, metadata, login.required))
     if alerting is not None:
+        guards = guards or _guard_cache(metadata)
         app.register_blueprint(create_alerts_blueprint(store, metadata, alerting))
-        app.register_blueprint(create_guards_blueprint(metadata, alerting, guards or _guard_cache(metadata)))
+        app.register_blueprint(create_guards_blueprint(metadata, alerting, guards))
         app.register_blueprint(create_slos_blueprint(store, metadata, alerting))
     from dashboard.ui.app import create_dash  # Dash is heavy: only UI processes import it
 
     create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting, login.required, otlp_port,
-                               experiments))
+                               experiments, guards))
     detectors = tuple(runner.names) if runner is not None else ()
     install_metrics(app, store, metadata, detectors, prometheus or PrometheusSettings())
     add_health_routes(app, ready, health)

@@ -30,15 +30,12 @@ STATE_HEADER = "X-Llmpulse-Guard-State"
 
 def create_guards_blueprint(metadata: Metadata, alerting: Alerting, cache: GuardCache) -> Blueprint:
     api = Blueprint("guards_api", __name__, url_prefix="/api/v1")
-    guards, alerts = cache.guards, alerting.alerts
+    guards = cache.guards
 
     @api.post("/guards")
     @takes(PROJECT)
     def create_guard() -> Any:
-        project = project_arg(metadata)
-        spec = parse_guard(json_body(), known_channels=alerts.channel_ids(project)).to_json()
-        guard_id = guards.create(project, spec)
-        cache.refresh()
+        guard_id, spec = add_guard(alerting, cache, project_arg(metadata), json_body())
         return jsonify({"id": guard_id, **spec}), 201
 
     @api.get("/guards")
@@ -46,15 +43,19 @@ def create_guards_blueprint(metadata: Metadata, alerting: Alerting, cache: Guard
     def list_guards() -> Any:
         return jsonify({"guards": [_guard_json(g) for g in guards.list(project_arg(metadata))]})
 
+    @api.get("/guards/<int:guard_id>")
+    @takes(PROJECT)
+    def get_guard(guard_id: int) -> Any:
+        found = next((g for g in guards.list(project_arg(metadata)) if g.id == guard_id), None)
+        if found is None:
+            raise ApiError(404, missing_guard(guard_id))
+        return jsonify(_guard_json(found))
+
     @api.delete("/guards/<int:guard_id>")
     @takes(PROJECT)
     def delete_guard(guard_id: int) -> Any:
-        project = project_arg(metadata)
-        found = next((g for g in guards.list(project) if g.id == guard_id), None)
-        if found is None or not guards.delete(project, guard_id):
-            raise ApiError(404, f"guard {guard_id} does not exist in this project")
-        _resolve_open_incident(alerting, found)
-        cache.refresh()
+        if not remove_guard(alerting, cache, project_arg(metadata), guard_id):
+            raise ApiError(404, missing_guard(guard_id))
         return "", 204
 
     @api.get("/guard/status")
@@ -83,6 +84,30 @@ def create_guards_blueprint(metadata: Metadata, alerting: Alerting, cache: Guard
         return jsonify({"error": exc.message, "field": exc.field}), exc.status
 
     return api
+
+
+def add_guard(alerting: Alerting, cache: GuardCache, project: str, payload: Any) -> tuple[int, dict[str, Any]]:
+    """Validate and store a guard, then refresh the status snapshot so gateways see it at once.
+    The API and the Alerts page's form both come here: one check (`parse_guard`), one wording."""
+    spec = parse_guard(payload, known_channels=alerting.alerts.channel_ids(project)).to_json()
+    guard_id = cache.guards.create(project, spec)
+    cache.refresh()
+    return guard_id, spec
+
+
+def remove_guard(alerting: Alerting, cache: GuardCache, project: str, guard_id: int) -> bool:
+    """Delete a guard (False: no such guard in the project), resolving its open incident; shared by
+    the API and the Alerts page so a delete from either has the same consequences."""
+    found = next((g for g in cache.guards.list(project) if g.id == guard_id), None)
+    if found is None or not cache.guards.delete(project, guard_id):
+        return False
+    _resolve_open_incident(alerting, found)
+    cache.refresh()
+    return True
+
+
+def missing_guard(guard_id: int) -> str:
+    return f"guard {guard_id} does not exist in this project"
 
 
 def _status(cache: GuardCache) -> dict[str, Any]:

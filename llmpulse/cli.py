@@ -17,6 +17,7 @@ from llmpulse.cli_base import alert_store_for, build, command_settings, open_met
 from llmpulse.cli_base import metadata_call as _metadata_call
 from llmpulse.cli_datasets import datasets
 from llmpulse.cli_eval import eval_group
+from llmpulse.cli_guards import guards
 from llmpulse.cli_projects import projects
 from llmpulse.cli_slos import slos
 
@@ -319,6 +320,7 @@ main.add_command(tokens)
 main.add_command(eval_group)
 main.add_command(projects)
 main.add_command(slos)
+main.add_command(guards)
 
 if __name__ == "__main__":
     main()

@@ -10,6 +10,7 @@ from urllib.parse import urlsplit
 
 from flask import request
 
+from dashboard.guard_cache import GuardCache
 from detectors.alerts.service import Alerting
 from evals.service import ExperimentService
 from schemas.clickhouse.store import Store
@@ -29,6 +30,7 @@ class UiContext:
     login_required: bool = False
     otlp_port: int = 4318  # where the collector listens, for the "point your exporter here" lines
     experiments: ExperimentService | None = None  # the runner the API starts experiments with; None: not here
+    guards: GuardCache | None = None  # the guard status snapshot: the Alerts page's changes refresh it, as the API's do
 
     @property
     def alerts(self) -> AlertStore | None:

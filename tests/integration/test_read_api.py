@@ -220,8 +220,8 @@ def populate_every_read(running: Running, receiver: Receiver) -> dict[str, str]:
     rule = post(running, "/alert-rules", {"name": "any call", "metric": "cost_total", "comparator": ">=",
                                           "threshold": 0, "window": "1h", "for": "0s", "channels": [channel]})
     post(running, "/budgets", {"amount_usd": 5, "period": "day"})
-    post(running, "/guards", {"name": "any mini call", "metric": "cost_total", "comparator": ">=", "threshold": 0,
-                              "window": "1h", "filters": {"model": "gpt-4o-mini"}})  # open: its times are shown
+    guard = post(running, "/guards", {"name": "any mini call", "metric": "cost_total", "comparator": ">=",
+                                      "threshold": 0, "window": "1h", "filters": {"model": "gpt-4o-mini"}})  # opens
     slo = post(running, "/slos", {"name": "answers", "sli": "errors", "target": 0.99, "window": "28d"})
     run_detectors(running)
     receiver.wait_for(1)
@@ -234,7 +234,7 @@ def populate_every_read(running: Running, receiver: Receiver) -> dict[str, str]:
     for name, outcomes in (("main", MAIN), ("pr", PR)):
         record_experiment(running.service.metadata, name, items, outcomes, dataset="regression-set")
     return {"trace_id": f"{1:032x}", "channel_id": str(channel), "rule_id": str(rule),
-            "incident_id": str(incident["id"]), "name": "golden", "slo_id": str(slo)}
+            "incident_id": str(incident["id"]), "name": "golden", "slo_id": str(slo), "guard_id": str(guard)}
 
 
 def post(running: Running, path: str, body: dict) -> int:

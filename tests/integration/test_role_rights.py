@@ -20,6 +20,7 @@ from dashboard.auth import LOGIN_FIRST
 from schemas.dataset_items import parse_items
 from schemas.metadata.datasets import DatasetStore
 from schemas.metadata.experiments import ExperimentStore
+from schemas.metadata.guard_store import GuardStore
 from schemas.metadata.regression import RegressionStore
 from schemas.metadata.tokens import TokenStore
 from tests.conftest import Running, login_session, start_exposed
@@ -74,6 +75,7 @@ DASH_ACTIONS = {
     "channel-create": "admin", "channel-test": "admin", "channel-delete": "admin",
     "budget-create": "admin", "budget-delete": "admin",
     "slo-create": "admin", "slo-delete": "admin",
+    "guard-create": "admin", "guard-delete": "admin",
     "project-save": "admin", "project-create": "admin",
     "key-create": "admin", "key-revoke": "admin",
     "token-create": "admin", "token-revoke": "admin",
@@ -84,7 +86,7 @@ DASH_ACTIONS = {
 DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-environment", "filter-user",
               "filter-session", "filter-tag", "filter-status", "filter-signal", "trace-search", "price-pick",
               "quality-model",
-              "rule-metric", "rule-edit", "rule-cancel", "channel-type", "settings-project-select",
+              "rule-metric", "guard-metric", "rule-edit", "rule-cancel", "channel-type", "settings-project-select",
               "channel-test-pending", "channel-test-poll",
               # Evaluations: pickers that write the URL, the refresh of a running experiment, and the
               # upload, which only reads and checks a file (import-run stores it)
@@ -237,7 +239,7 @@ def snapshot(running: Running) -> tuple[Any, ...]:
             meta.list_price_overrides(), alerts.list_rules("default"), alerts.list_channels("default"),
             alerts.list_budgets("default"), DatasetStore(meta).list_datasets("default"),
             ExperimentStore(meta).list_experiments("default"), RegressionStore(meta).get_set("default"),
-            alerts.list_slos("default"))
+            alerts.list_slos("default"), GuardStore(meta).list("default"))
 
 
 def test_a_refused_key_callback_returns_no_key_list(exposed: Running) -> None:
