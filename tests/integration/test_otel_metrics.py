@@ -89,7 +89,8 @@ def test_a_new_start_time_counts_whole_and_errors_are_counted(running: Running) 
 
 
 def test_tokens_by_type_and_cost_from_delta_points(running: Running) -> None:
-    tokens = [Point(at(10), at(10.5), [0, 1, 0, 0], 100, {**CHAT, "gen_ai.token.type": "input"}),
+    # a delta point's start is its interval's, however long: never a baseline, even beyond the lookback
+    tokens = [Point(at(2), at(10.5), [0, 1, 0, 0], 100, {**CHAT, "gen_ai.token.type": "input"}),
               Point(at(10), at(10.5), [1, 0, 0, 0], 10, {**CHAT, "gen_ai.token.type": "output"}),
               Point(at(10.5), at(11.5), [0, 1, 0, 0], 50, {**CHAT, "gen_ai.token.type": "input"})]
     cost = [Point(at(10), at(10.5), [1, 0], 0.002, CHAT), Point(at(10.5), at(11.5), [1, 0], 0.001, CHAT)]
