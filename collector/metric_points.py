@@ -37,6 +37,7 @@ _NO_RECORDED_VALUE = 1  # DataPointFlags.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
 # projected point is only as fine as that (±41 %) or its own scale, whichever is coarser; in
 # exchange every point of a series has the same bounds, and cumulative points stay subtractable.
 EXP_GRID = (0.0, *(2.0 ** (k / 2) for k in range(-40, 81)))
+_GRID_OFFSET = 41  # the index of 2^(k/2) in EXP_GRID is k + 41
 
 MODEL_KEYS = ("gen_ai.request.model", "gen_ai.response.model", "llm.request.model", "llm.response.model")
 PROVIDER_KEYS = ("gen_ai.provider.name", "gen_ai.system")
@@ -165,25 +166,18 @@ def project_exponential(point: Any) -> list[int]:
     """An exponential histogram point's counts on EXP_GRID (see its comment for the approximation)."""
     counts = [0] * (len(EXP_GRID) + 1)
     counts[0] += point.zero_count + sum(point.negative.bucket_counts)
-    base = 2.0 ** (2.0 ** -point.scale)
+    step = 2.0 ** -point.scale  # a bucket's width in log2: bucket i holds (2^(i·step), 2^((i+1)·step)]
     offset = point.positive.offset
     for i, count in enumerate(point.positive.bucket_counts):
         if count:
-            middle = base ** (offset + i + 0.5)
-            counts[_grid_index(middle)] += count
+            counts[_grid_index((offset + i + 0.5) * step)] += count
     return counts
 
 
-def _grid_index(value: float) -> int:
-    """The explicit-bounds bucket of `value`: bucket i holds (bound[i-1], bound[i]]."""
-    low, high = 0, len(EXP_GRID)
-    while low < high:
-        mid = (low + high) // 2
-        if EXP_GRID[mid] < value:
-            low = mid + 1
-        else:
-            high = mid
-    return low
+def _grid_index(log2_value: float) -> int:
+    """The EXP_GRID bucket of 2^log2_value, worked out in log2 (exact, where comparing powers would
+    not be): bucket i holds (EXP_GRID[i-1], EXP_GRID[i]], and EXP_GRID[k + 41] = 2^(k/2)."""
+    return min(max(math.ceil(2 * log2_value) + _GRID_OFFSET, 1), len(EXP_GRID))
 
 
 def _number(point: Any) -> float:
