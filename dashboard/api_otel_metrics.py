@@ -9,11 +9,12 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Any
 
-from flask import Blueprint, jsonify
+from flask import Blueprint, jsonify, request
 
 from dashboard.params import PROJECT, WINDOW, ApiError, choice_arg, project_arg, takes, time_range
 from schemas.clickhouse.otel_metrics import (
     BUCKET_SECONDS,
+    FILTER_COLUMNS,
     GROUP_COLUMNS,
     MetricsQuery,
     otel_metric_series,
@@ -29,7 +30,7 @@ def create_otel_metrics_blueprint(store: Store, metadata: Metadata) -> Blueprint
     api = Blueprint("otel_metrics_api", __name__, url_prefix="/api/v1")
 
     @api.get("/metrics/otel")
-    @takes(PROJECT, WINDOW, ("bucket", "group_by"))
+    @takes(PROJECT, WINDOW, ("bucket", "group_by"), FILTER_COLUMNS)
     def otel_metrics() -> Any:
         query = metrics_query(metadata)
         names = received_metrics(store, query.project, query.start, query.end)
@@ -48,4 +49,5 @@ def metrics_query(metadata: Metadata) -> MetricsQuery:
     if (end - start).total_seconds() / BUCKET_SECONDS[bucket] > MAX_POINTS:
         raise ApiError(400, f"bucket={bucket} over this range gives more than {MAX_POINTS} points; "
                             "use a larger bucket or a shorter range")
-    return MetricsQuery(project, start, end, bucket, choice_arg("group_by", GROUP_COLUMNS, None))
+    filters = {name: request.args[name] for name in FILTER_COLUMNS if request.args.get(name)}
+    return MetricsQuery(project, start, end, bucket, choice_arg("group_by", GROUP_COLUMNS, None), filters)

@@ -16,7 +16,7 @@ and group; quantiles are estimated in Python from the merged bucket counts (sche
 from __future__ import annotations
 
 from collections import defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -26,6 +26,7 @@ from schemas.clickhouse.store import Store
 LOOKBACK = timedelta(hours=6)
 BUCKET_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 GROUP_COLUMNS = ("model", "service", "provider", "operation")
+FILTER_COLUMNS = ("model", "service")  # the overview's filters that metric points carry too
 TOKENS = "gen_ai.client.token.usage"
 DURATION = "gen_ai.client.operation.duration"
 TTFT_NAMES = ("gen_ai.client.operation.time_to_first_chunk", "gen_ai.server.time_to_first_token")
@@ -59,7 +60,7 @@ FROM (
             FROM {db}.otel_metric_points FINAL
             WHERE project_id = {project:String} AND name IN {names:Array(String)}
               AND kind IN ('histogram', 'exp_histogram')
-              AND time_ns >= {fetch_from:UInt64} AND time_ns < {end:UInt64}
+              AND time_ns >= {fetch_from:UInt64} AND time_ns < {end:UInt64} {filters}
             WINDOW run AS (PARTITION BY series_key, start_ns ORDER BY time_ns
                            ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
         )
@@ -85,6 +86,7 @@ class MetricsQuery:
     end: datetime
     bucket: str = "hour"
     group_by: str | None = None
+    filters: dict[str, str] = field(default_factory=dict)  # FILTER_COLUMNS → value
 
 
 def received_metrics(store: Store, project: str, start: datetime, end: datetime) -> list[dict[str, Any]]:
@@ -96,10 +98,13 @@ def received_metrics(store: Store, project: str, start: datetime, end: datetime)
 def metric_deltas(store: Store, query: MetricsQuery) -> list[dict[str, Any]]:
     """Per time bucket, group, metric, token type and failure: new observations (count, sum, buckets)."""
     group = query.group_by if query.group_by in GROUP_COLUMNS else "''"
+    filters = {f"f_{k}": v for k, v in query.filters.items() if k in FILTER_COLUMNS}
     params = {"project": query.project, "names": list(READ_NAMES), "start": to_ns(query.start),
               "end": to_ns(query.end), "fetch_from": to_ns(max(query.start - LOOKBACK, _EPOCH)),
-              "bucket_ns": BUCKET_SECONDS[query.bucket] * 10**9}
-    return store.query_dicts(_DELTAS_SQL.replace("{group}", group), params, "otel_metrics_deltas")
+              "bucket_ns": BUCKET_SECONDS[query.bucket] * 10**9, **filters}
+    conditions = "".join(f" AND {key[2:]} = {{{key}:String}}" for key in filters)
+    sql = _DELTAS_SQL.replace("{group}", group).replace("{filters}", conditions)
+    return store.query_dicts(sql, params, "otel_metrics_deltas")
 
 
 def otel_metric_series(store: Store, query: MetricsQuery) -> dict[str, Any]:

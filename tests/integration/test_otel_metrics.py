@@ -119,3 +119,12 @@ def test_window_and_parameters_are_checked(running: Running) -> None:
     assert wrong.status_code == 400 and "group_by" in wrong.json()["error"]
     assert running.get("/api/v1/metrics/otel", bucket="week").status_code == 400
     assert running.get("/api/v1/metrics/otel", bucket="minute", **{"from": "0"}).status_code == 400
+
+
+def test_model_and_service_filters(running: Running) -> None:
+    other = {**CHAT, "gen_ai.request.model": "gpt-4o"}
+    post(running, durations(Point(at(10), at(10.5), [1, 0, 0, 0, 0], 0.05, CHAT),
+                            Point(at(10), at(10.5), [0, 2, 0, 0, 0], 0.6, other)))
+    assert read(running, 10, 11, model="gpt-4o")["total"]["requests"] == 2
+    assert read(running, 10, 11, service="svc")["total"]["requests"] == 3
+    assert read(running, 10, 11, service="elsewhere")["total"]["requests"] == 0
