@@ -61,6 +61,7 @@ class Prepared:
     rows: int
     rejected: int
     reasons: list[str]
+    skipped: int = 0  # metric points of metrics that are not kept
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class IngestResult:
     accepted: int
     rejected: int
     message: str
+    skipped: int = 0
 
 
 class PriceBookSource:
@@ -123,7 +125,7 @@ class IngestPipeline:
         prepared = self._prepare(project, signal, media, raw)
         if prepared.rows:
             self._queue(prepared)
-        return IngestResult(prepared.rows, prepared.rejected, "; ".join(prepared.reasons[:5]))
+        return IngestResult(prepared.rows, prepared.rejected, "; ".join(prepared.reasons[:5]), prepared.skipped)
 
     def _prepare(self, project: str, signal: str, media: str, raw: bytes) -> Prepared:
         if signal == SIGNAL_TRACES:
@@ -151,7 +153,7 @@ class IngestPipeline:
         points = decode_metric_points(raw, media, project)
         record = SpoolRecord(project, SIGNAL_METRICS, media, raw)
         item = WriteItem(METRIC_POINTS_TABLE, POINT_COLUMNS, rows=points.rows)
-        return Prepared(record, item, len(points.rows), points.rejected, points.reasons)
+        return Prepared(record, item, len(points.rows), points.rejected, points.reasons, points.skipped)
 
     def _queue(self, prepared: Prepared) -> None:
         self.writer.reserve(prepared.rows)

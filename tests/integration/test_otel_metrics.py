@@ -13,6 +13,7 @@ import pytest
 
 from tests.conftest import Running
 from tests.metric_requests import DELTA, Point, export_metrics, histogram
+from tests.scrape import scrape
 
 PROTOBUF = {"Content-Type": "application/x-protobuf"}
 HOUR = 3600 * 10**9
@@ -128,3 +129,13 @@ def test_model_and_service_filters(running: Running) -> None:
     assert read(running, 10, 11, model="gpt-4o")["total"]["requests"] == 2
     assert read(running, 10, 11, service="svc")["total"]["requests"] == 3
     assert read(running, 10, 11, service="elsewhere")["total"]["requests"] == 0
+
+
+def test_ingest_stats_count_points_kept_and_skipped(running: Running) -> None:
+    http = histogram("http.client.duration", "ms", (5.0,), [Point(at(9), at(10), [1, 0], 2.0)])
+    post(running, export_metrics(http, histogram("gen_ai.client.operation.duration", "s", DURATION_BOUNDS,
+                                                 [Point(at(9), at(10), [1, 0, 0, 0, 0], 0.05, CHAT)])))
+    metrics = scrape(running.ui_url)
+    assert metrics.value("llmpulse_ingest_spans_received_total", signal="metrics") == 1
+    assert metrics.value("llmpulse_ingest_points_skipped_total", signal="metrics") == 1
+    assert metrics.value("llmpulse_ingest_rows_written_total", table="otel_metric_points") == 1
