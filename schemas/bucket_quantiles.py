@@ -1,34 +1,62 @@
 """Quantiles estimated from histogram buckets, as Prometheus' `histogram_quantile` does.
 
 Observations are taken as spread evenly inside their bucket, so an estimate is exact to within
-its bucket's width and no finer. Histograms with different bounds (two libraries, or two
-versions of one) are merged by adding their piecewise-linear distribution functions, so the
-estimate of one histogram alone is the usual linear interpolation. The first bucket runs from 0
-(from its bound when that is below 0); the overflow bucket has no upper end, so what falls in
-it reads as the last bound (a lower limit of the truth).
+its bucket's width and no finer. A histogram's smallest and largest observation (OTLP's `min` and
+`max`, which the SDKs send by default) narrow its buckets: the overflow bucket ends at the largest,
+and one coarse bucket holding every call (OpenLLMetry's first duration bucket is 0-5 s) shrinks
+to what was observed. Without them the first bucket runs from 0 (from its bound when that is below
+0) and what falls in the overflow bucket reads as the last bound (a lower limit of the truth).
+Histograms with different bounds (two libraries, or two versions of one) are merged by adding
+their piecewise-linear distribution functions, so the estimate of one histogram alone is the
+usual linear interpolation.
 """
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Sequence
 from itertools import pairwise
+from typing import NamedTuple
 
-Histogram = tuple[Sequence[float], Sequence[int]]  # explicit bounds, bucket counts (bounds + 1)
 Interval = tuple[float, float, float]  # low, high, count
 
 
-def bucket_intervals(histograms: Iterable[Histogram]) -> list[Interval]:
+class Buckets(NamedTuple):
+    """Explicit bounds, bucket counts (bounds + 1), and the observed extremes when known."""
+
+    bounds: Sequence[float]
+    counts: Sequence[int]
+    low: float | None = None
+    high: float | None = None
+
+
+def bucket_intervals(histograms: Iterable[Buckets]) -> list[Interval]:
     """Every non-empty bucket of every histogram as (low, high, count)."""
     out: list[Interval] = []
-    for bounds, counts in histograms:
+    for bounds, counts, low, high in histograms:
         if not bounds or len(counts) != len(bounds) + 1:
             continue
-        edges = [min(0.0, bounds[0]), *bounds, bounds[-1]]
-        out.extend((edges[i], edges[i + 1], float(c)) for i, c in enumerate(counts) if c > 0)
+        edges = [-math.inf, *bounds, math.inf]
+        out.extend((*_narrowed(edges[i], edges[i + 1], bounds, low, high), float(c))
+                   for i, c in enumerate(counts) if c > 0)
     return out
 
 
-def estimate_quantiles(histograms: Iterable[Histogram], quantiles: Sequence[float]) -> dict[float, float | None]:
+def _narrowed(lower: float, upper: float, bounds: Sequence[float], low: float | None,
+              high: float | None) -> tuple[float, float]:
+    """A bucket's edges within the observed extremes; open ends closed as the module says."""
+    start = max(lower, low) if low is not None else lower
+    end = min(upper, high) if high is not None else upper
+    if start > end:  # extremes that contradict the counts: trust the bounds
+        start, end = lower, upper
+    if math.isinf(start):
+        start = min(0.0, bounds[0], end)
+    if math.isinf(end):
+        end = max(bounds[-1], start)
+    return start, end
+
+
+def estimate_quantiles(histograms: Iterable[Buckets], quantiles: Sequence[float]) -> dict[float, float | None]:
     """The value below which each fraction `q` of the observations lies; None without observations."""
     intervals = bucket_intervals(histograms)
     total = sum(count for _, _, count in intervals)
@@ -65,5 +93,5 @@ def _cdf(intervals: list[Interval], x: float) -> float:
 
 
 def _mass_at(intervals: list[Interval], x: float) -> float:
-    """Counts of zero-width buckets (the overflow bucket, or a first bound of 0) that sit at x."""
+    """Counts of zero-width buckets (a bucket narrowed to one value, the overflow bucket) at x."""
     return sum(count for low, high, count in intervals if low == high == x)

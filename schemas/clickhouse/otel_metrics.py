@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from schemas.bucket_quantiles import Histogram, estimate_quantiles
+from schemas.bucket_quantiles import Buckets, estimate_quantiles
 from schemas.clickhouse.store import Store
 
 LOOKBACK = timedelta(hours=6)
@@ -37,9 +37,10 @@ MS_PER_UNIT = {"s": 1000.0, "ms": 1.0, "us": 0.001, "min": 60000.0}  # durations
 _DELTAS_SQL = """
 SELECT intDiv(time_ns, {bucket_ns:UInt64}) * {bucket_ns:UInt64} AS bucket_ns, group_key, name, unit,
        token_type, error_type != '' AS failed, bounds,
-       sum(d_count) AS count, sum(d_sum) AS total, sumForEach(d_counts) AS counts
+       sum(d_count) AS count, sum(d_sum) AS total, sumForEach(d_counts) AS counts,
+       min(min) AS low, max(max) AS high
 FROM (
-    SELECT time_ns, group_key, name, unit, token_type, error_type, bounds,
+    SELECT time_ns, group_key, name, unit, token_type, error_type, bounds, min, max,
            multiIf(fresh, toInt64(count), baseline, 0, toInt64(count) - toInt64(prev_count)) AS d_count,
            multiIf(fresh, sum, baseline, 0., sum - prev_sum) AS d_sum,
            multiIf(baseline, arrayMap(c -> toInt64(0), bucket_counts),
@@ -52,7 +53,7 @@ FROM (
                temporality = 'cumulative' AND rn = 1 AND start_ns < {fetch_from:UInt64} AS baseline
         FROM (
             SELECT time_ns, start_ns, temporality, {group} AS group_key, name, unit, token_type, error_type,
-                   bounds, count, sum, bucket_counts,
+                   bounds, count, sum, bucket_counts, min, max,
                    row_number() OVER run AS rn,
                    lagInFrame(count) OVER run AS prev_count,
                    lagInFrame(sum) OVER run AS prev_sum,
@@ -155,10 +156,17 @@ def _ttft_rows(rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
 
 
 def _quantiles(rows: list[dict[str, Any]], quantiles: tuple[float, ...]) -> dict[str, float | None]:
-    histograms: list[Histogram] = [
-        ([b * MS_PER_UNIT.get(r["unit"], 1000.0) for b in r["bounds"]], r["counts"]) for r in rows]
-    found = estimate_quantiles(histograms, quantiles)
+    found = estimate_quantiles([_in_ms(r) for r in rows], quantiles)
     return {f"p{round(q * 100)}": value for q, value in found.items()}
+
+
+def _in_ms(row: dict[str, Any]) -> Buckets:
+    """A row's buckets with bounds and extremes in ms. A run's min and max (over its whole life)
+    bound every observation of its deltas too, so they narrow the buckets of any part of it."""
+    scale = MS_PER_UNIT.get(row["unit"], 1000.0)
+    low, high = row["low"], row["high"]
+    return Buckets([b * scale for b in row["bounds"]], row["counts"], None if low is None else low * scale,
+                   None if high is None else high * scale)
 
 
 _EPOCH = datetime(1970, 1, 1, tzinfo=UTC)

@@ -63,6 +63,10 @@ def test_run_metrics_are_stored_and_read_as_the_payload_says(running: Running, l
     assert answer["total"]["tokens"] == pytest.approx(token_sums(last))
     requests = sum(int(p["count"]) for name, p in data_points(last) if name == "gen_ai.client.operation.duration")
     assert answer["total"]["requests"] == requests
+    durations = [p for name, p in data_points(last) if name == "gen_ai.client.operation.duration"]
+    fastest, slowest = min(p["min"] for p in durations) * 1000, max(p["max"] for p in durations) * 1000
+    quantiles = answer["total"]["duration_ms"]
+    assert fastest <= quantiles["p50"] <= quantiles["p95"] <= quantiles["p99"] <= slowest  # seconds → ms
     truth = corpus.ground_truth(label)["totals"]
     if not label.startswith(NO_STREAMED_TOKENS):
         assert answer["total"]["tokens"]["output"] == truth["output_tokens"]
