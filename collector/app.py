@@ -73,7 +73,7 @@ def create_collector_app(pipeline: IngestPipeline, auth: KeyAuth, ready: Callabl
         except IngestError as exc:
             stats.refused(exc)
             return error_response(exc, media)
-        stats.accepted(signal, result.accepted, result.rejected)
+        stats.accepted(signal, result.accepted, result.rejected, result.skipped)
         body = ENCODERS[signal](result.rejected, result.message, media)
         return Response(body, status=200, content_type=media)
 

@@ -13,7 +13,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from opentelemetry.proto.collector.logs.v1.logs_service_pb2 import ExportLogsServiceRequest
-from opentelemetry.proto.collector.metrics.v1.metrics_service_pb2 import ExportMetricsServiceRequest
 from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import ExportTraceServiceRequest
 
 from collector.check import CheckedTraces, Rejections, log_problem, span_problem
@@ -78,17 +77,6 @@ def decode_logs(body: bytes, content_type: str) -> DecodedLogs:
     """Decode an (already decompressed) ExportLogsServiceRequest body; GenAI events come this way."""
     request = parse_request(body, content_type, ExportLogsServiceRequest())
     return _logs_from_request(request)
-
-
-def validate_metrics(body: bytes, content_type: str) -> int:
-    """Check a metrics body decodes and count its data points; metrics are acknowledged, not stored."""
-    request = parse_request(body, content_type, ExportMetricsServiceRequest())
-    return sum(
-        _count_points(metric)
-        for resource_metrics in request.resource_metrics
-        for scope_metrics in resource_metrics.scope_metrics
-        for metric in scope_metrics.metrics
-    )
 
 
 # --- protobuf → records (hot path) ---------------------------------------------------------
@@ -181,11 +169,6 @@ def _event_name(record: Any, attributes: dict[str, Any]) -> str:
         return name
     legacy = attributes.get("event.name")
     return legacy if isinstance(legacy, str) else ("" if legacy is None else str(legacy))
-
-
-def _count_points(metric: Any) -> int:
-    kind = metric.WhichOneof("data")
-    return len(getattr(metric, kind).data_points) if kind else 0
 
 
 def _rejection_message(rejected: int, noun: str, reasons: list[str]) -> str:

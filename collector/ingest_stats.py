@@ -35,6 +35,7 @@ from schemas.metadata.ingest_reports import (
     REJECTED,
     RESPONSES,
     ROWS_WRITTEN,
+    SKIPPED,
 )
 
 log = logging.getLogger(__name__)
@@ -78,9 +79,10 @@ class IngestStats:
     def refused(self, error: IngestError) -> None:
         self.count(REFUSED, reason=refusal_reason(error))
 
-    def accepted(self, signal: str, items: int, rejected: int) -> None:
+    def accepted(self, signal: str, items: int, rejected: int, skipped: int = 0) -> None:
         self.count(RECEIVED, items, signal=signal)
         self.count(REJECTED, rejected, signal=signal)
+        self.count(SKIPPED, skipped, signal=signal)
 
     def inserted(self, table: str, rows: int, seconds: float) -> None:
         """A batch's insert into `table` succeeded (the writer's insert thread calls this)."""

@@ -5,7 +5,8 @@ the spool and acknowledged; its spans are decoded, normalized and priced later, 
 through the `SpanRowBuilder` (`collector.rows`) each queued item carries, so the ack never waits
 for that work. Everything that can refuse a request runs before the spool append, so a refused
 request leaves nothing behind, and an acknowledged one is already on disk. GenAI log events are
-few and small: their rows are made before the ack. It knows nothing of HTTP (the edge hands it
+few and small: their rows are made before the ack, and so are the rows of GenAI metric points
+(`collector.metric_points`). It knows nothing of HTTP (the edge hands it
 bytes and header values) nor of ClickHouse (the writer takes rows).
 """
 
@@ -24,9 +25,10 @@ from typing import Any
 
 from collector.check import check_traces
 from collector.counts import DEFAULT_MAX_COUNT
-from collector.decode import decode_logs, validate_metrics
+from collector.decode import decode_logs
 from collector.errors import SpoolUnavailable
 from collector.messages import INPUT, OUTPUT, extract_log_messages
+from collector.metric_points import POINT_COLUMNS, decode_metric_points
 from collector.pricing import PriceBook, PriceOverride
 from collector.rows import SpanRowBuilder
 from collector.spool import Spool, SpoolRecord
@@ -43,6 +45,7 @@ SIGNAL_LOGS = "logs"
 SIGNAL_METRICS = "metrics"
 SPANS_TABLE = "spans"
 EVENTS_TABLE = "genai_events"
+METRIC_POINTS_TABLE = "otel_metric_points"
 EVENT_COLUMNS = (
     "project_id", "trace_id", "span_id", "time", "event_name", "record_id", "body", "attributes",
     "input_messages", "output_messages",
@@ -58,6 +61,7 @@ class Prepared:
     rows: int
     rejected: int
     reasons: list[str]
+    skipped: int = 0  # metric points of metrics that are not kept
 
 
 @dataclass(frozen=True)
@@ -65,6 +69,7 @@ class IngestResult:
     accepted: int
     rejected: int
     message: str
+    skipped: int = 0
 
 
 class PriceBookSource:
@@ -115,20 +120,18 @@ class IngestPipeline:
                body: bytes) -> IngestResult:
         """Validate and durably queue one OTLP request; raises an IngestError to refuse it."""
         media = media_type(content_type)
-        if signal != SIGNAL_METRICS:
-            self.writer.check_room()  # a full queue refuses before paying for the parse
+        self.writer.check_room()  # a full queue refuses before paying for the parse
         raw = decompress_body(body, encoding, self.max_body_bytes)
-        if signal == SIGNAL_METRICS:
-            validate_metrics(raw, media)
-            return IngestResult(0, 0, "")
         prepared = self._prepare(project, signal, media, raw)
         if prepared.rows:
             self._queue(prepared)
-        return IngestResult(prepared.rows, prepared.rejected, "; ".join(prepared.reasons[:5]))
+        return IngestResult(prepared.rows, prepared.rejected, "; ".join(prepared.reasons[:5]), prepared.skipped)
 
     def _prepare(self, project: str, signal: str, media: str, raw: bytes) -> Prepared:
         if signal == SIGNAL_TRACES:
             return self._prepare_traces(project, media, raw)
+        if signal == SIGNAL_METRICS:
+            return self._prepare_metrics(project, media, raw)
         return self._prepare_logs(project, media, raw)
 
     def _prepare_traces(self, project: str, media: str, raw: bytes) -> Prepared:
@@ -144,6 +147,13 @@ class IngestPipeline:
         record = SpoolRecord(project, SIGNAL_LOGS, media, raw)
         item = WriteItem(EVENTS_TABLE, EVENT_COLUMNS, rows=events)
         return Prepared(record, item, len(events), decoded.rejected, decoded.reasons)
+
+    def _prepare_metrics(self, project: str, media: str, raw: bytes) -> Prepared:
+        """GenAI points become rows now; points of other metrics are skipped, neither stored nor refused."""
+        points = decode_metric_points(raw, media, project)
+        record = SpoolRecord(project, SIGNAL_METRICS, media, raw)
+        item = WriteItem(METRIC_POINTS_TABLE, POINT_COLUMNS, rows=points.rows)
+        return Prepared(record, item, len(points.rows), points.rejected, points.reasons, points.skipped)
 
     def _queue(self, prepared: Prepared) -> None:
         self.writer.reserve(prepared.rows)

@@ -23,6 +23,7 @@ from dashboard.api_datasets import create_datasets_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
 from dashboard.api_experiments import create_experiments_blueprint
 from dashboard.api_guards import create_guards_blueprint
+from dashboard.api_otel_metrics import create_otel_metrics_blueprint
 from dashboard.api_quality import create_quality_blueprint, project_json
 from dashboard.api_shadow import create_shadow_blueprint
 from dashboard.api_slos import create_slos_blueprint
@@ -253,6 +254,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     install_login(app, UserStore(metadata), login.secret_key, login.required, login.hosts, login.throttle)
     app.register_blueprint(create_api_blueprint(store, metadata))
     app.register_blueprint(create_detectors_blueprint(store, metadata, runner))
+    app.register_blueprint(create_otel_metrics_blueprint(store, metadata))
     limits = (lambda: experiments.limits) if experiments is not None else None
     app.register_blueprint(create_quality_blueprint(store, metadata, limits))
     app.register_blueprint(create_datasets_blueprint(store, metadata))

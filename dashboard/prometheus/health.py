@@ -28,8 +28,10 @@ COUNTERS = {
     stats.RESPONSES: ("llmpulse_ingest_responses", "OTLP answers by signal and HTTP status (503: backpressure)",
                       ("signal", "code")),
     stats.REFUSED: ("llmpulse_ingest_requests_refused", "OTLP requests refused whole, by reason", ("reason",)),
-    stats.RECEIVED: ("llmpulse_ingest_spans_received", "Spans (signal traces) and log records (logs) "
-                     "acknowledged", ("signal",)),
+    stats.RECEIVED: ("llmpulse_ingest_spans_received", "Spans (signal traces), log records (logs) and GenAI "
+                     "metric points (metrics) acknowledged", ("signal",)),
+    stats.SKIPPED: ("llmpulse_ingest_points_skipped", "Metric points acknowledged but not kept: metrics other "
+                    "than GenAI ones (http.client.duration …)", ("signal",)),
     stats.REJECTED: ("llmpulse_ingest_spans_rejected", "Spans and log records refused inside accepted requests "
                      "(partial success: bad ids or times)", ("signal",)),
     stats.ROWS_WRITTEN: ("llmpulse_ingest_rows_written", "Rows inserted into ClickHouse", ("table",)),

@@ -23,6 +23,7 @@ RETENTION_TIMES = {
     "slo_minute": "bucket",  # an SLO's window reaches no further back than its calls are kept
     "slo_hour": "bucket",
     "drift_events": "detected_at",
+    "otel_metric_points": "time",  # the app's OTLP metrics, kept as long as its spans
 }
 
 

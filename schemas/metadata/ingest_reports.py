@@ -26,7 +26,8 @@ if TYPE_CHECKING:  # schemas.metadata.store imports this module to register the 
 # families, each kept per label set (a JSON text of sorted (name, value) pairs):
 RESPONSES = "responses"  # every OTLP answer: signal, code
 REFUSED = "requests_refused"  # whole requests refused: reason
-RECEIVED = "items_received"  # spans / log records acknowledged: signal
+RECEIVED = "items_received"  # spans / log records / metric points acknowledged: signal
+SKIPPED = "items_skipped"  # metric points acknowledged but not kept (not GenAI metrics): signal
 REJECTED = "items_rejected"  # items refused inside an accepted request (partial success): signal
 ROWS_WRITTEN = "rows_written"  # rows in ClickHouse: table
 INSERT_RETRIES = "insert_retries"  # inserts retried after a transient failure

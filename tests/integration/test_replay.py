@@ -11,6 +11,8 @@ from collector import rows
 from collector.spool import Spool, SpoolRecord
 from tests.conftest import make_settings, start_service
 from tests.integration.test_ingest_edge import chat_span, export_body
+from tests.integration.test_otel_metrics import CHAT, at, durations, post, read
+from tests.metric_requests import Point
 
 
 def leave_in_spool(spool_dir: Path) -> None:
@@ -38,3 +40,29 @@ def test_replay_keeps_what_it_cannot_write(tmp_path: Path, chdb_dsn: str, monkey
         assert [p for p in settings.spool_dir.glob("*.spool") if p.stat().st_size] == []
     finally:
         second.service.stop()
+
+
+def test_acked_metrics_are_replayed_from_the_spool_once(tmp_path: Path, chdb_dsn: str) -> None:
+    """One request written and also left in the spool (killed before its record was released), one
+    only in the spool: after the restart both are stored, the first once."""
+    settings = make_settings(tmp_path, chdb_dsn)
+    written = metric_body(at(10.5), [0, 3, 0, 0, 0])
+    first = start_service(settings)
+    post(first, written)
+    first.service.stop()
+    spool = Spool(settings.spool_dir)
+    spool.append(SpoolRecord("default", "metrics", "application/x-protobuf", written))
+    spool.append(SpoolRecord("default", "metrics", "application/x-protobuf", metric_body(at(11.5), [0, 5, 1, 0, 0])))
+
+    second = start_service(settings)
+    try:
+        total = read(second, 9, 12)["total"]
+        assert total["requests"] == 6  # the last cumulative point: 5 + 1, not 3 more for the copy
+        assert [m["points"] for m in read(second, 9, 12)["metrics"]] == [2]
+        assert [p for p in settings.spool_dir.glob("*.spool") if p.stat().st_size] == []
+    finally:
+        second.service.stop()
+
+
+def metric_body(time_ns: int, counts: list[int]) -> bytes:
+    return durations(Point(at(10), time_ns, counts, 1.0, CHAT))

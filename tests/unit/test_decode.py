@@ -19,8 +19,9 @@ from opentelemetry.proto.trace.v1.trace_pb2 import ResourceSpans, ScopeSpans, Sp
 from opentelemetry.proto.trace.v1.trace_pb2 import Status as SpanStatus
 
 from collector.check import check_traces
-from collector.decode import decode_logs, decode_traces, validate_metrics
+from collector.decode import decode_logs, decode_traces
 from collector.errors import DecodeError, Overloaded, PayloadTooLarge, UnsupportedMediaType
+from collector.metric_points import decode_metric_points
 from collector.transport import (
     answer_media_type,
     decompress_body,
@@ -82,7 +83,8 @@ def test_corpus_logs_decode_with_event_names(payload: Any) -> None:
 @pytest.mark.parametrize("payload", _corpus_cases("metrics"))
 def test_corpus_metrics_count_data_points(payload: Any) -> None:
     expected = _count_points(json.loads(payload.decoded_json_path.read_text()))
-    assert validate_metrics(_body(payload), payload.content_type) == expected > 0
+    decoded = decode_metric_points(_body(payload), payload.content_type, "p1")
+    assert len(decoded.rows) + decoded.skipped == expected > 0
 
 
 def _count_points(document: dict[str, Any]) -> int:
@@ -353,7 +355,7 @@ def test_protobuf_content_type_spellings(content_type: str) -> None:
 def test_empty_bodies_decode_to_nothing() -> None:
     assert decode_traces(b"", PROTOBUF).spans == []
     assert decode_traces(b"{}", JSON).spans == []
-    assert validate_metrics(b"{}", JSON) == 0
+    assert decode_metric_points(b"{}", JSON, "p1").rows == []
 
 
 # --- compression -------------------------------------------------------------------------------

@@ -11,6 +11,7 @@ from dashboard.ui import charts
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
 from dashboard.ui.filters import filter_bar
+from dashboard.ui.pages.overview_metrics import otel_metrics_section
 from dashboard.ui.urls import FILTERS, PageQuery
 from schemas.clickhouse.metrics import SeriesQuery, timeseries, window_values
 from schemas.clickhouse.quality import drift_events, hallucination_counts
@@ -53,10 +54,16 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
         html.Div([_tile(m, label, f, better_low, current[m], before[m]) for m, label, f, better_low in KPIS]
                  + [_hallucination_tile(ctx, query)], className="tiles"),
         html.Div(_charts(ctx, query, rollup), className="charts"),
+        otel_metrics_section(ctx, query),
     ])
 
 
 def empty_state(ctx: UiContext, query: PageQuery) -> Any:
+    # an app that exports metrics but no traces still has its trends, below the setup help
+    return html.Div([_setup_help(ctx, query), otel_metrics_section(ctx, query)])
+
+
+def _setup_help(ctx: UiContext, query: PageQuery) -> Any:
     return html.Div([
         html.H1("No LLM calls yet"),
         html.P(f"Project {query.project!r} has no calls in this time range. Point your app's OpenTelemetry "
