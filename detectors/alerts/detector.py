@@ -15,9 +15,9 @@ from typing import Any
 
 from detectors.alerts.budget_rules import BudgetSpec, BudgetStatus, new_thresholds, period_bounds
 from detectors.alerts.budget_spend import (
+    budget_record,
     compute_budget_status,
     empty_status,
-    save_statuses,
     stored_budget,
     value_spends,
     value_statuses,
@@ -87,9 +87,11 @@ class AlertsDetector:
         failures: list[str] = []
         sent = sum(self._guarded(self._evaluate_rule, ctx, r, failures, "rule") for r in rules)
         sent += sum(self._guarded(self._evaluate_budget, ctx, b, failures, "budget") for b in budgets)
-        verdicts = [(b, self._statuses[b.id]) for b in budgets if b.id in self._statuses]
-        save_statuses(ctx.state, verdicts, ctx.now)
-        guards, guard_sent = self.guards.run(ctx, verdicts, failures)
+        # One save serves the guard status and /metrics: each budget's status, and for a budget per
+        # value the values that spent theirs.
+        self.guards.guards.save_budget_verdicts([budget_record(b, self._statuses[b.id], self.values_over(b.id),
+                                                               ctx.now) for b in budgets if b.id in self._statuses])
+        guards, guard_sent = self.guards.run(ctx, failures)
         sent += guard_sent
         message = f"{len(rules)} rule(s), {len(budgets)} budget(s), {guards} guard(s), {sent} notification(s)"
         return RunResult(rows_read=len(rules) + len(budgets) + guards, rows_written=sent,
@@ -178,7 +180,7 @@ class AlertsDetector:
         return self._statuses[stored.id]
 
     def values_over(self, budget_id: int) -> list[str]:
-        """The users (tags) of a budget per user (tag) that spent their amount this run (for the guards)."""
+        """The users (tags, ingest keys) of a budget per value that spent their amount this run (for the guards)."""
         return [value for value, status in self._per_value.get(budget_id, []) if not status.allowed]
 
     def _value_statuses(self, ctx: DetectorContext, stored: StoredSpec) -> list[tuple[str, BudgetStatus]]:

@@ -38,3 +38,17 @@ def test_replay_keeps_what_it_cannot_write(tmp_path: Path, chdb_dsn: str, monkey
         assert [p for p in settings.spool_dir.glob("*.spool") if p.stat().st_size] == []
     finally:
         second.service.stop()
+
+
+def test_replay_records_the_ingest_key_that_sent_the_request(tmp_path: Path, chdb_dsn: str) -> None:
+    """A span written by replay carries the same key id as one written at once would."""
+    settings = make_settings(tmp_path, chdb_dsn)
+    body = export_body(chat_span(42, 1, "r-1"))
+    Spool(settings.spool_dir).append(SpoolRecord("default", "traces", "application/x-protobuf", body, "7"))
+    running = start_service(settings)
+    try:
+        rows_read = running.service.store.query(
+            "SELECT resource_attributes['llmpulse.ingest_key'] FROM {db}.spans FINAL", {}, "test_replay_key")
+        assert rows_read == [("7",)]
+    finally:
+        running.service.stop()
