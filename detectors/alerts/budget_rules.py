@@ -30,6 +30,7 @@ PER_CHOICES = ("user", "tag", "ingest_key")
 PER_KEY = "ingest_key"
 # What a gateway may say of a call when it asks for a budget status: the filters, and the key.
 BUDGET_CALL_KEYS = (*BUDGET_FILTER_KEYS, PER_KEY)
+PER_NAMES = {"user": "user", "tag": "tag", PER_KEY: "ingest key"}  # `per` in words (titles, pages)
 # Below this, spent / elapsed is noise (one call a minute into the month would project absurdly).
 MIN_ELAPSED_FOR_AVERAGE = timedelta(minutes=5)
 MONEY_QUANTUM = Decimal("0.000001")  # a forecast is an estimate: micro-dollars are plenty
@@ -85,6 +86,11 @@ class BudgetStatus:
             "spent_exact": _exact(self.spent_usd), "budget_exact": _exact(self.budget_usd),
             "projected_exact": _exact(self.projected_usd),
         }
+
+
+def per_value_name(per: str, value: str) -> str:
+    """A value of a budget per user (tag, ingest key) in words: an ingest key is known by its id."""
+    return f"key {value}" if per == PER_KEY else value
 
 
 def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime]:

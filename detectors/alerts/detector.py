@@ -13,7 +13,14 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from detectors.alerts.budget_rules import BudgetSpec, BudgetStatus, new_thresholds, period_bounds
+from detectors.alerts.budget_rules import (
+    PER_NAMES,
+    BudgetSpec,
+    BudgetStatus,
+    new_thresholds,
+    per_value_name,
+    period_bounds,
+)
 from detectors.alerts.budget_spend import (
     budget_record,
     compute_budget_status,
@@ -234,7 +241,8 @@ class AlertsDetector:
                          now: datetime) -> None:
         """One incident for the values past the per-tick bound, so a flood of users is one page, not hundreds."""
         top = max(statuses, key=lambda status: status.used_pct)
-        title = (f"Budget ${spec.amount_usd} per {spec.per} per {spec.period}: {len(statuses)} more {spec.per}(s) "
+        per = PER_NAMES[str(spec.per)]
+        title = (f"Budget ${spec.amount_usd} per {per} per {spec.period}: {len(statuses)} more {per}(s) "
                  f"reached a threshold (up to {top.used_pct}%)")
         self._open_budget_incident(stored, spec, top, title, 100 if not top.allowed else min(spec.thresholds_pct),
                                    now, spec.filters)
@@ -243,7 +251,8 @@ class AlertsDetector:
                          now: datetime, value: str | None = None) -> None:
         title = f"Budget {threshold}% of ${spec.amount_usd} per {spec.period} reached"
         if value is not None:
-            title = f"Budget {threshold}% of ${spec.amount_usd} per {spec.per} per {spec.period} reached by {value}"
+            title = (f"Budget {threshold}% of ${spec.amount_usd} per {PER_NAMES[str(spec.per)]} per {spec.period} "
+                     f"reached by {per_value_name(str(spec.per), value)}")
         scope = tuple(sorted((*spec.filters, (str(spec.per), value)))) if value is not None else spec.filters
         self._open_budget_incident(stored, spec, status, title, threshold, now, scope)
 

@@ -111,7 +111,7 @@ def test_status_per_key_and_warnings_per_key(keyed: Keyed, receiver: Receiver) -
     assert sorted((r.json()["scope"]["ingest_key"], r.json()["threshold"]) for r in received) == sorted([
         (ids["team-a"], 50.0), (ids["team-a"], 100.0), (ids["team-b"], 50.0)])
     titles = {i["title"] for i in api(running, "GET", "/alerts").json()}
-    assert f"Budget 100% of ${AMOUNT} per ingest_key per month reached by {ids['team-a']}" in titles
+    assert f"Budget 100% of ${AMOUNT} per ingest key per month reached by key {ids['team-a']}" in titles
     saved = saved_statuses(StateStore(running.service.metadata))[budget]  # the tick's one save: /metrics reads it
     assert saved["over"] == [ids["team-a"]] and saved["spent_exact"] == "0.00012"  # the biggest spender's figures
 
