@@ -94,15 +94,18 @@ class AlertsDetector:
         failures: list[str] = []
         sent = sum(self._guarded(self._evaluate_rule, ctx, r, failures, "rule") for r in rules)
         sent += sum(self._guarded(self._evaluate_budget, ctx, b, failures, "budget") for b in budgets)
-        # One save serves the guard status and /metrics: each budget's status, and for a budget per
-        # value the values that spent theirs.
-        self.guards.guards.save_budget_verdicts([budget_record(b, self._statuses[b.id], self.values_over(b.id),
-                                                               ctx.now) for b in budgets if b.id in self._statuses])
+        self._save_budget_records(budgets, ctx.now)
         guards, guard_sent = self.guards.run(ctx, failures)
         sent += guard_sent
         message = f"{len(rules)} rule(s), {len(budgets)} budget(s), {guards} guard(s), {sent} notification(s)"
         return RunResult(rows_read=len(rules) + len(budgets) + guards, rows_written=sent,
                          message="; ".join([message, *failures]))
+
+    def _save_budget_records(self, budgets: list[StoredSpec], now: datetime) -> None:
+        """The tick's one save of its budgets, which the guard status and /metrics both read: each
+        budget's status and, for a budget per value, the values that spent theirs."""
+        self.guards.guards.save_budget_verdicts([budget_record(b, self._statuses[b.id], self.values_over(b.id), now)
+                                                 for b in budgets if b.id in self._statuses])
 
     def _guarded(self, evaluate_one: Any, ctx: DetectorContext, stored: StoredSpec, failures: list[str],
                  kind: str) -> int:
