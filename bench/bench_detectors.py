@@ -1,10 +1,11 @@
 """One full detector pass over 1M and 10M spans in embedded ClickHouse (chDB).
 
     python bench/bench_detectors.py [--spans 1000000,10000000] [--json out.json] [--per-user-budget]
+                                    [--per-key-budget]
 
 For each size: a fresh data directory; N synthetic LLM call spans over the last 7 days are
-generated inside ClickHouse (INSERT … SELECT FROM numbers(N): 6 models, 2,000 users, 2% errors,
-cache hits, a response-model change behind one model 2 days ago, RAG answers with retrieved
+generated inside ClickHouse (INSERT … SELECT FROM numbers(N): 6 models, 2,000 users, 20 ingest keys,
+2% errors, cache hits, a response-model change behind one model 2 days ago, RAG answers with retrieved
 documents); 5 alert rules and a budget are set. Then every detector runs once, in order, as
 `llmpulse detect` would. The first pass starts with an empty rollup (as after an upgrade over
 existing data): it rolls up today and one day of history; further passes roll up a day each
@@ -44,7 +45,7 @@ INSERT INTO {{db}}.spans (project_id, trace_id, span_id, parent_span_id, name, k
     request_model, response_model, system_fingerprint, input_tokens, output_tokens, cache_read_tokens,
     total_tokens, ttft_ms, finish_reasons, streaming, cache_hit, cost_input, cost_output, cost_total,
     cost_source, user_id, session_id, tags, input_messages, output_messages, retrieval_documents, is_call,
-    call_key, ingested_at)
+    call_key, ingested_at, resource_attributes)
 SELECT 'default', lower(hex(cityHash64(intDiv(number, 4), 1))) || lower(hex(cityHash64(intDiv(number, 4), 2))),
     lower(hex(cityHash64(number, 3))), '', 'chat', 'client', ['api','worker','rag'][number % 3 + 1], 'prod',
     'opentelemetry.instrumentation.openai_v2', 'otel_genai', start, start + toIntervalMillisecond(toUInt64(dur)),
@@ -60,7 +61,8 @@ SELECT 'default', lower(hex(cityHash64(intDiv(number, 4), 1))) || lower(hex(city
     {_PROMPT},
     '[{{"role":"assistant","content":"Refunds are issued within '
         || toString(if(number % 7 = 0, 30, 14)) || ' days."}}]',
-    '', true, lower(hex(cityHash64(number, 3))), start + INTERVAL 1 SECOND
+    '', true, lower(hex(cityHash64(number, 3))), start + INTERVAL 1 SECOND,
+    map('service.name', ['api','worker','rag'][number % 3 + 1], 'llmpulse.ingest_key', toString(number % 20 + 1))
 FROM (SELECT number, now64(6) - toIntervalSecond(number * {{spread:UInt64}} / {{n:UInt64}}) AS start,
         number % 6 + 1 AS m, 40 + number % 400 AS out, 300 + (number % 400) * 18 + number % 97 AS dur
       FROM numbers({{n:UInt64}}))
@@ -93,7 +95,7 @@ def fill(service: Llmpulse, spans: int) -> float:
     return time.perf_counter() - started
 
 
-def configure(service: Llmpulse, per_user: bool = False) -> None:
+def configure(service: Llmpulse, per_user: bool = False, per_key: bool = False) -> None:
     from datetime import timedelta
 
     from detectors.alerts.budget_rules import parse_budget
@@ -106,6 +108,9 @@ def configure(service: Llmpulse, per_user: bool = False) -> None:
     service.alert_store.create_budget("default", budget.to_json())
     if per_user:  # every user at most $1 a month: most of the 2,000 users cross its thresholds
         budget = parse_budget({"amount_usd": 1, "period": "month", "per": "user"}, known_channels=())
+        service.alert_store.create_budget("default", budget.to_json())
+    if per_key:  # each of the 20 ingest keys the spans were sent with at most $50 a month
+        budget = parse_budget({"amount_usd": 50, "period": "month", "per": "ingest_key"}, known_channels=())
         service.alert_store.create_budget("default", budget.to_json())
 
 
@@ -130,12 +135,12 @@ def _history_left(detector_pass: list[dict]) -> bool:
     return " 0 from history" not in metrics["message"]
 
 
-def bench(spans: int, per_user: bool = False) -> dict:
+def bench(spans: int, per_user: bool = False, per_key: bool = False) -> dict:
     with tempfile.TemporaryDirectory(prefix="llmpulse-bench-det-", ignore_cleanup_errors=True) as tmp:
         service = Llmpulse(Settings(data_dir=Path(tmp), detectors=False))
         service.migrate()
         fill_s = fill(service, spans)
-        configure(service, per_user)
+        configure(service, per_user, per_key)
         rss_before = psutil.Process(os.getpid()).memory_info().rss
         sampler = RssPeak()
         sampler.start()
@@ -173,8 +178,9 @@ def main() -> None:
     parser.add_argument("--spans", default="1000000,10000000")
     parser.add_argument("--json", type=Path)
     parser.add_argument("--per-user-budget", action="store_true", help="add a budget per user ($1 a month each)")
+    parser.add_argument("--per-key-budget", action="store_true", help="add a budget per ingest key ($50 a month each)")
     args = parser.parse_args()
-    results = [bench(int(n), args.per_user_budget) for n in args.spans.split(",")]
+    results = [bench(int(n), args.per_user_budget, args.per_key_budget) for n in args.spans.split(",")]
     report(results)
     if args.json:
         args.json.write_text(json.dumps(results, indent=2))

@@ -64,11 +64,11 @@ def create_collector_app(pipeline: IngestPipeline, auth: KeyAuth, ready: Callabl
         media = _response_media()
         try:
             _check_length(max_body_bytes)
-            project = auth.project_for(request.headers)
+            sender = auth.sender_for(request.headers)
             with decoding:
                 result = pipeline.accept(
-                    project, signal, request.content_type, request.headers.get("Content-Encoding"),
-                    request.get_data(cache=False),
+                    sender.project, signal, request.content_type, request.headers.get("Content-Encoding"),
+                    request.get_data(cache=False), ingest_key=sender.key_id,
                 )
         except IngestError as exc:
             stats.refused(exc)

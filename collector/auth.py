@@ -1,4 +1,4 @@
-"""Which project a request belongs to, from its ingest key."""
+"""Which project a request belongs to, and which ingest key sent it, from its ingest key."""
 
 from __future__ import annotations
 
@@ -7,6 +7,7 @@ import binascii
 import threading
 import time
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 
 from collector.errors import Unauthorized
 from schemas.metadata.models import DEFAULT_PROJECT
@@ -14,6 +15,15 @@ from schemas.metadata.store import KEY_PREFIX
 from schemas.metadata.tokens import is_token
 
 KEY_HEADER = "x-llmpulse-key"
+
+
+@dataclass(frozen=True)
+class Sender:
+    """Who sent a request: its project and the id of its ingest key ('' when none was sent).
+    The id, never the key, is what ingest records on spans (budgets per ingest key)."""
+
+    project: str
+    key_id: str = ""
 
 
 def key_from_headers(headers: Mapping[str, str]) -> str | None:
@@ -36,16 +46,21 @@ def _basic_password(token: str) -> str | None:
 
 
 class KeyAuth:
-    """Resolves keys through the metadata DB, caching answers briefly (the hot path is per request)."""
+    """Resolves keys through the metadata DB, caching answers briefly (the hot path is per request).
+    `resolve` maps a key to (project, key id), or None for an unknown or revoked key."""
 
-    def __init__(self, resolve: Callable[[str], str | None], *, require_key: bool, ttl: float = 30.0) -> None:
+    def __init__(self, resolve: Callable[[str], tuple[str, int] | None], *, require_key: bool,
+                 ttl: float = 30.0) -> None:
         self._resolve = resolve
         self.require_key = require_key
         self._ttl = ttl
-        self._cache: dict[str, tuple[float, str | None]] = {}
+        self._cache: dict[str, tuple[float, Sender | None]] = {}
         self._lock = threading.Lock()
 
     def project_for(self, headers: Mapping[str, str]) -> str:
+        return self.sender_for(headers).project
+
+    def sender_for(self, headers: Mapping[str, str]) -> Sender:
         key = key_from_headers(headers)
         if key is None:
             if self.require_key:
@@ -53,24 +68,25 @@ class KeyAuth:
                     "an ingest key is required: create one with `llmpulse keys create --project NAME` and "
                     "send it as `Authorization: Bearer <key>` (OTEL_EXPORTER_OTLP_HEADERS)"
                 )
-            return DEFAULT_PROJECT
+            return Sender(DEFAULT_PROJECT)
         if is_token(key):
             raise Unauthorized("this is an API token (lpt_…): it calls the UI's /api/v1. The OTLP port takes an "
                                "ingest key (lp_…); create one with `llmpulse keys create --project NAME`")
-        project = self._lookup(key)
-        if project is None:
+        sender = self._lookup(key)
+        if sender is None:
             raise Unauthorized("the ingest key is unknown or revoked; create a new one with `llmpulse keys create`")
-        return project
+        return sender
 
-    def _lookup(self, key: str) -> str | None:
+    def _lookup(self, key: str) -> Sender | None:
         now = time.monotonic()
         with self._lock:
             hit = self._cache.get(key)
         if hit and now - hit[0] < self._ttl:
             return hit[1]
-        project = self._resolve(key)
+        found = self._resolve(key)
+        sender = Sender(found[0], str(found[1])) if found else None
         with self._lock:
             if len(self._cache) > 10000:
                 self._cache.clear()
-            self._cache[key] = (now, project)
-        return project
+            self._cache[key] = (now, sender)
+        return sender

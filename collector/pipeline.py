@@ -117,28 +117,29 @@ class IngestPipeline:
                                         max_tokens_per_call=max_tokens_per_call)
 
     def accept(self, project: str, signal: str, content_type: str | None, encoding: str | None,
-               body: bytes) -> IngestResult:
-        """Validate and durably queue one OTLP request; raises an IngestError to refuse it."""
+               body: bytes, ingest_key: str = "") -> IngestResult:
+        """Validate and durably queue one OTLP request; raises an IngestError to refuse it.
+        `ingest_key`: the id of the key that sent it, recorded on its spans ('' for none)."""
         media = media_type(content_type)
         self.writer.check_room()  # a full queue refuses before paying for the parse
         raw = decompress_body(body, encoding, self.max_body_bytes)
-        prepared = self._prepare(project, signal, media, raw)
+        prepared = self._prepare(project, signal, media, raw, ingest_key)
         if prepared.rows:
             self._queue(prepared)
         return IngestResult(prepared.rows, prepared.rejected, "; ".join(prepared.reasons[:5]), prepared.skipped)
 
-    def _prepare(self, project: str, signal: str, media: str, raw: bytes) -> Prepared:
+    def _prepare(self, project: str, signal: str, media: str, raw: bytes, ingest_key: str) -> Prepared:
         if signal == SIGNAL_TRACES:
-            return self._prepare_traces(project, media, raw)
+            return self._prepare_traces(project, media, raw, ingest_key)
         if signal == SIGNAL_METRICS:
             return self._prepare_metrics(project, media, raw)
         return self._prepare_logs(project, media, raw)
 
-    def _prepare_traces(self, project: str, media: str, raw: bytes) -> Prepared:
+    def _prepare_traces(self, project: str, media: str, raw: bytes, ingest_key: str) -> Prepared:
         """Checked now; the writer builds the rows later (`SpanRowBuilder`, see WriteItem.make_rows)."""
         checked = check_traces(raw, media, self.max_tokens_per_call)
-        item = WriteItem(SPANS_TABLE, SPAN_COLUMNS, make_rows=self.span_rows.recipe(project, checked))
-        record = SpoolRecord(project, SIGNAL_TRACES, PROTOBUF_CONTENT_TYPE, checked.body)
+        item = WriteItem(SPANS_TABLE, SPAN_COLUMNS, make_rows=self.span_rows.recipe(project, checked, ingest_key))
+        record = SpoolRecord(project, SIGNAL_TRACES, PROTOBUF_CONTENT_TYPE, checked.body, ingest_key)
         return Prepared(record, item, checked.valid, checked.rejected, checked.reasons)
 
     def _prepare_logs(self, project: str, media: str, raw: bytes) -> Prepared:
@@ -171,7 +172,8 @@ class IngestPipeline:
         """Re-queue what a previous process acknowledged but may not have written; returns rows."""
         total, unmade = 0, self.writer.stats.unmade
         for record in self.spool.recovered():
-            prepared = self._prepare(record.project, record.signal, record.content_type, record.body)
+            prepared = self._prepare(record.project, record.signal, record.content_type, record.body,
+                                     record.ingest_key)
             if prepared.rows:
                 self.writer.put_blocking([prepared.item], prepared.rows)
                 total += prepared.rows

@@ -16,6 +16,7 @@ from collector.counts import DEFAULT_MAX_COUNT
 from collector.decode import decode_checked_traces
 from collector.normalize import normalize_span
 from collector.pricing import PriceBook, price_row
+from schemas.fields import INGEST_KEY_ATTRIBUTE, RESOURCE_ATTRIBUTES
 
 Rows = list[dict[str, Any]]
 
@@ -35,15 +36,26 @@ class SpanRowBuilder:
         self.max_value_chars = max_value_chars
         self.max_tokens_per_call = max_tokens_per_call
 
-    def recipe(self, project: str, checked: CheckedTraces) -> Callable[[], Rows]:
+    def recipe(self, project: str, checked: CheckedTraces, ingest_key: str = "") -> Callable[[], Rows]:
         """The deferred build of one request's rows, for the writer to run when it batches them."""
-        return partial(self.build_rows, project, checked)
+        return partial(self.build_rows, project, checked, ingest_key)
 
-    def build_rows(self, project: str, checked: CheckedTraces) -> Rows:
+    def build_rows(self, project: str, checked: CheckedTraces, ingest_key: str = "") -> Rows:
         book = self.prices.current()
         rows = []
         for span in decode_checked_traces(checked).spans:
             row = normalize_span(span, project, self.max_value_chars, self.max_tokens_per_call)
             price_row(row, book)
+            mark_ingest_key(row, ingest_key)
             rows.append(row)
         return rows
+
+
+def mark_ingest_key(row: dict[str, Any], ingest_key: str) -> None:
+    """Record which ingest key sent the span (its id) in the row's own resource map (each row has a
+    copy); whatever the app put under that name is dropped, so it cannot claim another key's spend."""
+    resource = row[RESOURCE_ATTRIBUTES]
+    if ingest_key:
+        resource[INGEST_KEY_ATTRIBUTE] = ingest_key
+    else:
+        resource.pop(INGEST_KEY_ATTRIBUTE, None)

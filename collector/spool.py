@@ -30,12 +30,14 @@ _SUFFIX = ".spool"
 
 @dataclass(frozen=True)
 class SpoolRecord:
-    """One acknowledged request: which project, which signal, and the body as received."""
+    """One acknowledged request: which project, which signal, the body as received, and the id of
+    the ingest key that sent it ('' for none), so a replayed span records the same key."""
 
     project: str
     signal: str
     content_type: str
     body: bytes
+    ingest_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -169,14 +171,15 @@ class Spool:
 
 
 def _encode(record: SpoolRecord) -> bytes:
-    header = json.dumps([record.project, record.signal, record.content_type]).encode()
+    header = json.dumps([record.project, record.signal, record.content_type, record.ingest_key]).encode()
     return struct.pack("<I", len(header)) + header + record.body
 
 
 def _decode(payload: bytes) -> SpoolRecord:
+    """Records spooled before the ingest key was kept have a three-item header: no key."""
     (header_len,) = struct.unpack_from("<I", payload)
-    project, signal, content_type = json.loads(payload[4 : 4 + header_len])
-    return SpoolRecord(project, signal, content_type, payload[4 + header_len :])
+    project, signal, content_type, *key = json.loads(payload[4 : 4 + header_len])
+    return SpoolRecord(project, signal, content_type, payload[4 + header_len :], key[0] if key else "")
 
 
 def read_segment(path: Path) -> Iterator[SpoolRecord]:

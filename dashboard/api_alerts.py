@@ -7,7 +7,7 @@ from typing import Any
 from flask import Blueprint, jsonify, request
 
 from dashboard.params import PROJECT, ApiError, choice_arg, int_arg, json_body, parse_time, project_arg, takes
-from detectors.alerts.budget_rules import BUDGET_FILTER_KEYS, BudgetSpec, BudgetStatus, parse_budget
+from detectors.alerts.budget_rules import BUDGET_CALL_KEYS, BudgetSpec, BudgetStatus, parse_budget
 from detectors.alerts.budget_spend import status_for_call, stored_budget
 from detectors.alerts.channels import parse_channel
 from detectors.alerts.detector import state_from_json
@@ -121,18 +121,20 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
         return _deleted(alerts.delete_budget(project_arg(metadata), budget_id), "budget", budget_id)
 
     @api.get("/budget/status")
-    @takes(PROJECT, BUDGET_FILTER_KEYS)
+    @takes(PROJECT, BUDGET_CALL_KEYS)
     def budget_status() -> Any:
-        """The kill switch an LLM gateway polls: may this project (this call's model, user, tag) still spend?"""
+        """The kill switch an LLM gateway polls: may this project (this call's model, user, tag, the
+        ingest key it will be sent with) still spend?"""
         project, now, rollup = project_arg(metadata), utcnow(), rollup_span(state)
-        call = {key: request.args[key] for key in BUDGET_FILTER_KEYS if request.args.get(key)}
+        call = {key: request.args[key] for key in BUDGET_CALL_KEYS if request.args.get(key)}
         budgets = [(b, stored_budget(b)) for b in alerts.list_budgets(project)]
         held = [(b, spec, status_for_call(store, project, spec, call, now, rollup))
                 for b, spec in budgets if _covers(spec, call)]
         covering = [(b, status) for b, _, status in held if status is not None]
         none = "no budget of this project covers this call" if budgets else "no budget set for this project"
         if any(status is None for *_, status in held):
-            none = "only budgets per user or tag cover this call: pass user= or tag= (see not_applicable)"
+            none = ("only budgets per user, tag or ingest key cover this call: pass user=, tag= or ingest_key= "
+                    "(see not_applicable)")
         answer = _budget_answer(project, covering, none)
         answer["budgets"] = [{**entry, **_per_value(entry, call)} for entry in answer["budgets"]]
         answer["not_applicable"] = [_needs_value(b, spec) for b, spec, status in held if status is None]

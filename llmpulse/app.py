@@ -214,7 +214,7 @@ class Llmpulse:
         return replayed
 
     def collector_app(self) -> Flask:
-        auth = KeyAuth(self.metadata.resolve_key, require_key=self.settings.require_key)
+        auth = KeyAuth(self.metadata.identify_key, require_key=self.settings.require_key)
         s = self.settings
         return create_collector_app(self.pipeline, auth, self.ready, s.max_body_bytes, s.ingest_concurrency,
                                     otlp_host_policy(s), self.ingest_health, self.ingest_stats)

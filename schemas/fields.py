@@ -111,3 +111,7 @@ REFUSED_ATTRIBUTE = "llmpulse.refused"
 # The attribute normalization adds to a call whose answer failed its structured-output check, saying
 # why (not JSON, or which part of the schema it breaks); the trace view shows it beside the signal.
 PARSE_FAILURE_ATTRIBUTE = "llmpulse.parse_failure"
+# The resource attribute ingest sets on every span to the id of the ingest key that sent it (never
+# the key itself; absent when none was sent): budgets per ingest key group spend by it. A value an
+# app sends under this name is dropped, so a span cannot claim another key's spend.
+INGEST_KEY_ATTRIBUTE = "llmpulse.ingest_key"

@@ -23,9 +23,14 @@ MAX_THRESHOLDS = 20
 MAX_AMOUNT = Decimal(1_000_000_000)
 BUDGET_FILTER_KEYS = ("model", "user", "tag")
 BUDGET_FIELDS = ("amount_usd", "period", "thresholds_pct", "channels", "filters", "per")
-# `per`: the amount applies to each value of this dimension apart ("every user at most $X a month").
-# Not "ingest_key": spans do not record which ingest key delivered them (only the project it names).
-PER_CHOICES = ("user", "tag")
+# `per`: the amount applies to each value of this dimension apart ("every user at most $X a month");
+# "ingest_key": the id of the ingest key that sent the calls (`llmpulse keys list`), which ingest
+# records on each span. A budget per ingest key takes a model filter only (the spend rollup's).
+PER_CHOICES = ("user", "tag", "ingest_key")
+PER_KEY = "ingest_key"
+# What a gateway may say of a call when it asks for a budget status: the filters, and the key.
+BUDGET_CALL_KEYS = (*BUDGET_FILTER_KEYS, PER_KEY)
+PER_NAMES = {"user": "user", "tag": "tag", PER_KEY: "ingest key"}  # `per` in words (titles, pages)
 # Below this, spent / elapsed is noise (one call a minute into the month would project absurdly).
 MIN_ELAPSED_FOR_AVERAGE = timedelta(minutes=5)
 MONEY_QUANTUM = Decimal("0.000001")  # a forecast is an estimate: micro-dollars are plenty
@@ -81,6 +86,11 @@ class BudgetStatus:
             "spent_exact": _exact(self.spent_usd), "budget_exact": _exact(self.budget_usd),
             "projected_exact": _exact(self.projected_usd),
         }
+
+
+def per_value_name(per: str, value: str) -> str:
+    """A value of a budget per user (tag, ingest key) in words: an ingest key is known by its id."""
+    return f"key {value}" if per == PER_KEY else value
 
 
 def period_bounds(period: str, now: datetime) -> tuple[datetime, datetime]:
@@ -157,15 +167,14 @@ def _parse_per(value: Any, filters: tuple[tuple[str, str], ...]) -> str | None:
     if value is None:
         return None
     accepted = ", ".join(f'"{choice}"' for choice in PER_CHOICES)
-    if value == "ingest_key":
-        raise BudgetError("per \"ingest_key\" is not available: spans do not record which ingest key delivered "
-                          f"them (a key names its project; give each team its own project); accepted: {accepted}",
-                          "per")
     if value not in PER_CHOICES:
         raise BudgetError(f"per {value!r} is not accepted; accepted: {accepted} (or leave it out)", "per")
     if any(key == value for key, _ in filters):
         raise BudgetError(f"per \"{value}\" conflicts with filters.{value}: a budget per {value} applies to each "
                           f"{value} apart; drop one of them", "per")
+    if value == PER_KEY and any(key != "model" for key, _ in filters):
+        raise BudgetError("a budget per ingest_key takes only a model filter (filters.model); drop "
+                          f"filters.{next(key for key, _ in filters if key != 'model')}", "filters")
     return str(value)
 
 

@@ -20,6 +20,7 @@ from schemas.clickhouse.metrics import RollupSpan, SeriesQuery, grouped_values, 
 from schemas.clickhouse.spend_rollup import SpendQuery, spend_by_value
 from schemas.clickhouse.store import Store
 from schemas.metadata.alert_store import AlertStore, StoredSpec
+from schemas.metadata.guard_store import BUDGET_VERDICTS_KEY
 from schemas.metadata.runs import StateStore
 
 # The burn rate behind the forecast: recent enough to see a runaway agent within hours.
@@ -131,21 +132,21 @@ def project_budgets(store: Store, alerts: AlertStore, project: str, now: datetim
     return [(b, spec, compute_budget_status(store, project, spec, now, rollup)) for b, spec in specs]
 
 
-# Where the alerts detector leaves each budget's status of its last run (detector state, JSON): a
-# Prometheus scrape reads it instead of summing spend itself, which may read raw calls.
-STATUS_KEY = "alerts.budget_status"
-
-
-def save_statuses(state: StateStore, statuses: list[tuple[StoredSpec, BudgetStatus]], now: datetime) -> None:
-    """The run's budget statuses, replacing the last run's (a deleted budget drops out)."""
-    shown = {str(stored.id): {"project": stored.project, "period": stored.spec.get("period", ""),
-                              "computed_at": now.isoformat(), **status.to_json()} for stored, status in statuses}
-    state.set(STATUS_KEY, json.dumps(shown))
+def budget_record(stored: StoredSpec, status: BudgetStatus, over: list[str], now: datetime) -> dict[str, Any]:
+    """A budget's result of one alerts tick, saved once for its two readers: the guard status (whom
+    it covers, whether it still allows spending; a budget per user, tag or ingest key: which values
+    spent theirs, `over`) and a Prometheus scrape (its figures), neither of which sums spend itself.
+    The detector saves a tick's records once (`GuardStore.save_budget_verdicts`)."""
+    record = {"id": stored.id, "project": stored.project, "filters": stored.spec.get("filters") or {},
+              "period": stored.spec.get("period", ""), "computed_at": now.isoformat(), **status.to_json()}
+    return {**record, "per": stored.spec["per"], "over": over} if stored.spec.get("per") else record
 
 
 def saved_statuses(state: StateStore) -> dict[int, dict[str, Any]]:
-    """Budget id → its status as the alerts detector last computed it (empty before its first run)."""
+    """Budget id → its record as the alerts detector last computed it (empty before its first run;
+    a record saved before the figures joined the verdicts, an upgrade's first tick, is left out)."""
     try:
-        return {int(budget): status for budget, status in json.loads(state.get(STATUS_KEY) or "{}").items()}
-    except (ValueError, TypeError):
+        records = json.loads(state.get(BUDGET_VERDICTS_KEY) or "[]")
+        return {int(r["id"]): r for r in records if isinstance(r, dict) and "spent_exact" in r}
+    except (ValueError, TypeError, KeyError):
         return {}

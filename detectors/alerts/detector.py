@@ -13,11 +13,18 @@ from dataclasses import dataclass, fields
 from datetime import datetime, timedelta
 from typing import Any
 
-from detectors.alerts.budget_rules import BudgetSpec, BudgetStatus, new_thresholds, period_bounds
+from detectors.alerts.budget_rules import (
+    PER_NAMES,
+    BudgetSpec,
+    BudgetStatus,
+    new_thresholds,
+    per_value_name,
+    period_bounds,
+)
 from detectors.alerts.budget_spend import (
+    budget_record,
     compute_budget_status,
     empty_status,
-    save_statuses,
     stored_budget,
     value_spends,
     value_statuses,
@@ -87,13 +94,18 @@ class AlertsDetector:
         failures: list[str] = []
         sent = sum(self._guarded(self._evaluate_rule, ctx, r, failures, "rule") for r in rules)
         sent += sum(self._guarded(self._evaluate_budget, ctx, b, failures, "budget") for b in budgets)
-        verdicts = [(b, self._statuses[b.id]) for b in budgets if b.id in self._statuses]
-        save_statuses(ctx.state, verdicts, ctx.now)
-        guards, guard_sent = self.guards.run(ctx, verdicts, failures)
+        self._save_budget_records(budgets, ctx.now)
+        guards, guard_sent = self.guards.run(ctx, failures)
         sent += guard_sent
         message = f"{len(rules)} rule(s), {len(budgets)} budget(s), {guards} guard(s), {sent} notification(s)"
         return RunResult(rows_read=len(rules) + len(budgets) + guards, rows_written=sent,
                          message="; ".join([message, *failures]))
+
+    def _save_budget_records(self, budgets: list[StoredSpec], now: datetime) -> None:
+        """The tick's one save of its budgets, which the guard status and /metrics both read: each
+        budget's status and, for a budget per value, the values that spent theirs."""
+        self.guards.guards.save_budget_verdicts([budget_record(b, self._statuses[b.id], self.values_over(b.id), now)
+                                                 for b in budgets if b.id in self._statuses])
 
     def _guarded(self, evaluate_one: Any, ctx: DetectorContext, stored: StoredSpec, failures: list[str],
                  kind: str) -> int:
@@ -178,7 +190,7 @@ class AlertsDetector:
         return self._statuses[stored.id]
 
     def values_over(self, budget_id: int) -> list[str]:
-        """The users (tags) of a budget per user (tag) that spent their amount this run (for the guards)."""
+        """The users (tags, ingest keys) of a budget per value that spent their amount this run (for the guards)."""
         return [value for value, status in self._per_value.get(budget_id, []) if not status.allowed]
 
     def _value_statuses(self, ctx: DetectorContext, stored: StoredSpec) -> list[tuple[str, BudgetStatus]]:
@@ -232,7 +244,8 @@ class AlertsDetector:
                          now: datetime) -> None:
         """One incident for the values past the per-tick bound, so a flood of users is one page, not hundreds."""
         top = max(statuses, key=lambda status: status.used_pct)
-        title = (f"Budget ${spec.amount_usd} per {spec.per} per {spec.period}: {len(statuses)} more {spec.per}(s) "
+        per = PER_NAMES[str(spec.per)]
+        title = (f"Budget ${spec.amount_usd} per {per} per {spec.period}: {len(statuses)} more {per}(s) "
                  f"reached a threshold (up to {top.used_pct}%)")
         self._open_budget_incident(stored, spec, top, title, 100 if not top.allowed else min(spec.thresholds_pct),
                                    now, spec.filters)
@@ -241,7 +254,8 @@ class AlertsDetector:
                          now: datetime, value: str | None = None) -> None:
         title = f"Budget {threshold}% of ${spec.amount_usd} per {spec.period} reached"
         if value is not None:
-            title = f"Budget {threshold}% of ${spec.amount_usd} per {spec.per} per {spec.period} reached by {value}"
+            title = (f"Budget {threshold}% of ${spec.amount_usd} per {PER_NAMES[str(spec.per)]} per {spec.period} "
+                     f"reached by {per_value_name(str(spec.per), value)}")
         scope = tuple(sorted((*spec.filters, (str(spec.per), value)))) if value is not None else spec.filters
         self._open_budget_incident(stored, spec, status, title, threshold, now, scope)
 

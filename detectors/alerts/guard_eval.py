@@ -6,19 +6,17 @@ scope names a user), so fifty guards over ten scopes and two windows cost two to
 Metrics that are not rollup columns (hallucination rate, drift, budget metrics) are read as the
 alert rules read them. Each state change is an incident: opening fires it and notifies the
 guard's channels, half-open is written on its timeline, closing resolves it and sends the
-all-clear. The budgets' verdicts of the same tick are stored beside the guards, so the status
-endpoint answers the budget kill switch from memory too.
+all-clear. The budgets' verdicts of the same tick are saved by the detector (`budget_spend.budget_record`,
+one save that /metrics reads too), and the status endpoint answers the budget kill switch from memory.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import defaultdict
-from collections.abc import Iterable
 from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
-from detectors.alerts.budget_rules import BudgetStatus
 from detectors.alerts.guard_rules import CLOSED, HALF_OPEN, OPEN, GuardSpec, GuardState, state_from_json, step_guard
 from detectors.alerts.guard_rules import stored_guard as parse_stored
 from detectors.alerts.incidents import FIRING, RESOLVED, IncidentState
@@ -28,7 +26,6 @@ from schemas.clickhouse.metrics import METRICS as ROLLUP_METRICS
 from schemas.clickhouse.metrics import ROLLUP_DIMENSIONS, SeriesQuery, window_values
 from schemas.clickhouse.rollup import rollup_span
 from schemas.clickhouse.scoped_metrics import scoped_window_values
-from schemas.metadata.alert_store import StoredSpec
 from schemas.metadata.guard_store import GuardStore, StoredGuard
 
 if TYPE_CHECKING:  # the detector imports this module; at run time it hands itself in
@@ -45,10 +42,8 @@ class GuardEvaluator:
         self.engine = engine
         self.guards = GuardStore(engine.alerts.metadata)
 
-    def run(self, ctx: DetectorContext, budgets: Iterable[tuple[StoredSpec, BudgetStatus]],
-            failures: list[str]) -> tuple[int, int]:
+    def run(self, ctx: DetectorContext, failures: list[str]) -> tuple[int, int]:
         """Evaluate every enabled guard; returns (guards evaluated, notifications queued)."""
-        self._save_budget_verdicts(budgets)
         specs = self._specs(self.guards.list(), failures)
         values = self._read_values(ctx, specs, failures)
         sent, readings = 0, []
@@ -153,21 +148,7 @@ class GuardEvaluator:
         self.engine.dispatcher.notify(stored.project, incident_id, spec.rule.channels, message)
         return len(spec.rule.channels)
 
-    # --- budgets -------------------------------------------------------------------------------
-
-    def _save_budget_verdicts(self, budgets: Iterable[tuple[StoredSpec, BudgetStatus]]) -> None:
-        self.guards.save_budget_verdicts([budget_verdict(stored, status, self.engine.values_over(stored.id))
-                                          for stored, status in budgets])
-
 
 def _float(value: Any) -> float | None:
     return None if value is None else float(value)
 
-
-def budget_verdict(stored: StoredSpec, status: BudgetStatus, over: list[str] | None = None) -> dict[str, Any]:
-    """What the guard status needs of a budget: whom it covers, whether it still allows spending
-    (a budget per user: which users have spent theirs)."""
-    verdict = {"id": stored.id, "project": stored.project, "filters": stored.spec.get("filters") or {},
-               "allowed": status.allowed, "used_pct": float(status.used_pct), "period": stored.spec.get("period"),
-               "period_end": status.period_end.isoformat()}
-    return {**verdict, "per": stored.spec["per"], "over": over or []} if stored.spec.get("per") else verdict

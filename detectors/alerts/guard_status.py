@@ -35,7 +35,9 @@ from detectors.alerts.guard_rules import (
 from detectors.alerts.guard_rules import state_from_json as guard_state
 from detectors.alerts.rules import format_duration
 
-STATUS_KEYS = ("model", "service", "user", "tag")
+# What a gateway may say of a call: guards filter on the first four; a budget per ingest key stops
+# the calls of the keys that spent theirs (`ingest_key=`: the key's id, as `llmpulse keys list` shows).
+STATUS_KEYS = ("model", "service", "user", "tag", "ingest_key")
 
 
 @dataclass(frozen=True)
@@ -53,7 +55,7 @@ class BudgetVerdict:
     used_pct: float
     period: str
     period_end: datetime
-    per: str | None = None  # a budget per user (tag): it stops only the calls of the values in `over`
+    per: str | None = None  # a budget per user (tag, ingest key): it stops only the calls of the values in `over`
     over: frozenset[str] = frozenset()
 
 

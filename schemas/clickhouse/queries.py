@@ -72,7 +72,7 @@ _SIGNAL_VALUES = ", ".join(f"max(s.{c}) AS {c}" for c in SIGNAL_FIELDS)
 
 
 def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: bool = False,
-                call_condition: str = "", with_signals: bool = False) -> str:
+                call_condition: str = "", with_signals: bool = False, with_ingest_key: bool = False) -> str:
     """One row per LLM or embedding call of `{project}` (in `{start}`..`{end}`), twins collapsed.
 
     No FINAL: grouping by (trace, merge key: `call_merge`) already collapses a redelivered span
@@ -81,9 +81,10 @@ def calls_query(condition: str = "", *, time_filtered: bool = True, with_tags: b
     `condition` filters spans and must hold for every copy of a call alike (its trace, say); the
     window and `call_condition` (over `c.`, the merged call) apply once copies are merged, so a call
     whose copies lie on both sides of a bound is one call, in the window of the copy that is kept.
-    `with_signals` adds the failure signal columns (the rollups and a `signal` filter read them).
+    `with_signals` adds the failure signal columns (the rollups and a `signal` filter read them);
+    `with_ingest_key` the id of the ingest key that sent the call (migration 0019; '' for none).
     """
-    columns = (*_CALL_COLUMNS, "tags") if with_tags else _CALL_COLUMNS
+    columns = (*_CALL_COLUMNS, *(("tags",) if with_tags else ()), *(("ingest_key",) if with_ingest_key else ()))
     signals = f", {_SIGNAL_VALUES}" if with_signals else ""
     read = (*_RANK_COLUMNS, *columns, *(SIGNAL_FIELDS if with_signals else ()))
     where = ["s.project_id = {project:String}", "s.is_call"]

@@ -15,7 +15,9 @@ from schemas.clickhouse.metrics import RollupSpan
 
 WATERMARK_KEY = "metrics.rolled_until"
 BACKFILL_KEY = "metrics.backfilled_from"
-SPEND_KEY = "metrics.spend_whole_from"  # hours rolled up before migration 0017 lack spend per user/tag
+# Hours rolled up before migration 0017 lack spend per user/tag, before 0019 per ingest key: the mark
+# was renamed with 0019 so that an upgrade remakes them (today first, then a day a run).
+SPEND_KEY = "metrics.spend_whole_from.0019"
 # What the rollup's rows hold; rows made by an older version are made again, one day per run.
 # 2: the failure signal counts (migration 0013).
 VERSION_KEY = "metrics.rollup_version"

@@ -1,11 +1,11 @@
-"""Spend per hour and user (tag): what a budget per user reads instead of a month of raw calls.
+"""Spend per hour and user (tag, ingest key): what a budget per user reads instead of a month of raw calls.
 
-User and tag are not dimensions of the call rollup (a user id per row would multiply it), yet a
-budget "every user at most $X a month" needs every user's month-to-date spend each tick. This
-table keeps only that: per project, hour, dimension ("user" or "tag"), value and model, the calls
-and their cost (migration 0017). Hours are remade whole from deduplicated calls when the hourly
-call rollup remakes them (`refresh_spend_hours`); a read takes whole hours from here and the rest of
-its window from raw calls, as the call metrics do.
+User, tag and ingest key are not dimensions of the call rollup (a user id per row would multiply
+it), yet a budget "every user at most $X a month" needs every user's month-to-date spend each tick.
+This table keeps only that: per project, hour, dimension ("user", "tag" or "ingest_key"), value and
+model, the calls and their cost (migrations 0017 and 0019). Hours are remade whole from deduplicated
+calls when the hourly call rollup remakes them (`refresh_spend_hours`); a read takes whole hours
+from here and the rest of its window from raw calls, as the call metrics do.
 """
 
 from __future__ import annotations
@@ -20,13 +20,15 @@ from schemas.clickhouse.store import Store
 from schemas.times import ceil_hour, floor_hour
 
 SPEND_TABLE = "call_spend_hour"
-# Budget `per` → the value of a call it groups by (a call with several tags counts for each).
-SPEND_DIMENSIONS = {"user": "c.user_id", "tag": "tag"}
+# Budget `per` → the value of a call it groups by (a call with several tags counts for each; the
+# ingest key is the id of the key that sent the call, migration 0019).
+SPEND_DIMENSIONS = {"user": "c.user_id", "tag": "tag", "ingest_key": "c.ingest_key"}
 _ZERO = "toDecimal128(0, 12)"
-# Each call adds to its user's and each tag's row of every model ('') and of its own model: a budget
-# without a model filter (the usual one) then reads one row per value and hour, not one per model too.
-_VALUES = ("arrayFlatten(arrayMap(m -> arrayConcat([('user', c.user_id, m)], arrayMap(t -> ('tag', t, m), c.tags)), "
-           "if(c.request_model = '', [''], ['', c.request_model])))")
+# Each call adds to its user's, its ingest key's and each tag's row of every model ('') and of its own
+# model: a budget without a model filter (the usual one) then reads one row per value and hour, not
+# one per model too.
+_VALUES = ("arrayFlatten(arrayMap(m -> arrayConcat([('user', c.user_id, m), ('ingest_key', c.ingest_key, m)], "
+           "arrayMap(t -> ('tag', t, m), c.tags)), if(c.request_model = '', [''], ['', c.request_model])))")
 
 
 @dataclass(frozen=True)
@@ -88,7 +90,8 @@ def _rollup_spend(q: SpendQuery) -> str:
 
 
 def _raw_spend(q: SpendQuery, call_condition: str, span_condition: str) -> str:
-    calls = calls_query(span_condition, with_tags=q.per == "tag", call_condition=call_condition)
+    calls = calls_query(span_condition, with_tags=q.per == "tag", call_condition=call_condition,
+                        with_ingest_key=q.per == "ingest_key")
     join = " ARRAY JOIN c.tags AS tag" if q.per == "tag" else ""
     model = " AND c.request_model = {f_model:String}" if q.model else ""
     model += " AND value = {value:String}" if q.value is not None else ""
@@ -102,7 +105,7 @@ _REFRESH_SQL = (
     "toStartOfHour(c.start_time) AS bucket, kv.1 AS dimension, kv.2 AS value, kv.3 AS request_model, "
     f"count() AS calls, sum(ifNull(c.cost_total, {_ZERO})) AS cost_total, "
     "{recomputed:DateTime64(6, 'UTC')} AS computed_at "
-    f"FROM ({calls_query(with_tags=True)}) AS c ARRAY JOIN {_VALUES} AS kv WHERE kv.2 != '' "
+    f"FROM ({calls_query(with_tags=True, with_ingest_key=True)}) AS c ARRAY JOIN {_VALUES} AS kv WHERE kv.2 != '' "
     "GROUP BY project_id, bucket, dimension, value, request_model"
 )
 _ZERO_STALE_SQL = (

@@ -91,6 +91,8 @@ class GuardStore:
             db.commit()
 
     def save_budget_verdicts(self, verdicts: list[dict[str, Any]]) -> None:
+        """The alerts tick's one save of its budgets: the status cache reads the verdicts, a Prometheus
+        scrape the figures beside them (`detectors.alerts.budget_spend.saved_statuses`)."""
         self.state.set(BUDGET_VERDICTS_KEY, json.dumps(verdicts))
 
     def snapshot(self) -> GuardRows:

@@ -159,13 +159,20 @@ class Metadata:
 
     def resolve_key(self, key: str) -> str | None:
         """The project an active key belongs to, or None for an unknown or revoked key."""
+        found = self.identify_key(key)
+        return found[0] if found else None
+
+    def identify_key(self, key: str) -> tuple[str, int] | None:
+        """(project, key id) of an active key, or None for an unknown or revoked key: ingest records
+        the id on each span (never the key), which budgets per ingest key group by."""
         with self.session() as db:
             stmt = (
-                select(Project.name)
+                select(Project.name, IngestKey.id)
                 .join(IngestKey, IngestKey.project_id == Project.id)
                 .where(IngestKey.key_hash == hash_key(key), IngestKey.revoked_at.is_(None))
             )
-            return db.scalar(stmt)
+            row = db.execute(stmt).first()
+            return (str(row[0]), int(row[1])) if row else None
 
     def list_keys(self, project: str | None = None) -> list[KeyInfo]:
         with self.session() as db:

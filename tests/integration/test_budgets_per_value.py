@@ -104,7 +104,6 @@ def test_budget_per_tag(running: Running) -> None:
 
 @pytest.mark.parametrize(("patch", "message"), [
     ({"per": "team"}, "per 'team' is not accepted"),
-    ({"per": "ingest_key"}, "spans do not record which ingest key"),
     ({"per": "user", "filters": {"user": "u1"}}, "conflicts with filters.user"),
     ({"per": 3}, "is not accepted"),
 ])

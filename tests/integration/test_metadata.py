@@ -22,13 +22,14 @@ def test_keys_are_hashed_resolved_and_revocable(metadata: Metadata) -> None:
     new = metadata.create_key("acme", "ci")
     assert new.key.startswith("lp_") and len(new.key) > 40
     assert metadata.resolve_key(new.key) == "acme"
-    assert metadata.resolve_key(new.key + "x") is None
+    assert metadata.identify_key(new.key) == ("acme", new.info.id)  # what ingest records: the id, not the key
+    assert metadata.resolve_key(new.key + "x") is None and metadata.identify_key(new.key + "x") is None
     with metadata.engine.connect() as conn:
         stored = conn.execute(text("SELECT key_hash FROM ingest_keys")).scalars().all()
     assert new.key not in stored and len(stored[0]) == 64
     assert metadata.revoke_key(new.info.id)
     assert not metadata.revoke_key(new.info.id)
-    assert metadata.resolve_key(new.key) is None
+    assert metadata.resolve_key(new.key) is None and metadata.identify_key(new.key) is None
     assert metadata.list_keys("acme")[0].revoked_at is not None
 
 

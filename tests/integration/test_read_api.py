@@ -186,7 +186,8 @@ def test_the_budget_kill_switch_answers_for_a_calls_model_user_and_tag(running: 
     assert uncovered["reason"] == "no budget of this project covers this call"
     refused = running.get("/api/v1/budget/status", service="checkout")
     assert refused.status_code == 400
-    assert refused.json()["error"] == "unknown parameter 'service'; this endpoint takes: project, model, user, tag"
+    assert refused.json()["error"] == ("unknown parameter 'service'; this endpoint takes: project, model, user, tag, "
+                                       "ingest_key")
 
 
 # An ISO-8601 time: its offset (Z or ±hh:mm) is group 1, absent in a naive one.

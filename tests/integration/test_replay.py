@@ -66,3 +66,17 @@ def test_acked_metrics_are_replayed_from_the_spool_once(tmp_path: Path, chdb_dsn
 
 def metric_body(time_ns: int, counts: list[int]) -> bytes:
     return durations(Point(at(10), time_ns, counts, 1.0, CHAT))
+
+
+def test_replay_records_the_ingest_key_that_sent_the_request(tmp_path: Path, chdb_dsn: str) -> None:
+    """A span written by replay carries the same key id as one written at once would."""
+    settings = make_settings(tmp_path, chdb_dsn)
+    body = export_body(chat_span(42, 1, "r-1"))
+    Spool(settings.spool_dir).append(SpoolRecord("default", "traces", "application/x-protobuf", body, "7"))
+    running = start_service(settings)
+    try:
+        rows_read = running.service.store.query(
+            "SELECT resource_attributes['llmpulse.ingest_key'] FROM {db}.spans FINAL", {}, "test_replay_key")
+        assert rows_read == [("7",)]
+    finally:
+        running.service.stop()

@@ -41,13 +41,13 @@ def test_data_older_than_a_projects_retention_is_deleted_and_the_rest_kept(runni
     before = counts(running, "short")
     assert before["spans"] == 3 and before["call_metrics_hour"] == 3
     assert before["cohort_hour"] == 2  # the current hour is not rolled yet
-    assert before["call_spend_hour"] == 6  # per user: the every-model row and the model's row
+    assert before["call_spend_hour"] == 12  # per user and per ingest key: the every-model row and the model's row
     assert before["otel_metric_points"] == 2
 
     first = run_detector(running, "retention")
     assert first["rows_written"] >= 3 and first["message"].startswith("short: 1 span(s) before ")
     assert counts(running, "short") == {"spans": 2, "call_metrics_minute": 2, "call_metrics_hour": 2, "cohort_hour": 1,
-                                        "call_spend_hour": 4, "otel_metric_points": 1}
+                                        "call_spend_hour": 8, "otel_metric_points": 1}
     assert counts(running, "default")["spans"] == 3
     summary = running.get("/api/v1/metrics/summary", project="short", **{"from": (now - 10 * DAY_NS) / 1e9})
     assert summary.json()["total"]["requests"] == 2

@@ -1,4 +1,4 @@
-"""Which key a request carries, and which project it maps to."""
+"""Which key a request carries, and which project (and key id) it maps to."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ import base64
 
 import pytest
 
-from collector.auth import KeyAuth, key_from_headers
+from collector.auth import KeyAuth, Sender, key_from_headers
 from collector.errors import Unauthorized
 
 
@@ -29,17 +29,18 @@ def test_key_from_headers(headers: dict[str, str], key: str | None) -> None:
 
 
 def test_default_project_only_when_keys_are_optional() -> None:
-    keys = {"lp_good": "acme"}
+    keys = {"lp_good": ("acme", 7)}
     lookups: list[str] = []
 
-    def resolve(key: str) -> str | None:
+    def resolve(key: str) -> tuple[str, int] | None:
         lookups.append(key)
         return keys.get(key)
 
     open_auth = KeyAuth(resolve, require_key=False)
     assert open_auth.project_for({}) == "default"
+    assert open_auth.sender_for({}) == Sender("default", "")  # no key: no key id on its spans
     assert open_auth.project_for({"Authorization": "Bearer lp_good"}) == "acme"
-    assert open_auth.project_for({"Authorization": "Bearer lp_good"}) == "acme"
+    assert open_auth.sender_for({"Authorization": "Bearer lp_good"}) == Sender("acme", "7")
     assert lookups == ["lp_good"]  # cached
     with pytest.raises(Unauthorized, match="unknown or revoked"):
         open_auth.project_for({"Authorization": "Bearer lp_bad"})
@@ -49,7 +50,7 @@ def test_default_project_only_when_keys_are_optional() -> None:
 
 def test_an_api_token_sent_to_the_collector_is_named_and_never_looked_up() -> None:
     lookups: list[str] = []
-    auth = KeyAuth(lambda key: lookups.append(key) or "acme", require_key=False)
+    auth = KeyAuth(lambda key: lookups.append(key) or ("acme", 1), require_key=False)
     with pytest.raises(Unauthorized, match=r"this is an API token \(lpt_…\).*llmpulse keys create"):
         auth.project_for({"Authorization": "Bearer lpt_secret"})
     assert lookups == []

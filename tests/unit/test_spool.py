@@ -119,3 +119,15 @@ def test_a_record_written_before_the_next_segment_fails_to_open_is_kept_and_ackn
     assert {t.segment for t in tickets} == {1} and len(list(tmp_path.glob("*.spool"))) == 1
     spool.append(record(4))
     assert [r.body[0] for r in Spool(tmp_path).recovered()] == [0, 1, 2, 3, 4]
+
+
+def test_a_record_keeps_the_ingest_key_and_an_older_record_reads_as_keyless(tmp_path: Path) -> None:
+    """Replay must record the same key as the first attempt; records spooled before keys were kept
+    (a three-item header) replay with none."""
+    spool = Spool(tmp_path)
+    keyed = SpoolRecord("acme", "traces", "application/x-protobuf", b"body", ingest_key="7")
+    spool.append(keyed)
+    header = b'["acme", "traces", "application/x-protobuf"]'
+    payload = len(header).to_bytes(4, "little") + header + b"old"
+    assert spool_module._decode(payload) == SpoolRecord("acme", "traces", "application/x-protobuf", b"old")
+    assert list(Spool(tmp_path).recovered()) == [keyed]

@@ -206,6 +206,9 @@ BUDGET_ERRORS = [
     ({"filters": {"user": ""}}, "filters.user", "filters.user must be a non-empty text of at most 200 characters"),
     ({"amount": 5}, "amount",
      "unknown field 'amount'; accepted: amount_usd, period, thresholds_pct, channels, filters, per"),
+    ({"per": "team"}, "per", 'per \'team\' is not accepted; accepted: "user", "tag", "ingest_key" (or leave it out)'),
+    ({"per": "ingest_key", "filters": {"model": "gpt-4o", "tag": "beta"}}, "filters",
+     "a budget per ingest_key takes only a model filter (filters.model); drop filters.tag"),
 ]
 
 
@@ -234,3 +237,9 @@ def test_a_budget_per_user_keeps_its_per_and_plain_budgets_stay_as_they_were() -
     assert per_user.per == "user" and per_user.to_json()["per"] == "user"
     assert parse_budget(per_user.to_json(), known_channels=()) == per_user
     assert "per" not in parse_budget({"amount_usd": 5, "period": "month"}, known_channels=()).to_json()
+
+
+def test_a_budget_per_ingest_key_round_trips_with_a_model_filter() -> None:
+    spec = parse_budget({**VALID, "per": "ingest_key"}, known_channels=KNOWN)
+    assert (spec.per, spec.filters) == ("ingest_key", (("model", "gpt-4o"),))
+    assert parse_budget(spec.to_json(), known_channels=KNOWN) == spec

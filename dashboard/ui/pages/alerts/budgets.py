@@ -19,6 +19,7 @@ from dashboard.ui.tables import table
 from detectors.alerts.budget_rules import (
     DEFAULT_THRESHOLDS,
     PER_CHOICES,
+    PER_NAMES,
     PERIODS,
     BudgetSpec,
     BudgetStatus,
@@ -101,7 +102,7 @@ def _form(ctx: UiContext, project: str) -> Any:
         field("Applies to", dcc.Dropdown(
             id="budget-per", value=WHOLE_SCOPE, clearable=False,
             options=[{"label": "the whole scope", "value": WHOLE_SCOPE},
-                     *({"label": f"each {choice} apart", "value": choice} for choice in PER_CHOICES)])),
+                     *({"label": f"each {PER_NAMES[choice]} apart", "value": choice} for choice in PER_CHOICES)])),
         field("Notify at (% of budget)", dcc.Input(id="budget-thresholds", type="text",
                                                    placeholder=", ".join(map(str, DEFAULT_THRESHOLDS)))),
         field("Scope (optional)", dcc.Input(id="budget-filters", type="text", placeholder="model=gpt-4o, tag=beta")),
@@ -119,7 +120,7 @@ def budget_table(ctx: UiContext, project: str) -> Any:
                       "the project may still spend.")
     # A budget per user (tag) shows its biggest spender's figures (`compute_budget_status`).
     head = ("#", "Budget", "Spent", "Used", "Forecast at period end", "Period ends", "Notify at", "Status", "")
-    rows = [html.Tr([html.Td(b.id), html.Td(budget_label(spec) + (f"; biggest spending {spec.per} shown"
+    rows = [html.Tr([html.Td(b.id), html.Td(budget_label(spec) + (f"; biggest spending {PER_NAMES[spec.per]} shown"
                                                                        if spec.per else "")),
                      html.Td(fmt.usd(s.spent_usd)),
                      html.Td(fmt.pct(s.used_pct / 100)), html.Td(fmt.usd(s.projected_usd)),
@@ -132,7 +133,7 @@ def budget_table(ctx: UiContext, project: str) -> Any:
 
 def budget_label(spec: BudgetSpec) -> str:
     scope = ", ".join(f"{k}={v}" for k, v in spec.filters)
-    each = f" for each {spec.per}" if spec.per else ""
+    each = f" for each {PER_NAMES[spec.per]}" if spec.per else ""
     return f"{fmt.usd(spec.amount_usd)} per {spec.period}{each}" + (f" ({scope})" if scope else "")
 
 
