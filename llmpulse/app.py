@@ -284,10 +284,13 @@ class Llmpulse:
         memory.freeze_startup_objects()
         paged = memory.page_out_files()
         log.info("start-up done: resident pages of %d MB of mapped files (libraries) paged out", paged >> 20)
+        # Timed waits: a SIGTERM the kernel hands to another thread (an engine's) only sets a flag the
+        # main thread must wake to see; an untimed join would leave `llmpulse serve` deaf to it.
         for thread in threads:
-            thread.join()
-        if not threads:  # detectors only: the scheduler's threads do the work
-            self._stopping.wait()
+            while thread.is_alive():
+                thread.join(0.5)
+        while not threads and not self._stopping.wait(0.5):  # detectors only: the scheduler's threads work
+            pass
 
     def start(self, *, collector: bool = True, ui: bool = True, detectors: bool = True) -> list[threading.Thread]:
         """Migrate, replay the spool, start the scheduler and the HTTP servers in background threads."""

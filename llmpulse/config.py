@@ -24,7 +24,7 @@ PREFIX = "LLMPULSE_"
 # Read by tools around the service, not by it: the scripts' venv, the tests' corpus, and the URL of a
 # running llmpulse that the CLI's API clients (`llmpulse datasets import`) talk to, with its API token.
 TOOLING_VARIABLES = frozenset({"LLMPULSE_VENV", "LLMPULSE_CORPUS_DIR", "LLMPULSE_TEST_IMPORT_MARK", "LLMPULSE_URL",
-                               "LLMPULSE_TOKEN"})
+                               "LLMPULSE_TOKEN", "LLMPULSE_TEST_WORKERS"})
 # API keys of experiment targets (`api_key_env` of POST /api/v1/experiments): only variables so
 # named may be read, so an admin cannot have the runner send any other server secret to a target.
 TARGET_KEY_PREFIXES = ("LLMPULSE_TARGET_", "OPENAI_API_KEY")

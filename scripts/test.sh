@@ -11,4 +11,14 @@ if ! [ -x /usr/bin/chromium ] || ! [ -x /usr/bin/chromedriver ]; then
 fi
 cd "$ROOT"
 "$VENV/bin/ruff" check .
-"$VENV/bin/python" -m pytest -p no:cacheprovider -q "$@"
+# Most tests start a service and wait on it, so two workers (LLMPULSE_TEST_WORKERS) share the two
+# cores well; a file's tests stay on one worker (its module fixtures are built once). Their data
+# directories go to tmpfs when there is room: hundreds of throwaway databases, whose DDL then pays
+# no fsync. Pass `-n 0` to run in one process.
+if [ -z "${PYTEST_DEBUG_TEMPROOT:-}" ] && [ -d /dev/shm ] && [ -w /dev/shm ] \
+   && [ "$(df -Pk /dev/shm | awk 'NR==2 {print $4}')" -gt 4000000 ]; then
+  PYTEST_DEBUG_TEMPROOT="$(mktemp -d /dev/shm/llmpulse-tests.XXXXXX)"
+  export PYTEST_DEBUG_TEMPROOT
+  trap 'rm -rf "$PYTEST_DEBUG_TEMPROOT"' EXIT
+fi
+"$VENV/bin/python" -m pytest -p no:cacheprovider -q -n "${LLMPULSE_TEST_WORKERS:-2}" --dist loadfile "$@"
