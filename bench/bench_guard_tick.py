@@ -1,6 +1,6 @@
 """What guards add to the alerts detector's tick, over N spans in embedded ClickHouse (chDB).
 
-    python bench/bench_guard_tick.py [--spans 1000000] [--guards 60] [--repeat 3] [--json out.json]
+    python bench/bench_guard_tick.py [--spans 1000000] [--guards 60] [--repeat 3] [--data-dir DIR] [--json out.json]
 
 The spans, rules and budget of bench_detectors.py; the detectors run until the rollup holds all
 history (a live system's steady state). Then the alerts detector alone is timed (median of
@@ -91,15 +91,20 @@ def time_alerts(service: Llmpulse, repeat: int) -> dict[str, Any]:
             "clickhouse_queries": counted["queries"], "message": messages[-1][:200]}
 
 
-def bench(spans: int, guards: int, repeat: int) -> dict[str, Any]:
+def bench(spans: int, guards: int, repeat: int, data_dir: Path | None = None) -> dict[str, Any]:
+    """`data_dir` keeps the spans for the next run (bench_metrics_scrape.py --data-dir fills the same
+    way): spans, rules and budget are made only when it holds none, guards only when it has none."""
     with tempfile.TemporaryDirectory(prefix="llmpulse-bench-guards-") as tmp:
-        service = Llmpulse(Settings(data_dir=Path(tmp), detectors=False))
+        service = Llmpulse(Settings(data_dir=data_dir or Path(tmp), detectors=False))
         service.migrate()
-        fill(service, spans)
-        configure(service)
+        if service.store.query("SELECT count() FROM {db}.spans", {}, "bench")[0][0] == 0:
+            fill(service, spans)
+            configure(service)
         detector_pass = timed_pass(service)
         while _history_left(detector_pass):
             detector_pass = timed_pass(service)
+        for guard in GuardStore(service.metadata).list("default"):
+            GuardStore(service.metadata).delete("default", guard.id)
         without = time_alerts(service, repeat)
         add_guards(service, guards)
         with_guards = time_alerts(service, repeat)
@@ -112,8 +117,9 @@ def main() -> None:
     parser.add_argument("--guards", type=int, default=60)
     parser.add_argument("--repeat", type=int, default=3)
     parser.add_argument("--json", type=Path)
+    parser.add_argument("--data-dir", type=Path, help="keep the generated spans here and reuse them next run")
     args = parser.parse_args()
-    result = bench(args.spans, args.guards, args.repeat)
+    result = bench(args.spans, args.guards, args.repeat, args.data_dir)
     print(json.dumps(result, indent=2))
     if args.json:
         args.json.write_text(json.dumps(result, indent=2))
