@@ -84,6 +84,6 @@ def assert_started_small(server: ServerProcess) -> None:
     server's private pages: those it shares with this test process (which has run chDB itself when
     an in-process test ran first) cannot be paged out by the server, and are not its own."""
     deadline = time.monotonic() + 30
-    while "start-up done" not in server.log_path.read_text() and time.monotonic() < deadline:
+    while "ready: " not in server.log_path.read_text() and time.monotonic() < deadline:
         time.sleep(0.1)
     assert resident_kb("/chdb/_chdb", server.process.pid, PRIVATE) < 100 * 1024
