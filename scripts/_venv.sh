@@ -23,8 +23,8 @@ if [ -n "$stale" ]; then
     echo "Setting up llmpulse for the first run: creating ${VENV#"$ROOT"/} and installing packages$with," \
          "then compiling the ingest hot path (about 3 minutes on 2 cores)…" >&2
   else
-    echo "Updating llmpulse in ${VENV#"$ROOT"/}: a compiled source or the package list changed;" \
-         "reinstalling$with (about 2 minutes on 2 cores)…" >&2
+    echo "Updating llmpulse in ${VENV#"$ROOT"/}: installing$with again, as a compiled source or the" \
+         "package list changed (about 2 minutes on 2 cores)…" >&2
   fi
   started=$SECONDS
   upgrade=""
