@@ -85,9 +85,9 @@ def tour(summary: DemoSummary, evaluations: bool) -> list[Stop]:
                               f"with the silent change of {summary.drifting_model} marked on the charts"),
         Stop("Traces", "/traces", f"the {summary.traces} traces; search, filter, sort, Download CSV"),
         Stop("Costs", "/costs", "spend by model, provider, service, user; cache savings; unpriced calls"),
-        Stop("Quality", "/quality", f"hallucination scores of the RAG answers ({summary.ungrounded} made up), "
-                                    "failure signals, drift"),
-        Stop("Alerts", "/alerts", "incidents the detectors opened, rules, budgets, SLOs"),
+        Stop("Quality", "/quality", f"hallucination scores of a sample of the RAG answers ({summary.ungrounded} of "
+                                    "them made up), failure signals, the model drift"),
+        Stop("Alerts", "/alerts", "incidents of the rules that fired, rules, budgets, SLOs"),
     ]
     if summary.tool_trace:
         stops.insert(2, Stop("A trace", f"/traces/{quote(summary.tool_trace)}",
