@@ -52,7 +52,10 @@ def test_demo_traffic_is_queryable_scored_and_shutdown_is_clean(tmp_path: Path) 
         assert {g["key"]["provider"] for g in summary["groups"]} >= {"openai", "anthropic"}
         assert summary["total"]["cost"]["unpriced_requests"] < sent_calls
         assert summary["total"]["cache_read_tokens"] > 0 and summary["total"]["ttft_ms"]["p50"] is not None
-        run_detectors(restarted)  # the scheduler's own first pass may have scored them already
+        every_call = requests.put(restarted.ui_url + "/api/v1/projects/default", json={"eval_sample_rate": 1.0},
+                                  timeout=30)  # the default 10% of the demo's answers could be none
+        assert every_call.status_code == 200, every_call.text
+        run_detectors(restarted)  # the scheduler's own first pass may have scored some already
         quality = requests.get(restarted.ui_url + "/api/v1/quality/hallucination", params={"from": "0"},
                                timeout=30).json()["total"]
         assert quality["sampled"] > 0  # the worker scored the demo's RAG answers
