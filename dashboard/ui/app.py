@@ -19,7 +19,18 @@ from dashboard.api import DASH_PAGES_RULE
 from dashboard.auth import ADMIN_PAGES
 from dashboard.ui import filters, forms, span_to_dataset
 from dashboard.ui.context import UiContext
-from dashboard.ui.pages import alerts, annotate, costs, evaluations, overview, placeholder, quality, settings, traces
+from dashboard.ui.pages import (
+    alerts,
+    annotate,
+    costs,
+    evaluations,
+    overview,
+    placeholder,
+    quality,
+    settings,
+    trace_view,
+    traces,
+)
 from dashboard.ui.urls import CUSTOM, RANGES, PageQuery, parse_query, search_with
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> reads and writes
@@ -91,7 +102,7 @@ def _register_router(app: Dash, ctx: UiContext) -> None:
         query = parse_query(search)
         path = pathname or "/"
         if path.startswith("/traces/") and len(path) > len("/traces/"):
-            page = traces.detail(ctx, query, path.rsplit("/", 1)[1])
+            page = trace_view.detail(ctx, query, path.rsplit("/", 1)[1])
         elif path == evaluations.ROOT or path.startswith(evaluations.ROOT + "/"):
             page = evaluations.route(ctx, query, path)
         elif path.startswith(ADMIN_PAGES) and forms.refused(ctx):

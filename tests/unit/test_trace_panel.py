@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dashboard.ui.pages.traces import _field_text
+from dashboard.ui.pages.trace_view import _field_text
 from schemas import fields as f
 
 REASON = "span 'chat': gen_ai.usage.input_tokens=9223372036854775807 is not a token count"
