@@ -1,0 +1,47 @@
+"""A session's transcript: each turn once, in order, across calls that resend the history."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dashboard.transcript import message_text, transcript
+
+
+def call(n: int, asked: list[tuple[str, str]], said: str, trace: str = "t1") -> dict[str, Any]:
+    return {"trace_id": trace, "span_id": f"s{n}", "start_time": n,
+            "input_messages": [{"role": role, "content": text} for role, text in asked],
+            "output_messages": [{"role": "assistant", "content": said}]}
+
+
+def texts(calls: list[dict[str, Any]]) -> list[tuple[str, str]]:
+    return [(turn["role"], turn["text"]) for turn in transcript(calls)]
+
+
+def test_a_resent_history_adds_only_the_new_user_turn() -> None:
+    first = call(1, [("system", "be brief"), ("user", "hi")], "hello")
+    second = call(2, [("system", "be brief"), ("user", "hi"), ("assistant", "hello"), ("user", "refund?")], "sure",
+                  trace="t2")
+    assert texts([first, second]) == [("user", "hi"), ("assistant", "hello"), ("user", "refund?"),
+                                      ("assistant", "sure")]
+    assert [turn["trace_id"] for turn in transcript([first, second])] == ["t1", "t1", "t2", "t2"]
+
+
+def test_a_turn_said_twice_is_kept_twice_and_a_call_traced_twice_once() -> None:
+    first = call(1, [("user", "yes")], "ok")
+    second = call(2, [("user", "yes"), ("assistant", "ok"), ("user", "yes")], "ok")
+    twin = {**second, "span_id": "s2-copy"}
+    assert texts([first, second, twin]) == [("user", "yes"), ("assistant", "ok"), ("user", "yes"),
+                                            ("assistant", "ok")]
+
+
+def test_apps_that_send_only_the_new_turn_still_read_in_order() -> None:
+    calls = [call(1, [("user", "a")], "b"), call(2, [("user", "c")], "d")]
+    assert texts(calls) == [("user", "a"), ("assistant", "b"), ("user", "c"), ("assistant", "d")]
+
+
+def test_parts_and_content_blocks_are_read_and_empty_turns_dropped() -> None:
+    assert message_text({"role": "user", "parts": [{"type": "text", "content": "x"}]}) == "x"
+    assert message_text({"role": "user", "content": [{"type": "text", "text": "y"}]}) == "y"
+    tool_call = {"trace_id": "t", "span_id": "s", "start_time": 1, "input_messages": [{"role": "user", "content": "q"}],
+                 "output_messages": [{"role": "assistant", "content": None, "tool_calls": [{"name": "f"}]}]}
+    assert texts([tool_call]) == [("user", "q")]
