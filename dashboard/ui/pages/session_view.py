@@ -41,7 +41,7 @@ def layout(ctx: UiContext, query: PageQuery, session_id: str) -> Any:
         html.H2("Conversation"),
         _transcript(query, report["transcript"]),
         html.H2("Traces, oldest first"),
-        recent_traces(query, report["traces"], "session-traces"),
+        recent_traces(query, report["traces"], "session-trace-table"),
     ], className="person-view")
 
 

@@ -47,7 +47,7 @@ def layout(ctx: UiContext, query: PageQuery, user_id: str) -> Any:
         html.H2("Sessions"), _sessions(query, report["sessions"]),
         html.H2("Scores and feedback on their calls"), _feedback(report["feedback"]),
         html.H2("Latest traces"),
-        recent_traces(query, recent, "user-traces"),
+        recent_traces(query, recent, "user-trace-table"),
         dcc.Link("all their traces in the trace list →", href=query.link("/traces", user=user_id)),
     ], className="person-view")
 
@@ -93,7 +93,7 @@ def _sessions(query: PageQuery, sessions: list[dict[str, Any]]) -> Any:
                      html.Td(fmt.when(s["first_call"])), html.Td(fmt.when(s["last_call"])),
                      html.Td(f"{s['traces']:,}"), html.Td(f"{s['calls']:,}"), html.Td(f"{s['errors']:,}"),
                      html.Td(usd_precise(s["cost"]))]) for s in sessions]
-    return _table(head, rows, "user-sessions", "No sessions in this time range.")
+    return _table(head, rows, "user-session-table", "No sessions in this time range.")
 
 
 def _feedback(rows: list[dict[str, Any]]) -> Any:
@@ -101,7 +101,7 @@ def _feedback(rows: list[dict[str, Any]]) -> Any:
     body = [html.Tr([html.Td(r["scorer"]), html.Td(f"{r['count']:,}"),
                      html.Td(fmt.MISSING if r["mean"] is None else f"{r['mean']:.2f}"),
                      html.Td(", ".join(r["labels"]) or fmt.MISSING)]) for r in rows]
-    return _table(head, body, "user-feedback", "No scores or feedback on their calls in this time range.")
+    return _table(head, body, "user-feedback-table", "No scores or feedback on their calls in this time range.")
 
 
 def recent_traces(query: PageQuery, traces: list[dict[str, Any]], table_id: str) -> Any:
