@@ -1,11 +1,11 @@
 """A conversation as one transcript, from the calls of its traces in order.
 
-Each call's input usually repeats the conversation so far (the app resends the history) and adds
-the new user turn; its output is the assistant's answer. So a turn is new when the call holds more
-copies of it than the transcript has seen: a history resent adds nothing, a user who says "yes"
-twice keeps both. A call traced twice (two instrumentations, one answer) adds its answer once.
-Only user and assistant turns with text are kept: system prompts and tool traffic are the trace
-view's business.
+One trace is one exchange: its first call holds what the user asked (after the history the app
+resends), its last call with an answer holds what the user was told. The calls between (a query
+rewrite, a tool loop, a prompt stuffed with retrieved documents) are the app's own traffic and stay
+in the trace view. A turn of the first call's input is new when that call holds more copies of it
+than the transcript has seen: a history resent adds nothing, a user who says "yes" twice keeps both.
+Only user and assistant turns with text are kept.
 """
 
 from __future__ import annotations
@@ -34,19 +34,21 @@ def transcript(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     `input_messages` and `output_messages` as lists (carried log-record messages merged in)."""
     turns: list[dict[str, Any]] = []
     seen: Counter[tuple[str, str]] = Counter()
-    answered: set[tuple[str, tuple[tuple[str, str], ...]]] = set()
-    for call in calls:
-        asked = _turns(call["input_messages"])
-        said = _turns(call["output_messages"], default_role="assistant")
-        signature = (call["trace_id"], tuple(asked + said))
-        if signature in answered:
-            continue  # the same call traced twice
-        answered.add(signature)
-        _add_new(turns, seen, asked, call)
-        for turn in said:
-            turns.append(_turn(turn, call))
+    for trace in _by_trace(calls):
+        _add_new(turns, seen, _turns(trace[0]["input_messages"]), trace[0])
+        answer = next((c for c in reversed(trace) if _turns(c["output_messages"], default_role="assistant")), None)
+        for turn in _turns(answer["output_messages"], default_role="assistant") if answer else []:
+            turns.append(_turn(turn, answer))
             seen[turn] += 1
     return turns
+
+
+def _by_trace(calls: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:
+    """The calls grouped by trace, traces in the order of their first call."""
+    grouped: dict[str, list[dict[str, Any]]] = {}
+    for call in calls:
+        grouped.setdefault(call["trace_id"], []).append(call)
+    return list(grouped.values())
 
 
 def _add_new(turns: list[dict[str, Any]], seen: Counter[tuple[str, str]], asked: list[tuple[str, str]],

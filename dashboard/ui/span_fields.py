@@ -39,6 +39,11 @@ def usd_precise(value: Any, digits: int = 6) -> str:
     return "$" + (text.rstrip("0").rstrip(".") if "." in text else text)
 
 
+def usd_total(value: Any) -> str:
+    """A total on a tile: four significant digits fit its width and still tell two totals apart."""
+    return usd_precise(value, digits=4)
+
+
 def tokens(value: Any) -> str:
     """A token count in full, with thousands separators ("12,345")."""
     return fmt.MISSING if value is None else f"{int(value):,}"

@@ -2,7 +2,8 @@
 
 Rows are numbered (y = row index, labels as tick text), not named: two spans of one name and depth
 would otherwise share a row. Each span type is its own bar trace, so the legend names the colours;
-a failed span keeps its type's colour with a red outline and says "error" on its bar. A streamed
+a failed span keeps its type's colour under a red outline (its own legend entry) and says "error"
+on its bar. A streamed
 call's time to first token is a tick on its bar.
 """
 
@@ -56,18 +57,27 @@ def waterfall_figure(spans: list[dict[str, Any]]) -> dict[str, Any]:
     rows = tree_order(spans)
     start = min(datetime.fromisoformat(s["start_time"]) for s in rows)
     offsets = [(datetime.fromisoformat(s["start_time"]) - start).total_seconds() * 1000 for s in rows]
-    depth = depths(rows)
-    labels = [INDENT * depth[s["span_id"]] + _short(s["name"], LABEL_CHARS - 3 * depth[s["span_id"]]) for s in rows]
+    labels = tree_labels(rows)
     traces = [_type_bars(rows, offsets, kind) for kind in TYPE_COLORS if any(_kind(s) == kind for s in rows)]
-    ttft = _ttft_marks(rows, offsets)
+    marks = [mark for mark in (_failed_bars(rows, offsets), _ttft_marks(rows, offsets)) if mark]
     longest = max(len(label) for label in labels)
     return charts.figure(
-        [*traces, *([ttft] if ttft else [])], height=90 + ROW_PX * len(rows), barmode="overlay", bargap=0.35,
+        [*traces, *marks], height=90 + ROW_PX * len(rows), barmode="overlay", bargap=0.35,
         xaxis={"title": {"text": "ms since the trace started"}, "rangemode": "tozero", "zeroline": False},
         yaxis={"tickvals": list(range(len(rows))), "ticktext": labels, "autorange": "reversed",
                "tickfont": {"family": "ui-monospace, monospace", "size": 12}},
         legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 12}},
-        margin={"l": min(40 + 7 * longest, 380), "r": 90, "t": 36, "b": 44}, hovermode="closest")
+        margin={"l": min(30 + 8 * longest, 400), "r": 90, "t": 36, "b": 44}, hovermode="closest")
+
+
+def tree_labels(rows: list[dict[str, Any]]) -> list[str]:
+    """Names indented by depth under a tree mark, padded to one width: plotly right-aligns tick
+    labels, so only equal widths (in the monospace font) keep the indentation visible."""
+    depth = depths(rows)
+    labels = [(INDENT * (depth[s["span_id"]] - 1) + "\u2514\u00a0" if depth[s["span_id"]] else "")
+              + _short(s["name"], LABEL_CHARS - 3 * depth[s["span_id"]]) for s in rows]
+    width = max(len(label) for label in labels)
+    return [label + "\u00a0" * (width - len(label)) for label in labels]
 
 
 def _kind(span: dict[str, Any]) -> str:
@@ -76,18 +86,25 @@ def _kind(span: dict[str, Any]) -> str:
 
 def _type_bars(rows: list[dict[str, Any]], offsets: list[float], kind: str) -> dict[str, Any]:
     picked = [i for i, s in enumerate(rows) if _kind(s) == kind]
-    failed = [rows[i]["status_code"] == "error" for i in picked]
     return {
         "type": "bar", "orientation": "h", "name": SPAN_TYPES.get(kind, kind), "y": picked,
         "x": [max(rows[i]["duration_ms"], 0.5) for i in picked], "base": [offsets[i] for i in picked],
-        "marker": {"color": TYPE_COLORS[kind],
-                   "line": {"color": [ERROR_COLOR if bad else TYPE_COLORS[kind] for bad in failed],
-                            "width": [3 if bad else 0 for bad in failed]}},
+        "marker": {"color": TYPE_COLORS[kind]},
         "text": [fmt.ms(rows[i]["duration_ms"]) + (" · error" if rows[i]["status_code"] == "error" else "")
                  for i in picked],
         "textposition": "outside", "cliponaxis": False, "textfont": {"size": 11, "color": "#e5e7eb"},
         "hovertext": [_hover(rows[i]) for i in picked], "hoverinfo": "text",
     }
+
+
+def _failed_bars(rows: list[dict[str, Any]], offsets: list[float]) -> dict[str, Any] | None:
+    """A red outline over each failed span's bar, a trace of its own so the legend names it."""
+    failed = [i for i, s in enumerate(rows) if s["status_code"] == "error"]
+    if not failed:
+        return None
+    return {"type": "bar", "orientation": "h", "name": "failed", "y": failed,
+            "x": [max(rows[i]["duration_ms"], 0.5) for i in failed], "base": [offsets[i] for i in failed],
+            "marker": {"color": "rgba(0,0,0,0)", "line": {"color": ERROR_COLOR, "width": 3}}, "hoverinfo": "skip"}
 
 
 def _ttft_marks(rows: list[dict[str, Any]], offsets: list[float]) -> dict[str, Any] | None:

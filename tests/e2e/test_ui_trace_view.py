@@ -12,7 +12,7 @@ import pytest
 from selenium.webdriver.common.by import By
 from selenium.webdriver.support.ui import WebDriverWait
 
-from dashboard.ui.span_fields import usd_precise
+from dashboard.ui.span_fields import usd_total
 from llmpulse.demo.send import run_demo
 from tests.conftest import Running, make_settings, start_service
 from tests.e2e.browser import browser, console_errors, screenshot, wait_for, wait_idle  # noqa: F401 (the fixture)
@@ -63,7 +63,7 @@ def test_the_trace_header_shows_the_apis_totals_and_no_raw_values(demo: Running,
     assert tile(browser, "trace-tokens-in") == f"{totals['input_tokens']:,}"
     assert tile(browser, "trace-tokens-out") == f"{totals['output_tokens']:,}"
     assert tile(browser, "trace-tokens-cached") == f"{totals['cache_read_tokens']:,}"
-    assert tile(browser, "trace-cost") == usd_precise(totals["cost"])
+    assert tile(browser, "trace-cost") == usd_total(totals["cost"])
     assert browser.find_element(By.ID, "trace-user").text == busy_trace["user_id"]
     assert browser.find_element(By.ID, "trace-session").text == busy_trace["session_id"]
     assert raw_values(browser.find_element(By.ID, "page").text) == {}
@@ -85,7 +85,7 @@ def test_the_user_link_opens_the_users_page_with_their_calls(demo: Running, busy
     window = {k: v[-1] for k, v in parse_qs(urlsplit(browser.current_url).query).items()}
     expected = demo.get(f"/api/v1/users/{busy_trace['user_id']}", **window_of(window)).json()["summary"]
     assert tile(browser, "user-calls") == f"{expected['requests']:,}" and expected["requests"] > 0
-    assert tile(browser, "user-spend") == usd_precise(expected["cost"]["total"])
+    assert tile(browser, "user-spend") == usd_total(expected["cost"]["total"])
     sessions = browser.find_element(By.ID, "user-session-table").text
     assert busy_trace["session_id"] in sessions
     assert raw_values(browser.find_element(By.ID, "page").text) == {}

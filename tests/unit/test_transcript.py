@@ -7,8 +7,8 @@ from typing import Any
 from dashboard.transcript import message_text, transcript
 
 
-def call(n: int, asked: list[tuple[str, str]], said: str, trace: str = "t1") -> dict[str, Any]:
-    return {"trace_id": trace, "span_id": f"s{n}", "start_time": n,
+def call(n: int, asked: list[tuple[str, str]], said: str, trace: str = "") -> dict[str, Any]:
+    return {"trace_id": trace or f"t{n}", "span_id": f"s{n}", "start_time": n,
             "input_messages": [{"role": role, "content": text} for role, text in asked],
             "output_messages": [{"role": "assistant", "content": said}]}
 
@@ -19,8 +19,7 @@ def texts(calls: list[dict[str, Any]]) -> list[tuple[str, str]]:
 
 def test_a_resent_history_adds_only_the_new_user_turn() -> None:
     first = call(1, [("system", "be brief"), ("user", "hi")], "hello")
-    second = call(2, [("system", "be brief"), ("user", "hi"), ("assistant", "hello"), ("user", "refund?")], "sure",
-                  trace="t2")
+    second = call(2, [("system", "be brief"), ("user", "hi"), ("assistant", "hello"), ("user", "refund?")], "sure")
     assert texts([first, second]) == [("user", "hi"), ("assistant", "hello"), ("user", "refund?"),
                                       ("assistant", "sure")]
     assert [turn["trace_id"] for turn in transcript([first, second])] == ["t1", "t1", "t2", "t2"]
@@ -32,6 +31,14 @@ def test_a_turn_said_twice_is_kept_twice_and_a_call_traced_twice_once() -> None:
     twin = {**second, "span_id": "s2-copy"}
     assert texts([first, second, twin]) == [("user", "yes"), ("assistant", "ok"), ("user", "yes"),
                                             ("assistant", "ok")]
+
+
+def test_a_traces_inner_calls_are_left_out_and_its_last_answer_kept() -> None:
+    rewrite = call(1, [("user", "Rewrite as a search query: refunds?")], "refund policy", trace="t")
+    tool_loop = {**call(2, [("user", "Rewrite as a search query: refunds?")], "", trace="t"), "output_messages": []}
+    answer = call(3, [("user", "Query: refunds? Results: ...")], "Refunds take 5 days.", trace="t")
+    assert texts([rewrite, tool_loop, answer]) == [("user", "Rewrite as a search query: refunds?"),
+                                                   ("assistant", "Refunds take 5 days.")]
 
 
 def test_apps_that_send_only_the_new_turn_still_read_in_order() -> None:

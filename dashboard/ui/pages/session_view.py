@@ -16,7 +16,7 @@ from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
 from dashboard.ui.pages.user_view import bounded, recent_traces, tile_row
 from dashboard.ui.people_links import user_link
-from dashboard.ui.span_fields import tokens, usd_precise
+from dashboard.ui.span_fields import tokens, usd_total
 from dashboard.ui.urls import PageQuery
 
 
@@ -26,7 +26,7 @@ def layout(ctx: UiContext, query: PageQuery, session_id: str) -> Any:
     totals = report["totals"]
     users = report["users"]
     tiles = (("traces", "Traces", f"{totals['traces']:,}"), ("calls", "LLM calls", f"{totals['calls']:,}"),
-             ("tokens", "Tokens", tokens(totals["tokens"])), ("cost", "Cost", usd_precise(totals["cost"])),
+             ("tokens", "Tokens", tokens(totals["tokens"])), ("cost", "Cost", usd_total(totals["cost"])),
              ("errors", "Traces with errors", f"{totals['errors']:,}"),
              ("turns", "Turns", f"{len(report['transcript']):,}"))
     return html.Div([

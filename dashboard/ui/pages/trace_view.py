@@ -19,7 +19,7 @@ from dashboard.transcript import message_text
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
 from dashboard.ui.people_links import session_link, user_link
-from dashboard.ui.span_fields import SPAN_TYPES, field_rows, tokens, usd_precise
+from dashboard.ui.span_fields import SPAN_TYPES, field_rows, tokens, usd_precise, usd_total
 from dashboard.ui.span_to_dataset import add_form, dataset_options
 from dashboard.ui.urls import PageQuery
 from dashboard.ui.waterfall import CONFIG, waterfall_figure
@@ -64,7 +64,7 @@ def trace_header(query: PageQuery, spans: list[dict[str, Any]], totals: dict[str
              ("tokens-in", "Input tokens", tokens(totals["input_tokens"])),
              ("tokens-out", "Output tokens", tokens(totals["output_tokens"])),
              ("tokens-cached", "Cached input tokens", tokens(totals["cache_read_tokens"])),
-             ("cost", "Cost", usd_precise(totals["cost"])))
+             ("cost", "Cost", usd_total(totals["cost"])))
     facts = (("User", user_link(query, user, first, id="trace-user")),
              ("Session", session_link(query, session, first, id="trace-session")),
              ("Service", root["service_name"] or fmt.MISSING),

@@ -18,7 +18,7 @@ from dashboard.ui import charts
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
 from dashboard.ui.people_links import session_link
-from dashboard.ui.span_fields import tokens, usd_precise
+from dashboard.ui.span_fields import tokens, usd_precise, usd_total
 from dashboard.ui.urls import PageQuery
 from dashboard.ui.waterfall import CONFIG
 from schemas.clickhouse import queries
@@ -34,7 +34,7 @@ def layout(ctx: UiContext, query: PageQuery, user_id: str) -> Any:
                                  limit=RECENT_TRACES, offset=0, count_long_windows=False)["traces"]
     feedback = sum(row["count"] for row in report["feedback"])
     tiles = (("calls", "LLM calls", f"{summary['requests']:,}"), ("errors", "Errors", f"{summary['errors']:,}"),
-             ("spend", "Spend", usd_precise(summary["cost"]["total"])),
+             ("spend", "Spend", usd_total(summary["cost"]["total"])),
              ("tokens-in", "Input tokens", tokens(summary["input_tokens"])),
              ("tokens-out", "Output tokens", tokens(summary["output_tokens"])),
              ("sessions", "Sessions", f"{sum(1 for s in report['sessions'] if s['session_id']):,}"),
@@ -73,10 +73,10 @@ def _charts(points: list[dict[str, Any]]) -> Any:
              "marker": {"color": charts.ACCENT}}
     errors = {"type": "bar", "name": "errors", "x": times, "y": [p["errors"] for p in points],
               "marker": {"color": "#ef4444"}}
-    spend = {"type": "scatter", "mode": "lines+markers", "name": "spend", "x": times,
-             "y": [p["cost_total"] for p in points], "line": {"color": charts.WARN},
-             "hovertemplate": "%{x}<br>$%{y:.6f}<extra></extra>"}
-    layout = {"height": 260, "margin": {"l": 60, "r": 10, "t": 40, "b": 40}}
+    spend = {"type": "bar", "name": "spend", "x": times, "y": [p["cost_total"] for p in points],
+             "marker": {"color": charts.WARN}, "hovertemplate": "%{x}<br>$%{y:.6f}<extra></extra>"}
+    layout = {"height": 260, "margin": {"l": 70, "r": 10, "t": 40, "b": 50},
+              "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"}}
     return html.Div([
         dcc.Graph(figure=charts.figure([calls, errors], title={"text": "Calls and errors"}, barmode="overlay",
                                        **layout), config=CONFIG, id="user-calls-chart"),
