@@ -20,6 +20,7 @@ Formatter = Callable[[Any], str]
 # What a stored `cost_source` means to a reader.
 COST_SOURCES = {f.SOURCE_LIST_PRICE: "list price", f.SOURCE_OVERRIDE: "your price override",
                 f.SOURCE_REPORTED: "reported by the app", f.SOURCE_UNPRICED: "no price known"}
+STATUSES = {"ok": "ok", "error": "error", "unset": "no error reported (status unset)"}
 SPAN_TYPES = {f.TYPE_LLM: "LLM call", f.TYPE_EMBEDDING: "embedding", f.TYPE_RETRIEVAL: "retrieval",
               f.TYPE_TOOL: "tool", f.TYPE_AGENT: "agent", f.TYPE_CHAIN: "chain", f.TYPE_OTHER: "other"}
 
@@ -82,7 +83,7 @@ SPAN_FIELDS: tuple[tuple[str, str, Formatter], ...] = (
     (f.PROVIDER, "Provider", text),
     (f.REQUEST_MODEL, "Model requested", text),
     (f.RESPONSE_MODEL, "Model served", text),
-    (f.STATUS_CODE, "Status", text),
+    (f.STATUS_CODE, "Status", _named(STATUSES)),
     (f.DURATION_MS, "Duration", fmt.ms),
     (f.TTFT_MS, "Time to first token", fmt.ms),
     (f.STREAMING, "Streamed", yes_no),

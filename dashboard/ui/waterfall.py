@@ -77,7 +77,7 @@ def tree_labels(rows: list[dict[str, Any]]) -> list[str]:
     labels = [(INDENT * (depth[s["span_id"]] - 1) + "\u2514\u00a0" if depth[s["span_id"]] else "")
               + _short(s["name"], LABEL_CHARS - 3 * depth[s["span_id"]]) for s in rows]
     width = max(len(label) for label in labels)
-    return [label + "\u00a0" * (width - len(label)) for label in labels]
+    return [label + "\u00a0" * (width - len(label) + 2) for label in labels]  # +2: clear of the bars
 
 
 def _kind(span: dict[str, Any]) -> str:

@@ -71,6 +71,9 @@ def test_the_trace_header_shows_the_apis_totals_and_no_raw_values(demo: Running,
     legend = {e.text for e in browser.find_elements(By.CSS_SELECTOR, "#waterfall .legendtext")}
     assert "LLM call" in legend
     screenshot(browser, "trace-view-header")
+    panel = browser.find_element(By.CSS_SELECTOR, ".span-panel[open] .fields")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", panel)
+    screenshot(browser, "trace-view-span")
     assert console_errors(browser) == []
 
 
