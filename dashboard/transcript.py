@@ -1,11 +1,12 @@
 """A conversation as one transcript, from the calls of its traces in order.
 
-One trace is one exchange: its first call holds what the user asked (after the history the app
-resends), its last call with an answer holds what the user was told. The calls between (a query
-rewrite, a tool loop, a prompt stuffed with retrieved documents) are the app's own traffic and stay
-in the trace view. A turn of the first call's input is new when that call holds more copies of it
-than the transcript has seen: a history resent adds nothing, a user who says "yes" twice keeps both.
-Only user and assistant turns with text are kept.
+One trace is one exchange. When its root span (the app's own "answer the user" span) holds
+messages, they are the exchange; otherwise its first call holds what the user asked (after the
+history the app resends) and its last call with an answer what the user was told. The calls
+between (a query rewrite, a tool loop, a prompt stuffed with retrieved documents) are the app's
+own traffic and stay in the trace view. A turn the user asked is new when the exchange holds more
+copies of it than the transcript has seen: a history resent adds nothing, a user who says "yes"
+twice keeps both. Only user and assistant turns with text are kept.
 """
 
 from __future__ import annotations
@@ -35,12 +36,26 @@ def transcript(calls: list[dict[str, Any]]) -> list[dict[str, Any]]:
     turns: list[dict[str, Any]] = []
     seen: Counter[tuple[str, str]] = Counter()
     for trace in _by_trace(calls):
-        _add_new(turns, seen, _turns(trace[0]["input_messages"]), trace[0])
-        answer = next((c for c in reversed(trace) if _turns(c["output_messages"], default_role="assistant")), None)
-        for turn in _turns(answer["output_messages"], default_role="assistant") if answer else []:
-            turns.append(_turn(turn, answer))
+        asking, answering = _exchange(trace)
+        if asking is not None:
+            _add_new(turns, seen, _turns(asking["input_messages"]), asking)
+        for turn in _said(answering) if answering is not None else []:
+            turns.append(_turn(turn, answering))
             seen[turn] += 1
     return turns
+
+
+def _exchange(trace: list[dict[str, Any]]) -> tuple[dict[str, Any] | None, dict[str, Any] | None]:
+    """The span that holds what the user asked, and the one that holds the answer they got."""
+    root = next((s for s in trace if s.get("is_root") and _turns(s["input_messages"])), None)
+    calls = [s for s in trace if s.get("is_call", True)]
+    asking = root or (calls[0] if calls else None)
+    answered = next((c for c in reversed(calls) if _said(c)), None)
+    return asking, root if root is not None and _said(root) else answered
+
+
+def _said(span: dict[str, Any]) -> list[tuple[str, str]]:
+    return _turns(span["output_messages"], default_role="assistant")
 
 
 def _by_trace(calls: list[dict[str, Any]]) -> list[list[dict[str, Any]]]:

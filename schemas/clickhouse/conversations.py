@@ -74,12 +74,13 @@ def user_feedback(store: Store, project: str, user: str, start: datetime, end: d
 
 def session_calls(store: Store, project: str, session: str, start: datetime, end: datetime,
                   limit: int = MAX_SESSION_CALLS) -> list[dict[str, Any]]:
-    """The calls of the session's traces in the window, in order, with their messages (for the transcript)."""
+    """The calls and root spans of the session's traces in the window, in order, with their messages
+    (for the transcript: a root span, an app's own "answer the user" span, may hold the exchange)."""
     traces = (f"SELECT t.trace_id FROM {{db}}.spans AS t WHERE t.project_id = {{project:String}} "
               f"AND {time_range('t')} AND t.session_id = {{session:String}}")
-    sql = ("SELECT trace_id, span_id, start_time, name, request_model, input_messages, output_messages "
-           "FROM {db}.spans FINAL WHERE project_id = {project:String} AND "
-           f"{time_range()} AND is_call AND trace_id IN ({traces}) "
+    sql = ("SELECT trace_id, span_id, start_time, name, request_model, input_messages, output_messages, is_call, "
+           "parent_span_id = '' AS is_root FROM {db}.spans FINAL WHERE project_id = {project:String} AND "
+           f"{time_range()} AND (is_call OR parent_span_id = '') AND trace_id IN ({traces}) "
            "ORDER BY start_time, span_id LIMIT {limit:UInt32}")
     params = {"project": project, "session": session, "start": start, "end": end, "limit": limit}
     return store.query_dicts(sql, params, "session_calls")

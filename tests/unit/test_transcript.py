@@ -52,3 +52,15 @@ def test_parts_and_content_blocks_are_read_and_empty_turns_dropped() -> None:
     tool_call = {"trace_id": "t", "span_id": "s", "start_time": 1, "input_messages": [{"role": "user", "content": "q"}],
                  "output_messages": [{"role": "assistant", "content": None, "tool_calls": [{"name": "f"}]}]}
     assert texts([tool_call]) == [("user", "q")]
+
+
+def test_a_root_span_with_the_users_question_and_answer_is_the_exchange() -> None:
+    root = {**call(1, [("user", "How long do you keep data?")], "30 days on Free.", trace="t"), "is_root": True,
+            "is_call": False}
+    rewrite = {**call(2, [("user", "Rewrite as a search query: data?")], "retention", trace="t"), "is_root": False,
+               "is_call": True}
+    quiet_root = {**call(3, [], "", trace="u"), "output_messages": [], "is_root": True, "is_call": False}
+    only_call = {**call(4, [("user", "thanks")], "you're welcome", trace="u"), "is_root": False, "is_call": True}
+    assert texts([root, rewrite, quiet_root, only_call]) == [
+        ("user", "How long do you keep data?"), ("assistant", "30 days on Free."),
+        ("user", "thanks"), ("assistant", "you're welcome")]
