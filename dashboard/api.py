@@ -19,6 +19,7 @@ from dashboard.api_alerts import create_alerts_blueprint
 from dashboard.api_annotations import create_annotations_blueprint
 from dashboard.api_cohorts import create_cohorts_blueprint
 from dashboard.api_compare import create_compare_blueprint
+from dashboard.api_conversations import create_conversations_blueprint
 from dashboard.api_costs import create_costs_blueprint
 from dashboard.api_datasets import create_datasets_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
@@ -61,6 +62,7 @@ from detectors.alerts.service import Alerting
 from detectors.runner import DetectorRunner
 from evals.service import ExperimentService
 from schemas.clickhouse import queries
+from schemas.clickhouse.conversations import trace_totals
 from schemas.clickhouse.evaluations import trace_evaluations
 from schemas.clickhouse.store import Store
 from schemas.health import add_health_routes
@@ -126,7 +128,10 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
             raise ApiError(404, f"trace {trace_id} not found in project {project!r}")
         events = queries.get_trace_events(store, project, trace_id)
         scores = trace_scores(store, project, trace_id, spans)
-        return jsonify({"trace_id": trace_id, "project": project, "spans": assemble_spans(spans, events, scores)})
+        starts = [span["start_time"] for span in spans]
+        totals = trace_totals(store, project, trace_id, min(starts), max(starts))
+        return jsonify({"trace_id": trace_id, "project": project, "totals": totals,
+                        "spans": assemble_spans(spans, events, scores)})
 
     @api.get("/metrics/summary")
     @takes(PROJECT, WINDOW, FILTERS, ("group_by",), SHADOW)
@@ -278,6 +283,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     app.register_blueprint(create_datasets_blueprint(store, metadata))
     app.register_blueprint(create_shadow_blueprint(store, metadata))
     app.register_blueprint(create_cohorts_blueprint(store, metadata))
+    app.register_blueprint(create_conversations_blueprint(store, metadata))
     app.register_blueprint(create_compare_blueprint(metadata))  # before /experiments/<name> could take it
     app.register_blueprint(create_experiments_blueprint(metadata, experiments))
     app.register_blueprint(create_annotations_blueprint(store, metadata, login.required))

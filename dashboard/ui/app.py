@@ -19,7 +19,21 @@ from dashboard.api import DASH_PAGES_RULE
 from dashboard.auth import ADMIN_PAGES
 from dashboard.ui import filters, forms, span_to_dataset
 from dashboard.ui.context import UiContext
-from dashboard.ui.pages import alerts, annotate, costs, evaluations, overview, placeholder, quality, settings, traces
+from dashboard.ui.pages import (
+    alerts,
+    annotate,
+    costs,
+    evaluations,
+    overview,
+    placeholder,
+    quality,
+    session_view,
+    settings,
+    trace_view,
+    traces,
+    user_view,
+)
+from dashboard.ui.people_links import SESSIONS, USERS, id_from_path
 from dashboard.ui.urls import CUSTOM, RANGES, PageQuery, parse_query, search_with
 
 LOCAL_INPUT = "%Y-%m-%dT%H:%M"  # what <input type="datetime-local"> reads and writes
@@ -40,6 +54,8 @@ def is_page(path: str) -> bool:
     """Whether the router below has a page for `path`; any other path shows "Page not found"."""
     if path.startswith("/traces/"):
         return len(path) > len("/traces/") and "/" not in path[len("/traces/"):]
+    if path.startswith((USERS, SESSIONS)):  # an id may hold a slash, which the server sees decoded
+        return len(path.rstrip("/")) > len(USERS if path.startswith(USERS) else SESSIONS)
     if path == evaluations.ROOT or path.startswith(evaluations.ROOT + "/"):
         return evaluations.has_page(path)
     return path in pages()
@@ -90,13 +106,12 @@ def _register_router(app: Dash, ctx: UiContext) -> None:
     def route(pathname: str | None, search: str | None) -> tuple[Any, Any, Any]:
         query = parse_query(search)
         path = pathname or "/"
-        if path.startswith("/traces/") and len(path) > len("/traces/"):
-            page = traces.detail(ctx, query, path.rsplit("/", 1)[1])
-        elif path == evaluations.ROOT or path.startswith(evaluations.ROOT + "/"):
+        page = _id_page(ctx, query, path)
+        if page is None and (path == evaluations.ROOT or path.startswith(evaluations.ROOT + "/")):
             page = evaluations.route(ctx, query, path)
-        elif path.startswith(ADMIN_PAGES) and forms.refused(ctx):
+        elif page is None and path.startswith(ADMIN_PAGES) and forms.refused(ctx):
             page = placeholder.admin_only(ctx, query)  # the HTTP check sees only the callback's own path
-        else:
+        elif page is None:
             page = routes.get(path, placeholder.not_found)(ctx, query)
         nav = [dcc.Link(label, href=query.link(href), className="active" if _within(path, href) else "")
                for href, label in NAV if not (href.startswith(ADMIN_PAGES) and forms.refused(ctx))]
@@ -109,6 +124,18 @@ def _register_router(app: Dash, ctx: UiContext) -> None:
         if not clicks or not (start or end):
             raise PreventUpdate
         return search_with(search, {"from": start or "", "to": end or ""}, resets=("range",))
+
+
+def _id_page(ctx: UiContext, query: PageQuery, path: str) -> Any | None:
+    """The page of one trace, user or session, when the path names one."""
+    if path.startswith("/traces/") and len(path) > len("/traces/"):
+        return trace_view.detail(ctx, query, path.rsplit("/", 1)[1])
+    user, session = id_from_path(path, USERS), id_from_path(path, SESSIONS)
+    if user is not None:
+        return user_view.layout(ctx, query, user)
+    if session is not None:
+        return session_view.layout(ctx, query, session)
+    return None
 
 
 def _within(path: str, href: str) -> bool:

@@ -235,7 +235,8 @@ def populate_every_read(running: Running, receiver: Receiver) -> dict[str, str]:
     for name, outcomes in (("main", MAIN), ("pr", PR)):
         record_experiment(running.service.metadata, name, items, outcomes, dataset="regression-set")
     return {"trace_id": f"{1:032x}", "channel_id": str(channel), "rule_id": str(rule),
-            "incident_id": str(incident["id"]), "name": "golden", "slo_id": str(slo), "guard_id": str(guard)}
+            "incident_id": str(incident["id"]), "name": "golden", "slo_id": str(slo), "guard_id": str(guard),
+            "user_id": "u-1", "session_id": "s-1"}
 
 
 def post(running: Running, path: str, body: dict) -> int:

@@ -64,12 +64,14 @@ READS = {("GET", "/api/v1/experiments/compare"): "viewer", ("GET", "/api/v1/proj
          ("GET", "/api/v1/shadow"): "viewer", ("GET", "/api/v1/compare"): "viewer", ("GET", "/metrics"): "viewer",
          ("GET", "/api/v1/guard/status"): "viewer", ("GET", "/api/v1/guard/check"): "viewer",
          ("GET", "/api/v1/metrics/otel"): "viewer", ("GET", "/api/v1/traces"): "viewer",
-         ("GET", "/api/v1/costs"): "viewer", ("GET", "/api/v1/experiments/none"): "viewer"}
+         ("GET", "/api/v1/costs"): "viewer", ("GET", "/api/v1/experiments/none"): "viewer",
+         ("GET", "/api/v1/users/u-1"): "viewer", ("GET", "/api/v1/sessions/s-1"): "viewer"}
 READ_PARAMS = {"/api/v1/experiments/compare": {"baseline": "none", "candidate": "none"}, "/metrics": {},
                "/api/v1/compare": {"attribute": "model", "a": "gpt-4o", "b": "gpt-4o-mini"}, "/api/v1/shadow": {},
                "/api/v1/projects/default": {}, "/api/v1/guard/status": {}, "/api/v1/guard/check": {},
                "/api/v1/metrics/otel": {}, "/api/v1/traces": {"format": "csv"}, "/api/v1/costs": {"format": "csv"},
-               "/api/v1/experiments/none": {"format": "csv"}}  # the CSV downloads: what a viewer reads
+               "/api/v1/experiments/none": {"format": "csv"},  # the CSV downloads: what a viewer reads
+               "/api/v1/users/u-1": {}, "/api/v1/sessions/s-1": {}}
 BODIES = {"/api/v1/detectors/run": {"detectors": ["no-such-detector"]}}  # nothing runs, for any role
 # Inputs of Dash callbacks that change state → who may; every other input only navigates or fills a form.
 DASH_ACTIONS = {

@@ -10,7 +10,7 @@ from typing import Any
 from collector.pipeline import PriceBookSource
 from collector.pricing import Cost, PriceBook, PriceOverride, apportion, price_row
 from dashboard.cost_comparison import cost_comparison
-from dashboard.ui.pages.traces import _cost_comparison
+from dashboard.ui.pages.trace_view import _cost_comparison
 from schemas import fields as f
 
 AT = datetime(2025, 6, 1, 12, tzinfo=UTC)

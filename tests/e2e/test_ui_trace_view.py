@@ -1,0 +1,122 @@
+"""The trace view, a user's page and a session's page in real headless Chromium, over demo data sent
+by the real OTel exporter: the header's totals are the API's, nothing reads as a Python repr, and
+the user and session pages are reached by clicking their links."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterator
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from selenium.webdriver.common.by import By
+from selenium.webdriver.support.ui import WebDriverWait
+
+from dashboard.ui.span_fields import usd_total
+from llmpulse.demo.send import run_demo
+from tests.conftest import Running, make_settings, start_service
+from tests.e2e.browser import browser, console_errors, screenshot, wait_for, wait_idle  # noqa: F401 (the fixture)
+
+pytestmark = pytest.mark.slow
+# What a raw dump showed: an exponent, Python's None and nan, a list's repr.
+RAW = {"exponent": re.compile(r"\de-0\d"), "None": re.compile(r"\bNone\b"), "nan": re.compile(r"\bnan\b"),
+       "list repr": re.compile(r"\['")}
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[Running]:
+    running = start_service(make_settings(tmp_path_factory.mktemp("trace-view"), chdb_dsn))
+    run_demo(running.otlp_url, traces=60, seed=5, days=0.25)
+    running.flush()  # every span queryable before the first test reads
+    yield running
+    running.service.stop()
+
+
+@pytest.fixture(scope="module")
+def busy_trace(demo: Running) -> dict:
+    """A trace of several calls that names its user and session."""
+    listed = demo.get("/api/v1/traces", sort="llm_calls", limit=100).json()["traces"]
+    return next(t for t in listed if t["user_id"] and t["session_id"] and t["llm_calls"] >= 2)
+
+
+def open_trace(browser, demo: Running, trace_id: str) -> None:  # noqa: F811
+    browser.set_window_size(1440, 900)
+    browser.get(demo.ui_url + f"/traces/{trace_id}?range=7d")
+    wait_for(browser, "#trace-header")
+    wait_for(browser, "#waterfall .main-svg")
+    wait_idle(browser)
+
+
+def raw_values(text: str) -> dict[str, list[str]]:
+    return {name: pattern.findall(text) for name, pattern in RAW.items() if pattern.search(text)}
+
+
+def tile(browser, tile_id: str) -> str:  # noqa: F811
+    return browser.find_element(By.CSS_SELECTOR, f"#{tile_id} .value").text
+
+
+def test_the_trace_header_shows_the_apis_totals_and_no_raw_values(demo: Running, busy_trace: dict,
+                                                                   browser) -> None:  # noqa: F811
+    totals = demo.get(f"/api/v1/traces/{busy_trace['trace_id']}").json()["totals"]
+    open_trace(browser, demo, busy_trace["trace_id"])
+    assert tile(browser, "trace-calls") == f"{totals['calls']:,}"
+    assert tile(browser, "trace-tokens-in") == f"{totals['input_tokens']:,}"
+    assert tile(browser, "trace-tokens-out") == f"{totals['output_tokens']:,}"
+    assert tile(browser, "trace-tokens-cached") == f"{totals['cache_read_tokens']:,}"
+    assert tile(browser, "trace-cost") == usd_total(totals["cost"])
+    assert browser.find_element(By.ID, "trace-user").text == busy_trace["user_id"]
+    assert browser.find_element(By.ID, "trace-session").text == busy_trace["session_id"]
+    assert raw_values(browser.find_element(By.ID, "page").text) == {}
+    assert not browser.find_elements(By.CSS_SELECTOR, "#waterfall .modebar")  # no toolbar over the bars
+    legend = {e.text for e in browser.find_elements(By.CSS_SELECTOR, "#waterfall .legendtext")}
+    assert "LLM call" in legend
+    screenshot(browser, "trace-view-header")
+    panel = browser.find_element(By.CSS_SELECTOR, ".span-panel[open] .fields")
+    browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", panel)
+    screenshot(browser, "trace-view-span")
+    assert console_errors(browser) == []
+
+
+def test_the_user_link_opens_the_users_page_with_their_calls(demo: Running, busy_trace: dict,
+                                                             browser) -> None:  # noqa: F811
+    open_trace(browser, demo, busy_trace["trace_id"])
+    browser.find_element(By.ID, "trace-user").click()
+    WebDriverWait(browser, 20).until(lambda d: "/users/" in d.current_url)
+    wait_for(browser, "#user-calls .value")
+    wait_idle(browser)
+    assert browser.find_element(By.ID, "user-id").text == busy_trace["user_id"]
+    window = {k: v[-1] for k, v in parse_qs(urlsplit(browser.current_url).query).items()}
+    expected = demo.get(f"/api/v1/users/{busy_trace['user_id']}", **window_of(window)).json()["summary"]
+    assert tile(browser, "user-calls") == f"{expected['requests']:,}" and expected["requests"] > 0
+    assert tile(browser, "user-spend") == usd_total(expected["cost"]["total"])
+    sessions = browser.find_element(By.ID, "user-session-table").text
+    assert busy_trace["session_id"] in sessions
+    assert raw_values(browser.find_element(By.ID, "page").text) == {}
+    screenshot(browser, "user-page")
+    assert console_errors(browser) == []
+
+
+def test_the_session_link_opens_its_transcript_and_traces_in_order(demo: Running, busy_trace: dict,
+                                                                   browser) -> None:  # noqa: F811
+    open_trace(browser, demo, busy_trace["trace_id"])
+    browser.find_element(By.ID, "trace-session").click()
+    WebDriverWait(browser, 20).until(lambda d: "/sessions/" in d.current_url)
+    wait_for(browser, "#session-trace-table")
+    wait_idle(browser)
+    window = {k: v[-1] for k, v in parse_qs(urlsplit(browser.current_url).query).items()}
+    expected = demo.get(f"/api/v1/sessions/{busy_trace['session_id']}", **window_of(window)).json()
+    turns = browser.find_elements(By.CSS_SELECTOR, "#transcript .turn")
+    assert len(turns) == len(expected["transcript"]) > 0
+    assert [t.get_attribute("class").split()[-1] for t in turns] == [t["role"] for t in expected["transcript"]]
+    links = browser.find_elements(By.CSS_SELECTOR, "#session-trace-table .trace-row a")
+    listed = [a.get_attribute("href").split("?")[0].rsplit("/", 1)[1] for a in links]
+    assert listed == [t["trace_id"] for t in expected["traces"]] and busy_trace["trace_id"] in listed
+    assert raw_values(browser.find_element(By.ID, "page").text) == {}
+    screenshot(browser, "session-page")
+    assert console_errors(browser) == []
+
+
+def window_of(query: dict[str, str]) -> dict[str, str]:
+    """The API's from/to for a page's URL: a custom window as is; the tests' `range=7d` is the API's default."""
+    assert "from" in query or query.get("range") == "7d", query
+    return {"from": query["from"], "to": query["to"]} if "from" in query else {}
