@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from datetime import UTC, datetime
+from decimal import Decimal
 from typing import Any
 
 MISSING = "\u2013"  # an en dash: no value
@@ -100,3 +101,16 @@ def _number(value: Any) -> float | None:
     except (TypeError, ValueError):
         return None
     return None if math.isnan(number) else number
+
+
+def plain(value: Any) -> str:
+    """Any stored field as a reader wants it: a list as "a, b", a float without an exponent, no value
+    as a dash; for tables of raw fields (a span's), where str() would print "7.7e-06" or "['stop']"."""
+    if value is None or value == [] or value == ():
+        return MISSING
+    if isinstance(value, list | tuple):
+        return ", ".join(plain(v) for v in value)
+    if isinstance(value, float | Decimal) and not isinstance(value, bool):
+        number = float(value)
+        return MISSING if math.isnan(number) else f"{number:,.12f}".rstrip("0").rstrip(".") or "0"
+    return str(value)

@@ -54,3 +54,11 @@ def test_times_say_utc_unless_the_header_does() -> None:
     assert fmt.when(moment) == "2026-12-07 13:05:09 UTC"
     assert fmt.when(moment.isoformat(), zone=False) == "2026-12-07 13:05:09"
     assert fmt.when(None) == fmt.MISSING
+
+
+@pytest.mark.parametrize(("value", "shown"), [(7.7e-06, "0.0000077"), (Decimal("0.000012300000"), "0.0000123"),
+                                              (["stop"], "stop"), (["stop", "length"], "stop, length"),
+                                              ([], fmt.MISSING), (None, fmt.MISSING), (12, "12"), ("unset", "unset"),
+                                              (0.0, "0")])
+def test_raw_fields_read_without_an_exponent_or_a_list_repr(value: object, shown: str) -> None:
+    assert fmt.plain(value) == shown

@@ -132,7 +132,7 @@ def _group_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None, 
         html.P(" ".join(notes), className="costs-note") if notes else None,
         html.Div([dcc.Graph(figure=_group_figure(label, rows), id="cost-by-group-chart",
                             config=charts.GRAPH_CONFIG),
-                  _group_table(label, rows, total)], className="costs-split"),
+                  _group_table(label, rows, total)], className="costs-split costs-stack"),
     ])
 
 
