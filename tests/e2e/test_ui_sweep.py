@@ -8,11 +8,13 @@ plus one of each page a name or an id opens: a trace, the golden dataset, an exp
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Iterator
 from urllib.parse import quote
 
 import pytest
+from selenium.webdriver import Chrome
 from selenium.webdriver.common.by import By
 
 from dashboard.ui.app import pages
@@ -21,7 +23,7 @@ from llmpulse.demo.evaluations import DemoApi, EvaluationsReport, run_evaluation
 from llmpulse.demo.golden import DATASET
 from llmpulse.demo.send import run_demo
 from tests.conftest import Running, api, make_settings, start_service
-from tests.e2e.browser import browser, screenshot, wait_for, wait_idle  # noqa: F401 (the fixture)
+from tests.e2e.browser import SCREENSHOTS, browser, screenshot, wait_for, wait_idle  # noqa: F401 (the fixture)
 
 pytestmark = pytest.mark.slow
 LEAKS = {"an exponent": re.compile(r"\d\.?\d*e-\d"), "None": re.compile(r"\bNone\b"),
@@ -64,11 +66,18 @@ def test_every_page_reads_as_plain_numbers_and_words(demo: Demo, browser) -> Non
         text = browser.find_element(By.TAG_NAME, "body").text + "\n" + browser.execute_script(CHART_TEXT)
         name = "sweep-" + (re.sub(r"[^a-z0-9]+", "-", path.lower()).strip("-")[:60] or "overview")
         screenshot(browser, name)
+        _whole_page(browser, name + "-full")
         leaks = [f"{kind}: {_around(text, match)!r}" for kind, pattern in LEAKS.items()
                  for match in pattern.finditer(text)]
         if leaks:
             found[path] = leaks[:8]
     assert not found, "\n".join(f"{path}: {leak}" for path, leaks in found.items() for leak in leaks)
+
+
+def _whole_page(driver: Chrome, name: str) -> None:
+    """The whole page, below the fold too (Chromium's own capture), to look at every chart and table."""
+    shot = driver.execute_cdp_cmd("Page.captureScreenshot", {"captureBeyondViewport": True, "fromSurface": True})
+    (SCREENSHOTS / f"{name}.png").write_bytes(base64.b64decode(shot["data"]))
 
 
 def _around(text: str, match: re.Match[str]) -> str:
