@@ -22,6 +22,9 @@ GRAPH_CONFIG: dict[str, Any] = {"displayModeBar": "hover", "displaylogo": False}
 LEGEND: dict[str, Any] = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
                           "bgcolor": TRANSPARENT, "font": {"size": 11}}
 TITLE: dict[str, Any] = {"x": 0.01, "xanchor": "left", "y": 0.98, "yanchor": "top", "font": {"size": 14}}
+# Tick labels a little off their axes: the y axis's "0" and the x axis's first date meet at the corner.
+X_LABELS: dict[str, Any] = {"ticklabelstandoff": 6}
+Y_LABELS: dict[str, Any] = {"ticklabelstandoff": 6, "automargin": True}  # a wide "$1,250" widens the margin
 # A money axis: "$0.00002", never plotly's SI "20µ" or an exponent (d3 "~r": significant digits, no exponent).
 MONEY_AXIS: dict[str, Any] = {"tickprefix": "$", "tickformat": ",~r", "rangemode": "tozero"}
 PERCENT_AXIS: dict[str, Any] = {"tickformat": ".0%", "rangemode": "tozero"}
@@ -48,7 +51,8 @@ def figure(traces: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
     base = {"template": DARK_TEMPLATE, "paper_bgcolor": TRANSPARENT, "plot_bgcolor": TRANSPARENT,
             "margin": {"l": 40, "r": 10, "t": 40, "b": 30}}
     merged = {**base, **layout}
-    for key, default in (("legend", LEGEND), ("title", TITLE)):  # a page's title text or legend tweak keeps the rest
+    for key, default in (("legend", LEGEND), ("title", TITLE), ("xaxis", X_LABELS), ("yaxis", Y_LABELS)):
+        # a page's title text, legend or axis settings keep the rest of the defaults
         merged[key] = {**default, **merged.get(key, {})}
     if "title" in layout and len(traces) > 1 and "t" not in layout.get("margin", {}):
         merged["margin"] = {**merged["margin"], "t": 64}  # room for the title and the legend's row under it
