@@ -19,6 +19,7 @@ from dashboard.api_alerts import create_alerts_blueprint
 from dashboard.api_annotations import create_annotations_blueprint
 from dashboard.api_cohorts import create_cohorts_blueprint
 from dashboard.api_compare import create_compare_blueprint
+from dashboard.api_costs import create_costs_blueprint
 from dashboard.api_datasets import create_datasets_blueprint
 from dashboard.api_detectors import create_detectors_blueprint
 from dashboard.api_experiments import create_experiments_blueprint
@@ -29,6 +30,13 @@ from dashboard.api_shadow import create_shadow_blueprint
 from dashboard.api_slos import create_slos_blueprint
 from dashboard.auth import install_login
 from dashboard.cost_comparison import cost_comparison
+from dashboard.csv_export import (
+    CSV_MAX_ROWS,
+    FORMAT,
+    csv_response,
+    truncation_headers,
+    wants_csv,
+)
 from dashboard.guard_cache import GuardCache
 from dashboard.message_merge import merge_carried
 from dashboard.params import (
@@ -68,6 +76,10 @@ MAX_PAGE = 500
 LOCAL_ONLY = HostPolicy(frozenset())  # loopback names only
 # The trace list's own parameters; `q` is its text search (`text` the same, as an alias).
 TRACE_PARAMS = ("status", "q", "text", "sort", "order", "limit", "offset", "count")
+# A trace list row's columns (`queries.list_traces`) in its CSV's order, whatever the sort.
+TRACE_COLUMNS = ("trace_id", "start_time", "end_time", "duration_ms", "name", "service_name", "spans", "llm_calls",
+                 "errors", "models", "user_id", "session_id", "signals", "tokens", "cost", "unpriced_calls",
+                 "cost_exact")
 
 
 def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
@@ -83,8 +95,9 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         return jsonify({"projects": [project_json(p, sets.get(p.name)) for p in metadata.list_projects()]})
 
     @api.get("/traces")
-    @takes(PROJECT, WINDOW, FILTERS, TRACE_PARAMS, SHADOW)
+    @takes(PROJECT, WINDOW, FILTERS, TRACE_PARAMS, SHADOW, FORMAT)
     def traces() -> Any:
+        csv_wanted = wants_csv()
         start, end = time_range(timedelta(days=7))
         flt = queries.TraceFilter(project=project_arg(), start=start, end=end, **filter_args(),
                                   status=choice_arg("status", ("ok", "error"), None), text=alias_arg("q", "text"),
@@ -92,9 +105,13 @@ def create_api_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         sort = choice_arg("sort", queries.TRACE_SORTS, "start_time") or "start_time"
         counted = choice_arg("count", ("true", "false"), "true") == "true"  # false: a long window's newest, fast
         order = choice_arg("order", ("asc", "desc"), "desc")
-        page = queries.list_traces(store, flt, limit=int_arg("limit", 50, 1, MAX_PAGE),
+        most = CSV_MAX_ROWS if csv_wanted else MAX_PAGE  # a download takes the window, up to its bound
+        page = queries.list_traces(store, flt, limit=int_arg("limit", most if csv_wanted else 50, 1, most),
                                    offset=int_arg("offset", 0, 0, 10_000_000), sort=sort,
                                    descending=order == "desc", count_long_windows=counted)
+        if csv_wanted:
+            return csv_response(f"llmpulse-traces-{flt.project}", TRACE_COLUMNS,
+                                page["traces"], truncation_headers(page["total"], page["offset"], len(page["traces"])))
         return jsonify(page)
 
     @api.get("/traces/<trace_id>")
@@ -255,6 +272,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     app.register_blueprint(create_api_blueprint(store, metadata))
     app.register_blueprint(create_detectors_blueprint(store, metadata, runner))
     app.register_blueprint(create_otel_metrics_blueprint(store, metadata))
+    app.register_blueprint(create_costs_blueprint(store, metadata))
     limits = (lambda: experiments.limits) if experiments is not None else None
     app.register_blueprint(create_quality_blueprint(store, metadata, limits))
     app.register_blueprint(create_datasets_blueprint(store, metadata))

@@ -13,9 +13,10 @@ from typing import Any
 
 from flask import Blueprint, jsonify, request
 
+from dashboard.csv_export import FORMAT, csv_response, wants_csv
 from dashboard.params import PROJECT, ApiError, project_arg, takes
 from evals.experiment_request import RequestError
-from evals.experiment_view import experiment_listing, experiment_view
+from evals.experiment_view import RESULT_COLUMNS, experiment_listing, experiment_view
 from evals.service import ExperimentConflict, ExperimentService
 from schemas.metadata.datasets import DatasetNotFound, DatasetStore
 from schemas.metadata.experiments import ExperimentExists, ExperimentNotFound, ExperimentStore
@@ -41,12 +42,16 @@ def create_experiments_blueprint(metadata: Metadata, service: ExperimentService 
         return jsonify({"experiments": [experiment_listing(e) for e in found]})
 
     @api.get("/experiments/<name>")
-    @takes(PROJECT)
+    @takes(PROJECT, FORMAT)
     def get_experiment(name: str) -> Any:
+        csv_wanted = wants_csv()
         project = project_arg(metadata)
         experiment = mapped(lambda: experiments.get(project, name))
         results = experiments.results(project, name)
-        return jsonify(experiment_view(experiment, results, _items(datasets, project, experiment)))
+        view = experiment_view(experiment, results, _items(datasets, project, experiment))
+        if csv_wanted:  # the per-item results; the summary is the JSON's
+            return csv_response(f"llmpulse-experiment-{project}-{name}", RESULT_COLUMNS, view["results"])
+        return jsonify(view)
 
     @api.post("/experiments/<name>/finish")
     @takes(PROJECT)

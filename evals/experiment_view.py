@@ -37,6 +37,11 @@ def experiment_listing(experiment: dict[str, Any]) -> dict[str, Any]:
                                              "items_total", "items_done", "created_at", "finished_at")}
 
 
+# An experiment's per-item result (`_result`), in the order of its CSV's columns.
+RESULT_COLUMNS = ("item_id", "input", "expected", "output", "passed", "scores", "error", "cost", "latency_ms",
+                  "input_tokens", "output_tokens", "trace_id", "span_id")
+
+
 def _result(result: dict[str, Any], item: dict[str, Any] | None) -> dict[str, Any]:
     return {"item_id": result["item_id"], "output": result["output"], "passed": result["passed"],
             "scores": result["scores"], "trace_id": result["trace_id"], "span_id": result["span_id"],

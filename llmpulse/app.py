@@ -283,7 +283,8 @@ class Llmpulse:
         threads = self.start(collector=collector, ui=ui, detectors=detectors)
         memory.freeze_startup_objects()
         paged = memory.page_out_files()
-        log.info("start-up done: resident pages of %d MB of mapped files (libraries) paged out", paged >> 20)
+        log.debug("paged out %d MB of mapped files (libraries) that start-up touched once", paged >> 20)
+        log.info("ready: %s", self._ready_text())
         # Timed waits: a SIGTERM the kernel hands to another thread (an engine's) only sets a flag the
         # main thread must wake to see; an untimed join would leave `llmpulse serve` deaf to it.
         for thread in threads:
@@ -291,6 +292,13 @@ class Llmpulse:
                 thread.join(0.5)
         while not threads and not self._stopping.wait(0.5):  # detectors only: the scheduler's threads work
             pass
+
+    def _ready_text(self) -> str:
+        """What a newcomer wants from the start-up log: where to go now that every part answers."""
+        labels = {"ui": "UI and API", "otlp": "OTLP/HTTP ingest"}
+        parts = [f"{labels.get(name, name)} on http://{self.settings.host}:{server.effective_port}"
+                 for name, server in self._servers]
+        return ", ".join(parts) if parts else "detector scheduler running"
 
     def start(self, *, collector: bool = True, ui: bool = True, detectors: bool = True) -> list[threading.Thread]:
         """Migrate, replay the spool, start the scheduler and the HTTP servers in background threads."""

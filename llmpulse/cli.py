@@ -293,25 +293,26 @@ def _key_values(pairs: tuple[str, ...]) -> dict[str, str]:
               help="Also fill the Evaluations pages (a golden set, two experiments) over the UI/API port.")
 @api_options
 def demo(endpoint: str, trace_count: int, key: str | None, seed: int, evaluations: bool, url: str) -> None:
-    """Send realistic LLM traffic through the OpenTelemetry SDK, so the UI has data at once."""
+    """Send realistic LLM traffic through the OpenTelemetry SDK, run the detectors once, and say
+    which pages to open, so the UI has data at once."""
+    from llmpulse.demo.evaluations import DemoApi, run_evaluations
     from llmpulse.demo.send import run_demo
+    from llmpulse.demo.tour import describe_tour, run_detectors_now, stored_calls, tour
 
+    api = DemoApi(url, token=api_token())
+    before = stored_calls(api)  # the demo's calls are counted from here (the project may hold others)
     with click.progressbar(length=trace_count, label="sending demo traces") as bar:
         summary = run_demo(endpoint, traces=trace_count, seed=seed, api_key=key,
                            progress=lambda done, total: bar.update(done - bar.pos))
     click.echo(summary.describe())
-    from llmpulse.demo.rollout import pages
-
-    click.echo("\n".join(f"  look at {url.rstrip('/')}{path}" for path in pages()))
     click.echo(f"llm_calls={summary.llm_calls}, shadow_calls={summary.shadow_calls}, spans={summary.spans}, "
                f"errors={summary.errors}")
     if evaluations:
-        from llmpulse.demo.evaluations import DemoApi, run_evaluations
-
         click.echo("running two experiments on a golden set ...")
-        report = run_evaluations(DemoApi(url, token=api_token()), endpoint, ingest_key=key,
-                                 answers=summary.rag_answers)
+        report = run_evaluations(api, endpoint, ingest_key=key, answers=summary.rag_answers)
         click.echo(report.describe())
+    click.echo(run_detectors_now(api, before, summary.llm_calls))
+    click.echo(describe_tour(url, tour(summary, evaluations)))
 
 
 main.add_command(datasets)

@@ -1,15 +1,13 @@
 # Sourced by serve.sh and test.sh: create .venv and install llmpulse (with extras in $1) once,
 # again whenever pyproject.toml, setup.py or a source the install compiles (collector/*.c and the
 # modules pyproject.toml lists for mypyc) changes: a stale compiled module would shadow its source.
+# pip's output goes to $VENV/install.log, shown only when the install fails; a run with nothing to
+# install prints nothing.
 set -euo pipefail
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 VENV="${LLMPULSE_VENV:-$ROOT/.venv}"
 PYTHON="${PYTHON:-python3}"
 extras="${1:-}"
-if [ ! -x "$VENV/bin/python" ]; then
-  "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --upgrade pip
-fi
 stamp="$VENV/.llmpulse-installed-${extras:-base}"
 mapfile -t compiled < <("$PYTHON" -c 'import sys, tomllib
 for path in tomllib.load(open(sys.argv[1] + "/pyproject.toml", "rb"))["tool"]["llmpulse"]["compiled"]:
@@ -19,8 +17,30 @@ for source in "$ROOT/pyproject.toml" "$ROOT/setup.py" "$ROOT"/collector/*.c "${c
   [ -f "$stamp" ] && [ ! "$source" -nt "$stamp" ] || stale=1
 done
 if [ -n "$stale" ]; then
+  with=""
+  [ -n "$extras" ] && with=" (with the $extras extras)"
+  if [ ! -x "$VENV/bin/python" ]; then
+    echo "Setting up llmpulse for the first run: creating ${VENV#"$ROOT"/} and installing packages$with," \
+         "then compiling the ingest hot path (about 3 minutes on 2 cores)…" >&2
+  else
+    echo "Updating llmpulse in ${VENV#"$ROOT"/}: installing$with again, as a compiled source or the" \
+         "package list changed (about 2 minutes on 2 cores)…" >&2
+  fi
+  started=$SECONDS
+  upgrade=""
+  if [ ! -x "$VENV/bin/python" ]; then
+    "$PYTHON" -m venv "$VENV"
+    upgrade=1
+  fi
+  log="$VENV/install.log"
   spec="$ROOT"
   [ -n "$extras" ] && spec="$ROOT[$extras]"
-  "$VENV/bin/pip" install --quiet -e "$spec"
+  if ! { { [ -z "$upgrade" ] || "$VENV/bin/pip" install --upgrade pip; } && "$VENV/bin/pip" install -e "$spec"; } \
+      >"$log" 2>&1; then
+    echo "llmpulse: the install failed; pip's output is in $log. Its last lines:" >&2
+    tail -n 15 "$log" >&2
+    exit 1
+  fi
   touch "$stamp"
+  echo "done in $((SECONDS - started))s" >&2
 fi

@@ -69,6 +69,7 @@ class DemoSummary:
     shadow_calls: int = 0  # the candidate model's calls in shadow, unpaired ones included: spend, not requests
     unpaired_shadows: int = 0  # shadow calls whose primary call was never sent
     prompt_versions: tuple[tuple[str, int], ...] = ()  # RAG answer calls per prompt version, attempts included
+    tool_trace: str = ""  # the id of a trace with a tool call (an agent loop), for the page tour
 
     def describe(self) -> str:
         """A few lines for a terminal: what was sent and what to look for in the UI."""
@@ -228,7 +229,8 @@ def _emit_span(
     return span
 
 
-def _emit_trace(provider: TracerProvider, plan: TracePlan, answers: list[RecordedAnswer]) -> None:
+def _emit_trace(provider: TracerProvider, plan: TracePlan, answers: list[RecordedAnswer]) -> str:
+    """Returns the trace's id."""
     emitted: dict[str, trace.Span] = {}
     for planned in _parents_first(plan.spans):
         emitted[planned.key] = span = _emit_span(provider, plan, planned, emitted)
@@ -237,6 +239,7 @@ def _emit_trace(provider: TracerProvider, plan: TracePlan, answers: list[Recorde
             answers.append(RecordedAnswer(f"{ids.trace_id:032x}", f"{ids.span_id:016x}",
                                           bool(planned.attributes[GROUNDED_ATTRIBUTE]),
                                           str(root.attributes.get("input.value", ""))))
+    return f"{next(iter(emitted.values())).get_span_context().trace_id:032x}"
 
 
 def _flush(providers: Iterable[TracerProvider], sink: _CountingExporter, url: str) -> None:
@@ -255,13 +258,18 @@ def _emit_all(
     url: str,
     progress: Callable[[int, int], None] | None,
     answers: list[RecordedAnswer],
-) -> None:
+) -> str:
+    """Returns the id of a trace with a tool call ("" when none had one)."""
+    tool_trace = ""
     for done, plan in enumerate(plans, start=1):
-        _emit_trace(providers[plan.service, plan.environment], plan, answers)
+        trace_id = _emit_trace(providers[plan.service, plan.environment], plan, answers)
+        if not tool_trace and any(span.role == TOOL for span in plan.spans):
+            tool_trace = trace_id
         if done % FLUSH_EVERY == 0 or done == len(plans):
             _flush(providers.values(), sink, url)
             if progress:
                 progress(done, len(plans))
+    return tool_trace
 
 
 def _count(plans: list[TracePlan], predicate: Callable[[PlannedSpan], bool]) -> int:
@@ -269,7 +277,7 @@ def _count(plans: list[TracePlan], predicate: Callable[[PlannedSpan], bool]) -> 
 
 
 def summarize(plans: list[TracePlan], start_ns: int, end_ns: int, spans_failed: int = 0,
-              answers: Sequence[RecordedAnswer] = ()) -> DemoSummary:
+              answers: Sequence[RecordedAnswer] = (), tool_trace: str = "") -> DemoSummary:
     def moment(ns: int) -> datetime:
         return datetime.fromtimestamp(ns / 1e9, UTC)
 
@@ -293,6 +301,7 @@ def summarize(plans: list[TracePlan], start_ns: int, end_ns: int, spans_failed: 
         unpaired_shadows=_count(plans, lambda s: s.shadow_of is None and SHADOW_OF in s.attributes),
         prompt_versions=tuple(sorted(Counter(str(s.attributes[PROMPT_VERSION]) for plan in plans for s in plan.spans
                                              if PROMPT_VERSION in s.attributes).items())),
+        tool_trace=tool_trace,
     )
 
 
@@ -334,13 +343,13 @@ def run_demo(
     providers = _make_providers(sink, _SeededIds(random.Random(ids_seed + ":spans")))
     answers: list[RecordedAnswer] = []
     try:
-        _emit_all(plans, providers, sink, traces_url(endpoint), progress, answers)
+        tool_trace = _emit_all(plans, providers, sink, traces_url(endpoint), progress, answers)
     finally:
         for provider in providers.values():
             provider.shutdown()
         if exporter is None:  # a caller's exporter stays the caller's to shut down
             inner.shutdown()
-    return summarize(plans, start_ns, end_ns, sink.failed, answers)
+    return summarize(plans, start_ns, end_ns, sink.failed, answers, tool_trace)
 
 
 __all__ = ["DemoDeliveryError", "DemoSummary", "RecordedAnswer", "make_otlp_exporter", "run_demo", "traces_url"]

@@ -63,11 +63,13 @@ ROUTES = {
 READS = {("GET", "/api/v1/experiments/compare"): "viewer", ("GET", "/api/v1/projects/default"): "viewer",
          ("GET", "/api/v1/shadow"): "viewer", ("GET", "/api/v1/compare"): "viewer", ("GET", "/metrics"): "viewer",
          ("GET", "/api/v1/guard/status"): "viewer", ("GET", "/api/v1/guard/check"): "viewer",
-         ("GET", "/api/v1/metrics/otel"): "viewer"}
+         ("GET", "/api/v1/metrics/otel"): "viewer", ("GET", "/api/v1/traces"): "viewer",
+         ("GET", "/api/v1/costs"): "viewer", ("GET", "/api/v1/experiments/none"): "viewer"}
 READ_PARAMS = {"/api/v1/experiments/compare": {"baseline": "none", "candidate": "none"}, "/metrics": {},
                "/api/v1/compare": {"attribute": "model", "a": "gpt-4o", "b": "gpt-4o-mini"}, "/api/v1/shadow": {},
                "/api/v1/projects/default": {}, "/api/v1/guard/status": {}, "/api/v1/guard/check": {},
-               "/api/v1/metrics/otel": {}}
+               "/api/v1/metrics/otel": {}, "/api/v1/traces": {"format": "csv"}, "/api/v1/costs": {"format": "csv"},
+               "/api/v1/experiments/none": {"format": "csv"}}  # the CSV downloads: what a viewer reads
 BODIES = {"/api/v1/detectors/run": {"detectors": ["no-such-detector"]}}  # nothing runs, for any role
 # Inputs of Dash callbacks that change state → who may; every other input only navigates or fills a form.
 DASH_ACTIONS = {
@@ -180,6 +182,8 @@ def test_each_role_on_each_listed_read(exposed: Running, role: str) -> None:
         assert answer.status_code == 404 and "experiment 'none' not found" in answer.json()["error"]
         cohorts = client.get(exposed.ui_url + "/api/v1/compare", params=READ_PARAMS["/api/v1/compare"], timeout=30)
         assert cohorts.status_code == 200 and cohorts.json()["a"]["requests"] == 0, cohorts.text
+        download = client.get(exposed.ui_url + "/api/v1/costs", params={"format": "csv"}, timeout=30)
+        assert download.status_code == 200 and download.headers["Content-Type"] == "text/csv; charset=utf-8"
 
 
 def dash_call(dep: dict[str, Any], action: str) -> dict[str, Any]:

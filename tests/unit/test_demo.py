@@ -206,6 +206,7 @@ def test_agent_loop_has_tool_executions(demo):
             children[span.parent.span_id].append(_attr(span, "gen_ai.operation.name"))
     ops = Counter(op for agent in agents for op in children[agent.context.span_id])
     assert ops["execute_tool"] == len(tools) and ops["chat"] > len(agents)
+    assert summary.tool_trace == f"{tools[0].context.trace_id:032x}"  # the page tour's trace with a tool call
 
 
 def test_users_and_sessions_recur(spans):

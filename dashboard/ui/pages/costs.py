@@ -19,6 +19,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.ui import charts
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
+from dashboard.ui.downloads import csv_href, csv_link, window_params
 from dashboard.ui.filters import filter_bar
 from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
 from dashboard.ui.pages.alerts.budgets import budget_label, budget_state
@@ -130,6 +131,8 @@ def _group_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None, 
         html.Div([html.H2(f"Spend by {label.lower()}"), html.Span("group by", className="costs-muted"),
                   html.Nav(links, className="costs-by", id="group-by")], className="costs-heading"),
         html.P(" ".join(notes), className="costs-note") if notes else None,
+        csv_link(csv_href("/costs", {**window_params(query), "by": by}), "costs-csv",
+                 f"spend by {label.lower()} in this window, every group"),
         html.Div([dcc.Graph(figure=_group_figure(label, rows), id="cost-by-group-chart",
                             config=charts.GRAPH_CONFIG),
                   _group_table(label, rows, total)], className="costs-split costs-stack"),

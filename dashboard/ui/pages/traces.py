@@ -16,6 +16,7 @@ from dashboard.api import assemble_spans, trace_scores
 from dashboard.ui import charts
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
+from dashboard.ui.downloads import csv_href, csv_link, window_params
 from dashboard.ui.filters import filter_bar
 from dashboard.ui.span_to_dataset import add_form, dataset_options
 from dashboard.ui.urls import PageQuery, search_with
@@ -50,6 +51,9 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
         html.Div([dcc.Input(id="trace-search", type="search", value=_search_text(query), debounce=True,
                             placeholder="search prompts and completions…", className="search")], className="toolbar"),
         filter_bar(ctx, query, rollup_span(ctx.state), TRACE_FILTERS),
+        csv_link(csv_href("/traces", {**window_params(query), "status": status, "q": _search_text(query), "sort": sort,
+                                      "order": "asc" if query.raw.get("order") == "asc" else "desc"}),
+                 "traces-csv", "the traces of this window and these filters, up to 10,000"),
         _table(result["traces"], trace_previews(ctx.store, query.project, result["traces"]), query),
         _pager(result["total"], len(result["traces"]), page, query),
     ])

@@ -15,6 +15,7 @@ from dash import Dash, Input, Output, State, dcc, html, no_update
 
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
+from dashboard.ui.downloads import csv_link, experiment_csv_href
 from dashboard.ui.pages.evaluations import common
 from dashboard.ui.tables import table
 from dashboard.ui.urls import PageQuery, parse_query
@@ -59,6 +60,7 @@ def body(ctx: UiContext, query: PageQuery, experiment: dict[str, Any]) -> Any:
         _status(experiment),
         _tiles(summarize(results)) if common.finished(experiment) else None,
         html.H2("Results, failures first" if common.finished(experiment) else "Results so far"),
+        csv_link(experiment_csv_href(query.project, experiment["name"]), "experiment-csv", "every item's result"),
         _result_table(query, sorted(results, key=failures_first), items),
     ]
 
