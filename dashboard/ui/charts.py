@@ -11,16 +11,76 @@ from typing import Any
 
 import plotly.io as pio
 
+from dashboard.ui.format import usd
+
 DARK_TEMPLATE: dict[str, Any] = pio.templates["plotly_dark"].to_plotly_json()
 TRANSPARENT = "rgba(0,0,0,0)"
 ACCENT, WARN = "#6366f1", "#f59e0b"
+# Every dcc.Graph's `config`: the toolbar only while the pointer is over the chart, no plotly logo.
+GRAPH_CONFIG: dict[str, Any] = {"displayModeBar": "hover", "displaylogo": False}
+# A legend in one row above the plot, under the title: clear of the axes and their date labels.
+LEGEND: dict[str, Any] = {"orientation": "h", "x": 0, "xanchor": "left", "y": 1.0, "yanchor": "bottom",
+                          "bgcolor": TRANSPARENT, "font": {"size": 11}}
+TITLE: dict[str, Any] = {"x": 0.01, "xanchor": "left", "y": 0.98, "yanchor": "top", "font": {"size": 14}}
+# Tick labels a little off their axes: the y axis's "0" and the x axis's first date meet at the corner.
+X_LABELS: dict[str, Any] = {"ticklabelstandoff": 6}
+Y_LABELS: dict[str, Any] = {"ticklabelstandoff": 6, "automargin": True}  # a wide "$1,250" widens the margin
+# A money axis: "$0.00002", never plotly's SI "20µ" or an exponent (d3 "~r": significant digits, no exponent).
+MONEY_AXIS: dict[str, Any] = {"tickprefix": "$", "tickformat": ",~r", "rangemode": "tozero"}
+PERCENT_AXIS: dict[str, Any] = {"tickformat": ".0%", "rangemode": "tozero"}
+MONEY_METRICS = frozenset({"cost_total", "cost_per_request", "cost_per_trace", "cost_per_user", "prompt_cache_savings",
+                           "app_cache_savings", "cache_savings"})
+# What a metric id (schemas.clickhouse.metric_formulas) reads as in a legend.
+METRIC_LABELS = {
+    "requests": "Requests", "errors": "Errors", "error_rate": "Error rate",
+    "latency_p50_ms": "p50 latency", "latency_p95_ms": "p95 latency", "latency_p99_ms": "p99 latency",
+    "ttft_p50_ms": "p50 time to first token", "ttft_p95_ms": "p95 time to first token",
+    "ttft_p99_ms": "p99 time to first token",
+    "input_tokens": "Input tokens", "output_tokens": "Output tokens", "cached_tokens": "Cached input tokens",
+    "cache_write_tokens": "Cache-write tokens", "cost_total": "Cost", "unpriced_requests": "Unpriced calls",
+    "cost_per_request": "Cost / request", "cost_per_trace": "Cost / trace", "cost_per_user": "Cost / user",
+    "cache_hit_rate": "App cache hits", "prompt_cache_share": "Prompt-cache share of input tokens",
+    "prompt_cache_savings": "Saved by prompt caching", "app_cache_savings": "Saved by app caches",
+    "cache_savings": "Saved by caching", "parse_failure_rate": "Parse failures", "refusal_rate": "Refusals",
+    "truncation_rate": "Truncated answers", "tool_error_rate": "Tool errors",
+}
 
 
 def figure(traces: list[dict[str, Any]], **layout: Any) -> dict[str, Any]:
     """A figure on the page's background; `layout` keys are plotly layout properties (nested dicts)."""
     base = {"template": DARK_TEMPLATE, "paper_bgcolor": TRANSPARENT, "plot_bgcolor": TRANSPARENT,
-            "margin": {"l": 40, "r": 10, "t": 40, "b": 30}, "legend": {"orientation": "h"}}
-    return {"data": traces, "layout": {**base, **layout}}
+            "margin": {"l": 40, "r": 10, "t": 40, "b": 30}}
+    merged = {**base, **layout}
+    for key, default in (("legend", LEGEND), ("title", TITLE), ("xaxis", X_LABELS), ("yaxis", Y_LABELS)):
+        # a page's title text, legend or axis settings keep the rest of the defaults
+        merged[key] = {**default, **merged.get(key, {})}
+    if "title" in layout and len(traces) > 1 and "t" not in layout.get("margin", {}):
+        merged["margin"] = {**merged["margin"], "t": 64}  # room for the title and the legend's row under it
+    return {"data": traces, "layout": merged}
+
+
+def metric_label(metric: str) -> str:
+    """A metric id in words, for a legend; an id without a label reads with spaces for underscores."""
+    return METRIC_LABELS.get(metric, metric.replace("_", " "))
+
+
+def metric_line(metric: str, times: list[Any], values: list[Any]) -> dict[str, Any]:
+    """One metric's line, named in words; an amount of money hovers as `format.usd` writes it."""
+    line = {"type": "scatter", "mode": "lines", "name": metric_label(metric), "x": times, "y": values}
+    return {**line, **money_hover(values, "%{x}")} if metric in MONEY_METRICS else line
+
+
+def metric_axis(metrics: tuple[str, ...]) -> dict[str, Any]:
+    """The y axis of a chart of `metrics`: percent for shares, dollars for money, plotly's own otherwise."""
+    if all(m.endswith(("_rate", "_share")) for m in metrics):
+        return PERCENT_AXIS
+    return MONEY_AXIS if all(m in MONEY_METRICS for m in metrics) else {}
+
+
+def money_hover(values: list[Any], prefix: str = "%{x}") -> dict[str, Any]:
+    """Trace properties that show each point's amount as `format.usd` writes it (plotly's d3 formats
+    would print "$0.0000" or an exponent for a fraction of a cent)."""
+    return {"customdata": [usd(v) for v in values], "hovertemplate": prefix + ": %{customdata}<extra></extra>"}
 
 
 def vline(x: Any, color: str = WARN) -> dict[str, Any]:

@@ -22,6 +22,9 @@ LISTED = ("model", "service", "environment")
 TYPED = {"user": "user id", "session": "session id", "tag": "tag"}
 CHOICES = {"status": ("ok", "error"), "signal": tuple(SIGNALS)}  # a failure signal: `schemas.clickhouse.filters`
 MAX_LISTED = 200
+# What a dropdown says when nothing is chosen: "all models", "all statuses" (not a blind "s").
+PLURALS = {"model": "models", "service": "services", "environment": "environments", "status": "statuses",
+           "signal": "failure signals"}
 
 
 def filter_bar(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None, names: tuple[str, ...]) -> Any:
@@ -49,5 +52,5 @@ def _control(query: PageQuery, name: str, seen: list[str]) -> Any:
         return dcc.Input(id=f"filter-{name}", type="text", value=current or "", debounce=True,
                          placeholder=TYPED[name], className="filter-text")
     options = list(CHOICES[name]) if name in CHOICES else seen
-    return dcc.Dropdown(id=f"filter-{name}", options=options, value=current, placeholder=f"all {name}s",
-                        clearable=True, className="filter")
+    return dcc.Dropdown(id=f"filter-{name}", options=options, value=current,
+                        placeholder=f"all {PLURALS.get(name, name + 's')}", clearable=True, className="filter")

@@ -55,8 +55,8 @@ def text(value: Any) -> str:
     if value is None or value == "" or value == []:
         return fmt.MISSING
     if isinstance(value, list | tuple):
-        return ", ".join(str(v) for v in value if v not in (None, "")) or fmt.MISSING
-    return str(value)
+        return ", ".join(fmt.plain(v) for v in value if v not in (None, "")) or fmt.MISSING
+    return fmt.plain(value)
 
 
 def yes_no(value: Any) -> str:

@@ -22,7 +22,10 @@ SCREENSHOTS = Path(__file__).resolve().parents[2] / "test-output" / "screenshots
 # (the network is closed and refused connections would flood the console).
 FLAGS = ("--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
          "--no-first-run", "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--window-size=1280,1000")
+         "--window-size=1280,1000",
+         # A desktop's mouse: headless Chromium answers "(hover: none)", as a phone would, and plotly then
+         # shows every chart's toolbar for good instead of on hover (charts.GRAPH_CONFIG).
+         "--blink-settings=primaryHoverType=2,availableHoverTypes=2,primaryPointerType=4,availablePointerTypes=4")
 
 
 @pytest.fixture

@@ -115,5 +115,5 @@ def test_a_skipped_report_says_why() -> None:
 
 def test_money_below_a_hundredth_of_a_cent_is_written_in_decimals() -> None:
     assert usd(5.19e-05) == "$0.0000519"
-    assert usd(0.00012) == "$0.0001" and usd(3.5) == "$3.50" and usd(0) == "$0"
+    assert usd(0.00012) == "$0.00012" and usd(3.5) == "$3.50" and usd(0) == "$0"
     assert "e" not in usd(1.234e-9)

@@ -43,6 +43,8 @@ TILES = (
     ("app_cache_savings", "Saved by app caches", fmt.usd),
     ("cache_savings", "Saved by caching, total", fmt.usd),
 )
+# The spend table's columns: the cost metrics, then the tokens that made the cost.
+TABLE_METRICS = (*COST_METRICS, "input_tokens", "output_tokens", "cached_tokens")
 MIN_DAYS = 7  # the daily chart shows at least a week, whatever the range
 CHART_GROUPS = 20
 DAY_MS = 86_400_000
@@ -117,7 +119,7 @@ def register(app: Dash, ctx: UiContext) -> None:
 
 def _group_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None, by: str, total: Any) -> Any:
     label = dict(GROUPS)[by]
-    q = SeriesQuery(query.project, COST_METRICS, query.start, query.end, group_by=by, filters=query.filters)
+    q = SeriesQuery(query.project, TABLE_METRICS, query.start, query.end, group_by=by, filters=query.filters)
     rows = cost_by_group(ctx.store, q, rollup)
     links = [dcc.Link(text, href=query.link("/costs", by=key), id=f"by-{key}",
                       className="active" if key == by else "") for key, text in GROUPS]
@@ -132,23 +134,27 @@ def _group_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None, 
         csv_link(csv_href("/costs", {**window_params(query), "by": by}), "costs-csv",
                  f"spend by {label.lower()} in this window, every group"),
         html.Div([dcc.Graph(figure=_group_figure(label, rows), id="cost-by-group-chart",
-                            config={"displaylogo": False}),
-                  _group_table(label, rows, total)], className="costs-split"),
+                            config=charts.GRAPH_CONFIG),
+                  _group_table(label, rows, total)], className="costs-split costs-stack"),
     ])
 
 
 def _group_figure(label: str, rows: list[dict[str, Any]]) -> Any:
     top = rows[:CHART_GROUPS][::-1]  # plotly draws horizontal bars bottom-up
-    bars = {"type": "bar", "orientation": "h", "x": [r["cost_total"] for r in top], "y": [_key(r["key"]) for r in top],
-            "marker": {"color": charts.ACCENT}, "hovertemplate": "%{y}: $%{x:.4f}<extra></extra>"}
+    costs = [r["cost_total"] for r in top]
+    bars = {"type": "bar", "orientation": "h", "x": costs, "y": [_key(r["key"]) for r in top],
+            "marker": {"color": charts.ACCENT}, **charts.money_hover(costs, "%{y}")}
     return charts.figure([bars], title={"text": f"Cost by {label.lower()} (USD)"},
-                         height=max(260, 40 + 24 * len(top)), margin=MARGIN)
+                         height=max(260, 40 + 24 * len(top)), margin=MARGIN, xaxis=charts.MONEY_AXIS)
 
 
 def _group_table(label: str, rows: list[dict[str, Any]], total: Any) -> Any:
-    head = [label, "Requests", "Cost", "Cost / request", "Share", "Unpriced"]
-    body = [html.Tr([html.Td(_key(r["key"])), html.Td(fmt.count(r["requests"])), *_money_cells(r, total),
-                     html.Td(r["unpriced_requests"], className="err" if r["unpriced_requests"] else "")])
+    head = [label, "Requests", "Cost", "Cost / request", "Share", "Input tokens", "Output tokens", "Cached tokens",
+            "Unpriced"]
+    body = [html.Tr([html.Td(_key(r["key"])), html.Td(fmt.tokens(r["requests"])), *_money_cells(r, total),
+                     *(html.Td(fmt.tokens(r[m]), className="num") for m in ("input_tokens", "output_tokens",
+                                                                            "cached_tokens")),
+                     html.Td(fmt.tokens(r["unpriced_requests"]), className="err" if r["unpriced_requests"] else "")])
             for r in rows] or [html.Tr(html.Td("Nothing in this time range.", colSpan=len(head)))]
     return table(head, body, "cost-table", "table costs-table")
 
@@ -173,7 +179,7 @@ def _budget_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None)
     return html.Section([
         html.H2("Daily spend and budgets"),
         html.Div([dcc.Graph(figure=_daily_figure(points, budgets, start, query.end), id="daily-spend",
-                            config={"displaylogo": False}),
+                            config=charts.GRAPH_CONFIG),
                   _budget_table(budgets, query)], className="costs-split"),
     ])
 
@@ -188,17 +194,21 @@ def _budgets(ctx: UiContext, project: str, now: datetime,
 def _daily_figure(points: list[dict[str, Any]], budgets: list[tuple[int, BudgetSpec, BudgetStatus]],
                   start: datetime, end: datetime) -> Any:
     # An explicit width: plotly draws a lone bar on a date axis one millisecond wide.
-    traces = [{"type": "bar", "name": "spend", "x": [p["t"] for p in points], "y": [p["cost_total"] for p in points],
+    spend = [p["cost_total"] for p in points]
+    traces = [{"type": "bar", "name": "Spend", "x": [p["t"] for p in points], "y": spend,
                "marker": {"color": charts.ACCENT}, "width": [BAR_WIDTH_MS] * len(points), "xperiod": DAY_MS,
-               "xperiodalignment": "middle", "hovertemplate": "%{x|%Y-%m-%d}: $%{y:.4f}<extra></extra>"}]
+               "xperiodalignment": "middle", **charts.money_hover(spend, "%{x|%Y-%m-%d}")}]
     first, last = start, _midnight(end) + timedelta(days=1)
     for budget_id, spec, status in budgets:
         per_day = spec.amount_usd / max(1, (status.period_end - status.period_start).days)
         name = f"#{budget_id} {budget_label(spec)}" + ("" if spec.period == DAY else " ÷ days (daily pace)")
         traces.append({"type": "scatter", "mode": "lines", "name": name, "x": [first, last], "y": [float(per_day)] * 2,
+                       **charts.money_hover([per_day] * 2, "%{fullData.name}"),
                        "line": {"dash": "solid" if spec.period == DAY else "dot", "width": 2}})
+    # Each date under the middle of its day ("period" labels), so the first one clears the y axis's "$0".
     return charts.figure(traces, title={"text": "Daily spend (USD, UTC days)"}, height=300,
-                         xaxis={"range": [first, last]}, margin=MARGIN)
+                         xaxis={"range": [first, last], "ticklabelmode": "period"},
+                         yaxis=charts.MONEY_AXIS, margin={**MARGIN, "l": 56, "t": 64})
 
 
 def _budget_table(budgets: list[tuple[int, BudgetSpec, BudgetStatus]], query: PageQuery) -> Any:
@@ -220,8 +230,9 @@ def _price_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None) 
     q = SeriesQuery(query.project, ("unpriced_requests",), query.start, query.end, filters=query.filters)
     return html.Section([
         html.H2("Unpriced calls"),
-        html.P("Calls of models the price book does not know are stored without a cost (and count as $0 above). "
-               "Give such a model a price below.", className="costs-note"),
+        html.P("Calls of models the price book does not know are stored without a cost: the spend above leaves "
+               "them out and counts them apart, as unpriced calls. Give such a model a price below.",
+               className="costs-note", id="unpriced-note"),
         _unpriced_table(unpriced_models(ctx.store, q, rollup)),
         html.H2("Price overrides"),
         html.P(PRICE_NOTE, className="costs-note", id="price-note"),

@@ -24,7 +24,7 @@ KPIS = (
     ("cost_per_request", "Cost / request", fmt.usd, True),
     ("latency_p95_ms", "p95 latency", fmt.ms, True),
     ("error_rate", "Error rate", fmt.pct, True),
-    ("cache_hit_rate", "Cache hit rate", fmt.pct, False),
+    ("cache_hit_rate", "App cache hits", fmt.pct, False),
 )
 CHARTS = (
     ("Cost (USD)", ("cost_total",)),
@@ -32,7 +32,7 @@ CHARTS = (
     ("Latency (ms)", ("latency_p50_ms", "latency_p95_ms", "latency_p99_ms")),
     ("Time to first token (ms)", ("ttft_p50_ms", "ttft_p95_ms")),
     ("Tokens", ("input_tokens", "output_tokens", "cached_tokens")),
-    ("Cache hit rate", ("cache_hit_rate", "prompt_cache_share")),
+    ("Caching (%)", ("cache_hit_rate", "prompt_cache_share")),
     # Per-call failure signals (collector/signals.py); a parse failure is a share of the calls that asked for JSON.
     ("Failure signals (rate)", ("parse_failure_rate", "refusal_rate", "truncation_rate", "tool_error_rate")),
 )
@@ -102,15 +102,14 @@ def _charts(ctx: UiContext, query: PageQuery, rollup: Any) -> list[Any]:
     points = series["series"][0]["points"] if series["series"] else []
     events = [e for e in drift_events(ctx.store, query.project, query.start, query.end, query.filters.get("model"))
               if datetime.fromisoformat(e["changed_at"]) >= query.start]  # a line off the chart would widen it
-    return [dcc.Graph(figure=_figure(title, names, points, events), id=f"chart-{i}", config={"displaylogo": False})
+    return [dcc.Graph(figure=_figure(title, names, points, events), id=f"chart-{i}", config=charts.GRAPH_CONFIG)
             for i, (title, names) in enumerate(CHARTS)]
 
 
 def _figure(title: str, names: tuple[str, ...], points: list[dict[str, Any]], events: list[dict[str, Any]]) -> Any:
     times = [p["t"] for p in points]
-    traces = [{"type": "scatter", "mode": "lines", "name": n, "x": times, "y": [p[n] for p in points]} for n in names]
-    rates = {"yaxis": {"tickformat": ".0%", "rangemode": "tozero"}} if all(n.endswith("_rate") for n in names) else {}
-    return charts.figure(traces, title={"text": title}, height=260, **rates,
+    traces = [charts.metric_line(n, times, [p[n] for p in points]) for n in names]
+    return charts.figure(traces, title={"text": title}, height=260, yaxis=charts.metric_axis(names),
                          shapes=[charts.vline(e["changed_at"]) for e in events],
                          annotations=[charts.label(e["changed_at"], f"{e['kind']}: {e['model']}") for e in events])
 

@@ -52,7 +52,7 @@ def _charts(points: list[dict[str, Any]], window: tuple[Any, Any]) -> list[Any]:
     missing = [title for title, lines in _figures(points) if not _has_data(lines)]
     times = [p["time"] for p in points]
     graphs = [dcc.Graph(figure=_figure(title, times, lines, window), id=f"otel-chart-{i}",
-                        config={"displaylogo": False}) for i, (title, lines) in enumerate(figures)]
+                        config=charts.GRAPH_CONFIG) for i, (title, lines) in enumerate(figures)]
     note = [html.P("Not in these metrics: " + ", ".join(missing), className="muted", id="otel-metrics-missing")]
     return [html.Div(graphs, className="charts"), *(note if missing else [])]
 

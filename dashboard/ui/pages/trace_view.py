@@ -148,7 +148,7 @@ def _scores(scores: list[dict[str, Any]]) -> Any:
     scorer, an experiment's checks; the reason says why."""
     if not scores:
         return None
-    rows = [html.Tr([html.Td(s["scorer"]), html.Td(fmt.MISSING if s["value"] is None else f"{s['value']:g}"),
+    rows = [html.Tr([html.Td(s["scorer"]), html.Td(fmt.score(s["value"])),
                      html.Td(s["label"] or fmt.MISSING), html.Td(s["annotator"] or s["source"]),
                      html.Td(s["error"] or s["reason"] or "", className="reason")]) for s in scores]
     head = html.Tr([html.Th(name) for name in ("Scorer", "Value", "Label", "By", "Reason")])

@@ -14,12 +14,15 @@ from dashboard.ui.pages.trace_view import signal_badges
 from dashboard.ui.urls import PageQuery, search_with
 from schemas.clickhouse import queries
 from schemas.clickhouse.rollup import rollup_span
+from schemas.clickhouse.trace_preview import trace_previews
 
 PAGE_SIZE = 50
 TRACE_FILTERS = ("model", "service", "environment", "user", "session", "tag", "signal", "status")  # TraceFilter's
-COLUMNS = (("start_time", "Time"), ("name", "Name"), ("models", "Model"), ("duration_ms", "Latency"),
+COLUMNS = (("start_time", "Time (UTC)"), ("name", "Name"), ("preview", "Question → answer"), ("models", "Model"),
+           ("duration_ms", "Latency"),
            ("tokens", "Tokens"), ("cost", "Cost"), ("errors", "Status"), ("signals", "Signals"), ("user_id", "User"),
            ("session_id", "Session"))
+PREVIEW_SHOWN = 80  # characters of the question and of the answer on a row; the cell's title holds more
 
 
 def layout(ctx: UiContext, query: PageQuery) -> Any:
@@ -39,7 +42,7 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
         csv_link(csv_href("/traces", {**window_params(query), "status": status, "q": _search_text(query), "sort": sort,
                                       "order": "asc" if query.raw.get("order") == "asc" else "desc"}),
                  "traces-csv", "the traces of this window and these filters, up to 10,000"),
-        _table(result["traces"], query),
+        _table(result["traces"], trace_previews(ctx.store, query.project, result["traces"]), query),
         _pager(result["total"], len(result["traces"]), page, query),
     ])
 
@@ -56,19 +59,32 @@ def _search_text(query: PageQuery) -> str:
     return query.raw.get("q") or query.raw.get("text", "")
 
 
-def _table(rows: list[dict[str, Any]], query: PageQuery) -> Any:
+def _table(rows: list[dict[str, Any]], previews: dict[str, tuple[str, str]], query: PageQuery) -> Any:
     head = html.Tr([html.Th(dcc.Link(label, href=query.link("/traces", sort=key, order=_flip(query, key))))
                     if key in queries.TRACE_SORTS else html.Th(label) for key, label in COLUMNS])
     body = [html.Tr([
-        html.Td(dcc.Link(fmt.when(r["start_time"]), href=query.link(f"/traces/{r['trace_id']}"))),
-        html.Td(r["name"]), html.Td(", ".join(r["models"])), html.Td(fmt.ms(r["duration_ms"])),
-        html.Td(fmt.count(r["tokens"])), html.Td(fmt.usd(r["cost"])),
+        html.Td(dcc.Link(fmt.when(r["start_time"], zone=False), href=query.link(f"/traces/{r['trace_id']}")),
+                className="nowrap"),
+        html.Td(r["name"]), _preview(previews.get(r["trace_id"], ("", ""))), html.Td(", ".join(r["models"])),
+        html.Td(fmt.ms(r["duration_ms"]), className="nowrap"),
+        html.Td(fmt.tokens(r["tokens"])), html.Td(fmt.usd(r["cost"])),
         html.Td("error" if r["errors"] else "ok", className="err" if r["errors"] else "ok"),
         html.Td(signal_badges(r["signals"])), html.Td(r["user_id"]), html.Td(r["session_id"]),
     ], className="trace-row") for r in rows]
     if not rows:
         body = [html.Tr(html.Td("No traces match.", colSpan=len(COLUMNS)))]
     return html.Table([html.Thead(head), html.Tbody(body)], className="table", id="trace-table")
+
+
+def _preview(texts: tuple[str, str]) -> Any:
+    """The first question over the last answer, each cut to a line; as text children, so Dash escapes them."""
+    question, answer = texts
+    return html.Td([html.Div(_cut(question), className="preview-q"), html.Div(_cut(answer), className="preview-a")],
+                   className="preview", title=f"{question}\n→ {answer}" if question or answer else None)
+
+
+def _cut(text: str) -> str:
+    return text if len(text) <= PREVIEW_SHOWN else text[:PREVIEW_SHOWN - 1].rstrip() + "…"
 
 
 def _flip(query: PageQuery, key: str) -> str:

@@ -113,7 +113,7 @@ def slo_table(ctx: UiContext, project: str) -> Any:
 
 def _row(slo: StoredSlo, status: SloStatus) -> Any:
     spec = slo.spec
-    threshold = "" if spec.get("threshold") is None else f" ≤ {spec['threshold']:g} {SLIS[spec['sli']].unit}"
+    threshold = "" if spec.get("threshold") is None else f" ≤ {fmt.plain(spec['threshold'])} {SLIS[spec['sli']].unit}"
     return html.Tr([
         html.Td(slo.id), html.Td(spec["name"] + _scope(spec)), html.Td(spec["sli"] + threshold),
         html.Td(f"{spec['target'] * 100:.4g}%"), html.Td(spec["window"]),

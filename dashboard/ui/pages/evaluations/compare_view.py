@@ -85,7 +85,7 @@ def _pct(change: float | None) -> str:
 
 
 def _p(value: float | None) -> str:
-    return fmt.MISSING if value is None else f"{value:.3g}"
+    return fmt.score(value)  # a p-value: "< 0.001", never "1.2e-05"
 
 
 def _scores(scores: dict[str, dict[str, Any]]) -> Any:
