@@ -68,10 +68,11 @@ def time_figure(traces: list[dict[str, Any]], start: datetime, end: datetime, **
     return figure(traces, **{**layout, "xaxis": {**layout.get("xaxis", {}), **time_axis(start, end)}})
 
 
-def bucket_times(times: list[str], start: datetime) -> list[str]:
-    """The series' bucket starts (ISO with offset) as plotly times; the first bucket, which starts
-    before the range when the range does not start on a bucket, is drawn at the range's start."""
-    moments = (datetime.fromisoformat(t) for t in times)
+def bucket_times(times: list[str] | list[datetime], start: datetime) -> list[str]:
+    """The series' bucket starts (ISO text or datetimes; naive is UTC) as plotly times; the first
+    bucket, which starts before the range when the range does not start on a bucket, is drawn at
+    the range's start."""
+    moments = (datetime.fromisoformat(t) if isinstance(t, str) else t for t in times)
     return [_plotly_time(max(m if m.tzinfo else m.replace(tzinfo=UTC), start)) for m in moments]
 
 

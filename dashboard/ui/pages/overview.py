@@ -55,19 +55,25 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
     current = window_values(ctx.store, now_q, rollup)
     if not current["requests"] and not has_calls(ctx.store, query.project):
         return empty_state(ctx, query)
-    span = query.end - query.start
-    previous = current_rollup(ctx.store, ctx.state, query.project, query.start - span, query.start)
-    before = window_values(ctx.store, SeriesQuery(query.project, now_q.metrics, query.start - span, query.start,
-                                                  filters=query.filters), previous)
+    head = [html.H1("Overview"), filter_bar(ctx, query, rollup, FILTERS), _firing_alerts(ctx, query)]
+    if not current["requests"]:  # tiles of zeros and blank charts would only restate it
+        note = html.Div([html.P(charts.NO_CALLS), html.P("Pick another range above, or widen this one.")],
+                        className="empty empty-range", id="overview-empty")
+        return html.Div([*head, note, otel_metrics_section(ctx, query)])
+    before = _previous_values(ctx, query, now_q.metrics)
     comparable = (before["requests"] or 0) >= MIN_PREVIOUS_CALLS
-    head = [html.H1("Overview"), filter_bar(ctx, query, rollup, FILTERS), _firing_alerts(ctx, query),
-            html.Div([_tile(m, label, f, better_low, current[m], before[m] if comparable else None)
-                      for m, label, f, better_low in KPIS] + [_hallucination_tile(ctx, query)], className="tiles")]
-    if not current["requests"]:
-        return html.Div([*head, html.P(charts.NO_CALLS, className="empty-range", id="overview-empty"),
-                         otel_metrics_section(ctx, query)])
-    return html.Div([*head, html.Div(_charts(ctx, query, rollup), className="charts"),
+    tiles = [_tile(m, label, f, better_low, current[m], before[m] if comparable else None)
+             for m, label, f, better_low in KPIS]
+    return html.Div([*head, html.Div([*tiles, _hallucination_tile(ctx, query)], className="tiles"),
+                     html.Div(_charts(ctx, query, rollup), className="charts"),
                      model_table(ctx, query, rollup), otel_metrics_section(ctx, query)])
+
+
+def _previous_values(ctx: UiContext, query: PageQuery, metrics: tuple[str, ...]) -> dict[str, Any]:
+    """The tiles' metrics over the period of the same length just before the range."""
+    start, end = query.start - (query.end - query.start), query.start
+    rollup = current_rollup(ctx.store, ctx.state, query.project, start, end)
+    return window_values(ctx.store, SeriesQuery(query.project, metrics, start, end, filters=query.filters), rollup)
 
 
 def empty_state(ctx: UiContext, query: PageQuery) -> Any:
