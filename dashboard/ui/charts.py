@@ -7,7 +7,7 @@ render time over a week of data. The template is made into a dict once, here.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import plotly.io as pio
@@ -74,6 +74,26 @@ def bucket_times(times: list[str] | list[datetime], start: datetime) -> list[str
     the range's start."""
     moments = (datetime.fromisoformat(t) if isinstance(t, str) else t for t in times)
     return [_plotly_time(max(m if m.tzinfo else m.replace(tzinfo=UTC), start)) for m in moments]
+
+
+def bucket_grid(start: datetime, end: datetime, bucket: str) -> list[datetime]:
+    """Every bucket start of [start, end) (UTC, as the series' `toStartOfInterval`): the x values of
+    a chart whose empty buckets are drawn too, as a zero or a gap in the line."""
+    size = timedelta(seconds=BUCKET_SECONDS[bucket])
+    epoch = datetime(1970, 1, 1, tzinfo=UTC)
+    moment = epoch + size * ((start.astimezone(UTC) - epoch) // size)
+    grid = []
+    while moment < end:
+        grid.append(moment)
+        moment += size
+    return grid
+
+
+def on_grid(points: list[dict[str, Any]], grid: list[datetime], name: str, empty: Any) -> list[Any]:
+    """`name`'s value per grid bucket from series points (`t` ISO text); `empty` where a bucket has no
+    point: 0 for a count or a sum (nothing happened), None for a rate or a percentile (unknown)."""
+    values = {datetime.fromisoformat(p["t"]).astimezone(UTC): p[name] for p in points}
+    return [values.get(moment, empty) for moment in grid]
 
 
 def _plotly_time(moment: datetime) -> str:

@@ -45,6 +45,8 @@ CHARTS = (
 )
 
 
+# Counts and sums: a bucket without calls is a zero on their charts (a gap on the others).
+SUMS = frozenset({"cost_total", "requests", "errors", "input_tokens", "output_tokens", "cached_tokens"})
 # A change against a previous period of fewer calls than this says "n/a": +814805% over 3 calls is noise.
 MIN_PREVIOUS_CALLS = 20
 
@@ -127,8 +129,12 @@ def _charts(ctx: UiContext, query: PageQuery, rollup: Any) -> list[Any]:
 
 def _figure(title: str, names: tuple[str, ...], points: list[dict[str, Any]], events: list[dict[str, Any]],
             query: PageQuery) -> Any:
-    times = charts.bucket_times([p["t"] for p in points], query.start)
-    traces = [charts.time_line(n, times, [p[n] for p in points]) for n in names]
+    grid = charts.bucket_grid(query.start, query.end, query.bucket)
+    times = charts.bucket_times(grid, query.start)
+    held = {datetime.fromisoformat(p["t"]) for p in points}
+    marked = {"size": [5 if moment in held else 0 for moment in grid]}  # the filled zeros go unmarked
+    traces = [charts.time_line(n, times, charts.on_grid(points, grid, n, 0 if n in SUMS else None), marker=marked)
+              for n in names]
     rates = {"yaxis": {"tickformat": ".0%", "rangemode": "tozero"}} if all(n.endswith("_rate") for n in names) else {}
     return charts.time_figure(traces, query.start, query.end, title={"text": title}, height=260, **rates,
                          shapes=[charts.vline(e["changed_at"]) for e in events],
