@@ -135,7 +135,10 @@ def test_the_table_by_model_equals_the_summary_and_links_to_filtered_pages(recen
     running, anchor = recent
     start, end = anchor - timedelta(hours=1), anchor + timedelta(minutes=1)
     search = f"from={start:%Y-%m-%dT%H:%M}&to={end:%Y-%m-%dT%H:%M}"
+    viewport(browser)
     load(browser, running.ui_url + "/?" + search)
+    browser.execute_script("document.getElementById('overview-models').scrollIntoView()")
+    screenshot(browser, "overview-models")
     groups = summary(running, start, end, group_by="model")["groups"]
     rows = browser.find_elements(By.CSS_SELECTOR, "#overview-models .model-row")
     assert [r.find_element(By.CSS_SELECTOR, ".model").text for r in rows] == [g["key"]["model"] for g in groups]

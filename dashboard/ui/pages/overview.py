@@ -135,8 +135,9 @@ def _figure(title: str, names: tuple[str, ...], points: list[dict[str, Any]], ev
     marked = {"size": [5 if moment in held else 0 for moment in grid]}  # the filled zeros go unmarked
     traces = [charts.time_line(n, times, charts.on_grid(points, grid, n, 0 if n in SUMS else None), marker=marked)
               for n in names]
-    rates = {"yaxis": {"tickformat": ".0%", "rangemode": "tozero"}} if all(n.endswith("_rate") for n in names) else {}
-    return charts.time_figure(traces, query.start, query.end, title={"text": title}, height=260, **rates,
+    shares = all(n.endswith(("_rate", "_share")) for n in names)
+    yaxis = {"rangemode": "nonnegative", **({"tickformat": ".0%"} if shares else {})}  # no figure here is negative
+    return charts.time_figure(traces, query.start, query.end, title={"text": title}, height=260, yaxis=yaxis,
                          shapes=[charts.vline(e["changed_at"]) for e in events],
                          annotations=[charts.label(e["changed_at"], f"{e['kind']}: {e['model']}") for e in events])
 

@@ -33,7 +33,7 @@ def model_table(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None) -> 
                          filters=query.filters)
     rows = grouped_values(ctx.store, series, rollup, order="cost_total DESC, requests DESC, key", limit=MAX_MODELS,
                           having="HAVING requests > 0", tag="overview_models")
-    head = html.Tr([html.Th("Model"), *[html.Th(label) for _, label, _ in COLUMNS], html.Th("")])
+    head = html.Tr([html.Th("Model"), *[html.Th(label, className="num") for _, label, _ in COLUMNS], html.Th("")])
     body = [_row(query, row) for row in rows]
     return html.Div([html.H2("By model"),
                      html.Table([html.Thead(head), html.Tbody(body)], className="table", id="overview-models")],
