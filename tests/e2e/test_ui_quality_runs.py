@@ -57,5 +57,5 @@ def test_the_page_says_when_the_scorer_runs_next_and_run_now_fills_it(unscored: 
     total = api(unscored, "GET", "/quality/hallucination").json()["total"]
     assert total["sampled"] > 0 and fmt.count(total["sampled"]) in browser.find_element(By.ID, "quality-summary").text
     assert hallucination_runs(unscored)[0]["trigger"] == "manual"  # the API's runner, as POST /detectors/run
-    screenshot(browser, "quality")
+    screenshot(browser, "quality-after-run-now")
     assert console_errors(browser) == []
