@@ -295,7 +295,7 @@ def create_ui_app(store: Store, metadata: Metadata, ready: Callable[[], bool],
     from dashboard.ui.app import create_dash  # Dash is heavy: only UI processes import it
 
     create_dash(app, UiContext(store, metadata, StateStore(metadata), alerting, login.required, otlp_port,
-                               experiments, guards))
+                               experiments, guards, runner))
     detectors = tuple(runner.names) if runner is not None else ()
     install_metrics(app, store, metadata, detectors, prometheus or PrometheusSettings())
     add_health_routes(app, ready, health)

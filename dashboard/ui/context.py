@@ -12,6 +12,7 @@ from flask import request
 
 from dashboard.guard_cache import GuardCache
 from detectors.alerts.service import Alerting
+from detectors.runner import DetectorRunner
 from evals.service import ExperimentService
 from schemas.clickhouse.store import Store
 from schemas.metadata.alert_store import AlertStore
@@ -31,6 +32,7 @@ class UiContext:
     otlp_port: int = 4318  # where the collector listens, for the "point your exporter here" lines
     experiments: ExperimentService | None = None  # the runner the API starts experiments with; None: not here
     guards: GuardCache | None = None  # the guard status snapshot: the Alerts page's changes refresh it, as the API's do
+    detectors: DetectorRunner | None = None  # the runner POST /detectors/run uses; None: detectors run elsewhere
 
     @property
     def alerts(self) -> AlertStore | None:

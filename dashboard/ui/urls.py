@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlencode
 from dash.exceptions import PreventUpdate
 
 from dashboard.params import ApiError, parse_time
+from dashboard.ui.charts import bucket_for
 from schemas.metadata.models import DEFAULT_PROJECT
 
 RANGES = {"1h": timedelta(hours=1), "24h": timedelta(days=1), "7d": timedelta(days=7), "30d": timedelta(days=30)}
@@ -37,9 +38,8 @@ class PageQuery:
 
     @property
     def bucket(self) -> str:
-        """The chart bucket that keeps a range readable: minutes up to 3 h, hours up to 8 days, then days."""
-        span = self.end - self.start
-        return "minute" if span <= timedelta(hours=3) else "hour" if span <= timedelta(days=8) else "day"
+        """The chart bucket that keeps a range readable (`charts.bucket_for`: 24h hourly, 30d daily)."""
+        return bucket_for(self.start, self.end)
 
     def link(self, path: str, **changes: str) -> str:
         values = {**self.raw, **changes}

@@ -128,6 +128,12 @@ def projects_with_calls(store: Store, start: datetime, end: datetime) -> list[st
     return [row[0] for row in store.query(sql, {"start": start, "end": end}, "metrics_projects_between")]
 
 
+def has_calls(store: Store, project: str) -> bool:
+    """Whether `project` ever received a call: an empty range of a live project is not a fresh install."""
+    sql = "SELECT 1 FROM {db}.spans WHERE project_id = {project:String} AND is_call LIMIT 1"
+    return bool(store.query(sql, {"project": project}, "metrics_has_calls"))
+
+
 def oldest_call(store: Store) -> datetime | None:
     rows = store.query("SELECT min(start_time), count() FROM {db}.spans WHERE is_call", {}, "metrics_oldest")
     return rows[0][0].replace(tzinfo=UTC) if rows and rows[0][1] else None

@@ -87,7 +87,7 @@ DASH_ACTIONS = {
     "token-create": "admin", "token-revoke": "admin",
     "import-run": "admin", "run-start": "admin", "regression-save": "admin", "regression-remove": "admin",
     "annotate-correct": "viewer", "annotate-incorrect": "viewer", "annotate-unsure": "viewer",
-    "annotate-send": "admin", "span-add": "admin",
+    "annotate-send": "admin", "span-add": "admin", "quality-run-now": "admin",
 }
 DASH_VIEWS = {"url", "range-apply", "filter-model", "filter-service", "filter-environment", "filter-user",
               "filter-session", "filter-tag", "filter-status", "filter-signal", "trace-search", "price-pick",
@@ -328,3 +328,9 @@ def test_a_viewer_routed_to_settings_gets_no_settings_and_no_settings_link(expos
     assert "Settings need an admin" in viewer and "Recent regression runs" not in viewer and "vic" not in viewer
     assert "/settings" not in viewer_nav and "/alerts" in viewer_nav
     assert "Recent regression runs" in admin and "/settings" in admin_nav
+
+
+def test_a_viewer_gets_no_run_now_button_on_the_quality_page(exposed: Running) -> None:
+    (viewer, _), (admin, _) = route_to(exposed, "viewer", "/quality"), route_to(exposed, "admin", "/quality")
+    assert "Hallucination scorer:" in viewer and "quality-run-now" not in viewer
+    assert "quality-run-now" in admin

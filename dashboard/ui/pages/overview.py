@@ -1,4 +1,10 @@
-"""Overview: KPI tiles against the previous period, trend charts with drift annotations, firing alerts."""
+"""Overview: KPI tiles against the previous period, trend charts with drift annotations, a table by
+model, firing alerts.
+
+Tiles, charts and the table read the rollup plus the raw calls it has not reached, and raw calls
+alone when calls came late into minutes it holds (`current_rollup`), so they agree with the API.
+Every chart's x-axis is the selected range (`charts.time_axis`), whatever part of it holds calls.
+"""
 
 from __future__ import annotations
 
@@ -12,10 +18,11 @@ from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
 from dashboard.ui.filters import filter_bar
 from dashboard.ui.pages.overview_metrics import otel_metrics_section
+from dashboard.ui.pages.overview_models import model_table
 from dashboard.ui.urls import FILTERS, PageQuery
-from schemas.clickhouse.metrics import SeriesQuery, timeseries, window_values
+from schemas.clickhouse.metrics import SeriesQuery, has_calls, timeseries, window_values
 from schemas.clickhouse.quality import drift_events, hallucination_counts
-from schemas.clickhouse.rollup import rollup_span
+from schemas.clickhouse.rollup import current_rollup
 
 # (metric, label, formatter, lower is better)
 KPIS = (
@@ -38,24 +45,37 @@ CHARTS = (
 )
 
 
+# Counts and sums: a bucket without calls is a zero on their charts (a gap on the others).
+SUMS = frozenset({"cost_total", "requests", "errors", "input_tokens", "output_tokens", "cached_tokens"})
+# A change against a previous period of fewer calls than this says "n/a": +814805% over 3 calls is noise.
+MIN_PREVIOUS_CALLS = 20
+
+
 def layout(ctx: UiContext, query: PageQuery) -> Any:
-    rollup = rollup_span(ctx.state)
+    rollup = current_rollup(ctx.store, ctx.state, query.project, query.start, query.end)
     now_q = SeriesQuery(query.project, tuple(k for k, *_ in KPIS), query.start, query.end, filters=query.filters)
     current = window_values(ctx.store, now_q, rollup)
-    if not current["requests"]:
+    if not current["requests"] and not has_calls(ctx.store, query.project):
         return empty_state(ctx, query)
-    span = query.end - query.start
-    before = window_values(ctx.store, SeriesQuery(query.project, now_q.metrics, query.start - span, query.start,
-                                                  filters=query.filters), rollup)
-    return html.Div([
-        html.H1("Overview"),
-        filter_bar(ctx, query, rollup, FILTERS),
-        _firing_alerts(ctx, query),
-        html.Div([_tile(m, label, f, better_low, current[m], before[m]) for m, label, f, better_low in KPIS]
-                 + [_hallucination_tile(ctx, query)], className="tiles"),
-        html.Div(_charts(ctx, query, rollup), className="charts"),
-        otel_metrics_section(ctx, query),
-    ])
+    head = [html.H1("Overview"), filter_bar(ctx, query, rollup, FILTERS), _firing_alerts(ctx, query)]
+    if not current["requests"]:  # tiles of zeros and blank charts would only restate it
+        note = html.Div([html.P(charts.NO_CALLS), html.P("Pick another range above, or widen this one.")],
+                        className="empty empty-range", id="overview-empty")
+        return html.Div([*head, note, otel_metrics_section(ctx, query)])
+    before = _previous_values(ctx, query, now_q.metrics)
+    comparable = (before["requests"] or 0) >= MIN_PREVIOUS_CALLS
+    tiles = [_tile(m, label, f, better_low, current[m], before[m] if comparable else None)
+             for m, label, f, better_low in KPIS]
+    return html.Div([*head, html.Div([*tiles, _hallucination_tile(ctx, query)], className="tiles"),
+                     html.Div(_charts(ctx, query, rollup), className="charts"),
+                     model_table(ctx, query, rollup), otel_metrics_section(ctx, query)])
+
+
+def _previous_values(ctx: UiContext, query: PageQuery, metrics: tuple[str, ...]) -> dict[str, Any]:
+    """The tiles' metrics over the period of the same length just before the range."""
+    start, end = query.start - (query.end - query.start), query.start
+    rollup = current_rollup(ctx.store, ctx.state, query.project, start, end)
+    return window_values(ctx.store, SeriesQuery(query.project, metrics, start, end, filters=query.filters), rollup)
 
 
 def empty_state(ctx: UiContext, query: PageQuery) -> Any:
@@ -75,7 +95,8 @@ def _setup_help(ctx: UiContext, query: PageQuery) -> Any:
 
 
 def _tile(metric: str, label: str, formatter: Any, lower_is_better: bool, value: Any, before: Any) -> Any:
-    change, tone = "", "flat"
+    """`before` is None when the previous period holds too few calls to compare with."""
+    change, tone = "n/a vs previous", "flat"
     if value is not None and before not in (None, 0):
         delta = (float(value) - float(before)) / abs(float(before))
         change = f"{delta:+.0%} vs previous"
@@ -102,14 +123,20 @@ def _charts(ctx: UiContext, query: PageQuery, rollup: Any) -> list[Any]:
     points = series["series"][0]["points"] if series["series"] else []
     events = [e for e in drift_events(ctx.store, query.project, query.start, query.end, query.filters.get("model"))
               if datetime.fromisoformat(e["changed_at"]) >= query.start]  # a line off the chart would widen it
-    return [dcc.Graph(figure=_figure(title, names, points, events), id=f"chart-{i}", config=charts.GRAPH_CONFIG)
-            for i, (title, names) in enumerate(CHARTS)]
+    return [dcc.Graph(figure=_figure(title, names, points, events, query), id=f"chart-{i}",
+                      config=charts.GRAPH_CONFIG) for i, (title, names) in enumerate(CHARTS)]
 
 
-def _figure(title: str, names: tuple[str, ...], points: list[dict[str, Any]], events: list[dict[str, Any]]) -> Any:
-    times = [p["t"] for p in points]
-    traces = [charts.metric_line(n, times, [p[n] for p in points]) for n in names]
-    return charts.figure(traces, title={"text": title}, height=260, yaxis=charts.metric_axis(names),
+def _figure(title: str, names: tuple[str, ...], points: list[dict[str, Any]], events: list[dict[str, Any]],
+            query: PageQuery) -> Any:
+    grid = charts.bucket_grid(query.start, query.end, query.bucket)
+    times = charts.bucket_times(grid, query.start)
+    held = {datetime.fromisoformat(p["t"]) for p in points}
+    marked = {"size": [5 if moment in held else 0 for moment in grid]}  # the filled zeros go unmarked
+    traces = [{**charts.metric_line(n, times, charts.on_grid(points, grid, n, 0 if n in SUMS else None)),
+               "mode": "lines+markers", "marker": marked} for n in names]
+    yaxis = {**charts.metric_axis(names), "rangemode": "nonnegative"}  # no figure here is negative
+    return charts.time_figure(traces, query.start, query.end, title={"text": title}, height=260, yaxis=yaxis,
                          shapes=[charts.vline(e["changed_at"]) for e in events],
                          annotations=[charts.label(e["changed_at"], f"{e['kind']}: {e['model']}") for e in events])
 

@@ -74,5 +74,4 @@ def _has_data(lines: list[tuple[str, list[Any]]]) -> bool:
 def _figure(title: str, times: list[str], lines: list[tuple[str, list[Any]]], window: tuple[Any, Any]) -> Any:
     traces = [{"type": "scatter", "mode": "lines+markers", "name": name, "x": times, "y": values}
               for name, values in lines]
-    return charts.figure(traces, title={"text": f"{title}, from metrics"}, height=260,
-                         xaxis={"range": [window[0].isoformat(), window[1].isoformat()]})
+    return charts.time_figure(traces, window[0], window[1], title={"text": f"{title}, from metrics"}, height=260)

@@ -16,13 +16,16 @@ from typing import Any
 
 import plotly.graph_objects as go
 from dash import Dash, Input, Output, State, dcc, html
+from dash.exceptions import PreventUpdate
 from plotly.subplots import make_subplots
 
 from dashboard.annotations import answer_text, assembled_spans
+from dashboard.ui import charts
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
+from dashboard.ui.pages.quality_runs import run_scorer, scorer_status
 from dashboard.ui.span_to_dataset import add_form, dataset_options
-from dashboard.ui.urls import PageQuery, search_with
+from dashboard.ui.urls import PageQuery, parse_query, search_with
 from detectors.scoring.interval import rate_with_interval
 from schemas.clickhouse.quality import drift_events, hallucination_counts
 from schemas.clickhouse.quality_series import flagged_calls, hallucination_series, score_histograms, scored_models
@@ -36,7 +39,8 @@ GRAPH_CONFIG = {"displaylogo": False}
 SMALL_GRAPH_CONFIG = {"displayModeBar": False}  # the toolbar would cover a small chart's title
 
 
-def layout(ctx: UiContext, query: PageQuery) -> Any:
+def layout(ctx: UiContext, query: PageQuery, ran: str = "") -> Any:
+    """`ran`: what a "run now" click just did, said beside the button."""
     model = query.filters.get("model")
     by_model = hallucination_counts(ctx.store, query.project, query.start, query.end, "model")
     by_scorer = hallucination_counts(ctx.store, query.project, query.start, query.end, "scorer", model=model)
@@ -45,6 +49,7 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
         html.H1("Quality"),
         _model_picker(models, model),
         _summary(by_scorer),
+        scorer_status(ctx, ran),
         html.H2("Hallucination rate"),
         _rate_chart(ctx, query, model),
         html.Div([_rate_table("By model", "Model", by_model, "quality-by-model", query, model),
@@ -59,10 +64,18 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
         _flagged_table(ctx, query, model),
         html.H2("Drift events"),
         _drift_list(drift_events(ctx.store, query.project, query.start, query.end, model)),
-    ], className="quality")
+    ], className="quality", id="quality-page")
 
 
 def register(app: Dash, ctx: UiContext) -> None:
+    @app.callback(Output("quality-page", "children"), Input("quality-run-now", "n_clicks"), State("url", "search"),
+                  prevent_initial_call=True)
+    def run_now(clicks: int | None, search: str | None) -> Any:
+        if not clicks:
+            raise PreventUpdate
+        ran = run_scorer(ctx)
+        return layout(ctx, parse_query(search), ran).children
+
     @app.callback(Output("url", "search", allow_duplicate=True), Input("quality-model", "value"),
                   State("url", "search"), prevent_initial_call=True)
     def pick_model(model: str | None, current: str | None) -> str:
@@ -97,16 +110,25 @@ def _rate_chart(ctx: UiContext, query: PageQuery, model: str | None) -> Any:
     bucket = "hour" if query.bucket == "minute" else query.bucket  # a minute holds too few scored calls
     rows = hallucination_series(ctx.store, query.project, query.start, query.end, bucket, model)
     if not rows:
-        return html.P(["No scored spans in this time range. Spans are scored at the project's sample rate: "
-                       "set it with ", html.Code('PUT /api/v1/projects/<project> {"eval_sample_rate": 0.1}'),
-                       " or send scores from your app (POST /api/v1/scores)."], className="quality-empty",
-                      id="quality-rate")
-    return dcc.Graph(figure=rate_figure(rows), id="quality-rate", config=GRAPH_CONFIG)
+        return html.P(_unscored(ctx, query), className="quality-empty", id="quality-rate")
+    return dcc.Graph(figure=rate_figure(rows, query), id="quality-rate", config=GRAPH_CONFIG)
 
 
-def rate_figure(rows: list[dict[str, Any]]) -> go.Figure:
-    """The rate as a line inside its 95% band, and the spans scored per bucket as bars beneath."""
-    times = [r["t"] for r in rows]
+def _unscored(ctx: UiContext, query: PageQuery) -> list[Any]:
+    """Why nothing is scored: no sample rate, or (with one) the scorer has not reached these calls yet."""
+    project = ctx.metadata.get_project(query.project)
+    if project is not None and project.eval_sample_rate:
+        return [f"No scored spans in this time range yet. Spans are sampled at {fmt.pct(project.eval_sample_rate)} "
+                "when the hallucination scorer runs (its next run is above)."]
+    return ["No scored spans in this time range. Spans are scored at the project's sample rate: set it with ",
+            html.Code('PUT /api/v1/projects/<project> {"eval_sample_rate": 0.1}'),
+            " or send scores from your app (POST /api/v1/scores)."]
+
+
+def rate_figure(rows: list[dict[str, Any]], query: PageQuery) -> go.Figure:
+    """The rate as a line inside its 95% band, and the spans scored per bucket as bars beneath, over
+    the whole selected range (`charts.time_axis`)."""
+    times = charts.bucket_times([r["t"] for r in rows], query.start)
     rates = [rate_with_interval(r["flagged"], r["sampled"]) for r in rows]
     hover = [f"{r.flagged} of {r.sampled} flagged: {fmt.pct(r.rate)} (95% interval {_interval(r)})" for r in rates]
     figure = go.Figure([
@@ -123,7 +145,7 @@ def rate_figure(rows: list[dict[str, Any]]) -> go.Figure:
     most = max(r.sampled for r in rates)
     figure.update_layout(
         **CHART, height=320, margin={"l": 50, "r": 50, "t": 30, "b": 40}, legend={"orientation": "h", "y": -0.2},
-        hovermode="x unified",
+        hovermode="x unified", xaxis=charts.time_axis(query.start, query.end),
         yaxis={"title": "hallucination rate", "tickformat": ".0%", "range": [0, min(1.0, top * 1.1) or 1.0]},
         # bars take the bottom third, so the band above them stays readable
         yaxis2={"title": "scored spans", "overlaying": "y", "side": "right", "showgrid": False,
