@@ -146,7 +146,7 @@ def wait_ready(url: str, timeout: float = 30.0) -> None:
 def answers_200(url: str) -> bool:
     try:
         return requests.get(url, timeout=2).status_code == 200
-    except requests.ConnectionError:
+    except (requests.ConnectionError, requests.Timeout):  # not listening yet, or too busy starting to answer
         return False
 
 

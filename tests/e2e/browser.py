@@ -9,6 +9,7 @@ from pathlib import Path
 
 import pytest
 from selenium import webdriver
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.chrome.service import Service
 from selenium.webdriver.common.by import By
 from selenium.webdriver.common.keys import Keys
@@ -96,13 +97,23 @@ def choose(driver: webdriver.Chrome, dropdown_id: str, *labels: str) -> None:
     # Under load the page may still be re-rendering from its first callbacks: wait for the control.
     WebDriverWait(driver, 20).until(lambda d: d.find_elements(By.ID, dropdown_id))[0].click()
     for label in labels:
-        search = driver.find_elements(By.CSS_SELECTOR, "input.dash-dropdown-search")
-        if search:  # a long list: narrow it by typing, so the option is in view
-            search[0].send_keys(Keys.CONTROL, "a")
-            search[0].send_keys(label)
-        option = WebDriverWait(driver, 10).until(lambda d, text=label: next(
-            (o for o in d.find_elements(By.CSS_SELECTOR, "[role=option]") if o.text == text), None))
-        option.click()
+        # A re-render under load can replace the search box or the option between finding and using
+        # it: the whole pick is retried then.
+        WebDriverWait(driver, 10, ignored_exceptions=(StaleElementReferenceException,)).until(
+            lambda d, text=label: _pick_option(d, text))
     if driver.find_elements(By.CSS_SELECTOR, "[role=option]"):
         driver.find_element(By.TAG_NAME, "body").send_keys(Keys.ESCAPE)
     WebDriverWait(driver, 10).until(lambda d: not d.find_elements(By.CSS_SELECTOR, "[role=option]"))
+
+
+def _pick_option(driver: webdriver.Chrome, label: str) -> bool:
+    """Click the open dropdown's option `label`, typing it in the search box first when there is one."""
+    search = driver.find_elements(By.CSS_SELECTOR, "input.dash-dropdown-search")
+    if search:  # a long list: narrow it by typing, so the option is in view
+        search[0].send_keys(Keys.CONTROL, "a")
+        search[0].send_keys(label)
+    option = next((o for o in driver.find_elements(By.CSS_SELECTOR, "[role=option]") if o.text == label), None)
+    if option is None:
+        return False
+    option.click()
+    return True

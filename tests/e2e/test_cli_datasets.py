@@ -9,7 +9,9 @@ import subprocess
 import sys
 from pathlib import Path
 
-from tests.conftest import Running, api, login_session
+import requests
+
+from tests.conftest import Running, api, login_session, wait_for
 
 
 def import_file(*args: str, url: str, token: str = "") -> subprocess.CompletedProcess:
@@ -131,6 +133,9 @@ def test_off_loopback_a_viewer_token_is_403_and_a_revoked_one_401_each_exit_1(ex
     assert llmpulse(data_dir, "tokens", "revoke", "1").stdout.strip() == "revoked token 1"
     again = llmpulse(data_dir, "tokens", "revoke", "1")
     assert again.returncode == 1 and "no active token with id 1" in again.stderr
+    # A token's good verdict is cached for a few seconds (dashboard.bearer): the revocation holds within them.
+    wait_for(lambda: requests.get(exposed.ui_url + "/api/v1/datasets", headers={"Authorization": f"Bearer {token}"},
+                                  timeout=10).status_code == 401, 30, "the revoked token was still accepted")
     revoked = import_file("golden", str(file), url=exposed.ui_url, token=token)
     assert revoked.returncode == 1 and "(401)" in revoked.stderr and "was revoked" in revoked.stderr
     missing = llmpulse(data_dir, "tokens", "create", "--user", "nobody")
