@@ -120,3 +120,22 @@ def window_of(query: dict[str, str]) -> dict[str, str]:
     """The API's from/to for a page's URL: a custom window as is; the tests' `range=7d` is the API's default."""
     assert "from" in query or query.get("range") == "7d", query
     return {"from": query["from"], "to": query["to"]} if "from" in query else {}
+
+
+def test_the_trace_list_and_the_costs_by_user_link_to_the_user_and_session_pages(demo: Running, busy_trace: dict,
+                                                                                 browser) -> None:  # noqa: F811
+    user, session = busy_trace["user_id"], busy_trace["session_id"]
+    browser.get(demo.ui_url + f"/traces?range=7d&user={user}")
+    wait_for(browser, "a.user-link")
+    assert {urlsplit(a.get_attribute("href")).path for a in browser.find_elements(By.CSS_SELECTOR, "a.user-link")} \
+        == {f"/users/{user}"}
+    assert f"/sessions/{session}" in {urlsplit(a.get_attribute("href")).path
+                                      for a in browser.find_elements(By.CSS_SELECTOR, "a.session-link")}
+    browser.get(demo.ui_url + "/costs?range=7d&by=user")
+    wait_for(browser, "#cost-table a.user-link")
+    users = {a.text: urlsplit(a.get_attribute("href")).path
+             for a in browser.find_elements(By.CSS_SELECTOR, "#cost-table a.user-link")}
+    assert users[user] == f"/users/{user}"
+    browser.find_element(By.CSS_SELECTOR, f"#cost-table a.user-link[href^='/users/{user}']").click()
+    WebDriverWait(browser, 20).until(lambda d: urlsplit(d.current_url).path == f"/users/{user}")
+    assert console_errors(browser) == []

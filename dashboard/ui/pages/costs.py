@@ -7,6 +7,7 @@ prefill the pattern from an unpriced model's row, and save (admins only when log
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal, InvalidOperation
@@ -23,6 +24,7 @@ from dashboard.ui.downloads import csv_href, csv_link, window_params
 from dashboard.ui.filters import filter_bar
 from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
 from dashboard.ui.pages.alerts.budgets import budget_label, budget_state
+from dashboard.ui.people_links import session_link, user_link
 from dashboard.ui.tables import table
 from dashboard.ui.urls import FILTERS, PageQuery
 from detectors.alerts.budget_rules import DAY, BudgetSpec, BudgetStatus
@@ -135,7 +137,7 @@ def _group_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None, 
                  f"spend by {label.lower()} in this window, every group"),
         html.Div([dcc.Graph(figure=_group_figure(label, rows), id="cost-by-group-chart",
                             config=charts.GRAPH_CONFIG),
-                  _group_table(label, rows, total)], className="costs-split costs-stack"),
+                  _group_table(label, rows, total, _key_cell(query, by))], className="costs-split costs-stack"),
     ])
 
 
@@ -148,10 +150,18 @@ def _group_figure(label: str, rows: list[dict[str, Any]]) -> Any:
                          height=max(260, 40 + 24 * len(top)), margin=MARGIN, xaxis=charts.MONEY_AXIS)
 
 
-def _group_table(label: str, rows: list[dict[str, Any]], total: Any) -> Any:
+def _key_cell(query: PageQuery, by: str) -> Callable[[Any], Any]:
+    """A group's name; a user or a session links to its page."""
+    links = {"user": user_link, "session": session_link}
+    if by in links:
+        return lambda key: links[by](query, key)
+    return _key
+
+
+def _group_table(label: str, rows: list[dict[str, Any]], total: Any, key_cell: Callable[[Any], Any]) -> Any:
     head = [label, "Requests", "Cost", "Cost / request", "Share", "Input tokens", "Output tokens", "Cached tokens",
             "Unpriced"]
-    body = [html.Tr([html.Td(_key(r["key"])), html.Td(fmt.tokens(r["requests"])), *_money_cells(r, total),
+    body = [html.Tr([html.Td(key_cell(r["key"])), html.Td(fmt.tokens(r["requests"])), *_money_cells(r, total),
                      *(html.Td(fmt.tokens(r[m]), className="num") for m in ("input_tokens", "output_tokens",
                                                                             "cached_tokens")),
                      html.Td(fmt.tokens(r["unpriced_requests"]), className="err" if r["unpriced_requests"] else "")])

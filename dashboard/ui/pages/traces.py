@@ -11,6 +11,7 @@ from dashboard.ui.context import UiContext
 from dashboard.ui.downloads import csv_href, csv_link, window_params
 from dashboard.ui.filters import filter_bar
 from dashboard.ui.pages.trace_view import signal_badges
+from dashboard.ui.people_links import session_link, user_link
 from dashboard.ui.urls import PageQuery, search_with
 from schemas.clickhouse import queries
 from schemas.clickhouse.rollup import rollup_span
@@ -69,7 +70,8 @@ def _table(rows: list[dict[str, Any]], previews: dict[str, tuple[str, str]], que
         html.Td(fmt.ms(r["duration_ms"]), className="nowrap"),
         html.Td(fmt.tokens(r["tokens"])), html.Td(fmt.usd(r["cost"])),
         html.Td("error" if r["errors"] else "ok", className="err" if r["errors"] else "ok"),
-        html.Td(signal_badges(r["signals"])), html.Td(r["user_id"]), html.Td(r["session_id"]),
+        html.Td(signal_badges(r["signals"])), html.Td(user_link(query, r["user_id"], r["start_time"])),
+        html.Td(session_link(query, r["session_id"], r["start_time"])),
     ], className="trace-row") for r in rows]
     if not rows:
         body = [html.Tr(html.Td("No traces match.", colSpan=len(COLUMNS)))]
