@@ -43,7 +43,7 @@ def layout(ctx: UiContext, query: PageQuery, user_id: str) -> Any:
         html.H1(["User ", html.Span(user_id, id="user-id")]),
         html.P(note, className="muted") if note else None,
         tile_row(tiles, "user"),
-        _charts(report["series"]["points"]),
+        _charts(report["series"]["points"], start, end),
         html.H2("Sessions"), _sessions(query, report["sessions"]),
         html.H2("Scores and feedback on their calls"), _feedback(report["feedback"]),
         html.H2("Latest traces"),
@@ -65,23 +65,24 @@ def tile_row(tiles: tuple[tuple[str, str, Any], ...], prefix: str) -> Any:
                     className="tiles")
 
 
-def _charts(points: list[dict[str, Any]]) -> Any:
+def _charts(points: list[dict[str, Any]], start: datetime, end: datetime) -> Any:
+    """Calls and spend over the page's whole range (charts.time_figure), like every other time chart."""
     if not points:
         return html.P("No calls in this time range.", className="muted")
-    times = [p["t"] for p in points]
+    times = charts.bucket_times([p["t"] for p in points], start)
+    costs = [p["cost_total"] for p in points]
     calls = {"type": "bar", "name": "calls", "x": times, "y": [p["requests"] for p in points],
              "marker": {"color": charts.ACCENT}}
     errors = {"type": "bar", "name": "errors", "x": times, "y": [p["errors"] for p in points],
               "marker": {"color": "#ef4444"}}
-    spend = {"type": "bar", "name": "spend", "x": times, "y": [p["cost_total"] for p in points],
-             "marker": {"color": charts.WARN}, "hovertemplate": "%{x}<br>$%{y:.6f}<extra></extra>"}
-    layout = {"height": 260, "margin": {"l": 70, "r": 10, "t": 40, "b": 50},
-              "legend": {"orientation": "h", "x": 1, "xanchor": "right", "y": 1.02, "yanchor": "bottom"}}
+    spend = {"type": "bar", "name": "spend", "x": times, "y": costs, "marker": {"color": charts.WARN},
+             **charts.money_hover(costs)}
+    layout = {"height": 260, "margin": {"l": 70, "r": 10, "t": 64, "b": 50}}
     return html.Div([
-        dcc.Graph(figure=charts.figure([calls, errors], title={"text": "Calls and errors"}, barmode="overlay",
-                                       **layout), config=CONFIG, id="user-calls-chart"),
-        dcc.Graph(figure=charts.figure([spend], title={"text": "Spend (USD)"}, showlegend=False,
-                                       yaxis={"tickformat": "$.4~f", "rangemode": "tozero"}, **layout),
+        dcc.Graph(figure=charts.time_figure([calls, errors], start, end, title={"text": "Calls and errors"},
+                                            barmode="overlay", **layout), config=CONFIG, id="user-calls-chart"),
+        dcc.Graph(figure=charts.time_figure([spend], start, end, title={"text": "Spend (USD)"}, showlegend=False,
+                                            yaxis=charts.MONEY_AXIS, **layout),
                   config=CONFIG, id="user-spend-chart"),
     ], className="charts")
 
