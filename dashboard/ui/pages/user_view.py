@@ -18,7 +18,7 @@ from dashboard.ui import charts
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
 from dashboard.ui.people_links import session_link
-from dashboard.ui.span_fields import tokens, usd_precise, usd_total
+from dashboard.ui.span_fields import tokens, usd_total
 from dashboard.ui.urls import PageQuery
 from dashboard.ui.waterfall import CONFIG
 from schemas.clickhouse import queries
@@ -93,7 +93,7 @@ def _sessions(query: PageQuery, sessions: list[dict[str, Any]]) -> Any:
                              else html.Span("(no session)", className="muted")),
                      html.Td(fmt.when(s["first_call"])), html.Td(fmt.when(s["last_call"])),
                      html.Td(f"{s['traces']:,}"), html.Td(f"{s['calls']:,}"), html.Td(f"{s['errors']:,}"),
-                     html.Td(usd_precise(s["cost"]))]) for s in sessions]
+                     html.Td(usd_total(s["cost"]))]) for s in sessions]
     return _table(head, rows, "user-session-table", "No sessions in this time range.")
 
 
@@ -110,7 +110,7 @@ def recent_traces(query: PageQuery, traces: list[dict[str, Any]], table_id: str)
     head = ["Started", "Name", "Duration", "LLM calls", "Tokens", "Cost", "Status"]
     rows = [html.Tr([html.Td(dcc.Link(fmt.when(t["start_time"]), href=query.link(f"/traces/{t['trace_id']}"))),
                      html.Td(t["name"]), html.Td(fmt.ms(t["duration_ms"])), html.Td(f"{t['llm_calls']:,}"),
-                     html.Td(tokens(t["tokens"])), html.Td(usd_precise(t["cost"])),
+                     html.Td(tokens(t["tokens"])), html.Td(usd_total(t["cost"])),
                      html.Td("error" if t["errors"] else "ok", className="err" if t["errors"] else "ok")],
                     className="trace-row") for t in traces]
     return _table(head, rows, table_id, "No traces in this time range.")
