@@ -2,8 +2,8 @@
 
 The trace view shows these rows and nothing else from the span's columns (the raw attributes stay
 one click away), so a new column appears here by adding a row, not by editing the page.
-`usd_precise` and `tokens` are local formatters: `dashboard.ui.format` rounds money to three
-significant digits and tokens to "1.2k", which suits totals on a chart, not one call's figures.
+`usd_precise` is a local formatter: `dashboard.ui.format.usd` rounds money to three significant
+digits, which suits totals on a chart, not one call's cost (two costs 1% apart must differ).
 """
 
 from __future__ import annotations
@@ -45,9 +45,7 @@ def usd_total(value: Any) -> str:
     return usd_precise(value, digits=4)
 
 
-def tokens(value: Any) -> str:
-    """A token count in full, with thousands separators ("12,345")."""
-    return fmt.MISSING if value is None else f"{int(value):,}"
+tokens = fmt.tokens  # a count in full, with thousands separators ("12,345")
 
 
 def text(value: Any) -> str:
