@@ -44,6 +44,8 @@ METRIC_LABELS = {
     "prompt_cache_savings": "Saved by prompt caching", "app_cache_savings": "Saved by app caches",
     "cache_savings": "Saved by caching", "parse_failure_rate": "Parse failures", "refusal_rate": "Refusals",
     "truncation_rate": "Truncated answers", "tool_error_rate": "Tool errors",
+    "hallucination_rate": "Hallucination rate", "budget_used_pct": "Budget used (%)",
+    "projected_spend": "Projected spend", "drift": "Drift",
 }
 
 

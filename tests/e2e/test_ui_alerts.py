@@ -116,7 +116,7 @@ def test_a_rule_is_created_with_a_channel_edited_and_disabled(alerting: Running,
     channel = api(alerting, "POST", "/channels", {"type": "slack", "name": "rule-target", "url": receiver.url}).json()
     open_alerts(browser, alerting)
     type_into(browser, "rule-name", "Slow answers")
-    choose(browser, "rule-metric", "latency_p95_ms")
+    choose(browser, "rule-metric", "p95 latency · latency_p95_ms")
     type_into(browser, "rule-threshold", "2500")
     type_into(browser, "rule-filters", "model")
     choose(browser, "rule-channels", f"#{channel['id']} slack: rule-target")

@@ -16,9 +16,9 @@ from dashboard.api_guards import add_guard
 from dashboard.guard_cache import GuardCache
 from dashboard.ui.context import UiContext
 from dashboard.ui.forms import error, field, input_error, number_in, ok, parse_pairs
-from dashboard.ui.pages.alerts.rules import THRESHOLD_HINTS, channel_options
+from dashboard.ui.pages.alerts.rules import THRESHOLD_HINTS, channel_options, metric_options
 from detectors.alerts.guard_rules import DEFAULT_COOLDOWN, DEFAULT_TRICKLE, GUARD_FILTER_KEYS
-from detectors.alerts.rules import COMPARATORS, METRICS, RATIO, AlertInputError, format_duration
+from detectors.alerts.rules import COMPARATORS, RATIO, AlertInputError, format_duration
 from schemas.metadata.guard_store import GuardStore
 
 # The form's controls, in the order `create` takes their values.
@@ -32,8 +32,7 @@ def form(ctx: UiContext, project: str) -> Any:
     kind, number = DEFAULT_TRICKLE
     return html.Div([
         field("Name", dcc.Input(id="guard-name", type="text", placeholder="mini errors")),
-        field("Metric", dcc.Dropdown(id="guard-metric", options=[{"label": m, "value": m, "title": i.description}
-                                                                for m, i in METRICS.items()],
+        field("Metric", dcc.Dropdown(id="guard-metric", options=metric_options(),
                                      value="error_rate", clearable=False)),
         field("Opens when", dcc.Dropdown(id="guard-comparator", options=list(COMPARATORS), value=">",
                                          clearable=False)),

@@ -14,6 +14,7 @@ from dash import ALL, Dash, Input, Output, State, dcc, html, no_update
 from dash import ctx as callback_ctx
 from dash.exceptions import PreventUpdate
 
+from dashboard.ui import charts
 from dashboard.ui.context import UiContext
 from dashboard.ui.forms import clicked_id, error, field, input_error, ok, parse_pairs, refused
 from dashboard.ui.tables import table
@@ -166,8 +167,7 @@ def _form(ctx: UiContext, project: str) -> Any:
     return html.Div([
         dcc.Store(id="rule-editing", data=None),
         field("Name", dcc.Input(id="rule-name", type="text", value=name, placeholder="Error rate high")),
-        field("Metric", dcc.Dropdown(id="rule-metric", options=[{"label": m, "value": m, "title": i.description}
-                                                               for m, i in METRICS.items()],
+        field("Metric", dcc.Dropdown(id="rule-metric", options=metric_options(),
                                      value=metric, clearable=False)),
         field("When", dcc.Dropdown(id="rule-comparator", options=list(COMPARATORS), value=comparator,
                                    clearable=False)),
@@ -214,3 +214,10 @@ def _rule_row(rule: StoredSpec) -> Any:
                     html.Td(f"{spec['comparator']} {spec['threshold']}"), html.Td(spec["window"]),
                     html.Td(filters), html.Td(notify), html.Td(spec["severity"]), html.Td(state),
                     html.Td(actions)], className="rule" + ("" if enabled else " disabled"))
+
+
+def metric_options() -> list[dict[str, str]]:
+    """The rule metrics in words, each with the id the API and the CLI take ("p95 latency ·
+    latency_p95_ms"), its description on hover."""
+    return [{"label": f"{charts.metric_label(m)} · {m}", "value": m, "title": info.description}
+            for m, info in METRICS.items()]
