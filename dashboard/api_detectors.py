@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, jsonify, request
@@ -13,6 +12,7 @@ from dashboard.params import (
     SHADOW,
     WINDOW,
     ApiError,
+    bucketed_range,
     choice_arg,
     filter_args,
     int_arg,
@@ -20,7 +20,6 @@ from dashboard.params import (
     project_arg,
     shadow_arg,
     takes,
-    time_range,
 )
 from detectors.runner import DetectorRunner, UnknownDetector
 from schemas.clickhouse.metrics import BUCKETS, DIMENSIONS, METRICS, SeriesQuery, timeseries
@@ -29,7 +28,6 @@ from schemas.clickhouse.store import Store
 from schemas.metadata.runs import RunLog, StateStore
 from schemas.metadata.store import Metadata
 
-MAX_POINTS = 5000
 _BUCKET_SECONDS = {"minute": 60, "hour": 3600, "day": 86400}
 
 
@@ -66,11 +64,7 @@ def create_detectors_blueprint(store: Store, metadata: Metadata, runner: Detecto
 
 def series_query(metadata: Metadata) -> SeriesQuery:
     project = project_arg(metadata)
-    start, end = time_range(timedelta(days=1))
-    bucket = choice_arg("bucket", BUCKETS, "hour") or "hour"
-    if (end - start).total_seconds() / _BUCKET_SECONDS[bucket] > MAX_POINTS:
-        raise ApiError(400, f"{bucket} buckets over this range give more than {MAX_POINTS} points; "
-                            "use a larger bucket or a shorter range")
+    start, end, bucket = bucketed_range({name: _BUCKET_SECONDS[name] for name in BUCKETS})
     return SeriesQuery(project, _metric_names(), start, end, bucket,
                        choice_arg("group_by", DIMENSIONS, None), filter_args(), shadow_arg())
 

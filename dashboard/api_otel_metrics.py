@@ -6,12 +6,11 @@ its traces still exports its GenAI metrics whole, so these stay complete.
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Any
 
 from flask import Blueprint, jsonify, request
 
-from dashboard.params import PROJECT, WINDOW, ApiError, choice_arg, project_arg, takes, time_range
+from dashboard.params import PROJECT, WINDOW, bucketed_range, choice_arg, project_arg, takes
 from schemas.clickhouse.otel_metrics import (
     BUCKET_SECONDS,
     FILTER_COLUMNS,
@@ -22,8 +21,6 @@ from schemas.clickhouse.otel_metrics import (
 )
 from schemas.clickhouse.store import Store
 from schemas.metadata.store import Metadata
-
-MAX_POINTS = 5000
 
 
 def create_otel_metrics_blueprint(store: Store, metadata: Metadata) -> Blueprint:
@@ -44,10 +41,6 @@ def create_otel_metrics_blueprint(store: Store, metadata: Metadata) -> Blueprint
 def metrics_query(metadata: Metadata) -> MetricsQuery:
     """The request's project, window (a day by default), bucket and grouping; 400 naming a bad field."""
     project = project_arg(metadata)
-    start, end = time_range(timedelta(days=1))
-    bucket = choice_arg("bucket", BUCKET_SECONDS, "hour") or "hour"
-    if (end - start).total_seconds() / BUCKET_SECONDS[bucket] > MAX_POINTS:
-        raise ApiError(400, f"bucket={bucket} over this range gives more than {MAX_POINTS} points; "
-                            "use a larger bucket or a shorter range")
+    start, end, bucket = bucketed_range(BUCKET_SECONDS)
     filters = {name: request.args[name] for name in FILTER_COLUMNS if request.args.get(name)}
     return MetricsQuery(project, start, end, bucket, choice_arg("group_by", GROUP_COLUMNS, None), filters)

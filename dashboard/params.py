@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar
 
@@ -63,6 +63,20 @@ def time_range(default_span: timedelta = timedelta(days=1)) -> tuple[datetime, d
     if start >= end:
         raise ApiError(400, f"from ({start.isoformat()}) must be before to ({end.isoformat()})")
     return start, end
+
+
+MAX_POINTS = 5000  # points a time series answers at most: past this a chart only draws noise
+
+
+def bucketed_range(bucket_seconds: Mapping[str, int]) -> tuple[datetime, datetime, str]:
+    """`from`/`to` (a day by default) and `bucket=` (an hour by default, one of `bucket_seconds`'
+    keys); 400 when the buckets over the range would be more than MAX_POINTS points."""
+    start, end = time_range(timedelta(days=1))
+    bucket = choice_arg("bucket", bucket_seconds, "hour") or "hour"
+    if (end - start).total_seconds() / bucket_seconds[bucket] > MAX_POINTS:
+        raise ApiError(400, f"bucket={bucket} over this range gives more than {MAX_POINTS} points; "
+                            "use a larger bucket or a shorter range")
+    return start, end, bucket
 
 
 def int_arg(name: str, default: int, low: int, high: int) -> int:
