@@ -12,6 +12,7 @@ from detectors.alerts.budget_spend import status_for_call, stored_budget
 from detectors.alerts.channels import parse_channel
 from detectors.alerts.detector import state_from_json
 from detectors.alerts.incidents import IncidentError
+from detectors.alerts.removal import remove_budget, remove_rule
 from detectors.alerts.rules import AlertInputError, merge_rule, parse_duration, parse_rule
 from detectors.alerts.service import (
     ActionRefused,
@@ -101,7 +102,8 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
     @api.delete("/alert-rules/<int:rule_id>")
     @takes(PROJECT)
     def delete_rule(rule_id: int) -> Any:
-        return _deleted(alerts.delete_rule(project_arg(metadata), rule_id), "alert rule", rule_id)
+        return _deleted(remove_rule(alerts, alerting.engine, project_arg(metadata), rule_id, utcnow()),
+                        "alert rule", rule_id)
 
     @api.post("/budgets")
     @takes(PROJECT)
@@ -118,7 +120,7 @@ def create_alerts_blueprint(store: Store, metadata: Metadata, alerting: Alerting
     @api.delete("/budgets/<int:budget_id>")
     @takes(PROJECT)
     def delete_budget(budget_id: int) -> Any:
-        return _deleted(alerts.delete_budget(project_arg(metadata), budget_id), "budget", budget_id)
+        return _deleted(remove_budget(alerts, project_arg(metadata), budget_id, utcnow()), "budget", budget_id)
 
     @api.get("/budget/status")
     @takes(PROJECT, BUDGET_CALL_KEYS)

@@ -16,7 +16,7 @@ from detectors.alerts.detector import state_from_json
 from detectors.alerts.rules import AlertInputError
 from detectors.alerts.service import Alerting
 from detectors.slo.burn import BURN_ALERTS
-from detectors.slo.detector import close_incidents
+from detectors.slo.detector import remove_slo
 from detectors.slo.spec import parse_slo
 from detectors.slo.status import SloStatus, slo_statuses, status_json
 from schemas.clickhouse.store import Store
@@ -59,11 +59,8 @@ def create_slos_blueprint(store: Store, metadata: Metadata, alerting: Alerting) 
     @api.delete("/slos/<int:slo_id>")
     @takes(PROJECT)
     def delete_slo(slo_id: int) -> Any:
-        project = project_arg(metadata)
-        found = alerts.list_slos(project, slo_id)
-        if not found or not alerts.delete_slo(project, slo_id):
+        if not remove_slo(alerts, project_arg(metadata), slo_id, utcnow()):
             raise ApiError(404, f"SLO {slo_id} does not exist in this project")
-        close_incidents(alerts, found[0], utcnow())
         return "", 204
 
     @api.errorhandler(AlertInputError)

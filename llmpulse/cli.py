@@ -291,10 +291,14 @@ def _key_values(pairs: tuple[str, ...]) -> dict[str, str]:
 @click.option("--seed", default=7, show_default=True)
 @click.option("--evaluations/--no-evaluations", default=True, show_default=True,
               help="Also fill the Evaluations pages (a golden set, two experiments) over the UI/API port.")
+@click.option("--alerts/--no-alerts", default=True, show_default=True,
+              help="Add three example alert rules (named 'demo: …'), so the Alerts page shows incidents.")
 @api_options
-def demo(endpoint: str, trace_count: int, key: str | None, seed: int, evaluations: bool, url: str) -> None:
+def demo(endpoint: str, trace_count: int, key: str | None, seed: int, evaluations: bool, alerts: bool,
+         url: str) -> None:
     """Send realistic LLM traffic through the OpenTelemetry SDK, run the detectors once, and say
     which pages to open, so the UI has data at once."""
+    from llmpulse.demo.alerts import add_example_rules, firing_examples
     from llmpulse.demo.evaluations import DemoApi, run_evaluations
     from llmpulse.demo.send import run_demo
     from llmpulse.demo.tour import describe_tour, run_detectors_now, stored_calls, tour
@@ -311,8 +315,11 @@ def demo(endpoint: str, trace_count: int, key: str | None, seed: int, evaluation
         click.echo("running two experiments on a golden set ...")
         report = run_evaluations(api, endpoint, ingest_key=key, answers=summary.rag_answers)
         click.echo(report.describe())
+    if alerts and before is not None:
+        click.echo(add_example_rules(api))
     click.echo(run_detectors_now(api, before, summary.llm_calls))
-    click.echo(describe_tour(url, tour(summary, evaluations)))
+    firing = firing_examples(api) if alerts else []
+    click.echo(describe_tour(url, tour(summary, evaluations, firing)))
 
 
 main.add_command(datasets)

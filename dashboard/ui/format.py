@@ -49,10 +49,14 @@ def ms(value: Any) -> str:
     return f"{number:,.0f} ms"
 
 
-def tokens(value: Any) -> str:
-    """A token count in full, with thousands separators ("12,345")."""
+def full(value: Any) -> str:
+    """A count in full, with thousands separators ("12,345"): what a table column shows, where
+    the rows are compared digit by digit (a tile, which has no room, shortens it: `count`)."""
     number = _number(value)
     return MISSING if number is None else f"{number:,.0f}"
+
+
+tokens = full  # token counts are always written in full
 
 
 def count(value: Any) -> str:

@@ -90,8 +90,15 @@ SPAN_FIELDS: tuple[tuple[str, str, Formatter], ...] = (
     (f.CACHE_READ_TOKENS, "Cached input tokens", tokens),
     (f.CACHE_WRITE_TOKENS, "Cache-write tokens", tokens),
     (f.REASONING_TOKENS, "Reasoning tokens", tokens),
+    (f.INPUT_AUDIO_TOKENS, "Audio input tokens", tokens),
+    (f.OUTPUT_AUDIO_TOKENS, "Audio output tokens", tokens),
     (f.COST_INPUT, "Input cost", usd_precise),
     (f.COST_OUTPUT, "Output cost", usd_precise),
+    (f.COST_CACHE_READ, "Cached input cost", usd_precise),
+    (f.COST_CACHE_WRITE, "Cache-write cost", usd_precise),
+    (f.COST_INPUT_AUDIO, "Audio input cost", usd_precise),
+    (f.COST_OUTPUT_AUDIO, "Audio output cost", usd_precise),
+    (f.COST_REQUEST, "Per-request fee", usd_precise),
     (f.COST_TOTAL, "Cost", usd_precise),
     (f.COST_SOURCE, "Priced by", _named(COST_SOURCES)),
     (f.FINISH_REASONS, "Finish reason", text),
@@ -100,14 +107,21 @@ SPAN_FIELDS: tuple[tuple[str, str, Formatter], ...] = (
 # Shown only on spans that are calls: the rest are empty on a tool or chain span.
 CALL_ONLY = frozenset({f.PROVIDER, f.REQUEST_MODEL, f.RESPONSE_MODEL, f.TTFT_MS, f.STREAMING, f.INPUT_TOKENS,
                        f.OUTPUT_TOKENS, f.CACHE_READ_TOKENS, f.CACHE_WRITE_TOKENS, f.REASONING_TOKENS,
-                       f.COST_INPUT, f.COST_OUTPUT, f.COST_TOTAL, f.COST_SOURCE, f.FINISH_REASONS, f.RESPONSE_ID})
+                       f.COST_INPUT, f.COST_OUTPUT, f.COST_TOTAL, f.COST_SOURCE, f.FINISH_REASONS, f.RESPONSE_ID,
+                       *f.AUDIO_TOKEN_FIELDS, *f.AUDIO_COST_FIELDS, f.COST_CACHE_READ, f.COST_CACHE_WRITE,
+                       f.COST_REQUEST})
+# Shown only when not zero: most calls have none of these, and where one has a part the listed
+# parts add up to the cost (a cache write's price alone can be most of a call's cost).
+IF_NONZERO = frozenset({*f.AUDIO_TOKEN_FIELDS, *f.AUDIO_COST_FIELDS, f.COST_CACHE_READ, f.COST_CACHE_WRITE,
+                        f.COST_REQUEST})
 
 
 def field_rows(span: dict[str, Any]) -> list[tuple[str, str]]:
-    """(label, text) of each field that applies to the span: call fields on calls only."""
+    """(label, text) of each field that applies to the span: call fields on calls only, the rarer
+    cost and audio parts only where they are not zero."""
     is_call = span.get(f.SPAN_TYPE) in f.CALL_TYPES
     return [(label, field_text(span, name, show)) for name, label, show in SPAN_FIELDS
-            if is_call or name not in CALL_ONLY]
+            if (is_call or name not in CALL_ONLY) and (name not in IF_NONZERO or span.get(name))]
 
 
 def field_text(span: dict[str, Any], field: str, show: Formatter = text) -> str:

@@ -34,7 +34,7 @@ class PageQuery:
     end: datetime
     filters: dict[str, str]
     raw: dict[str, str]
-    notice: str = ""  # why a custom range in the URL was not used
+    notice: str = ""  # why the URL's range (custom or named) was not used
 
     @property
     def bucket(self) -> str:
@@ -63,6 +63,8 @@ def parse_query(search: str | None, now: datetime | None = None) -> PageQuery:
         except ValueError as exc:
             notice = f"Custom range not used: {exc}"
     key = raw.get("range", "")
+    if key and key not in RANGES:
+        notice = notice or f"range={key} is not one of {', '.join(RANGES)}: showing the last {DEFAULT_RANGE}"
     key = key if key in RANGES else DEFAULT_RANGE
     return PageQuery(project, key, now - RANGES[key], now, filters, raw, notice)
 

@@ -38,6 +38,7 @@ from detectors.alerts.incidents import (
     RESOLVED,
     IncidentState,
     is_new_incident,
+    retire,
     step,
 )
 from detectors.alerts.rules import RuleSpec, evaluate, format_duration, stored_rule
@@ -121,7 +122,7 @@ class AlertsDetector:
     def _evaluate_rule(self, ctx: DetectorContext, stored: StoredSpec) -> int:
         spec = stored_rule(stored.spec, self.settings.default_renotify)
         if not spec.enabled:
-            return 0
+            return self.retire_rule(stored, ctx.now, "the rule was disabled")
         value = self.metric_value(ctx, stored.project, spec)
         before = state_from_json(stored.state)
         after, actions = step(before, evaluate(spec, value), value, ctx.now,
@@ -133,6 +134,22 @@ class AlertsDetector:
             if incident_id is not None:
                 self.alerts.add_incident_event(incident_id, ctx.now, f"notified:{action.kind}", action.value)
         self.alerts.save_rule_state(stored.id, state_to_json(after), incident_id)
+        return len(actions) * len(spec.channels)
+
+    def retire_rule(self, stored: StoredSpec, now: datetime, why: str) -> int:
+        """Resolve the open incident of a rule no longer evaluated (disabled, or deleted: `stored` is
+        then its last row), with the all-clear to its channels; returns notifications queued."""
+        before = state_from_json(stored.state)
+        after, actions = retire(before, now)
+        if after == before or stored.incident_id is None:
+            return 0
+        spec = stored_rule(stored.spec, self.settings.default_renotify)
+        self.alerts.update_incident(stored.incident_id, state=RESOLVED, resolved_at=now)
+        self.alerts.add_incident_event(stored.incident_id, now, RESOLVED, before.value, why)
+        for action in actions:
+            self._notify(stored.project, stored.incident_id, spec, "resolved", after, action.value)
+            self.alerts.add_incident_event(stored.incident_id, now, f"notified:{action.kind}", action.value)
+        self.alerts.save_rule_state(stored.id, state_to_json(after), stored.incident_id)  # a deleted row: no-op
         return len(actions) * len(spec.channels)
 
     def _track_incident(self, stored: StoredSpec, spec: RuleSpec, before: IncidentState, after: IncidentState,

@@ -104,6 +104,13 @@ def is_new_incident(old: IncidentState, new: IncidentState) -> bool:
     return old.state in _CLOSED and new.state in _OPEN
 
 
+def retire(state: IncidentState, now: datetime) -> Step:
+    """An open incident whose rule stops being evaluated (deleted or disabled) resolves now, at its
+    last value; the all-clear goes out only where a trigger did (a pending one told nobody)."""
+    _require_aware(now, "now")
+    return (state, ()) if state.state not in _OPEN else _resolve(state, state.value, now)
+
+
 def acknowledge(state: IncidentState, now: datetime) -> IncidentState:
     """Someone is on it: stops re-notification (not the resolve). Repeating it keeps the first time."""
     _require_aware(now, "now")

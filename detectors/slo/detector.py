@@ -191,6 +191,16 @@ class SloDetector:
         )
 
 
+def remove_slo(alerts: AlertStore, project: str, slo_id: int, now: datetime) -> bool:
+    """Delete an SLO (False: none such in the project) and close its incidents: the API's delete and
+    the Alerts page's button do the same."""
+    found = alerts.list_slos(project, slo_id)
+    if not found or not alerts.delete_slo(project, slo_id):
+        return False
+    close_incidents(alerts, found[0], now)
+    return True
+
+
 def close_incidents(alerts: AlertStore, slo: StoredSlo, now: datetime) -> None:
     """A deleted SLO's open incidents are resolved: nothing would ever resolve them otherwise."""
     for alert in BURN_ALERTS:

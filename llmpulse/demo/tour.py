@@ -11,7 +11,7 @@ and the detectors then run on their schedule.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from urllib.parse import quote
 
@@ -78,8 +78,9 @@ class Stop:
     look_for: str
 
 
-def tour(summary: DemoSummary, evaluations: bool) -> list[Stop]:
-    """The pages in the order a newcomer would read them, each with what the demo put there."""
+def tour(summary: DemoSummary, evaluations: bool, firing: Sequence[str] = ()) -> list[Stop]:
+    """The pages in the order a newcomer would read them, each with what the demo put there;
+    `firing`: the incidents the demo's example rules opened."""
     stops = [
         Stop("Overview", "/", f"requests, cost and latency of the {summary.llm_calls} calls just sent, "
                               f"with the silent change of {summary.drifting_model} marked on the charts"),
@@ -87,7 +88,7 @@ def tour(summary: DemoSummary, evaluations: bool) -> list[Stop]:
         Stop("Costs", "/costs", "spend by model, provider, service, user; cache savings; unpriced calls"),
         Stop("Quality", "/quality", f"hallucination scores of a sample of the RAG answers ({summary.ungrounded} of "
                                     "them made up), failure signals, the model drift"),
-        Stop("Alerts", "/alerts", "incidents of the rules that fired, rules, budgets, SLOs"),
+        Stop("Alerts", "/alerts", _alerts_text(firing)),
     ]
     if summary.tool_trace:
         stops.insert(2, Stop("A trace", f"/traces/{quote(summary.tool_trace)}",
@@ -98,6 +99,12 @@ def tour(summary: DemoSummary, evaluations: bool) -> list[Stop]:
     if evaluations:
         stops.append(Stop("Evaluations", "/evaluations", "the golden set and the two experiments on it"))
     return stops
+
+
+def _alerts_text(firing: Sequence[str]) -> str:
+    if not firing:
+        return "alert rules, budgets, SLOs, guards and channels, and the incidents rules open"
+    return f"{len(firing)} incidents the example rules opened ({', '.join(firing)}); rules, budgets, SLOs, guards"
 
 
 def describe_tour(ui_url: str, stops: list[Stop]) -> str:

@@ -14,9 +14,15 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from schemas.metadata.models import Base, UtcDateTime, utcnow
 
+# SQLite hands a deleted row's id to the next row unless told not to: an incident's `rule_id`, a
+# delivery's `channel_id` or an alert link would then name an unrelated newer rule or channel.
+# (A database created before this keeps its tables as they were; PostgreSQL never reuses ids.)
+NO_REUSE = {"sqlite_autoincrement": True}
+
 
 class ChannelRow(Base):
     __tablename__ = "alert_channels"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -29,6 +35,7 @@ class ChannelRow(Base):
 
 class AlertRuleRow(Base):
     __tablename__ = "alert_rules"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -41,6 +48,7 @@ class AlertRuleRow(Base):
 
 class BudgetRow(Base):
     __tablename__ = "budgets"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -55,6 +63,7 @@ class SloRow(Base):
     counts carry in ClickHouse (`slo_minute`), so an id reused after a delete never inherits them."""
 
     __tablename__ = "slos"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -66,6 +75,7 @@ class SloRow(Base):
 
 class IncidentRow(Base):
     __tablename__ = "incidents"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)
@@ -122,6 +132,7 @@ class GuardRow(Base):
     """
 
     __tablename__ = "guards"
+    __table_args__ = NO_REUSE
 
     id: Mapped[int] = mapped_column(primary_key=True)
     project_id: Mapped[int] = mapped_column(ForeignKey("projects.id", ondelete="CASCADE"), index=True)

@@ -88,6 +88,7 @@ def assert_detectors_ran_and_pages_answer(server: ServerProcess, stdout: str) ->
     assert "ran the " in stdout and "did not finish ok" not in stdout, stdout
     quality = requests.get(server.ui_url + "/api/v1/quality/hallucination", params={"from": "0"}, timeout=30)
     assert quality.json()["total"]["sampled"] > 0
+    assert "added 3 example alert rules" in stdout and "incidents the example rules opened (demo: " in stdout, stdout
     tour = stdout.split("open the UI:\n", 1)[1].splitlines()
     urls = [word for line in tour for word in line.split() if word.startswith(server.ui_url)]
     assert len(urls) == len(tour) >= 8 and any("/traces/" in url for url in urls), tour

@@ -238,7 +238,11 @@ def test_a_firing_incident_is_acknowledged_then_silenced(alerting: Running, brow
     wait_for(browser, "#incident-silenced")
     assert api(alerting, "GET", f"/alerts/{incident['id']}").json()["silenced_until"]
     screenshot(browser, "alerts-incident-acknowledged")
-    api(alerting, "DELETE", f"/alert-rules/{rule['id']}")
+    row_button(browser, "rules", "Any spend", "delete").click()  # the page's delete closes the incident too
+    wait_for(browser, "#rule-deleted")
+    closed = api(alerting, "GET", f"/alerts/{incident['id']}").json()
+    assert closed["state"] == "resolved"
+    assert ("resolved", "the rule was deleted") in [(h["kind"], h["note"]) for h in closed["history"]]
     assert console_errors(browser) == []
 
 

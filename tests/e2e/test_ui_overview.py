@@ -147,9 +147,9 @@ def test_the_table_by_model_equals_the_summary_and_links_to_filtered_pages(recen
                 ("requests", "errors", "latency_p95_ms", "ttft_p95_ms", "input_tokens", "output_tokens",
                  "cost_total", "cost_per_request")}
         cost, g = group["cost"]["total"], group
-        assert cell == {"requests": fmt.count(g["requests"]), "errors": fmt.count(g["errors"]),
+        assert cell == {"requests": fmt.full(g["requests"]), "errors": fmt.full(g["errors"]),
                         "latency_p95_ms": fmt.ms(g["latency_ms"]["p95"]), "ttft_p95_ms": fmt.ms(g["ttft_ms"]["p95"]),
-                        "input_tokens": fmt.count(g["input_tokens"]), "output_tokens": fmt.count(g["output_tokens"]),
+                        "input_tokens": fmt.tokens(g["input_tokens"]), "output_tokens": fmt.tokens(g["output_tokens"]),
                         "cost_total": fmt.usd(cost), "cost_per_request": fmt.usd(cost / g["requests"])}
         model = group["key"]["model"]
         traces = row.find_element(By.CSS_SELECTOR, ".model-traces").get_attribute("href")

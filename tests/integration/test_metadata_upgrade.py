@@ -12,7 +12,9 @@ import sqlalchemy
 from sqlalchemy import Column, DateTime, Float, Integer, MetaData, String, Table, inspect
 from sqlalchemy.engine import Engine
 
+from schemas.metadata.alert_store import AlertStore
 from schemas.metadata.models import PREFER_COMPUTED, PREFER_REPORTED, Base
+from schemas.metadata.secrets import SecretBox
 from schemas.metadata.store import Metadata
 from schemas.metadata.upgrade import add_missing_columns
 from tests.metadata_db import postgres_schema
@@ -64,3 +66,18 @@ def test_a_new_column_that_cannot_be_added_is_refused_with_what_to_do(empty_engi
 def test_a_fresh_database_has_the_column_from_create_all(metadata: Metadata) -> None:
     project = metadata.require_project("default")
     assert project.cost_preference == PREFER_COMPUTED and project.created_at <= datetime.now(UTC)
+
+
+def test_a_deleted_rules_id_is_never_given_to_a_new_one(metadata: Metadata) -> None:
+    """An incident keeps its rule's id after the rule is deleted: a newer rule must not take it
+    (SQLite reuses the highest freed id unless the table is AUTOINCREMENT)."""
+    alerts = AlertStore(metadata, SecretBox("test-key"))
+    spec = {"name": "r", "metric": "error_rate", "comparator": ">", "threshold": 0.5, "window": "5m"}
+    first = alerts.create_rule("default", spec)
+    incident = alerts.open_incident("default", "r", "warning", datetime(2026, 12, 1, tzinfo=UTC), rule_id=first)
+    assert alerts.delete_rule("default", first)
+    assert alerts.create_rule("default", spec) != first
+    channel = alerts.create_channel("default", "webhook", "hook", {"url": "http://127.0.0.1:9"}, "127.0.0.1")
+    assert alerts.delete_channel("default", channel)
+    assert alerts.create_channel("default", "webhook", "hook", {"url": "http://127.0.0.1:9"}, "127.0.0.1") != channel
+    assert alerts.get_incident("default", incident)["rule_id"] == first

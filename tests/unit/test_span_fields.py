@@ -35,3 +35,17 @@ def test_a_call_reads_with_labels_units_and_no_python_reprs() -> None:
 def test_a_tool_span_shows_no_call_fields() -> None:
     rows = dict(field_rows({f.SPAN_TYPE: "tool", f.STATUS_CODE: "ok", f.DURATION_MS: 5.0, f.INPUT_TOKENS: 0}))
     assert set(rows) == {"Type", "Status", "Duration"} and tokens(1234567) == "1,234,567"
+
+
+def test_a_cache_write_call_lists_every_part_of_its_cost() -> None:
+    """A call whose cache write costs more than its input and output together: each part is shown,
+    so the listed parts add up to the cost; parts that are zero stay hidden."""
+    span = {f.SPAN_TYPE: "llm", f.STATUS_CODE: "ok", f.DURATION_MS: 1.0, f.COST_INPUT: 0.000156,
+            f.COST_OUTPUT: 0.00042, f.COST_CACHE_READ: 0.0, f.COST_CACHE_WRITE: 0.00465, f.COST_REQUEST: 0.0,
+            f.COST_INPUT_AUDIO: 0.0, f.COST_OUTPUT_AUDIO: 0.0, f.INPUT_AUDIO_TOKENS: 0, f.COST_TOTAL: 0.005226,
+            "attributes": {}}
+    rows = dict(field_rows(span))
+    assert rows["Cache-write cost"] == "$0.00465" and rows["Cost"] == "$0.005226"
+    assert not {"Cached input cost", "Per-request fee", "Audio input cost", "Audio input tokens"} & set(rows)
+    parts = [Decimal(rows[label][1:]) for label in ("Input cost", "Output cost", "Cache-write cost")]
+    assert sum(parts) == Decimal(rows["Cost"][1:])

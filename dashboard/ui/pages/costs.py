@@ -226,10 +226,10 @@ def _budget_table(budgets: list[tuple[int, BudgetSpec, BudgetStatus]], query: Pa
         return html.P(["No budgets for this project: add one on the ", dcc.Link("Alerts page",
                                                                                 href=query.link("/alerts")),
                        "."], id="budget-table", className="costs-note")
-    head = ["Budget", "Spent", "Used", "Forecast at period end", "Period ends", "Status"]
+    head = ["Budget", "Spent", "Used", "Forecast at period end", "Period ends (UTC)", "Status"]
     body = [html.Tr([html.Td(f"#{i} {budget_label(spec)}"), html.Td(fmt.usd(s.spent_usd)),
                      html.Td(fmt.pct(s.used_pct / 100)), html.Td(fmt.usd(s.projected_usd)),
-                     html.Td(fmt.when(s.period_end)), budget_state(s)]) for i, spec, s in budgets]
+                     html.Td(fmt.when(s.period_end, zone=False)), budget_state(s)]) for i, spec, s in budgets]
     return table(head, body, "budget-table", "table costs-table")
 
 
@@ -254,8 +254,8 @@ def _price_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None) 
 def _unpriced_table(rows: list[dict[str, Any]]) -> Any:
     if not rows:
         return html.P("Every call in this time range has a price.", id="unpriced-table", className="ok")
-    body = [html.Tr([html.Td(_key(r["key"])), html.Td(fmt.count(r["unpriced_requests"])),
-                     html.Td(fmt.count(r["requests"])),
+    body = [html.Tr([html.Td(_key(r["key"])), html.Td(fmt.full(r["unpriced_requests"])),
+                     html.Td(fmt.full(r["requests"])),
                      html.Td(html.Button("set price", id={"type": "price-pick", "model": r["key"]},
                                          className="link costs-pick"))]) for r in rows]
     head = html.Tr([html.Th(h) for h in ("Model", "Unpriced calls", "All calls", "")])
@@ -333,11 +333,11 @@ def _overrides(ctx: UiContext, project: str) -> Any:
     rows = ctx.metadata.list_price_overrides(project)
     if not rows:
         return html.P("No price overrides in this project.", className="costs-note")
-    head = ("#", "Model", "Provider", "Input", "Output", "Cache read", "Cache write", "Valid from", "")
+    head = ("#", "Model", "Provider", "Input", "Output", "Cache read", "Cache write", "Valid from (UTC)", "")
     body = [html.Tr([html.Td(r["id"]), html.Td(r["model_pattern"]), html.Td(r["provider"] or "any"),
                      *(html.Td(_per_mtok(r[k])) for k in ("input_per_mtok", "output_per_mtok", "cache_read_per_mtok",
                                                           "cache_write_per_mtok")),
-                     html.Td(fmt.when(r["valid_from"])),
+                     html.Td(fmt.when(r["valid_from"], zone=False)),
                      html.Td(html.Button("delete", id={"type": "price-delete", "id": r["id"]}, className="link"))])
             for r in rows]
     return table(head, body, "price-override-table", "table costs-table")

@@ -145,5 +145,7 @@ def _firing_alerts(ctx: UiContext, query: PageQuery) -> Any:
     firing = ctx.alerts.list_incidents(query.project, "firing", 10) if ctx.alerts else []
     if not firing:
         return html.Div()
-    return html.Div([html.Div(f"🔥 {a['title']} ({a['severity']})", className="alert-item") for a in firing],
+    items = [html.Div([html.Strong("Firing: "), f"{a['title']} ({a['severity']}) since "
+                       f"{fmt.when(a['firing_since'] or a['started_at'])}"], className="alert-item") for a in firing]
+    return html.Div([*items, dcc.Link("acknowledge or silence them on the Alerts page", href=query.link("/alerts"))],
                     className="alerts-banner", id="firing-alerts")

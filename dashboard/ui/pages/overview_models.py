@@ -16,12 +16,12 @@ from schemas.clickhouse.metrics import RollupSpan, SeriesQuery, grouped_values
 MAX_MODELS = 50
 # (metric, column head, formatter)
 COLUMNS = (
-    ("requests", "Requests", fmt.count),
-    ("errors", "Errors", fmt.count),
+    ("requests", "Requests", fmt.full),
+    ("errors", "Errors", fmt.full),
     ("latency_p95_ms", "p95 latency", fmt.ms),
     ("ttft_p95_ms", "TTFT p95", fmt.ms),
-    ("input_tokens", "Input tokens", fmt.count),
-    ("output_tokens", "Output tokens", fmt.count),
+    ("input_tokens", "Input tokens", fmt.tokens),
+    ("output_tokens", "Output tokens", fmt.tokens),
     ("cost_total", "Cost", fmt.usd),
     ("cost_per_request", "Cost / request", fmt.usd),
 )

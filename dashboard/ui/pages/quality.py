@@ -164,7 +164,7 @@ def _rate_table(title: str, key_label: str, groups: list[dict[str, Any]], table_
         if key_label == "Model" and group["key"]:
             key = dcc.Link(group["key"], href=query.link("/quality", model=group["key"]))
         selected = key_label == "Model" and group["key"] == model
-        body.append(html.Tr([html.Td(key), html.Td(fmt.count(rate.sampled)), html.Td(fmt.count(rate.flagged)),
+        body.append(html.Tr([html.Td(key), html.Td(fmt.full(rate.sampled)), html.Td(fmt.full(rate.flagged)),
                              html.Td(fmt.pct(rate.rate)), html.Td(_interval(rate))],
                             className="selected" if selected else ""))
     if not body:
@@ -209,9 +209,9 @@ def _flagged_table(ctx: UiContext, query: PageQuery, model: str | None) -> Any:
     rows = flagged_calls(ctx.store, query.project, query.start, query.end, FLAGGED_LIMIT, model)
     spans = assembled_spans(ctx.store, query.project, [(r["trace_id"], r["span_id"]) for r in rows])
     options = dataset_options(ctx, query.project)
-    head = html.Tr([html.Th(h) for h in ("Time", "Model", "Scorer", "Reason", "Score", "")])
+    head = html.Tr([html.Th(h) for h in ("Time (UTC)", "Model", "Scorer", "Reason", "Score", "")])
     body = [html.Tr([
-        html.Td(dcc.Link(fmt.when(r["span_time"]), href=query.link(f"/traces/{r['trace_id']}"))),
+        html.Td(dcc.Link(fmt.when(r["span_time"], zone=False), href=query.link(f"/traces/{r['trace_id']}"))),
         html.Td(r["request_model"]), html.Td(_scorer(r)), html.Td(r["reason"] or r["label"], className="reason"),
         html.Td(fmt.MISSING if r["score"] is None else f"{r['score']:.2f}"),
         html.Td(_add(ctx, query, r, spans.get((r["trace_id"], r["span_id"])), options), className="add"),

@@ -233,10 +233,11 @@ def _project_names(ctx: UiContext) -> list[str]:
 
 def _projects(ctx: UiContext, query: PageQuery) -> Any:
     rows = [html.Tr([
-        html.Td(dcc.Link(p.name, href=query.link("/settings", project=p.name))), html.Td(fmt.when(p.created_at)),
+        html.Td(dcc.Link(p.name, href=query.link("/settings", project=p.name))),
+        html.Td(fmt.when(p.created_at, zone=False)),
         html.Td(fmt.pct(p.eval_sample_rate)), html.Td(p.retention_days), html.Td(p.cost_preference),
     ], className="selected" if p.name == query.project else "") for p in ctx.metadata.list_projects()]
-    head = html.Tr([html.Th(h) for h in ("Project", "Created", "Eval sample rate", "Retention (days)",
+    head = html.Tr([html.Th(h) for h in ("Project", "Created (UTC)", "Eval sample rate", "Retention (days)",
                                          "Cost that counts")])
     return html.Table([html.Thead(head), html.Tbody(rows)], className="table", id="projects")
 
@@ -249,7 +250,7 @@ def _keys(ctx: UiContext, project: str) -> Any:
         without = ("refuses spans without one" if ctx.login_required
                    else "accepts spans without one, into project default")
         return html.P(f"No ingest keys yet; the collector {without}.")
-    head = html.Tr([html.Th(h) for h in ("#", "Name", "Prefix", "Created", "Status", "")])
+    head = html.Tr([html.Th(h) for h in ("#", "Name", "Prefix", "Created (UTC)", "Status", "")])
     return html.Table([html.Thead(head), html.Tbody([_key_row(k) for k in keys])], className="table", id="keys")
 
 
@@ -258,7 +259,8 @@ def _key_row(key: KeyInfo) -> Any:
     status = f"revoked {fmt.when(key.revoked_at)}" if revoked else "active"
     action = "" if revoked else html.Button("revoke", id={"type": "key-revoke", "id": key.id}, className="link")
     return html.Tr([html.Td(key.id), html.Td(key.name), html.Td(html.Code(f"{key.prefix}…")),
-                    html.Td(fmt.when(key.created_at)), html.Td(status, className="err" if revoked else "ok"),
+                    html.Td(fmt.when(key.created_at, zone=False)),
+                    html.Td(status, className="err" if revoked else "ok"),
                     html.Td(action)], className="key-row")
 
 

@@ -35,7 +35,7 @@ MORE = {"system_prompt": ("System prompt", "as your app sends it"),
         "max_concurrency": ("Concurrency", "the server's default")}
 PROMPTS = ("system_prompt", "prompt_template")
 RUNS_SHOWN = 20
-RUN_HEAD = ("Experiment", "Model", "Change tested", "Started", "Run", "Pass rate", "Gate", "Gated against",
+RUN_HEAD = ("Experiment", "Model", "Change tested", "Started (UTC)", "Run", "Pass rate", "Gate", "Gated against",
             "Incident")
 
 
@@ -155,7 +155,7 @@ def _run_row(query: PageQuery, store: ExperimentStore, run: dict[str, Any],
         if experiment and common.finished(experiment) else None
     baseline = run["baseline"]
     cells = [_experiment_link(query, run["experiment"], experiment), html.Code(run["model"]), _change(run),
-             fmt.when(run["created_at"]), _run_state(run, experiment),
+             fmt.when(run["created_at"], zone=False), _run_state(run, experiment),
              fmt.pct(summary["pass_rate"]) if summary else fmt.MISSING, _gate(run, experiment),
              _experiment_link(query, baseline, experiments.get(baseline)) if baseline else fmt.MISSING,
              _incident(query, run)]

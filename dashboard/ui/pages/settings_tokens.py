@@ -23,7 +23,7 @@ from schemas.metadata.tokens import MAX_EXPIRY_DAYS, TokenError, TokenInfo, Toke
 from schemas.metadata.users import UserStore
 
 ADMIN_ONLY = "Changing settings needs the admin role."
-HEAD = ("#", "User", "Name", "Prefix", "Created", "Expires", "Last used", "Status", "")
+HEAD = ("#", "User", "Name", "Prefix", "Created (UTC)", "Expires (UTC)", "Last used (UTC)", "Status", "")
 
 
 def section(ctx: UiContext) -> Any:
@@ -116,14 +116,14 @@ def _row(token: TokenInfo, now: datetime) -> Any:
     status = f"revoked {fmt.when(token.revoked_at)}" if state == "revoked" else state
     action = "" if state == "revoked" else html.Button("revoke", id={"type": "token-revoke", "id": token.id},
                                                        className="link")
-    cells = [token.id, token.username, token.name, html.Code(f"{token.prefix}…"), fmt.when(token.created_at),
+    cells = [token.id, token.username, token.name, html.Code(f"{token.prefix}…"), _when(token.created_at),
              _when(token.expires_at), _when(token.last_used_at)]
     return html.Tr([*(html.Td(c) for c in cells), html.Td(status, className="ok" if state == "active" else "err"),
                     html.Td(action)], className="token-row")
 
 
 def _when(value: datetime | None) -> str:
-    return fmt.when(value) if value else "never"
+    return fmt.when(value, zone=False) if value else "never"
 
 
 def _error(text: str) -> Any:

@@ -8,6 +8,7 @@ children (Dash escapes them), never as HTML or markdown, so a hostile completion
 
 from __future__ import annotations
 
+import json
 from datetime import datetime
 from typing import Any
 
@@ -116,7 +117,7 @@ def _span_panel(span: dict[str, Any], add: Any = None, picked: bool = False) -> 
         html.Table([html.Tr([html.Th(label), html.Td(value)]) for label, value in field_rows(span)]
                    + _status_message(span), className="fields"),
         _scores(span["scores"]),
-        html.Div([_turn(m) for m in span["input_messages"] + span["output_messages"]], className="chat"),
+        html.Div([message_turn(m) for m in span["input_messages"] + span["output_messages"]], className="chat"),
         html.Div([html.Div(message_text(d), className="document") for d in span["retrieval_documents"]]),
         html.Details([html.Summary("raw attributes"),
                       html.Pre("\n".join(f"{k} = {v}" for k, v in span["attributes"].items()), className="code")]),
@@ -172,9 +173,23 @@ def _cost_comparison(comparison: dict[str, Any] | None) -> Any:
     ], className="cost-comparison")
 
 
-def _turn(message: dict[str, Any]) -> Any:
+def message_turn(message: Any) -> Any:
     role = str(message.get("role", "")) if isinstance(message, dict) else ""
     flagged = isinstance(message, dict) and (message.get("is_error") or message.get("refusal"))
     marked = (" · failed tool result" if message.get("is_error") else " · refusal") if flagged else ""
-    return html.Div([html.Div(role + marked, className="role"), html.Div(message_text(message), className="content")],
+    fields = message if isinstance(message, dict) else {}
+    answers = f" · result of {fields['tool_call_id']}" if fields.get("tool_call_id") else ""
+    calls = [_tool_call(call) for call in fields.get("tool_calls") or [] if isinstance(call, dict)]
+    text = message_text(message)
+    return html.Div([html.Div(role + answers + marked, className="role"),
+                     html.Div(text, className="content") if text or not calls else None, *calls],
                     className=f"turn {role}" + (" failed" if marked else ""))
+
+
+def _tool_call(call: dict[str, Any]) -> Any:
+    """A tool the model asked for: an assistant turn that carries only calls would read as empty."""
+    arguments = call.get("arguments")
+    shown = arguments if isinstance(arguments, str) else json.dumps(arguments, ensure_ascii=False)
+    return html.Div([html.Span("calls ", className="role"), html.Code(f"{call.get('name') or '?'}({shown or ''})"),
+                     html.Span(f" · {call['id']}", className="role") if call.get("id") else None],
+                    className="tool-call")

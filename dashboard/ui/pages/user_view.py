@@ -88,10 +88,10 @@ def _charts(points: list[dict[str, Any]], start: datetime, end: datetime) -> Any
 
 
 def _sessions(query: PageQuery, sessions: list[dict[str, Any]]) -> Any:
-    head = ["Session", "First call", "Last call", "Traces", "LLM calls", "Errors", "Cost"]
+    head = ["Session", "First call (UTC)", "Last call (UTC)", "Traces", "LLM calls", "Errors", "Cost"]
     rows = [html.Tr([html.Td(session_link(query, s["session_id"], s["first_call"]) if s["session_id"]
                              else html.Span("(no session)", className="muted")),
-                     html.Td(fmt.when(s["first_call"])), html.Td(fmt.when(s["last_call"])),
+                     html.Td(fmt.when(s["first_call"], zone=False)), html.Td(fmt.when(s["last_call"], zone=False)),
                      html.Td(f"{s['traces']:,}"), html.Td(f"{s['calls']:,}"), html.Td(f"{s['errors']:,}"),
                      html.Td(usd_total(s["cost"]))]) for s in sessions]
     return _table(head, rows, "user-session-table", "No sessions in this time range.")
@@ -107,8 +107,9 @@ def _feedback(rows: list[dict[str, Any]]) -> Any:
 
 def recent_traces(query: PageQuery, traces: list[dict[str, Any]], table_id: str) -> Any:
     """Traces as rows: when (the link to the trace), name, duration, calls, tokens, cost, status."""
-    head = ["Started", "Name", "Duration", "LLM calls", "Tokens", "Cost", "Status"]
-    rows = [html.Tr([html.Td(dcc.Link(fmt.when(t["start_time"]), href=query.link(f"/traces/{t['trace_id']}"))),
+    head = ["Started (UTC)", "Name", "Duration", "LLM calls", "Tokens", "Cost", "Status"]
+    rows = [html.Tr([html.Td(dcc.Link(fmt.when(t["start_time"], zone=False),
+                                      href=query.link(f"/traces/{t['trace_id']}"))),
                      html.Td(t["name"]), html.Td(fmt.ms(t["duration_ms"])), html.Td(f"{t['llm_calls']:,}"),
                      html.Td(tokens(t["tokens"])), html.Td(usd_total(t["cost"])),
                      html.Td("error" if t["errors"] else "ok", className="err" if t["errors"] else "ok")],

@@ -26,6 +26,7 @@ from detectors.alerts.budget_rules import (
     parse_budget,
 )
 from detectors.alerts.budget_spend import project_budgets
+from detectors.alerts.removal import remove_budget
 from detectors.alerts.rules import AlertInputError
 from schemas.clickhouse.rollup import rollup_span
 from schemas.metadata.models import utcnow
@@ -90,7 +91,7 @@ def _create(ctx: UiContext, project: str, amount: Any, period: Any, thresholds: 
 
 def _delete(ctx: UiContext, project: str, budget_id: int) -> Any:
     assert ctx.alerts is not None
-    if not ctx.alerts.delete_budget(project, budget_id):
+    if not remove_budget(ctx.alerts, project, budget_id, utcnow()):
         return error(f"Budget {budget_id} no longer exists.", "budget-error")
     return ok(f"Budget {budget_id} deleted.", "budget-deleted")
 
@@ -119,12 +120,13 @@ def budget_table(ctx: UiContext, project: str) -> Any:
         return html.P("No budgets: add one below; GET /api/v1/budget/status then tells a gateway whether "
                       "the project may still spend.")
     # A budget per user (tag) shows its biggest spender's figures (`compute_budget_status`).
-    head = ("#", "Budget", "Spent", "Used", "Forecast at period end", "Period ends", "Notify at", "Status", "")
+    head = ("#", "Budget", "Spent", "Used", "Forecast at period end", "Period ends (UTC)", "Notify at", "Status", "")
     rows = [html.Tr([html.Td(b.id), html.Td(budget_label(spec) + (f"; biggest spending {PER_NAMES[spec.per]} shown"
                                                                        if spec.per else "")),
                      html.Td(fmt.usd(s.spent_usd)),
                      html.Td(fmt.pct(s.used_pct / 100)), html.Td(fmt.usd(s.projected_usd)),
-                     html.Td(fmt.when(s.period_end)), html.Td(", ".join(f"{t}%" for t in spec.thresholds_pct)),
+                     html.Td(fmt.when(s.period_end, zone=False)),
+                     html.Td(", ".join(f"{t}%" for t in spec.thresholds_pct)),
                      budget_state(s),
                      html.Td(html.Button("delete", id={"type": "budget-delete", "id": b.id}, className="link"))])
             for b, spec, s in budgets]

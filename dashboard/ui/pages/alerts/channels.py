@@ -193,8 +193,8 @@ def delivery_log(ctx: UiContext, project: str) -> Any:
     if not deliveries:
         return html.P("Nothing delivered yet.")
     names = {c["id"]: f"#{c['id']} {c['name']}" for c in ctx.alerts.list_channels(project)}
-    head = ("Time", "Channel", "Event", "Incident", "Status", "HTTP", "Attempts", "Error")
-    rows = [html.Tr([html.Td(fmt.when(d["created_at"])),
+    head = ("Time (UTC)", "Channel", "Event", "Incident", "Status", "HTTP", "Attempts", "Error")
+    rows = [html.Tr([html.Td(fmt.when(d["created_at"], zone=False)),
                      html.Td(names.get(d["channel_id"], f"#{d['channel_id']} (deleted)")), html.Td(d["event"]),
                      html.Td(d["incident_id"] or fmt.MISSING),
                      html.Td(d["status"], className={"sent": "ok", "failed": "err"}.get(d["status"], "")),

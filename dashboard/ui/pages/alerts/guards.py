@@ -85,7 +85,7 @@ def guard_table(ctx: UiContext, project: str, admin: bool = False) -> Any:
         return html.P("No guards" + (": add one below, or POST /api/v1/guards, or `llmpulse guards create`. "
                                      if admin else ". ") +
                       "A gateway asks GET /api/v1/guard/status before each LLM call.")
-    head = ("#", "Guard", "Condition", "Scope", "State", "Value", "Since", "Cool-down", "Half-open trickle")
+    head = ("#", "Guard", "Condition", "Scope", "State", "Value", "Since (UTC)", "Cool-down", "Half-open trickle")
     return table((*head, "") if admin else head, [_row(g, admin) for g in guards], "guards")
 
 
@@ -101,7 +101,8 @@ def _row(guard: StoredGuard, admin: bool) -> Any:
         html.Td(f"{rule.metric} {rule.comparator} {format_value(rule.metric, rule.threshold)} over "
                 f"{format_duration(rule.window)}"),
         html.Td(scope), html.Td(STATE_LABEL[shown], className=STATE_CLASS.get(shown, "costs-warn")),
-        html.Td(format_value(rule.metric, state.value)), html.Td(fmt.when(state.since) if state.since else "-"),
+        html.Td(format_value(rule.metric, state.value)),
+        html.Td(fmt.when(state.since, zone=False) if state.since else fmt.MISSING),
         html.Td(format_duration(spec.cooldown)), html.Td(trickle),
     ]
     if admin:

@@ -62,9 +62,10 @@ def incident_table(ctx: UiContext, project: str) -> Any:
     if not incidents:
         return html.P("No incidents: rules below open one when their condition holds.")
     names = {c["id"]: c["name"] for c in ctx.alerts.list_channels(project)}
-    head = ("#", "Alert", "Severity", "State", "Started", "Timeline", "Deliveries", "")
+    head = ("#", "Alert", "Severity", "State", "Started (UTC)", "Timeline", "Deliveries", "")
     rows = [html.Tr([html.Td(i["id"]), html.Td(i["title"]), html.Td(i["severity"], className=f"sev-{i['severity']}"),
-                     html.Td(_state(i)), html.Td(fmt.when(i["started_at"])), html.Td(_timeline(i["history"])),
+                     html.Td(_state(i)), html.Td(fmt.when(i["started_at"], zone=False)),
+                     html.Td(_timeline(i["history"])),
                      html.Td(_deliveries(i["deliveries"], names)), html.Td(_actions(i))],
                     className=f"incident incident-{i['state']}") for i in incidents]
     return table(head, rows, "incidents")

@@ -18,6 +18,7 @@ from dashboard.ui import charts
 from dashboard.ui.context import UiContext
 from dashboard.ui.forms import clicked_id, error, field, input_error, ok, parse_pairs, refused
 from dashboard.ui.tables import table
+from detectors.alerts.removal import remove_rule
 from detectors.alerts.rules import (
     COMPARATORS,
     COUNT,
@@ -35,6 +36,7 @@ from detectors.alerts.rules import (
     stored_rule,
 )
 from schemas.metadata.alert_store import StoredSpec
+from schemas.metadata.models import utcnow
 
 ADMIN_ONLY = "Changing rules needs the admin role."
 THRESHOLD_HINTS = {RATIO: "a fraction: 0.05 for 5%", USD: "US dollars, e.g. 10", MS: "milliseconds, e.g. 2000",
@@ -147,7 +149,8 @@ def _toggle(ctx: UiContext, project: str, rule_id: int) -> Any:
 
 def _delete(ctx: UiContext, project: str, rule_id: int) -> Any:
     assert ctx.alerts is not None
-    if not ctx.alerts.delete_rule(project, rule_id):
+    engine = ctx.alerting.engine if ctx.alerting else None
+    if not remove_rule(ctx.alerts, engine, project, rule_id, utcnow()):
         return error(f"Rule {rule_id} no longer exists.", "rule-error")
     return ok(f"Rule {rule_id} deleted.", "rule-deleted")
 

@@ -17,6 +17,7 @@ from dashboard.ui.pages.alerts.rules import channel_options
 from dashboard.ui.tables import table
 from detectors.alerts.rules import AlertInputError
 from detectors.slo.burn import BURN_ALERTS
+from detectors.slo.detector import remove_slo
 from detectors.slo.spec import SLIS, parse_slo
 from detectors.slo.status import SloStatus, slo_statuses
 from schemas.metadata.alert_store import StoredSlo
@@ -81,7 +82,7 @@ def _target(text: Any) -> Any:
 
 def _delete(ctx: UiContext, project: str, slo_id: int) -> Any:
     assert ctx.alerts is not None
-    if not ctx.alerts.delete_slo(project, slo_id):
+    if not remove_slo(ctx.alerts, project, slo_id, utcnow()):
         return error(f"SLO {slo_id} no longer exists.", "slo-error")
     return ok(f"SLO {slo_id} deleted.", "slo-deleted")
 

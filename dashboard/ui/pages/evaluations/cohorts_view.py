@@ -24,6 +24,9 @@ LABELS = {
     "ttft_ms": "Time to first token p50", "cost_per_request": "Cost per request",
     "output_tokens": "Output tokens per call",
 }
+# How the API's test ids read to a person (the ids stay as they are: scripts compare them).
+TEST_NAMES = {"mann-whitney": "Mann\u2013Whitney U", "fisher exact": "Fisher's exact",
+              "two-proportion z": "two-proportion z"}
 
 
 def view(query: PageQuery, picked: dict[str, str], comparison: dict[str, Any]) -> Any:
@@ -73,7 +76,7 @@ def _row(difference: dict[str, Any]) -> Any:
     marked = _significant(difference)
     counts = f"{fmt.count(difference.get('n_a'))} and {fmt.count(difference.get('n_b'))} values"
     cells = [html.Td(label(metric), title=metric), html.Td(shown(metric, a)), html.Td(shown(metric, b)),
-             html.Td(change(metric, a, b)), html.Td(difference.get("test") or fmt.MISSING, title=counts),
+             html.Td(change(metric, a, b)), html.Td(_test_name(difference.get("test")), title=counts),
              html.Td(_p_cell(difference)),
              html.Td(_effect(difference.get("effect")), title=difference.get("effect_measure") or ""),
              html.Td(html.Span("significant", className="evals-chip bad" if worse(metric, a, b) else
@@ -110,7 +113,11 @@ def shown(metric: str, value: Any) -> str:
         return fmt.ms(value)
     if metric.endswith("rate") or metric.endswith("_share"):
         return fmt.pct(value)
-    return f"{value:,.1f}" if isinstance(value, float) and not value.is_integer() else fmt.count(value)
+    return f"{value:,.1f}" if isinstance(value, float) and not value.is_integer() else fmt.full(value)
+
+
+def _test_name(test: str | None) -> str:
+    return TEST_NAMES.get(test, test) if test else fmt.MISSING
 
 
 def change(metric: str, a: Any, b: Any) -> str:
@@ -153,14 +160,14 @@ def _dig(cohort: dict[str, Any], *path: str) -> Any:
 
 
 FIGURES = (
-    ("Calls", lambda c: fmt.count(c.get("requests"))),
-    ("Errors", lambda c: fmt.count(c.get("errors"))),
+    ("Calls", lambda c: fmt.full(c.get("requests"))),
+    ("Errors", lambda c: fmt.full(c.get("errors"))),
     ("Latency p95", lambda c: fmt.ms(_dig(c, "latency_ms", "p95"))),
     ("Time to first token p95", lambda c: fmt.ms(_dig(c, "ttft_ms", "p95"))),
-    ("Streamed calls", lambda c: fmt.count(_dig(c, "ttft_ms", "streamed_requests"))),
+    ("Streamed calls", lambda c: fmt.full(_dig(c, "ttft_ms", "streamed_requests"))),
     ("Cost", lambda c: fmt.usd(_dig(c, "cost", "total"))),
-    ("Unpriced calls", lambda c: fmt.count(_dig(c, "cost", "unpriced_requests"))),
-    ("Output tokens", lambda c: fmt.count(_dig(c, "output_tokens", "total"))),
-    ("Answers scored for hallucination", lambda c: f"{fmt.count(_dig(c, 'hallucination', 'flagged'))} flagged of "
-                                                   f"{fmt.count(_dig(c, 'hallucination', 'scored'))}"),
+    ("Unpriced calls", lambda c: fmt.full(_dig(c, "cost", "unpriced_requests"))),
+    ("Output tokens", lambda c: fmt.full(_dig(c, "output_tokens", "total"))),
+    ("Answers scored for hallucination", lambda c: f"{fmt.full(_dig(c, 'hallucination', 'flagged'))} flagged of "
+                                                   f"{fmt.full(_dig(c, 'hallucination', 'scored'))}"),
 )

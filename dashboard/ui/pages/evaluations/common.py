@@ -74,6 +74,30 @@ def compact_json(value: Any) -> str:
     return json.dumps(value, ensure_ascii=False, separators=(", ", ": ")) if value else ""
 
 
+# How each assertion kind (`schemas.dataset_items.ASSERTION_KINDS`) reads in the item table.
+ASSERTION_NAMES = {"must_contain": "must contain", "must_not_contain": "must not contain", "regex": "matches"}
+
+
+def assertion_lines(assertions: dict[str, Any] | None) -> list[str]:
+    """An item's checks as a person states them ('must contain "30 days", "14 days"'), one per line;
+    a JSON Schema stays JSON, clipped: it is a document, not a sentence."""
+    lines = []
+    for kind, spec in (assertions or {}).items():
+        if kind in ("must_contain", "must_not_contain"):
+            texts = spec if isinstance(spec, list) else [spec]
+            lines.append(f"{ASSERTION_NAMES[kind]} " + ", ".join(f"\u201c{t}\u201d" for t in texts))
+        elif kind == "regex":
+            lines.append(f"matches /{spec}/")
+        elif kind == "valid_json":
+            lines.append("is valid JSON" if spec else "need not be JSON")
+        elif kind == "json_schema":
+            schema = compact_json(spec)
+            lines.append("matches the JSON Schema " + (schema if len(schema) <= 80 else schema[:79] + "\u2026"))
+        else:
+            lines.append(f"{kind}: {compact_json(spec)}")
+    return lines
+
+
 def interval(low: float | None, high: float | None) -> str:
     return fmt.MISSING if low is None or high is None else f"{fmt.pct(low)} to {fmt.pct(high)}"
 

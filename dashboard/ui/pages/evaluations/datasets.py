@@ -88,10 +88,10 @@ def _version_picker(current: int, version: int) -> Any:
 def _dataset_table(query: PageQuery, datasets: list[dict[str, Any]]) -> Any:
     rows = [html.Tr([
         html.Td(dcc.Link(d["name"], href=common.link(query, common.dataset_path(d["name"])))),
-        html.Td(d["description"] or fmt.MISSING, className="evals-text"), html.Td(fmt.count(d["items"])),
-        html.Td(f"v{d['version']}"), html.Td(fmt.when(d["created_at"])),
+        html.Td(d["description"] or fmt.MISSING, className="evals-text"), html.Td(fmt.full(d["items"])),
+        html.Td(f"v{d['version']}"), html.Td(fmt.when(d["created_at"], zone=False)),
     ], className="dataset-row") for d in datasets]
-    return table(("Dataset", "Description", "Items", "Current version", "Created"), rows, "datasets")
+    return table(("Dataset", "Description", "Items", "Current version", "Created (UTC)"), rows, "datasets")
 
 
 def _no_datasets(query: PageQuery) -> Any:
@@ -117,7 +117,8 @@ def _item_row(query: PageQuery, item: dict[str, Any]) -> Any:
                      title=f"trace {source['trace_id']}") if source else fmt.MISSING)
     return html.Tr([
         html.Td(item["id"]), html.Td(common.clipped(item["input"])), html.Td(common.clipped(item["expected"])),
-        html.Td(common.compact_json(item["assertions"]) or fmt.MISSING, className="evals-code"),
+        html.Td([html.Div(line) for line in common.assertion_lines(item["assertions"])] or fmt.MISSING,
+                className="evals-assertions"),
         html.Td(common.clipped(common.compact_json(item["metadata"]), "evals-code"), className="evals-code"),
         html.Td(span), html.Td(f"v{item['version_added']}"),
     ], className="item-row")

@@ -20,7 +20,7 @@ from evals.summary import summarize
 from schemas.metadata.datasets import DatasetStore
 from schemas.metadata.experiments import ExperimentStore
 
-HEAD = ("Experiment", "Dataset", "Status", "Pass rate", "Cost", "p95 latency", "Created")
+HEAD = ("Experiment", "Dataset", "Status", "Pass rate", "Cost", "p95 latency", "Created (UTC)")
 
 
 def layout(ctx: UiContext, query: PageQuery) -> Any:
@@ -70,7 +70,7 @@ def _row(query: PageQuery, experiment: dict[str, Any], summary: dict[str, Any] |
         html.Td(common.pass_rate_text(summary)),
         html.Td(fmt.usd(cost) + (f" (+{summary['unpriced']} unpriced)" if summary and summary["unpriced"] else "")),
         html.Td(fmt.ms(summary["latency_p95_ms"]) if summary else fmt.MISSING),
-        html.Td(fmt.when(experiment["created_at"])),
+        html.Td(fmt.when(experiment["created_at"], zone=False)),
     ], className="experiment-row")
 
 

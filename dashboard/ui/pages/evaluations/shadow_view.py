@@ -53,7 +53,7 @@ def _tiles(index: int, pair: dict[str, Any]) -> Any:
         common.tile("Agreement", fmt.pct(pair.get("agreement")), f"shadow-agreement-{index}",
                     note=f"word overlap of the answers, {fmt.count(pair.get('agreement_sample'))} pairs read"),
         common.tile("Groundedness", _groundedness(pair.get("groundedness")), f"shadow-grounded-{index}",
-                    note="primary · candidate" + _scored(pair.get("groundedness"))),
+                    note=_scored(pair.get("groundedness"))),
         common.tile("Preferred", _preference(pair.get("judge_preference")), f"shadow-judge-{index}",
                     note=_preference_note(pair.get("judge_preference"))),
     ], className="evals-tiles")
@@ -73,8 +73,8 @@ def _groundedness(value: Any) -> Any:
 
 def _scored(value: Any) -> str:
     if not _scored_any(value):
-        return ": the hallucination detector scores sampled answers that have a context"
-    return f" ({' · '.join(fmt.count(value.get(f'{side}_scored')) for side in SIDES)} scored)"
+        return "the hallucination detector scores sampled answers that have a context"
+    return f"primary · candidate ({' · '.join(fmt.count(value.get(f'{side}_scored')) for side in SIDES)} scored)"
 
 
 def _scored_any(value: Any) -> bool:
