@@ -35,8 +35,10 @@ def error(text: str, element_id: str) -> Any:
 
 
 def input_error(exc: AlertInputError, element_id: str) -> Any:
-    """A validator's refusal as the API words it: the field it names, then what is wrong."""
-    return error(f"{exc.field}: {exc.message}" if exc.field else exc.message, element_id)
+    """A validator's refusal as the API words it: the field it names, then what is wrong (once: most
+    messages already begin with their field, "filters.model must be …")."""
+    named = not exc.field or exc.message.startswith(exc.field.split(".")[0])
+    return error(exc.message if named else f"{exc.field}: {exc.message}", element_id)
 
 
 def clicked() -> bool:

@@ -60,7 +60,7 @@ def test_an_admin_adds_a_guard_in_the_form_and_deletes_it(served: Running, brows
     type_into(browser, "guard-threshold", "0.5")
     type_into(browser, "guard-filters", "colour=blue")
     create(browser)
-    wait_text(browser, "#guard-create-message", "filters: filters: unknown key 'colour'; accepted: model, service")
+    wait_text(browser, "#guard-create-message", "filters: unknown key 'colour'; accepted: model, service")
     type_into(browser, "guard-filters", "model=gpt-4o-mini, user=u1")
     type_into(browser, "guard-trickle", "2")
     choose(browser, "guard-trickle-kind", "fraction of calls")

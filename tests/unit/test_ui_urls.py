@@ -51,3 +51,10 @@ def test_search_with_applies_changes_and_refuses_a_no_op() -> None:
     assert changed == "?model=a&from=2026-11-20T00%3A00"
     with pytest.raises(PreventUpdate):
         search_with("?model=a", {"model": "a"})
+
+
+def test_an_unknown_range_says_what_it_shows_instead() -> None:
+    query = parse_query("?range=bogus", NOW)
+    assert (query.range, query.start, query.end) == ("24h", NOW - timedelta(days=1), NOW)
+    assert query.notice == "range=bogus is not one of 1h, 24h, 7d, 30d: showing the last 24h"
+    assert parse_query("?range=7d", NOW).notice == "" and parse_query("", NOW).notice == ""
