@@ -22,14 +22,14 @@ MAX_ID = 512  # longer is not an id an app sets
 def create_conversations_blueprint(store: Store, metadata: Metadata) -> Blueprint:
     api = Blueprint("conversations_api", __name__, url_prefix="/api/v1")
 
-    @api.get("/users/<user_id>")
+    @api.get("/users/<path:user_id>")  # an app's id may hold a slash (sent as %2F)
     @takes(PROJECT, WINDOW, ("bucket",))
     def user(user_id: str) -> Any:
         start, end = bounded_window()
         bucket = choice_arg("bucket", ("hour", "day"), None) or series_bucket(start, end)
         return jsonify(user_report(store, project_arg(metadata), checked_id(user_id, "user id"), start, end, bucket))
 
-    @api.get("/sessions/<session_id>")
+    @api.get("/sessions/<path:session_id>")
     @takes(PROJECT, WINDOW)
     def session(session_id: str) -> Any:
         start, end = bounded_window()

@@ -12,16 +12,28 @@ stamp="$VENV/.llmpulse-installed-${extras:-base}"
 mapfile -t compiled < <("$PYTHON" -c 'import sys, tomllib
 for path in tomllib.load(open(sys.argv[1] + "/pyproject.toml", "rb"))["tool"]["llmpulse"]["compiled"]:
     print(sys.argv[1] + "/" + path)' "$ROOT")
-stale=""
-for source in "$ROOT/pyproject.toml" "$ROOT/setup.py" "$ROOT"/collector/*.c "${compiled[@]}"; do
-  [ -f "$stamp" ] && [ ! "$source" -nt "$stamp" ] || stale=1
-done
+# A stamp is fresh when no source is newer. The base install is also satisfied by a fresh stamp of
+# any extras set (an extras install holds the base), so serve.sh after test.sh installs nothing.
+fresh() {
+  [ -f "$1" ] || return 1
+  for source in "$ROOT/pyproject.toml" "$ROOT/setup.py" "$ROOT"/collector/*.c "${compiled[@]}"; do
+    [ "$source" -nt "$1" ] && return 1
+  done
+  return 0
+}
+stale=1
+fresh "$stamp" && stale=""
+if [ -n "$stale" ] && [ -z "$extras" ]; then
+  for other in "$VENV"/.llmpulse-installed-*; do fresh "$other" && stale=""; done
+fi
 if [ -n "$stale" ]; then
   with=""
   [ -n "$extras" ] && with=" (with the $extras extras)"
   if [ ! -x "$VENV/bin/python" ]; then
     echo "Setting up llmpulse for the first run: creating ${VENV#"$ROOT"/} and installing packages$with," \
          "then compiling the ingest hot path (about 3 minutes on 2 cores)…" >&2
+  elif [ ! -f "$stamp" ]; then
+    echo "Adding the $extras extras to ${VENV#"$ROOT"/} (about 2 minutes on 2 cores)…" >&2
   else
     echo "Updating llmpulse in ${VENV#"$ROOT"/}: installing$with again, as a compiled source or the" \
          "package list changed (about 2 minutes on 2 cores)…" >&2

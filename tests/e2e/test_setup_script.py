@@ -44,8 +44,18 @@ def test_the_first_run_says_what_it_does_and_a_second_run_is_quiet(tmp_path: Pat
     assert "Building wheel" in (tmp_path / "venv" / "install.log").read_text()
     again = source_venv(tmp_path)
     assert (again.returncode, again.stdout, again.stderr) == (0, "sourced\n", "")
-    other_extras = source_venv(tmp_path, extras="")  # serve.sh's install after test.sh's: an update, said so
-    assert other_extras.stderr.startswith("Updating llmpulse in ") and "done in" in other_extras.stderr
+    base = source_venv(tmp_path, extras="")  # serve.sh after test.sh: the test install holds the base
+    assert (base.returncode, base.stdout, base.stderr) == (0, "sourced\n", "")
+
+
+def test_extras_added_to_a_base_install_say_so(tmp_path: Path) -> None:
+    assert source_venv(tmp_path, extras="").returncode == 0  # serve.sh first, then test.sh
+    more = source_venv(tmp_path, extras="test")
+    assert more.stderr.startswith("Adding the test extras to ") and "done in" in more.stderr, more.stderr
+    for stamp in (tmp_path / "venv").glob(".llmpulse-installed-*"):
+        os.utime(stamp, (0, 0))  # older than every source: as after a pull that changed one
+    again = source_venv(tmp_path, extras="")
+    assert again.stderr.startswith("Updating llmpulse in ") and "compiled source or the package list" in again.stderr
 
 
 def test_a_failed_install_names_its_log_and_stops(tmp_path: Path) -> None:

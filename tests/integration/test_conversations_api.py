@@ -44,6 +44,7 @@ def people(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[
         Call(3, 1, start_ns=at(120), user="u-1", session="s-2", model="gpt-4o", input_tokens=10, output_tokens=5),
         Call(4, 1, start_ns=at(3), user="u-2", session="s-3", extra=chat([("user", "other")], "person")),
         Call(5, 1, start_ns=at(-60 * 24 * 30), user="u-1", session="s-1"),
+        Call(6, 1, start_ns=at(7), user="org/acme user", session="chat/42", extra=chat([("user", "slash")], "ok")),
     )
     for n, value in ((1, 1), (4, 0)):
         body = {"trace_id": trace_id(n), "name": "thumbs", "value": value, "source": "feedback"}
@@ -99,3 +100,11 @@ def test_a_window_too_long_or_an_id_too_long_is_a_400_naming_it(people: Running)
     assert answer.status_code == 400 and "from..to" in answer.json()["error"]
     answer = people.get("/api/v1/users/" + "x" * 600)
     assert answer.status_code == 400 and "user id" in answer.json()["error"]
+
+
+def test_ids_with_a_slash_or_a_space_are_found_when_encoded(people: Running) -> None:
+    """Apps use ids such as "org/acme user": the UI's links send them percent-encoded (%2F)."""
+    user = people.get("/api/v1/users/org%2Facme%20user", **WINDOW)
+    assert user.status_code == 200 and user.json()["summary"]["requests"] == 1, user.text
+    session = people.get("/api/v1/sessions/chat%2F42", **WINDOW).json()
+    assert session["users"] == ["org/acme user"] and [t["text"] for t in session["transcript"]] == ["slash", "ok"]
