@@ -29,7 +29,7 @@ from dashboard.params import (
 from schemas.clickhouse.cost_queries import COST_METRICS, DEFAULT_LIMIT, cost_by_group, unpriced_models
 from schemas.clickhouse.filters import DIMENSIONS
 from schemas.clickhouse.metrics import SeriesQuery
-from schemas.clickhouse.rollup import rollup_span
+from schemas.clickhouse.rollup import current_rollup
 from schemas.clickhouse.store import Store
 from schemas.metadata.runs import StateStore
 from schemas.metadata.store import Metadata
@@ -54,7 +54,7 @@ def create_costs_blueprint(store: Store, metadata: Metadata) -> Blueprint:
         table = choice_arg("table", TABLES, None)  # the JSON answer has both when none is asked for
         limit = int_arg("limit", CSV_GROUPS if csv_wanted else DEFAULT_LIMIT, 1, MAX_GROUPS)
         q = SeriesQuery(project, COST_METRICS, start, end, group_by=by, filters=filter_args(), shadow=shadow_arg())
-        rollup = rollup_span(state)
+        rollup = current_rollup(store, state, project, start, end)  # late calls counted at once
         read = {"groups": cost_by_group, "unpriced": unpriced_models}
         if csv_wanted:
             table = table or "groups"

@@ -23,7 +23,7 @@ from dashboard.params import (
 )
 from detectors.runner import DetectorRunner, UnknownDetector
 from schemas.clickhouse.metrics import BUCKETS, DIMENSIONS, METRICS, SeriesQuery, timeseries
-from schemas.clickhouse.rollup import rollup_span
+from schemas.clickhouse.rollup import current_rollup
 from schemas.clickhouse.store import Store
 from schemas.metadata.runs import RunLog, StateStore
 from schemas.metadata.store import Metadata
@@ -39,8 +39,9 @@ def create_detectors_blueprint(store: Store, metadata: Metadata, runner: Detecto
     @takes(PROJECT, WINDOW, FILTERS, ("metric", "metrics", "bucket", "group_by"), SHADOW)
     def metrics_timeseries() -> Any:
         query = series_query(metadata)
+        rollup = current_rollup(store, state, query.project, query.start, query.end)  # late calls counted at once
         return jsonify({"project": query.project, "from": query.start.isoformat(), "to": query.end.isoformat(),
-                        "shadow": query.shadow, **timeseries(store, query, rollup_span(state))})
+                        "shadow": query.shadow, **timeseries(store, query, rollup)})
 
     @api.post("/detectors/run")
     @takes()

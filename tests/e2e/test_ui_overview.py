@@ -173,6 +173,11 @@ def test_calls_that_reach_rolled_up_minutes_late_are_in_the_tiles(recent, browse
     assert total["requests"] == 42
     assert tile(browser, "requests") == "42"
     assert tile(browser, "cost_total") == fmt.usd(total["cost"]["total"])
+    window = {"from": start.isoformat(), "to": end.isoformat()}
+    costs = running.get("/api/v1/costs", **window).json()["groups"]  # the Costs page's read, and the charts'
+    assert sum(g["requests"] for g in costs) == 42
+    series = running.get("/api/v1/metrics/timeseries", metrics="requests", bucket="hour", **window).json()
+    assert sum(p["requests"] or 0 for p in series["series"][0]["points"]) == 42
     run_detector(running, "metrics")  # once rolled up, the same figures from the rollup
     load(browser, running.ui_url + f"/?from={start:%Y-%m-%dT%H:%M}&to={end:%Y-%m-%dT%H:%M}")
     assert tile(browser, "requests") == "42"

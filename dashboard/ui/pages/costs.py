@@ -31,7 +31,7 @@ from detectors.alerts.budget_rules import DAY, BudgetSpec, BudgetStatus
 from detectors.alerts.budget_spend import project_budgets
 from schemas.clickhouse.cost_queries import COST_METRICS, DEFAULT_LIMIT, cost_by_group, unpriced_models
 from schemas.clickhouse.metrics import RollupSpan, SeriesQuery, timeseries, window_values
-from schemas.clickhouse.rollup import rollup_span
+from schemas.clickhouse.rollup import current_rollup
 from schemas.metadata.store import MetadataError
 
 GROUPS = (("model", "Model"), ("provider", "Provider"), ("service", "Service"), ("user", "User"),
@@ -77,7 +77,7 @@ class PriceForm:
 
 
 def layout(ctx: UiContext, query: PageQuery) -> Any:
-    rollup = rollup_span(ctx.state)
+    rollup = current_rollup(ctx.store, ctx.state, query.project, query.start, query.end)
     by = query.raw.get("by") if query.raw.get("by") in dict(GROUPS) else "model"
     totals = window_values(ctx.store, SeriesQuery(query.project, tuple(m for m, *_ in TILES), query.start,
                                                   query.end, filters=query.filters), rollup)
