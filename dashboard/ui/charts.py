@@ -92,10 +92,18 @@ def vline(x: Any, color: str = WARN) -> dict[str, Any]:
             "line": {"dash": "dot", "color": color}}
 
 
-def label(x: Any, text: str, color: str = WARN) -> dict[str, Any]:
+def label(x: Any, text: str, color: str = WARN, xanchor: str = "center") -> dict[str, Any]:
     """A small label at the top of the plot at `x` (a layout annotation)."""
-    return {"x": x, "y": 1, "xref": "x", "yref": "paper", "text": text, "showarrow": False,
+    return {"x": x, "y": 1, "xref": "x", "yref": "paper", "text": text, "showarrow": False, "xanchor": xanchor,
             "font": {"size": 10, "color": color}}
+
+
+def anchor_in(x: datetime | str, start: datetime, end: datetime) -> str:
+    """Which side of a label sits on its line, so a line near either edge keeps its label inside the
+    plot (plotly clips what overhangs): text to the left of a line in the last fifth of the range."""
+    moment = datetime.fromisoformat(x) if isinstance(x, str) else x
+    share = (moment - start) / (end - start) if end > start else 0.5
+    return "right" if share > 0.8 else "left" if share < 0.2 else "center"
 
 
 # --- time charts: the axis is the selected range, whatever the data covers ------------------------

@@ -66,3 +66,12 @@ def test_the_first_bucket_is_drawn_at_the_range_start_and_empty_buckets_are_fill
     points = [{"t": "2026-11-20T12:00:00+00:00", "requests": 4, "latency_p95_ms": 900.0}]
     assert charts.on_grid(points, grid, "requests", 0) == [0, 4, 0, 0]
     assert charts.on_grid(points, grid, "latency_p95_ms", None) == [None, 900.0, None, None]
+
+
+def test_a_label_near_either_edge_stays_inside_the_plot() -> None:
+    start = datetime(2026, 12, 6, tzinfo=UTC)
+    end = start + timedelta(days=1)
+    assert charts.anchor_in(end - timedelta(minutes=30), start, end) == "right"
+    assert charts.anchor_in((start + timedelta(hours=1)).isoformat(), start, end) == "left"
+    assert charts.anchor_in(start + timedelta(hours=12), start, end) == "center"
+    assert charts.label(end, "model_change: gpt-4o-mini", xanchor="right")["xanchor"] == "right"

@@ -138,7 +138,9 @@ def _figure(title: str, names: tuple[str, ...], points: list[dict[str, Any]], ev
     yaxis = {**charts.metric_axis(names), "rangemode": "nonnegative"}  # no figure here is negative
     return charts.time_figure(traces, query.start, query.end, title={"text": title}, height=260, yaxis=yaxis,
                          shapes=[charts.vline(e["changed_at"]) for e in events],
-                         annotations=[charts.label(e["changed_at"], f"{e['kind']}: {e['model']}") for e in events])
+                         annotations=[charts.label(e["changed_at"], f"{e['kind']}: {e['model']}",
+                                                   xanchor=charts.anchor_in(e["changed_at"], query.start, query.end))
+                                      for e in events])
 
 
 def _firing_alerts(ctx: UiContext, query: PageQuery) -> Any:
