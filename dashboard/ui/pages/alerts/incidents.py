@@ -80,8 +80,15 @@ def _state(incident: dict[str, Any]) -> Any:
     return parts
 
 
+# How a timeline event's kind reads; a rule with no channels still records its notifications (the
+# Deliveries column says none went out).
+EVENT_WORDS = {"notified:trigger": "notified", "notified:renotify": "notified again",
+               "notified:resolve": "all-clear sent"}
+
+
 def _timeline(history: list[dict[str, Any]]) -> Any:
-    return html.Ol([html.Li([html.Span(h["kind"], className="kind"), " ", html.Small(fmt.when(h["at"])),
+    return html.Ol([html.Li([html.Span(EVENT_WORDS.get(h["kind"], h["kind"]), className="kind"), " ",
+                             html.Small(fmt.when(h["at"])),
                              html.Small(f" {h['note']}" if h["note"] else "")]) for h in history],
                    className="timeline")
 

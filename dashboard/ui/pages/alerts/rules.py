@@ -35,6 +35,7 @@ from detectors.alerts.rules import (
     parse_rule,
     stored_rule,
 )
+from detectors.notify.message import format_value
 from schemas.metadata.alert_store import StoredSpec
 from schemas.metadata.models import utcnow
 
@@ -213,8 +214,10 @@ def _rule_row(rule: StoredSpec) -> Any:
                            className="link"),
                html.Button("edit", id={"type": "rule-edit", "id": rule.id}, className="link"),
                html.Button("delete", id={"type": "rule-delete", "id": rule.id}, className="link")]
-    return html.Tr([html.Td(rule.id), html.Td(spec["name"]), html.Td(spec["metric"]),
-                    html.Td(f"{spec['comparator']} {spec['threshold']}"), html.Td(spec["window"]),
+    return html.Tr([html.Td(rule.id), html.Td(spec["name"]), html.Td(charts.metric_label(spec["metric"]),
+                                                                     title=spec["metric"]),
+                    html.Td(f"{spec['comparator']} {format_value(spec['metric'], spec['threshold'])}"),
+                    html.Td(spec["window"]),
                     html.Td(filters), html.Td(notify), html.Td(spec["severity"]), html.Td(state),
                     html.Td(actions)], className="rule" + ("" if enabled else " disabled"))
 
