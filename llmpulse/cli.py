@@ -264,10 +264,15 @@ def rules_add(ctx: click.Context, project: str, filters: tuple[str, ...], channe
 @click.option("--project", default="default", show_default=True)
 @click.pass_context
 def rules_delete(ctx: click.Context, rule_id: int, project: str) -> None:
-    if not _metadata_call(lambda: _alert_store(ctx).delete_rule(project, rule_id)):
+    """Delete a rule; its open incident is resolved (the CLI sends no all-clear: DELETE
+    /api/v1/alert-rules/<id> on the running service does)."""
+    from detectors.alerts.removal import remove_rule
+    from schemas.metadata.models import utcnow
+
+    if not _metadata_call(lambda: remove_rule(_alert_store(ctx), None, project, rule_id, utcnow())):
         click.echo(f"no alert rule {rule_id} in project {project!r}", err=True)
         sys.exit(1)
-    click.echo(f"alert rule {rule_id} deleted")
+    click.echo(f"alert rule {rule_id} deleted (an open incident of it is resolved)")
 
 
 def _alert_store(ctx: click.Context) -> Any:
