@@ -3,7 +3,8 @@ no Python value leaking into the page ("None", "nan", "['a', 'b']"), in the text
 own text (titles, legends, ticks). Each page's screenshot goes to test-output/screenshots/sweep-*.png.
 
 The pages come from the router (dashboard.ui.app.pages and the Evaluations section's fixed paths),
-plus one of each page a name or an id opens: a trace, the golden dataset, an experiment, a comparison.
+plus one of each page a name or an id opens: a trace, the golden dataset, an experiment, a comparison,
+the demo's A/B test and shadow pairs, a user and a session; the demo's example alert rules have fired.
 """
 
 from __future__ import annotations
@@ -19,8 +20,10 @@ from selenium.webdriver.common.by import By
 
 from dashboard.ui.app import pages
 from dashboard.ui.pages.evaluations import common
+from llmpulse.demo.alerts import add_example_rules
 from llmpulse.demo.evaluations import DemoApi, EvaluationsReport, run_evaluations
 from llmpulse.demo.golden import DATASET
+from llmpulse.demo.rollout import pages as rollout_pages
 from llmpulse.demo.send import run_demo
 from tests.conftest import Running, api, make_settings, start_service
 from tests.e2e.browser import SCREENSHOTS, browser, screenshot, wait_for, wait_idle  # noqa: F401 (the fixture)
@@ -43,17 +46,22 @@ def demo(tmp_path_factory: pytest.TempPathFactory, chdb_dsn: str) -> Iterator[De
     sent = run_demo(running.otlp_url, traces=120, seed=5, days=0.5)
     report = run_evaluations(DemoApi(running.ui_url), running.otlp_url, answers=sent.rag_answers)
     assert not report.skipped, report.describe()
+    assert add_example_rules(DemoApi(running.ui_url)).startswith("added ")  # so Alerts has incidents to show
+    assert api(running, "POST", "/detectors/run").status_code == 200
     yield Demo(running, report)
     running.service.stop()
 
 
 def every_page(demo: Demo) -> list[str]:
     """The router's pages, then one page of each kind a name or an id opens."""
-    traces = api(demo.running, "GET", "/traces", limit=1).json()["traces"]
+    traces = api(demo.running, "GET", "/traces", limit=200).json()["traces"]
+    person = next(t for t in traces if t["user_id"] and t["session_id"])
     baseline, candidate = (e["name"] for e in demo.report.experiments)
     return [*pages(), f"/traces/{traces[0]['trace_id']}", f"{common.DATASETS}/{quote(DATASET, safe='')}",
             f"{common.EXPERIMENTS}/{quote(baseline, safe='')}",
-            f"{common.COMPARE}?baseline={quote(baseline)}&candidate={quote(candidate)}"]
+            f"{common.COMPARE}?baseline={quote(baseline)}&candidate={quote(candidate)}",
+            *rollout_pages(), f"/users/{quote(person['user_id'], safe='')}",
+            f"/sessions/{quote(person['session_id'], safe='')}"]
 
 
 def test_every_page_reads_as_plain_numbers_and_words(demo: Demo, browser) -> None:  # noqa: F811

@@ -5,6 +5,7 @@ the user and session pages are reached by clicking their links."""
 from __future__ import annotations
 
 import re
+import time
 from collections.abc import Iterator
 from urllib.parse import parse_qs, urlsplit
 
@@ -16,11 +17,16 @@ from dashboard.ui.span_fields import usd_total
 from llmpulse.demo.send import run_demo
 from tests.conftest import Running, make_settings, start_service
 from tests.e2e.browser import browser, console_errors, screenshot, wait_for, wait_idle  # noqa: F401 (the fixture)
+from tests.spans import Call
 
 pytestmark = pytest.mark.slow
 # What a raw dump showed: an exponent, Python's None and nan, a list's repr.
 RAW = {"exponent": re.compile(r"\de-0\d"), "None": re.compile(r"\bNone\b"), "nan": re.compile(r"\bnan\b"),
        "list repr": re.compile(r"\['")}
+# A chart's bar widths in pixels, and the x axis's pixels per millisecond (plotly's own layout).
+BAR_WIDTHS = """const gd = document.querySelector('#' + arguments[0] + ' .js-plotly-plot'), ax = gd._fullLayout.xaxis;
+return [Array.from(gd.querySelectorAll('g.point path')).map(p => p.getBBox().width),
+        ax._length / (new Date(ax.range[1] + 'Z') - new Date(ax.range[0] + 'Z'))];"""
 
 
 @pytest.fixture(scope="module")
@@ -138,4 +144,16 @@ def test_the_trace_list_and_the_costs_by_user_link_to_the_user_and_session_pages
     assert users[user] == f"/users/{user}"
     browser.find_element(By.CSS_SELECTOR, f"#cost-table a.user-link[href^='/users/{user}']").click()
     WebDriverWait(browser, 20).until(lambda d: urlsplit(d.current_url).path == f"/users/{user}")
+    assert console_errors(browser) == []
+
+
+def test_a_users_lone_hour_of_calls_is_a_bar_an_hour_wide(demo: Running, browser) -> None:  # noqa: F811
+    """Plotly draws a lone bar on a date axis a millisecond wide: a user with one call saw no bar."""
+    demo.send_calls(Call(9001, user="lone-user", start_ns=time.time_ns() - 30 * 60 * 10**9))
+    browser.get(demo.ui_url + "/users/lone-user?range=24h")
+    wait_for(browser, "#user-calls-chart g.point path")
+    wait_idle(browser)
+    for chart in ("user-calls-chart", "user-spend-chart"):
+        widths, px_per_ms = browser.execute_script(BAR_WIDTHS, chart)
+        assert widths and min(widths) >= 0.7 * 3_600_000 * px_per_ms, (chart, widths, 3_600_000 * px_per_ms)
     assert console_errors(browser) == []

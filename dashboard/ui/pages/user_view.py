@@ -43,7 +43,7 @@ def layout(ctx: UiContext, query: PageQuery, user_id: str) -> Any:
         html.H1(["User ", html.Span(user_id, id="user-id")]),
         html.P(note, className="muted") if note else None,
         tile_row(tiles, "user"),
-        _charts(report["series"]["points"], start, end),
+        _charts(report["series"]["points"], start, end, report["series"]["bucket"]),
         html.H2("Sessions"), _sessions(query, report["sessions"]),
         html.H2("Scores and feedback on their calls"), _feedback(report["feedback"]),
         html.H2("Latest traces"),
@@ -65,18 +65,20 @@ def tile_row(tiles: tuple[tuple[str, str, Any], ...], prefix: str) -> Any:
                     className="tiles")
 
 
-def _charts(points: list[dict[str, Any]], start: datetime, end: datetime) -> Any:
-    """Calls and spend over the page's whole range (charts.time_figure), like every other time chart."""
+def _charts(points: list[dict[str, Any]], start: datetime, end: datetime, bucket: str) -> Any:
+    """Calls and spend over the page's whole range (charts.time_figure), like every other time chart.
+    Bars get an explicit width: plotly draws a lone bar on a date axis one millisecond wide."""
     if not points:
         return html.P("No calls in this time range.", className="muted")
     times = charts.bucket_times([p["t"] for p in points], start)
     costs = [p["cost_total"] for p in points]
+    width = {"width": [charts.BUCKET_SECONDS.get(bucket, 3600) * 800] * len(points)}  # 80% of a bucket, in ms
     calls = {"type": "bar", "name": "calls", "x": times, "y": [p["requests"] for p in points],
-             "marker": {"color": charts.ACCENT}}
+             "marker": {"color": charts.ACCENT}, **width}
     errors = {"type": "bar", "name": "errors", "x": times, "y": [p["errors"] for p in points],
-              "marker": {"color": "#ef4444"}}
+              "marker": {"color": "#ef4444"}, **width}
     spend = {"type": "bar", "name": "spend", "x": times, "y": costs, "marker": {"color": charts.WARN},
-             **charts.money_hover(costs)}
+             **width, **charts.money_hover(costs)}
     layout = {"height": 260, "margin": {"l": 70, "r": 10, "t": 64, "b": 50}}
     return html.Div([
         dcc.Graph(figure=charts.time_figure([calls, errors], start, end, title={"text": "Calls and errors"},
