@@ -19,6 +19,9 @@ from schemas.metadata.alert_store import AlertStore
 from schemas.metadata.runs import StateStore
 from schemas.metadata.store import Metadata
 
+# Where `llmpulse demo` sends by default: (its --endpoint, its --url).
+DEMO_DEFAULTS = {(f"http://{host}:4318", f"http://{host}:8050") for host in ("127.0.0.1", "localhost")}
+
 
 @dataclass(frozen=True)
 class UiContext:
@@ -44,3 +47,11 @@ class UiContext:
         host = urlsplit(f"//{request.host}").hostname or "127.0.0.1"
         host = f"[{host}]" if ":" in host else host
         return f"{request.scheme}://{host}:{self.otlp_port}"
+
+    def demo_command(self) -> str:
+        """`llmpulse demo` with the endpoints it needs to reach this service: none where its defaults
+        do (loopback, default ports), else the collector's and this UI's own URLs."""
+        endpoint, ui_url = self.collector_endpoint(), request.host_url.rstrip("/")
+        if (endpoint, ui_url) in DEMO_DEFAULTS:
+            return "llmpulse demo"
+        return f"llmpulse demo --endpoint {endpoint} --url {ui_url}"

@@ -228,6 +228,7 @@ def test_an_empty_project_shows_how_to_send_the_first_span(filled: Running, brow
     port = filled.otlp_url.rsplit(":", 1)[1]
     assert browser.find_element(By.ID, "endpoint-line").text == (
         f"export OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:{port}")
+    assert not browser.find_elements(By.ID, "demo-line")  # the demo fills the default project, not this one
     assert console_errors(browser) == []
 
 

@@ -23,6 +23,7 @@ from dashboard.ui.urls import FILTERS, PageQuery
 from schemas.clickhouse.metrics import SeriesQuery, has_calls, timeseries, window_values
 from schemas.clickhouse.quality import drift_events, hallucination_counts
 from schemas.clickhouse.rollup import current_rollup
+from schemas.metadata.models import DEFAULT_PROJECT
 
 # (metric, label, formatter, lower is better)
 KPIS = (
@@ -90,7 +91,9 @@ def _setup_help(ctx: UiContext, query: PageQuery) -> Any:
                "exporter at llmpulse (any GenAI instrumentation, default settings):"),
         html.Pre(f"export OTEL_EXPORTER_OTLP_ENDPOINT={ctx.collector_endpoint()}", className="code",
                  id="endpoint-line"),
-        html.P(["or send demo traffic: ", html.Code("llmpulse demo")]),
+        # the demo fills the default project (another one takes its ingest key: `--key`)
+        html.P(["or send demo traffic: ", html.Code(ctx.demo_command(), id="demo-line")])
+        if query.project == DEFAULT_PROJECT else None,
     ], className="empty")
 
 
