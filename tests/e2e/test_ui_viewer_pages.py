@@ -31,6 +31,7 @@ UNKNOWN_MODEL = "acme-private-llm"
 ADMIN_ROLE = "needs the admin role"
 FLAGGED = (1, 3)  # two flagged spans: the viewer's test labels one, the admin's shows the other
 ANNOTATE = "/annotate?" + urlencode({**WINDOW, "kind": "flagged"})
+TRACE = f"/traces/{FLAGGED[0]:032x}"  # a span with its messages: an admin may add it to a dataset
 # Each section of the Alerts page: its table, its form's button, and its viewer's line.
 ALERT_SECTIONS = (("rules", "rule-create", "rules-read-only"), ("slos", "slo-create", "slos-read-only"),
                   ("channels", "channel-create", "channels-read-only"),
@@ -130,6 +131,8 @@ def test_a_viewer_is_shown_only_what_they_may_use(populated: Running, browser) -
     assert not present(browser, "run-start") and not present(browser, "import-run")
     assert ADMIN_ROLE in browser.find_element(By.ID, "run-form").text
     assert ADMIN_ROLE in browser.find_element(By.ID, "dataset-import").text
+    open_page(browser, populated, TRACE, "#waterfall")
+    assert browser.find_elements(By.CSS_SELECTOR, ".add-to-dataset") == []
 
     open_page(browser, populated, ANNOTATE, "#annotate-correct")
     assert browser.find_element(By.ID, "annotate-correct").is_displayed()
@@ -170,6 +173,8 @@ def test_an_admin_on_the_same_pages_sees_every_form_and_button(populated: Runnin
     assert not present(browser, "price-read-only")
     open_page(browser, populated, "/evaluations/datasets/golden", "#import-run")
     assert present(browser, "run-start")
+    open_page(browser, populated, TRACE, "#waterfall")
+    assert browser.find_elements(By.CSS_SELECTOR, ".add-to-dataset")
     open_page(browser, populated, ANNOTATE, "#annotate-correct")
     assert browser.find_element(By.ID, "annotate-send").is_displayed()
     assert not present(browser, "annotate-read-only")
