@@ -26,6 +26,11 @@ def refused(ctx: UiContext) -> bool:
     return ctx.login_required and current_role() != "admin"
 
 
+def read_only(text: str, element_id: str) -> Any:
+    """What a viewer sees in place of a form they may not use: one muted line that says who may."""
+    return html.P(text, className="muted", id=element_id)
+
+
 def ok(text: str, element_id: str) -> Any:
     return html.Span(text, className="ok", id=element_id)
 

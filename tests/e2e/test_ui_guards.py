@@ -53,10 +53,10 @@ def test_an_admin_adds_a_guard_in_the_form_and_deletes_it(served: Running, brows
     type_into(browser, "guard-threshold", "lots")
     type_into(browser, "guard-filters", "model=gpt-4o-mini, user=u1")
     create(browser)
-    wait_text(browser, "#guard-create-message", "threshold: threshold must be a number, not 'lots'")
+    wait_text(browser, "#guard-create-message", "threshold must be a number, not 'lots'")
     type_into(browser, "guard-threshold", "1.5")
     create(browser)
-    wait_text(browser, "#guard-create-message", "threshold: threshold for error_rate is a fraction between 0 and 1")
+    wait_text(browser, "#guard-create-message", "threshold for error_rate is a fraction between 0 and 1")
     type_into(browser, "guard-threshold", "0.5")
     type_into(browser, "guard-filters", "colour=blue")
     create(browser)
@@ -65,7 +65,7 @@ def test_an_admin_adds_a_guard_in_the_form_and_deletes_it(served: Running, brows
     type_into(browser, "guard-trickle", "2")
     choose(browser, "guard-trickle-kind", "fraction of calls")
     create(browser)
-    wait_text(browser, "#guard-create-message", "trickle.fraction: trickle.fraction must be more than 0")
+    wait_text(browser, "#guard-create-message", "trickle.fraction must be more than 0")
     assert api(served, "GET", "/guards").json()["guards"] == []  # every refusal stored nothing
 
     type_into(browser, "guard-trickle", "0.1")

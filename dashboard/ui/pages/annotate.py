@@ -23,7 +23,7 @@ from dashboard.api_annotations import annotator
 from dashboard.params import ApiError
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
-from dashboard.ui.forms import error, ok, refused
+from dashboard.ui.forms import error, ok, read_only, refused
 from dashboard.ui.pages.evaluations.common import ANNOTATE, subnav
 from dashboard.ui.span_to_dataset import dataset_options
 from dashboard.ui.urls import PageQuery, parse_query, search_with
@@ -34,12 +34,14 @@ KINDS = (("sampled", "Sampled spans"), ("flagged", "Flagged spans"), ("dataset",
 LABEL_BUTTONS = (("correct", "Correct", "c"), ("incorrect", "Incorrect", "i"), ("unsure", "Unsure", "u"))
 QUEUE_DAYS = 30  # the window when the URL names none: a queue is older than a day's traffic
 ADMIN_ONLY = "Sending to a dataset needs the admin role; label without it, or ask an admin."
+EXPECTED_ADMIN_ONLY = "Writing an item's expected answer needs the admin role."
 
 
 def layout(ctx: UiContext, query: PageQuery) -> Any:
     kind = query.raw.get("kind") if query.raw.get("kind") in dict(KINDS) else "sampled"
     options = dataset_options(ctx, query.project)
     entry, note = next_entry(ctx, query, [])
+    viewer = refused(ctx)
     return html.Div([
         html.H1("Annotate"),
         subnav(query, ANNOTATE),
@@ -54,9 +56,10 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
                   dcc.Dropdown(id="annotate-dataset", options=options, value=query.raw.get("dataset") or None,
                                placeholder="pick a dataset…", className="annotate-dataset")],
                  className="annotate-send-to",
-                 style={"display": "none"} if refused(ctx) or kind == "dataset" else None),
+                 style={"display": "none"} if viewer or kind == "dataset" else None),
+        read_only(EXPECTED_ADMIN_ONLY if kind == "dataset" else ADMIN_ONLY, "annotate-read-only") if viewer else None,
         html.Div(id="annotate-message", className="message"),
-        html.Div(card(entry, note), id="annotate-card"),
+        html.Div(card(entry, note, not viewer), id="annotate-card"),
         dcc.Store(id="annotate-current", data=entry_key(entry)),
         dcc.Store(id="annotate-skipped", data=[]),
     ], className="annotate evals")
@@ -98,29 +101,31 @@ def entry_key(entry: dict[str, Any] | None) -> Any:
     return {"kind": entry["kind"], "trace_id": entry["trace_id"], "span_id": entry["span_id"]}
 
 
-def card(entry: dict[str, Any] | None, note: str) -> Any:
+def card(entry: dict[str, Any] | None, note: str, may_send: bool = True) -> Any:
     """The entry, its text boxes and the buttons; the boxes and buttons are there even when the queue
-    is empty (hidden), since the callback reads them."""
+    is empty (hidden), since the callback reads them. Without `may_send` (a viewer) what only changes a
+    dataset hides too: the send button, and a dataset item's answer box."""
     spans = entry is not None and entry["kind"] != "dataset"
     boxes = [dcc.Textarea(id="annotate-answer", placeholder="the right answer (optional)", className="annotate-box",
-                          hidden=entry is None),
+                          hidden=entry is None or not (spans or may_send)),
              dcc.Textarea(id="annotate-comment", placeholder="comment (optional)", className="annotate-box",
                           hidden=not spans)]
     if entry is None:
         body: Any = html.P(note, id="annotate-empty", className="muted")
     else:
         body = _span_body(entry) if spans else _item_body(entry)
-    return html.Div([body, html.Div(boxes, className="annotate-boxes"), _buttons(entry)], className="annotate-entry")
+    return html.Div([body, html.Div(boxes, className="annotate-boxes"), _buttons(entry, may_send)],
+                    className="annotate-entry")
 
 
-def _buttons(entry: dict[str, Any] | None) -> Any:
+def _buttons(entry: dict[str, Any] | None, may_send: bool) -> Any:
     """Every button is always there (a callback's inputs must exist); those that do not apply hide."""
     spans = entry is not None and entry["kind"] != "dataset"
     labels = [html.Button(f"{text} ({key})", id=f"annotate-{name}", className=f"button label-{name}",
                           hidden=not spans) for name, text, key in LABEL_BUTTONS]
     send = "Save expected answer (d)" if entry is not None and entry["kind"] == "dataset" else "Send to dataset (d)"
     return html.Div([*labels, html.Button(send, id="annotate-send", className="button secondary",
-                                          hidden=entry is None),
+                                          hidden=entry is None or not may_send),
                      html.Button("Skip (s)", id="annotate-skip", className="button secondary", hidden=entry is None)],
                     className="annotate-buttons")
 
@@ -191,7 +196,7 @@ def register(app: Dash, ctx: UiContext) -> None:
             if message.className == "error":
                 return message, no_update, no_update, no_update
         entry, note = next_entry(ctx, parse_query(search), skipped)
-        return message, card(entry, note), entry_key(entry), skipped
+        return message, card(entry, note, not refused(ctx)), entry_key(entry), skipped
 
 
 def _apply(ctx: UiContext, project: str, action: str, current: dict[str, Any], comment: str, answer: str,

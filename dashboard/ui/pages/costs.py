@@ -2,7 +2,8 @@
 
 The grouping is part of the URL (`?by=provider`), like the time range, so every view is a link
 and the page needs no callback to re-query. The only callbacks are the price-override form's:
-prefill the pattern from an unpriced model's row, and save (admins only when login is on).
+prefill the pattern from an unpriced model's row, and save (admins only when login is on: a viewer is
+shown neither the form nor the buttons that feed or change it).
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
 from dashboard.ui.downloads import csv_href, csv_link, window_params
 from dashboard.ui.filters import filter_bar
-from dashboard.ui.forms import clicked, clicked_id, error, field, ok, refused
+from dashboard.ui.forms import clicked, clicked_id, error, field, ok, read_only, refused
 from dashboard.ui.pages.alerts.budgets import budget_label, budget_state
 from dashboard.ui.people_links import session_link, user_link
 from dashboard.ui.tables import table
@@ -55,6 +56,7 @@ MAX_PRICE = Decimal(1_000_000)  # USD per million tokens; the column holds 12 in
 MAX_PATTERN, MAX_PROVIDER = 256, 64
 PRICE_NOTE = ("A new price applies to calls ingested after the collector reloads its price book (within 30 s); "
               "calls already stored keep the cost they were given.")
+PRICE_ADMIN_ONLY = "Changing prices needs the admin role."
 MARGIN = {"l": 40, "r": 10, "t": 40, "b": 30}
 
 
@@ -111,9 +113,9 @@ def register(app: Dash, ctx: UiContext) -> None:
         if delete_id is None and not clicked():
             raise PreventUpdate
         if refused(ctx):
-            return error("Changing prices needs the admin role.", "price-refused"), _overrides(ctx, project)
+            return error(PRICE_ADMIN_ONLY, "price-refused"), _overrides(ctx, project, False)
         answer = _save(ctx, project, *fields) if delete_id is None else _delete(ctx, project, delete_id)
-        return answer, _overrides(ctx, project)
+        return answer, _overrides(ctx, project, True)
 
 
 # --- spend by group ------------------------------------------------------------------------------
@@ -237,28 +239,33 @@ def _budget_table(budgets: list[tuple[int, BudgetSpec, BudgetStatus]], query: Pa
 
 
 def _price_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None) -> Any:
+    """Unpriced calls and the overrides; the form and the buttons that feed or change it are an admin's only."""
+    admin = not refused(ctx)
     q = SeriesQuery(query.project, ("unpriced_requests",), query.start, query.end, filters=query.filters)
+    form = ([_price_form(), html.Div(id="price-message", className="message")] if admin
+            else [read_only(PRICE_ADMIN_ONLY, "price-read-only")])
     return html.Section([
         html.H2("Unpriced calls"),
         html.P("Calls of models the price book does not know are stored without a cost: the spend above leaves "
-               "them out and counts them apart, as unpriced calls. Give such a model a price below.",
+               "them out and counts them apart, as unpriced calls. " +
+               ("Give such a model a price below." if admin else "An admin can give such a model a price."),
                className="costs-note", id="unpriced-note"),
-        _unpriced_table(unpriced_models(ctx.store, q, rollup)),
+        _unpriced_table(unpriced_models(ctx.store, q, rollup), admin),
         html.H2("Price overrides"),
         html.P(PRICE_NOTE, className="costs-note", id="price-note"),
-        _price_form(), html.Div(id="price-message", className="message"),
-        html.Div(_overrides(ctx, query.project), id="price-overrides"),
+        *form,
+        html.Div(_overrides(ctx, query.project, admin), id="price-overrides"),
     ])
 
 
-def _unpriced_table(rows: list[dict[str, Any]]) -> Any:
+def _unpriced_table(rows: list[dict[str, Any]], admin: bool) -> Any:
     if not rows:
         return html.P("Every call in this time range has a price.", id="unpriced-table", className="ok")
     body = [html.Tr([html.Td(_key(r["key"])), html.Td(fmt.full(r["unpriced_requests"])),
                      html.Td(fmt.full(r["requests"])),
-                     html.Td(html.Button("set price", id={"type": "price-pick", "model": r["key"]},
-                                         className="link costs-pick"))]) for r in rows]
-    head = html.Tr([html.Th(h) for h in ("Model", "Unpriced calls", "All calls", "")])
+                     *([html.Td(html.Button("set price", id={"type": "price-pick", "model": r["key"]},
+                                            className="link costs-pick"))] if admin else [])]) for r in rows]
+    head = html.Tr([html.Th(h) for h in ("Model", "Unpriced calls", "All calls", *([""] if admin else []))])
     return html.Table([html.Thead(head), html.Tbody(body)], className="table costs-table", id="unpriced-table")
 
 
@@ -329,18 +336,20 @@ def _usd(value: Any, name: str, required: bool = False) -> Any:
     return amount
 
 
-def _overrides(ctx: UiContext, project: str) -> Any:
+def _overrides(ctx: UiContext, project: str, admin: bool) -> Any:
+    """The project's price overrides; an admin's rows carry a delete button."""
     rows = ctx.metadata.list_price_overrides(project)
     if not rows:
         return html.P("No price overrides in this project.", className="costs-note")
-    head = ("#", "Model", "Provider", "Input", "Output", "Cache read", "Cache write", "Valid from (UTC)", "")
+    head = ("#", "Model", "Provider", "Input", "Output", "Cache read", "Cache write", "Valid from (UTC)")
     body = [html.Tr([html.Td(r["id"]), html.Td(r["model_pattern"]), html.Td(r["provider"] or "any"),
                      *(html.Td(_per_mtok(r[k])) for k in ("input_per_mtok", "output_per_mtok", "cache_read_per_mtok",
                                                           "cache_write_per_mtok")),
                      html.Td(fmt.when(r["valid_from"], zone=False)),
-                     html.Td(html.Button("delete", id={"type": "price-delete", "id": r["id"]}, className="link"))])
+                     *([html.Td(html.Button("delete", id={"type": "price-delete", "id": r["id"]}, className="link"))]
+                       if admin else [])])
             for r in rows]
-    return table(head, body, "price-override-table", "table costs-table")
+    return table((*head, "") if admin else head, body, "price-override-table", "table costs-table")
 
 
 # --- small helpers -------------------------------------------------------------------------------

@@ -23,5 +23,6 @@ def not_found(ctx: UiContext, query: PageQuery) -> Any:
 
 def admin_only(ctx: UiContext, query: PageQuery) -> Any:
     return html.Div([html.H1("Settings need an admin"),
-                     html.P("Your account may read every other page; an admin manages users, keys, tokens "
-                            "and project settings.")])
+                     html.P("This page needs the admin role. Your account may read every other page; an admin "
+                            "manages users, keys, tokens and project settings.", className="muted",
+                            id="settings-read-only")])

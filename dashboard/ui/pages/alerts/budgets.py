@@ -13,7 +13,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
-from dashboard.ui.forms import clicked, clicked_id, error, field, input_error, ok, parse_pairs, refused
+from dashboard.ui.forms import clicked, clicked_id, error, field, input_error, ok, parse_pairs, read_only, refused
 from dashboard.ui.pages.alerts.rules import channel_options
 from dashboard.ui.tables import table
 from detectors.alerts.budget_rules import (
@@ -37,11 +37,15 @@ CLEARED = ("budget-amount", "budget-thresholds", "budget-filters", "budget-chann
 
 
 def section(ctx: UiContext, project: str) -> Any:
-    return html.Section([
-        html.H2("Budgets"), html.Div(budget_table(ctx, project), id="budgets-list"),
-        html.Div(id="budget-message", className="message"),
-        html.H3("New budget"), _form(ctx, project), html.Div(id="budget-create-message", className="message"),
-    ])
+    """The budgets; for an admin the form and delete buttons, for a viewer a line saying who may change them."""
+    admin = not refused(ctx)
+    parts = [html.H2("Budgets"), html.Div(budget_table(ctx, project, admin), id="budgets-list")]
+    if admin:
+        parts += [html.Div(id="budget-message", className="message"), html.H3("New budget"), _form(ctx, project),
+                  html.Div(id="budget-create-message", className="message")]
+    else:
+        parts.append(read_only(ADMIN_ONLY, "budgets-read-only"))
+    return html.Section(parts)
 
 
 def register(app: Dash, ctx: UiContext) -> None:
@@ -62,9 +66,9 @@ def register(app: Dash, ctx: UiContext) -> None:
             answers = (no_update, refusal) if delete_id is not None else (refusal, no_update)
             return *answers, no_update, *keep
         if delete_id is not None:
-            return no_update, _delete(ctx, project, delete_id), budget_table(ctx, project), *keep
+            return no_update, _delete(ctx, project, delete_id), budget_table(ctx, project, True), *keep
         answer, created = _create(ctx, project, *fields)
-        return answer, no_update, budget_table(ctx, project), *(("", "", "", []) if created else keep)
+        return answer, no_update, budget_table(ctx, project, True), *(("", "", "", []) if created else keep)
 
 
 def parse_thresholds(text: Any) -> list[Any]:
@@ -113,24 +117,27 @@ def _form(ctx: UiContext, project: str) -> Any:
     ], className="form")
 
 
-def budget_table(ctx: UiContext, project: str) -> Any:
+def budget_table(ctx: UiContext, project: str, admin: bool = False) -> Any:
+    """Where each budget stands; an admin's rows carry a delete button."""
     assert ctx.alerts is not None
     budgets = project_budgets(ctx.store, ctx.alerts, project, utcnow(), rollup_span(ctx.state))
     if not budgets:
-        return html.P("No budgets: add one below; GET /api/v1/budget/status then tells a gateway whether "
-                      "the project may still spend.")
+        return html.P("No budgets" + (": add one below; " if admin else ". Once there is one, ") +
+                      "GET /api/v1/budget/status tells a gateway whether the project may still spend.")
     # A budget per user (tag) shows its biggest spender's figures (`compute_budget_status`).
-    head = ("#", "Budget", "Spent", "Used", "Forecast at period end", "Period ends (UTC)", "Notify at", "Status", "")
-    rows = [html.Tr([html.Td(b.id), html.Td(budget_label(spec) + (f"; biggest spending {PER_NAMES[spec.per]} shown"
-                                                                       if spec.per else "")),
-                     html.Td(fmt.usd(s.spent_usd)),
-                     html.Td(fmt.pct(s.used_pct / 100)), html.Td(fmt.usd(s.projected_usd)),
-                     html.Td(fmt.when(s.period_end, zone=False)),
-                     html.Td(", ".join(f"{t}%" for t in spec.thresholds_pct)),
-                     budget_state(s),
-                     html.Td(html.Button("delete", id={"type": "budget-delete", "id": b.id}, className="link"))])
-            for b, spec, s in budgets]
-    return table(head, rows, "budgets")
+    head = ("#", "Budget", "Spent", "Used", "Forecast at period end", "Period ends (UTC)", "Notify at", "Status")
+    return table((*head, "") if admin else head, [_row(b.id, spec, s, admin) for b, spec, s in budgets], "budgets")
+
+
+def _row(budget_id: int, spec: BudgetSpec, status: BudgetStatus, admin: bool) -> Any:
+    cells = [html.Td(budget_id),
+             html.Td(budget_label(spec) + (f"; biggest spending {PER_NAMES[spec.per]} shown" if spec.per else "")),
+             html.Td(fmt.usd(status.spent_usd)), html.Td(fmt.pct(status.used_pct / 100)),
+             html.Td(fmt.usd(status.projected_usd)), html.Td(fmt.when(status.period_end, zone=False)),
+             html.Td(", ".join(f"{t}%" for t in spec.thresholds_pct)), budget_state(status)]
+    if admin:
+        cells.append(html.Td(html.Button("delete", id={"type": "budget-delete", "id": budget_id}, className="link")))
+    return html.Tr(cells)
 
 
 def budget_label(spec: BudgetSpec) -> str:

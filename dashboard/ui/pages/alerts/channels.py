@@ -16,7 +16,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
-from dashboard.ui.forms import clicked, clicked_id, error, field, input_error, ok, refused
+from dashboard.ui.forms import clicked, clicked_id, error, field, input_error, ok, read_only, refused
 from dashboard.ui.pages.alerts.rules import channel_options
 from dashboard.ui.tables import table
 from detectors.alerts.channels import CHANNEL_TYPES, ChannelError, parse_channel
@@ -33,13 +33,17 @@ URL_HINTS = {"slack": "https://hooks.slack.com/services/…",
 
 
 def section(ctx: UiContext, project: str) -> Any:
-    return html.Section([
-        html.H2("Channels"), html.Div(channel_table(ctx, project), id="channels-list"),
-        html.Div(id="channel-message", className="message"),
-        dcc.Store(id="channel-test-pending"), dcc.Interval(id="channel-test-poll", interval=POLL_MS, disabled=True),
-        html.H3("New channel"), _form(), html.Div(id="channel-create-message", className="message"),
-        html.H3("Delivery log"), html.Div(delivery_log(ctx, project), id="delivery-log"),
-    ])
+    """The channels and their delivery log; for an admin the form and each row's test and delete buttons,
+    for a viewer a line saying who may change them."""
+    admin = not refused(ctx)
+    parts = [html.H2("Channels"), html.Div(channel_table(ctx, project, admin), id="channels-list")]
+    if admin:
+        parts += [html.Div(id="channel-message", className="message"), dcc.Store(id="channel-test-pending"),
+                  dcc.Interval(id="channel-test-poll", interval=POLL_MS, disabled=True),
+                  html.H3("New channel"), _form(), html.Div(id="channel-create-message", className="message")]
+    else:
+        parts.append(read_only(ADMIN_ONLY, "channels-read-only"))
+    return html.Section([*parts, html.H3("Delivery log"), html.Div(delivery_log(ctx, project), id="delivery-log")])
 
 
 def register(app: Dash, ctx: UiContext) -> None:
@@ -76,8 +80,8 @@ def register(app: Dash, ctx: UiContext) -> None:
         else:
             answer = _delete(ctx, project, delete_id)
         options = channel_options(ctx, project)
-        return (created, answer, channel_table(ctx, project), delivery_log(ctx, project), options, options, pending,
-                *inputs)
+        return (created, answer, channel_table(ctx, project, True), delivery_log(ctx, project), options, options,
+                pending, *inputs)
 
     @app.callback(Output("channel-test-poll", "disabled"), Input("channel-test-pending", "data"))
     def poll_while_pending(pending: dict[str, int] | None) -> bool:
@@ -174,17 +178,25 @@ def _form() -> Any:
     ], className="form")
 
 
-def channel_table(ctx: UiContext, project: str) -> Any:
+def channel_table(ctx: UiContext, project: str, admin: bool = False) -> Any:
+    """The channels, secrets left out; an admin's rows carry their test and delete buttons."""
     assert ctx.alerts is not None
     channels = ctx.alerts.list_channels(project)
     if not channels:
-        return html.P("No channels yet: incidents show here only. Add Slack, PagerDuty or a webhook below.")
-    head = ("#", "Type", "Name", "Target", "")
-    rows = [html.Tr([html.Td(c["id"]), html.Td(c["type"]), html.Td(c["name"]), html.Td(html.Code(c["target"])),
-                     html.Td([html.Button("send test", id={"type": "channel-test", "id": c["id"]}, className="link"),
-                              html.Button("delete", id={"type": "channel-delete", "id": c["id"]},
-                                          className="link")])]) for c in channels]
-    return table(head, rows, "channels")
+        return html.P("No channels yet: incidents show here only." +
+                      (" Add Slack, PagerDuty or a webhook below." if admin else ""))
+    head = ("#", "Type", "Name", "Target")
+    return table((*head, "") if admin else head, [_channel_row(c, admin) for c in channels], "channels")
+
+
+def _channel_row(channel: dict[str, Any], admin: bool) -> Any:
+    cells = [html.Td(channel["id"]), html.Td(channel["type"]), html.Td(channel["name"]),
+             html.Td(html.Code(channel["target"]))]
+    if admin:
+        cells.append(html.Td([
+            html.Button("send test", id={"type": "channel-test", "id": channel["id"]}, className="link"),
+            html.Button("delete", id={"type": "channel-delete", "id": channel["id"]}, className="link")]))
+    return html.Tr(cells)
 
 
 def delivery_log(ctx: UiContext, project: str) -> Any:

@@ -1,4 +1,5 @@
-"""Alert rules: a table (enable or disable, edit, delete) and one form that creates or edits.
+"""Alert rules: a table (enable or disable, edit, delete) and one form that creates or edits; a viewer
+sees the table only, as every section of the page shows a viewer only what they may use.
 
 The form goes through the API's own validation (`parse_rule`, `merge_rule`), so a refusal reads
 the same in both places and names its field. An edit is a merge: what the form does not show
@@ -16,7 +17,7 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.ui import charts
 from dashboard.ui.context import UiContext
-from dashboard.ui.forms import clicked_id, error, field, input_error, ok, parse_pairs, refused
+from dashboard.ui.forms import clicked_id, error, field, input_error, ok, parse_pairs, read_only, refused
 from dashboard.ui.tables import table
 from detectors.alerts.removal import remove_rule
 from detectors.alerts.rules import (
@@ -50,11 +51,15 @@ HIDDEN = {"display": "none"}
 
 
 def section(ctx: UiContext, project: str) -> Any:
-    return html.Section([
-        html.H2("Rules"), html.Div(rule_table(ctx, project), id="rules-list"),
-        html.H3("New rule", id="rule-form-title"), _form(ctx, project),
-        html.Div(id="rule-message", className="message"),
-    ])
+    """The rules; for an admin the form and each row's buttons, for a viewer a line saying who may change them."""
+    admin = not refused(ctx)
+    parts = [html.H2("Rules"), html.Div(rule_table(ctx, project, admin), id="rules-list")]
+    if admin:
+        parts += [html.H3("New rule", id="rule-form-title"), _form(ctx, project),
+                  html.Div(id="rule-message", className="message")]
+    else:
+        parts.append(read_only(ADMIN_ONLY, "rules-read-only"))
+    return html.Section(parts)
 
 
 def register(app: Dash, ctx: UiContext) -> None:
@@ -106,7 +111,7 @@ def register(app: Dash, ctx: UiContext) -> None:
             reset = created
         # A new rule saved, or the rule being edited deleted: the form is a blank new-rule form again.
         form = (*BLANK, "New rule", "Create rule", HIDDEN) if reset else keep_form
-        return answer, rule_table(ctx, project), None if reset else editing, *form
+        return answer, rule_table(ctx, project, True), None if reset else editing, *form
 
 
 def _body(name: Any, metric: Any, comparator: Any, threshold: Any, window: Any, for_: Any, severity: Any,
@@ -196,30 +201,32 @@ def channel_options(ctx: UiContext, project: str) -> list[dict[str, Any]]:
     return [{"label": f"#{c['id']} {c['type']}: {c['name']}", "value": c["id"]} for c in channels]
 
 
-def rule_table(ctx: UiContext, project: str) -> Any:
+def rule_table(ctx: UiContext, project: str, admin: bool = False) -> Any:
+    """The rules; an admin's rows carry their disable, edit and delete buttons."""
     assert ctx.alerts is not None
     rules = ctx.alerts.list_rules(project)
     if not rules:
-        return html.P("No rules yet: create one below.")
-    head = ("#", "Name", "Metric", "Condition", "Window", "Filters", "Notify", "Severity", "State", "")
-    return table(head, [_rule_row(r) for r in rules], "rules")
+        return html.P("No rules yet" + (": create one below." if admin else "."))
+    head = ("#", "Name", "Metric", "Condition", "Window", "Filters", "Notify", "Severity", "State")
+    return table((*head, "") if admin else head, [_rule_row(r, admin) for r in rules], "rules")
 
 
-def _rule_row(rule: StoredSpec) -> Any:
+def _rule_row(rule: StoredSpec, admin: bool) -> Any:
     spec, enabled = rule.spec, rule.spec.get("enabled", True)
     filters = ", ".join(f"{k}={v}" for k, v in (spec.get("filters") or {}).items()) or "all calls"
     notify = ", ".join(f"#{c}" for c in spec.get("channels") or []) or "—"
     state = rule.state.get("state", "ok") if enabled else "disabled"
-    actions = [html.Button("disable" if enabled else "enable", id={"type": "rule-toggle", "id": rule.id},
-                           className="link"),
-               html.Button("edit", id={"type": "rule-edit", "id": rule.id}, className="link"),
-               html.Button("delete", id={"type": "rule-delete", "id": rule.id}, className="link")]
-    return html.Tr([html.Td(rule.id), html.Td(spec["name"]), html.Td(charts.metric_label(spec["metric"]),
-                                                                     title=spec["metric"]),
-                    html.Td(f"{spec['comparator']} {format_value(spec['metric'], spec['threshold'])}"),
-                    html.Td(spec["window"]),
-                    html.Td(filters), html.Td(notify), html.Td(spec["severity"]), html.Td(state),
-                    html.Td(actions)], className="rule" + ("" if enabled else " disabled"))
+    cells = [html.Td(rule.id), html.Td(spec["name"]),
+             html.Td(charts.metric_label(spec["metric"]), title=spec["metric"]),
+             html.Td(f"{spec['comparator']} {format_value(spec['metric'], spec['threshold'])}"),
+             html.Td(spec["window"]), html.Td(filters), html.Td(notify), html.Td(spec["severity"]), html.Td(state)]
+    if admin:
+        cells.append(html.Td([
+            html.Button("disable" if enabled else "enable", id={"type": "rule-toggle", "id": rule.id},
+                        className="link"),
+            html.Button("edit", id={"type": "rule-edit", "id": rule.id}, className="link"),
+            html.Button("delete", id={"type": "rule-delete", "id": rule.id}, className="link")]))
+    return html.Tr(cells, className="rule" + ("" if enabled else " disabled"))
 
 
 def metric_options() -> list[dict[str, str]]:

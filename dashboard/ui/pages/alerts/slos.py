@@ -12,7 +12,18 @@ from dash.exceptions import PreventUpdate
 
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
-from dashboard.ui.forms import clicked, clicked_id, error, field, input_error, number_in, ok, parse_pairs, refused
+from dashboard.ui.forms import (
+    clicked,
+    clicked_id,
+    error,
+    field,
+    input_error,
+    number_in,
+    ok,
+    parse_pairs,
+    read_only,
+    refused,
+)
 from dashboard.ui.pages.alerts.rules import channel_options
 from dashboard.ui.tables import table
 from detectors.alerts.rules import AlertInputError
@@ -31,11 +42,15 @@ _TEXT_TONE = {"ok": "ok", "costs-warn": "costs-warn", "err": "error"}  # the sit
 
 
 def section(ctx: UiContext, project: str) -> Any:
-    return html.Section([
-        html.H2("SLOs"), html.Div(slo_table(ctx, project), id="slos-list"),
-        html.Div(id="slo-message", className="message"),
-        html.H3("New SLO"), _form(ctx, project), html.Div(id="slo-create-message", className="message"),
-    ])
+    """The SLOs; for an admin the form and delete buttons, for a viewer a line saying who may change them."""
+    admin = not refused(ctx)
+    parts = [html.H2("SLOs"), html.Div(slo_table(ctx, project, admin), id="slos-list")]
+    if admin:
+        parts += [html.Div(id="slo-message", className="message"), html.H3("New SLO"), _form(ctx, project),
+                  html.Div(id="slo-create-message", className="message")]
+    else:
+        parts.append(read_only(ADMIN_ONLY, "slos-read-only"))
+    return html.Section(parts)
 
 
 def register(app: Dash, ctx: UiContext) -> None:
@@ -54,9 +69,9 @@ def register(app: Dash, ctx: UiContext) -> None:
             answers = (no_update, refusal) if delete_id is not None else (refusal, no_update)
             return *answers, no_update, *keep
         if delete_id is not None:
-            return no_update, _delete(ctx, project, delete_id), slo_table(ctx, project), *keep
+            return no_update, _delete(ctx, project, delete_id), slo_table(ctx, project, True), *keep
         answer, created = _create(ctx, project, *fields)
-        return answer, no_update, slo_table(ctx, project), *(("", "", "") if created else keep)
+        return answer, no_update, slo_table(ctx, project, True), *(("", "", "") if created else keep)
 
 
 def _create(ctx: UiContext, project: str, name: Any, sli: Any, threshold: Any, target: Any, window: Any,
@@ -101,28 +116,31 @@ def _form(ctx: UiContext, project: str) -> Any:
     ], className="form")
 
 
-def slo_table(ctx: UiContext, project: str) -> Any:
+def slo_table(ctx: UiContext, project: str, admin: bool = False) -> Any:
+    """The SLOs with their budgets; an admin's rows carry a delete button."""
     assert ctx.alerts is not None
     slos = ctx.alerts.list_slos(project)
     if not slos:
-        return html.P("No SLOs: add one below. Each pages on a fast burn (1 h and 5 min above 14.4x) and "
-                      "warns on a slow one (6 h and 30 min above 6x).")
+        return html.P("No SLOs" + (": add one below." if admin else ".") + " Each pages on a fast burn (1 h and "
+                      "5 min above 14.4x) and warns on a slow one (6 h and 30 min above 6x).")
     statuses = slo_statuses(ctx.store, slos, utcnow())
-    head = ("#", "SLO", "SLI", "Target", "Window", "Now", "Error budget left", "Burn 1h", "Burn 6h", "Alerts", "")
-    return table(head, [_row(slo, statuses[slo.id]) for slo in slos], "slos")
+    head = ("#", "SLO", "SLI", "Target", "Window", "Now", "Error budget left", "Burn 1h", "Burn 6h", "Alerts")
+    return table((*head, "") if admin else head, [_row(slo, statuses[slo.id], admin) for slo in slos], "slos")
 
 
-def _row(slo: StoredSlo, status: SloStatus) -> Any:
+def _row(slo: StoredSlo, status: SloStatus, admin: bool) -> Any:
     spec = slo.spec
     threshold = "" if spec.get("threshold") is None else f" ≤ {fmt.plain(spec['threshold'])} {SLIS[spec['sli']].unit}"
-    return html.Tr([
+    cells = [
         html.Td(slo.id), html.Td(spec["name"] + _scope(spec)), html.Td(spec["sli"] + threshold),
         html.Td(f"{spec['target'] * 100:.4g}%"), html.Td(spec["window"]),
         html.Td(fmt.pct(status.budget.sli) if status.budget.sli is not None else "—"),
         _budget_cell(status), html.Td(_rate(status.burn["1h"])), html.Td(_rate(status.burn["6h"])),
         _alerts_cell(slo),
-        html.Td(html.Button("delete", id={"type": "slo-delete", "id": slo.id}, className="link")),
-    ])
+    ]
+    if admin:
+        cells.append(html.Td(html.Button("delete", id={"type": "slo-delete", "id": slo.id}, className="link")))
+    return html.Tr(cells)
 
 
 def _scope(spec: dict[str, Any]) -> str:

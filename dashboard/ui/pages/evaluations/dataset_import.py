@@ -3,8 +3,9 @@
 Two steps, as a careful person wants them: choosing a file only reads and checks it (the same
 readers and item check as the CLI and the API: schemas.dataset_files, schemas.dataset_items) and
 says how many items it holds or which line is wrong; "Import" then stores all of them as one new
-version, or nothing. Importing changes data, so its callback checks the admin role itself (Dash
-callbacks POST to /_dash-update-component, which any signed-in user reaches).
+version, or nothing. Importing changes data, so a viewer's page shows a note instead of the form, and
+its callback checks the admin role itself (Dash callbacks POST to /_dash-update-component, which any
+signed-in user reaches).
 """
 
 from __future__ import annotations
@@ -30,8 +31,12 @@ ADMIN_ONLY = "Importing a dataset needs the admin role."
 MAX_BYTES = 20 * 1024 * 1024  # a golden set is 50-500 items; the browser refuses a larger file
 
 
-def form(project: str, name: str) -> Any:
-    """The import control; `name` is the dataset whose page it is on, empty on the list."""
+def form(ctx: UiContext, project: str, name: str) -> Any:
+    """The import control; `name` is the dataset whose page it is on, empty on the list. A viewer is
+    shown a note instead, as the run form does."""
+    if refused(ctx):
+        return common.empty(ADMIN_ONLY + " Ask an admin, or import from CI with an admin's API token "
+                            "(llmpulse datasets import --token).", "dataset-import")
     return html.Div([
         dcc.Store(id="evals-project", data=project),
         html.Div([

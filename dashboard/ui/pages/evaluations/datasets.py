@@ -29,7 +29,7 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
         html.H1("Datasets"), common.subnav(query, common.DATASETS),
         _dataset_table(query, datasets) if datasets else _no_datasets(query),
         html.H2("Import a dataset"),
-        dataset_import.form(query.project, ""),
+        dataset_import.form(ctx, query.project, ""),
     ], className="evals")
 
 
@@ -55,7 +55,7 @@ def detail(ctx: UiContext, query: PageQuery, name: str) -> Any:
         html.H2(f"Run an experiment on version {version}"),
         run_form.form(ctx, query, name, None if version == current["version"] else version),
         html.H2("Import items (adds a version)"),
-        dataset_import.form(query.project, name),
+        dataset_import.form(ctx, query.project, name),
     ], className="evals")
 
 
