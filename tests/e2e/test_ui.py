@@ -232,6 +232,15 @@ def test_an_empty_project_shows_how_to_send_the_first_span(filled: Running, brow
     assert console_errors(browser) == []
 
 
+def test_an_empty_projects_costs_page_draws_no_empty_charts(filled: Running, browser) -> None:  # noqa: F811
+    browser.get(filled.ui_url + "/costs?project=nothing-yet")
+    wait_for(browser, "#daily-spend")
+    assert browser.find_element(By.ID, "daily-spend").text.startswith("No spend since ")
+    assert not browser.find_elements(By.CSS_SELECTOR, "#page .js-plotly-plot")  # no axes around nothing
+    assert "Nothing in this time range." in browser.find_element(By.ID, "page").text
+    assert console_errors(browser) == []
+
+
 def test_a_week_of_traces_lists_the_newest_without_counting_them(filled: Running, browser) -> None:  # noqa: F811
     browser.get(filled.ui_url + "/traces?range=7d")
     wait_text(browser, "#trace-count", "not counted over this range")

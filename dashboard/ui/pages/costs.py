@@ -137,8 +137,8 @@ def _group_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None, 
         html.P(" ".join(notes), className="costs-note") if notes else None,
         csv_link(csv_href("/costs", {**window_params(query), "by": by}), "costs-csv",
                  f"spend by {label.lower()} in this window, every group"),
-        html.Div([dcc.Graph(figure=_group_figure(label, rows), id="cost-by-group-chart",
-                            config=charts.GRAPH_CONFIG),
+        html.Div([dcc.Graph(figure=_group_figure(label, rows), id="cost-by-group-chart", config=charts.GRAPH_CONFIG)
+                  if rows else None,  # no bars: the table says the range is empty, an empty chart says nothing
                   _group_table(label, rows, total, _key_cell(query, by))], className="costs-split costs-stack"),
     ])
 
@@ -191,7 +191,8 @@ def _budget_section(ctx: UiContext, query: PageQuery, rollup: RollupSpan | None)
     return html.Section([
         html.H2("Daily spend and budgets"),
         html.Div([dcc.Graph(figure=_daily_figure(points, budgets, start, query.end), id="daily-spend",
-                            config=charts.GRAPH_CONFIG),
+                            config=charts.GRAPH_CONFIG) if points or budgets
+                  else html.P(f"No spend since {start:%Y-%m-%d}.", className="costs-note", id="daily-spend"),
                   _budget_table(budgets, query)], className="costs-split"),
     ])
 
