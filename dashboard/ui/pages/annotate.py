@@ -50,8 +50,9 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
                  className="annotate-kinds"),
         _queue_dataset(query, options) if kind == "dataset" else None,
         html.P(f"Oldest first, over the last {QUEUE_DAYS} days unless you pick a range. Keys: c correct · "
-               "i incorrect · u unsure · s skip · d send to dataset (as correct, or as incorrect with the right "
-               "answer you wrote as its expected output).", className="muted"),
+               "i incorrect · u unsure · s skip" + ("" if viewer else " · d send to dataset (as correct, or as "
+                                                    "incorrect with the right answer you wrote as its expected "
+                                                    "output)") + ".", className="muted"),
         html.Div([html.Span("Send to", className="muted"),
                   dcc.Dropdown(id="annotate-dataset", options=options, value=query.raw.get("dataset") or None,
                                placeholder="pick a dataset…", className="annotate-dataset")],

@@ -13,6 +13,7 @@ from dash import Dash, Input, Output, State, dcc, html
 
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
+from dashboard.ui.forms import refused
 from dashboard.ui.pages.evaluations import common, dataset_import, run_form
 from dashboard.ui.pages.evaluations.experiments import experiment_table
 from dashboard.ui.tables import table
@@ -27,7 +28,7 @@ def layout(ctx: UiContext, query: PageQuery) -> Any:
     datasets = DatasetStore(ctx.metadata).list_datasets(query.project)
     return html.Div([
         html.H1("Datasets"), common.subnav(query, common.DATASETS),
-        _dataset_table(query, datasets) if datasets else _no_datasets(query),
+        _dataset_table(query, datasets) if datasets else _no_datasets(query, not refused(ctx)),
         html.H2("Import a dataset"),
         dataset_import.form(ctx, query.project, ""),
     ], className="evals")
@@ -94,10 +95,11 @@ def _dataset_table(query: PageQuery, datasets: list[dict[str, Any]]) -> Any:
     return table(("Dataset", "Description", "Items", "Current version", "Created (UTC)"), rows, "datasets")
 
 
-def _no_datasets(query: PageQuery) -> Any:
+def _no_datasets(query: PageQuery, admin: bool) -> Any:
+    who = "make one by importing a JSONL or CSV file below" if admin else "an admin makes one by importing a file"
     return common.empty([
-        html.P("No datasets yet. A dataset is a golden set of inputs with their expected answers; make one by "
-               "importing a JSONL or CSV file below, or from a shell:"),
+        html.P(f"No datasets yet. A dataset is a golden set of inputs with their expected answers; {who}, "
+               "or from a shell:"),
         html.Pre(f"llmpulse datasets import NAME items.jsonl --project {query.project}", className="code"),
         html.P(["or through the API: ", html.Code("POST /api/v1/datasets {\"name\": \"NAME\"}"), " then ",
                 html.Code("POST /api/v1/datasets/NAME/items [{\"input\": \"…\", \"expected\": \"…\"}]"), "."]),
