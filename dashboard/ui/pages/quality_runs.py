@@ -59,7 +59,11 @@ def run_scorer(ctx: UiContext) -> str:
     if ctx.detectors is None:
         return "Detectors run in another process here: use POST /api/v1/detectors/run there."
     (outcome,) = ctx.detectors.run_many([DETECTOR])
-    return f"Scorer ran: {outcome.result.message or outcome.outcome}"
+    if outcome.outcome != "ok":
+        said = "Scorer not run" if outcome.outcome == "skipped" else "Scorer run failed"
+        return f"{said}: {outcome.result.message or outcome.outcome}"
+    # its count is this run's new scores, over every project; the page counts all in its range
+    return f"Scorer ran: {outcome.result.message} (new scores, all projects; the page above counts every score)"
 
 
 def _interval(ctx: UiContext) -> float | None:
