@@ -130,7 +130,10 @@ def test_installed_service_ingests_demo_traffic_scores_it_and_serves_a_styled_ui
     try:  # every call sampled for scoring, so the worker has something to score whatever the demo's ids
         assert requests.put(server.ui_url + "/api/v1/projects/default", json={"eval_sample_rate": 1.0},
                             timeout=30).status_code == 200
-        demo = subprocess.run([str(installed.llmpulse), "demo", "--endpoint", server.otlp_url, "--traces", "20"],
+        # the API parts of the demo (experiments, example rules, a detector pass) are left out: the detectors
+        # below must find the calls unscored; nothing listens on port 9, whatever runs on the demo's default
+        demo = subprocess.run([str(installed.llmpulse), "demo", "--endpoint", server.otlp_url, "--traces", "20",
+                               "--url", "http://127.0.0.1:9"],
                               cwd=installed.workdir, capture_output=True, text=True, timeout=180)
         assert demo.returncode == 0, demo.stderr[-2000:]
         sent = int(demo.stdout.split("llm_calls=")[1].split(",")[0])
