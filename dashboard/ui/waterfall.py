@@ -63,7 +63,8 @@ def waterfall_figure(spans: list[dict[str, Any]]) -> dict[str, Any]:
     longest = max(len(label) for label in labels)
     return charts.figure(
         [*traces, *marks], height=90 + ROW_PX * len(rows), barmode="overlay", bargap=0.35,
-        xaxis={"title": {"text": "ms since the trace started"}, "rangemode": "tozero", "zeroline": False},
+        xaxis={"title": {"text": "ms since the trace started"}, "rangemode": "tozero", "zeroline": False,
+               "tickformat": ","},  # 1,000 ms, as every duration on the page is written
         yaxis={"tickvals": list(range(len(rows))), "ticktext": labels, "autorange": "reversed",
                "tickfont": {"family": "ui-monospace, monospace", "size": 12}},
         legend={"orientation": "h", "x": 0, "y": 1.0, "yanchor": "bottom", "font": {"size": 12}},

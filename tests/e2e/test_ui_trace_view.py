@@ -76,6 +76,8 @@ def test_the_trace_header_shows_the_apis_totals_and_no_raw_values(demo: Running,
     assert not browser.find_elements(By.CSS_SELECTOR, "#waterfall .modebar")  # no toolbar over the bars
     legend = {e.text for e in browser.find_elements(By.CSS_SELECTOR, "#waterfall .legendtext")}
     assert "LLM call" in legend
+    ticks = [e.text for e in browser.find_elements(By.CSS_SELECTOR, "#waterfall .xtick text")]  # "1,000" ms
+    assert any("," in t for t in ticks) and all(len(t.replace(",", "")) < 4 or "," in t for t in ticks), ticks
     screenshot(browser, "trace-view-header")
     panel = browser.find_element(By.CSS_SELECTOR, ".span-panel[open] .fields")
     browser.execute_script("arguments[0].scrollIntoView({block: 'start'})", panel)
