@@ -32,7 +32,7 @@ if [ -n "$stale" ]; then
   if [ ! -x "$VENV/bin/python" ]; then
     echo "Setting up llmpulse for the first run: creating ${VENV#"$ROOT"/} and installing packages$with," \
          "then compiling the ingest hot path (about 3 minutes on 2 cores)…" >&2
-  elif [ ! -f "$stamp" ]; then
+  elif [ -n "$extras" ] && [ ! -f "$stamp" ]; then
     echo "Adding the $extras extras to ${VENV#"$ROOT"/} (about 2 minutes on 2 cores)…" >&2
   else
     echo "Updating llmpulse in ${VENV#"$ROOT"/}: installing$with again, as a compiled source or the" \

@@ -54,6 +54,7 @@ def test_extras_added_to_a_base_install_say_so(tmp_path: Path) -> None:
     assert more.stderr.startswith("Adding the test extras to ") and "done in" in more.stderr, more.stderr
     for stamp in (tmp_path / "venv").glob(".llmpulse-installed-*"):
         os.utime(stamp, (0, 0))  # older than every source: as after a pull that changed one
+    (tmp_path / "venv" / ".llmpulse-installed-base").unlink()  # only the (stale) test install's stamp is left
     again = source_venv(tmp_path, extras="")
     assert again.stderr.startswith("Updating llmpulse in ") and "compiled source or the package list" in again.stderr
 
