@@ -113,6 +113,12 @@ MAX_BUCKETS = 200  # more points than a chart's width in pixels per three is noi
 NO_CALLS = "No calls in this range."
 
 
+def bar_widths(bucket: str, count: int, share: float = 0.8) -> list[float]:
+    """Bar widths in milliseconds, `share` of a bucket each, for bars on a date axis: without them
+    plotly draws a lone bar one millisecond wide, an invisible hairline."""
+    return [BUCKET_SECONDS[bucket] * 1000 * share] * count
+
+
 def bucket_for(start: datetime, end: datetime) -> str:
     """The finest bucket the timeseries API offers that keeps the range under MAX_BUCKETS points:
     minutes up to 3 h, hours up to 8 days (24h: 24 points, 7d: 168), then days (30d: 30)."""

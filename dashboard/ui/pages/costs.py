@@ -51,7 +51,6 @@ TABLE_METRICS = (*COST_METRICS, "input_tokens", "output_tokens", "cached_tokens"
 MIN_DAYS = 7  # the daily chart shows at least a week, whatever the range
 CHART_GROUPS = 20
 DAY_MS = 86_400_000
-BAR_WIDTH_MS = 0.7 * DAY_MS
 MAX_PRICE = Decimal(1_000_000)  # USD per million tokens; the column holds 12 integer digits
 MAX_PATTERN, MAX_PROVIDER = 256, 64
 PRICE_NOTE = ("A new price applies to calls ingested after the collector reloads its price book (within 30 s); "
@@ -206,11 +205,10 @@ def _budgets(ctx: UiContext, project: str, now: datetime,
 
 def _daily_figure(points: list[dict[str, Any]], budgets: list[tuple[int, BudgetSpec, BudgetStatus]],
                   start: datetime, end: datetime) -> Any:
-    # An explicit width: plotly draws a lone bar on a date axis one millisecond wide.
     spend = [p["cost_total"] for p in points]
     traces = [{"type": "bar", "name": "Spend", "x": [p["t"] for p in points], "y": spend,
-               "marker": {"color": charts.ACCENT}, "width": [BAR_WIDTH_MS] * len(points), "xperiod": DAY_MS,
-               "xperiodalignment": "middle", **charts.money_hover(spend, "%{x|%Y-%m-%d}")}]
+               "marker": {"color": charts.ACCENT}, "width": charts.bar_widths("day", len(points), 0.7),
+               "xperiod": DAY_MS, "xperiodalignment": "middle", **charts.money_hover(spend, "%{x|%Y-%m-%d}")}]
     first, last = start, _midnight(end) + timedelta(days=1)
     for budget_id, spec, status in budgets:
         per_day = spec.amount_usd / max(1, (status.period_end - status.period_start).days)

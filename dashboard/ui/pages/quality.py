@@ -133,8 +133,7 @@ def rate_figure(rows: list[dict[str, Any]], query: PageQuery) -> go.Figure:
     hover = [f"{r.flagged} of {r.sampled} flagged: {fmt.pct(r.rate)} (95% interval {_interval(r)})" for r in rates]
     figure = go.Figure([
         go.Bar(x=times, y=[r.sampled for r in rates], name="scored spans", yaxis="y2", marker_color=SAMPLE_COLOR,
-               hovertemplate="%{y} scored<extra></extra>",  # an explicit width: a lone bar is otherwise 1 ms wide
-               width=[charts.BUCKET_SECONDS[query.bucket] * 800] * len(rates)),
+               hovertemplate="%{y} scored<extra></extra>", width=charts.bar_widths(query.bucket, len(rates))),
         go.Scatter(x=times, y=[r.ci_high for r in rates], mode="lines", line={"width": 0}, showlegend=False,
                    hoverinfo="skip"),
         go.Scatter(x=times, y=[r.ci_low for r in rates], mode="lines", line={"width": 0}, fill="tonexty",

@@ -66,13 +66,12 @@ def tile_row(tiles: tuple[tuple[str, str, Any], ...], prefix: str) -> Any:
 
 
 def _charts(points: list[dict[str, Any]], start: datetime, end: datetime, bucket: str) -> Any:
-    """Calls and spend over the page's whole range (charts.time_figure), like every other time chart.
-    Bars get an explicit width: plotly draws a lone bar on a date axis one millisecond wide."""
+    """Calls and spend over the page's whole range (charts.time_figure), like every other time chart."""
     if not points:
         return html.P("No calls in this time range.", className="muted")
     times = charts.bucket_times([p["t"] for p in points], start)
     costs = [p["cost_total"] for p in points]
-    width = {"width": [charts.BUCKET_SECONDS.get(bucket, 3600) * 800] * len(points)}  # 80% of a bucket, in ms
+    width = {"width": charts.bar_widths(bucket, len(points))}
     calls = {"type": "bar", "name": "calls", "x": times, "y": [p["requests"] for p in points],
              "marker": {"color": charts.ACCENT}, **width}
     errors = {"type": "bar", "name": "errors", "x": times, "y": [p["errors"] for p in points],
