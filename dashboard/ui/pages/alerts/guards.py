@@ -19,7 +19,7 @@ from dash.exceptions import PreventUpdate
 from dashboard.api_guards import remove_guard
 from dashboard.ui import format as fmt
 from dashboard.ui.context import UiContext
-from dashboard.ui.forms import clicked, clicked_id, error, ok, refused
+from dashboard.ui.forms import clicked, clicked_id, error, ok, read_only, refused
 from dashboard.ui.pages.alerts import guards_form
 from dashboard.ui.pages.alerts.rules import THRESHOLD_HINTS
 from dashboard.ui.tables import table
@@ -42,8 +42,8 @@ def section(ctx: UiContext, project: str) -> Any:
         parts += [html.H3("New guard"), guards_form.form(ctx, project),
                   html.Div(id="guard-create-message", className="message")]
     else:
-        parts.append(html.P(f"{ADMIN_ONLY} A gateway asks GET /api/v1/guard/status before each LLM call.",
-                            className="muted", id="guards-read-only"))
+        parts.append(read_only(f"{ADMIN_ONLY} A gateway asks GET /api/v1/guard/status before each LLM call.",
+                               "guards-read-only"))
     return html.Section(parts)
 
 
