@@ -127,8 +127,7 @@ def _resolve_open_incident(alerting: Alerting, guard: StoredGuard) -> None:
     if guard.incident_id is None or state.state == CLOSED:
         return
     now, spec = utcnow(), stored_guard(guard.spec)
-    alerting.alerts.update_incident(guard.incident_id, state=RESOLVED, resolved_at=now)
-    alerting.alerts.add_incident_event(guard.incident_id, now, RESOLVED, None, "guard deleted")
+    alerting.alerts.resolve_incident(guard.incident_id, now, "guard deleted")
     if spec.rule.channels and alerting.engine is not None:
         done = IncidentState(state=RESOLVED, firing_since=state.opened_at or now, resolved_at=now)
         message = alerting.engine.notification(guard.project, guard.incident_id, spec.rule, "resolved", done,

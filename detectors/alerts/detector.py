@@ -226,7 +226,7 @@ class AlertsDetector:
         same_period = stored.state.get("period_start") == status.period_start.isoformat()
         notified = list(stored.state.get("notified", [])) if same_period else []
         if not same_period:
-            self._close_budget_incidents(stored, spec, ctx.now)
+            self.alerts.resolve_budget_incidents(stored.project, stored.id, ctx.now, "a new budget period began")
         fresh = new_thresholds(notified, status.crossed)
         for threshold in fresh:
             self._announce_budget(stored, spec, status, threshold, ctx.now)
@@ -241,7 +241,7 @@ class AlertsDetector:
         saved = stored.state.get("notified")
         notified: dict[str, list[int]] = dict(saved) if same_period and isinstance(saved, dict) else {}
         if not same_period:
-            self._close_budget_incidents(stored, spec, ctx.now)
+            self.alerts.resolve_budget_incidents(stored.project, stored.id, ctx.now, "a new budget period began")
         self._status(ctx, stored)  # its biggest spender's status: for Prometheus and the guards' verdicts
         fresh = [(value, status, new_thresholds(notified.get(value, []), status.crossed))
                  for value, status in self._value_statuses(ctx, stored)]
@@ -287,12 +287,6 @@ class AlertsDetector:
                         filters=scope, channels=spec.channels)
         self._notify(stored.project, incident_id, rule, "firing", IncidentState(state=FIRING, firing_since=now),
                      float(status.used_pct))
-
-    def _close_budget_incidents(self, stored: StoredSpec, spec: BudgetSpec, now: datetime) -> None:
-        for incident in self.alerts.list_incidents(stored.project, state=FIRING, limit=1000):
-            if incident["budget_id"] == stored.id:
-                self.alerts.update_incident(incident["id"], state=RESOLVED, resolved_at=now)
-                self.alerts.add_incident_event(incident["id"], now, RESOLVED, None, "a new budget period began")
 
     # --- notifications -------------------------------------------------------------------------
 

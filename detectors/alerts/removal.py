@@ -12,7 +12,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from detectors.alerts.detector import AlertsDetector
-from detectors.alerts.incidents import FIRING, PENDING, RESOLVED
+from detectors.alerts.incidents import FIRING, PENDING
 from schemas.metadata.alert_store import AlertStore
 
 OPEN_STATES = (PENDING, FIRING)
@@ -28,7 +28,7 @@ def remove_rule(alerts: AlertStore, engine: AlertsDetector | None, project: str,
     if engine is not None:
         engine.retire_rule(stored, now, "the rule was deleted")
     elif stored.incident_id is not None and stored.state.get("state") in OPEN_STATES:
-        resolve_quietly(alerts, stored.incident_id, now, "the rule was deleted")
+        alerts.resolve_incident(stored.incident_id, now, "the rule was deleted")
     return True
 
 
@@ -37,12 +37,5 @@ def remove_budget(alerts: AlertStore, project: str, budget_id: int, now: datetim
     crossed, which stays true; like a new budget period, the close is not announced."""
     if not alerts.delete_budget(project, budget_id):
         return False
-    for incident in alerts.list_incidents(project, limit=1000):
-        if incident["budget_id"] == budget_id and incident["state"] in OPEN_STATES:
-            resolve_quietly(alerts, incident["id"], now, "the budget was deleted")
+    alerts.resolve_budget_incidents(project, budget_id, now, "the budget was deleted")
     return True
-
-
-def resolve_quietly(alerts: AlertStore, incident_id: int, now: datetime, why: str) -> None:
-    alerts.update_incident(incident_id, state=RESOLVED, resolved_at=now)
-    alerts.add_incident_event(incident_id, now, RESOLVED, None, why)

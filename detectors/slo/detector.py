@@ -206,8 +206,7 @@ def close_incidents(alerts: AlertStore, slo: StoredSlo, now: datetime) -> None:
     for alert in BURN_ALERTS:
         incident_id = slo.state.get(f"{alert.name}_incident")
         if incident_id and slo.state.get(alert.name, {}).get("state") in (PENDING, FIRING):
-            alerts.update_incident(incident_id, state=RESOLVED, resolved_at=now)
-            alerts.add_incident_event(incident_id, now, RESOLVED, None, "the SLO was deleted")
+            alerts.resolve_incident(incident_id, now, "the SLO was deleted")
 
 
 def _title(spec: SloSpec, alert: BurnAlert) -> str:

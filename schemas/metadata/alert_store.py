@@ -167,6 +167,21 @@ class AlertStore:
                            note: str = "") -> None:
         self._add(IncidentEventRow(incident_id=incident_id, at=at, kind=kind, value=value, note=note))
 
+    def resolve_incident(self, incident_id: int, at: datetime, note: str) -> None:
+        """Resolved at `at`, with why on its timeline: a close no evaluation decides (its rule, budget,
+        SLO or guard deleted, a new budget period). Any all-clear to its channels is the caller's."""
+        self.update_incident(incident_id, state="resolved", resolved_at=at)
+        self.add_incident_event(incident_id, at, "resolved", None, note)
+
+    def resolve_budget_incidents(self, project: str, budget_id: int, at: datetime, note: str) -> None:
+        """Resolve a budget's firing incidents (a budget's incident fires from the moment it opens)."""
+        with self.metadata.session() as db:
+            ids = list(db.scalars(select(IncidentRow.id).where(
+                IncidentRow.project_id == self._project_id(project), IncidentRow.budget_id == budget_id,
+                IncidentRow.state == "firing")))
+        for incident_id in ids:
+            self.resolve_incident(incident_id, at, note)
+
     def get_incident(self, project: str, incident_id: int) -> dict[str, Any] | None:
         with self.metadata.session() as db:
             row = db.get(IncidentRow, incident_id)
